@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Rebuilds every committed .wasm (built-in buildpacks, examples, test
+# fixtures) from its sources, reproducibly.
+#
+#   scripts/build-wasm.sh           rebuild and copy the results into the tree
+#   scripts/build-wasm.sh --check   rebuild and fail if a committed file differs
+#
+# Uses plain cargo when rustup has the wasm32-wasip2 target, otherwise
+# $WASM_CARGO from ../shared/tools/wasm-toolchain.sh (installed on demand).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+check=false
+[ "${1:-}" = "--check" ] && check=true
+
+if rustup target list --installed 2>/dev/null | grep -q '^wasm32-wasip2$'; then
+  cargo=cargo
+else
+  if [ -z "${WASM_CARGO:-}" ]; then
+    eval "$("$repo/../shared/tools/wasm-toolchain.sh")"
+  fi
+  cargo=$WASM_CARGO
+fi
+
+target_dir=${WF_GUEST_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wf-guest-target}
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+# Paths of this machine must not end up in the bytes.
+export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS="--remap-path-prefix=$repo=/wasmfoundry --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$target_dir=/target -C debuginfo=0"
+export SOURCE_DATE_EPOCH=0
+
+# crate dir | built artifact name | committed path
+guests=(
+  "buildpacks-wasm/wasm|wasm_buildpack.wasm|buildpacks-wasm/wasm_buildpack.wasm"
+  "examples/hello-http|hello_http.wasm|examples/hello-http/hello_http.wasm"
+)
+
+status=0
+for entry in "${guests[@]}"; do
+  IFS='|' read -r dir artifact committed <<<"$entry"
+  echo "building $dir" >&2
+  (cd "$repo/$dir" && $cargo build --quiet --locked --release --target wasm32-wasip2 --target-dir "$target_dir")
+  built="$target_dir/wasm32-wasip2/release/$artifact"
+  if $check; then
+    if ! cmp -s "$built" "$repo/$committed"; then
+      echo "STALE: $committed does not match its sources; run scripts/build-wasm.sh and commit" >&2
+      status=1
+    fi
+  else
+    cp "$built" "$repo/$committed"
+    echo "  -> $committed ($(wc -c <"$repo/$committed") bytes)" >&2
+  fi
+done
+exit $status

@@ -1,0 +1,285 @@
+//! Every subject on the bus and the JSON message it carries — CF v2's NATS
+//! dispatch, field names as the CF components used them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Subjects. Functions build the per-DEA and per-app ones.
+pub mod subjects {
+    pub const DEA_ADVERTISE: &str = "dea.advertise";
+    pub const STAGING_ADVERTISE: &str = "staging.advertise";
+    pub const DEA_STOP: &str = "dea.stop";
+    pub const DEA_UPDATE: &str = "dea.update";
+    pub const DEA_FIND_DROPLET: &str = "dea.find.droplet";
+    pub const DROPLET_EXITED: &str = "droplet.exited";
+    pub const ROUTER_REGISTER: &str = "router.register";
+    pub const ROUTER_UNREGISTER: &str = "router.unregister";
+    pub const ROUTER_START: &str = "router.start";
+    /// All app log streams (`logs.<app guid>`).
+    pub const ALL_LOGS: &str = "logs.>";
+
+    pub fn staging_start(dea_id: &str) -> String {
+        format!("staging.{dea_id}.start")
+    }
+    pub fn dea_start(dea_id: &str) -> String {
+        format!("dea.{dea_id}.start")
+    }
+    pub fn app_logs(app_guid: &str) -> String {
+        format!("logs.{app_guid}")
+    }
+}
+
+/// `dea.advertise` / `staging.advertise`: a DEA's free capacity, every few
+/// seconds and whenever it changes much.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Advertise {
+    pub id: String,
+    pub stacks: Vec<String>,
+    pub available_memory: u64,
+    pub available_disk: u64,
+    #[serde(default)]
+    pub app_id_to_count: BTreeMap<String, u32>,
+}
+
+/// `staging.<dea_id>.start`: stage one app package into a droplet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StagingRequest {
+    pub app_id: String,
+    pub task_id: String,
+    pub properties: StagingProperties,
+    /// Blobstore key of the package zip.
+    pub download_uri: String,
+    /// Blobstore key of this app's buildpack cache (may not exist yet).
+    pub buildpack_cache_key: String,
+    /// Buildpacks to try in order, unless `properties.buildpack` names one.
+    pub admin_buildpacks: Vec<AdminBuildpack>,
+    pub stack: String,
+    /// The app as an instance would see it (for VCAP_APPLICATION and limits
+    /// while staging); its droplet fields are empty.
+    pub start_message: DeaStart,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StagingProperties {
+    /// A buildpack name chosen by the app, if any.
+    pub buildpack: Option<String>,
+    /// The app's env as `KEY=value` strings.
+    pub environment: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AdminBuildpack {
+    pub name: String,
+    /// Blobstore key of the buildpack's .wasm.
+    pub key: String,
+    pub sha1: String,
+}
+
+/// A reply to a staging request. Staging sends two: first with
+/// `task_log_subject` once it started, then the outcome (`error`, or the
+/// detected buildpack, start command and droplet).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StagingReply {
+    pub task_id: String,
+    #[serde(default)]
+    pub task_log_subject: Option<String>,
+    #[serde(default)]
+    pub finished: bool,
+    #[serde(default)]
+    pub error: Option<StagingError>,
+    #[serde(default)]
+    pub detected_buildpack: Option<String>,
+    #[serde(default)]
+    pub buildpack_key: Option<String>,
+    #[serde(default)]
+    pub detected_start_command: Option<String>,
+    #[serde(default)]
+    pub droplet_sha1: Option<String>,
+}
+
+/// Why staging failed, in CC terms: `id` is the CF error name recorded as the
+/// app's `staging_failed_reason` (NoAppDetectedError, BuildpackCompileFailed,
+/// StagingError, StagingTimeExpired…).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StagingError {
+    pub id: String,
+    pub message: String,
+}
+
+/// `dea.<dea_id>.start`: run one instance of a staged app.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeaStart {
+    /// The app guid.
+    pub droplet: String,
+    pub name: String,
+    pub uris: Vec<String>,
+    pub prod: bool,
+    /// The droplet's SHA1, which is also its blobstore key.
+    pub sha1: String,
+    pub executable_uri: String,
+    /// The app version: changes whenever the app must be restarted.
+    pub version: String,
+    pub services: Vec<serde_json::Value>,
+    pub limits: Limits,
+    /// The user's env as `KEY=value` strings.
+    pub env: Vec<String>,
+    pub index: u32,
+    /// The start command the app set, overriding the buildpack's.
+    pub start_command: Option<String>,
+    pub space_guid: String,
+    pub space_name: String,
+    pub users: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Limits {
+    /// MB.
+    pub mem: u64,
+    /// MB.
+    pub disk: u64,
+    pub fds: u64,
+}
+
+/// `dea.stop`: stop instances of an app (all of them unless narrowed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeaStop {
+    pub droplet: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub instances: Option<Vec<String>>,
+    #[serde(default)]
+    pub indices: Option<Vec<u32>>,
+}
+
+/// `dea.update`: a running app's routes changed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeaUpdate {
+    pub droplet: String,
+    pub uris: Vec<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// `dea.find.droplet`: which instances of an app exist, in which state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FindDroplet {
+    pub droplet: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub include_stats: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InstanceState {
+    Starting,
+    Running,
+    Crashed,
+    Stopping,
+    Stopped,
+}
+
+/// One answer to `dea.find.droplet` per instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FindDropletReply {
+    pub dea: String,
+    pub droplet: String,
+    pub version: String,
+    pub instance: String,
+    pub index: u32,
+    pub state: InstanceState,
+    pub state_timestamp: f64,
+    #[serde(default)]
+    pub stats: Option<InstanceStats>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstanceStats {
+    pub name: String,
+    pub uris: Vec<String>,
+    pub host: String,
+    pub port: u16,
+    pub uptime: u64,
+    pub mem_quota: u64,
+    pub disk_quota: u64,
+    pub fds_quota: u64,
+    pub usage: Usage,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Usage {
+    pub time: String,
+    pub cpu: f64,
+    pub mem: u64,
+    pub disk: u64,
+}
+
+/// `droplet.exited`: an instance stopped, by request or by crashing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DropletExited {
+    pub droplet: String,
+    pub version: String,
+    pub instance: String,
+    pub index: u32,
+    /// CRASHED or STOPPED.
+    pub reason: String,
+    pub exit_status: i32,
+    pub exit_description: String,
+    pub crash_timestamp: Option<i64>,
+}
+
+/// `router.register` / `router.unregister`: these uris now (no longer)
+/// reach host:port.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RouteRegistration {
+    pub host: String,
+    pub port: u16,
+    pub uris: Vec<String>,
+    #[serde(default)]
+    pub app: Option<String>,
+    #[serde(default)]
+    pub private_instance_id: Option<String>,
+    #[serde(default)]
+    pub index: Option<u32>,
+}
+
+/// `router.start`: a router came up; everyone registers their routes again,
+/// at least every `minimumRegisterIntervalInSeconds`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RouterStart {
+    pub id: String,
+    #[serde(rename = "minimumRegisterIntervalInSeconds")]
+    pub minimum_register_interval_in_seconds: u64,
+    #[serde(rename = "pruneThresholdInSeconds")]
+    pub prune_threshold_in_seconds: u64,
+}
+
+/// One line of an app's log stream (`logs.<app guid>`), as loggregator
+/// carried it: STG for staging, APP for instances, API for the CC.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LogMessage {
+    pub app_id: String,
+    pub source_type: String,
+    pub source_instance: String,
+    /// OUT or ERR.
+    pub message_type: String,
+    pub message: String,
+    /// Nanoseconds since the epoch.
+    pub timestamp: i64,
+}
+
+impl LogMessage {
+    pub fn new(app_id: &str, source_type: &str, source_instance: &str, message_type: &str, message: String) -> Self {
+        LogMessage {
+            app_id: app_id.to_string(),
+            source_type: source_type.to_string(),
+            source_instance: source_instance.to_string(),
+            message_type: message_type.to_string(),
+            message,
+            timestamp: chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The bus over a real NATS server (async-nats), for roles on many machines.
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use super::{Message, MessageBus, Subscription};
+
+pub struct NatsBus {
+    client: async_nats::Client,
+}
+
+impl NatsBus {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let client = async_nats::connect(url).await.with_context(|| format!("connecting to NATS at {url}"))?;
+        Ok(NatsBus { client })
+    }
+}
+
+/// Stops forwarding (and so unsubscribes) when the subscription drops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[async_trait]
+impl MessageBus for NatsBus {
+    async fn publish_raw(&self, subject: &str, reply: Option<&str>, payload: Bytes) -> Result<()> {
+        match reply {
+            Some(reply) => self.client.publish_with_reply(subject.to_string(), reply.to_string(), payload).await?,
+            None => self.client.publish(subject.to_string(), payload).await?,
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, subject: &str, queue_group: Option<&str>) -> Result<Subscription> {
+        let mut subscriber = match queue_group {
+            Some(group) => self.client.queue_subscribe(subject.to_string(), group.to_string()).await?,
+            None => self.client.subscribe(subject.to_string()).await?,
+        };
+        // The server must know the interest before anyone publishes to it.
+        self.client.flush().await?;
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let forward = tokio::spawn(async move {
+            while let Some(m) = subscriber.next().await {
+                let message = Message {
+                    subject: m.subject.to_string(),
+                    reply: m.reply.map(|r| r.to_string()),
+                    payload: m.payload,
+                };
+                if sender.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Subscription::new(receiver, AbortOnDrop(forward)))
+    }
+
+    fn new_inbox(&self) -> String {
+        self.client.new_inbox()
+    }
+}

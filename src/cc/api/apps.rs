@@ -1,0 +1,251 @@
+//! `/v2/apps`: create, read, update, delete an app, and its routes.
+//! Changing `state`, `instances` or the routes of a started app is acted on
+//! as CF does after the change commits (see [`crate::cc::runner`]).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::body::{Body, taken_or};
+use crate::cc::auth::CurrentUser;
+use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::query::{Assignments, SqlValue};
+use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field};
+use crate::cc::{Cc, new_guid, now, runner, seed};
+
+pub const APPS: Resource = Resource {
+    table: "apps",
+    path: "/v2/apps",
+    fields: &[
+        field("name", Text),
+        field("production", Bool),
+        field("buildpack", Text),
+        field("detected_buildpack", Text),
+        field("detected_buildpack_guid", Text),
+        field("environment_json", Kind::Json),
+        field("memory", Int),
+        field("instances", Int),
+        field("disk_quota", Int),
+        field("state", Text),
+        field("version", Text),
+        field("command", Text),
+        field("console", Const("false")),
+        field("debug", Const("null")),
+        field("staging_task_id", Text),
+        field("package_state", Text),
+        field("health_check_http_endpoint", Text),
+        field("health_check_type", Text),
+        field("health_check_timeout", Int),
+        field("staging_failed_reason", Text),
+        field("staging_failed_description", Text),
+        field("diego", Const("false")),
+        field("docker_image", Text),
+        field("docker_credentials", Const(r#"{"username":null,"password":null}"#)),
+        field("package_updated_at", Text),
+        field("detected_start_command", Text),
+        field("enable_ssh", Bool),
+        field("ports", Const("null")),
+    ],
+    to_one: &[ToOne { name: "space", path: "/v2/spaces" }, ToOne { name: "stack", path: "/v2/stacks" }],
+    to_many: &["routes", "events", "service_bindings", "route_mappings"],
+    not_found: "AppNotFound",
+    filters: &["name", "space_guid", "stack_guid", "state", "package_state", "instances", "memory", "created_at"],
+    scope: None,
+};
+
+const DEFAULT_MEMORY_MB: i64 = 1024;
+const DEFAULT_DISK_MB: i64 = 1024;
+const STATES: [&str; 2] = ["STOPPED", "STARTED"];
+const HEALTH_CHECKS: [&str; 4] = ["port", "process", "none", "http"];
+
+/// The fields of a create or update, checked.
+struct AppChanges {
+    name: Option<String>,
+    memory: Option<i64>,
+    instances: Option<i64>,
+    disk_quota: Option<i64>,
+    state: Option<String>,
+    command: Option<Option<String>>,
+    buildpack: Option<Option<String>>,
+    environment_json: Option<String>,
+    health_check_type: Option<String>,
+    health_check_timeout: Option<Option<i64>>,
+    health_check_http_endpoint: Option<Option<String>>,
+    production: Option<bool>,
+    enable_ssh: Option<bool>,
+}
+
+impl AppChanges {
+    fn read(body: &Body) -> ApiResult<AppChanges> {
+        let positive = |key: &str, value: Option<i64>, min: i64| match value {
+            Some(v) if v < min => Err(body.invalid(&format!("{key} must be at least {min}"))),
+            v => Ok(v),
+        };
+        let one_of = |key: &str, value: Option<String>, allowed: &[&str]| match value {
+            Some(v) if !allowed.contains(&v.as_str()) => Err(body.invalid(&format!("{key} must be one of {}", allowed.join(", ")))),
+            v => Ok(v),
+        };
+        let environment_json = match body.object("environment_json")? {
+            Some(env) => {
+                if let Some((key, _)) = env.iter().find(|(k, _)| k.starts_with("VCAP_") || k.is_empty()) {
+                    return Err(body.invalid(&format!("environment_json cannot set {key:?}")));
+                }
+                Some(serde_json::to_string(&env).map_err(anyhow::Error::from)?)
+            }
+            None => None,
+        };
+        let name = body.string("name")?;
+        if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(body.invalid("name can't be blank"));
+        }
+        Ok(AppChanges {
+            name,
+            memory: positive("memory", body.int("memory")?, 1)?,
+            instances: positive("instances", body.int("instances")?, 0)?,
+            disk_quota: positive("disk_quota", body.int("disk_quota")?, 1)?,
+            state: one_of("state", body.string("state")?, &STATES)?,
+            command: body.nullable_string("command")?,
+            buildpack: body.nullable_string("buildpack")?,
+            environment_json,
+            health_check_type: one_of("health_check_type", body.string("health_check_type")?, &HEALTH_CHECKS)?,
+            health_check_timeout: body.nullable_int("health_check_timeout")?,
+            health_check_http_endpoint: body.nullable_string("health_check_http_endpoint")?,
+            production: body.bool("production")?,
+            enable_ssh: body.bool("enable_ssh")?,
+        })
+    }
+}
+
+pub async fn create(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
+    let body = Body::parse(&bytes, "AppInvalid")?;
+    let changes = AppChanges::read(&body)?;
+    let name = body.required_string("name")?;
+    let space_guid = body.required_string("space_guid")?;
+    let space_exists: Option<String> =
+        sqlx::query_scalar("SELECT guid FROM spaces WHERE guid = $1").bind(&space_guid).fetch_optional(&cc.db).await?;
+    if space_exists.is_none() {
+        return Err(ApiError::new("InvalidRelation", &[&format!("Could not find Space with guid: {space_guid}")]));
+    }
+    let stack_guid = match body.string("stack_guid")? {
+        Some(guid) => sqlx::query_scalar::<_, String>("SELECT guid FROM stacks WHERE guid = $1").bind(&guid).fetch_optional(&cc.db).await?,
+        None => sqlx::query_scalar::<_, String>("SELECT guid FROM stacks WHERE name = $1").bind(seed::STACK).fetch_optional(&cc.db).await?,
+    }
+    .ok_or_else(|| ApiError::new("StackNotFound", &[&body.string("stack_guid").ok().flatten().unwrap_or_default()]))?;
+
+    let guid = new_guid();
+    sqlx::query(
+        "INSERT INTO apps (guid, name, space_guid, stack_guid, memory, instances, disk_quota, state, version, command, buildpack, \
+         environment_json, health_check_type, health_check_timeout, health_check_http_endpoint, production, enable_ssh, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+    )
+    .bind(&guid)
+    .bind(&name)
+    .bind(&space_guid)
+    .bind(&stack_guid)
+    .bind(changes.memory.unwrap_or(DEFAULT_MEMORY_MB))
+    .bind(changes.instances.unwrap_or(1))
+    .bind(changes.disk_quota.unwrap_or(DEFAULT_DISK_MB))
+    .bind(changes.state.clone().unwrap_or_else(|| "STOPPED".into()))
+    .bind(new_guid())
+    .bind(changes.command.clone().flatten())
+    .bind(changes.buildpack.clone().flatten())
+    .bind(changes.environment_json.clone().unwrap_or_else(|| "{}".into()))
+    .bind(changes.health_check_type.clone().unwrap_or_else(|| "port".into()))
+    .bind(changes.health_check_timeout.flatten())
+    .bind(changes.health_check_http_endpoint.clone().flatten())
+    .bind(changes.production.unwrap_or(false))
+    .bind(changes.enable_ssh.unwrap_or(false))
+    .bind(now())
+    .execute(&cc.db)
+    .await
+    .map_err(|e| taken_or(e, "AppNameTaken", &name))?;
+    created(&cc, &guid).await
+}
+
+pub async fn update(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    let before = APPS.get(&cc.db, &guid).await?;
+    let body = Body::parse(&bytes, "AppInvalid")?;
+    let changes = AppChanges::read(&body)?;
+    if changes.state.as_deref() == Some("STARTED") && before["entity"]["package_updated_at"].is_null() {
+        return Err(ApiError::new("AppPackageInvalid", &["bits have not been uploaded"]));
+    }
+
+    let mut update = Assignments::default();
+    let text = |v: &String| SqlValue::Text(Some(v.clone()));
+    for (column, value) in [
+        ("name", &changes.name),
+        ("state", &changes.state),
+        ("environment_json", &changes.environment_json),
+        ("health_check_type", &changes.health_check_type),
+    ] {
+        if let Some(v) = value {
+            update.set(column, text(v));
+        }
+    }
+    for (column, value) in [
+        ("command", &changes.command),
+        ("buildpack", &changes.buildpack),
+        ("health_check_http_endpoint", &changes.health_check_http_endpoint),
+    ] {
+        if let Some(v) = value {
+            update.set(column, SqlValue::Text(v.clone()));
+        }
+    }
+    for (column, value) in [("memory", changes.memory), ("instances", changes.instances), ("disk_quota", changes.disk_quota)] {
+        if let Some(v) = value {
+            update.set(column, SqlValue::Int(Some(v)));
+        }
+    }
+    if let Some(v) = changes.health_check_timeout {
+        update.set("health_check_timeout", SqlValue::Int(v));
+    }
+    for (column, value) in [("production", changes.production), ("enable_ssh", changes.enable_ssh)] {
+        if let Some(v) = value {
+            update.set(column, SqlValue::Bool(v));
+        }
+    }
+    // Anything that changes what an instance runs gives the app a new version.
+    let restart_needed = changes.memory.is_some()
+        || changes.disk_quota.is_some()
+        || changes.command.is_some()
+        || changes.environment_json.is_some()
+        || changes.state.as_deref() == Some("STARTED") && before["entity"]["state"] != "STARTED";
+    if restart_needed {
+        update.set("version", SqlValue::Text(Some(new_guid())));
+    }
+    update.set("updated_at", SqlValue::Text(Some(now())));
+    let name = changes.name.clone().unwrap_or_default();
+    update.execute(&cc.db, "apps", &guid).await.map_err(|e| taken_or(e, "AppNameTaken", &name))?;
+
+    let after = APPS.get(&cc.db, &guid).await?;
+    runner::react_to_change(&cc, &guid, &before["entity"], &after["entity"]).await?;
+    Ok((StatusCode::CREATED, Json(after)).into_response())
+}
+
+pub async fn delete(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
+    APPS.find(&cc.db, &guid).await?;
+    runner::stop_all(&cc, &guid).await?;
+    sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1").bind(&guid).execute(&cc.db).await?;
+    sqlx::query("DELETE FROM apps WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /v2/apps/:app/routes/:route`: map a route to the app.
+pub async fn map_route(State(cc): State<Cc>, _user: CurrentUser, Path((app, route)): Path<(String, String)>) -> ApiResult<Response> {
+    super::routes::add_mapping(&cc, &app, &route).await?;
+    created(&cc, &app).await
+}
+
+/// `DELETE /v2/apps/:app/routes/:route`.
+pub async fn unmap_route(State(cc): State<Cc>, _user: CurrentUser, Path((app, route)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    super::routes::remove_mapping(&cc, &app, &route).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// 201 Created with the app and its Location, as CF answers creates and updates.
+async fn created(cc: &Cc, guid: &str) -> ApiResult<Response> {
+    let app = APPS.get(&cc.db, guid).await?;
+    Ok((StatusCode::CREATED, [("location", APPS.url(guid))], Json(app)).into_response())
+}

@@ -1,0 +1,74 @@
+//! Request bodies, read the way CF reads them: anything that is not JSON is
+//! a MessageParseError (1001); a field of the wrong type is the resource's
+//! own Invalid error (AppInvalid, RouteInvalid…); unknown fields are ignored.
+
+use serde_json::{Map, Value};
+
+use crate::cc::error::{ApiError, ApiResult};
+
+pub struct Body {
+    map: Map<String, Value>,
+    /// The resource's Invalid error name, e.g. `AppInvalid`.
+    invalid: &'static str,
+}
+
+impl Body {
+    pub fn parse(bytes: &[u8], invalid: &'static str) -> ApiResult<Body> {
+        let value: Value = serde_json::from_slice(bytes).map_err(ApiError::parse)?;
+        match value {
+            Value::Object(map) => Ok(Body { map, invalid }),
+            _ => Err(ApiError::parse("the body must be a JSON object")),
+        }
+    }
+
+    pub fn invalid(&self, reason: &str) -> ApiError {
+        ApiError::new(self.invalid, &[reason])
+    }
+
+    /// Absent → `None`; present (even `null`) → `Some`, checked by `read`.
+    fn field<T>(&self, key: &str, expected: &str, read: impl Fn(&Value) -> Option<T>) -> ApiResult<Option<Option<T>>> {
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(value) => read(value).map(|v| Some(Some(v))).ok_or_else(|| self.invalid(&format!("{key} must be {expected}"))),
+        }
+    }
+
+    /// A string that may be set to `null` to clear it.
+    pub fn nullable_string(&self, key: &str) -> ApiResult<Option<Option<String>>> {
+        self.field(key, "a string", |v| v.as_str().map(str::to_string))
+    }
+
+    pub fn string(&self, key: &str) -> ApiResult<Option<String>> {
+        Ok(self.nullable_string(key)?.flatten())
+    }
+
+    pub fn required_string(&self, key: &str) -> ApiResult<String> {
+        self.string(key)?.filter(|s| !s.is_empty()).ok_or_else(|| self.invalid(&format!("{key} is required")))
+    }
+
+    pub fn nullable_int(&self, key: &str) -> ApiResult<Option<Option<i64>>> {
+        self.field(key, "an integer", Value::as_i64)
+    }
+
+    pub fn int(&self, key: &str) -> ApiResult<Option<i64>> {
+        Ok(self.nullable_int(key)?.flatten())
+    }
+
+    pub fn bool(&self, key: &str) -> ApiResult<Option<bool>> {
+        Ok(self.field(key, "a boolean", Value::as_bool)?.flatten())
+    }
+
+    pub fn object(&self, key: &str) -> ApiResult<Option<Map<String, Value>>> {
+        Ok(self.field(key, "an object", |v| v.as_object().cloned())?.flatten())
+    }
+}
+
+/// Maps a unique-constraint violation to the resource's Taken error; other
+/// database errors stay server errors.
+pub fn taken_or(error: sqlx::Error, taken: &str, what: &str) -> ApiError {
+    match error.as_database_error() {
+        Some(db) if db.is_unique_violation() => ApiError::new(taken, &[what]),
+        _ => ApiError::from(error),
+    }
+}

@@ -1,0 +1,38 @@
+//! Domains: shared ones (every org may use them) and private ones (owned by
+//! an org). One table; each view is a scope over it.
+
+use crate::cc::resource::{Kind::*, Resource, ToOne, field};
+
+/// Any domain, shared or private (for lookups by guid).
+pub const DOMAINS: Resource = Resource {
+    table: "domains",
+    path: "/v2/domains",
+    fields: &[field("name", Text)],
+    to_one: &[],
+    to_many: &[],
+    not_found: "DomainNotFound",
+    filters: &["name"],
+    scope: None,
+};
+
+pub const SHARED_DOMAINS: Resource = Resource {
+    table: "domains",
+    path: "/v2/shared_domains",
+    fields: &[field("name", Text), field("internal", Const("false")), field("router_group_guid", Const("null")), field("router_group_type", Const("null"))],
+    to_one: &[],
+    to_many: &[],
+    not_found: "DomainNotFound",
+    filters: &["name"],
+    scope: Some("owning_organization_guid IS NULL"),
+};
+
+pub const PRIVATE_DOMAINS: Resource = Resource {
+    table: "domains",
+    path: "/v2/private_domains",
+    fields: &[field("name", Text)],
+    to_one: &[ToOne { name: "owning_organization", path: "/v2/organizations" }],
+    to_many: &["shared_organizations"],
+    not_found: "DomainNotFound",
+    filters: &["name"],
+    scope: Some("owning_organization_guid IS NOT NULL"),
+};

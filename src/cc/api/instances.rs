@@ -1,0 +1,98 @@
+//! `GET /v2/apps/:guid/instances` and `/stats`: the actual state of an
+//! app's instances, asked of the DEAs over `dea.find.droplet`. Indexes no
+//! DEA reports are DOWN.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::{Value, json};
+
+use super::apps::APPS;
+use crate::bus::messages::{FindDropletReply, InstanceState};
+use crate::cc::auth::CurrentUser;
+use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::{Cc, runner};
+
+/// The started app's entity, or the error CF gives when there is nothing to report.
+async fn started_app(cc: &Cc, guid: &str, stopped_error: &str) -> ApiResult<Value> {
+    let app = APPS.get(&cc.db, guid).await?;
+    let entity = &app["entity"];
+    let name = entity["name"].as_str().unwrap_or_default();
+    if entity["state"] != "STARTED" {
+        return Err(ApiError::new(stopped_error, &[&format!("Request failed for app: {name} as the app is in stopped state.")]));
+    }
+    match entity["package_state"].as_str() {
+        Some("FAILED") => Err(ApiError::new("StagingError", &[entity["staging_failed_description"].as_str().unwrap_or("staging failed")])),
+        Some("STAGED") => Ok(entity.clone()),
+        _ => Err(ApiError::new("NotStaged", &[])),
+    }
+}
+
+/// The most telling report per index: running beats starting beats crashed.
+async fn by_index(cc: &Cc, guid: &str, entity: &Value, include_stats: bool) -> ApiResult<BTreeMap<u32, FindDropletReply>> {
+    let version = entity["version"].as_str().unwrap_or_default();
+    let instances = entity["instances"].as_u64().unwrap_or(0) as u32;
+    let rank = |s: InstanceState| match s {
+        InstanceState::Running => 3,
+        InstanceState::Starting => 2,
+        InstanceState::Crashed => 1,
+        _ => 0,
+    };
+    let mut best: BTreeMap<u32, FindDropletReply> = BTreeMap::new();
+    for reply in runner::find_instances(cc, guid, version, instances, include_stats).await? {
+        if reply.index >= instances {
+            continue;
+        }
+        match best.get(&reply.index) {
+            Some(current) if rank(current.state) >= rank(reply.state) => {}
+            _ => {
+                best.insert(reply.index, reply);
+            }
+        }
+    }
+    Ok(best)
+}
+
+fn state_name(state: Option<InstanceState>) -> Value {
+    match state {
+        Some(s) => serde_json::to_value(s).unwrap_or(Value::Null),
+        None => json!("DOWN"),
+    }
+}
+
+pub async fn instances(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
+    let entity = started_app(&cc, &guid, "InstancesError").await?;
+    let reports = by_index(&cc, &guid, &entity, false).await?;
+    let mut out = serde_json::Map::new();
+    for index in 0..entity["instances"].as_u64().unwrap_or(0) as u32 {
+        let report = reports.get(&index);
+        out.insert(
+            index.to_string(),
+            json!({
+                "state": state_name(report.map(|r| r.state)),
+                "since": report.map(|r| r.state_timestamp).unwrap_or_default(),
+                "debug_ip": null,
+                "debug_port": null,
+                "console_ip": null,
+                "console_port": null,
+            }),
+        );
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+pub async fn stats(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
+    let entity = started_app(&cc, &guid, "AppStoppedStatsError").await?;
+    let reports = by_index(&cc, &guid, &entity, true).await?;
+    let mut out = serde_json::Map::new();
+    for index in 0..entity["instances"].as_u64().unwrap_or(0) as u32 {
+        let report = reports.get(&index);
+        let mut item = json!({"state": state_name(report.map(|r| r.state))});
+        if let Some(stats) = report.and_then(|r| r.stats.as_ref()) {
+            item["stats"] = serde_json::to_value(stats).map_err(anyhow::Error::from)?;
+        }
+        out.insert(index.to_string(), item);
+    }
+    Ok(Json(Value::Object(out)))
+}

@@ -1,0 +1,57 @@
+//! `/v2/jobs/:guid`: background work a client polls (queued → finished or
+//! failed with `error_details` in CF's error shape).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::cc::auth::CurrentUser;
+use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::{Cc, new_guid, now};
+
+pub async fn create(cc: &Cc) -> ApiResult<String> {
+    let guid = new_guid();
+    sqlx::query("INSERT INTO jobs (guid, status, created_at) VALUES ($1, $2, $3)").bind(&guid).bind("queued").bind(now()).execute(&cc.db).await?;
+    Ok(guid)
+}
+
+/// Records how a job ended.
+pub async fn finish(cc: &Cc, guid: &str, error: Option<ApiError>) {
+    let (status, details) = match error {
+        None => ("finished", None),
+        Some(e) => (
+            "failed",
+            Some(json!({"code": e.code, "description": e.description, "error_code": format!("CF-{}", e.name)}).to_string()),
+        ),
+    };
+    let result = sqlx::query("UPDATE jobs SET status = $1, error_details = $2, updated_at = $3 WHERE guid = $4")
+        .bind(status)
+        .bind(details)
+        .bind(now())
+        .bind(guid)
+        .execute(&cc.db)
+        .await;
+    if let Err(e) = result {
+        tracing::error!("recording the end of job {guid}: {e}");
+    }
+}
+
+pub async fn get_json(cc: &Cc, guid: &str) -> ApiResult<Value> {
+    let row = sqlx::query("SELECT * FROM jobs WHERE guid = $1").bind(guid).fetch_optional(&cc.db).await?.ok_or_else(ApiError::not_found)?;
+    let status: String = row.try_get("status").unwrap_or_default();
+    let created_at: String = row.try_get("created_at").unwrap_or_default();
+    let mut entity = json!({"guid": guid, "status": status});
+    if let Some(details) = row.try_get::<Option<String>, _>("error_details").ok().flatten() {
+        entity["error"] = json!("Use of entity>error is deprecated in favor of entity>error_details.");
+        entity["error_details"] = serde_json::from_str(&details).unwrap_or(Value::Null);
+    }
+    Ok(json!({
+        "metadata": {"guid": guid, "created_at": created_at, "url": format!("/v2/jobs/{guid}")},
+        "entity": entity,
+    }))
+}
+
+pub async fn get(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
+    get_json(&cc, &guid).await.map(Json)
+}

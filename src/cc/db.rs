@@ -1,0 +1,37 @@
+//! The CCDB connection: SQLite or PostgreSQL through sqlx's Any driver, so
+//! one set of queries serves both, each with its own migrations.
+
+use anyhow::{Context, Result};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+
+pub async fn connect(url: &str) -> Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    let sqlite = url.starts_with("sqlite:");
+    let pool = AnyPoolOptions::new()
+        // One writer at a time is all SQLite does; more connections only contend.
+        .max_connections(if sqlite { 1 } else { 10 })
+        .connect(url)
+        .await
+        .with_context(|| format!("connecting to the database at {}", redact(url)))?;
+    if sqlite {
+        // sqlx turns foreign keys on for SQLite; WAL lets readers of the
+        // file (backups, `sqlite3`) not block the CC.
+        sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await.context("migrating the SQLite CCDB")?;
+    } else {
+        sqlx::migrate!("./migrations/postgres").run(&pool).await.context("migrating the PostgreSQL CCDB")?;
+    }
+    Ok(pool)
+}
+
+/// The URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

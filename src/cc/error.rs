@@ -1,0 +1,120 @@
+//! The one error type of the CC API, rendered as CF's v2 error body
+//! `{"code":N,"description":"…","error_code":"CF-Name"}` with the HTTP status
+//! CF uses. Codes, names, statuses and messages come from CF's own
+//! errors-v2.yml, embedded, so every error a handler raises is CF's.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: u32,
+    pub name: String,
+    pub description: String,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Deserialize)]
+struct ErrorDef {
+    name: String,
+    http_code: u16,
+    message: String,
+}
+
+fn definitions() -> &'static HashMap<String, (u32, ErrorDef)> {
+    static DEFS: OnceLock<HashMap<String, (u32, ErrorDef)>> = OnceLock::new();
+    DEFS.get_or_init(|| {
+        let by_code: HashMap<u32, ErrorDef> =
+            serde_yaml::from_str(include_str!("errors-v2.yml")).expect("errors-v2.yml is valid");
+        by_code.into_iter().map(|(code, def)| (def.name.clone(), (code, def))).collect()
+    })
+}
+
+impl ApiError {
+    /// The CF error called `name`, its message's `%s`s filled from `args` in order.
+    pub fn new(name: &str, args: &[&str]) -> ApiError {
+        let Some((code, def)) = definitions().get(name) else {
+            tracing::error!("unknown CF error name {name}");
+            return ApiError::server_error();
+        };
+        let mut description = String::new();
+        let mut args = args.iter();
+        let mut parts = def.message.split("%s").peekable();
+        while let Some(part) = parts.next() {
+            description.push_str(part);
+            if parts.peek().is_some() {
+                description.push_str(args.next().copied().unwrap_or(""));
+            }
+        }
+        ApiError {
+            status: StatusCode::from_u16(def.http_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: *code,
+            name: def.name.clone(),
+            description,
+        }
+    }
+
+    pub fn server_error() -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: 10001,
+            name: "ServerError".into(),
+            description: "Server error".into(),
+        }
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new("NotFound", &[])
+    }
+
+    pub fn parse(reason: impl std::fmt::Display) -> ApiError {
+        ApiError::new("MessageParseError", &[&reason.to_string()])
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "code": self.code,
+            "description": self.description,
+            "error_code": format!("CF-{}", self.name),
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// Unexpected failures (database down, blobstore unreachable) are logged
+/// with their cause and answered as CF's ServerError, never a panic.
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        tracing::error!("server error: {error:#}");
+        ApiError::server_error()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        ApiError::from(anyhow::Error::from(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_come_from_cf_definitions() {
+        let e = ApiError::new("AppNotFound", &["abc"]);
+        assert_eq!((e.code, e.status.as_u16()), (100004, 404));
+        assert_eq!(e.description, "The app could not be found: abc");
+        let e = ApiError::new("InvalidAuthToken", &[]);
+        assert_eq!((e.code, e.status.as_u16()), (1000, 401));
+    }
+}

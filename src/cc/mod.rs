@@ -1,0 +1,72 @@
+//! The Cloud Controller: CF's source of desired state. It owns the CCDB
+//! (orgs, spaces, apps, routes, buildpacks…), serves the v2 REST API and
+//! the UAA-compatible login, stores packages in the blobstore, and turns
+//! changes of desired state into work for the DEAs on the bus: staging
+//! requests to the stager pool, `dea.<id>.start` to the DEA pool, `dea.stop`.
+
+pub mod api;
+pub mod auth;
+pub mod db;
+pub mod dea_pool;
+pub mod error;
+pub mod logs;
+pub mod query;
+pub mod resource;
+pub mod runner;
+pub mod seed;
+pub mod stager;
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use sqlx::AnyPool;
+
+use crate::blobstore::Blobstore;
+use crate::bus::Bus;
+use crate::config::Config;
+
+/// Everything a CC request handler can reach.
+pub struct CloudController {
+    pub config: Config,
+    pub db: AnyPool,
+    pub bus: Bus,
+    pub blobstore: Blobstore,
+    pub tokens: auth::TokenIssuer,
+    pub deas: dea_pool::DeaPool,
+    pub logs: logs::AppLogs,
+}
+
+pub type Cc = Arc<CloudController>;
+
+impl CloudController {
+    /// Opens the CCDB (running migrations), seeds the defaults, and starts
+    /// listening to the bus for DEA adverts, crashes and app logs.
+    pub async fn start(config: Config, bus: Bus, blobstore: Blobstore) -> Result<Cc> {
+        let db = db::connect(&config.database_url()).await?;
+        let secret = seed::token_secret(&config.data_dir)?;
+        let tokens = auth::TokenIssuer::new(&secret, format!("{}/oauth/token", config.external_url()));
+        let cc = Arc::new(CloudController {
+            deas: dea_pool::DeaPool::default(),
+            logs: logs::AppLogs::default(),
+            config,
+            db,
+            bus,
+            blobstore,
+            tokens,
+        });
+        seed::seed(&cc).await?;
+        dea_pool::listen(cc.clone()).await?;
+        logs::listen(cc.clone()).await?;
+        runner::listen_for_exits(cc.clone()).await?;
+        Ok(cc)
+    }
+}
+
+/// Timestamps as the v2 API shows them: RFC 3339, UTC, whole seconds.
+pub fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub fn new_guid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

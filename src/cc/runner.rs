@@ -1,0 +1,165 @@
+//! How the CC makes DEAs run what it wants: `dea.<id>.start` per instance
+//! on a DEA picked from the pool, `dea.stop`, `dea.update` when routes
+//! change, and `dea.find.droplet` to learn what actually runs. Changes to an
+//! app are acted on here after they are stored, as CF's AppObserver did.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::Value;
+use sqlx::Row;
+
+use super::Cc;
+use super::api::APPS;
+use super::error::{ApiError, ApiResult};
+use super::stager;
+use crate::bus::BusExt;
+use crate::bus::messages::{
+    DeaStart, DeaStop, DeaUpdate, DropletExited, FindDroplet, FindDropletReply, Limits, LogMessage, subjects,
+};
+
+/// How long instance queries wait for DEAs that have not answered.
+const FIND_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Open-handle cap per instance.
+const FDS_LIMIT: u64 = 256;
+
+/// Acts on a stored change of an app, `before` and `after` being its entity.
+pub async fn react_to_change(cc: &Cc, guid: &str, before: &Value, after: &Value) -> ApiResult<()> {
+    let was_started = before["state"] == "STARTED";
+    if after["state"] != "STARTED" {
+        if was_started {
+            stop_all(cc, guid).await?;
+        }
+        return Ok(());
+    }
+    let instances = after["instances"].as_u64().unwrap_or(0) as u32;
+    if !was_started || after["version"] != before["version"] {
+        if was_started {
+            stop_all(cc, guid).await?;
+        }
+        if after["package_state"] == "STAGED" {
+            start_instances(cc, guid, 0..instances).await?;
+        } else {
+            tokio::spawn(stager::stage_and_start(cc.clone(), guid.to_string()));
+        }
+    } else if after["package_state"] == "STAGED" {
+        let previous = before["instances"].as_u64().unwrap_or(0) as u32;
+        if instances > previous {
+            start_instances(cc, guid, previous..instances).await?;
+        } else if instances < previous {
+            let stop = DeaStop { droplet: guid.into(), version: None, instances: None, indices: Some((instances..previous).collect()) };
+            cc.bus.publish(subjects::DEA_STOP, &stop).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The start message of one instance, from the app as stored.
+pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStart> {
+    let app = APPS.find(&cc.db, guid).await?;
+    let text = |c: &str| app.try_get::<Option<String>, _>(c).ok().flatten().unwrap_or_default();
+    let int = |c: &str| app.try_get::<i64, _>(c).unwrap_or_default().max(0) as u64;
+    let space_guid = text("space_guid");
+    let space_name: String =
+        sqlx::query_scalar("SELECT name FROM spaces WHERE guid = $1").bind(&space_guid).fetch_one(&cc.db).await?;
+    let env: serde_json::Map<String, Value> = serde_json::from_str(&text("environment_json")).unwrap_or_default();
+    let command = text("command");
+    Ok(DeaStart {
+        droplet: guid.to_string(),
+        name: text("name"),
+        uris: uris(cc, guid).await?,
+        prod: false,
+        sha1: text("droplet_hash"),
+        executable_uri: text("droplet_hash"),
+        version: text("version"),
+        services: Vec::new(),
+        limits: Limits { mem: int("memory"), disk: int("disk_quota"), fds: FDS_LIMIT },
+        env: env
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k}={s}"),
+                other => format!("{k}={other}"),
+            })
+            .collect(),
+        index,
+        start_command: (!command.is_empty()).then_some(command),
+        space_guid,
+        space_name,
+        users: Vec::new(),
+    })
+}
+
+/// The app's routes as `host.domain/path`.
+async fn uris(cc: &Cc, guid: &str) -> ApiResult<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT r.host, r.path, d.name FROM routes r JOIN domains d ON d.guid = r.domain_guid \
+         JOIN route_mappings m ON m.route_guid = r.guid WHERE m.app_guid = $1 ORDER BY m.id",
+    )
+    .bind(guid)
+    .fetch_all(&cc.db)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let host: String = row.try_get(0).unwrap_or_default();
+            let path: String = row.try_get(1).unwrap_or_default();
+            let domain: String = row.try_get(2).unwrap_or_default();
+            if host.is_empty() { format!("{domain}{path}") } else { format!("{host}.{domain}{path}") }
+        })
+        .collect())
+}
+
+/// Places and starts these instances of a staged app.
+pub async fn start_instances(cc: &Cc, guid: &str, indices: std::ops::Range<u32>) -> ApiResult<()> {
+    for index in indices {
+        let message = start_message(cc, guid, index).await?;
+        let dea = super::dea_pool::wait_for(Duration::from_secs(5), || {
+            cc.deas.find_dea(message.limits.mem, super::seed::STACK, guid)
+        })
+        .await
+        .ok_or_else(|| ApiError::new("InsufficientRunningResourcesAvailable", &[]))?;
+        cc.bus.publish(&subjects::dea_start(&dea), &message).await?;
+    }
+    Ok(())
+}
+
+pub async fn stop_all(cc: &Cc, guid: &str) -> Result<()> {
+    let stop = DeaStop { droplet: guid.into(), version: None, instances: None, indices: None };
+    cc.bus.publish(subjects::DEA_STOP, &stop).await
+}
+
+/// Tells a started app's instances their new routes.
+pub async fn routes_changed(cc: &Cc, guid: &str) -> ApiResult<()> {
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM apps WHERE guid = $1").bind(guid).fetch_optional(&cc.db).await?;
+    if state.as_deref() == Some("STARTED") {
+        let update = DeaUpdate { droplet: guid.into(), uris: uris(cc, guid).await?, version: None };
+        cc.bus.publish(subjects::DEA_UPDATE, &update).await?;
+    }
+    Ok(())
+}
+
+/// Every instance of this app version the DEAs know of, in any state.
+pub async fn find_instances(cc: &Cc, guid: &str, version: &str, expected: u32, include_stats: bool) -> Result<Vec<FindDropletReply>> {
+    let query = FindDroplet { droplet: guid.into(), version: Some(version.into()), include_stats };
+    let replies = cc.bus.request_many(subjects::DEA_FIND_DROPLET, &query, expected as usize, FIND_TIMEOUT).await?;
+    Ok(replies.iter().filter_map(|m| m.json().ok()).collect())
+}
+
+/// Crashes go into the app's log stream, as CF's CC reported them.
+pub async fn listen_for_exits(cc: Cc) -> Result<()> {
+    let mut exits = cc.bus.subscribe(subjects::DROPLET_EXITED, None).await?;
+    tokio::spawn(async move {
+        while let Some(message) = exits.next().await {
+            let Ok(exit) = message.json::<DropletExited>() else { continue };
+            let text = format!(
+                "App instance exited with guid {} payload: {{\"instance\"=>\"{}\", \"index\"=>{}, \"reason\"=>\"{}\", \"exit_status\"=>{}, \"exit_description\"=>\"{}\"}}",
+                exit.droplet, exit.instance, exit.index, exit.reason, exit.exit_status, exit.exit_description
+            );
+            let line = LogMessage::new(&exit.droplet, "API", "0", "OUT", text);
+            if let Err(e) = cc.bus.publish(&subjects::app_logs(&exit.droplet), &line).await {
+                tracing::warn!("logging a crash: {e:#}");
+            }
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! What a fresh CC needs before anyone logs in: the token signing secret,
+//! an admin user (its random password printed once and kept in the data
+//! dir), the default org and space, the stack, the shared app domain, and
+//! the built-in buildpacks — each created only if missing, so every start
+//! is idempotent.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use sqlx::AnyPool;
+
+use super::{Cc, auth, new_guid, now};
+use crate::blobstore::{keys, sha1_hex};
+
+pub const DEFAULT_ORG: &str = "default";
+pub const DEFAULT_SPACE: &str = "dev";
+pub const STACK: &str = "wasi-p2";
+const STACK_DESCRIPTION: &str = "WebAssembly components on WASI 0.2, run by wasmtime";
+pub const ADMIN: &str = "admin";
+/// Where the first start leaves the admin password.
+pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
+
+/// The buildpacks built into `wf`, in detection order.
+pub const BUILTIN_BUILDPACKS: &[(&str, &[u8])] =
+    &[("wasm_buildpack", include_bytes!("../../buildpacks-wasm/wasm_buildpack.wasm"))];
+
+/// The secret tokens are signed with, made on first start.
+pub fn token_secret(data_dir: &Path) -> Result<Vec<u8>> {
+    let path = data_dir.join("token-secret");
+    if let Ok(secret) = std::fs::read(&path) {
+        return Ok(secret);
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let secret: String = rand::thread_rng().sample_iter(&Alphanumeric).take(64).map(char::from).collect();
+    write_private(&path, secret.as_bytes())?;
+    Ok(secret.into_bytes())
+}
+
+pub async fn seed(cc: &Cc) -> Result<()> {
+    let db = &cc.db;
+    seed_admin(db, &cc.config.data_dir).await?;
+    let org = ensure(db, "organizations", "name", DEFAULT_ORG, &[]).await?;
+    ensure(db, "spaces", "name", DEFAULT_SPACE, &[("organization_guid", &org)]).await?;
+    ensure(db, "stacks", "name", STACK, &[("description", STACK_DESCRIPTION)]).await?;
+    ensure(db, "domains", "name", &cc.config.app_domain, &[]).await?;
+    for (position, (name, wasm)) in BUILTIN_BUILDPACKS.iter().enumerate() {
+        install_buildpack(cc, name, wasm, position as i64 + 1).await?;
+    }
+    Ok(())
+}
+
+async fn seed_admin(db: &AnyPool, data_dir: &Path) -> Result<()> {
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT guid FROM users WHERE username = $1").bind(ADMIN).fetch_optional(db).await?;
+    if exists.is_some() {
+        return Ok(());
+    }
+    let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect();
+    auth::create_user(db, ADMIN, &password, true).await?;
+    let path = data_dir.join(ADMIN_PASSWORD_FILE);
+    write_private(&path, password.as_bytes())?;
+    println!("Created user {ADMIN} with password {password} (also in {})", path.display());
+    Ok(())
+}
+
+/// The guid of the row whose `key_column` is `key`, inserting it (with
+/// `extra` columns) when missing.
+async fn ensure(db: &AnyPool, table: &str, key_column: &str, key: &str, extra: &[(&str, &str)]) -> Result<String> {
+    let select = format!("SELECT guid FROM {table} WHERE {key_column} = $1");
+    if let Some(guid) = sqlx::query_scalar::<_, String>(&select).bind(key).fetch_optional(db).await? {
+        return Ok(guid);
+    }
+    let guid = new_guid();
+    let mut columns = vec!["guid", key_column, "created_at"];
+    columns.extend(extra.iter().map(|(c, _)| *c));
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+    let insert = format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), placeholders.join(", "));
+    let mut query = sqlx::query(&insert).bind(&guid).bind(key).bind(now());
+    for (_, value) in extra {
+        query = query.bind(*value);
+    }
+    query.execute(db).await.with_context(|| format!("seeding {table}"))?;
+    Ok(guid)
+}
+
+/// Puts a built-in buildpack in the blobstore and the buildpacks table,
+/// replacing an older build of it.
+async fn install_buildpack(cc: &Cc, name: &str, wasm: &[u8], position: i64) -> Result<()> {
+    let sha1 = sha1_hex(wasm);
+    let current: Option<Option<String>> =
+        sqlx::query_scalar("SELECT sha1 FROM buildpacks WHERE name = $1").bind(name).fetch_optional(&cc.db).await?;
+    if current.as_ref().is_some_and(|s| s.as_deref() == Some(sha1.as_str())) {
+        return Ok(());
+    }
+    let key = keys::buildpack(name, &sha1);
+    cc.blobstore.put(&key, wasm.to_vec().into()).await?;
+    let filename = format!("{name}.wasm");
+    if current.is_some() {
+        sqlx::query("UPDATE buildpacks SET blob_key = $1, sha1 = $2, filename = $3, updated_at = $4 WHERE name = $5")
+            .bind(&key)
+            .bind(&sha1)
+            .bind(&filename)
+            .bind(now())
+            .bind(name)
+            .execute(&cc.db)
+            .await?;
+    } else {
+        sqlx::query(
+            "INSERT INTO buildpacks (guid, name, stack, position, enabled, locked, filename, blob_key, sha1, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(new_guid())
+        .bind(name)
+        .bind(STACK)
+        .bind(position)
+        .bind(true)
+        .bind(false)
+        .bind(&filename)
+        .bind(&key)
+        .bind(&sha1)
+        .bind(now())
+        .execute(&cc.db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Writes a secret readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(bytes)?;
+    Ok(())
+}

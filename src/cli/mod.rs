@@ -1,0 +1,12 @@
+//! `wf`, the client: a cf CLI for wasmfoundry, speaking the same v2 API.
+//! [`session`] keeps the target and tokens in the user's config dir;
+//! [`client`] makes authenticated calls (refreshing the token when it
+//! expires) and turns CF errors into readable messages; the commands live
+//! one per file.
+
+pub mod apps;
+pub mod bits;
+pub mod client;
+pub mod login;
+pub mod push;
+pub mod session;

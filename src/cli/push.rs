@@ -1,0 +1,209 @@
+//! `wf push NAME -p DIR [-b BUILDPACK] [-i N] [-m 64M]`: cf push's six
+//! steps — create (or update) the app, make and map its route, match
+//! resources and upload the rest, start it — while the staging log streams
+//! live, then wait for instances and print the URL and the time it took.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use futures::StreamExt;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::bits;
+use super::client::{Client, Payload, q};
+
+pub struct PushOptions {
+    pub name: String,
+    pub path: String,
+    pub buildpack: Option<String>,
+    pub instances: Option<u32>,
+    pub memory_mb: Option<u64>,
+}
+
+/// How long to wait for staging, then for the first instance to run.
+const STAGING_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+const START_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// `64M`, `1G`, `512` (MB) as megabytes.
+pub fn parse_memory(text: &str) -> Result<u64> {
+    let upper = text.trim().to_ascii_uppercase();
+    let (digits, factor) = match upper.strip_suffix("GB").or(upper.strip_suffix('G')) {
+        Some(d) => (d, 1024),
+        None => (upper.strip_suffix("MB").or(upper.strip_suffix('M')).unwrap_or(&upper), 1),
+    };
+    let n: u64 = digits.parse().with_context(|| format!("invalid memory {text:?}: use e.g. 64M or 1G"))?;
+    Ok(n * factor)
+}
+
+fn guid(v: &Value) -> String {
+    v["metadata"]["guid"].as_str().unwrap_or_default().to_string()
+}
+
+pub async fn push(options: PushOptions) -> Result<()> {
+    let began = Instant::now();
+    let mut client = Client::load()?;
+    let space = client.session.space_guid.clone().context("no space targeted: log in with -o ORG -s SPACE")?;
+    let name = options.name.clone();
+    println!("Pushing app {name} to org {} / space {}...", client.session.org_name.as_deref().unwrap_or("?"), client.session.space_name.as_deref().unwrap_or("?"));
+
+    // 1. The app.
+    let mut fields = json!({});
+    if let Some(b) = &options.buildpack {
+        fields["buildpack"] = json!(b);
+    }
+    if let Some(i) = options.instances {
+        fields["instances"] = json!(i);
+    }
+    if let Some(m) = options.memory_mb {
+        fields["memory"] = json!(m);
+    }
+    let existing = client.get(&format!("/v2/apps?q={}&q={}", q(&format!("name:{name}")), q(&format!("space_guid:{space}")))).await?;
+    let app = match existing["resources"].get(0) {
+        Some(app) => {
+            println!("Updating app {name}...");
+            client.call(Method::PUT, &format!("/v2/apps/{}", guid(app)), Payload::Json(fields)).await?
+        }
+        None => {
+            println!("Creating app {name}...");
+            fields["name"] = json!(name);
+            fields["space_guid"] = json!(space);
+            client.call(Method::POST, "/v2/apps", Payload::Json(fields)).await?
+        }
+    };
+    let app_guid = guid(&app);
+
+    // 2. Its route, host = app name on the first shared domain.
+    let domains = client.get_all("/v2/shared_domains").await?;
+    let domain = domains.first().context("there is no shared domain to put the app on")?;
+    let host = name.to_ascii_lowercase();
+    let routes = client.get(&format!("/v2/routes?q={}&q={}", q(&format!("domain_guid:{}", guid(domain))), q(&format!("host:{host}")))).await?;
+    let route = match routes["resources"].get(0) {
+        Some(route) => route.clone(),
+        None => {
+            let body = json!({"host": host, "domain_guid": guid(domain), "space_guid": space});
+            client.call(Method::POST, "/v2/routes", Payload::Json(body)).await?
+        }
+    };
+    let url = super::apps::route_url(&route, &domains);
+    println!("Binding {url} to {name}...");
+    client.call(Method::PUT, &format!("/v2/routes/{}/apps/{app_guid}", guid(&route)), Payload::None).await?;
+
+    // 3. Bits: only what the CC does not have yet.
+    println!("Uploading {name}...");
+    upload(&mut client, &app_guid, Path::new(&options.path)).await?;
+
+    // 4. (Re)start, streaming the staging log.
+    if app["entity"]["state"] == "STARTED" {
+        println!("Stopping app {name}...");
+        client.call(Method::PUT, &format!("/v2/apps/{app_guid}"), Payload::Json(json!({"state": "STOPPED"}))).await?;
+    }
+    let log_task = stream_staging_log(&client, &app_guid).await?;
+    println!("Starting app {name}...");
+    client.call(Method::PUT, &format!("/v2/apps/{app_guid}"), Payload::Json(json!({"state": "STARTED"}))).await?;
+    let staged = wait_for_staging(&mut client, &app_guid).await;
+    // Let the last staging lines arrive before the stream is closed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    log_task.abort();
+    let entity = staged?;
+    if entity["package_state"] == "FAILED" {
+        bail!(
+            "staging failed: {} ({})",
+            entity["staging_failed_description"].as_str().unwrap_or("unknown"),
+            entity["staging_failed_reason"].as_str().unwrap_or("StagingError")
+        );
+    }
+    wait_for_instances(&mut client, &app_guid).await?;
+
+    let router = client.session.router_url.clone().unwrap_or_default();
+    let port = router.rsplit(':').next().filter(|p| *p != "80").map(|p| format!(":{p}")).unwrap_or_default();
+    println!("\nApp {name} is running\nurls: http://{url}{port}");
+    println!("pushed in {:.2}s", began.elapsed().as_secs_f64());
+    Ok(())
+}
+
+async fn upload(client: &mut Client, app_guid: &str, dir: &Path) -> Result<()> {
+    let dir = dir.to_path_buf();
+    let files = tokio::task::spawn_blocking(move || bits::collect(&dir)).await??;
+    let fingerprints: Vec<Value> = files.iter().map(|f| f.fingerprint()).collect();
+    let known = client.call(Method::PUT, "/v2/resource_match", Payload::Json(Value::Array(fingerprints))).await?;
+    let known: Vec<String> = known.as_array().map(|a| a.iter().filter_map(|f| f["sha1"].as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let (matched, missing): (Vec<&bits::AppFile>, Vec<&bits::AppFile>) = files.iter().partition(|f| known.contains(&f.sha1));
+    let size: u64 = missing.iter().map(|f| f.size).sum();
+    println!("Uploading {} files ({} KB), {} already on the server", missing.len(), size.div_ceil(1024), matched.len());
+    let zip = bits::zip(&missing)?;
+    let resources = serde_json::to_string(&matched.iter().map(|f| f.fingerprint()).collect::<Vec<_>>())?;
+    let form = move || {
+        let part = reqwest::multipart::Part::bytes(zip.clone()).file_name("application.zip").mime_str("application/zip").expect("static mime");
+        reqwest::multipart::Form::new().text("resources", resources.clone()).part("application", part)
+    };
+    let job = client.call(Method::PUT, &format!("/v2/apps/{app_guid}/bits?async=true"), Payload::Multipart(Box::new(form))).await?;
+    let job_url = job["metadata"]["url"].as_str().context("the upload answered without a job")?.to_string();
+    loop {
+        let job = client.get(&job_url).await?;
+        match job["entity"]["status"].as_str() {
+            Some("finished") => return Ok(()),
+            Some("failed") => bail!("upload failed: {}", job["entity"]["error_details"]["description"].as_str().unwrap_or("unknown error")),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Prints STG lines of the app's log stream until aborted.
+async fn stream_staging_log(client: &Client, app_guid: &str) -> Result<tokio::task::JoinHandle<()>> {
+    let response = client
+        .http()
+        .get(format!("{}/v2/apps/{app_guid}/logs/stream", client.session.api))
+        .bearer_auth(&client.session.access_token)
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(tokio::spawn(async move {
+        let mut body = response.bytes_stream();
+        let mut pending = Vec::new();
+        while let Some(Ok(chunk)) = body.next().await {
+            pending.extend_from_slice(&chunk);
+            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                if let Ok(message) = serde_json::from_slice::<Value>(&line) {
+                    if message["source_type"] == "STG" {
+                        println!("   {}", message["message"].as_str().unwrap_or_default());
+                    }
+                }
+            }
+        }
+    }))
+}
+
+async fn wait_for_staging(client: &mut Client, app_guid: &str) -> Result<Value> {
+    let deadline = Instant::now() + STAGING_TIMEOUT;
+    while Instant::now() < deadline {
+        let app = client.get(&format!("/v2/apps/{app_guid}")).await?;
+        if matches!(app["entity"]["package_state"].as_str(), Some("STAGED") | Some("FAILED")) {
+            return Ok(app["entity"].clone());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    bail!("staging did not finish within {} minutes", STAGING_TIMEOUT.as_secs() / 60)
+}
+
+async fn wait_for_instances(client: &mut Client, app_guid: &str) -> Result<()> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        let instances = client.get(&format!("/v2/apps/{app_guid}/instances")).await?;
+        let states: Vec<&str> = instances.as_object().map(|m| m.values().filter_map(|i| i["state"].as_str()).collect()).unwrap_or_default();
+        let count = |s: &str| states.iter().filter(|x| **x == s).count();
+        if count("RUNNING") > 0 {
+            println!("{} of {} instances running", count("RUNNING"), states.len());
+            return Ok(());
+        }
+        if !states.is_empty() && count("CRASHED") == states.len() {
+            bail!("all {} instances crashed on start", states.len());
+        }
+        if Instant::now() >= deadline {
+            bail!("no instance was running after {}s", START_TIMEOUT.as_secs());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -1,0 +1,120 @@
+//! The server configuration: one YAML file (like CF's cloud_controller.yml
+//! and dea.yml in one), every key overridable by a `WF_<KEY>` environment
+//! variable, and embedded defaults that need nothing installed.
+//!
+//! Backends are chosen by URL: `database_url` (`sqlite://…` or
+//! `postgres://…`), `bus_url` (`local:` or `nats://…`) and `blobstore_url`
+//! (`file://…` or `s3://bucket/prefix`). Left empty, the first two live in
+//! the data directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded database, blobstore, DEA instances and secrets live.
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub bus_url: String,
+    pub blobstore_url: Option<String>,
+    /// The Cloud Controller API listens here.
+    pub cc_listen: SocketAddr,
+    /// The router listens here.
+    pub router_listen: SocketAddr,
+    /// The URL clients use to reach the CC (advertised in /v2/info).
+    pub external_url: Option<String>,
+    /// The seeded shared domain. `localhost` works without DNS: every
+    /// `*.localhost` name resolves to the loopback address.
+    pub app_domain: String,
+    /// The address DEAs serve instances on (what the router proxies to).
+    pub dea_host: String,
+    /// Memory the DEA offers to instances, in MB.
+    pub dea_memory_mb: u64,
+    /// Seconds a buildpack may run before staging is cut off.
+    pub max_staging_runtime: u64,
+    /// Largest accepted app upload, in bytes.
+    pub max_upload_size: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from(".wf"),
+            database_url: None,
+            bus_url: "local:".into(),
+            blobstore_url: None,
+            cc_listen: "127.0.0.1:8181".parse().expect("valid address"),
+            router_listen: "127.0.0.1:8080".parse().expect("valid address"),
+            external_url: None,
+            app_domain: "localhost".into(),
+            dea_host: "127.0.0.1".into(),
+            dea_memory_mb: 8192,
+            max_staging_runtime: 120,
+            max_upload_size: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the YAML file (if any), then applies `WF_*` overrides.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        let mut value = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                serde_yaml::from_str::<serde_yaml::Value>(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => serde_yaml::Value::Mapping(Default::default()),
+        };
+        let map = value.as_mapping_mut().context("the config file must be a YAML mapping")?;
+        for (key, val) in std::env::vars() {
+            if let Some(name) = key.strip_prefix("WF_") {
+                let name = name.to_ascii_lowercase();
+                if FIELDS.contains(&name.as_str()) {
+                    let parsed = serde_yaml::from_str(&val).unwrap_or(serde_yaml::Value::String(val));
+                    map.insert(serde_yaml::Value::String(name), parsed);
+                }
+            }
+        }
+        serde_yaml::from_value(value).context("invalid configuration")
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("cc.db").display()))
+    }
+
+    pub fn blobstore_url(&self) -> String {
+        self.blobstore_url
+            .clone()
+            .unwrap_or_else(|| format!("file://{}", absolute(&self.data_dir.join("blobstore")).display()))
+    }
+
+    pub fn external_url(&self) -> String {
+        self.external_url.clone().unwrap_or_else(|| format!("http://{}", self.cc_listen))
+    }
+}
+
+/// The keys `WF_*` variables may set.
+const FIELDS: &[&str] = &[
+    "data_dir",
+    "database_url",
+    "bus_url",
+    "blobstore_url",
+    "cc_listen",
+    "router_listen",
+    "external_url",
+    "app_domain",
+    "dea_host",
+    "dea_memory_mb",
+    "max_staging_runtime",
+    "max_upload_size",
+];
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

@@ -1,0 +1,143 @@
+//! The environment of a staging task and of an instance, built as the CF
+//! DEA built it: VCAP_APPLICATION, VCAP_SERVICES, MEMORY_LIMIT, then (for
+//! instances) HOME, TMPDIR, PORT, VCAP_APP_HOST, VCAP_APP_PORT and
+//! CF_INSTANCE_*, then the buildpack's config vars, then the user's env —
+//! later entries win.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::bus::messages::DeaStart;
+
+/// Where an instance's directories appear inside the guest.
+pub const HOME: &str = "/home/vcap/app";
+pub const TMPDIR: &str = "/home/vcap/tmp";
+
+/// One running instance, as its environment describes it.
+pub struct InstanceFacts<'a> {
+    pub instance_id: &'a str,
+    pub host: &'a str,
+    pub port: u16,
+    pub started_at: DateTime<Utc>,
+}
+
+fn vcap_application(app: &DeaStart, instance: Option<&InstanceFacts>) -> Value {
+    let mut value = json!({
+        "limits": {"mem": app.limits.mem, "disk": app.limits.disk, "fds": app.limits.fds},
+        "application_id": app.droplet,
+        "application_version": app.version,
+        "application_name": app.name,
+        "application_uris": app.uris,
+        "version": app.version,
+        "name": app.name,
+        "uris": app.uris,
+        "users": if app.users.is_empty() { Value::Null } else { json!(app.users) },
+        "space_id": app.space_guid,
+        "space_name": app.space_name,
+    });
+    if let Some(i) = instance {
+        let started = i.started_at.format("%Y-%m-%d %H:%M:%S %z").to_string();
+        let timestamp = i.started_at.timestamp();
+        value["instance_id"] = json!(i.instance_id);
+        value["instance_index"] = json!(app.index);
+        value["host"] = json!("0.0.0.0");
+        value["port"] = json!(i.port);
+        value["started_at"] = json!(started);
+        value["started_at_timestamp"] = json!(timestamp);
+        value["start"] = json!(started);
+        value["state_timestamp"] = json!(timestamp);
+    }
+    value
+}
+
+/// `KEY=value` strings as `(key, value)`.
+pub fn parse_pairs(env: &[String]) -> Vec<(String, String)> {
+    env.iter().filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn common(app: &DeaStart, instance: Option<&InstanceFacts>) -> Vec<(String, String)> {
+    vec![
+        ("VCAP_APPLICATION".into(), vcap_application(app, instance).to_string()),
+        ("VCAP_SERVICES".into(), json!({}).to_string()),
+        ("MEMORY_LIMIT".into(), format!("{}m", app.limits.mem)),
+    ]
+}
+
+/// The environment buildpacks stage with.
+pub fn staging(app: &DeaStart, user_env: &[String]) -> Vec<(String, String)> {
+    let mut env = common(app, None);
+    env.push(("CF_STACK".into(), crate::cc::seed::STACK.into()));
+    env.extend(parse_pairs(user_env));
+    env
+}
+
+/// The environment of one instance.
+pub fn instance(app: &DeaStart, facts: &InstanceFacts, config_vars: &[(String, String)]) -> Vec<(String, String)> {
+    let mut env = common(app, Some(facts));
+    let port = facts.port.to_string();
+    env.extend([
+        ("HOME".to_string(), HOME.to_string()),
+        ("TMPDIR".to_string(), TMPDIR.to_string()),
+        ("PORT".to_string(), port.clone()),
+        ("VCAP_APP_HOST".to_string(), "0.0.0.0".to_string()),
+        ("VCAP_APP_PORT".to_string(), port.clone()),
+        ("CF_INSTANCE_INDEX".to_string(), app.index.to_string()),
+        ("CF_INSTANCE_GUID".to_string(), facts.instance_id.to_string()),
+        ("CF_INSTANCE_IP".to_string(), facts.host.to_string()),
+        ("CF_INSTANCE_PORT".to_string(), port.clone()),
+        ("CF_INSTANCE_ADDR".to_string(), format!("{}:{port}", facts.host)),
+    ]);
+    env.extend(config_vars.iter().cloned());
+    env.extend(parse_pairs(&app.env));
+    // Later entries win, as in a shell's `export`.
+    let mut seen = std::collections::HashSet::new();
+    let mut deduped: Vec<(String, String)> = env.into_iter().rev().filter(|(k, _)| seen.insert(k.clone())).collect();
+    deduped.reverse();
+    deduped
+}
+
+/// Expands `$VAR` and `${VAR}` in a start command from the instance env.
+pub fn expand(text: &str, env: &[(String, String)]) -> String {
+    let lookup = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let braced = chars.peek() == Some(&'{');
+        if braced {
+            chars.next();
+        }
+        let mut name = String::new();
+        while let Some(&n) = chars.peek() {
+            if n.is_ascii_alphanumeric() || n == '_' {
+                name.push(n);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        if braced && chars.peek() == Some(&'}') {
+            chars.next();
+        }
+        if name.is_empty() {
+            out.push('$');
+        } else {
+            out.push_str(&lookup(&name));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_variables_like_a_shell() {
+        let env = vec![("PORT".to_string(), "61000".to_string())];
+        assert_eq!(expand("app.wasm --port $PORT ${PORT}x $ $NONE", &env), "app.wasm --port 61000 61000x $ ");
+    }
+}

@@ -1,0 +1,281 @@
+//! One app instance on this DEA, from `dea.<id>.start` to its end: fetch
+//! the droplet (cached by SHA1), unpack it into the instance directory,
+//! build the CF environment, serve the component on a port of its own and
+//! register its routes. It ends by `dea.stop` (STOPPED) or by crashing
+//! (CRASHED: a trap or running out of memory); either way the router
+//! forgets it and `droplet.exited` says why. Nothing else on the DEA is
+//! touched.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use wasmtime_wasi::{FsPerms, WasiCtx};
+
+use super::env::{self, InstanceFacts};
+use super::log::GuestLogs;
+use super::{Dea, DeaRef, droplet};
+use crate::blobstore::{keys, package, sha1_hex};
+use crate::bus::BusExt;
+use crate::bus::messages::{
+    DeaStart, DropletExited, FindDropletReply, InstanceState, InstanceStats, RouteRegistration, Usage, subjects,
+};
+use crate::runtime::http::HttpApp;
+
+/// Longest a single request may run before it is cut off.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Instance {
+    pub id: String,
+    pub start: DeaStart,
+    dir: PathBuf,
+    started_at: DateTime<Utc>,
+    began: Instant,
+    status: Mutex<Status>,
+    server: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+struct Status {
+    state: InstanceState,
+    since: f64,
+    port: u16,
+    uris: Vec<String>,
+}
+
+fn epoch_seconds() -> f64 {
+    Utc::now().timestamp_micros() as f64 / 1e6
+}
+
+impl Instance {
+    pub fn state(&self) -> InstanceState {
+        self.status.lock().expect("instance status").state
+    }
+
+    fn set_state(&self, state: InstanceState) -> InstanceState {
+        let mut status = self.status.lock().expect("instance status");
+        let before = status.state;
+        status.state = state;
+        status.since = epoch_seconds();
+        before
+    }
+
+    fn registration(&self, dea: &Dea) -> RouteRegistration {
+        let status = self.status.lock().expect("instance status");
+        RouteRegistration {
+            host: dea.config.dea_host.clone(),
+            port: status.port,
+            uris: status.uris.clone(),
+            app: Some(self.start.droplet.clone()),
+            private_instance_id: Some(self.id.clone()),
+            index: Some(self.start.index),
+        }
+    }
+
+    /// Registers the routes of a running instance with the router.
+    pub async fn register(&self, dea: &Dea) -> Result<()> {
+        let registration = self.registration(dea);
+        if self.state() == InstanceState::Running && !registration.uris.is_empty() {
+            dea.bus.publish(subjects::ROUTER_REGISTER, &registration).await?;
+        }
+        Ok(())
+    }
+
+    async fn unregister(&self, dea: &Dea) -> Result<()> {
+        let registration = self.registration(dea);
+        if !registration.uris.is_empty() {
+            dea.bus.publish(subjects::ROUTER_UNREGISTER, &registration).await?;
+        }
+        Ok(())
+    }
+
+    /// This instance as `dea.find.droplet` reports it.
+    pub fn report(&self, dea: &Dea, include_stats: bool) -> FindDropletReply {
+        let status = self.status.lock().expect("instance status");
+        let mb = 1024 * 1024;
+        FindDropletReply {
+            dea: dea.id.clone(),
+            droplet: self.start.droplet.clone(),
+            version: self.start.version.clone(),
+            instance: self.id.clone(),
+            index: self.start.index,
+            state: status.state,
+            state_timestamp: status.since,
+            stats: include_stats.then(|| InstanceStats {
+                name: self.start.name.clone(),
+                uris: status.uris.clone(),
+                host: dea.config.dea_host.clone(),
+                port: status.port,
+                uptime: self.began.elapsed().as_secs(),
+                mem_quota: self.start.limits.mem * mb,
+                disk_quota: self.start.limits.disk * mb,
+                fds_quota: self.start.limits.fds,
+                usage: Usage { time: Utc::now().format("%Y-%m-%d %H:%M:%S %z").to_string(), cpu: 0.0, mem: 0, disk: 0 },
+            }),
+        }
+    }
+
+    fn stop_serving(&self) {
+        if let Some(server) = self.server.lock().expect("instance server").take() {
+            server.abort();
+        }
+    }
+}
+
+/// Starts an instance; failures to start are reported as a crash.
+pub async fn start(dea: DeaRef, start: DeaStart) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let instance = Arc::new(Instance {
+        dir: dea.dir.join("instances").join(&id),
+        status: Mutex::new(Status { state: InstanceState::Starting, since: epoch_seconds(), port: 0, uris: start.uris.clone() }),
+        id: id.clone(),
+        start,
+        started_at: Utc::now(),
+        began: Instant::now(),
+        server: Mutex::new(None),
+    });
+    dea.instances.lock().expect("dea instances").insert(id, instance.clone());
+    match boot(&dea, &instance).await {
+        Ok(()) => {
+            instance.set_state(InstanceState::Running);
+            if let Err(e) = instance.register(&dea).await {
+                tracing::warn!("registering routes: {e:#}");
+            }
+        }
+        Err(e) => crash(&dea, &instance, format!("failed to start: {e:#}")).await,
+    }
+    let _ = dea.advertise().await;
+}
+
+/// The droplet's bytes, from the DEA's cache or the blobstore (checked
+/// against its SHA1 before it is cached).
+async fn droplet_bytes(dea: &Dea, sha1: &str) -> Result<Vec<u8>> {
+    let cached = dea.dir.join("droplets").join(format!("{sha1}.tgz"));
+    if let Ok(bytes) = tokio::fs::read(&cached).await {
+        return Ok(bytes);
+    }
+    let bytes = dea.blobstore.get(&keys::droplet(sha1)).await?.to_vec();
+    if sha1_hex(&bytes) != sha1 {
+        bail!("droplet {sha1} in the blobstore does not match its SHA1");
+    }
+    tokio::fs::create_dir_all(cached.parent().expect("droplet cache dir")).await?;
+    let tmp = cached.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+    tokio::fs::write(&tmp, &bytes).await?;
+    tokio::fs::rename(&tmp, &cached).await?;
+    Ok(bytes)
+}
+
+async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
+    let start = &instance.start;
+    let bytes = droplet_bytes(dea, &start.sha1).await?;
+    let dir = instance.dir.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        droplet::unpack(&bytes, &dir)?;
+        std::fs::create_dir_all(dir.join("tmp"))?;
+        std::fs::create_dir_all(dir.join("logs"))?;
+        Ok(())
+    })
+    .await??;
+    let info = droplet::read_staging_info(&instance.dir)?;
+
+    let listener = TcpListener::bind((dea.config.dea_host.as_str(), 0)).await.context("binding the instance port")?;
+    let port = listener.local_addr()?.port();
+    instance.status.lock().expect("instance status").port = port;
+    let facts = InstanceFacts { instance_id: &instance.id, host: &dea.config.dea_host, port, started_at: instance.started_at };
+    let environment = env::instance(start, &facts, &info.config_vars);
+
+    let command = start.start_command.clone().filter(|c| !c.trim().is_empty()).unwrap_or(info.start_command.clone());
+    let expanded = env::expand(&command, &environment);
+    let mut words = expanded.split_whitespace();
+    let component_path = package::safe_path(words.next().ok_or_else(|| anyhow!("the start command is empty"))?)
+        .map_err(|e| anyhow!("start command: {e}"))?;
+    let args: Vec<String> = std::iter::once(component_path.clone()).chain(words.map(str::to_string)).collect();
+    let wasm = tokio::fs::read(instance.dir.join("app").join(&component_path))
+        .await
+        .with_context(|| format!("reading {component_path} named by the start command"))?;
+    let component = dea.runtime.component(&wasm).await?;
+
+    let logs = GuestLogs::new(dea.bus.clone(), &start.droplet, "APP", &start.index.to_string(), Some(&instance.dir.join("logs")))?;
+    let (app_dir, tmp_dir) = (instance.dir.join("app"), instance.dir.join("tmp"));
+    let make_wasi = move || -> Result<WasiCtx> {
+        let mut wasi = WasiCtx::builder();
+        wasi.envs(&environment).args(&args).stdout(logs.stdout.clone()).stderr(logs.stderr.clone());
+        wasi.preopened_dir(&app_dir, env::HOME, FsPerms::ReadWrite)?;
+        wasi.preopened_dir(&tmp_dir, env::TMPDIR, FsPerms::ReadWrite)?;
+        Ok(wasi.build())
+    };
+    let (crashes, mut crashed) = mpsc::unbounded_channel();
+    let memory_bytes = start.limits.mem * 1024 * 1024;
+    let app = HttpApp::new(&dea.runtime, &component, make_wasi, memory_bytes, REQUEST_TIMEOUT, crashes).map_err(|e| {
+        anyhow!("{component_path} cannot be served: it must export wasi:http/incoming-handler@0.2 ({e:#})")
+    })?;
+    let server = tokio::spawn(Arc::new(app).serve(listener));
+    *instance.server.lock().expect("instance server") = Some(server.abort_handle());
+
+    let (dea, instance) = (dea.clone(), instance.clone());
+    tokio::spawn(async move {
+        if let Some(description) = crashed.recv().await {
+            crash(&dea, &instance, description).await;
+        }
+    });
+    Ok(())
+}
+
+/// Marks the instance crashed, takes it off its routes and reports it.
+async fn crash(dea: &Dea, instance: &Instance, description: String) {
+    instance.stop_serving();
+    if instance.set_state(InstanceState::Crashed) == InstanceState::Crashed {
+        return;
+    }
+    tracing::info!("instance {} of app {} crashed: {description}", instance.start.index, instance.start.droplet);
+    let _ = instance.unregister(dea).await;
+    exited(dea, instance, "CRASHED", 255, description).await;
+    let _ = dea.advertise().await;
+}
+
+/// Stops and forgets the instance, removing its directory.
+pub async fn stop(dea: &Dea, instance: &Instance) {
+    instance.stop_serving();
+    dea.instances.lock().expect("dea instances").remove(&instance.id);
+    let before = instance.set_state(InstanceState::Stopped);
+    if before != InstanceState::Crashed {
+        let _ = instance.unregister(dea).await;
+        exited(dea, instance, "STOPPED", 0, "stopped by the Cloud Controller".into()).await;
+    }
+    let _ = tokio::fs::remove_dir_all(&instance.dir).await;
+}
+
+async fn exited(dea: &Dea, instance: &Instance, reason: &str, exit_status: i32, exit_description: String) {
+    let exit = DropletExited {
+        droplet: instance.start.droplet.clone(),
+        version: instance.start.version.clone(),
+        instance: instance.id.clone(),
+        index: instance.start.index,
+        reason: reason.into(),
+        exit_status,
+        exit_description,
+        crash_timestamp: (reason == "CRASHED").then(|| Utc::now().timestamp()),
+    };
+    if let Err(e) = dea.bus.publish(subjects::DROPLET_EXITED, &exit).await {
+        tracing::warn!("reporting an exit: {e:#}");
+    }
+}
+
+/// Moves a running instance to a new set of routes.
+pub async fn change_routes(dea: &Dea, instance: &Instance, uris: Vec<String>) -> Result<()> {
+    let removed: Vec<String> = {
+        let mut status = instance.status.lock().expect("instance status");
+        let removed = status.uris.iter().filter(|u| !uris.contains(u)).cloned().collect();
+        status.uris = uris;
+        removed
+    };
+    if !removed.is_empty() && instance.state() == InstanceState::Running {
+        let mut gone = instance.registration(dea);
+        gone.uris = removed;
+        dea.bus.publish(subjects::ROUTER_UNREGISTER, &gone).await?;
+    }
+    instance.register(dea).await
+}

@@ -1,0 +1,55 @@
+//! Where guest output goes: every line onto the app's log stream
+//! (`logs.<app>` on the bus, tagged STG for staging or APP for an
+//! instance) and, for instances, into `logs/stdout.log` and
+//! `logs/stderr.log` in the instance directory.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+use tokio::sync::mpsc;
+
+use crate::bus::messages::{LogMessage, subjects};
+use crate::bus::{Bus, BusExt};
+use crate::runtime::guest::LogStream;
+
+/// The stdout and stderr streams of one guest.
+pub struct GuestLogs {
+    pub stdout: LogStream,
+    pub stderr: LogStream,
+}
+
+impl GuestLogs {
+    /// Streams for `app`; `files_dir` (if given) gets stdout.log and stderr.log.
+    pub fn new(bus: Bus, app: &str, source_type: &str, source_instance: &str, files_dir: Option<&Path>) -> Result<GuestLogs> {
+        let (sender, mut receiver) = mpsc::unbounded_channel::<LogMessage>();
+        let subject = subjects::app_logs(app);
+        tokio::spawn(async move {
+            while let Some(line) = receiver.recv().await {
+                if let Err(e) = bus.publish(&subject, &line).await {
+                    tracing::warn!("publishing a log line: {e:#}");
+                }
+            }
+        });
+        let stream = |message_type: &'static str, file_name: &str| -> Result<LogStream> {
+            let file = match files_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)?;
+                    let f = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(file_name))?;
+                    Some(Arc::new(Mutex::new(f)))
+                }
+                None => None,
+            };
+            let (sender, app, source_type, source_instance) =
+                (sender.clone(), app.to_string(), source_type.to_string(), source_instance.to_string());
+            Ok(LogStream::new(move |line: String| {
+                if let Some(file) = &file {
+                    let _ = writeln!(file.lock().expect("log file"), "{line}");
+                }
+                let _ = sender.send(LogMessage::new(&app, &source_type, &source_instance, message_type, line));
+            }))
+        };
+        Ok(GuestLogs { stdout: stream("OUT", "stdout.log")?, stderr: stream("ERR", "stderr.log")? })
+    }
+}

@@ -1,0 +1,122 @@
+//! The routing table: route (`host` or `host/path`) → the instances
+//! registered for it, each remembered with when it last registered so
+//! entries whose DEA went quiet are pruned.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::bus::messages::RouteRegistration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backend {
+    /// `host:port` of the instance.
+    pub address: String,
+    pub instance_id: Option<String>,
+    pub app: Option<String>,
+    last_seen: Instant,
+}
+
+#[derive(Default)]
+pub struct RoutingTable {
+    routes: Mutex<HashMap<String, Route>>,
+}
+
+#[derive(Default)]
+struct Route {
+    backends: Vec<Backend>,
+    /// Round-robin position.
+    next: usize,
+}
+
+fn normalize(uri: &str) -> String {
+    uri.trim_end_matches('/').to_ascii_lowercase()
+}
+
+impl RoutingTable {
+    pub fn register(&self, registration: &RouteRegistration) {
+        let address = format!("{}:{}", registration.host, registration.port);
+        let mut routes = self.routes.lock().expect("routing table");
+        for uri in &registration.uris {
+            let route = routes.entry(normalize(uri)).or_default();
+            let now = Instant::now();
+            match route.backends.iter_mut().find(|b| b.address == address) {
+                Some(backend) => backend.last_seen = now,
+                None => route.backends.push(Backend {
+                    address: address.clone(),
+                    instance_id: registration.private_instance_id.clone(),
+                    app: registration.app.clone(),
+                    last_seen: now,
+                }),
+            }
+        }
+    }
+
+    pub fn unregister(&self, registration: &RouteRegistration) {
+        let address = format!("{}:{}", registration.host, registration.port);
+        let mut routes = self.routes.lock().expect("routing table");
+        for uri in &registration.uris {
+            let key = normalize(uri);
+            if let Some(route) = routes.get_mut(&key) {
+                route.backends.retain(|b| b.address != address);
+                if route.backends.is_empty() {
+                    routes.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Forgets backends not registered again within `threshold`.
+    pub fn prune(&self, threshold: Duration) {
+        let mut routes = self.routes.lock().expect("routing table");
+        for route in routes.values_mut() {
+            route.backends.retain(|b| b.last_seen.elapsed() < threshold);
+        }
+        routes.retain(|_, r| !r.backends.is_empty());
+    }
+
+    /// The backend for a request: the route with the longest matching path
+    /// wins, and its backends take turns.
+    pub fn lookup(&self, host: &str, path: &str) -> Option<Backend> {
+        let host = host.to_ascii_lowercase();
+        let mut routes = self.routes.lock().expect("routing table");
+        let mut candidates: Vec<String> = Vec::new();
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        for n in (1..=segments.len()).rev() {
+            candidates.push(format!("{host}/{}", segments[..n].join("/")));
+        }
+        candidates.push(host);
+        for key in candidates {
+            if let Some(route) = routes.get_mut(&key) {
+                let chosen = route.backends[route.next % route.backends.len()].clone();
+                route.next = route.next.wrapping_add(1);
+                return Some(chosen);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registration(port: u16, uri: &str) -> RouteRegistration {
+        RouteRegistration { host: "127.0.0.1".into(), port, uris: vec![uri.into()], app: None, private_instance_id: None, index: None }
+    }
+
+    #[test]
+    fn round_robin_and_longest_path() {
+        let table = RoutingTable::default();
+        table.register(&registration(1, "a.example"));
+        table.register(&registration(2, "a.example"));
+        table.register(&registration(3, "a.example/api"));
+        let first = table.lookup("A.example", "/").unwrap();
+        let second = table.lookup("a.example", "/x").unwrap();
+        assert_ne!(first.address, second.address);
+        assert_eq!(table.lookup("a.example", "/api/v1").unwrap().address, "127.0.0.1:3");
+        table.unregister(&registration(3, "a.example/api"));
+        assert_ne!(table.lookup("a.example", "/api/v1").unwrap().address, "127.0.0.1:3");
+        assert!(table.lookup("b.example", "/").is_none());
+    }
+}

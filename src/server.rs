@@ -1,0 +1,95 @@
+//! Running server roles: `wf up` runs them all in one process on the
+//! embedded defaults; `wf server --roles …` runs any subset against shared
+//! backends. Roles only share the bus, the blobstore and the CCDB, so the
+//! same wiring works in one process or across machines.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result, bail};
+use tokio::net::TcpListener;
+
+use crate::blobstore::Blobstore;
+use crate::cc::CloudController;
+use crate::config::Config;
+use crate::dea::{Dea, DeaRef};
+use crate::router::Router;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Cc,
+    Dea,
+    Router,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Cc, Role::Dea, Role::Router];
+
+    pub fn parse_list(text: &str) -> Result<Vec<Role>> {
+        text.split(',')
+            .map(|r| match r.trim() {
+                "cc" => Ok(Role::Cc),
+                "dea" => Ok(Role::Dea),
+                "router" => Ok(Role::Router),
+                other => bail!("unknown role {other:?} (roles: cc, dea, router)"),
+            })
+            .collect()
+    }
+}
+
+/// The roles running in this process.
+pub struct Platform {
+    pub cc_address: Option<SocketAddr>,
+    pub router_address: Option<SocketAddr>,
+    pub dea: Option<DeaRef>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Platform {
+    pub async fn start(mut config: Config, roles: &[Role]) -> Result<Platform> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+        let bus = crate::bus::connect(&config.bus_url).await?;
+        let blobstore = Blobstore::open(&config.blobstore_url())?;
+        let mut platform = Platform { cc_address: None, router_address: None, dea: None, tasks: Vec::new() };
+
+        // Bind first so the real ports (when asked for port 0) are what the
+        // CC advertises.
+        let cc_listener = if roles.contains(&Role::Cc) { Some(bind(config.cc_listen, "the Cloud Controller").await?) } else { None };
+        if let Some(listener) = &cc_listener {
+            config.cc_listen = listener.local_addr()?;
+            platform.cc_address = Some(config.cc_listen);
+        }
+        if roles.contains(&Role::Router) {
+            let listener = bind(config.router_listen, "the router").await?;
+            config.router_listen = listener.local_addr()?;
+            platform.router_address = Some(config.router_listen);
+            platform.tasks.push(Router::start(bus.clone(), listener).await?);
+        }
+        if let Some(listener) = cc_listener {
+            let cc = CloudController::start(config.clone(), bus.clone(), blobstore.clone()).await?;
+            let app = crate::cc::api::router(cc);
+            platform.tasks.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!("the Cloud Controller stopped: {e}");
+                }
+            }));
+        }
+        if roles.contains(&Role::Dea) {
+            platform.dea = Some(Dea::start(config, bus, blobstore).await?);
+        }
+        Ok(platform)
+    }
+
+    /// Stops every role: instances are stopped and reported, servers closed.
+    pub async fn shutdown(self) {
+        if let Some(dea) = &self.dea {
+            dea.shutdown().await;
+        }
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+async fn bind(address: SocketAddr, what: &str) -> Result<TcpListener> {
+    TcpListener::bind(address).await.with_context(|| format!("{what} cannot listen on {address} (use another port with a flag)"))
+}
