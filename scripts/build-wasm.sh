@@ -31,6 +31,7 @@ export SOURCE_DATE_EPOCH=0
 guests=(
   "buildpacks-wasm/wasm|wasm_buildpack.wasm|buildpacks-wasm/wasm_buildpack.wasm"
   "examples/hello-http|hello_http.wasm|examples/hello-http/hello_http.wasm"
+  "tests/fixtures/crasher|crasher.wasm|tests/fixtures/crasher-app/crasher.wasm"
 )
 
 status=0
@@ -45,6 +46,7 @@ for entry in "${guests[@]}"; do
       status=1
     fi
   else
+    mkdir -p "$(dirname "$repo/$committed")"
     cp "$built" "$repo/$committed"
     echo "  -> $committed ($(wc -c <"$repo/$committed") bytes)" >&2
   fi

@@ -1,0 +1,207 @@
+//! A whole platform per test: CC, DEA and router in this process on free
+//! ports, over the local bus or a real NATS server, with a fresh data dir —
+//! driven only through its public surface (HTTP API, the `wf` binary,
+//! the router).
+#![allow(dead_code)] // each test binary uses part of this harness
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use wasmfoundry::config::Config;
+use wasmfoundry::server::{Platform, Role};
+
+pub struct TestPlatform {
+    pub api: String,
+    pub router: String,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    platform: Option<Platform>,
+}
+
+/// The repository root, where examples and fixtures live.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+impl TestPlatform {
+    pub async fn start(bus_url: &str) -> TestPlatform {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            data_dir: dir.path().join("data"),
+            bus_url: bus_url.to_string(),
+            cc_listen: "127.0.0.1:0".parse().unwrap(),
+            router_listen: "127.0.0.1:0".parse().unwrap(),
+            ..Config::default()
+        };
+        let platform = Platform::start(config, &Role::ALL).await.expect("platform starts");
+        TestPlatform {
+            api: format!("http://{}", platform.cc_address.unwrap()),
+            router: format!("http://{}", platform.router_address.unwrap()),
+            dir,
+            http: reqwest::Client::new(),
+            platform: Some(platform),
+        }
+    }
+
+    pub fn admin_password(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("data/admin-password")).expect("admin password written")
+    }
+
+    pub async fn token(&self) -> String {
+        let response: Value = self
+            .http
+            .post(format!("{}/oauth/token", self.api))
+            .basic_auth("cf", Some(""))
+            .form(&[("grant_type", "password"), ("username", "admin"), ("password", &self.admin_password())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["access_token"].as_str().expect("a token").to_string()
+    }
+
+    /// An authenticated API call: (status, JSON body or null).
+    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.api)).bearer_auth(self.token().await);
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.api(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// Runs the `wf` binary with this platform's own client config.
+    pub async fn wf(&self, args: &[&str]) -> std::process::Output {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_wf"))
+            .args(args)
+            .env("WF_HOME", self.dir.path().join("home"))
+            .output()
+            .await
+            .expect("wf runs")
+    }
+
+    pub async fn login(&self) {
+        let out = self.wf(&["login", "-a", &self.api, "-u", "admin", "-p", &self.admin_password()]).await;
+        assert!(out.status.success(), "login failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// `wf push`, asserting it succeeds; returns its stdout.
+    pub async fn push(&self, name: &str, dir: &Path, extra: &[&str]) -> String {
+        let mut args = vec!["push", name, "-p", dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = self.wf(&args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "push {name} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    }
+
+    pub async fn app_guid(&self, name: &str) -> String {
+        let apps = self.get(&format!("/v2/apps?q=name:{name}")).await;
+        apps["resources"][0]["metadata"]["guid"].as_str().expect("app exists").to_string()
+    }
+
+    /// A request through the router with this Host.
+    pub async fn via_router(&self, host: &str, path: &str) -> (u16, String) {
+        let response = self.http.get(format!("{}{path}", self.router)).header("host", host).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    pub async fn instances(&self, guid: &str) -> Value {
+        self.get(&format!("/v2/apps/{guid}/instances")).await
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(platform) = self.platform.take() {
+            platform.shutdown().await;
+        }
+    }
+}
+
+/// Polls `check` until it returns Some, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A fresh app directory holding a copy of `files` (paths under the repo).
+pub fn app_dir(files: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in files {
+        let source = repo().join(file);
+        std::fs::copy(&source, dir.path().join(source.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+/// The first-push scenario, on whichever bus: push examples/hello-http with
+/// two instances, and both answer through the router with their own index
+/// and the VCAP_APPLICATION CF would give them.
+pub async fn push_hello_scenario(bus_url: &str) {
+    let platform = TestPlatform::start(bus_url).await;
+    platform.login().await;
+    let app = app_dir(&["examples/hello-http/hello_http.wasm"]);
+    let out = platform.push("hello", app.path(), &["-i", "2", "-m", "64M"]).await;
+    assert!(out.contains("wasm_buildpack detected wasm"), "staging log shown:\n{out}");
+    assert!(out.contains("App hello is running"), "{out}");
+    assert!(out.contains("urls: http://hello.localhost:"), "{out}");
+    assert!(out.contains("pushed in "), "{out}");
+
+    let guid = platform.app_guid("hello").await;
+    let instances = platform.instances(&guid).await;
+    let guid_ref = &guid;
+    let platform_ref = &platform;
+    eventually("both instances RUNNING", Duration::from_secs(20), || async move {
+        let i = platform_ref.instances(guid_ref).await;
+        (i["0"]["state"] == "RUNNING" && i["1"]["state"] == "RUNNING").then_some(())
+    })
+    .await;
+    assert_eq!(instances.as_object().unwrap().len(), 2);
+
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        let (status, body) = platform.via_router("hello.localhost", "/hi?x=1").await;
+        assert_eq!(status, 200, "{body}");
+        let json: Value = serde_json::from_str(&body).expect("hello answers JSON");
+        let index = json["instance_index"].as_u64().expect("an instance index");
+        let vcap = &json["vcap_application"];
+        assert_eq!(json["path"], "/hi?x=1");
+        assert_eq!(json["memory_limit"], "64m");
+        assert_eq!(vcap["application_name"], "hello");
+        assert_eq!(vcap["name"], "hello");
+        assert_eq!(vcap["application_id"], guid.as_str());
+        assert_eq!(vcap["application_uris"], serde_json::json!(["hello.localhost"]));
+        assert_eq!(vcap["limits"]["mem"], 64);
+        assert_eq!(vcap["space_name"], "dev");
+        assert_eq!(vcap["instance_index"].as_u64(), Some(index));
+        assert_eq!(json["port"].as_str().unwrap(), vcap["port"].to_string());
+        assert!(vcap["instance_id"].as_str().is_some_and(|id| !id.is_empty()));
+        seen.insert(index);
+    }
+    assert_eq!(seen, [0, 1].into_iter().collect(), "the router spreads requests over both instances");
+
+    let (status, body) = platform.via_router("nothing.localhost", "/").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("Requested route ('nothing.localhost') does not exist"), "{body}");
+    platform.shutdown().await;
+}

@@ -1,0 +1,64 @@
+//! Pushing apps end to end on the in-process bus (the NATS run is in nats.rs).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestPlatform, app_dir, eventually};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_hello_with_two_instances_on_the_local_bus() {
+    common::push_hello_scenario("local:").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_without_wasm_fails_staging_and_the_cc_keeps_serving() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(app.path().join("index.txt"), "no component here").unwrap();
+
+    let out = platform.wf(&["push", "plain", "-p", app.path().to_str().unwrap()]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "push must fail:\n{stdout}");
+    assert!(stderr.contains("NoAppDetectedError"), "the reason is printed: {stderr}");
+    assert!(stdout.contains("wasm_buildpack does not apply"), "the staging log is shown: {stdout}");
+
+    let guid = platform.app_guid("plain").await;
+    let app = platform.get(&format!("/v2/apps/{guid}")).await;
+    assert_eq!(app["entity"]["package_state"], "FAILED");
+    assert_eq!(app["entity"]["staging_failed_reason"], "NoAppDetectedError");
+    assert!(app["entity"]["staging_failed_description"].as_str().unwrap().contains("wasm_buildpack"));
+    let (status, body) = platform.api(reqwest::Method::GET, &format!("/v2/apps/{guid}/instances"), None).await;
+    assert_eq!((status, body["error_code"].as_str()), (400, Some("CF-StagingError")));
+
+    // The CC still serves, and a good app still pushes.
+    assert_eq!(platform.get("/v2/info").await["api_version"], "2.128.0");
+    let good = app_dir(&["examples/hello-http/hello_http.wasm"]);
+    platform.push("good", good.path(), &["-m", "32M"]).await;
+    let (status, _) = platform.via_router("good.localhost", "/").await;
+    assert_eq!(status, 200);
+    platform.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushing_again_uploads_only_changed_files_and_restarts() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    let app = app_dir(&["examples/hello-http/hello_http.wasm"]);
+    platform.push("again", app.path(), &["-m", "32M"]).await;
+    std::fs::write(app.path().join("notes.txt"), "new file").unwrap();
+    let out = platform.push("again", app.path(), &["-i", "2"]).await;
+    assert!(out.contains("Uploading 1 files"), "only the new file is sent: {out}");
+    assert!(out.contains("1 already on the server"), "{out}");
+    let guid = platform.app_guid("again").await;
+    let p = &platform;
+    let g = &guid;
+    eventually("two running instances", Duration::from_secs(20), || async move {
+        let i = p.instances(g).await;
+        (i.as_object().unwrap().len() == 2 && i["1"]["state"] == "RUNNING").then_some(())
+    })
+    .await;
+    platform.shutdown().await;
+}
