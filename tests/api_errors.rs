@@ -1,0 +1,182 @@
+//! Bad input gets CF's error body with the right code and status — never a
+//! 500 — and never loses what was stored.
+
+mod common;
+
+use common::TestPlatform;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+fn assert_error(status: u16, body: &Value, expected_status: u16, code: u64, error_code: &str) {
+    assert_eq!(status, expected_status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["error_code"], error_code, "{body}");
+    assert!(body["description"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+}
+
+async fn space_guid(platform: &TestPlatform) -> String {
+    platform.get("/v2/spaces").await["resources"][0]["metadata"]["guid"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_checked() {
+    let platform = TestPlatform::start("local:").await;
+    let raw = |token: Option<String>| {
+        let mut request = platform.http.get(format!("{}/v2/apps", platform.api));
+        if let Some(token) = token {
+            request = request.header("authorization", token);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = raw(None).await;
+    assert_error(status, &body, 401, 10002, "CF-NotAuthenticated");
+    let (status, body) = raw(Some("bearer not-a-jwt".into())).await;
+    assert_error(status, &body, 401, 1000, "CF-InvalidAuthToken");
+
+    // A well-formed token signed with another key is refused.
+    let claims = json!({"user_id": "x", "sub": "x", "user_name": "admin", "email": "admin", "scope": ["cloud_controller.admin"],
+        "aud": ["cloud_controller"], "exp": chrono::Utc::now().timestamp() + 600, "jti": "x"});
+    let forged = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(b"guess")).unwrap();
+    let (status, body) = raw(Some(format!("bearer {forged}"))).await;
+    assert_error(status, &body, 401, 1000, "CF-InvalidAuthToken");
+
+    // A refresh token is not an access token.
+    let tokens: Value = platform
+        .http
+        .post(format!("{}/oauth/token", platform.api))
+        .basic_auth("cf", Some(""))
+        .form(&[("grant_type", "password"), ("username", "admin"), ("password", &platform.admin_password())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, body) = raw(Some(format!("bearer {refresh}"))).await;
+    assert_error(status, &body, 401, 1000, "CF-InvalidAuthToken");
+    // ...but it gets a new access token that works.
+    let renewed: Value = platform
+        .http
+        .post(format!("{}/oauth/token", platform.api))
+        .basic_auth("cf", Some(""))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (status, _) = raw(Some(format!("bearer {}", renewed["access_token"].as_str().unwrap()))).await;
+    assert_eq!(status, 200);
+
+    // Wrong passwords are an OAuth error, not a token.
+    let response = platform
+        .http
+        .post(format!("{}/oauth/token", platform.api))
+        .basic_auth("cf", Some(""))
+        .form(&[("grant_type", "password"), ("username", "admin"), ("password", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "unauthorized");
+    platform.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_cf_errors_and_lose_nothing() {
+    let platform = TestPlatform::start("local:").await;
+    let space = space_guid(&platform).await;
+
+    let (status, body) = platform.api(Method::POST, "/v2/apps", Some("{not json")).await;
+    assert_error(status, &body, 400, 1001, "CF-MessageParseError");
+    let (status, body) = platform.api(Method::POST, "/v2/apps", Some("[1, 2]")).await;
+    assert_error(status, &body, 400, 1001, "CF-MessageParseError");
+    let bad_type = json!({"name": "typed", "space_guid": space, "memory": "lots"}).to_string();
+    let (status, body) = platform.api(Method::POST, "/v2/apps", Some(&bad_type)).await;
+    assert_error(status, &body, 400, 100001, "CF-AppInvalid");
+    let bad_state = json!({"name": "typed", "space_guid": space, "state": "RUNNING"}).to_string();
+    let (status, body) = platform.api(Method::POST, "/v2/apps", Some(&bad_state)).await;
+    assert_error(status, &body, 400, 100001, "CF-AppInvalid");
+    let no_space = json!({"name": "typed", "space_guid": "no-such-space"}).to_string();
+    let (status, body) = platform.api(Method::POST, "/v2/apps", Some(&no_space)).await;
+    assert_error(status, &body, 400, 1002, "CF-InvalidRelation");
+
+    let good = json!({"name": "keeper", "space_guid": space, "memory": 64, "environment_json": {"A": "1"}}).to_string();
+    let (status, created) = platform.api(Method::POST, "/v2/apps", Some(&good)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["entity"]["memory"], 64);
+    assert_eq!(created["entity"]["space_url"], format!("/v2/spaces/{space}"));
+    let guid = created["metadata"]["guid"].as_str().unwrap().to_string();
+
+    let (status, body) = platform.api(Method::POST, "/v2/apps", Some(&good)).await;
+    assert_error(status, &body, 400, 100002, "CF-AppNameTaken");
+    let (status, body) = platform.api(Method::PUT, &format!("/v2/apps/{guid}"), Some(r#"{"instances": -1}"#)).await;
+    assert_error(status, &body, 400, 100001, "CF-AppInvalid");
+    let (status, body) = platform.api(Method::PUT, &format!("/v2/apps/{guid}"), Some(r#"{"state": "STARTED"}"#)).await;
+    assert_error(status, &body, 400, 150001, "CF-AppPackageInvalid");
+    let (status, body) = platform.api(Method::PUT, &format!("/v2/apps/{guid}"), Some("nope")).await;
+    assert_error(status, &body, 400, 1001, "CF-MessageParseError");
+    let (status, body) = platform.api(Method::GET, "/v2/apps/no-such-app", None).await;
+    assert_error(status, &body, 404, 100004, "CF-AppNotFound");
+    let (status, body) = platform.api(Method::PUT, "/v2/apps/no-such-app", Some("{}")).await;
+    assert_error(status, &body, 404, 100004, "CF-AppNotFound");
+    let (status, body) = platform.api(Method::GET, "/v2/routes/no-such-route", None).await;
+    assert_error(status, &body, 404, 210002, "CF-RouteNotFound");
+    let (status, body) = platform.api(Method::GET, "/v2/no/such/thing", None).await;
+    assert_error(status, &body, 404, 10000, "CF-NotFound");
+    let (status, body) = platform.api(Method::GET, "/v2/apps?results-per-page=500", None).await;
+    assert_error(status, &body, 400, 10005, "CF-BadQueryParameter");
+    let (status, body) = platform.api(Method::GET, "/v2/apps?q=password:x", None).await;
+    assert_error(status, &body, 400, 10005, "CF-BadQueryParameter");
+
+    // Bits that are not a zip, or escape the app, are refused; nothing is lost.
+    for (name, zip) in [("corrupt", b"PK\x03\x04garbage".to_vec()), ("zip-slip", zip_with("../../etc/evil", b"x"))] {
+        let form = reqwest::multipart::Form::new()
+            .text("resources", "[]")
+            .part("application", reqwest::multipart::Part::bytes(zip).file_name("application.zip"));
+        let response = platform
+            .http
+            .put(format!("{}/v2/apps/{guid}/bits", platform.api))
+            .bearer_auth(platform.token().await)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_error(status, &body, 400, 160001, "CF-AppBitsUploadInvalid");
+        assert!(body["description"].as_str().unwrap().len() > 30, "{name}: {body}");
+    }
+    let kept = platform.get(&format!("/v2/apps/{guid}")).await;
+    assert_eq!(kept["entity"]["name"], "keeper");
+    assert_eq!(kept["entity"]["environment_json"], json!({"A": "1"}));
+    assert_eq!(kept["entity"]["package_updated_at"], Value::Null);
+
+    // Lists page through everything.
+    for i in 0..3 {
+        let body = json!({"name": format!("paged-{i}"), "space_guid": space}).to_string();
+        assert_eq!(platform.api(Method::POST, "/v2/apps", Some(&body)).await.0, 201);
+    }
+    let page = platform.get("/v2/apps?results-per-page=2&order-direction=desc").await;
+    assert_eq!(page["total_results"], 4);
+    assert_eq!(page["total_pages"], 2);
+    assert_eq!(page["resources"][0]["entity"]["name"], "paged-2");
+    let next = page["next_url"].as_str().unwrap();
+    assert_eq!(platform.get(next).await["resources"][1]["entity"]["name"], "keeper");
+    let filtered = platform.get("/v2/apps?q=name%20IN%20paged-0,paged-2").await;
+    assert_eq!(filtered["total_results"], 2);
+    platform.shutdown().await;
+}
+
+fn zip_with(name: &str, contents: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    writer.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+    writer.write_all(contents).unwrap();
+    writer.finish().unwrap().into_inner()
+}

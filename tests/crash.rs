@@ -1,0 +1,81 @@
+//! A guest that traps or outgrows its memory quota takes down only its own
+//! instance: it is reported CRASHED (and why, on the app's log stream),
+//! the router stops sending it requests, and every other instance and app
+//! on the DEA keeps serving.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestPlatform, app_dir, eventually};
+use serde_json::Value;
+
+const CRASHER: &str = "tests/fixtures/crasher-app/crasher.wasm";
+
+async fn states(platform: &TestPlatform, guid: &str) -> Vec<String> {
+    let instances = platform.instances(guid).await;
+    let mut states: Vec<String> = instances.as_object().unwrap().values().map(|i| i["state"].as_str().unwrap().to_string()).collect();
+    states.sort();
+    states
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trap_crashes_one_instance_and_nothing_else() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    platform.push("hello", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
+    platform.push("crasher", app_dir(&[CRASHER]).path(), &["-i", "2", "-m", "32M"]).await;
+    let guid = platform.app_guid("crasher").await;
+    let (p, g) = (&platform, &guid);
+    eventually("both crasher instances running", Duration::from_secs(20), || async move {
+        (states(p, g).await == ["RUNNING", "RUNNING"]).then_some(())
+    })
+    .await;
+
+    let (status, body) = platform.via_router("crasher.localhost", "/trap").await;
+    assert_eq!(status, 500, "{body}");
+    eventually("one instance CRASHED, one RUNNING", Duration::from_secs(10), || async move {
+        (states(p, g).await == ["CRASHED", "RUNNING"]).then_some(())
+    })
+    .await;
+
+    // The router only sends requests to the survivor now.
+    for _ in 0..4 {
+        assert_eq!(platform.via_router("crasher.localhost", "/").await, (200, "alive".to_string()));
+    }
+    // Other apps are untouched.
+    assert_eq!(platform.via_router("hello.localhost", "/").await.0, 200);
+    let logs = platform.get(&format!("/v2/apps/{guid}/logs")).await;
+    assert!(
+        logs.as_array().unwrap().iter().any(|l| l["source_type"] == "API" && l["message"].as_str().unwrap().contains("\"reason\"=>\"CRASHED\"")),
+        "the crash is on the app's log stream: {logs}"
+    );
+    platform.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exceeding_the_memory_quota_crashes_the_instance_with_the_reason() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    platform.push("hello", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
+    platform.push("hog", app_dir(&[CRASHER]).path(), &["-m", "16M"]).await;
+    let guid = platform.app_guid("hog").await;
+
+    let (status, _) = platform.via_router("hog.localhost", "/oom").await;
+    assert_eq!(status, 500);
+    let (p, g) = (&platform, &guid);
+    eventually("the hog CRASHED", Duration::from_secs(10), || async move { (states(p, g).await == ["CRASHED"]).then_some(()) }).await;
+    let logs: Value = platform.get(&format!("/v2/apps/{guid}/logs")).await;
+    assert!(
+        logs.as_array().unwrap().iter().any(|l| l["message"].as_str().unwrap().contains("out of memory")),
+        "the reason is reported: {logs}"
+    );
+    // A crashed app's route has no instance left, and says so; others serve.
+    let (status, body) = platform.via_router("hog.localhost", "/").await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(platform.via_router("hello.localhost", "/").await.0, 200);
+    // The DEA still stages and runs new apps.
+    platform.push("after", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
+    assert_eq!(platform.via_router("after.localhost", "/").await.0, 200);
+    platform.shutdown().await;
+}
