@@ -65,7 +65,8 @@ impl Config {
         let mut value = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-                serde_yaml::from_str::<serde_yaml::Value>(&text).with_context(|| format!("parsing {}", path.display()))?
+                serde_yaml::from_str::<serde_yaml::Value>(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?
             }
             None => serde_yaml::Value::Mapping(Default::default()),
         };

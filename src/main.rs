@@ -122,7 +122,9 @@ async fn serve(args: ServerArgs, roles: &[Role]) -> Result<()> {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WF_LOG").unwrap_or_else(|_| "warn,wasmfoundry=info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WF_LOG").unwrap_or_else(|_| "warn,wasmfoundry=info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let result = match Wf::parse().command {
@@ -134,10 +136,14 @@ async fn main() {
         Command::Login { api, username, password, org, space } => {
             cli::login::login(&api, &username, &password, org.as_deref(), space.as_deref()).await
         }
-        Command::Push { name, path, buildpack, instances, memory } => match memory.as_deref().map(cli::push::parse_memory).transpose() {
-            Ok(memory_mb) => cli::push::push(cli::push::PushOptions { name, path, buildpack, instances, memory_mb }).await,
-            Err(e) => Err(e),
-        },
+        Command::Push { name, path, buildpack, instances, memory } => {
+            match memory.as_deref().map(cli::push::parse_memory).transpose() {
+                Ok(memory_mb) => {
+                    cli::push::push(cli::push::PushOptions { name, path, buildpack, instances, memory_mb }).await
+                }
+                Err(e) => Err(e),
+            }
+        }
         Command::Apps => cli::apps::apps().await,
     };
     if let Err(e) = result {

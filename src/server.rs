@@ -53,7 +53,8 @@ impl Platform {
 
         // Bind first so the real ports (when asked for port 0) are what the
         // CC advertises.
-        let cc_listener = if roles.contains(&Role::Cc) { Some(bind(config.cc_listen, "the Cloud Controller").await?) } else { None };
+        let cc_listener =
+            if roles.contains(&Role::Cc) { Some(bind(config.cc_listen, "the Cloud Controller").await?) } else { None };
         if let Some(listener) = &cc_listener {
             config.cc_listen = listener.local_addr()?;
             platform.cc_address = Some(config.cc_listen);
@@ -91,5 +92,7 @@ impl Platform {
 }
 
 async fn bind(address: SocketAddr, what: &str) -> Result<TcpListener> {
-    TcpListener::bind(address).await.with_context(|| format!("{what} cannot listen on {address} (use another port with a flag)"))
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("{what} cannot listen on {address} (use another port with a flag)"))
 }

@@ -19,8 +19,34 @@ async fn space_guid(platform: &TestPlatform) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tokens_are_checked() {
-    let platform = TestPlatform::start("local:").await;
+async fn tokens_are_checked_on_sqlite() {
+    tokens_are_checked(TestPlatform::start("local:").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_checked_on_postgres() {
+    match common::fresh_postgres().await {
+        Some(db) => tokens_are_checked(TestPlatform::start_with("local:", Some(db)).await).await,
+        None => eprintln!("skipped: set WF_TEST_DATABASE_URL=postgres://… to run on PostgreSQL"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_on_sqlite() {
+    bad_requests_get_cf_errors_and_lose_nothing(TestPlatform::start("local:").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_on_postgres() {
+    match common::fresh_postgres().await {
+        Some(db) => {
+            bad_requests_get_cf_errors_and_lose_nothing(TestPlatform::start_with("local:", Some(db)).await).await
+        }
+        None => eprintln!("skipped: set WF_TEST_DATABASE_URL=postgres://… to run on PostgreSQL"),
+    }
+}
+
+async fn tokens_are_checked(platform: TestPlatform) {
     let raw = |token: Option<String>| {
         let mut request = platform.http.get(format!("{}/v2/apps", platform.api));
         if let Some(token) = token {
@@ -39,7 +65,12 @@ async fn tokens_are_checked() {
     // A well-formed token signed with another key is refused.
     let claims = json!({"user_id": "x", "sub": "x", "user_name": "admin", "email": "admin", "scope": ["cloud_controller.admin"],
         "aud": ["cloud_controller"], "exp": chrono::Utc::now().timestamp() + 600, "jti": "x"});
-    let forged = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(b"guess")).unwrap();
+    let forged = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(b"guess"),
+    )
+    .unwrap();
     let (status, body) = raw(Some(format!("bearer {forged}"))).await;
     assert_error(status, &body, 401, 1000, "CF-InvalidAuthToken");
 
@@ -87,9 +118,7 @@ async fn tokens_are_checked() {
     platform.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_requests_get_cf_errors_and_lose_nothing() {
-    let platform = TestPlatform::start("local:").await;
+async fn bad_requests_get_cf_errors_and_lose_nothing(platform: TestPlatform) {
     let space = space_guid(&platform).await;
 
     let (status, body) = platform.api(Method::POST, "/v2/apps", Some("{not json")).await;

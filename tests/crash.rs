@@ -14,7 +14,8 @@ const CRASHER: &str = "tests/fixtures/crasher-app/crasher.wasm";
 
 async fn states(platform: &TestPlatform, guid: &str) -> Vec<String> {
     let instances = platform.instances(guid).await;
-    let mut states: Vec<String> = instances.as_object().unwrap().values().map(|i| i["state"].as_str().unwrap().to_string()).collect();
+    let mut states: Vec<String> =
+        instances.as_object().unwrap().values().map(|i| i["state"].as_str().unwrap().to_string()).collect();
     states.sort();
     states
 }
@@ -47,7 +48,10 @@ async fn a_trap_crashes_one_instance_and_nothing_else() {
     assert_eq!(platform.via_router("hello.localhost", "/").await.0, 200);
     let logs = platform.get(&format!("/v2/apps/{guid}/logs")).await;
     assert!(
-        logs.as_array().unwrap().iter().any(|l| l["source_type"] == "API" && l["message"].as_str().unwrap().contains("\"reason\"=>\"CRASHED\"")),
+        logs.as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["source_type"] == "API" && l["message"].as_str().unwrap().contains("\"reason\"=>\"CRASHED\"")),
         "the crash is on the app's log stream: {logs}"
     );
     platform.shutdown().await;
@@ -64,7 +68,10 @@ async fn exceeding_the_memory_quota_crashes_the_instance_with_the_reason() {
     let (status, _) = platform.via_router("hog.localhost", "/oom").await;
     assert_eq!(status, 500);
     let (p, g) = (&platform, &guid);
-    eventually("the hog CRASHED", Duration::from_secs(10), || async move { (states(p, g).await == ["CRASHED"]).then_some(()) }).await;
+    eventually("the hog CRASHED", Duration::from_secs(10), || async move {
+        (states(p, g).await == ["CRASHED"]).then_some(())
+    })
+    .await;
     let logs: Value = platform.get(&format!("/v2/apps/{guid}/logs")).await;
     assert!(
         logs.as_array().unwrap().iter().any(|l| l["message"].as_str().unwrap().contains("out of memory")),

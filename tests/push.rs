@@ -62,3 +62,23 @@ async fn pushing_again_uploads_only_changed_files_and_restarts() {
     .await;
     platform.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_hello_with_the_ccdb_on_postgres() {
+    let Some(db) = common::fresh_postgres().await else {
+        eprintln!("skipped: set WF_TEST_DATABASE_URL=postgres://… to run on PostgreSQL");
+        return;
+    };
+    let platform = TestPlatform::start_with("local:", Some(db)).await;
+    platform.login().await;
+    platform.push("hello", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-i", "2", "-m", "32M"]).await;
+    let guid = platform.app_guid("hello").await;
+    let (p, g) = (&platform, &guid);
+    eventually("both instances RUNNING", Duration::from_secs(20), || async move {
+        let i = p.instances(g).await;
+        (i["0"]["state"] == "RUNNING" && i["1"]["state"] == "RUNNING").then_some(())
+    })
+    .await;
+    assert_eq!(platform.via_router("hello.localhost", "/").await.0, 200);
+    platform.shutdown().await;
+}

@@ -56,11 +56,7 @@ impl Blobstore {
                 .with_allow_http(true)
                 .build()?;
             let prefix = parsed.path().trim_matches('/');
-            if prefix.is_empty() {
-                Arc::new(s3)
-            } else {
-                Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
-            }
+            if prefix.is_empty() { Arc::new(s3) } else { Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)) }
         } else {
             return Err(anyhow!("unsupported blobstore_url {url:?}: use file:///dir or s3://bucket/prefix"));
         };

@@ -86,10 +86,7 @@ pub fn read_zip(bytes: &[u8], limits: Limits) -> Result<Vec<PackageFile>, Refusa
         let ratio_budget = entry.compressed_size().max(1).saturating_mul(limits.max_ratio).max(64 * 1024);
         let cap = budget.min(ratio_budget);
         let mut contents = Vec::new();
-        (&mut entry)
-            .take(cap + 1)
-            .read_to_end(&mut contents)
-            .map_err(|e| format!("corrupt zip entry {path}: {e}"))?;
+        (&mut entry).take(cap + 1).read_to_end(&mut contents).map_err(|e| format!("corrupt zip entry {path}: {e}"))?;
         if contents.len() as u64 > cap {
             return Err(if cap == budget {
                 format!("the app is larger than {} bytes unpacked", limits.max_total_bytes)
@@ -99,7 +96,8 @@ pub fn read_zip(bytes: &[u8], limits: Limits) -> Result<Vec<PackageFile>, Refusa
         }
         total += contents.len() as u64;
         if symlink {
-            let target = String::from_utf8(contents.clone()).map_err(|_| format!("link {path} has a non-UTF-8 target"))?;
+            let target =
+                String::from_utf8(contents.clone()).map_err(|_| format!("link {path} has a non-UTF-8 target"))?;
             if !link_stays_inside(&path, &target) {
                 return Err(format!("link {path} points outside the app ({target})"));
             }
@@ -122,7 +120,9 @@ pub fn write_zip(files: &mut [PackageFile]) -> Result<Vec<u8>, Refusal> {
         let result = if file.symlink {
             writer.add_symlink(file.path.as_str(), String::from_utf8_lossy(&file.contents), options)
         } else {
-            writer.start_file(file.path.as_str(), options).and_then(|_| writer.write_all(&file.contents).map_err(Into::into))
+            writer
+                .start_file(file.path.as_str(), options)
+                .and_then(|_| writer.write_all(&file.contents).map_err(Into::into))
         };
         result.map_err(|e| format!("packing {}: {e}", file.path))?;
     }

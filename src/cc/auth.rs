@@ -3,8 +3,8 @@
 //! `email`, `scope`, `exp`), and the extractor that turns a request's
 //! `Authorization: bearer …` into the [`CurrentUser`].
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -82,8 +82,11 @@ impl TokenIssuer {
         };
         let header = Header::new(Algorithm::HS256);
         let access_token = jsonwebtoken::encode(&header, &claims(jti.clone(), ACCESS_TOKEN_SECONDS), &self.encoding)?;
-        let refresh_token =
-            jsonwebtoken::encode(&header, &claims(format!("{jti}{REFRESH_SUFFIX}"), REFRESH_TOKEN_SECONDS), &self.encoding)?;
+        let refresh_token = jsonwebtoken::encode(
+            &header,
+            &claims(format!("{jti}{REFRESH_SUFFIX}"), REFRESH_TOKEN_SECONDS),
+            &self.encoding,
+        )?;
         Ok(IssuedTokens { access_token, refresh_token, scope, jti })
     }
 
@@ -135,15 +138,17 @@ fn password_matches(password: &str, hash: &str) -> bool {
 pub async fn create_user(db: &AnyPool, username: &str, password: &str, admin: bool) -> anyhow::Result<User> {
     let guid = uuid::Uuid::new_v4().to_string();
     let hash = hash_password(password)?;
-    sqlx::query("INSERT INTO users (guid, username, email, password_hash, admin, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&guid)
-        .bind(username)
-        .bind(username)
-        .bind(hash)
-        .bind(admin)
-        .bind(now())
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "INSERT INTO users (guid, username, email, password_hash, admin, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&guid)
+    .bind(username)
+    .bind(username)
+    .bind(hash)
+    .bind(admin)
+    .bind(now())
+    .execute(db)
+    .await?;
     Ok(User { guid, username: username.into(), email: username.into(), admin })
 }
 
@@ -152,7 +157,10 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> User {
         guid: row.try_get("guid").unwrap_or_default(),
         username: row.try_get("username").unwrap_or_default(),
         email: row.try_get::<Option<String>, _>("email").ok().flatten().unwrap_or_default(),
-        admin: row.try_get::<bool, _>("admin").or_else(|_| row.try_get::<i64, _>("admin").map(|v| v != 0)).unwrap_or(false),
+        admin: row
+            .try_get::<bool, _>("admin")
+            .or_else(|_| row.try_get::<i64, _>("admin").map(|v| v != 0))
+            .unwrap_or(false),
     }
 }
 
@@ -165,12 +173,17 @@ pub async fn authenticate(db: &AnyPool, username: &str, password: &str) -> anyho
         .await?;
     let hash = row.as_ref().and_then(|r| r.try_get::<String, _>("password_hash").ok());
     // Hash even for unknown users so timing does not reveal which exist.
-    let matches = password_matches(password, hash.as_deref().unwrap_or("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$AAAA"));
+    let matches =
+        password_matches(password, hash.as_deref().unwrap_or("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$AAAA"));
     Ok(row.filter(|_| matches).map(|r| user_from_row(&r)))
 }
 
 pub async fn find_user(db: &AnyPool, guid: &str) -> anyhow::Result<Option<User>> {
-    let row = sqlx::query("SELECT * FROM users WHERE guid = $1 AND active = $2").bind(guid).bind(true).fetch_optional(db).await?;
+    let row = sqlx::query("SELECT * FROM users WHERE guid = $1 AND active = $2")
+        .bind(guid)
+        .bind(true)
+        .fetch_optional(db)
+        .await?;
     Ok(row.map(|r| user_from_row(&r)))
 }
 
@@ -197,10 +210,7 @@ impl FromRequestParts<Cc> for CurrentUser {
             .ok_or_else(|| ApiError::new("NotAuthenticated", &[]))?;
         let invalid = || ApiError::new("InvalidAuthToken", &[]);
         let value = header.to_str().map_err(|_| invalid())?;
-        let token = value
-            .strip_prefix("bearer ")
-            .or_else(|| value.strip_prefix("Bearer "))
-            .ok_or_else(invalid)?;
+        let token = value.strip_prefix("bearer ").or_else(|| value.strip_prefix("Bearer ")).ok_or_else(invalid)?;
         let claims = cc.tokens.verify(token.trim(), false).ok_or_else(invalid)?;
         let user = find_user(&cc.db, &claims.user_id).await?.ok_or_else(invalid)?;
         Ok(CurrentUser { user })

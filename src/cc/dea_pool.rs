@@ -51,7 +51,8 @@ impl DeaPool {
     /// (spread for availability), then most free memory.
     pub fn find_dea(&self, memory: u64, stack: &str, app: &str) -> Option<String> {
         let pool = &self.runners;
-        let chosen = pick(pool, memory, stack, |a| (-(*a.app_id_to_count.get(app).unwrap_or(&0) as i64), a.available_memory))?;
+        let chosen =
+            pick(pool, memory, stack, |a| (-(*a.app_id_to_count.get(app).unwrap_or(&0) as i64), a.available_memory))?;
         if let Some((advert, _)) = pool.lock().expect("dea pool").get_mut(&chosen) {
             *advert.app_id_to_count.entry(app.to_string()).or_default() += 1;
         }

@@ -101,11 +101,7 @@ impl Resource {
     pub async fn find(&self, db: &AnyPool, guid: &str) -> ApiResult<AnyRow> {
         let scope = self.scope.map(|s| format!(" AND {s}")).unwrap_or_default();
         let sql = format!("SELECT * FROM {} WHERE guid = $1{scope}", self.table);
-        sqlx::query(&sql)
-            .bind(guid)
-            .fetch_optional(db)
-            .await?
-            .ok_or_else(|| ApiError::new(self.not_found, &[guid]))
+        sqlx::query(&sql).bind(guid).fetch_optional(db).await?.ok_or_else(|| ApiError::new(self.not_found, &[guid]))
     }
 
     pub async fn get(&self, db: &AnyPool, guid: &str) -> ApiResult<Value> {
@@ -114,7 +110,13 @@ impl Resource {
 
     /// A page of this collection. `fixed` narrows it for nested collections
     /// (`/v2/spaces/:guid/apps`); `base_path` is where page links point.
-    pub async fn list(&self, db: &AnyPool, params: &ListParams, fixed: Vec<Condition>, base_path: &str) -> ApiResult<Value> {
+    pub async fn list(
+        &self,
+        db: &AnyPool,
+        params: &ListParams,
+        fixed: Vec<Condition>,
+        base_path: &str,
+    ) -> ApiResult<Value> {
         let mut conditions = fixed;
         conditions.extend(params.conditions(self)?);
         let mut binds = Vec::new();
@@ -165,7 +167,9 @@ fn column(row: &AnyRow, name: &str, kind: Kind) -> Value {
         Kind::Int => row.try_get::<Option<i64>, _>(name).ok().flatten().map(Value::from).unwrap_or(Value::Null),
         Kind::Bool => match row.try_get::<Option<bool>, _>(name) {
             Ok(v) => v.map(Value::Bool).unwrap_or(Value::Null),
-            Err(_) => row.try_get::<Option<i64>, _>(name).ok().flatten().map(|v| Value::Bool(v != 0)).unwrap_or(Value::Null),
+            Err(_) => {
+                row.try_get::<Option<i64>, _>(name).ok().flatten().map(|v| Value::Bool(v != 0)).unwrap_or(Value::Null)
+            }
         },
         Kind::Json => row
             .try_get::<Option<String>, _>(name)

@@ -47,7 +47,12 @@ pub async fn react_to_change(cc: &Cc, guid: &str, before: &Value, after: &Value)
         if instances > previous {
             start_instances(cc, guid, previous..instances).await?;
         } else if instances < previous {
-            let stop = DeaStop { droplet: guid.into(), version: None, instances: None, indices: Some((instances..previous).collect()) };
+            let stop = DeaStop {
+                droplet: guid.into(),
+                version: None,
+                instances: None,
+                indices: Some((instances..previous).collect()),
+            };
             cc.bus.publish(subjects::DEA_STOP, &stop).await?;
         }
     }
@@ -130,7 +135,8 @@ pub async fn stop_all(cc: &Cc, guid: &str) -> Result<()> {
 
 /// Tells a started app's instances their new routes.
 pub async fn routes_changed(cc: &Cc, guid: &str) -> ApiResult<()> {
-    let state: Option<String> = sqlx::query_scalar("SELECT state FROM apps WHERE guid = $1").bind(guid).fetch_optional(&cc.db).await?;
+    let state: Option<String> =
+        sqlx::query_scalar("SELECT state FROM apps WHERE guid = $1").bind(guid).fetch_optional(&cc.db).await?;
     if state.as_deref() == Some("STARTED") {
         let update = DeaUpdate { droplet: guid.into(), uris: uris(cc, guid).await?, version: None };
         cc.bus.publish(subjects::DEA_UPDATE, &update).await?;
@@ -139,7 +145,13 @@ pub async fn routes_changed(cc: &Cc, guid: &str) -> ApiResult<()> {
 }
 
 /// Every instance of this app version the DEAs know of, in any state.
-pub async fn find_instances(cc: &Cc, guid: &str, version: &str, expected: u32, include_stats: bool) -> Result<Vec<FindDropletReply>> {
+pub async fn find_instances(
+    cc: &Cc,
+    guid: &str,
+    version: &str,
+    expected: u32,
+    include_stats: bool,
+) -> Result<Vec<FindDropletReply>> {
     let query = FindDroplet { droplet: guid.into(), version: Some(version.into()), include_stats };
     let replies = cc.bus.request_many(subjects::DEA_FIND_DROPLET, &query, expected as usize, FIND_TIMEOUT).await?;
     Ok(replies.iter().filter_map(|m| m.json().ok()).collect())

@@ -30,7 +30,8 @@ pub async fn stage_and_start(cc: Cc, guid: String) {
 async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     let app = APPS.find(&cc.db, guid).await?;
     let package_hash: String = app.try_get::<Option<String>, _>("package_hash").ok().flatten().unwrap_or_default();
-    let buildpack: Option<String> = app.try_get::<Option<String>, _>("buildpack").ok().flatten().filter(|b| !b.is_empty());
+    let buildpack: Option<String> =
+        app.try_get::<Option<String>, _>("buildpack").ok().flatten().filter(|b| !b.is_empty());
     let task_id = new_guid();
     sqlx::query(
         "UPDATE apps SET package_state = $1, staging_task_id = $2, staging_failed_reason = NULL, staging_failed_description = NULL, \
@@ -55,8 +56,11 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
         start_message,
     };
     let memory = request.start_message.limits.mem;
-    let Some(stager) = super::dea_pool::wait_for(Duration::from_secs(5), || cc.deas.find_stager(memory, seed::STACK)).await else {
-        let failure = StagingError { id: "StagingError".into(), message: format!("no DEA has {memory}M free to stage this app") };
+    let Some(stager) =
+        super::dea_pool::wait_for(Duration::from_secs(5), || cc.deas.find_stager(memory, seed::STACK)).await
+    else {
+        let failure =
+            StagingError { id: "StagingError".into(), message: format!("no DEA has {memory}M free to stage this app") };
         return record_failure(cc, guid, Some(&task_id), &failure).await;
     };
 
@@ -71,7 +75,10 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
                 Err(e) => tracing::warn!("{e:#}"),
             },
             Ok(None) | Err(_) => {
-                let failure = StagingError { id: "StagingTimeExpired".into(), message: format!("staging took longer than {}s", limit.as_secs()) };
+                let failure = StagingError {
+                    id: "StagingTimeExpired".into(),
+                    message: format!("staging took longer than {}s", limit.as_secs()),
+                };
                 return record_failure(cc, guid, Some(&task_id), &failure).await;
             }
         }
@@ -108,10 +115,12 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
 
 /// Enabled admin buildpacks in detection order.
 async fn admin_buildpacks(cc: &Cc) -> ApiResult<Vec<AdminBuildpack>> {
-    let rows = sqlx::query("SELECT name, blob_key, sha1 FROM buildpacks WHERE enabled = $1 AND blob_key IS NOT NULL ORDER BY position, id")
-        .bind(true)
-        .fetch_all(&cc.db)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT name, blob_key, sha1 FROM buildpacks WHERE enabled = $1 AND blob_key IS NOT NULL ORDER BY position, id",
+    )
+    .bind(true)
+    .fetch_all(&cc.db)
+    .await?;
     Ok(rows
         .iter()
         .map(|r| AdminBuildpack {

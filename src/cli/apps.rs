@@ -23,7 +23,9 @@ pub async fn apps() -> Result<()> {
         let total = e["instances"].as_u64().unwrap_or(0);
         let running = if e["state"] == "STARTED" {
             match client.get(&format!("/v2/apps/{guid}/instances")).await {
-                Ok(instances) => instances.as_object().map(|m| m.values().filter(|i| i["state"] == "RUNNING").count()).unwrap_or(0),
+                Ok(instances) => {
+                    instances.as_object().map(|m| m.values().filter(|i| i["state"] == "RUNNING").count()).unwrap_or(0)
+                }
                 Err(_) => 0,
             }
         } else {

@@ -72,7 +72,13 @@ fn walk(root: &Path, dir: &Path, patterns: &[String], files: &mut Vec<AppFile>) 
             walk(root, &path, patterns, files)?;
         } else if kind.is_file() {
             let contents = std::fs::read(&path)?;
-            files.push(AppFile { sha1: sha1_hex(&contents), size: contents.len() as u64, mode: mode(&entry.metadata()?), name, path });
+            files.push(AppFile {
+                sha1: sha1_hex(&contents),
+                size: contents.len() as u64,
+                mode: mode(&entry.metadata()?),
+                name,
+                path,
+            });
         }
     }
     Ok(())

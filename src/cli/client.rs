@@ -40,13 +40,15 @@ impl Client {
     }
 
     async fn token_request(&self, api: &str, form: &[(&str, &str)]) -> Result<(String, String)> {
-        let response = self.http.post(format!("{api}/oauth/token")).basic_auth("cf", Some("")).form(form).send().await?;
+        let response =
+            self.http.post(format!("{api}/oauth/token")).basic_auth("cf", Some("")).form(form).send().await?;
         let status = response.status();
         let body: Value = response.json().await.unwrap_or_default();
         if !status.is_success() {
             bail!("{}", body["error_description"].as_str().unwrap_or("authentication failed"));
         }
-        let token = |k: &str| body[k].as_str().map(str::to_string).ok_or_else(|| anyhow!("the token response has no {k}"));
+        let token =
+            |k: &str| body[k].as_str().map(str::to_string).ok_or_else(|| anyhow!("the token response has no {k}"));
         Ok((token("access_token")?, token("refresh_token")?))
     }
 
@@ -81,7 +83,8 @@ impl Client {
         }
         let status = response.status();
         let text = response.text().await?;
-        let body: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body: Value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         if !status.is_success() {
             let description = body["description"].as_str().map(str::to_string).unwrap_or_else(|| body.to_string());
             let code = body["error_code"].as_str().unwrap_or("");

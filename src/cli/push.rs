@@ -46,7 +46,11 @@ pub async fn push(options: PushOptions) -> Result<()> {
     let mut client = Client::load()?;
     let space = client.session.space_guid.clone().context("no space targeted: log in with -o ORG -s SPACE")?;
     let name = options.name.clone();
-    println!("Pushing app {name} to org {} / space {}...", client.session.org_name.as_deref().unwrap_or("?"), client.session.space_name.as_deref().unwrap_or("?"));
+    println!(
+        "Pushing app {name} to org {} / space {}...",
+        client.session.org_name.as_deref().unwrap_or("?"),
+        client.session.space_name.as_deref().unwrap_or("?")
+    );
 
     // 1. The app.
     let mut fields = json!({});
@@ -59,7 +63,9 @@ pub async fn push(options: PushOptions) -> Result<()> {
     if let Some(m) = options.memory_mb {
         fields["memory"] = json!(m);
     }
-    let existing = client.get(&format!("/v2/apps?q={}&q={}", q(&format!("name:{name}")), q(&format!("space_guid:{space}")))).await?;
+    let existing = client
+        .get(&format!("/v2/apps?q={}&q={}", q(&format!("name:{name}")), q(&format!("space_guid:{space}"))))
+        .await?;
     let app = match existing["resources"].get(0) {
         Some(app) => {
             println!("Updating app {name}...");
@@ -78,7 +84,9 @@ pub async fn push(options: PushOptions) -> Result<()> {
     let domains = client.get_all("/v2/shared_domains").await?;
     let domain = domains.first().context("there is no shared domain to put the app on")?;
     let host = name.to_ascii_lowercase();
-    let routes = client.get(&format!("/v2/routes?q={}&q={}", q(&format!("domain_guid:{}", guid(domain))), q(&format!("host:{host}")))).await?;
+    let routes = client
+        .get(&format!("/v2/routes?q={}&q={}", q(&format!("domain_guid:{}", guid(domain))), q(&format!("host:{host}"))))
+        .await?;
     let route = match routes["resources"].get(0) {
         Some(route) => route.clone(),
         None => {
@@ -128,23 +136,35 @@ async fn upload(client: &mut Client, app_guid: &str, dir: &Path) -> Result<()> {
     let files = tokio::task::spawn_blocking(move || bits::collect(&dir)).await??;
     let fingerprints: Vec<Value> = files.iter().map(|f| f.fingerprint()).collect();
     let known = client.call(Method::PUT, "/v2/resource_match", Payload::Json(Value::Array(fingerprints))).await?;
-    let known: Vec<String> = known.as_array().map(|a| a.iter().filter_map(|f| f["sha1"].as_str().map(str::to_string)).collect()).unwrap_or_default();
-    let (matched, missing): (Vec<&bits::AppFile>, Vec<&bits::AppFile>) = files.iter().partition(|f| known.contains(&f.sha1));
+    let known: Vec<String> = known
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["sha1"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let (matched, missing): (Vec<&bits::AppFile>, Vec<&bits::AppFile>) =
+        files.iter().partition(|f| known.contains(&f.sha1));
     let size: u64 = missing.iter().map(|f| f.size).sum();
     println!("Uploading {} files ({} KB), {} already on the server", missing.len(), size.div_ceil(1024), matched.len());
     let zip = bits::zip(&missing)?;
     let resources = serde_json::to_string(&matched.iter().map(|f| f.fingerprint()).collect::<Vec<_>>())?;
     let form = move || {
-        let part = reqwest::multipart::Part::bytes(zip.clone()).file_name("application.zip").mime_str("application/zip").expect("static mime");
+        let part = reqwest::multipart::Part::bytes(zip.clone())
+            .file_name("application.zip")
+            .mime_str("application/zip")
+            .expect("static mime");
         reqwest::multipart::Form::new().text("resources", resources.clone()).part("application", part)
     };
-    let job = client.call(Method::PUT, &format!("/v2/apps/{app_guid}/bits?async=true"), Payload::Multipart(Box::new(form))).await?;
+    let job = client
+        .call(Method::PUT, &format!("/v2/apps/{app_guid}/bits?async=true"), Payload::Multipart(Box::new(form)))
+        .await?;
     let job_url = job["metadata"]["url"].as_str().context("the upload answered without a job")?.to_string();
     loop {
         let job = client.get(&job_url).await?;
         match job["entity"]["status"].as_str() {
             Some("finished") => return Ok(()),
-            Some("failed") => bail!("upload failed: {}", job["entity"]["error_details"]["description"].as_str().unwrap_or("unknown error")),
+            Some("failed") => bail!(
+                "upload failed: {}",
+                job["entity"]["error_details"]["description"].as_str().unwrap_or("unknown error")
+            ),
             _ => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
@@ -166,10 +186,10 @@ async fn stream_staging_log(client: &Client, app_guid: &str) -> Result<tokio::ta
             pending.extend_from_slice(&chunk);
             while let Some(end) = pending.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = pending.drain(..=end).collect();
-                if let Ok(message) = serde_json::from_slice::<Value>(&line) {
-                    if message["source_type"] == "STG" {
-                        println!("   {}", message["message"].as_str().unwrap_or_default());
-                    }
+                if let Ok(message) = serde_json::from_slice::<Value>(&line)
+                    && message["source_type"] == "STG"
+                {
+                    println!("   {}", message["message"].as_str().unwrap_or_default());
                 }
             }
         }
@@ -192,7 +212,8 @@ async fn wait_for_instances(client: &mut Client, app_guid: &str) -> Result<()> {
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         let instances = client.get(&format!("/v2/apps/{app_guid}/instances")).await?;
-        let states: Vec<&str> = instances.as_object().map(|m| m.values().filter_map(|i| i["state"].as_str()).collect()).unwrap_or_default();
+        let states: Vec<&str> =
+            instances.as_object().map(|m| m.values().filter_map(|i| i["state"].as_str()).collect()).unwrap_or_default();
         let count = |s: &str| states.iter().filter(|x| **x == s).count();
         if count("RUNNING") > 0 {
             println!("{} of {} instances running", count("RUNNING"), states.len());

@@ -31,7 +31,8 @@ fn path() -> Result<PathBuf> {
 impl Session {
     pub fn load() -> Result<Session> {
         let path = path()?;
-        let text = std::fs::read_to_string(&path).map_err(|_| anyhow::anyhow!("not logged in: run `wf login -a URL -u USER -p PASSWORD`"))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|_| anyhow::anyhow!("not logged in: run `wf login -a URL -u USER -p PASSWORD`"))?;
         serde_json::from_str(&text).with_context(|| format!("{} is damaged; log in again", path.display()))
     }
 

@@ -130,7 +130,12 @@ pub async fn start(dea: DeaRef, start: DeaStart) {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let instance = Arc::new(Instance {
         dir: dea.dir.join("instances").join(&id),
-        status: Mutex::new(Status { state: InstanceState::Starting, since: epoch_seconds(), port: 0, uris: start.uris.clone() }),
+        status: Mutex::new(Status {
+            state: InstanceState::Starting,
+            since: epoch_seconds(),
+            port: 0,
+            uris: start.uris.clone(),
+        }),
         id: id.clone(),
         start,
         started_at: Utc::now(),
@@ -184,7 +189,8 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     let listener = TcpListener::bind((dea.config.dea_host.as_str(), 0)).await.context("binding the instance port")?;
     let port = listener.local_addr()?.port();
     instance.status.lock().expect("instance status").port = port;
-    let facts = InstanceFacts { instance_id: &instance.id, host: &dea.config.dea_host, port, started_at: instance.started_at };
+    let facts =
+        InstanceFacts { instance_id: &instance.id, host: &dea.config.dea_host, port, started_at: instance.started_at };
     let environment = env::instance(start, &facts, &info.config_vars);
 
     let command = start.start_command.clone().filter(|c| !c.trim().is_empty()).unwrap_or(info.start_command.clone());
@@ -198,7 +204,13 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
         .with_context(|| format!("reading {component_path} named by the start command"))?;
     let component = dea.runtime.component(&wasm).await?;
 
-    let logs = GuestLogs::new(dea.bus.clone(), &start.droplet, "APP", &start.index.to_string(), Some(&instance.dir.join("logs")))?;
+    let logs = GuestLogs::new(
+        dea.bus.clone(),
+        &start.droplet,
+        "APP",
+        &start.index.to_string(),
+        Some(&instance.dir.join("logs")),
+    )?;
     let (app_dir, tmp_dir) = (instance.dir.join("app"), instance.dir.join("tmp"));
     let make_wasi = move || -> Result<WasiCtx> {
         let mut wasi = WasiCtx::builder();
@@ -209,9 +221,10 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     };
     let (crashes, mut crashed) = mpsc::unbounded_channel();
     let memory_bytes = start.limits.mem * 1024 * 1024;
-    let app = HttpApp::new(&dea.runtime, &component, make_wasi, memory_bytes, REQUEST_TIMEOUT, crashes).map_err(|e| {
-        anyhow!("{component_path} cannot be served: it must export wasi:http/incoming-handler@0.2 ({e:#})")
-    })?;
+    let app =
+        HttpApp::new(&dea.runtime, &component, make_wasi, memory_bytes, REQUEST_TIMEOUT, crashes).map_err(|e| {
+            anyhow!("{component_path} cannot be served: it must export wasi:http/incoming-handler@0.2 ({e:#})")
+        })?;
     let server = tokio::spawn(Arc::new(app).serve(listener));
     *instance.server.lock().expect("instance server") = Some(server.abort_handle());
 

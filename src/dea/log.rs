@@ -22,7 +22,13 @@ pub struct GuestLogs {
 
 impl GuestLogs {
     /// Streams for `app`; `files_dir` (if given) gets stdout.log and stderr.log.
-    pub fn new(bus: Bus, app: &str, source_type: &str, source_instance: &str, files_dir: Option<&Path>) -> Result<GuestLogs> {
+    pub fn new(
+        bus: Bus,
+        app: &str,
+        source_type: &str,
+        source_instance: &str,
+        files_dir: Option<&Path>,
+    ) -> Result<GuestLogs> {
         let (sender, mut receiver) = mpsc::unbounded_channel::<LogMessage>();
         let subject = subjects::app_logs(app);
         tokio::spawn(async move {

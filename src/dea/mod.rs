@@ -74,8 +74,17 @@ impl Dea {
         dea.subscribe(subjects::DEA_FIND_DROPLET, |dea, m| async move { dea.on_find(m).await }).await?;
         dea.subscribe(subjects::ROUTER_START, |dea, m| async move { dea.on_router_start(m).await }).await?;
         dea.advertise().await?;
-        tokio::spawn(periodically(Arc::downgrade(&dea), ADVERTISE_INTERVAL, |dea| async move { dea.advertise().await }));
-        let register = periodically(Arc::downgrade(&dea), DEFAULT_REGISTER_INTERVAL, |dea| async move { dea.register_all().await });
+        tokio::spawn(periodically(
+            Arc::downgrade(&dea),
+            ADVERTISE_INTERVAL,
+            |dea| async move { dea.advertise().await },
+        ));
+        let register =
+            periodically(
+                Arc::downgrade(&dea),
+                DEFAULT_REGISTER_INTERVAL,
+                |dea| async move { dea.register_all().await },
+            );
         tokio::spawn(register);
         Ok(dea)
     }
@@ -145,7 +154,9 @@ impl Dea {
     async fn on_find(self: Arc<Self>, message: Message) -> Result<()> {
         let query: FindDroplet = message.json()?;
         for instance in self.instances() {
-            if instance.start.droplet == query.droplet && query.version.as_ref().is_none_or(|v| *v == instance.start.version) {
+            if instance.start.droplet == query.droplet
+                && query.version.as_ref().is_none_or(|v| *v == instance.start.version)
+            {
                 reply(self.bus.as_ref(), &message, &instance.report(&self, query.include_stats)).await?;
             }
         }

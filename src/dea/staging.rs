@@ -46,7 +46,9 @@ pub async fn stage(dea: DeaRef, request: StagingRequest, reply_to: String) {
     };
     let reply = match outcome {
         Ok(reply) => reply,
-        Err(e) => StagingReply { task_id: request.task_id.clone(), finished: true, error: Some(e), ..Default::default() },
+        Err(e) => {
+            StagingReply { task_id: request.task_id.clone(), finished: true, error: Some(e), ..Default::default() }
+        }
     };
     let _ = dea.bus.publish_raw(&reply_to, None, serde_json::to_vec(&reply).unwrap_or_default().into()).await;
     let _ = tokio::fs::remove_dir_all(&work).await;
@@ -62,9 +64,19 @@ fn staging_error(e: anyhow::Error) -> StagingError {
     error("StagingError", format!("{e:#}"))
 }
 
-async fn run(dea: &DeaRef, request: &StagingRequest, work: &Path, log: &LogStream) -> Result<StagingReply, StagingError> {
+async fn run(
+    dea: &DeaRef,
+    request: &StagingRequest,
+    work: &Path,
+    log: &LogStream,
+) -> Result<StagingReply, StagingError> {
     let deadline = Instant::now() + Duration::from_secs(dea.config.max_staging_runtime);
-    let dirs = StagingDirs { app: work.join("app"), cache: work.join("cache"), buildpack: work.join("buildpack"), tmp: work.join("tmp") };
+    let dirs = StagingDirs {
+        app: work.join("app"),
+        cache: work.join("cache"),
+        buildpack: work.join("buildpack"),
+        tmp: work.join("tmp"),
+    };
     for dir in [&dirs.app, &dirs.cache, &dirs.buildpack, &dirs.tmp] {
         tokio::fs::create_dir_all(dir).await.map_err(|e| staging_error(e.into()))?;
     }
@@ -72,10 +84,12 @@ async fn run(dea: &DeaRef, request: &StagingRequest, work: &Path, log: &LogStrea
     log.line("-----> Downloading app package");
     let package = dea.blobstore.get(&request.download_uri).await.map_err(staging_error)?;
     let app_dir = dirs.app.clone();
-    tokio::task::spawn_blocking(move || droplet::unpack_package(&package, &app_dir, Limits { max_total_bytes: MAX_APP_BYTES, max_ratio: 1000 }))
-        .await
-        .map_err(|e| staging_error(e.into()))?
-        .map_err(staging_error)?;
+    tokio::task::spawn_blocking(move || {
+        droplet::unpack_package(&package, &app_dir, Limits { max_total_bytes: MAX_APP_BYTES, max_ratio: 1000 })
+    })
+    .await
+    .map_err(|e| staging_error(e.into()))?
+    .map_err(staging_error)?;
     if let Some(cache) = dea.blobstore.get_opt(&request.buildpack_cache_key).await.map_err(staging_error)? {
         log.line("-----> Restoring the buildpack cache");
         droplet::unpack(&cache, &dirs.cache).map_err(staging_error)?;
@@ -97,7 +111,10 @@ async fn run(dea: &DeaRef, request: &StagingRequest, work: &Path, log: &LogStrea
             error("BuildpackCompileFailed", format!("{}: {f}", buildpack.name))
         }
     })?;
-    let release = loaded.release("/app").await.map_err(|f| error("BuildpackReleaseFailed", format!("{}: {f}", buildpack.name)))?;
+    let release = loaded
+        .release("/app")
+        .await
+        .map_err(|f| error("BuildpackReleaseFailed", format!("{}: {f}", buildpack.name)))?;
     drop(loaded);
     run.log.flush();
 
@@ -113,8 +130,10 @@ async fn run(dea: &DeaRef, request: &StagingRequest, work: &Path, log: &LogStrea
         let droplet = droplet::pack(&work_dir, &["app", droplet::STAGING_INFO])?;
         // The cache archive holds the cache's contents, to unpack straight into /cache.
         let cache_dir = work_dir.join("cache");
-        let names: Vec<String> =
-            std::fs::read_dir(&cache_dir)?.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = std::fs::read_dir(&cache_dir)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let cache = if names.is_empty() { None } else { Some(droplet::pack(&cache_dir, &names)?) };
         Ok((droplet, cache))
@@ -148,12 +167,9 @@ async fn choose_buildpack(
 ) -> Result<(AdminBuildpack, LoadedBuildpack, String), StagingError> {
     if let Some(name) = &request.properties.buildpack {
         // A chosen buildpack compiles without being asked to detect, as in CF.
-        let buildpack = request
-            .admin_buildpacks
-            .iter()
-            .find(|b| &b.name == name)
-            .cloned()
-            .ok_or_else(|| error("NoAppDetectedError", format!("the buildpack {name:?} is not installed (see `wf buildpacks`)")))?;
+        let buildpack = request.admin_buildpacks.iter().find(|b| &b.name == name).cloned().ok_or_else(|| {
+            error("NoAppDetectedError", format!("the buildpack {name:?} is not installed (see `wf buildpacks`)"))
+        })?;
         let loaded = load(dea, &buildpack, dirs, run).await?;
         return Ok((buildpack, loaded, name.clone()));
     }
@@ -176,7 +192,12 @@ async fn choose_buildpack(
 }
 
 /// Fetches (through the DEA's cache) and instantiates one buildpack.
-async fn load(dea: &DeaRef, buildpack: &AdminBuildpack, dirs: &StagingDirs, run: &BuildpackRun) -> Result<LoadedBuildpack, StagingError> {
+async fn load(
+    dea: &DeaRef,
+    buildpack: &AdminBuildpack,
+    dirs: &StagingDirs,
+    run: &BuildpackRun,
+) -> Result<LoadedBuildpack, StagingError> {
     let cached = dea.dir.join("buildpacks").join(format!("{}.wasm", buildpack.sha1));
     let wasm = match tokio::fs::read(&cached).await {
         Ok(bytes) => bytes,
@@ -194,8 +215,12 @@ async fn load(dea: &DeaRef, buildpack: &AdminBuildpack, dirs: &StagingDirs, run:
             bytes
         }
     };
-    let component = dea.runtime.component(&wasm).await.map_err(|e| staging_error(e.context(format!("buildpack {}", buildpack.name))))?;
-    LoadedBuildpack::instantiate(&dea.runtime, &component, dirs, run)
+    let component = dea
+        .runtime
+        .component(&wasm)
         .await
-        .map_err(|e| error("StagingError", format!("buildpack {} is not a wasmfoundry buildpack component: {e:#}", buildpack.name)))
+        .map_err(|e| staging_error(e.context(format!("buildpack {}", buildpack.name))))?;
+    LoadedBuildpack::instantiate(&dea.runtime, &component, dirs, run).await.map_err(|e| {
+        error("StagingError", format!("buildpack {} is not a wasmfoundry buildpack component: {e:#}", buildpack.name))
+    })
 }

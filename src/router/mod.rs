@@ -40,7 +40,10 @@ pub struct Router {
 impl Router {
     /// Listens on the bus and serves on `listener` until the task is dropped.
     pub async fn start(bus: Bus, listener: TcpListener) -> Result<tokio::task::JoinHandle<()>> {
-        let router = Arc::new(Router { table: RoutingTable::default(), client: Client::builder(TokioExecutor::new()).build_http() });
+        let router = Arc::new(Router {
+            table: RoutingTable::default(),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        });
         for (subject, add) in [(subjects::ROUTER_REGISTER, true), (subjects::ROUTER_UNREGISTER, false)] {
             let mut messages = bus.subscribe(subject, None).await?;
             let router = router.clone();
@@ -83,7 +86,8 @@ impl Router {
             .unwrap_or_default()
             .to_string();
         let Some(backend) = self.table.lookup(&host, req.uri().path()) else {
-            let mut response = text(StatusCode::NOT_FOUND, format!("404 Not Found: Requested route ('{host}') does not exist.\n"));
+            let mut response =
+                text(StatusCode::NOT_FOUND, format!("404 Not Found: Requested route ('{host}') does not exist.\n"));
             response.headers_mut().insert("x-cf-routererror", hyper::header::HeaderValue::from_static("unknown_route"));
             return response;
         };
@@ -111,7 +115,10 @@ impl Router {
             Ok(response) => response.map(|body| body.boxed()),
             Err(e) => {
                 tracing::debug!("backend {} failed: {e}", backend.address);
-                text(StatusCode::BAD_GATEWAY, format!("502 Bad Gateway: Registered endpoint failed to handle the request ({host}).\n"))
+                text(
+                    StatusCode::BAD_GATEWAY,
+                    format!("502 Bad Gateway: Registered endpoint failed to handle the request ({host}).\n"),
+                )
             }
         }
     }

@@ -102,7 +102,14 @@ mod tests {
     use super::*;
 
     fn registration(port: u16, uri: &str) -> RouteRegistration {
-        RouteRegistration { host: "127.0.0.1".into(), port, uris: vec![uri.into()], app: None, private_instance_id: None, index: None }
+        RouteRegistration {
+            host: "127.0.0.1".into(),
+            port,
+            uris: vec![uri.into()],
+            app: None,
+            private_instance_id: None,
+            index: None,
+        }
     }
 
     #[test]

@@ -55,12 +55,22 @@ pub struct LoadedBuildpack {
 }
 
 impl LoadedBuildpack {
-    pub async fn instantiate(runtime: &Runtime, component: &Component, dirs: &StagingDirs, run: &BuildpackRun) -> Result<Self> {
+    pub async fn instantiate(
+        runtime: &Runtime,
+        component: &Component,
+        dirs: &StagingDirs,
+        run: &BuildpackRun,
+    ) -> Result<Self> {
         let mut linker = Linker::new(runtime.engine());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         let mut wasi = WasiCtx::builder();
         wasi.envs(&run.env).stdout(run.log.clone()).stderr(run.log.clone());
-        for (host, guest, writable) in [(&dirs.app, "/app", true), (&dirs.cache, "/cache", true), (&dirs.buildpack, "/buildpack", false), (&dirs.tmp, "/tmp", true)] {
+        for (host, guest, writable) in [
+            (&dirs.app, "/app", true),
+            (&dirs.cache, "/cache", true),
+            (&dirs.buildpack, "/buildpack", false),
+            (&dirs.tmp, "/tmp", true),
+        ] {
             wasi.preopened_dir(host, guest, if writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly })?;
         }
         let mut store = Store::new(runtime.engine(), GuestState::new(wasi.build(), run.memory_bytes));
@@ -76,10 +86,8 @@ impl LoadedBuildpack {
         if self.store.data().quota.exceeded {
             return Failure::Crashed("the buildpack ran out of memory".into());
         }
-        if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
-            if *trap == wasmtime::Trap::Interrupt {
-                return Failure::Crashed("the buildpack ran out of time".into());
-            }
+        if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+            return Failure::Crashed("the buildpack ran out of time".into());
         }
         Failure::Crashed(format!("the buildpack crashed: {error:#}"))
     }

@@ -105,7 +105,10 @@ impl HttpApp {
             };
             let error = result.err()?;
             if store.data().quota.exceeded {
-                let _ = crashes.send(format!("out of memory: the instance needed more than its {} MB quota", store.data().quota.limit_mb()));
+                let _ = crashes.send(format!(
+                    "out of memory: the instance needed more than its {} MB quota",
+                    store.data().quota.limit_mb()
+                ));
                 return Some((500, "500 Internal Server Error: the app ran out of memory\n".to_string()));
             }
             if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {

@@ -78,7 +78,8 @@ impl Runtime {
                     return Ok(component);
                 }
             }
-            let component = Component::new(&engine, &bytes).map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
+            let component = Component::new(&engine, &bytes)
+                .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
             let tmp = path.with_extension(format!("tmp{}", std::process::id()));
             if std::fs::write(&tmp, component.serialize()?).is_ok() {
                 let _ = std::fs::rename(&tmp, &path);

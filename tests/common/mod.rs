@@ -17,6 +17,8 @@ pub struct TestPlatform {
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
     platform: Option<Platform>,
+    /// A test database to drop at shutdown (server URL, database name).
+    postgres: Option<(String, String)>,
 }
 
 /// The repository root, where examples and fixtures live.
@@ -24,11 +26,38 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A fresh, empty PostgreSQL database on the server WF_TEST_DATABASE_URL
+/// names (so tests running at once never see each other's rows), or None
+/// when that variable is unset.
+pub async fn fresh_postgres() -> Option<String> {
+    let server = std::env::var("WF_TEST_DATABASE_URL").ok()?;
+    let name = format!("wf_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::any::install_default_drivers();
+    let mut admin =
+        <sqlx::AnyConnection as sqlx::Connection>::connect(&server).await.expect("WF_TEST_DATABASE_URL reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("can create a test database");
+    let mut url = url::Url::parse(&server).expect("WF_TEST_DATABASE_URL is a URL");
+    url.set_path(&name);
+    Some(url.to_string())
+}
+
 impl TestPlatform {
     pub async fn start(bus_url: &str) -> TestPlatform {
+        TestPlatform::start_with(bus_url, None).await
+    }
+
+    /// A platform whose CCDB is `database_url` (SQLite in its data dir when None).
+    pub async fn start_with(bus_url: &str, database_url: Option<String>) -> TestPlatform {
+        let postgres = match (&database_url, std::env::var("WF_TEST_DATABASE_URL")) {
+            (Some(url), Ok(server)) => {
+                url::Url::parse(url).ok().map(|u| (server, u.path().trim_start_matches('/').to_string()))
+            }
+            _ => None,
+        };
         let dir = tempfile::tempdir().expect("temp dir");
         let config = Config {
             data_dir: dir.path().join("data"),
+            database_url,
             bus_url: bus_url.to_string(),
             cc_listen: "127.0.0.1:0".parse().unwrap(),
             router_listen: "127.0.0.1:0".parse().unwrap(),
@@ -41,6 +70,7 @@ impl TestPlatform {
             dir,
             http: reqwest::Client::new(),
             platform: Some(platform),
+            postgres,
         }
     }
 
@@ -124,6 +154,13 @@ impl TestPlatform {
     pub async fn shutdown(mut self) {
         if let Some(platform) = self.platform.take() {
             platform.shutdown().await;
+        }
+        if let Some((server, name)) = self.postgres.take() {
+            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&server).await.expect("database server");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await
+                .expect("test database dropped");
         }
     }
 }

@@ -84,7 +84,9 @@ impl AppChanges {
             v => Ok(v),
         };
         let one_of = |key: &str, value: Option<String>, allowed: &[&str]| match value {
-            Some(v) if !allowed.contains(&v.as_str()) => Err(body.invalid(&format!("{key} must be one of {}", allowed.join(", ")))),
+            Some(v) if !allowed.contains(&v.as_str()) => {
+                Err(body.invalid(&format!("{key} must be one of {}", allowed.join(", "))))
+            }
             v => Ok(v),
         };
         let environment_json = match body.object("environment_json")? {
@@ -129,8 +131,18 @@ pub async fn create(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> A
         return Err(ApiError::new("InvalidRelation", &[&format!("Could not find Space with guid: {space_guid}")]));
     }
     let stack_guid = match body.string("stack_guid")? {
-        Some(guid) => sqlx::query_scalar::<_, String>("SELECT guid FROM stacks WHERE guid = $1").bind(&guid).fetch_optional(&cc.db).await?,
-        None => sqlx::query_scalar::<_, String>("SELECT guid FROM stacks WHERE name = $1").bind(seed::STACK).fetch_optional(&cc.db).await?,
+        Some(guid) => {
+            sqlx::query_scalar::<_, String>("SELECT guid FROM stacks WHERE guid = $1")
+                .bind(&guid)
+                .fetch_optional(&cc.db)
+                .await?
+        }
+        None => {
+            sqlx::query_scalar::<_, String>("SELECT guid FROM stacks WHERE name = $1")
+                .bind(seed::STACK)
+                .fetch_optional(&cc.db)
+                .await?
+        }
     }
     .ok_or_else(|| ApiError::new("StackNotFound", &[&body.string("stack_guid").ok().flatten().unwrap_or_default()]))?;
 
@@ -164,7 +176,12 @@ pub async fn create(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> A
     created(&cc, &guid).await
 }
 
-pub async fn update(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+pub async fn update(
+    State(cc): State<Cc>,
+    _user: CurrentUser,
+    Path(guid): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let before = APPS.get(&cc.db, &guid).await?;
     let body = Body::parse(&bytes, "AppInvalid")?;
     let changes = AppChanges::read(&body)?;
@@ -193,7 +210,9 @@ pub async fn update(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<S
             update.set(column, SqlValue::Text(v.clone()));
         }
     }
-    for (column, value) in [("memory", changes.memory), ("instances", changes.instances), ("disk_quota", changes.disk_quota)] {
+    for (column, value) in
+        [("memory", changes.memory), ("instances", changes.instances), ("disk_quota", changes.disk_quota)]
+    {
         if let Some(v) = value {
             update.set(column, SqlValue::Int(Some(v)));
         }
@@ -233,13 +252,21 @@ pub async fn delete(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<S
 }
 
 /// `PUT /v2/apps/:app/routes/:route`: map a route to the app.
-pub async fn map_route(State(cc): State<Cc>, _user: CurrentUser, Path((app, route)): Path<(String, String)>) -> ApiResult<Response> {
+pub async fn map_route(
+    State(cc): State<Cc>,
+    _user: CurrentUser,
+    Path((app, route)): Path<(String, String)>,
+) -> ApiResult<Response> {
     super::routes::add_mapping(&cc, &app, &route).await?;
     created(&cc, &app).await
 }
 
 /// `DELETE /v2/apps/:app/routes/:route`.
-pub async fn unmap_route(State(cc): State<Cc>, _user: CurrentUser, Path((app, route)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn unmap_route(
+    State(cc): State<Cc>,
+    _user: CurrentUser,
+    Path((app, route)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     super::routes::remove_mapping(&cc, &app, &route).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -43,7 +43,10 @@ pub async fn resource_match(State(cc): State<Cc>, _user: CurrentUser, bytes: Byt
     let mut known = Vec::new();
     for item in wanted {
         let fingerprint: Fingerprint = serde_json::from_value(item.clone()).map_err(ApiError::parse)?;
-        if fingerprint.size > 0 && is_sha1(&fingerprint.sha1) && cc.blobstore.exists(&keys::resource(&fingerprint.sha1)).await? {
+        if fingerprint.size > 0
+            && is_sha1(&fingerprint.sha1)
+            && cc.blobstore.exists(&keys::resource(&fingerprint.sha1)).await?
+        {
             known.push(item);
         }
     }
@@ -73,7 +76,9 @@ pub async fn upload(
             data.extend_from_slice(&chunk);
         }
         match name.as_str() {
-            "resources" => resources = serde_json::from_slice(&data).map_err(|e| invalid(&format!("resources: {e}")))?,
+            "resources" => {
+                resources = serde_json::from_slice(&data).map_err(|e| invalid(&format!("resources: {e}")))?
+            }
             "application" => application = Some(data),
             _ => {}
         }
@@ -82,7 +87,9 @@ pub async fn upload(
         return Err(invalid("missing the application zip and resources"));
     }
 
-    let is_async = query.as_deref().is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "async" && v == "true"));
+    let is_async = query
+        .as_deref()
+        .is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "async" && v == "true"));
     if is_async {
         let job = jobs::create(&cc).await?;
         let (cc2, job2) = (cc.clone(), job.clone());
@@ -113,11 +120,10 @@ async fn store_package(cc: &Cc, app: &str, resources: Vec<Fingerprint>, applicat
         if !is_sha1(&fingerprint.sha1) {
             return Err(invalid(&format!("{path} has no valid sha1")));
         }
-        let contents = cc
-            .blobstore
-            .get_opt(&keys::resource(&fingerprint.sha1))
-            .await?
-            .ok_or_else(|| invalid(&format!("{path} ({}) is not in the resource pool; upload it", fingerprint.sha1)))?;
+        let contents =
+            cc.blobstore.get_opt(&keys::resource(&fingerprint.sha1)).await?.ok_or_else(|| {
+                invalid(&format!("{path} ({}) is not in the resource pool; upload it", fingerprint.sha1))
+            })?;
         let mode = fingerprint.mode.as_deref().and_then(|m| u32::from_str_radix(m, 8).ok()).unwrap_or(0o644);
         files.push(PackageFile { path, mode, contents: contents.to_vec(), symlink: false });
     }
@@ -130,7 +136,10 @@ async fn store_package(cc: &Cc, app: &str, resources: Vec<Fingerprint>, applicat
         }
     }
     files.extend(uploaded);
-    let zip = tokio::task::spawn_blocking(move || package::write_zip(&mut files)).await.map_err(anyhow::Error::from)?.map_err(|e| invalid(&e))?;
+    let zip = tokio::task::spawn_blocking(move || package::write_zip(&mut files))
+        .await
+        .map_err(anyhow::Error::from)?
+        .map_err(|e| invalid(&e))?;
     let sha1 = sha1_hex(&zip);
     cc.blobstore.put(&keys::package(&sha1), zip.into()).await?;
     sqlx::query(

@@ -30,7 +30,9 @@ impl Body {
         match self.map.get(key) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
-            Some(value) => read(value).map(|v| Some(Some(v))).ok_or_else(|| self.invalid(&format!("{key} must be {expected}"))),
+            Some(value) => {
+                read(value).map(|v| Some(Some(v))).ok_or_else(|| self.invalid(&format!("{key} must be {expected}")))
+            }
         }
     }
 

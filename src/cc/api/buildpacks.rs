@@ -5,7 +5,14 @@ use crate::cc::resource::{Kind::*, Resource, field};
 pub const BUILDPACKS: Resource = Resource {
     table: "buildpacks",
     path: "/v2/buildpacks",
-    fields: &[field("name", Text), field("stack", Text), field("position", Int), field("enabled", Bool), field("locked", Bool), field("filename", Text)],
+    fields: &[
+        field("name", Text),
+        field("stack", Text),
+        field("position", Int),
+        field("enabled", Bool),
+        field("locked", Bool),
+        field("filename", Text),
+    ],
     to_one: &[],
     to_many: &[],
     not_found: "NotFound",

@@ -27,11 +27,18 @@ pub fn show(resource: &'static Resource) -> MethodRouter<Cc> {
 
 /// `GET <parent.path>/:guid/<name>`: the `child` rows meeting `condition`,
 /// whose one `?` is the parent's guid.
-pub fn nested(parent: &'static Resource, name: &'static str, child: &'static Resource, condition: &'static str) -> MethodRouter<Cc> {
-    get(move |State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>, RawQuery(query): RawQuery| async move {
-        parent.find(&cc.db, &guid).await?;
-        let params = ListParams::parse(query.as_deref())?;
-        let base = format!("{}/{guid}/{name}", parent.path);
-        child.list(&cc.db, &params, vec![Condition::raw(condition, &[&guid])], &base).await.map(Json)
-    })
+pub fn nested(
+    parent: &'static Resource,
+    name: &'static str,
+    child: &'static Resource,
+    condition: &'static str,
+) -> MethodRouter<Cc> {
+    get(
+        move |State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>, RawQuery(query): RawQuery| async move {
+            parent.find(&cc.db, &guid).await?;
+            let params = ListParams::parse(query.as_deref())?;
+            let base = format!("{}/{guid}/{name}", parent.path);
+            child.list(&cc.db, &params, vec![Condition::raw(condition, &[&guid])], &base).await.map(Json)
+        },
+    )
 }

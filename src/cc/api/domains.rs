@@ -18,7 +18,12 @@ pub const DOMAINS: Resource = Resource {
 pub const SHARED_DOMAINS: Resource = Resource {
     table: "domains",
     path: "/v2/shared_domains",
-    fields: &[field("name", Text), field("internal", Const("false")), field("router_group_guid", Const("null")), field("router_group_type", Const("null"))],
+    fields: &[
+        field("name", Text),
+        field("internal", Const("false")),
+        field("router_group_guid", Const("null")),
+        field("router_group_type", Const("null")),
+    ],
     to_one: &[],
     to_many: &[],
     not_found: "DomainNotFound",

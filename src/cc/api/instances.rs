@@ -20,17 +20,28 @@ async fn started_app(cc: &Cc, guid: &str, stopped_error: &str) -> ApiResult<Valu
     let entity = &app["entity"];
     let name = entity["name"].as_str().unwrap_or_default();
     if entity["state"] != "STARTED" {
-        return Err(ApiError::new(stopped_error, &[&format!("Request failed for app: {name} as the app is in stopped state.")]));
+        return Err(ApiError::new(
+            stopped_error,
+            &[&format!("Request failed for app: {name} as the app is in stopped state.")],
+        ));
     }
     match entity["package_state"].as_str() {
-        Some("FAILED") => Err(ApiError::new("StagingError", &[entity["staging_failed_description"].as_str().unwrap_or("staging failed")])),
+        Some("FAILED") => Err(ApiError::new(
+            "StagingError",
+            &[entity["staging_failed_description"].as_str().unwrap_or("staging failed")],
+        )),
         Some("STAGED") => Ok(entity.clone()),
         _ => Err(ApiError::new("NotStaged", &[])),
     }
 }
 
 /// The most telling report per index: running beats starting beats crashed.
-async fn by_index(cc: &Cc, guid: &str, entity: &Value, include_stats: bool) -> ApiResult<BTreeMap<u32, FindDropletReply>> {
+async fn by_index(
+    cc: &Cc,
+    guid: &str,
+    entity: &Value,
+    include_stats: bool,
+) -> ApiResult<BTreeMap<u32, FindDropletReply>> {
     let version = entity["version"].as_str().unwrap_or_default();
     let instances = entity["instances"].as_u64().unwrap_or(0) as u32;
     let rank = |s: InstanceState| match s {

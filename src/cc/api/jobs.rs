@@ -12,7 +12,12 @@ use crate::cc::{Cc, new_guid, now};
 
 pub async fn create(cc: &Cc) -> ApiResult<String> {
     let guid = new_guid();
-    sqlx::query("INSERT INTO jobs (guid, status, created_at) VALUES ($1, $2, $3)").bind(&guid).bind("queued").bind(now()).execute(&cc.db).await?;
+    sqlx::query("INSERT INTO jobs (guid, status, created_at) VALUES ($1, $2, $3)")
+        .bind(&guid)
+        .bind("queued")
+        .bind(now())
+        .execute(&cc.db)
+        .await?;
     Ok(guid)
 }
 
@@ -22,7 +27,10 @@ pub async fn finish(cc: &Cc, guid: &str, error: Option<ApiError>) {
         None => ("finished", None),
         Some(e) => (
             "failed",
-            Some(json!({"code": e.code, "description": e.description, "error_code": format!("CF-{}", e.name)}).to_string()),
+            Some(
+                json!({"code": e.code, "description": e.description, "error_code": format!("CF-{}", e.name)})
+                    .to_string(),
+            ),
         ),
     };
     let result = sqlx::query("UPDATE jobs SET status = $1, error_details = $2, updated_at = $3 WHERE guid = $4")
@@ -38,7 +46,11 @@ pub async fn finish(cc: &Cc, guid: &str, error: Option<ApiError>) {
 }
 
 pub async fn get_json(cc: &Cc, guid: &str) -> ApiResult<Value> {
-    let row = sqlx::query("SELECT * FROM jobs WHERE guid = $1").bind(guid).fetch_optional(&cc.db).await?.ok_or_else(ApiError::not_found)?;
+    let row = sqlx::query("SELECT * FROM jobs WHERE guid = $1")
+        .bind(guid)
+        .fetch_optional(&cc.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let status: String = row.try_get("status").unwrap_or_default();
     let created_at: String = row.try_get("created_at").unwrap_or_default();
     let mut entity = json!({"guid": guid, "status": status});

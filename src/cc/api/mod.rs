@@ -44,7 +44,10 @@ pub fn router(cc: Cc) -> Router {
         .route("/oauth/token", post(uaa::token))
         .route("/v2/apps", list(&APPS).post(apps::create))
         .route("/v2/apps/{guid}", show(&APPS).put(apps::update).delete(apps::delete))
-        .route("/v2/apps/{guid}/routes", nested(&APPS, "routes", &ROUTES, "guid IN (SELECT route_guid FROM route_mappings WHERE app_guid = ?)"))
+        .route(
+            "/v2/apps/{guid}/routes",
+            nested(&APPS, "routes", &ROUTES, "guid IN (SELECT route_guid FROM route_mappings WHERE app_guid = ?)"),
+        )
         .route("/v2/apps/{guid}/route_mappings", nested(&APPS, "route_mappings", &ROUTE_MAPPINGS, "app_guid = ?"))
         .route("/v2/apps/{app}/routes/{route}", put(apps::map_route).delete(apps::unmap_route))
         .route("/v2/apps/{guid}/bits", put(bits::upload).layer(DefaultBodyLimit::max(upload_limit)))
@@ -56,7 +59,10 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/jobs/{guid}", get(jobs::get))
         .route("/v2/routes", list(&ROUTES).post(routes::create))
         .route("/v2/routes/{guid}", show(&ROUTES).delete(routes::delete))
-        .route("/v2/routes/{guid}/apps", nested(&ROUTES, "apps", &APPS, "guid IN (SELECT app_guid FROM route_mappings WHERE route_guid = ?)"))
+        .route(
+            "/v2/routes/{guid}/apps",
+            nested(&ROUTES, "apps", &APPS, "guid IN (SELECT app_guid FROM route_mappings WHERE route_guid = ?)"),
+        )
         .route("/v2/routes/{route}/apps/{app}", put(routes::map_app).delete(routes::unmap_app))
         .route("/v2/routes/reserved/domain/{domain}", get(routes::reserved))
         .route("/v2/route_mappings", list(&ROUTE_MAPPINGS).post(routes::create_mapping))

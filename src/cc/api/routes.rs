@@ -19,7 +19,12 @@ use crate::cc::{Cc, new_guid, now, runner};
 pub const ROUTES: Resource = Resource {
     table: "routes",
     path: "/v2/routes",
-    fields: &[field("host", Text), field("path", Text), field("port", Int), field("service_instance_guid", Const("null"))],
+    fields: &[
+        field("host", Text),
+        field("path", Text),
+        field("port", Int),
+        field("service_instance_guid", Const("null")),
+    ],
     to_one: &[ToOne { name: "domain", path: "/v2/shared_domains" }, ToOne { name: "space", path: "/v2/spaces" }],
     to_many: &["apps", "route_mappings"],
     not_found: "RouteNotFound",
@@ -63,7 +68,8 @@ pub async fn create(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> A
     if !path.is_empty() && (!path.starts_with('/') || path == "/" || path.contains('?')) {
         return Err(ApiError::new("PathInvalid", &["the path must start with / and not be / alone"]));
     }
-    let domain = DOMAINS.find(&cc.db, &domain_guid).await.map_err(|_| ApiError::new("DomainNotFound", &[&domain_guid]))?;
+    let domain =
+        DOMAINS.find(&cc.db, &domain_guid).await.map_err(|_| ApiError::new("DomainNotFound", &[&domain_guid]))?;
     let space: Option<String> =
         sqlx::query_scalar("SELECT guid FROM spaces WHERE guid = $1").bind(&space_guid).fetch_optional(&cc.db).await?;
     if space.is_none() {
@@ -72,24 +78,28 @@ pub async fn create(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> A
     let guid = new_guid();
     let domain_name: String = sqlx::Row::try_get(&domain, "name").unwrap_or_default();
     let fqdn = if host.is_empty() { domain_name } else { format!("{host}.{domain_name}") };
-    sqlx::query("INSERT INTO routes (guid, host, path, domain_guid, space_guid, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&guid)
-        .bind(&host)
-        .bind(&path)
-        .bind(&domain_guid)
-        .bind(&space_guid)
-        .bind(now())
-        .execute(&cc.db)
-        .await
-        .map_err(|e| taken_or(e, "RouteHostTaken", &fqdn))?;
+    sqlx::query(
+        "INSERT INTO routes (guid, host, path, domain_guid, space_guid, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&guid)
+    .bind(&host)
+    .bind(&path)
+    .bind(&domain_guid)
+    .bind(&space_guid)
+    .bind(now())
+    .execute(&cc.db)
+    .await
+    .map_err(|e| taken_or(e, "RouteHostTaken", &fqdn))?;
     let route = ROUTES.get(&cc.db, &guid).await?;
     Ok((StatusCode::CREATED, [("location", ROUTES.url(&guid))], Json(route)).into_response())
 }
 
 pub async fn delete(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
     ROUTES.find(&cc.db, &guid).await?;
-    let apps: Vec<String> =
-        sqlx::query_scalar("SELECT app_guid FROM route_mappings WHERE route_guid = $1").bind(&guid).fetch_all(&cc.db).await?;
+    let apps: Vec<String> = sqlx::query_scalar("SELECT app_guid FROM route_mappings WHERE route_guid = $1")
+        .bind(&guid)
+        .fetch_all(&cc.db)
+        .await?;
     sqlx::query("DELETE FROM route_mappings WHERE route_guid = $1").bind(&guid).execute(&cc.db).await?;
     sqlx::query("DELETE FROM routes WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
     for app in apps {
@@ -114,12 +124,13 @@ pub async fn reserved(
     Path(domain): Path<String>,
     Query(q): Query<ReservedQuery>,
 ) -> ApiResult<StatusCode> {
-    let found: Option<String> = sqlx::query_scalar("SELECT guid FROM routes WHERE domain_guid = $1 AND host = $2 AND path = $3")
-        .bind(&domain)
-        .bind(q.host.to_ascii_lowercase())
-        .bind(&q.path)
-        .fetch_optional(&cc.db)
-        .await?;
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT guid FROM routes WHERE domain_guid = $1 AND host = $2 AND path = $3")
+            .bind(&domain)
+            .bind(q.host.to_ascii_lowercase())
+            .bind(&q.path)
+            .fetch_optional(&cc.db)
+            .await?;
     match found {
         Some(_) => Ok(StatusCode::NO_CONTENT),
         None => Err(ApiError::not_found()),
@@ -127,14 +138,22 @@ pub async fn reserved(
 }
 
 /// `PUT /v2/routes/:route/apps/:app`.
-pub async fn map_app(State(cc): State<Cc>, _user: CurrentUser, Path((route, app)): Path<(String, String)>) -> ApiResult<Response> {
+pub async fn map_app(
+    State(cc): State<Cc>,
+    _user: CurrentUser,
+    Path((route, app)): Path<(String, String)>,
+) -> ApiResult<Response> {
     add_mapping(&cc, &app, &route).await?;
     let route_json = ROUTES.get(&cc.db, &route).await?;
     Ok((StatusCode::CREATED, Json(route_json)).into_response())
 }
 
 /// `DELETE /v2/routes/:route/apps/:app`.
-pub async fn unmap_app(State(cc): State<Cc>, _user: CurrentUser, Path((route, app)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn unmap_app(
+    State(cc): State<Cc>,
+    _user: CurrentUser,
+    Path((route, app)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     remove_mapping(&cc, &app, &route).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -158,11 +177,12 @@ pub async fn add_mapping(cc: &Cc, app: &str, route: &str) -> ApiResult<String> {
     if app_space != route_space {
         return Err(ApiError::new("InvalidRelation", &["The app and the route must be in the same space"]));
     }
-    let existing: Option<String> = sqlx::query_scalar("SELECT guid FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
-        .bind(app)
-        .bind(route)
-        .fetch_optional(&cc.db)
-        .await?;
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT guid FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
+            .bind(app)
+            .bind(route)
+            .fetch_optional(&cc.db)
+            .await?;
     if let Some(guid) = existing {
         return Ok(guid);
     }
@@ -182,7 +202,11 @@ pub async fn add_mapping(cc: &Cc, app: &str, route: &str) -> ApiResult<String> {
 pub async fn remove_mapping(cc: &Cc, app: &str, route: &str) -> ApiResult<()> {
     APPS.find(&cc.db, app).await?;
     ROUTES.find(&cc.db, route).await?;
-    sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1 AND route_guid = $2").bind(app).bind(route).execute(&cc.db).await?;
+    sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
+        .bind(app)
+        .bind(route)
+        .execute(&cc.db)
+        .await?;
     runner::routes_changed(cc, app).await?;
     Ok(())
 }

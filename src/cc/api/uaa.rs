@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::json;
 
-use crate::cc::auth::{ACCESS_TOKEN_SECONDS, authenticate, find_user};
 use crate::cc::Cc;
+use crate::cc::auth::{ACCESS_TOKEN_SECONDS, authenticate, find_user};
 
 /// The one OAuth client: the cf CLI's.
 const CLIENT: &str = "cf";
@@ -23,7 +23,9 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 /// The client credentials from `Authorization: Basic` or the form.
 fn client_of(headers: &HeaderMap, form: &HashMap<String, String>) -> Option<(String, String)> {
-    if let Some(basic) = headers.get("authorization").and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Basic ")) {
+    if let Some(basic) =
+        headers.get("authorization").and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Basic "))
+    {
         let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).ok()?;
         let text = String::from_utf8(decoded).ok()?;
         let (id, secret) = text.split_once(':')?;
@@ -61,7 +63,11 @@ pub async fn token(State(cc): State<Cc>, headers: HeaderMap, Form(form): Form<Ha
             }
         }
         Some(other) => {
-            return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", &format!("Unsupported grant type: {other}"));
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                &format!("Unsupported grant type: {other}"),
+            );
         }
         None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Missing grant type"),
     };
