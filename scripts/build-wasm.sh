@@ -23,8 +23,17 @@ fi
 
 target_dir=${WF_GUEST_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wf-guest-target}
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
+# Guests build from a copy at one fixed path: cargo hashes a path
+# dependency's location into symbol names, so building in place would make
+# the bytes depend on where the checkout is.
+build_root=/tmp/wasmfoundry-guest-src
+rm -rf "$build_root"
+for dir in guest-sdk buildpacks-wasm examples tests/fixtures; do
+  mkdir -p "$build_root/$(dirname "$dir")"
+  cp -a "$repo/$dir" "$build_root/$dir"
+done
 # Paths of this machine must not end up in the bytes.
-export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS="--remap-path-prefix=$repo=/wasmfoundry --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$target_dir=/target -C debuginfo=0"
+export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS="--remap-path-prefix=$build_root=/wasmfoundry --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$target_dir=/target -C debuginfo=0"
 export SOURCE_DATE_EPOCH=0
 
 # crate dir | built artifact name | committed path
@@ -38,7 +47,7 @@ status=0
 for entry in "${guests[@]}"; do
   IFS='|' read -r dir artifact committed <<<"$entry"
   echo "building $dir" >&2
-  (cd "$repo/$dir" && $cargo build --quiet --locked --release --target wasm32-wasip2 --target-dir "$target_dir")
+  (cd "$build_root/$dir" && $cargo build --quiet --locked --release --target wasm32-wasip2 --target-dir "$target_dir")
   built="$target_dir/wasm32-wasip2/release/$artifact"
   if $check; then
     if ! cmp -s "$built" "$repo/$committed"; then
