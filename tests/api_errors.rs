@@ -25,9 +25,8 @@ async fn tokens_are_checked_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_checked_on_postgres() {
-    match common::fresh_postgres().await {
-        Some(db) => tokens_are_checked(TestPlatform::start_with("local:", Some(db)).await).await,
-        None => eprintln!("skipped: set WF_TEST_DATABASE_URL=postgres://… to run on PostgreSQL"),
+    if let Some(platform) = common::postgres_platform().await {
+        tokens_are_checked(platform).await;
     }
 }
 
@@ -38,11 +37,8 @@ async fn bad_requests_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_on_postgres() {
-    match common::fresh_postgres().await {
-        Some(db) => {
-            bad_requests_get_cf_errors_and_lose_nothing(TestPlatform::start_with("local:", Some(db)).await).await
-        }
-        None => eprintln!("skipped: set WF_TEST_DATABASE_URL=postgres://… to run on PostgreSQL"),
+    if let Some(platform) = common::postgres_platform().await {
+        bad_requests_get_cf_errors_and_lose_nothing(platform).await;
     }
 }
 
@@ -75,46 +71,20 @@ async fn tokens_are_checked(platform: TestPlatform) {
     assert_error(status, &body, 401, 1000, "CF-InvalidAuthToken");
 
     // A refresh token is not an access token.
-    let tokens: Value = platform
-        .http
-        .post(format!("{}/oauth/token", platform.api))
-        .basic_auth("cf", Some(""))
-        .form(&[("grant_type", "password"), ("username", "admin"), ("password", &platform.admin_password())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = platform.tokens().await;
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let (status, body) = raw(Some(format!("bearer {refresh}"))).await;
     assert_error(status, &body, 401, 1000, "CF-InvalidAuthToken");
     // ...but it gets a new access token that works.
-    let renewed: Value = platform
-        .http
-        .post(format!("{}/oauth/token", platform.api))
-        .basic_auth("cf", Some(""))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, renewed) = platform.oauth(&[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+    assert_eq!(status, 200, "{renewed}");
     let (status, _) = raw(Some(format!("bearer {}", renewed["access_token"].as_str().unwrap()))).await;
     assert_eq!(status, 200);
 
     // Wrong passwords are an OAuth error, not a token.
-    let response = platform
-        .http
-        .post(format!("{}/oauth/token", platform.api))
-        .basic_auth("cf", Some(""))
-        .form(&[("grant_type", "password"), ("username", "admin"), ("password", "wrong")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 401);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"], "unauthorized");
+    let (status, body) =
+        platform.oauth(&[("grant_type", "password"), ("username", "admin"), ("password", "wrong")]).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
     platform.shutdown().await;
 }
 

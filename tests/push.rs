@@ -65,11 +65,7 @@ async fn pushing_again_uploads_only_changed_files_and_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_hello_with_the_ccdb_on_postgres() {
-    let Some(db) = common::fresh_postgres().await else {
-        eprintln!("skipped: set WF_TEST_DATABASE_URL=postgres://… to run on PostgreSQL");
-        return;
-    };
-    let platform = TestPlatform::start_with("local:", Some(db)).await;
+    let Some(platform) = common::postgres_platform().await else { return };
     platform.login().await;
     platform.push("hello", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-i", "2", "-m", "32M"]).await;
     let guid = platform.app_guid("hello").await;

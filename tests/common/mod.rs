@@ -29,7 +29,7 @@ pub fn repo() -> PathBuf {
 /// A fresh, empty PostgreSQL database on the server WF_TEST_DATABASE_URL
 /// names (so tests running at once never see each other's rows), or None
 /// when that variable is unset.
-pub async fn fresh_postgres() -> Option<String> {
+async fn fresh_postgres() -> Option<String> {
     let server = std::env::var("WF_TEST_DATABASE_URL").ok()?;
     let name = format!("wf_test_{}", uuid::Uuid::new_v4().simple());
     sqlx::any::install_default_drivers();
@@ -39,6 +39,18 @@ pub async fn fresh_postgres() -> Option<String> {
     let mut url = url::Url::parse(&server).expect("WF_TEST_DATABASE_URL is a URL");
     url.set_path(&name);
     Some(url.to_string())
+}
+
+/// A platform with its CCDB in a fresh PostgreSQL database, or None (and a
+/// note) when WF_TEST_DATABASE_URL is unset.
+pub async fn postgres_platform() -> Option<TestPlatform> {
+    match fresh_postgres().await {
+        Some(db) => Some(TestPlatform::start_with("local:", Some(db)).await),
+        None => {
+            eprintln!("skipped: set WF_TEST_DATABASE_URL=postgres://… to run on PostgreSQL");
+            None
+        }
+    }
 }
 
 impl TestPlatform {
@@ -78,19 +90,30 @@ impl TestPlatform {
         std::fs::read_to_string(self.dir.path().join("data/admin-password")).expect("admin password written")
     }
 
-    pub async fn token(&self) -> String {
-        let response: Value = self
+    /// `POST /oauth/token` as the cf client: (status, JSON body).
+    pub async fn oauth(&self, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = self
             .http
             .post(format!("{}/oauth/token", self.api))
             .basic_auth("cf", Some(""))
-            .form(&[("grant_type", "password"), ("username", "admin"), ("password", &self.admin_password())])
+            .form(form)
             .send()
             .await
-            .unwrap()
-            .json()
-            .await
             .unwrap();
-        response["access_token"].as_str().expect("a token").to_string()
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// The admin's token pair from the password grant.
+    pub async fn tokens(&self) -> Value {
+        let password = self.admin_password();
+        let (status, body) =
+            self.oauth(&[("grant_type", "password"), ("username", "admin"), ("password", &password)]).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub async fn token(&self) -> String {
+        self.tokens().await["access_token"].as_str().expect("a token").to_string()
     }
 
     /// An authenticated API call: (status, JSON body or null).
