@@ -10,6 +10,7 @@ pub mod db;
 pub mod dea_pool;
 pub mod error;
 pub mod logs;
+pub mod permissions;
 pub mod query;
 pub mod resource;
 pub mod runner;

@@ -1,17 +1,21 @@
 //! The v2 resource model, once for every resource.
 //!
-//! A resource declares its table, its entity fields and its relations
-//! ([`Resource`]); from that alone this module renders the
-//! `{metadata, entity}` envelope with every `*_url` link, fetches one by
-//! guid with the resource's own NotFound error, and lists with CF's
+//! A resource declares its table, its entity fields, its relations and who
+//! may see its rows ([`Resource`]); from that alone this module renders the
+//! `{metadata, entity}` envelope with every `*_url` link (and, with
+//! `inline-relations-depth`, the related resources themselves), fetches one
+//! by guid with the resource's own NotFound error, and lists with CF's
 //! pagination, `q` filters and ordering. Handlers add only what is special
 //! about their resource.
 
+use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
+use super::auth::User;
 use super::error::{ApiError, ApiResult};
+use super::permissions::Visibility;
 use super::query::{Condition, ListParams};
 
 #[derive(Debug, Clone, Copy)]
@@ -39,8 +43,27 @@ pub const fn field(name: &'static str, kind: Kind) -> Field {
 #[derive(Debug)]
 pub struct ToOne {
     pub name: &'static str,
-    /// The related resource's collection, e.g. `/v2/spaces`.
-    pub path: &'static str,
+    pub resource: &'static Resource,
+}
+
+/// A to-many relation, linked as `<path>/<guid>/<name>`. With a resource,
+/// it is also served there and can be inlined: the rows of `resource`
+/// meeting `condition`, whose one `?` is this row's guid.
+#[derive(Debug)]
+pub struct ToMany {
+    pub name: &'static str,
+    pub resource: Option<&'static Resource>,
+    pub condition: &'static str,
+}
+
+/// A relation served and inlinable.
+pub const fn to_many(name: &'static str, resource: &'static Resource, condition: &'static str) -> ToMany {
+    ToMany { name, resource: Some(resource), condition }
+}
+
+/// A relation CF links that is not served here.
+pub const fn link(name: &'static str) -> ToMany {
+    ToMany { name, resource: None, condition: "" }
 }
 
 #[derive(Debug)]
@@ -50,8 +73,7 @@ pub struct Resource {
     pub path: &'static str,
     pub fields: &'static [Field],
     pub to_one: &'static [ToOne],
-    /// To-many relations, linked as `<path>/<guid>/<name>`.
-    pub to_many: &'static [&'static str],
+    pub to_many: &'static [ToMany],
     /// The CF error for an unknown guid, e.g. `AppNotFound`.
     pub not_found: &'static str,
     /// Entity fields clients may filter and order on with `q`.
@@ -59,14 +81,18 @@ pub struct Resource {
     /// A condition every row of this resource meets (e.g. shared domains are
     /// the domains without an owning organization).
     pub scope: Option<&'static str>,
+    pub visibility: Visibility,
 }
+
+/// Related resources inlined per row at most (CF's cap on inlined lists).
+const MAX_INLINE: i64 = 50;
 
 impl Resource {
     pub fn url(&self, guid: &str) -> String {
         format!("{}/{guid}", self.path)
     }
 
-    /// The full `{metadata, entity}` envelope of one row.
+    /// The `{metadata, entity}` envelope of one row, with links only.
     pub fn render(&self, row: &AnyRow) -> Value {
         let guid: String = row.try_get("guid").unwrap_or_default();
         let mut entity = Map::new();
@@ -77,14 +103,14 @@ impl Resource {
             let guid_field = format!("{}_guid", relation.name);
             let related = column(row, &guid_field, Kind::Text);
             let url = match related.as_str() {
-                Some(g) => json!(format!("{}/{g}", relation.path)),
+                Some(g) => json!(relation.resource.url(g)),
                 None => Value::Null,
             };
             entity.insert(guid_field, related);
             entity.insert(format!("{}_url", relation.name), url);
         }
-        for name in self.to_many {
-            entity.insert(format!("{name}_url"), json!(format!("{}/{guid}/{name}", self.path)));
+        for relation in self.to_many {
+            entity.insert(format!("{}_url", relation.name), json!(format!("{}/{guid}/{}", self.path, relation.name)));
         }
         json!({
             "metadata": {
@@ -97,35 +123,95 @@ impl Resource {
         })
     }
 
-    /// One row by guid, or this resource's NotFound error.
+    /// The envelope with related resources inlined `depth` levels deep.
+    pub fn render_deep<'a>(&'a self, db: &'a AnyPool, row: &'a AnyRow, depth: u32) -> BoxFuture<'a, ApiResult<Value>> {
+        Box::pin(async move {
+            let mut value = self.render(row);
+            if depth == 0 {
+                return Ok(value);
+            }
+            let guid: String = row.try_get("guid").unwrap_or_default();
+            for relation in self.to_one {
+                let related: Option<String> = row.try_get(format!("{}_guid", relation.name).as_str()).ok().flatten();
+                if let Some(related) = related
+                    && let Ok(related_row) = relation.resource.find(db, &related).await
+                {
+                    value["entity"][relation.name] = relation.resource.render_deep(db, &related_row, depth - 1).await?;
+                }
+            }
+            for relation in self.to_many {
+                let Some(resource) = relation.resource else { continue };
+                let condition = Condition::raw(relation.condition, &[&guid]);
+                let rows = resource.select(db, &[condition], &format!("ORDER BY id LIMIT {MAX_INLINE}")).await?;
+                let mut inlined = Vec::with_capacity(rows.len());
+                for child in &rows {
+                    inlined.push(resource.render_deep(db, child, depth - 1).await?);
+                }
+                value["entity"][relation.name] = Value::Array(inlined);
+            }
+            Ok(value)
+        })
+    }
+
+    /// Rows meeting all conditions (and the scope), then `tail` (ORDER/LIMIT).
+    async fn select(&self, db: &AnyPool, conditions: &[Condition], tail: &str) -> ApiResult<Vec<AnyRow>> {
+        let (where_sql, binds) = self.where_clause(conditions);
+        let mut query_sql = format!("SELECT * FROM {}{where_sql} {tail}", self.table);
+        query_sql.truncate(query_sql.trim_end().len());
+        let mut query = sqlx::query(&query_sql);
+        for b in binds {
+            query = query.bind(b);
+        }
+        Ok(query.fetch_all(db).await?)
+    }
+
+    fn where_clause(&self, conditions: &[Condition]) -> (String, Vec<String>) {
+        let mut binds = Vec::new();
+        let mut clauses: Vec<String> = self.scope.iter().map(|s| s.to_string()).collect();
+        for condition in conditions {
+            clauses.push(condition.to_sql(&mut binds));
+        }
+        let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        (where_sql, binds)
+    }
+
+    /// One row by guid, whoever asks (for the platform's own use), or this
+    /// resource's NotFound error.
     pub async fn find(&self, db: &AnyPool, guid: &str) -> ApiResult<AnyRow> {
-        let scope = self.scope.map(|s| format!(" AND {s}")).unwrap_or_default();
-        let sql = format!("SELECT * FROM {} WHERE guid = $1{scope}", self.table);
-        sqlx::query(&sql).bind(guid).fetch_optional(db).await?.ok_or_else(|| ApiError::new(self.not_found, &[guid]))
+        self.select(db, &[Condition::eq("guid", guid)], "")
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::new(self.not_found, &[guid]))
+    }
+
+    /// One row by guid if `user` may see it; NotFound otherwise, as if it
+    /// did not exist.
+    pub async fn find_for(&self, db: &AnyPool, guid: &str, user: &User) -> ApiResult<AnyRow> {
+        let mut conditions = vec![Condition::eq("guid", guid)];
+        conditions.extend(self.visibility.condition(user));
+        self.select(db, &conditions, "").await?.pop().ok_or_else(|| ApiError::new(self.not_found, &[guid]))
     }
 
     pub async fn get(&self, db: &AnyPool, guid: &str) -> ApiResult<Value> {
         Ok(self.render(&self.find(db, guid).await?))
     }
 
-    /// A page of this collection. `fixed` narrows it for nested collections
-    /// (`/v2/spaces/:guid/apps`); `base_path` is where page links point.
+    /// A page of this collection: what `viewer` sees of it (everything for
+    /// `None`, as when a visible parent already decides). `fixed` narrows it
+    /// for nested collections (`/v2/spaces/:guid/apps`); `base_path` is
+    /// where page links point.
     pub async fn list(
         &self,
         db: &AnyPool,
+        viewer: Option<&User>,
         params: &ListParams,
         fixed: Vec<Condition>,
         base_path: &str,
     ) -> ApiResult<Value> {
         let mut conditions = fixed;
+        conditions.extend(viewer.and_then(|user| self.visibility.condition(user)));
         conditions.extend(params.conditions(self)?);
-        let mut binds = Vec::new();
-        let mut clauses: Vec<String> = self.scope.iter().map(|s| s.to_string()).collect();
-        for condition in &conditions {
-            clauses.push(condition.to_sql(&mut binds));
-        }
-        let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-
+        let (where_sql, binds) = self.where_clause(&conditions);
         let count_sql = format!("SELECT COUNT(*) FROM {}{where_sql}", self.table);
         let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
         for b in &binds {
@@ -137,15 +223,12 @@ impl Resource {
         let direction = params.direction();
         let per_page = params.results_per_page as i64;
         let offset = (params.page as i64 - 1) * per_page;
-        let page_sql = format!(
-            "SELECT * FROM {}{where_sql} ORDER BY {order_column} {direction}, id {direction} LIMIT {per_page} OFFSET {offset}",
-            self.table
-        );
-        let mut page = sqlx::query(&page_sql);
-        for b in &binds {
-            page = page.bind(b.clone());
+        let tail = format!("ORDER BY {order_column} {direction}, id {direction} LIMIT {per_page} OFFSET {offset}");
+        let rows = self.select(db, &conditions, &tail).await?;
+        let mut resources = Vec::with_capacity(rows.len());
+        for row in &rows {
+            resources.push(self.render_deep(db, row, params.inline_relations_depth).await?);
         }
-        let rows = page.fetch_all(db).await?;
 
         let total_pages = (total + per_page - 1) / per_page;
         let link = |page: u32| json!(format!("{base_path}?{}", params.link_query(page)));
@@ -154,7 +237,7 @@ impl Resource {
             "total_pages": total_pages,
             "prev_url": if params.page > 1 { link(params.page - 1) } else { Value::Null },
             "next_url": if (params.page as i64) < total_pages { link(params.page + 1) } else { Value::Null },
-            "resources": rows.iter().map(|row| self.render(row)).collect::<Vec<_>>(),
+            "resources": resources,
         }))
     }
 }

@@ -28,6 +28,9 @@ use crate::runtime::http::HttpApp;
 
 /// Longest a single request may run before it is cut off.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a crashed instance's server lingers so the answer to the
+/// request that crashed it (a 500) still reaches the client.
+const CRASH_GRACE: Duration = Duration::from_secs(1);
 
 pub struct Instance {
     pub id: String,
@@ -121,6 +124,16 @@ impl Instance {
     fn stop_serving(&self) {
         if let Some(server) = self.server.lock().expect("instance server").take() {
             server.abort();
+        }
+    }
+
+    /// Stops the server after [`CRASH_GRACE`].
+    fn stop_serving_soon(&self) {
+        if let Some(server) = self.server.lock().expect("instance server").take() {
+            tokio::spawn(async move {
+                tokio::time::sleep(CRASH_GRACE).await;
+                server.abort();
+            });
         }
     }
 }
@@ -239,7 +252,7 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
 
 /// Marks the instance crashed, takes it off its routes and reports it.
 async fn crash(dea: &Dea, instance: &Instance, description: String) {
-    instance.stop_serving();
+    instance.stop_serving_soon();
     if instance.set_state(InstanceState::Crashed) == InstanceState::Crashed {
         return;
     }

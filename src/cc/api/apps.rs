@@ -9,13 +9,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::body::{Body, taken_or};
+use super::routes::{ROUTE_MAPPINGS, ROUTES};
+use super::spaces::SPACES;
+use super::stacks::STACKS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::permissions::{Visibility, is_space_developer, require};
 use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field};
+use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field, link, to_many};
 use crate::cc::{Cc, new_guid, now, runner, seed};
 
-pub const APPS: Resource = Resource {
+pub static APPS: Resource = Resource {
     table: "apps",
     path: "/v2/apps",
     fields: &[
@@ -48,11 +52,17 @@ pub const APPS: Resource = Resource {
         field("enable_ssh", Bool),
         field("ports", Const("null")),
     ],
-    to_one: &[ToOne { name: "space", path: "/v2/spaces" }, ToOne { name: "stack", path: "/v2/stacks" }],
-    to_many: &["routes", "events", "service_bindings", "route_mappings"],
+    to_one: &[ToOne { name: "space", resource: &SPACES }, ToOne { name: "stack", resource: &STACKS }],
+    to_many: &[
+        to_many("routes", &ROUTES, "guid IN (SELECT route_guid FROM route_mappings WHERE app_guid = ?)"),
+        link("events"),
+        link("service_bindings"),
+        to_many("route_mappings", &ROUTE_MAPPINGS, "app_guid = ?"),
+    ],
     not_found: "AppNotFound",
     filters: &["name", "space_guid", "stack_guid", "state", "package_state", "instances", "memory", "created_at"],
     scope: None,
+    visibility: Visibility::InSpace("space_guid"),
 };
 
 const DEFAULT_MEMORY_MB: i64 = 1024;
@@ -120,16 +130,15 @@ impl AppChanges {
     }
 }
 
-pub async fn create(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
+pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
     let body = Body::parse(&bytes, "AppInvalid")?;
     let changes = AppChanges::read(&body)?;
     let name = body.required_string("name")?;
     let space_guid = body.required_string("space_guid")?;
-    let space_exists: Option<String> =
-        sqlx::query_scalar("SELECT guid FROM spaces WHERE guid = $1").bind(&space_guid).fetch_optional(&cc.db).await?;
-    if space_exists.is_none() {
+    if SPACES.find_for(&cc.db, &space_guid, &user.user).await.is_err() {
         return Err(ApiError::new("InvalidRelation", &[&format!("Could not find Space with guid: {space_guid}")]));
     }
+    require(is_space_developer(&cc.db, &user.user, &space_guid).await?)?;
     let stack_guid = match body.string("stack_guid")? {
         Some(guid) => {
             sqlx::query_scalar::<_, String>("SELECT guid FROM stacks WHERE guid = $1")
@@ -178,11 +187,11 @@ pub async fn create(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> A
 
 pub async fn update(
     State(cc): State<Cc>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path(guid): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let before = APPS.get(&cc.db, &guid).await?;
+    let before = APPS.render(&writable_app(&cc, &user, &guid).await?);
     let body = Body::parse(&bytes, "AppInvalid")?;
     let changes = AppChanges::read(&body)?;
     if changes.state.as_deref() == Some("STARTED") && before["entity"]["package_updated_at"].is_null() {
@@ -243,8 +252,8 @@ pub async fn update(
     Ok((StatusCode::CREATED, Json(after)).into_response())
 }
 
-pub async fn delete(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
-    APPS.find(&cc.db, &guid).await?;
+pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
+    writable_app(&cc, &user, &guid).await?;
     runner::stop_all(&cc, &guid).await?;
     sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1").bind(&guid).execute(&cc.db).await?;
     sqlx::query("DELETE FROM apps WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
@@ -254,21 +263,29 @@ pub async fn delete(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<S
 /// `PUT /v2/apps/:app/routes/:route`: map a route to the app.
 pub async fn map_route(
     State(cc): State<Cc>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path((app, route)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    super::routes::add_mapping(&cc, &app, &route).await?;
+    super::routes::add_mapping(&cc, &user, &app, &route).await?;
     created(&cc, &app).await
 }
 
 /// `DELETE /v2/apps/:app/routes/:route`.
 pub async fn unmap_route(
     State(cc): State<Cc>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path((app, route)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    super::routes::remove_mapping(&cc, &app, &route).await?;
+    super::routes::remove_mapping(&cc, &user, &app, &route).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The app, if the user sees it (else AppNotFound) and may change it (else NotAuthorized).
+pub async fn writable_app(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<sqlx::any::AnyRow> {
+    let app = APPS.find_for(&cc.db, guid, &user.user).await?;
+    let space: String = sqlx::Row::try_get(&app, "space_guid").unwrap_or_default();
+    require(is_space_developer(&cc.db, &user.user, &space).await?)?;
+    Ok(app)
 }
 
 /// 201 Created with the app and its Location, as CF answers creates and updates.

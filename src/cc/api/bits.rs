@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apps::APPS;
+use super::apps::writable_app;
 use super::jobs;
 use crate::blobstore::package::{self, Limits, PackageFile};
 use crate::blobstore::{keys, sha1_hex};
@@ -56,12 +56,12 @@ pub async fn resource_match(State(cc): State<Cc>, _user: CurrentUser, bytes: Byt
 /// `PUT /v2/apps/:guid/bits[?async=true]`.
 pub async fn upload(
     State(cc): State<Cc>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path(guid): Path<String>,
     RawQuery(query): RawQuery,
     mut multipart: Multipart,
 ) -> ApiResult<Response> {
-    APPS.find(&cc.db, &guid).await?;
+    writable_app(&cc, &user, &guid).await?;
     let invalid = |reason: &str| ApiError::new("AppBitsUploadInvalid", &[reason]);
     let max = cc.config.max_upload_size;
     let mut resources: Vec<Fingerprint> = Vec::new();

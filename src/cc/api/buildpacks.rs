@@ -1,8 +1,9 @@
 //! Admin buildpacks: wasm components tried in `position` order at staging.
 
+use crate::cc::permissions::Visibility;
 use crate::cc::resource::{Kind::*, Resource, field};
 
-pub const BUILDPACKS: Resource = Resource {
+pub static BUILDPACKS: Resource = Resource {
     table: "buildpacks",
     path: "/v2/buildpacks",
     fields: &[
@@ -18,4 +19,5 @@ pub const BUILDPACKS: Resource = Resource {
     not_found: "NotFound",
     filters: &["name", "stack", "position", "enabled"],
     scope: None,
+    visibility: Visibility::Everyone,
 };

@@ -1,44 +1,57 @@
-//! Read-only routes any resource gets from its declaration alone: its list,
-//! one member, and nested lists (`/v2/spaces/:guid/apps`).
+//! The read-only routes every resource gets from its declaration alone:
+//! its list, one member, and each served to-many relation
+//! (`/v2/spaces/:guid/apps`) — all limited to what the user may see.
 
 use axum::Json;
+use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::routing::{MethodRouter, get};
+use axum::routing::get;
 
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::query::{Condition, ListParams};
 use crate::cc::resource::Resource;
 
-/// `GET <resource.path>`.
-pub fn list(resource: &'static Resource) -> MethodRouter<Cc> {
-    get(move |State(cc): State<Cc>, _user: CurrentUser, RawQuery(query): RawQuery| async move {
-        let params = ListParams::parse(query.as_deref())?;
-        resource.list(&cc.db, &params, vec![], resource.path).await.map(Json)
-    })
-}
-
-/// `GET <resource.path>/:guid`.
-pub fn show(resource: &'static Resource) -> MethodRouter<Cc> {
-    get(move |State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>| async move {
-        resource.get(&cc.db, &guid).await.map(Json)
-    })
-}
-
-/// `GET <parent.path>/:guid/<name>`: the `child` rows meeting `condition`,
-/// whose one `?` is the parent's guid.
-pub fn nested(
-    parent: &'static Resource,
-    name: &'static str,
-    child: &'static Resource,
-    condition: &'static str,
-) -> MethodRouter<Cc> {
-    get(
-        move |State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>, RawQuery(query): RawQuery| async move {
-            parent.find(&cc.db, &guid).await?;
-            let params = ListParams::parse(query.as_deref())?;
-            let base = format!("{}/{guid}/{name}", parent.path);
-            child.list(&cc.db, &params, vec![Condition::raw(condition, &[&guid])], &base).await.map(Json)
-        },
-    )
+/// Adds `GET <path>`, `GET <path>/{guid}` and the nested lists.
+pub fn routes(mut router: Router<Cc>, resource: &'static Resource) -> Router<Cc> {
+    router = router
+        .route(
+            resource.path,
+            get(move |State(cc): State<Cc>, CurrentUser { user }: CurrentUser, RawQuery(query): RawQuery| async move {
+                let params = ListParams::parse(query.as_deref())?;
+                resource.list(&cc.db, Some(&user), &params, vec![], resource.path).await.map(Json)
+            }),
+        )
+        .route(
+            &format!("{}/{{guid}}", resource.path),
+            get(
+                move |State(cc): State<Cc>,
+                      CurrentUser { user }: CurrentUser,
+                      Path(guid): Path<String>,
+                      RawQuery(query): RawQuery| async move {
+                    let params = ListParams::parse(query.as_deref())?;
+                    let row = resource.find_for(&cc.db, &guid, &user).await?;
+                    resource.render_deep(&cc.db, &row, params.inline_relations_depth).await.map(Json)
+                },
+            ),
+        );
+    for relation in resource.to_many {
+        let Some(child) = relation.resource else { continue };
+        let (name, condition) = (relation.name, relation.condition);
+        router = router.route(
+            &format!("{}/{{guid}}/{name}", resource.path),
+            get(
+                move |State(cc): State<Cc>,
+                      CurrentUser { user }: CurrentUser,
+                      Path(guid): Path<String>,
+                      RawQuery(query): RawQuery| async move {
+                    resource.find_for(&cc.db, &guid, &user).await?;
+                    let params = ListParams::parse(query.as_deref())?;
+                    let base = format!("{}/{guid}/{name}", resource.path);
+                    child.list(&cc.db, None, &params, vec![Condition::raw(condition, &[&guid])], &base).await.map(Json)
+                },
+            ),
+        );
+    }
+    router
 }

@@ -1,10 +1,12 @@
 //! Domains: shared ones (every org may use them) and private ones (owned by
 //! an org). One table; each view is a scope over it.
 
-use crate::cc::resource::{Kind::*, Resource, ToOne, field};
+use super::organizations::ORGANIZATIONS;
+use crate::cc::permissions::Visibility;
+use crate::cc::resource::{Kind::*, Resource, ToOne, field, link};
 
 /// Any domain, shared or private (for lookups by guid).
-pub const DOMAINS: Resource = Resource {
+pub static DOMAINS: Resource = Resource {
     table: "domains",
     path: "/v2/domains",
     fields: &[field("name", Text)],
@@ -13,9 +15,10 @@ pub const DOMAINS: Resource = Resource {
     not_found: "DomainNotFound",
     filters: &["name"],
     scope: None,
+    visibility: Visibility::Everyone,
 };
 
-pub const SHARED_DOMAINS: Resource = Resource {
+pub static SHARED_DOMAINS: Resource = Resource {
     table: "domains",
     path: "/v2/shared_domains",
     fields: &[
@@ -29,15 +32,17 @@ pub const SHARED_DOMAINS: Resource = Resource {
     not_found: "DomainNotFound",
     filters: &["name"],
     scope: Some("owning_organization_guid IS NULL"),
+    visibility: Visibility::Everyone,
 };
 
-pub const PRIVATE_DOMAINS: Resource = Resource {
+pub static PRIVATE_DOMAINS: Resource = Resource {
     table: "domains",
     path: "/v2/private_domains",
     fields: &[field("name", Text)],
-    to_one: &[ToOne { name: "owning_organization", path: "/v2/organizations" }],
-    to_many: &["shared_organizations"],
+    to_one: &[ToOne { name: "owning_organization", resource: &ORGANIZATIONS }],
+    to_many: &[link("shared_organizations")],
     not_found: "DomainNotFound",
     filters: &["name"],
     scope: Some("owning_organization_guid IS NOT NULL"),
+    visibility: Visibility::InOrg("owning_organization_guid"),
 };

@@ -15,8 +15,8 @@ use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::{Cc, runner};
 
 /// The started app's entity, or the error CF gives when there is nothing to report.
-async fn started_app(cc: &Cc, guid: &str, stopped_error: &str) -> ApiResult<Value> {
-    let app = APPS.get(&cc.db, guid).await?;
+async fn started_app(cc: &Cc, user: &CurrentUser, guid: &str, stopped_error: &str) -> ApiResult<Value> {
+    let app = APPS.render(&APPS.find_for(&cc.db, guid, &user.user).await?);
     let entity = &app["entity"];
     let name = entity["name"].as_str().unwrap_or_default();
     if entity["state"] != "STARTED" {
@@ -72,8 +72,8 @@ fn state_name(state: Option<InstanceState>) -> Value {
     }
 }
 
-pub async fn instances(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
-    let entity = started_app(&cc, &guid, "InstancesError").await?;
+pub async fn instances(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
+    let entity = started_app(&cc, &user, &guid, "InstancesError").await?;
     let reports = by_index(&cc, &guid, &entity, false).await?;
     let mut out = serde_json::Map::new();
     for index in 0..entity["instances"].as_u64().unwrap_or(0) as u32 {
@@ -93,8 +93,8 @@ pub async fn instances(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Pat
     Ok(Json(Value::Object(out)))
 }
 
-pub async fn stats(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
-    let entity = started_app(&cc, &guid, "AppStoppedStatsError").await?;
+pub async fn stats(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
+    let entity = started_app(&cc, &user, &guid, "AppStoppedStatsError").await?;
     let reports = by_index(&cc, &guid, &entity, true).await?;
     let mut out = serde_json::Map::new();
     for index in 0..entity["instances"].as_u64().unwrap_or(0) as u32 {

@@ -15,13 +15,13 @@ use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
 
-pub async fn recent(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
-    APPS.find(&cc.db, &guid).await?;
+pub async fn recent(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
+    APPS.find_for(&cc.db, &guid, &user.user).await?;
     Ok(Json(serde_json::to_value(cc.logs.recent(&guid)).map_err(anyhow::Error::from)?))
 }
 
-pub async fn stream(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
-    APPS.find(&cc.db, &guid).await?;
+pub async fn stream(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
+    APPS.find_for(&cc.db, &guid, &user.user).await?;
     let lines = BroadcastStream::new(cc.logs.subscribe()).filter_map(move |line| {
         let guid = guid.clone();
         async move {

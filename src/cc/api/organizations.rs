@@ -1,8 +1,24 @@
-//! Organizations: the top of CF's tenancy (org → spaces → apps).
+//! Organizations: the top of CF's tenancy (org → spaces → apps), and who
+//! belongs to one as user, manager, billing manager or auditor.
 
-use crate::cc::resource::{Kind::*, Resource, field};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 
-pub const ORGANIZATIONS: Resource = Resource {
+use super::body::{Body, taken_or};
+use super::domains::PRIVATE_DOMAINS;
+use super::spaces::SPACES;
+use super::users::USERS;
+use crate::cc::auth::CurrentUser;
+use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::permissions::{Visibility, is_org_manager, require};
+use crate::cc::query::{Assignments, SqlValue};
+use crate::cc::resource::{Kind::*, Resource, field, link, to_many};
+use crate::cc::{Cc, new_guid, now};
+
+pub static ORGANIZATIONS: Resource = Resource {
     table: "organizations",
     path: "/v2/organizations",
     fields: &[
@@ -14,17 +30,115 @@ pub const ORGANIZATIONS: Resource = Resource {
     ],
     to_one: &[],
     to_many: &[
-        "spaces",
-        "domains",
-        "private_domains",
-        "users",
-        "managers",
-        "billing_managers",
-        "auditors",
-        "app_events",
-        "space_quota_definitions",
+        to_many("spaces", &SPACES, "organization_guid = ?"),
+        link("domains"),
+        to_many("private_domains", &PRIVATE_DOMAINS, "owning_organization_guid = ?"),
+        to_many(
+            "users",
+            &USERS,
+            "guid IN (SELECT user_guid FROM organization_roles WHERE organization_guid = ? AND role = 'users')",
+        ),
+        to_many(
+            "managers",
+            &USERS,
+            "guid IN (SELECT user_guid FROM organization_roles WHERE organization_guid = ? AND role = 'managers')",
+        ),
+        to_many(
+            "billing_managers",
+            &USERS,
+            "guid IN (SELECT user_guid FROM organization_roles WHERE organization_guid = ? AND role = 'billing_managers')",
+        ),
+        to_many(
+            "auditors",
+            &USERS,
+            "guid IN (SELECT user_guid FROM organization_roles WHERE organization_guid = ? AND role = 'auditors')",
+        ),
+        link("app_events"),
+        link("space_quota_definitions"),
     ],
     not_found: "OrganizationNotFound",
     filters: &["name", "status"],
     scope: None,
+    visibility: Visibility::InOrg("guid"),
 };
+
+/// `POST /v2/organizations` (admins).
+pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
+    require(user.user.admin)?;
+    let body = Body::parse(&bytes, "OrganizationInvalid")?;
+    let name = body.required_string("name")?;
+    let status = body.string("status")?.unwrap_or_else(|| "active".into());
+    let guid = new_guid();
+    sqlx::query("INSERT INTO organizations (guid, name, status, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&guid)
+        .bind(&name)
+        .bind(&status)
+        .bind(now())
+        .execute(&cc.db)
+        .await
+        .map_err(|e| taken_or(e, "OrganizationNameTaken", &name))?;
+    created(&ORGANIZATIONS, &cc, &guid).await
+}
+
+/// `PUT /v2/organizations/:guid` (org managers): name, status.
+pub async fn update(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    ORGANIZATIONS.find_for(&cc.db, &guid, &user.user).await?;
+    require(is_org_manager(&cc.db, &user.user, &guid).await?)?;
+    let body = Body::parse(&bytes, "OrganizationInvalid")?;
+    let mut update = Assignments::default();
+    let name = body.string("name")?;
+    if let Some(name) = &name {
+        update.set("name", SqlValue::Text(Some(name.clone())));
+    }
+    if let Some(status) = body.string("status")? {
+        update.set("status", SqlValue::Text(Some(status)));
+    }
+    update.set("updated_at", SqlValue::Text(Some(now())));
+    update
+        .execute(&cc.db, "organizations", &guid)
+        .await
+        .map_err(|e| taken_or(e, "OrganizationNameTaken", &name.unwrap_or_default()))?;
+    created(&ORGANIZATIONS, &cc, &guid).await
+}
+
+/// `DELETE /v2/organizations/:guid[?recursive=true]` (admins).
+pub async fn delete(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<StatusCode> {
+    ORGANIZATIONS.find_for(&cc.db, &guid, &user.user).await?;
+    require(user.user.admin)?;
+    let spaces: Vec<String> = sqlx::query_scalar("SELECT guid FROM spaces WHERE organization_guid = $1")
+        .bind(&guid)
+        .fetch_all(&cc.db)
+        .await?;
+    if !spaces.is_empty() && !recursive(query.as_deref()) {
+        return Err(ApiError::new("AssociationNotEmpty", &["spaces", "organization"]));
+    }
+    for space in spaces {
+        super::spaces::delete_contents(&cc, &space).await?;
+        sqlx::query("DELETE FROM spaces WHERE guid = $1").bind(&space).execute(&cc.db).await?;
+    }
+    sqlx::query("DELETE FROM domains WHERE owning_organization_guid = $1").bind(&guid).execute(&cc.db).await?;
+    sqlx::query("DELETE FROM organization_roles WHERE organization_guid = $1").bind(&guid).execute(&cc.db).await?;
+    sqlx::query("DELETE FROM organizations WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whether the query asks to delete what a resource contains, too.
+pub fn recursive(query: Option<&str>) -> bool {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).any(|(k, v)| k == "recursive" && v == "true")
+}
+
+/// 201 Created with the resource and its Location, as CF answers creates and updates.
+pub async fn created(resource: &Resource, cc: &Cc, guid: &str) -> ApiResult<Response> {
+    let value = resource.get(&cc.db, guid).await?;
+    Ok((StatusCode::CREATED, [("location", resource.url(guid))], Json(value)).into_response())
+}

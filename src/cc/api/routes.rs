@@ -8,15 +8,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::apps::APPS;
+use super::apps::{APPS, writable_app};
 use super::body::{Body, taken_or};
 use super::domains::DOMAINS;
+use super::spaces::SPACES;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::resource::{Kind::*, Resource, ToOne, field};
+use crate::cc::permissions::{Visibility, is_space_developer, require};
+use crate::cc::resource::{Kind::*, Resource, ToOne, field, to_many};
 use crate::cc::{Cc, new_guid, now, runner};
 
-pub const ROUTES: Resource = Resource {
+pub static ROUTES: Resource = Resource {
     table: "routes",
     path: "/v2/routes",
     fields: &[
@@ -25,22 +27,27 @@ pub const ROUTES: Resource = Resource {
         field("port", Int),
         field("service_instance_guid", Const("null")),
     ],
-    to_one: &[ToOne { name: "domain", path: "/v2/shared_domains" }, ToOne { name: "space", path: "/v2/spaces" }],
-    to_many: &["apps", "route_mappings"],
+    to_one: &[ToOne { name: "domain", resource: &DOMAINS }, ToOne { name: "space", resource: &SPACES }],
+    to_many: &[
+        to_many("apps", &APPS, "guid IN (SELECT app_guid FROM route_mappings WHERE route_guid = ?)"),
+        to_many("route_mappings", &ROUTE_MAPPINGS, "route_guid = ?"),
+    ],
     not_found: "RouteNotFound",
     filters: &["host", "domain_guid", "path", "port", "space_guid"],
     scope: None,
+    visibility: Visibility::InSpace("space_guid"),
 };
 
-pub const ROUTE_MAPPINGS: Resource = Resource {
+pub static ROUTE_MAPPINGS: Resource = Resource {
     table: "route_mappings",
     path: "/v2/route_mappings",
     fields: &[field("app_port", Int)],
-    to_one: &[ToOne { name: "app", path: "/v2/apps" }, ToOne { name: "route", path: "/v2/routes" }],
+    to_one: &[ToOne { name: "app", resource: &APPS }, ToOne { name: "route", resource: &ROUTES }],
     to_many: &[],
     not_found: "RouteMappingNotFound",
     filters: &["app_guid", "route_guid"],
     scope: None,
+    visibility: Visibility::InSpace("(SELECT space_guid FROM apps WHERE apps.guid = route_mappings.app_guid)"),
 };
 
 /// A DNS label: letters, digits and inner hyphens, at most 63 characters.
@@ -53,7 +60,7 @@ fn valid_host(host: &str) -> bool {
             && !host.ends_with('-'))
 }
 
-pub async fn create(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
+pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
     let body = Body::parse(&bytes, "RouteInvalid")?;
     let host = body.string("host")?.unwrap_or_default().to_ascii_lowercase();
     let path = body.string("path")?.unwrap_or_default();
@@ -70,11 +77,8 @@ pub async fn create(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> A
     }
     let domain =
         DOMAINS.find(&cc.db, &domain_guid).await.map_err(|_| ApiError::new("DomainNotFound", &[&domain_guid]))?;
-    let space: Option<String> =
-        sqlx::query_scalar("SELECT guid FROM spaces WHERE guid = $1").bind(&space_guid).fetch_optional(&cc.db).await?;
-    if space.is_none() {
-        return Err(ApiError::new("SpaceNotFound", &[&space_guid]));
-    }
+    SPACES.find_for(&cc.db, &space_guid, &user.user).await?;
+    require(is_space_developer(&cc.db, &user.user, &space_guid).await?)?;
     let guid = new_guid();
     let domain_name: String = sqlx::Row::try_get(&domain, "name").unwrap_or_default();
     let fqdn = if host.is_empty() { domain_name } else { format!("{host}.{domain_name}") };
@@ -94,8 +98,8 @@ pub async fn create(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> A
     Ok((StatusCode::CREATED, [("location", ROUTES.url(&guid))], Json(route)).into_response())
 }
 
-pub async fn delete(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
-    ROUTES.find(&cc.db, &guid).await?;
+pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
+    writable_route(&cc, &user, &guid).await?;
     let apps: Vec<String> = sqlx::query_scalar("SELECT app_guid FROM route_mappings WHERE route_guid = $1")
         .bind(&guid)
         .fetch_all(&cc.db)
@@ -140,10 +144,10 @@ pub async fn reserved(
 /// `PUT /v2/routes/:route/apps/:app`.
 pub async fn map_app(
     State(cc): State<Cc>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path((route, app)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    add_mapping(&cc, &app, &route).await?;
+    add_mapping(&cc, &user, &app, &route).await?;
     let route_json = ROUTES.get(&cc.db, &route).await?;
     Ok((StatusCode::CREATED, Json(route_json)).into_response())
 }
@@ -151,27 +155,27 @@ pub async fn map_app(
 /// `DELETE /v2/routes/:route/apps/:app`.
 pub async fn unmap_app(
     State(cc): State<Cc>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path((route, app)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    remove_mapping(&cc, &app, &route).await?;
+    remove_mapping(&cc, &user, &app, &route).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /v2/route_mappings` `{app_guid, route_guid}`.
-pub async fn create_mapping(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
+pub async fn create_mapping(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
     let body = Body::parse(&bytes, "InvalidRequest")?;
     let app = body.required_string("app_guid")?;
     let route = body.required_string("route_guid")?;
-    let guid = add_mapping(&cc, &app, &route).await?;
+    let guid = add_mapping(&cc, &user, &app, &route).await?;
     let mapping = ROUTE_MAPPINGS.get(&cc.db, &guid).await?;
     Ok((StatusCode::CREATED, [("location", ROUTE_MAPPINGS.url(&guid))], Json(mapping)).into_response())
 }
 
 /// Maps a route to an app (idempotently) and tells the app's instances.
-pub async fn add_mapping(cc: &Cc, app: &str, route: &str) -> ApiResult<String> {
-    let app_row = APPS.find(&cc.db, app).await?;
-    let route_row = ROUTES.find(&cc.db, route).await?;
+pub async fn add_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) -> ApiResult<String> {
+    let app_row = writable_app(cc, user, app).await?;
+    let route_row = writable_route(cc, user, route).await?;
     let app_space: String = sqlx::Row::try_get(&app_row, "space_guid").unwrap_or_default();
     let route_space: String = sqlx::Row::try_get(&route_row, "space_guid").unwrap_or_default();
     if app_space != route_space {
@@ -199,9 +203,9 @@ pub async fn add_mapping(cc: &Cc, app: &str, route: &str) -> ApiResult<String> {
     Ok(guid)
 }
 
-pub async fn remove_mapping(cc: &Cc, app: &str, route: &str) -> ApiResult<()> {
-    APPS.find(&cc.db, app).await?;
-    ROUTES.find(&cc.db, route).await?;
+pub async fn remove_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) -> ApiResult<()> {
+    writable_app(cc, user, app).await?;
+    writable_route(cc, user, route).await?;
     sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
         .bind(app)
         .bind(route)
@@ -209,4 +213,12 @@ pub async fn remove_mapping(cc: &Cc, app: &str, route: &str) -> ApiResult<()> {
         .await?;
     runner::routes_changed(cc, app).await?;
     Ok(())
+}
+
+/// The route, if the user sees it (else RouteNotFound) and may change it (else NotAuthorized).
+async fn writable_route(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<sqlx::any::AnyRow> {
+    let route = ROUTES.find_for(&cc.db, guid, &user.user).await?;
+    let space: String = sqlx::Row::try_get(&route, "space_guid").unwrap_or_default();
+    require(is_space_developer(&cc.db, &user.user, &space).await?)?;
+    Ok(route)
 }

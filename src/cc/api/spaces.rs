@@ -1,8 +1,24 @@
-//! Spaces: where apps, routes and services live, inside an organization.
+//! Spaces: where apps, routes and services live, inside an organization,
+//! and who works there as developer, manager or auditor.
 
-use crate::cc::resource::{Kind::*, Resource, ToOne, field};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 
-pub const SPACES: Resource = Resource {
+use super::apps::APPS;
+use super::body::{Body, taken_or};
+use super::organizations::{ORGANIZATIONS, created, recursive};
+use super::routes::ROUTES;
+use super::users::USERS;
+use crate::cc::auth::CurrentUser;
+use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::permissions::{Visibility, is_org_manager, is_space_manager, require};
+use crate::cc::query::{Assignments, SqlValue};
+use crate::cc::resource::{Kind::*, Resource, ToOne, field, link, to_many};
+use crate::cc::{Cc, new_guid, now, runner};
+
+pub static SPACES: Resource = Resource {
     table: "spaces",
     path: "/v2/spaces",
     fields: &[
@@ -11,21 +27,120 @@ pub const SPACES: Resource = Resource {
         field("space_quota_definition_guid", Const("null")),
         field("isolation_segment_guid", Const("null")),
     ],
-    to_one: &[ToOne { name: "organization", path: "/v2/organizations" }],
+    to_one: &[ToOne { name: "organization", resource: &ORGANIZATIONS }],
     to_many: &[
-        "developers",
-        "managers",
-        "auditors",
-        "apps",
-        "routes",
-        "domains",
-        "service_instances",
-        "app_events",
-        "events",
-        "security_groups",
-        "staging_security_groups",
+        to_many(
+            "developers",
+            &USERS,
+            "guid IN (SELECT user_guid FROM space_roles WHERE space_guid = ? AND role = 'developers')",
+        ),
+        to_many(
+            "managers",
+            &USERS,
+            "guid IN (SELECT user_guid FROM space_roles WHERE space_guid = ? AND role = 'managers')",
+        ),
+        to_many(
+            "auditors",
+            &USERS,
+            "guid IN (SELECT user_guid FROM space_roles WHERE space_guid = ? AND role = 'auditors')",
+        ),
+        to_many("apps", &APPS, "space_guid = ?"),
+        to_many("routes", &ROUTES, "space_guid = ?"),
+        link("domains"),
+        link("service_instances"),
+        link("app_events"),
+        link("events"),
+        link("security_groups"),
+        link("staging_security_groups"),
     ],
     not_found: "SpaceNotFound",
     filters: &["name", "organization_guid"],
     scope: None,
+    visibility: Visibility::InSpace("guid"),
 };
+
+/// `POST /v2/spaces` `{name, organization_guid}` (org managers).
+pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
+    let body = Body::parse(&bytes, "SpaceInvalid")?;
+    let name = body.required_string("name")?;
+    let org = body.required_string("organization_guid")?;
+    ORGANIZATIONS
+        .find_for(&cc.db, &org, &user.user)
+        .await
+        .map_err(|_| ApiError::new("InvalidRelation", &[&format!("Could not find Organization with guid: {org}")]))?;
+    require(is_org_manager(&cc.db, &user.user, &org).await?)?;
+    let guid = new_guid();
+    sqlx::query("INSERT INTO spaces (guid, name, organization_guid, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&guid)
+        .bind(&name)
+        .bind(&org)
+        .bind(now())
+        .execute(&cc.db)
+        .await
+        .map_err(|e| taken_or(e, "SpaceNameTaken", &name))?;
+    created(&SPACES, &cc, &guid).await
+}
+
+/// `PUT /v2/spaces/:guid` (space or org managers): name, allow_ssh.
+pub async fn update(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    SPACES.find_for(&cc.db, &guid, &user.user).await?;
+    require(is_space_manager(&cc.db, &user.user, &guid).await?)?;
+    let body = Body::parse(&bytes, "SpaceInvalid")?;
+    let mut update = Assignments::default();
+    let name = body.string("name")?;
+    if let Some(name) = &name {
+        update.set("name", SqlValue::Text(Some(name.clone())));
+    }
+    if let Some(allow_ssh) = body.bool("allow_ssh")? {
+        update.set("allow_ssh", SqlValue::Bool(allow_ssh));
+    }
+    update.set("updated_at", SqlValue::Text(Some(now())));
+    update
+        .execute(&cc.db, "spaces", &guid)
+        .await
+        .map_err(|e| taken_or(e, "SpaceNameTaken", &name.unwrap_or_default()))?;
+    created(&SPACES, &cc, &guid).await
+}
+
+/// `DELETE /v2/spaces/:guid[?recursive=true]` (org managers).
+pub async fn delete(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<StatusCode> {
+    let row = SPACES.find_for(&cc.db, &guid, &user.user).await?;
+    let org: String = sqlx::Row::try_get(&row, "organization_guid").unwrap_or_default();
+    require(is_org_manager(&cc.db, &user.user, &org).await?)?;
+    let apps: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM apps WHERE space_guid = $1").bind(&guid).fetch_one(&cc.db).await?;
+    if apps > 0 && !recursive(query.as_deref()) {
+        return Err(ApiError::new("AssociationNotEmpty", &["apps", "space"]));
+    }
+    delete_contents(&cc, &guid).await?;
+    sqlx::query("DELETE FROM spaces WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stops and deletes a space's apps, then its routes and roles.
+pub async fn delete_contents(cc: &Cc, space: &str) -> ApiResult<()> {
+    let apps: Vec<String> =
+        sqlx::query_scalar("SELECT guid FROM apps WHERE space_guid = $1").bind(space).fetch_all(&cc.db).await?;
+    for app in apps {
+        runner::stop_all(cc, &app).await?;
+        sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1").bind(&app).execute(&cc.db).await?;
+        sqlx::query("DELETE FROM apps WHERE guid = $1").bind(&app).execute(&cc.db).await?;
+    }
+    sqlx::query("DELETE FROM route_mappings WHERE route_guid IN (SELECT guid FROM routes WHERE space_guid = $1)")
+        .bind(space)
+        .execute(&cc.db)
+        .await?;
+    sqlx::query("DELETE FROM routes WHERE space_guid = $1").bind(space).execute(&cc.db).await?;
+    sqlx::query("DELETE FROM space_roles WHERE space_guid = $1").bind(space).execute(&cc.db).await?;
+    Ok(())
+}

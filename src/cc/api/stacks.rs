@@ -1,8 +1,9 @@
 //! Stacks: what apps are staged for and run on. Here there is one, WASI 0.2.
 
+use crate::cc::permissions::Visibility;
 use crate::cc::resource::{Kind::*, Resource, field};
 
-pub const STACKS: Resource = Resource {
+pub static STACKS: Resource = Resource {
     table: "stacks",
     path: "/v2/stacks",
     fields: &[field("name", Text), field("description", Text)],
@@ -11,4 +12,5 @@ pub const STACKS: Resource = Resource {
     not_found: "StackNotFound",
     filters: &["name"],
     scope: None,
+    visibility: Visibility::Everyone,
 };

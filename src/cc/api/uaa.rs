@@ -12,7 +12,7 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::cc::Cc;
-use crate::cc::auth::{ACCESS_TOKEN_SECONDS, authenticate, find_user};
+use crate::cc::auth::{ACCESS_TOKEN_SECONDS, CurrentUser, authenticate, find_user};
 
 /// The one OAuth client: the cf CLI's.
 const CLIENT: &str = "cf";
@@ -82,6 +82,54 @@ pub async fn token(State(cc): State<Cc>, headers: HeaderMap, Form(form): Form<Ha
             "jti": tokens.jti,
         }))
         .into_response(),
+        Err(e) => crate::cc::error::ApiError::from(e).into_response(),
+    }
+}
+
+fn scim_error(status: StatusCode, error: &str, message: &str) -> Response {
+    (status, axum::Json(json!({"error": error, "message": message}))).into_response()
+}
+
+/// UAA's `POST /Users` (SCIM), as `cf create-user` calls it; admins only.
+pub async fn create_user(State(cc): State<Cc>, user: CurrentUser, body: axum::body::Bytes) -> Response {
+    if !user.user.admin {
+        return scim_error(StatusCode::FORBIDDEN, "access_denied", "Only admins may create users");
+    }
+    let Ok(request) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return scim_error(StatusCode::BAD_REQUEST, "invalid_scim_resource", "The body must be a JSON SCIM user");
+    };
+    let username = request["userName"].as_str().unwrap_or_default().trim();
+    let password = request["password"].as_str().unwrap_or_default();
+    if username.is_empty() || password.is_empty() {
+        return scim_error(StatusCode::BAD_REQUEST, "invalid_password", "userName and password are required");
+    }
+    match crate::cc::auth::create_user(&cc.db, username, password, false).await {
+        Ok(created) => (
+            StatusCode::CREATED,
+            axum::Json(json!({
+                "id": created.guid,
+                "userName": created.username,
+                "emails": [{"value": created.email, "primary": true}],
+                "active": true,
+                "verified": true,
+                "origin": "uaa",
+                "zoneId": "uaa",
+                "schemas": ["urn:scim:schemas:core:1.0"],
+                "meta": {"version": 0, "created": crate::cc::now(), "lastModified": crate::cc::now()},
+            })),
+        )
+            .into_response(),
+        Err(e)
+            if e.downcast_ref::<sqlx::Error>()
+                .and_then(|d| d.as_database_error())
+                .is_some_and(|d| d.is_unique_violation()) =>
+        {
+            scim_error(
+                StatusCode::CONFLICT,
+                "scim_resource_already_exists",
+                &format!("Username already in use: {username}"),
+            )
+        }
         Err(e) => crate::cc::error::ApiError::from(e).into_response(),
     }
 }

@@ -1,0 +1,108 @@
+//! Who may see and change what, as CF v2 scopes it.
+//!
+//! Admins (scope `cloud_controller.admin`) see and change everything.
+//! Anyone else sees an org they have any role in (or a space in), a space
+//! they have a role in (or manage its org), and what lives in the spaces
+//! they see. Changing apps and routes takes a space developer; changing a
+//! space or its roles an org manager or space manager; changing an org or
+//! its roles an org manager. What a user cannot see is NotFound (404), what
+//! they see but may not change is NotAuthorized (403).
+
+use sqlx::AnyPool;
+
+use super::auth::User;
+use super::error::{ApiError, ApiResult};
+use super::query::Condition;
+
+/// Which rows of a resource a user may see.
+#[derive(Debug, Clone, Copy)]
+pub enum Visibility {
+    /// Everyone signed in (stacks, shared domains, buildpacks).
+    Everyone,
+    /// Rows whose space (this SQL expression) the user can see.
+    InSpace(&'static str),
+    /// Rows whose organization (this SQL expression) the user can see.
+    InOrg(&'static str),
+    /// The user's own row (by this column) only.
+    Own(&'static str),
+}
+
+/// Spaces a user sees: one `?` per user guid.
+const VISIBLE_SPACES: &str = "SELECT space_guid FROM space_roles WHERE user_guid = ? \
+     UNION SELECT s.guid FROM spaces s JOIN organization_roles r ON r.organization_guid = s.organization_guid \
+     WHERE r.user_guid = ? AND r.role = 'managers'";
+
+const VISIBLE_ORGS: &str = "SELECT organization_guid FROM organization_roles WHERE user_guid = ? \
+     UNION SELECT s.organization_guid FROM spaces s JOIN space_roles r ON r.space_guid = s.guid WHERE r.user_guid = ?";
+
+impl Visibility {
+    /// The condition limiting rows to what `user` sees (None for admins).
+    pub fn condition(self, user: &User) -> Option<Condition> {
+        if user.admin {
+            return None;
+        }
+        let me = user.guid.as_str();
+        match self {
+            Visibility::Everyone => None,
+            Visibility::InSpace(expr) => Some(Condition::raw(&format!("{expr} IN ({VISIBLE_SPACES})"), &[me, me])),
+            Visibility::InOrg(expr) => Some(Condition::raw(&format!("{expr} IN ({VISIBLE_ORGS})"), &[me, me])),
+            Visibility::Own(column) => Some(Condition::eq(column, me)),
+        }
+    }
+}
+
+async fn has_role(db: &AnyPool, sql: &str, binds: &[&str]) -> ApiResult<bool> {
+    let mut query = sqlx::query_scalar::<_, i64>(sql);
+    for b in binds {
+        query = query.bind(b.to_string());
+    }
+    Ok(query.fetch_one(db).await? > 0)
+}
+
+pub async fn is_space_developer(db: &AnyPool, user: &User, space: &str) -> ApiResult<bool> {
+    if user.admin {
+        return Ok(true);
+    }
+    has_role(
+        db,
+        "SELECT COUNT(*) FROM space_roles WHERE space_guid = $1 AND user_guid = $2 AND role = 'developers'",
+        &[space, &user.guid],
+    )
+    .await
+}
+
+pub async fn is_org_manager(db: &AnyPool, user: &User, org: &str) -> ApiResult<bool> {
+    if user.admin {
+        return Ok(true);
+    }
+    has_role(
+        db,
+        "SELECT COUNT(*) FROM organization_roles WHERE organization_guid = $1 AND user_guid = $2 AND role = 'managers'",
+        &[org, &user.guid],
+    )
+    .await
+}
+
+/// Org manager of the space's org, or manager of the space.
+pub async fn is_space_manager(db: &AnyPool, user: &User, space: &str) -> ApiResult<bool> {
+    if user.admin {
+        return Ok(true);
+    }
+    let sql = "SELECT COUNT(*) FROM space_roles WHERE space_guid = $1 AND user_guid = $2 AND role = 'managers'";
+    if has_role(db, sql, &[space, &user.guid]).await? {
+        return Ok(true);
+    }
+    let org: Option<String> = sqlx::query_scalar("SELECT organization_guid FROM spaces WHERE guid = $1")
+        .bind(space)
+        .fetch_optional(db)
+        .await?;
+    match org {
+        Some(org) => is_org_manager(db, user, &org).await,
+        None => Ok(false),
+    }
+}
+
+/// NotAuthorized unless `allowed`.
+pub fn require(allowed: bool) -> ApiResult<()> {
+    if allowed { Ok(()) } else { Err(ApiError::new("NotAuthorized", &[])) }
+}
