@@ -23,8 +23,8 @@ pub enum Visibility {
     InSpace(&'static str),
     /// Rows whose organization (this SQL expression) the user can see.
     InOrg(&'static str),
-    /// The user's own row (by this column) only.
-    Own(&'static str),
+    /// Users: yourself, and the members of the orgs you see.
+    Colleagues,
 }
 
 /// Spaces a user sees: one `?` per user guid.
@@ -46,7 +46,12 @@ impl Visibility {
             Visibility::Everyone => None,
             Visibility::InSpace(expr) => Some(Condition::raw(&format!("{expr} IN ({VISIBLE_SPACES})"), &[me, me])),
             Visibility::InOrg(expr) => Some(Condition::raw(&format!("{expr} IN ({VISIBLE_ORGS})"), &[me, me])),
-            Visibility::Own(column) => Some(Condition::eq(column, me)),
+            Visibility::Colleagues => Some(Condition::raw(
+                &format!(
+                    "(guid = ? OR guid IN (SELECT user_guid FROM organization_roles WHERE organization_guid IN ({VISIBLE_ORGS})))"
+                ),
+                &[me, me, me],
+            )),
         }
     }
 }

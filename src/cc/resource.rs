@@ -196,20 +196,19 @@ impl Resource {
         Ok(self.render(&self.find(db, guid).await?))
     }
 
-    /// A page of this collection: what `viewer` sees of it (everything for
-    /// `None`, as when a visible parent already decides). `fixed` narrows it
-    /// for nested collections (`/v2/spaces/:guid/apps`); `base_path` is
-    /// where page links point.
+    /// A page of what `user` sees of this collection. `fixed` narrows it for
+    /// nested collections (`/v2/spaces/:guid/apps`); `base_path` is where
+    /// page links point.
     pub async fn list(
         &self,
         db: &AnyPool,
-        viewer: Option<&User>,
+        user: &User,
         params: &ListParams,
         fixed: Vec<Condition>,
         base_path: &str,
     ) -> ApiResult<Value> {
         let mut conditions = fixed;
-        conditions.extend(viewer.and_then(|user| self.visibility.condition(user)));
+        conditions.extend(self.visibility.condition(user));
         conditions.extend(params.conditions(self)?);
         let (where_sql, binds) = self.where_clause(&conditions);
         let count_sql = format!("SELECT COUNT(*) FROM {}{where_sql}", self.table);

@@ -19,7 +19,7 @@ pub fn routes(mut router: Router<Cc>, resource: &'static Resource) -> Router<Cc>
             resource.path,
             get(move |State(cc): State<Cc>, CurrentUser { user }: CurrentUser, RawQuery(query): RawQuery| async move {
                 let params = ListParams::parse(query.as_deref())?;
-                resource.list(&cc.db, Some(&user), &params, vec![], resource.path).await.map(Json)
+                resource.list(&cc.db, &user, &params, vec![], resource.path).await.map(Json)
             }),
         )
         .route(
@@ -48,7 +48,7 @@ pub fn routes(mut router: Router<Cc>, resource: &'static Resource) -> Router<Cc>
                     resource.find_for(&cc.db, &guid, &user).await?;
                     let params = ListParams::parse(query.as_deref())?;
                     let base = format!("{}/{guid}/{name}", resource.path);
-                    child.list(&cc.db, None, &params, vec![Condition::raw(condition, &[&guid])], &base).await.map(Json)
+                    child.list(&cc.db, &user, &params, vec![Condition::raw(condition, &[&guid])], &base).await.map(Json)
                 },
             ),
         );

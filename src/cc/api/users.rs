@@ -1,5 +1,6 @@
 //! Users as the CC knows them (the UAA part — passwords, tokens — is in
-//! [`crate::cc::auth`]) and the orgs and spaces they belong to.
+//! [`crate::cc::auth`]) and the orgs and spaces they belong to. A user sees
+//! themselves and the members of the orgs they see.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -14,8 +15,6 @@ use crate::cc::error::ApiResult;
 use crate::cc::permissions::{Visibility, require};
 use crate::cc::resource::{Kind::*, Resource, field, to_many};
 
-/// Users are listed through what they belong to; `/v2/users` itself is for
-/// admins (and a user's own record), which its handlers check.
 pub static USERS: Resource = Resource {
     table: "users",
     path: "/v2/users",
@@ -66,7 +65,7 @@ pub static USERS: Resource = Resource {
     not_found: "UserNotFound",
     filters: &["username"],
     scope: None,
-    visibility: Visibility::Own("guid"),
+    visibility: Visibility::Colleagues,
 };
 
 /// `POST /v2/users` `{guid}` (admins): the CC record of a user UAA made.
