@@ -9,6 +9,7 @@ pub mod auth;
 pub mod db;
 pub mod dea_pool;
 pub mod error;
+pub mod events;
 pub mod logs;
 pub mod permissions;
 pub mod query;

@@ -154,7 +154,7 @@ impl Resource {
     }
 
     /// Rows meeting all conditions (and the scope), then `tail` (ORDER/LIMIT).
-    async fn select(&self, db: &AnyPool, conditions: &[Condition], tail: &str) -> ApiResult<Vec<AnyRow>> {
+    pub async fn select(&self, db: &AnyPool, conditions: &[Condition], tail: &str) -> ApiResult<Vec<AnyRow>> {
         let (where_sql, binds) = self.where_clause(conditions);
         let mut query_sql = format!("SELECT * FROM {}{where_sql} {tail}", self.table);
         query_sql.truncate(query_sql.trim_end().len());

@@ -12,10 +12,11 @@ use sqlx::Row;
 use super::Cc;
 use super::api::APPS;
 use super::error::{ApiError, ApiResult};
-use super::stager;
+use super::{events, stager};
 use crate::bus::BusExt;
 use crate::bus::messages::{
-    DeaStart, DeaStop, DeaUpdate, DropletExited, FindDroplet, FindDropletReply, Limits, LogMessage, subjects,
+    DeaStart, DeaStop, DeaUpdate, DropletExited, FindDroplet, FindDropletReply, InstanceState, Limits, LogMessage,
+    subjects,
 };
 
 /// How long instance queries wait for DEAs that have not answered.
@@ -94,24 +95,63 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
     })
 }
 
-/// The app's routes as `host.domain/path`.
-async fn uris(cc: &Cc, guid: &str) -> ApiResult<Vec<String>> {
+/// A route mapped to an app, with its domain's name.
+pub struct MappedRoute {
+    pub guid: String,
+    pub host: String,
+    pub path: String,
+    pub port: Option<i64>,
+    pub domain_guid: String,
+    pub domain_name: String,
+}
+
+impl MappedRoute {
+    /// `host.domain/path`, as routers and clients know it.
+    pub fn uri(&self) -> String {
+        let host = if self.host.is_empty() { String::new() } else { format!("{}.", self.host) };
+        format!("{host}{}{}", self.domain_name, self.path)
+    }
+}
+
+/// The routes mapped to an app, in mapping order.
+pub async fn mapped_routes(cc: &Cc, app: &str) -> ApiResult<Vec<MappedRoute>> {
     let rows = sqlx::query(
-        "SELECT r.host, r.path, d.name FROM routes r JOIN domains d ON d.guid = r.domain_guid \
+        "SELECT r.guid, r.host, r.path, r.port, d.guid, d.name FROM routes r JOIN domains d ON d.guid = r.domain_guid \
          JOIN route_mappings m ON m.route_guid = r.guid WHERE m.app_guid = $1 ORDER BY m.id",
     )
-    .bind(guid)
+    .bind(app)
     .fetch_all(&cc.db)
     .await?;
     Ok(rows
         .iter()
-        .map(|row| {
-            let host: String = row.try_get(0).unwrap_or_default();
-            let path: String = row.try_get(1).unwrap_or_default();
-            let domain: String = row.try_get(2).unwrap_or_default();
-            if host.is_empty() { format!("{domain}{path}") } else { format!("{host}.{domain}{path}") }
+        .map(|row| MappedRoute {
+            guid: row.try_get(0).unwrap_or_default(),
+            host: row.try_get(1).unwrap_or_default(),
+            path: row.try_get(2).unwrap_or_default(),
+            port: row.try_get::<Option<i64>, _>(3).ok().flatten(),
+            domain_guid: row.try_get(4).unwrap_or_default(),
+            domain_name: row.try_get(5).unwrap_or_default(),
         })
         .collect())
+}
+
+async fn uris(cc: &Cc, guid: &str) -> ApiResult<Vec<String>> {
+    Ok(mapped_routes(cc, guid).await?.iter().map(MappedRoute::uri).collect())
+}
+
+/// How many instances of a started, staged app are running now.
+pub async fn running_instances(cc: &Cc, guid: &str, entity: &Value) -> ApiResult<u64> {
+    if entity["state"] != "STARTED" || entity["package_state"] != "STAGED" {
+        return Ok(0);
+    }
+    let version = entity["version"].as_str().unwrap_or_default();
+    let expected = entity["instances"].as_u64().unwrap_or(0) as u32;
+    let reports = find_instances(cc, guid, version, expected, false).await?;
+    let mut running: Vec<u32> =
+        reports.iter().filter(|r| r.state == InstanceState::Running && r.index < expected).map(|r| r.index).collect();
+    running.sort();
+    running.dedup();
+    Ok(running.len() as u64)
 }
 
 /// Places and starts these instances of a staged app.
@@ -157,9 +197,30 @@ pub async fn find_instances(
     Ok(replies.iter().filter_map(|m| m.json().ok()).collect())
 }
 
-/// Crashes go into the app's log stream, as CF's CC reported them.
+/// An `app.crash` event, acted by the app itself.
+async fn record_crash(cc: &Cc, exit: &DropletExited) {
+    let Ok(app) = APPS.find(&cc.db, &exit.droplet).await else { return };
+    let text = |c: &str| app.try_get::<String, _>(c).unwrap_or_default();
+    let (name, space) = (text("name"), text("space_guid"));
+    let org = events::org_of_space(&cc.db, &space).await;
+    let actee =
+        events::Actee { guid: &exit.droplet, kind: "app", name: &name, space_guid: &space, organization_guid: &org };
+    let metadata = serde_json::json!({
+        "instance": exit.instance,
+        "index": exit.index,
+        "exit_status": exit.exit_status,
+        "exit_description": exit.exit_description,
+        "reason": exit.reason,
+    });
+    events::record(&cc.db, "app.crash", events::Actor::App { guid: &exit.droplet, name: &name }, &actee, metadata)
+        .await;
+}
+
+/// Exits go into the app's log stream, as CF's CC reported them; crashes
+/// also become `app.crash` events.
 pub async fn listen_for_exits(cc: Cc) -> Result<()> {
-    let mut exits = cc.bus.subscribe(subjects::DROPLET_EXITED, None).await?;
+    // One CC of many handles each exit.
+    let mut exits = cc.bus.subscribe(subjects::DROPLET_EXITED, Some("cloud_controller")).await?;
     tokio::spawn(async move {
         while let Some(message) = exits.next().await {
             let Ok(exit) = message.json::<DropletExited>() else { continue };
@@ -170,6 +231,9 @@ pub async fn listen_for_exits(cc: Cc) -> Result<()> {
             let line = LogMessage::new(&exit.droplet, "API", "0", "OUT", text);
             if let Err(e) = cc.bus.publish(&subjects::app_logs(&exit.droplet), &line).await {
                 tracing::warn!("logging a crash: {e:#}");
+            }
+            if exit.reason == "CRASHED" {
+                record_crash(&cc, &exit).await;
             }
         }
     });

@@ -7,13 +7,17 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
 
 use super::body::{Body, taken_or};
+use super::collection::created;
+use super::events::EVENTS;
 use super::routes::{ROUTE_MAPPINGS, ROUTES};
 use super::spaces::SPACES;
 use super::stacks::STACKS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_space_developer, require};
 use crate::cc::query::{Assignments, SqlValue};
 use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field, link, to_many};
@@ -55,7 +59,7 @@ pub static APPS: Resource = Resource {
     to_one: &[ToOne { name: "space", resource: &SPACES }, ToOne { name: "stack", resource: &STACKS }],
     to_many: &[
         to_many("routes", &ROUTES, "guid IN (SELECT route_guid FROM route_mappings WHERE app_guid = ?)"),
-        link("events"),
+        to_many("events", &EVENTS, "actee = ?"),
         link("service_bindings"),
         to_many("route_mappings", &ROUTE_MAPPINGS, "app_guid = ?"),
     ],
@@ -182,7 +186,10 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
     .execute(&cc.db)
     .await
     .map_err(|e| taken_or(e, "AppNameTaken", &name))?;
-    created(&cc, &guid).await
+    let response = created(&APPS, &cc, &guid).await?;
+    let app = APPS.get(&cc.db, &guid).await?;
+    app_event(&cc, &user, "audit.app.create", &guid, &app["entity"], json!({"request": body.redacted()})).await;
+    Ok(response)
 }
 
 pub async fn update(
@@ -248,13 +255,20 @@ pub async fn update(
     update.execute(&cc.db, "apps", &guid).await.map_err(|e| taken_or(e, "AppNameTaken", &name))?;
 
     let after = APPS.get(&cc.db, &guid).await?;
+    app_event(&cc, &user, "audit.app.update", &guid, &after["entity"], json!({"request": body.redacted()})).await;
+    if before["entity"]["state"] != after["entity"]["state"] {
+        let kind = if after["entity"]["state"] == "STARTED" { "audit.app.start" } else { "audit.app.stop" };
+        app_event(&cc, &user, kind, &guid, &after["entity"], json!({})).await;
+    }
     runner::react_to_change(&cc, &guid, &before["entity"], &after["entity"]).await?;
     Ok((StatusCode::CREATED, Json(after)).into_response())
 }
 
 pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
-    writable_app(&cc, &user, &guid).await?;
+    let app = APPS.render(&writable_app(&cc, &user, &guid).await?);
     runner::stop_all(&cc, &guid).await?;
+    app_event(&cc, &user, "audit.app.delete-request", &guid, &app["entity"], json!({"request": {"recursive": true}}))
+        .await;
     sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1").bind(&guid).execute(&cc.db).await?;
     sqlx::query("DELETE FROM apps WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -267,7 +281,7 @@ pub async fn map_route(
     Path((app, route)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     super::routes::add_mapping(&cc, &user, &app, &route).await?;
-    created(&cc, &app).await
+    created(&APPS, &cc, &app).await
 }
 
 /// `DELETE /v2/apps/:app/routes/:route`.
@@ -288,8 +302,16 @@ pub async fn writable_app(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<
     Ok(app)
 }
 
-/// 201 Created with the app and its Location, as CF answers creates and updates.
-async fn created(cc: &Cc, guid: &str) -> ApiResult<Response> {
-    let app = APPS.get(&cc.db, guid).await?;
-    Ok((StatusCode::CREATED, [("location", APPS.url(guid))], Json(app)).into_response())
+/// Records `kind` (audit.app.*) about the app whose entity this is.
+pub async fn app_event(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, entity: &Value, metadata: Value) {
+    let space = entity["space_guid"].as_str().unwrap_or_default();
+    let org = events::org_of_space(&cc.db, space).await;
+    let actee = Actee {
+        guid,
+        kind: "app",
+        name: entity["name"].as_str().unwrap_or_default(),
+        space_guid: space,
+        organization_guid: &org,
+    };
+    events::record(&cc.db, kind, Actor::User(&user.user), &actee, metadata).await;
 }

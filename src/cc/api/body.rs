@@ -21,6 +21,15 @@ impl Body {
         }
     }
 
+    /// The request as audit events record it: env values hidden, as CF does.
+    pub fn redacted(&self) -> Value {
+        let mut map = self.map.clone();
+        if map.contains_key("environment_json") {
+            map.insert("environment_json".into(), Value::String("[PRIVATE DATA HIDDEN]".into()));
+        }
+        Value::Object(map)
+    }
+
     pub fn invalid(&self, reason: &str) -> ApiError {
         ApiError::new(self.invalid, &[reason])
     }

@@ -5,10 +5,13 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
+use crate::cc::error::ApiResult;
 use crate::cc::query::{Condition, ListParams};
 use crate::cc::resource::Resource;
 
@@ -54,4 +57,10 @@ pub fn routes(mut router: Router<Cc>, resource: &'static Resource) -> Router<Cc>
         );
     }
     router
+}
+
+/// 201 Created with the resource and its Location, as CF answers creates and updates.
+pub async fn created(resource: &Resource, cc: &Cc, guid: &str) -> ApiResult<Response> {
+    let value = resource.get(&cc.db, guid).await?;
+    Ok((StatusCode::CREATED, [("location", resource.url(guid))], Json(value)).into_response())
 }

@@ -10,6 +10,7 @@ mod body;
 mod buildpacks;
 mod collection;
 mod domains;
+mod events;
 mod info;
 mod instances;
 mod jobs;
@@ -19,6 +20,7 @@ mod roles;
 mod routes;
 mod spaces;
 mod stacks;
+mod summary;
 mod uaa;
 mod users;
 
@@ -46,6 +48,8 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/apps/{guid}/bits", put(bits::upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/v2/apps/{guid}/instances", get(instances::instances))
         .route("/v2/apps/{guid}/stats", get(instances::stats))
+        .route("/v2/apps/{guid}/summary", get(summary::app))
+        .route("/v2/spaces/{guid}/summary", get(summary::space))
         .route("/v2/apps/{guid}/logs", get(logs::recent))
         .route("/v2/apps/{guid}/logs/stream", get(logs::stream))
         .route("/v2/resource_match", put(bits::resource_match))
@@ -75,6 +79,7 @@ pub fn router(cc: Cc) -> Router {
         &stacks::STACKS,
         &buildpacks::BUILDPACKS,
         &users::USERS,
+        &events::EVENTS,
     ] {
         router = collection::routes(router, resource);
     }

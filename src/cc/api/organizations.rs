@@ -1,18 +1,19 @@
 //! Organizations: the top of CF's tenancy (org → spaces → apps), and who
 //! belongs to one as user, manager, billing manager or auditor.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::body::{Body, taken_or};
+use super::collection::created;
 use super::domains::PRIVATE_DOMAINS;
 use super::spaces::SPACES;
 use super::users::USERS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_org_manager, require};
 use crate::cc::query::{Assignments, SqlValue};
 use crate::cc::resource::{Kind::*, Resource, field, link, to_many};
@@ -77,7 +78,13 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
         .execute(&cc.db)
         .await
         .map_err(|e| taken_or(e, "OrganizationNameTaken", &name))?;
+    org_event(&cc, &user, "audit.organization.create", &guid, &name, body.redacted()).await;
     created(&ORGANIZATIONS, &cc, &guid).await
+}
+
+async fn org_event(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, name: &str, request: serde_json::Value) {
+    let actee = Actee { guid, kind: "organization", name, space_guid: "", organization_guid: guid };
+    events::record(&cc.db, kind, Actor::User(&user.user), &actee, serde_json::json!({"request": request})).await;
 }
 
 /// `PUT /v2/organizations/:guid` (org managers): name, status.
@@ -102,7 +109,17 @@ pub async fn update(
     update
         .execute(&cc.db, "organizations", &guid)
         .await
-        .map_err(|e| taken_or(e, "OrganizationNameTaken", &name.unwrap_or_default()))?;
+        .map_err(|e| taken_or(e, "OrganizationNameTaken", &name.clone().unwrap_or_default()))?;
+    let current = ORGANIZATIONS.get(&cc.db, &guid).await?;
+    org_event(
+        &cc,
+        &user,
+        "audit.organization.update",
+        &guid,
+        current["entity"]["name"].as_str().unwrap_or_default(),
+        body.redacted(),
+    )
+    .await;
     created(&ORGANIZATIONS, &cc, &guid).await
 }
 
@@ -113,7 +130,7 @@ pub async fn delete(
     Path(guid): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<StatusCode> {
-    ORGANIZATIONS.find_for(&cc.db, &guid, &user.user).await?;
+    let org = ORGANIZATIONS.render(&ORGANIZATIONS.find_for(&cc.db, &guid, &user.user).await?);
     require(user.user.admin)?;
     let spaces: Vec<String> = sqlx::query_scalar("SELECT guid FROM spaces WHERE organization_guid = $1")
         .bind(&guid)
@@ -129,16 +146,20 @@ pub async fn delete(
     sqlx::query("DELETE FROM domains WHERE owning_organization_guid = $1").bind(&guid).execute(&cc.db).await?;
     sqlx::query("DELETE FROM organization_roles WHERE organization_guid = $1").bind(&guid).execute(&cc.db).await?;
     sqlx::query("DELETE FROM organizations WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    let name = org["entity"]["name"].as_str().unwrap_or_default();
+    org_event(
+        &cc,
+        &user,
+        "audit.organization.delete-request",
+        &guid,
+        name,
+        serde_json::json!({"recursive": recursive(query.as_deref())}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Whether the query asks to delete what a resource contains, too.
 pub fn recursive(query: Option<&str>) -> bool {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).any(|(k, v)| k == "recursive" && v == "true")
-}
-
-/// 201 Created with the resource and its Location, as CF answers creates and updates.
-pub async fn created(resource: &Resource, cc: &Cc, guid: &str) -> ApiResult<Response> {
-    let value = resource.get(&cc.db, guid).await?;
-    Ok((StatusCode::CREATED, [("location", resource.url(guid))], Json(value)).into_response())
 }

@@ -7,13 +7,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde_json::json;
 
-use super::apps::{APPS, writable_app};
+use super::apps::{APPS, app_event, writable_app};
 use super::body::{Body, taken_or};
-use super::domains::DOMAINS;
+use super::domains::{DOMAINS, SHARED_DOMAINS};
 use super::spaces::SPACES;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_space_developer, require};
 use crate::cc::resource::{Kind::*, Resource, ToOne, field, to_many};
 use crate::cc::{Cc, new_guid, now, runner};
@@ -27,7 +29,7 @@ pub static ROUTES: Resource = Resource {
         field("port", Int),
         field("service_instance_guid", Const("null")),
     ],
-    to_one: &[ToOne { name: "domain", resource: &DOMAINS }, ToOne { name: "space", resource: &SPACES }],
+    to_one: &[ToOne { name: "domain", resource: &SHARED_DOMAINS }, ToOne { name: "space", resource: &SPACES }],
     to_many: &[
         to_many("apps", &APPS, "guid IN (SELECT app_guid FROM route_mappings WHERE route_guid = ?)"),
         to_many("route_mappings", &ROUTE_MAPPINGS, "route_guid = ?"),
@@ -94,12 +96,16 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
     .execute(&cc.db)
     .await
     .map_err(|e| taken_or(e, "RouteHostTaken", &fqdn))?;
+    route_event(&cc, &user, "audit.route.create", &guid, &fqdn, &space_guid, body.redacted()).await;
     let route = ROUTES.get(&cc.db, &guid).await?;
     Ok((StatusCode::CREATED, [("location", ROUTES.url(&guid))], Json(route)).into_response())
 }
 
 pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
-    writable_route(&cc, &user, &guid).await?;
+    let route = writable_route(&cc, &user, &guid).await?;
+    let host: String = sqlx::Row::try_get(&route, "host").unwrap_or_default();
+    let space: String = sqlx::Row::try_get(&route, "space_guid").unwrap_or_default();
+    route_event(&cc, &user, "audit.route.delete-request", &guid, &host, &space, json!({"recursive": false})).await;
     let apps: Vec<String> = sqlx::query_scalar("SELECT app_guid FROM route_mappings WHERE route_guid = $1")
         .bind(&guid)
         .fetch_all(&cc.db)
@@ -200,11 +206,13 @@ pub async fn add_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) ->
         .await
         .map_err(|e| taken_or(e, "RouteMappingTaken", route))?;
     runner::routes_changed(cc, app).await?;
+    let entity = APPS.render(&app_row)["entity"].clone();
+    app_event(cc, user, "audit.app.map-route", app, &entity, json!({"route_guid": route})).await;
     Ok(guid)
 }
 
 pub async fn remove_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) -> ApiResult<()> {
-    writable_app(cc, user, app).await?;
+    let app_row = writable_app(cc, user, app).await?;
     writable_route(cc, user, route).await?;
     sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
         .bind(app)
@@ -212,7 +220,23 @@ pub async fn remove_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str)
         .execute(&cc.db)
         .await?;
     runner::routes_changed(cc, app).await?;
+    let entity = APPS.render(&app_row)["entity"].clone();
+    app_event(cc, user, "audit.app.unmap-route", app, &entity, json!({"route_guid": route})).await;
     Ok(())
+}
+
+async fn route_event(
+    cc: &Cc,
+    user: &CurrentUser,
+    kind: &str,
+    guid: &str,
+    name: &str,
+    space: &str,
+    request: serde_json::Value,
+) {
+    let org = events::org_of_space(&cc.db, space).await;
+    let actee = Actee { guid, kind: "route", name, space_guid: space, organization_guid: &org };
+    events::record(&cc.db, kind, Actor::User(&user.user), &actee, json!({"request": request})).await;
 }
 
 /// The route, if the user sees it (else RouteNotFound) and may change it (else NotAuthorized).

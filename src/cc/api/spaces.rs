@@ -8,11 +8,14 @@ use axum::response::Response;
 
 use super::apps::APPS;
 use super::body::{Body, taken_or};
-use super::organizations::{ORGANIZATIONS, created, recursive};
+use super::collection::created;
+use super::events::EVENTS;
+use super::organizations::{ORGANIZATIONS, recursive};
 use super::routes::ROUTES;
 use super::users::USERS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_org_manager, is_space_manager, require};
 use crate::cc::query::{Assignments, SqlValue};
 use crate::cc::resource::{Kind::*, Resource, ToOne, field, link, to_many};
@@ -49,7 +52,7 @@ pub static SPACES: Resource = Resource {
         link("domains"),
         link("service_instances"),
         link("app_events"),
-        link("events"),
+        to_many("events", &EVENTS, "space_guid = ?"),
         link("security_groups"),
         link("staging_security_groups"),
     ],
@@ -78,7 +81,21 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
         .execute(&cc.db)
         .await
         .map_err(|e| taken_or(e, "SpaceNameTaken", &name))?;
+    space_event(&cc, &user, "audit.space.create", &guid, &name, &org, body.redacted()).await;
     created(&SPACES, &cc, &guid).await
+}
+
+async fn space_event(
+    cc: &Cc,
+    user: &CurrentUser,
+    kind: &str,
+    guid: &str,
+    name: &str,
+    org: &str,
+    request: serde_json::Value,
+) {
+    let actee = Actee { guid, kind: "space", name, space_guid: guid, organization_guid: org };
+    events::record(&cc.db, kind, Actor::User(&user.user), &actee, serde_json::json!({"request": request})).await;
 }
 
 /// `PUT /v2/spaces/:guid` (space or org managers): name, allow_ssh.
@@ -124,6 +141,17 @@ pub async fn delete(
     }
     delete_contents(&cc, &guid).await?;
     sqlx::query("DELETE FROM spaces WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    let name: String = sqlx::Row::try_get(&row, "name").unwrap_or_default();
+    space_event(
+        &cc,
+        &user,
+        "audit.space.delete-request",
+        &guid,
+        &name,
+        &org,
+        serde_json::json!({"recursive": recursive(query.as_deref())}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -7,7 +7,8 @@ use axum::extract::State;
 use axum::response::Response;
 
 use super::body::Body;
-use super::organizations::{ORGANIZATIONS, created};
+use super::collection::created;
+use super::organizations::ORGANIZATIONS;
 use super::spaces::SPACES;
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;

@@ -1,0 +1,28 @@
+//! `/v2/events`: the audit trail, seen by who sees the space it happened in.
+
+use crate::cc::permissions::Visibility;
+use crate::cc::resource::{Kind::*, Resource, field};
+
+pub static EVENTS: Resource = Resource {
+    table: "events",
+    path: "/v2/events",
+    fields: &[
+        field("type", Text),
+        field("actor", Text),
+        field("actor_type", Text),
+        field("actor_name", Text),
+        field("actee", Text),
+        field("actee_type", Text),
+        field("actee_name", Text),
+        field("timestamp", Text),
+        field("metadata", Json),
+        field("space_guid", Text),
+        field("organization_guid", Text),
+    ],
+    to_one: &[],
+    to_many: &[],
+    not_found: "EventNotFound",
+    filters: &["type", "actee", "actor", "timestamp", "space_guid", "organization_guid"],
+    scope: None,
+    visibility: Visibility::InSpace("space_guid"),
+};

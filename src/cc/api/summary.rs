@@ -1,0 +1,100 @@
+//! `GET /v2/apps/:guid/summary` and `GET /v2/spaces/:guid/summary`: an
+//! app (or every app of a space) with its routes, running instance count and
+//! services in one answer — what `cf app` and `cf apps` show.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use futures::future::join_all;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::apps::APPS;
+use super::spaces::SPACES;
+use crate::cc::auth::CurrentUser;
+use crate::cc::error::ApiResult;
+use crate::cc::query::Condition;
+use crate::cc::runner::{self, MappedRoute};
+use crate::cc::{Cc, permissions};
+
+/// The entity fields of a summary: the resource's own fields, no links.
+fn fields_of(rendered: &Value) -> serde_json::Map<String, Value> {
+    let mut entity = rendered["entity"].as_object().cloned().unwrap_or_default();
+    entity.retain(|k, _| !k.ends_with("_url"));
+    entity
+}
+
+fn route_json(route: &MappedRoute) -> Value {
+    json!({
+        "guid": route.guid,
+        "host": route.host,
+        "port": route.port,
+        "path": route.path,
+        "domain": {"guid": route.domain_guid, "name": route.domain_name},
+    })
+}
+
+/// An app as summaries show it: its fields, guid, routes, urls and running count.
+async fn app_summary_of(cc: &Cc, rendered: &Value) -> ApiResult<serde_json::Map<String, Value>> {
+    let guid = rendered["metadata"]["guid"].as_str().unwrap_or_default();
+    let routes = runner::mapped_routes(cc, guid).await?;
+    let mut entity = fields_of(rendered);
+    entity.insert("guid".into(), json!(guid));
+    entity.insert("routes".into(), Value::Array(routes.iter().map(route_json).collect()));
+    entity.insert("urls".into(), json!(routes.iter().map(MappedRoute::uri).collect::<Vec<_>>()));
+    entity.insert("running_instances".into(), json!(runner::running_instances(cc, guid, &rendered["entity"]).await?));
+    Ok(entity)
+}
+
+pub async fn app(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
+    let row = APPS.find_for(&cc.db, &guid, &user.user).await?;
+    let mut summary = app_summary_of(&cc, &APPS.render(&row)).await?;
+    summary.remove("urls");
+    summary.insert("services".into(), json!([]));
+    let space: String = row.try_get("space_guid").unwrap_or_default();
+    summary.insert("available_domains".into(), Value::Array(available_domains(&cc, &space).await?));
+    Ok(Json(Value::Object(summary)))
+}
+
+pub async fn space(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
+    let space = SPACES.find_for(&cc.db, &guid, &user.user).await?;
+    let name: String = space.try_get("name").unwrap_or_default();
+    let mut conditions = vec![Condition::eq("space_guid", &guid)];
+    conditions.extend(permissions::Visibility::InSpace("space_guid").condition(&user.user));
+    let apps = APPS.select(&cc.db, &conditions, "ORDER BY id").await?;
+    let summaries = join_all(apps.iter().map(|row| {
+        let rendered = APPS.render(row);
+        let cc = cc.clone();
+        async move {
+            let mut summary = app_summary_of(&cc, &rendered).await?;
+            summary.insert("service_count".into(), json!(0));
+            summary.insert("service_names".into(), json!([]));
+            ApiResult::Ok(Value::Object(summary))
+        }
+    }))
+    .await
+    .into_iter()
+    .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(json!({"guid": guid, "name": name, "apps": summaries, "services": []})))
+}
+
+/// Shared domains, then the private domains of the space's org.
+async fn available_domains(cc: &Cc, space: &str) -> ApiResult<Vec<Value>> {
+    let rows = sqlx::query(
+        "SELECT guid, name, owning_organization_guid FROM domains WHERE owning_organization_guid IS NULL \
+         OR owning_organization_guid = (SELECT organization_guid FROM spaces WHERE guid = $1) ORDER BY id",
+    )
+    .bind(space)
+    .fetch_all(&cc.db)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let guid: String = row.try_get("guid").unwrap_or_default();
+            let name: String = row.try_get("name").unwrap_or_default();
+            match row.try_get::<Option<String>, _>("owning_organization_guid").ok().flatten() {
+                Some(org) => json!({"guid": guid, "name": name, "owning_organization_guid": org}),
+                None => json!({"guid": guid, "name": name, "router_group_guid": null, "router_group_type": null}),
+            }
+        })
+        .collect())
+}
