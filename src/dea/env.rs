@@ -21,7 +21,7 @@ pub struct InstanceFacts<'a> {
     pub started_at: DateTime<Utc>,
 }
 
-fn vcap_application(app: &DeaStart, instance: Option<&InstanceFacts>) -> Value {
+pub fn vcap_application(app: &DeaStart, instance: Option<&InstanceFacts>) -> Value {
     let mut value = json!({
         "limits": {"mem": app.limits.mem, "disk": app.limits.disk, "fds": app.limits.fds},
         "application_id": app.droplet,

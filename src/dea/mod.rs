@@ -7,7 +7,7 @@
 //! code (caches) and instance directories.
 
 mod droplet;
-mod env;
+pub mod env;
 mod instance;
 mod log;
 mod staging;

@@ -80,7 +80,9 @@ impl TestPlatform {
             api: format!("http://{}", platform.cc_address.unwrap()),
             router: format!("http://{}", platform.router_address.unwrap()),
             dir,
-            http: reqwest::Client::new(),
+            // A fresh connection per request: a server may close one after
+            // answering an upload it refused before reading all of it.
+            http: reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap(),
             platform: Some(platform),
             postgres,
         }

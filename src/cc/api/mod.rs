@@ -4,6 +4,7 @@
 //! [`ApiError`](crate::cc::error::ApiError) in CF's shape, unknown paths
 //! included.
 
+mod app_actions;
 mod apps;
 mod bits;
 mod body;
@@ -49,6 +50,10 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/apps/{guid}/instances", get(instances::instances))
         .route("/v2/apps/{guid}/stats", get(instances::stats))
         .route("/v2/apps/{guid}/summary", get(summary::app))
+        .route("/v2/apps/{guid}/env", get(app_actions::env))
+        .route("/v2/apps/{guid}/restage", post(app_actions::restage))
+        .route("/v2/apps/{guid}/download", get(app_actions::download))
+        .route("/v2/apps/{guid}/droplet/download", get(app_actions::droplet_download))
         .route("/v2/spaces/{guid}/summary", get(summary::space))
         .route("/v2/apps/{guid}/logs", get(logs::recent))
         .route("/v2/apps/{guid}/logs/stream", get(logs::stream))
@@ -67,7 +72,10 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/spaces/{guid}", put(spaces::update).delete(spaces::delete))
         .route("/v2/spaces/{guid}/{role}", put(roles::add_space_role_by_name))
         .route("/v2/spaces/{guid}/{role}/{user}", put(roles::add_space_role).delete(roles::remove_space_role))
-        .route("/v2/users", post(users::create));
+        .route("/v2/users", post(users::create))
+        .route("/v2/buildpacks", post(buildpacks::create))
+        .route("/v2/buildpacks/{guid}", put(buildpacks::update).delete(buildpacks::delete))
+        .route("/v2/buildpacks/{guid}/bits", put(buildpacks::upload).layer(DefaultBodyLimit::max(upload_limit)));
     for resource in [
         &APPS,
         &routes::ROUTES,

@@ -1,0 +1,81 @@
+//! What a developer does to an app besides editing it: read its
+//! environment (`/env`), restage it, and download its package or droplet.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::apps::{APPS, app_event, writable_app};
+use crate::blobstore::keys;
+use crate::cc::auth::CurrentUser;
+use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::{Cc, now, runner, stager};
+
+/// `GET /v2/apps/:guid/env` (space developers): what the app's instances
+/// get, split as CF shows it.
+pub async fn env(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
+    let app = writable_app(&cc, &user, &guid).await?;
+    let environment: Value =
+        serde_json::from_str(&app.try_get::<String, _>("environment_json").unwrap_or_default()).unwrap_or(json!({}));
+    let start = runner::start_message(&cc, &guid, 0).await?;
+    Ok(Json(json!({
+        "staging_env_json": {},
+        "running_env_json": {},
+        "environment_json": environment,
+        "system_env_json": {"VCAP_SERVICES": {}},
+        "application_env_json": {"VCAP_APPLICATION": crate::dea::env::vcap_application(&start, None)},
+    })))
+}
+
+/// `POST /v2/apps/:guid/restage`: stage the current package again, and
+/// start the new droplet if the app is started.
+pub async fn restage(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
+    let app = writable_app(&cc, &user, &guid).await?;
+    if app.try_get::<Option<String>, _>("package_hash").ok().flatten().is_none() {
+        return Err(ApiError::new("NotStaged", &[]));
+    }
+    runner::stop_all(&cc, &guid).await?;
+    sqlx::query("UPDATE apps SET package_state = $1, droplet_hash = NULL, updated_at = $2 WHERE guid = $3")
+        .bind("PENDING")
+        .bind(now())
+        .bind(&guid)
+        .execute(&cc.db)
+        .await?;
+    let after = APPS.get(&cc.db, &guid).await?;
+    app_event(&cc, &user, "audit.app.restage", &guid, &after["entity"], json!({})).await;
+    if after["entity"]["state"] == "STARTED" {
+        tokio::spawn(stager::stage_and_start(cc.clone(), guid.clone()));
+    }
+    Ok((StatusCode::CREATED, Json(after)).into_response())
+}
+
+/// `GET /v2/apps/:guid/download`: the package as uploaded (a zip).
+pub async fn download(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
+    let app = writable_app(&cc, &user, &guid).await?;
+    let missing = || ApiError::new("AppPackageNotFound", &[&guid]);
+    let sha1 = app.try_get::<Option<String>, _>("package_hash").ok().flatten().ok_or_else(missing)?;
+    let bytes = cc.blobstore.get_opt(&keys::package(&sha1)).await?.ok_or_else(missing)?;
+    Ok(([("content-type", "application/zip")], Body::from(bytes)).into_response())
+}
+
+/// `GET /v2/apps/:guid/droplet/download`: the staged droplet (a tar.gz).
+pub async fn droplet_download(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+) -> ApiResult<Response> {
+    let app = writable_app(&cc, &user, &guid).await?;
+    let missing = || ApiError::new("NotStaged", &[]);
+    let sha1 = app
+        .try_get::<Option<String>, _>("droplet_hash")
+        .ok()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(missing)?;
+    let bytes = cc.blobstore.get_opt(&keys::droplet(&sha1)).await?.ok_or_else(missing)?;
+    Ok(([("content-type", "application/gzip")], Body::from(bytes)).into_response())
+}
