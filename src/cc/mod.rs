@@ -13,6 +13,7 @@ pub mod events;
 pub mod logs;
 pub mod permissions;
 pub mod query;
+pub mod quotas;
 pub mod resource;
 pub mod runner;
 pub mod seed;

@@ -41,7 +41,8 @@ pub fn token_secret(data_dir: &Path) -> Result<Vec<u8>> {
 pub async fn seed(cc: &Cc) -> Result<()> {
     let db = &cc.db;
     seed_admin(db, &cc.config.data_dir).await?;
-    let org = ensure(db, "organizations", "name", DEFAULT_ORG, &[]).await?;
+    let quota = ensure(db, "quota_definitions", "name", super::quotas::DEFAULT_QUOTA, &[]).await?;
+    let org = ensure(db, "organizations", "name", DEFAULT_ORG, &[("quota_definition_guid", &quota)]).await?;
     ensure(db, "spaces", "name", DEFAULT_SPACE, &[("organization_guid", &org)]).await?;
     ensure(db, "stacks", "name", STACK, &[("description", STACK_DESCRIPTION)]).await?;
     ensure(db, "domains", "name", &cc.config.app_domain, &[]).await?;

@@ -21,7 +21,7 @@ use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_space_developer, require};
 use crate::cc::query::{Assignments, SqlValue};
 use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field, link, to_many};
-use crate::cc::{Cc, new_guid, now, runner, seed};
+use crate::cc::{Cc, new_guid, now, quotas, runner, seed};
 
 pub static APPS: Resource = Resource {
     table: "apps",
@@ -143,6 +143,9 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
         return Err(ApiError::new("InvalidRelation", &[&format!("Could not find Space with guid: {space_guid}")]));
     }
     require(is_space_developer(&cc.db, &user.user, &space_guid).await?)?;
+    let started = changes.state.as_deref() == Some("STARTED");
+    let (memory, instances) = (changes.memory.unwrap_or(DEFAULT_MEMORY_MB), changes.instances.unwrap_or(1));
+    quotas::check_app(&cc.db, &space_guid, None, memory, instances, started).await?;
     let stack_guid = match body.string("stack_guid")? {
         Some(guid) => {
             sqlx::query_scalar::<_, String>("SELECT guid FROM stacks WHERE guid = $1")
@@ -203,6 +206,14 @@ pub async fn update(
     let changes = AppChanges::read(&body)?;
     if changes.state.as_deref() == Some("STARTED") && before["entity"]["package_updated_at"].is_null() {
         return Err(ApiError::new("AppPackageInvalid", &["bits have not been uploaded"]));
+    }
+    if changes.memory.is_some() || changes.instances.is_some() || changes.state.is_some() {
+        let old = &before["entity"];
+        let memory = changes.memory.or(old["memory"].as_i64()).unwrap_or(DEFAULT_MEMORY_MB);
+        let instances = changes.instances.or(old["instances"].as_i64()).unwrap_or(1);
+        let started = changes.state.as_deref().or(old["state"].as_str()) == Some("STARTED");
+        let space = old["space_guid"].as_str().unwrap_or_default();
+        quotas::check_app(&cc.db, space, Some(&guid), memory, instances, started).await?;
     }
 
     let mut update = Assignments::default();

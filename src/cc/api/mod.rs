@@ -17,6 +17,7 @@ mod instances;
 mod jobs;
 mod logs;
 mod organizations;
+mod quotas;
 mod roles;
 mod routes;
 mod spaces;
@@ -73,6 +74,14 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/spaces/{guid}/{role}", put(roles::add_space_role_by_name))
         .route("/v2/spaces/{guid}/{role}/{user}", put(roles::add_space_role).delete(roles::remove_space_role))
         .route("/v2/users", post(users::create))
+        .route("/v2/quota_definitions", post(quotas::create_org_quota))
+        .route("/v2/quota_definitions/{guid}", put(quotas::update_org_quota).delete(quotas::delete_org_quota))
+        .route("/v2/space_quota_definitions", post(quotas::create_space_quota))
+        .route("/v2/space_quota_definitions/{guid}", put(quotas::update_space_quota).delete(quotas::delete_space_quota))
+        .route(
+            "/v2/space_quota_definitions/{quota}/spaces/{space}",
+            put(quotas::add_space).delete(quotas::remove_space),
+        )
         .route("/v2/buildpacks", post(buildpacks::create))
         .route("/v2/buildpacks/{guid}", put(buildpacks::update).delete(buildpacks::delete))
         .route("/v2/buildpacks/{guid}/bits", put(buildpacks::upload).layer(DefaultBodyLimit::max(upload_limit)));
@@ -88,6 +97,8 @@ pub fn router(cc: Cc) -> Router {
         &buildpacks::BUILDPACKS,
         &users::USERS,
         &events::EVENTS,
+        &quotas::QUOTA_DEFINITIONS,
+        &quotas::SPACE_QUOTA_DEFINITIONS,
     ] {
         router = collection::routes(router, resource);
     }

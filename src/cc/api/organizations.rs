@@ -5,10 +5,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use sqlx::Row;
 
 use super::body::{Body, taken_or};
 use super::collection::created;
 use super::domains::PRIVATE_DOMAINS;
+use super::quotas::{QUOTA_DEFINITIONS, SPACE_QUOTA_DEFINITIONS};
 use super::spaces::SPACES;
 use super::users::USERS;
 use crate::cc::auth::CurrentUser;
@@ -16,7 +18,7 @@ use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_org_manager, require};
 use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::resource::{Kind::*, Resource, field, link, to_many};
+use crate::cc::resource::{Kind::*, Resource, ToOne, field, link, to_many};
 use crate::cc::{Cc, new_guid, now};
 
 pub static ORGANIZATIONS: Resource = Resource {
@@ -25,11 +27,10 @@ pub static ORGANIZATIONS: Resource = Resource {
     fields: &[
         field("name", Text),
         field("billing_enabled", Bool),
-        field("quota_definition_guid", Const("null")),
         field("status", Text),
         field("default_isolation_segment_guid", Const("null")),
     ],
-    to_one: &[],
+    to_one: &[ToOne { name: "quota_definition", resource: &QUOTA_DEFINITIONS }],
     to_many: &[
         to_many("spaces", &SPACES, "organization_guid = ?"),
         link("domains"),
@@ -55,7 +56,7 @@ pub static ORGANIZATIONS: Resource = Resource {
             "guid IN (SELECT user_guid FROM organization_roles WHERE organization_guid = ? AND role = 'auditors')",
         ),
         link("app_events"),
-        link("space_quota_definitions"),
+        to_many("space_quota_definitions", &SPACE_QUOTA_DEFINITIONS, "organization_guid = ?"),
     ],
     not_found: "OrganizationNotFound",
     filters: &["name", "status"],
@@ -70,14 +71,21 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
     let name = body.required_string("name")?;
     let status = body.string("status")?.unwrap_or_else(|| "active".into());
     let guid = new_guid();
-    sqlx::query("INSERT INTO organizations (guid, name, status, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&guid)
-        .bind(&name)
-        .bind(&status)
-        .bind(now())
-        .execute(&cc.db)
-        .await
-        .map_err(|e| taken_or(e, "OrganizationNameTaken", &name))?;
+    let quota = match body.string("quota_definition_guid")? {
+        Some(quota) => QUOTA_DEFINITIONS.find(&cc.db, &quota).await?.try_get::<String, _>("guid").unwrap_or_default(),
+        None => crate::cc::quotas::default_quota(&cc.db).await?,
+    };
+    sqlx::query(
+        "INSERT INTO organizations (guid, name, status, quota_definition_guid, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&guid)
+    .bind(&name)
+    .bind(&status)
+    .bind(&quota)
+    .bind(now())
+    .execute(&cc.db)
+    .await
+    .map_err(|e| taken_or(e, "OrganizationNameTaken", &name))?;
     org_event(&cc, &user, "audit.organization.create", &guid, &name, body.redacted()).await;
     created(&ORGANIZATIONS, &cc, &guid).await
 }
@@ -104,6 +112,11 @@ pub async fn update(
     }
     if let Some(status) = body.string("status")? {
         update.set("status", SqlValue::Text(Some(status)));
+    }
+    if let Some(quota) = body.string("quota_definition_guid")? {
+        require(user.user.admin)?;
+        QUOTA_DEFINITIONS.find(&cc.db, &quota).await?;
+        update.set("quota_definition_guid", SqlValue::Text(Some(quota)));
     }
     update.set("updated_at", SqlValue::Text(Some(now())));
     update

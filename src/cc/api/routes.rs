@@ -18,7 +18,7 @@ use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_space_developer, require};
 use crate::cc::resource::{Kind::*, Resource, ToOne, field, to_many};
-use crate::cc::{Cc, new_guid, now, runner};
+use crate::cc::{Cc, new_guid, now, quotas, runner};
 
 pub static ROUTES: Resource = Resource {
     table: "routes",
@@ -81,6 +81,7 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
         DOMAINS.find(&cc.db, &domain_guid).await.map_err(|_| ApiError::new("DomainNotFound", &[&domain_guid]))?;
     SPACES.find_for(&cc.db, &space_guid, &user.user).await?;
     require(is_space_developer(&cc.db, &user.user, &space_guid).await?)?;
+    quotas::check_route(&cc.db, &space_guid).await?;
     let guid = new_guid();
     let domain_name: String = sqlx::Row::try_get(&domain, "name").unwrap_or_default();
     let fqdn = if host.is_empty() { domain_name } else { format!("{host}.{domain_name}") };

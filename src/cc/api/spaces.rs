@@ -11,6 +11,7 @@ use super::body::{Body, taken_or};
 use super::collection::created;
 use super::events::EVENTS;
 use super::organizations::{ORGANIZATIONS, recursive};
+use super::quotas::SPACE_QUOTA_DEFINITIONS;
 use super::routes::ROUTES;
 use super::users::USERS;
 use crate::cc::auth::CurrentUser;
@@ -24,13 +25,11 @@ use crate::cc::{Cc, new_guid, now, runner};
 pub static SPACES: Resource = Resource {
     table: "spaces",
     path: "/v2/spaces",
-    fields: &[
-        field("name", Text),
-        field("allow_ssh", Bool),
-        field("space_quota_definition_guid", Const("null")),
-        field("isolation_segment_guid", Const("null")),
+    fields: &[field("name", Text), field("allow_ssh", Bool), field("isolation_segment_guid", Const("null"))],
+    to_one: &[
+        ToOne { name: "organization", resource: &ORGANIZATIONS },
+        ToOne { name: "space_quota_definition", resource: &SPACE_QUOTA_DEFINITIONS },
     ],
-    to_one: &[ToOne { name: "organization", resource: &ORGANIZATIONS }],
     to_many: &[
         to_many(
             "developers",

@@ -1,0 +1,257 @@
+//! Quota definitions: `/v2/quota_definitions` (an org's; admins manage
+//! them, `PUT /v2/organizations/:guid {quota_definition_guid}` assigns one)
+//! and `/v2/space_quota_definitions` (a space's, within its org's; org
+//! managers manage and assign them). -1 means unlimited. Enforcement is
+//! in [`crate::cc::quotas`].
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use sqlx::Row;
+
+use super::body::{Body, taken_or};
+use super::collection::created;
+use super::organizations::ORGANIZATIONS;
+use super::spaces::SPACES;
+use crate::cc::auth::CurrentUser;
+use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::permissions::{Visibility, is_org_manager, require};
+use crate::cc::query::{Assignments, SqlValue};
+use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field, to_many};
+use crate::cc::{Cc, new_guid, now};
+
+pub static QUOTA_DEFINITIONS: Resource = Resource {
+    table: "quota_definitions",
+    path: "/v2/quota_definitions",
+    fields: &[
+        field("name", Text),
+        field("non_basic_services_allowed", Bool),
+        field("total_services", Int),
+        field("total_routes", Int),
+        field("total_private_domains", Int),
+        field("memory_limit", Int),
+        field("trial_db_allowed", Bool),
+        field("instance_memory_limit", Int),
+        field("app_instance_limit", Int),
+        field("app_task_limit", Int),
+        field("total_service_keys", Int),
+        field("total_reserved_route_ports", Int),
+    ],
+    to_one: &[],
+    to_many: &[],
+    not_found: "QuotaDefinitionNotFound",
+    filters: &["name"],
+    scope: None,
+    visibility: Visibility::Everyone,
+};
+
+pub static SPACE_QUOTA_DEFINITIONS: Resource = Resource {
+    table: "space_quota_definitions",
+    path: "/v2/space_quota_definitions",
+    fields: &[
+        field("name", Text),
+        field("non_basic_services_allowed", Bool),
+        field("total_services", Int),
+        field("total_routes", Int),
+        field("memory_limit", Int),
+        field("instance_memory_limit", Int),
+        field("app_instance_limit", Int),
+        field("app_task_limit", Int),
+        field("total_service_keys", Int),
+        field("total_reserved_route_ports", Int),
+    ],
+    to_one: &[ToOne { name: "organization", resource: &ORGANIZATIONS }],
+    to_many: &[to_many("spaces", &SPACES, "space_quota_definition_guid = ?")],
+    not_found: "SpaceQuotaDefinitionNotFound",
+    filters: &["name", "organization_guid"],
+    scope: None,
+    visibility: Visibility::InOrg("organization_guid"),
+};
+
+/// The limits a request sets, by the resource's own Int and Bool fields.
+fn limits(resource: &Resource, body: &Body) -> ApiResult<Assignments> {
+    let mut set = Assignments::default();
+    for f in resource.fields {
+        match f.kind {
+            Kind::Int => {
+                if let Some(v) = body.int(f.name)? {
+                    if v < -1 {
+                        return Err(body.invalid(&format!("{} cannot be less than -1", f.name)));
+                    }
+                    set.set(f.name, SqlValue::Int(Some(v)));
+                }
+            }
+            Kind::Bool => {
+                if let Some(v) = body.bool(f.name)? {
+                    set.set(f.name, SqlValue::Bool(v));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(set)
+}
+
+/// Inserts a quota row named `name`, then applies the body's limits.
+async fn insert(
+    cc: &Cc,
+    resource: &Resource,
+    body: &Body,
+    name: &str,
+    org: Option<&str>,
+    taken: &str,
+) -> ApiResult<String> {
+    let guid = new_guid();
+    let sql = match org {
+        Some(_) => format!(
+            "INSERT INTO {} (guid, name, organization_guid, created_at) VALUES ($1, $2, $3, $4)",
+            resource.table
+        ),
+        None => format!("INSERT INTO {} (guid, name, created_at) VALUES ($1, $2, $3)", resource.table),
+    };
+    let mut query = sqlx::query(&sql).bind(&guid).bind(name);
+    if let Some(org) = org {
+        query = query.bind(org);
+    }
+    query.bind(now()).execute(&cc.db).await.map_err(|e| taken_or(e, taken, name))?;
+    limits(resource, body)?.execute(&cc.db, resource.table, &guid).await?;
+    Ok(guid)
+}
+
+pub async fn create_org_quota(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
+    require(user.user.admin)?;
+    let body = Body::parse(&bytes, "QuotaDefinitionInvalid")?;
+    let name = body.required_string("name")?;
+    let guid = insert(&cc, &QUOTA_DEFINITIONS, &body, &name, None, "QuotaDefinitionNameTaken").await?;
+    created(&QUOTA_DEFINITIONS, &cc, &guid).await
+}
+
+pub async fn update_org_quota(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    require(user.user.admin)?;
+    QUOTA_DEFINITIONS.find(&cc.db, &guid).await?;
+    let body = Body::parse(&bytes, "QuotaDefinitionInvalid")?;
+    let mut update = limits(&QUOTA_DEFINITIONS, &body)?;
+    let name = body.string("name")?;
+    if let Some(name) = &name {
+        update.set("name", SqlValue::Text(Some(name.clone())));
+    }
+    update.set("updated_at", SqlValue::Text(Some(now())));
+    update
+        .execute(&cc.db, "quota_definitions", &guid)
+        .await
+        .map_err(|e| taken_or(e, "QuotaDefinitionNameTaken", &name.unwrap_or_default()))?;
+    created(&QUOTA_DEFINITIONS, &cc, &guid).await
+}
+
+pub async fn delete_org_quota(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+) -> ApiResult<StatusCode> {
+    require(user.user.admin)?;
+    QUOTA_DEFINITIONS.find(&cc.db, &guid).await?;
+    let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE quota_definition_guid = $1")
+        .bind(&guid)
+        .fetch_one(&cc.db)
+        .await?;
+    if used > 0 {
+        return Err(ApiError::new("AssociationNotEmpty", &["organizations", "quota definition"]));
+    }
+    sqlx::query("DELETE FROM quota_definitions WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn create_space_quota(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
+    let body = Body::parse(&bytes, "SpaceQuotaDefinitionInvalid")?;
+    let name = body.required_string("name")?;
+    let org = body.required_string("organization_guid")?;
+    ORGANIZATIONS.find_for(&cc.db, &org, &user.user).await?;
+    require(is_org_manager(&cc.db, &user.user, &org).await?)?;
+    let guid = insert(&cc, &SPACE_QUOTA_DEFINITIONS, &body, &name, Some(&org), "SpaceQuotaDefinitionNameTaken").await?;
+    created(&SPACE_QUOTA_DEFINITIONS, &cc, &guid).await
+}
+
+/// The space quota, if the user manages its org.
+async fn managed_space_quota(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<String> {
+    let quota = SPACE_QUOTA_DEFINITIONS.find_for(&cc.db, guid, &user.user).await?;
+    let org: String = quota.try_get("organization_guid").unwrap_or_default();
+    require(is_org_manager(&cc.db, &user.user, &org).await?)?;
+    Ok(org)
+}
+
+pub async fn update_space_quota(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    managed_space_quota(&cc, &user, &guid).await?;
+    let body = Body::parse(&bytes, "SpaceQuotaDefinitionInvalid")?;
+    let mut update = limits(&SPACE_QUOTA_DEFINITIONS, &body)?;
+    let name = body.string("name")?;
+    if let Some(name) = &name {
+        update.set("name", SqlValue::Text(Some(name.clone())));
+    }
+    update.set("updated_at", SqlValue::Text(Some(now())));
+    update
+        .execute(&cc.db, "space_quota_definitions", &guid)
+        .await
+        .map_err(|e| taken_or(e, "SpaceQuotaDefinitionNameTaken", &name.unwrap_or_default()))?;
+    created(&SPACE_QUOTA_DEFINITIONS, &cc, &guid).await
+}
+
+pub async fn delete_space_quota(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+) -> ApiResult<StatusCode> {
+    managed_space_quota(&cc, &user, &guid).await?;
+    sqlx::query("UPDATE spaces SET space_quota_definition_guid = NULL WHERE space_quota_definition_guid = $1")
+        .bind(&guid)
+        .execute(&cc.db)
+        .await?;
+    sqlx::query("DELETE FROM space_quota_definitions WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT` / `DELETE /v2/space_quota_definitions/:quota/spaces/:space`.
+async fn assign(cc: &Cc, user: &CurrentUser, quota: &str, space: &str, on: bool) -> ApiResult<()> {
+    let org = managed_space_quota(cc, user, quota).await?;
+    let row = SPACES.find_for(&cc.db, space, &user.user).await?;
+    if row.try_get::<String, _>("organization_guid").unwrap_or_default() != org {
+        return Err(ApiError::new(
+            "InvalidRelation",
+            &["The space and the space quota must be in the same organization"],
+        ));
+    }
+    sqlx::query("UPDATE spaces SET space_quota_definition_guid = $1 WHERE guid = $2")
+        .bind(on.then(|| quota.to_string()))
+        .bind(space)
+        .execute(&cc.db)
+        .await?;
+    Ok(())
+}
+
+pub async fn add_space(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path((quota, space)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    assign(&cc, &user, &quota, &space, true).await?;
+    created(&SPACE_QUOTA_DEFINITIONS, &cc, &quota).await
+}
+
+pub async fn remove_space(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path((quota, space)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    assign(&cc, &user, &quota, &space, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
