@@ -42,12 +42,16 @@ enum Command {
         #[arg(short = 's', long = "space")]
         space: Option<String>,
     },
-    /// Push an app: create it, upload its files, stage and start it.
+    /// Push an app (or every app of a manifest): create it, upload its files, stage and start it.
     Push {
-        name: String,
+        /// The app's name (optional with a manifest).
+        name: Option<String>,
         /// The app's directory.
-        #[arg(short = 'p', long = "path", default_value = ".")]
-        path: String,
+        #[arg(short = 'p', long = "path")]
+        path: Option<String>,
+        /// A manifest (default: manifest.yml in the app's directory, if any).
+        #[arg(short = 'f', long = "manifest")]
+        manifest: Option<PathBuf>,
         /// A buildpack by name (default: detect).
         #[arg(short = 'b', long = "buildpack")]
         buildpack: Option<String>,
@@ -56,9 +60,112 @@ enum Command {
         /// Memory per instance, e.g. 64M or 1G.
         #[arg(short = 'm', long = "memory")]
         memory: Option<String>,
+        /// The start command (a component under the app and its arguments).
+        #[arg(short = 'c', long = "command")]
+        command: Option<String>,
+        /// Do not map a route.
+        #[arg(long = "no-route")]
+        no_route: bool,
+        /// Map a route with a random host.
+        #[arg(long = "random-route")]
+        random_route: bool,
     },
     /// List the apps of the targeted space.
     Apps,
+    /// Show an app and its instances.
+    App {
+        name: String,
+    },
+    Start {
+        name: String,
+    },
+    Stop {
+        name: String,
+    },
+    Restart {
+        name: String,
+    },
+    /// Change an app's instances or memory.
+    Scale {
+        name: String,
+        #[arg(short = 'i')]
+        instances: Option<u32>,
+        #[arg(short = 'm')]
+        memory: Option<String>,
+    },
+    /// Delete an app (and with -r its routes).
+    Delete {
+        name: String,
+        #[arg(short = 'r')]
+        routes: bool,
+        /// Accepted for cf compatibility; wf never asks.
+        #[arg(short = 'f')]
+        force: bool,
+    },
+    /// Show an app's recent events.
+    Events {
+        name: String,
+    },
+    /// Follow an app's logs (or dump the recent ones).
+    Logs {
+        name: String,
+        #[arg(long)]
+        recent: bool,
+    },
+    /// Show or set the targeted org and space.
+    Target {
+        #[arg(short = 'o')]
+        org: Option<String>,
+        #[arg(short = 's')]
+        space: Option<String>,
+    },
+    Orgs,
+    Spaces,
+    CreateOrg {
+        name: String,
+    },
+    CreateSpace {
+        name: String,
+        #[arg(short = 'o')]
+        org: Option<String>,
+    },
+    CreateUser {
+        username: String,
+        password: String,
+    },
+    /// ROLE: OrgManager, BillingManager or OrgAuditor.
+    SetOrgRole {
+        username: String,
+        org: String,
+        role: String,
+    },
+    /// ROLE: SpaceManager, SpaceDeveloper or SpaceAuditor.
+    SetSpaceRole {
+        username: String,
+        org: String,
+        space: String,
+        role: String,
+    },
+    Routes,
+    CreateRoute {
+        domain: String,
+        #[arg(long = "hostname", short = 'n')]
+        hostname: String,
+    },
+    MapRoute {
+        app: String,
+        domain: String,
+        #[arg(long = "hostname", short = 'n')]
+        hostname: String,
+    },
+    /// Add an admin buildpack from a .wasm (or a zip holding one).
+    CreateBuildpack {
+        name: String,
+        path: String,
+        position: u32,
+    },
+    Buildpacks,
+    Quotas,
 }
 
 #[derive(Args)]
@@ -119,6 +226,53 @@ async fn serve(args: ServerArgs, roles: &[Role]) -> Result<()> {
     Ok(())
 }
 
+/// `wf push` flags, which override what a manifest says.
+struct PushFlags {
+    path: Option<String>,
+    manifest: Option<PathBuf>,
+    buildpack: Option<String>,
+    instances: Option<u32>,
+    memory: Option<String>,
+    command: Option<String>,
+    no_route: bool,
+    random_route: bool,
+}
+
+/// Pushes the named app, or the apps of the manifest, flags winning.
+async fn push(name: Option<String>, flags: PushFlags) -> Result<()> {
+    let dir = PathBuf::from(flags.path.clone().unwrap_or_else(|| ".".into()));
+    let manifest = flags.manifest.clone().or_else(|| Some(dir.join("manifest.yml")).filter(|m| m.exists()));
+    let mut apps = match &manifest {
+        Some(file) => cli::manifest::read(file)?,
+        None => Vec::new(),
+    };
+    match &name {
+        Some(name) => {
+            apps.retain(|a| &a.name == name);
+            if apps.is_empty() {
+                apps.push(cli::push::PushOptions {
+                    name: name.clone(),
+                    path: dir.to_string_lossy().into_owned(),
+                    ..Default::default()
+                });
+            }
+        }
+        None if apps.is_empty() => anyhow::bail!("name the app to push, or give a manifest.yml"),
+        None => {}
+    }
+    let memory_mb = flags.memory.as_deref().map(cli::push::parse_memory).transpose()?;
+    for mut app in apps {
+        app.buildpack = flags.buildpack.clone().or(app.buildpack);
+        app.instances = flags.instances.or(app.instances);
+        app.memory_mb = memory_mb.or(app.memory_mb);
+        app.command = flags.command.clone().or(app.command);
+        app.no_route |= flags.no_route;
+        app.random_route |= flags.random_route;
+        cli::push::push(app).await?;
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
@@ -136,15 +290,40 @@ async fn main() {
         Command::Login { api, username, password, org, space } => {
             cli::login::login(&api, &username, &password, org.as_deref(), space.as_deref()).await
         }
-        Command::Push { name, path, buildpack, instances, memory } => {
+        Command::Push { name, path, manifest, buildpack, instances, memory, command, no_route, random_route } => {
+            let flags = PushFlags { path, manifest, buildpack, instances, memory, command, no_route, random_route };
+            push(name, flags).await
+        }
+        Command::Apps => cli::apps::apps().await,
+        Command::App { name } => cli::app::show(&name).await,
+        Command::Start { name } => cli::app::set_state(&name, "STARTED").await,
+        Command::Stop { name } => cli::app::set_state(&name, "STOPPED").await,
+        Command::Restart { name } => cli::app::restart(&name).await,
+        Command::Scale { name, instances, memory } => {
             match memory.as_deref().map(cli::push::parse_memory).transpose() {
-                Ok(memory_mb) => {
-                    cli::push::push(cli::push::PushOptions { name, path, buildpack, instances, memory_mb }).await
-                }
+                Ok(memory_mb) => cli::app::scale(&name, instances, memory_mb).await,
                 Err(e) => Err(e),
             }
         }
-        Command::Apps => cli::apps::apps().await,
+        Command::Delete { name, routes, force: _ } => cli::app::delete(&name, routes).await,
+        Command::Events { name } => cli::app::events(&name).await,
+        Command::Logs { name, recent } => cli::logs::logs(&name, recent).await,
+        Command::Target { org, space } => cli::target::target(org.as_deref(), space.as_deref()).await,
+        Command::Orgs => cli::target::orgs().await,
+        Command::Spaces => cli::target::spaces().await,
+        Command::CreateOrg { name } => cli::admin::create_org(&name).await,
+        Command::CreateSpace { name, org } => cli::admin::create_space(&name, org.as_deref()).await,
+        Command::CreateUser { username, password } => cli::admin::create_user(&username, &password).await,
+        Command::SetOrgRole { username, org, role } => cli::admin::set_org_role(&username, &org, &role).await,
+        Command::SetSpaceRole { username, org, space, role } => {
+            cli::admin::set_space_role(&username, &org, &space, &role).await
+        }
+        Command::Routes => cli::routes::routes().await,
+        Command::CreateRoute { domain, hostname } => cli::routes::create_route(&domain, &hostname).await,
+        Command::MapRoute { app, domain, hostname } => cli::routes::map_route(&app, &domain, &hostname).await,
+        Command::CreateBuildpack { name, path, position } => cli::admin::create_buildpack(&name, &path, position).await,
+        Command::Buildpacks => cli::admin::buildpacks().await,
+        Command::Quotas => cli::admin::quotas().await,
     };
     if let Err(e) = result {
         eprintln!("FAILED\n{e:#}");

@@ -110,6 +110,34 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The one resource a filtered list finds, or an error naming `what`.
+    pub async fn find_one(&mut self, path: &str, what: &str) -> Result<Value> {
+        let page = self.get(path).await?;
+        page["resources"].get(0).cloned().ok_or_else(|| anyhow!("{what} not found"))
+    }
+
+    /// The targeted space's guid.
+    pub fn space(&self) -> Result<String> {
+        self.session.space_guid.clone().ok_or_else(|| anyhow!("no space targeted: run `wf target -o ORG -s SPACE`"))
+    }
+
+    /// The app called `name` in the targeted space.
+    pub async fn app(&mut self, name: &str) -> Result<Value> {
+        let space = self.space()?;
+        self.find_one(
+            &format!("/v2/apps?q={}&q={}", q(&format!("name:{name}")), q(&format!("space_guid:{space}"))),
+            &format!("app {name}"),
+        )
+        .await
+    }
+}
+
+/// The guid of a v2 resource.
+pub fn guid(resource: &Value) -> String {
+    resource["metadata"]["guid"].as_str().unwrap_or_default().to_string()
+}
+
 /// A CF error answer.
 #[derive(Debug)]
 pub struct ApiFailure {

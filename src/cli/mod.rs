@@ -2,11 +2,17 @@
 //! [`session`] keeps the target and tokens in the user's config dir;
 //! [`client`] makes authenticated calls (refreshing the token when it
 //! expires) and turns CF errors into readable messages; the commands live
-//! one per file.
+//! one group per file.
 
+pub mod admin;
+pub mod app;
 pub mod apps;
 pub mod bits;
 pub mod client;
 pub mod login;
+pub mod logs;
+pub mod manifest;
 pub mod push;
+pub mod routes;
 pub mod session;
+pub mod target;

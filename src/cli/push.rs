@@ -7,19 +7,26 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::bits;
-use super::client::{Client, Payload, q};
+use super::client::{Client, Payload, guid, q};
 
+#[derive(Debug, Clone, Default)]
 pub struct PushOptions {
     pub name: String,
     pub path: String,
     pub buildpack: Option<String>,
     pub instances: Option<u32>,
     pub memory_mb: Option<u64>,
+    pub disk_quota_mb: Option<u64>,
+    pub command: Option<String>,
+    pub env: Option<std::collections::BTreeMap<String, String>>,
+    /// `host.domain[/path]`s; None means the default route.
+    pub routes: Option<Vec<String>>,
+    pub no_route: bool,
+    pub random_route: bool,
 }
 
 /// How long to wait for staging, then for the first instance to run.
@@ -35,10 +42,6 @@ pub fn parse_memory(text: &str) -> Result<u64> {
     };
     let n: u64 = digits.parse().with_context(|| format!("invalid memory {text:?}: use e.g. 64M or 1G"))?;
     Ok(n * factor)
-}
-
-fn guid(v: &Value) -> String {
-    v["metadata"]["guid"].as_str().unwrap_or_default().to_string()
 }
 
 pub async fn push(options: PushOptions) -> Result<()> {
@@ -63,6 +66,15 @@ pub async fn push(options: PushOptions) -> Result<()> {
     if let Some(m) = options.memory_mb {
         fields["memory"] = json!(m);
     }
+    if let Some(d) = options.disk_quota_mb {
+        fields["disk_quota"] = json!(d);
+    }
+    if let Some(c) = &options.command {
+        fields["command"] = json!(c);
+    }
+    if let Some(env) = &options.env {
+        fields["environment_json"] = json!(env);
+    }
     let existing = client
         .get(&format!("/v2/apps?q={}&q={}", q(&format!("name:{name}")), q(&format!("space_guid:{space}"))))
         .await?;
@@ -80,23 +92,18 @@ pub async fn push(options: PushOptions) -> Result<()> {
     };
     let app_guid = guid(&app);
 
-    // 2. Its route, host = app name on the first shared domain.
+    // 2. Its routes.
     let domains = client.get_all("/v2/shared_domains").await?;
-    let domain = domains.first().context("there is no shared domain to put the app on")?;
-    let host = name.to_ascii_lowercase();
-    let routes = client
-        .get(&format!("/v2/routes?q={}&q={}", q(&format!("domain_guid:{}", guid(domain))), q(&format!("host:{host}"))))
-        .await?;
-    let route = match routes["resources"].get(0) {
-        Some(route) => route.clone(),
-        None => {
-            let body = json!({"host": host, "domain_guid": guid(domain), "space_guid": space});
-            client.call(Method::POST, "/v2/routes", Payload::Json(body)).await?
+    let mut urls = Vec::new();
+    if !options.no_route {
+        for (host, domain, path) in wanted_routes(&options, &domains)? {
+            let route = ensure_route(&mut client, &space, &host, &domain, &path).await?;
+            let url = super::apps::route_url(&route, &domains);
+            println!("Binding {url} to {name}...");
+            client.call(Method::PUT, &format!("/v2/routes/{}/apps/{app_guid}", guid(&route)), Payload::None).await?;
+            urls.push(url);
         }
-    };
-    let url = super::apps::route_url(&route, &domains);
-    println!("Binding {url} to {name}...");
-    client.call(Method::PUT, &format!("/v2/routes/{}/apps/{app_guid}", guid(&route)), Payload::None).await?;
+    }
 
     // 3. Bits: only what the CC does not have yet.
     println!("Uploading {name}...");
@@ -107,7 +114,10 @@ pub async fn push(options: PushOptions) -> Result<()> {
         println!("Stopping app {name}...");
         client.call(Method::PUT, &format!("/v2/apps/{app_guid}"), Payload::Json(json!({"state": "STOPPED"}))).await?;
     }
-    let log_task = stream_staging_log(&client, &app_guid).await?;
+    let log_task = super::logs::follow(&client, &app_guid, |line| {
+        (line["source_type"] == "STG").then(|| format!("   {}", line["message"].as_str().unwrap_or_default()))
+    })
+    .await?;
     println!("Starting app {name}...");
     client.call(Method::PUT, &format!("/v2/apps/{app_guid}"), Payload::Json(json!({"state": "STARTED"}))).await?;
     let staged = wait_for_staging(&mut client, &app_guid).await;
@@ -126,9 +136,65 @@ pub async fn push(options: PushOptions) -> Result<()> {
 
     let router = client.session.router_url.clone().unwrap_or_default();
     let port = router.rsplit(':').next().filter(|p| *p != "80").map(|p| format!(":{p}")).unwrap_or_default();
-    println!("\nApp {name} is running\nurls: http://{url}{port}");
+    let urls: Vec<String> = urls.iter().map(|u| format!("http://{}", insert_port(u, &port))).collect();
+    println!("\nApp {name} is running\nurls: {}", urls.join(", "));
     println!("pushed in {:.2}s", began.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// `host.domain/path` with the router's port after the domain.
+fn insert_port(url: &str, port: &str) -> String {
+    match url.find('/') {
+        Some(at) => format!("{}{port}{}", &url[..at], &url[at..]),
+        None => format!("{url}{port}"),
+    }
+}
+
+/// (host, domain guid, path) of each route the app should have.
+fn wanted_routes(options: &PushOptions, domains: &[Value]) -> Result<Vec<(String, String, String)>> {
+    let first = domains.first().context("there is no shared domain to put the app on")?;
+    let Some(routes) = &options.routes else {
+        let mut host = options.name.to_ascii_lowercase();
+        if options.random_route {
+            host = format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        }
+        return Ok(vec![(host, guid(first), String::new())]);
+    };
+    routes
+        .iter()
+        .map(|route| {
+            let (address, path) = match route.find('/') {
+                Some(at) => (&route[..at], route[at..].to_string()),
+                None => (route.as_str(), String::new()),
+            };
+            let domain = domains
+                .iter()
+                .filter_map(|d| d["entity"]["name"].as_str().map(|n| (n, d)))
+                .filter(|(n, _)| address == *n || address.ends_with(&format!(".{n}")))
+                .max_by_key(|(n, _)| n.len())
+                .with_context(|| format!("route {route}: no domain of it exists here"))?;
+            let host = address.strip_suffix(domain.0).unwrap_or_default().trim_end_matches('.').to_string();
+            Ok((host, guid(domain.1), path))
+        })
+        .collect()
+}
+
+/// The route host.domain/path in the space, created if new.
+async fn ensure_route(client: &mut Client, space: &str, host: &str, domain: &str, path: &str) -> Result<Value> {
+    let filter = format!(
+        "/v2/routes?q={}&q={}&q={}",
+        q(&format!("domain_guid:{domain}")),
+        q(&format!("host:{host}")),
+        q(&format!("path:{path}"))
+    );
+    if let Some(route) = client.get(&filter).await?["resources"].get(0) {
+        return Ok(route.clone());
+    }
+    let mut body = json!({"host": host, "domain_guid": domain, "space_guid": space});
+    if !path.is_empty() {
+        body["path"] = json!(path);
+    }
+    client.call(Method::POST, "/v2/routes", Payload::Json(body)).await
 }
 
 async fn upload(client: &mut Client, app_guid: &str, dir: &Path) -> Result<()> {
@@ -168,32 +234,6 @@ async fn upload(client: &mut Client, app_guid: &str, dir: &Path) -> Result<()> {
             _ => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
-}
-
-/// Prints STG lines of the app's log stream until aborted.
-async fn stream_staging_log(client: &Client, app_guid: &str) -> Result<tokio::task::JoinHandle<()>> {
-    let response = client
-        .http()
-        .get(format!("{}/v2/apps/{app_guid}/logs/stream", client.session.api))
-        .bearer_auth(&client.session.access_token)
-        .send()
-        .await?
-        .error_for_status()?;
-    Ok(tokio::spawn(async move {
-        let mut body = response.bytes_stream();
-        let mut pending = Vec::new();
-        while let Some(Ok(chunk)) = body.next().await {
-            pending.extend_from_slice(&chunk);
-            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = pending.drain(..=end).collect();
-                if let Ok(message) = serde_json::from_slice::<Value>(&line)
-                    && message["source_type"] == "STG"
-                {
-                    println!("   {}", message["message"].as_str().unwrap_or_default());
-                }
-            }
-        }
-    }))
 }
 
 async fn wait_for_staging(client: &mut Client, app_guid: &str) -> Result<Value> {

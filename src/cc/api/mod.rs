@@ -27,12 +27,14 @@ mod uaa;
 mod users;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::routing::{get, post, put};
 
 pub use apps::APPS;
 
 use crate::cc::Cc;
+use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiError;
 
 pub fn router(cc: Cc) -> Router {
@@ -67,11 +69,9 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/route_mappings", post(routes::create_mapping))
         .route("/v2/organizations", post(organizations::create))
         .route("/v2/organizations/{guid}", put(organizations::update).delete(organizations::delete))
-        .route("/v2/organizations/{guid}/{role}", put(roles::add_org_role_by_name))
         .route("/v2/organizations/{guid}/{role}/{user}", put(roles::add_org_role).delete(roles::remove_org_role))
         .route("/v2/spaces", post(spaces::create))
         .route("/v2/spaces/{guid}", put(spaces::update).delete(spaces::delete))
-        .route("/v2/spaces/{guid}/{role}", put(roles::add_space_role_by_name))
         .route("/v2/spaces/{guid}/{role}/{user}", put(roles::add_space_role).delete(roles::remove_space_role))
         .route("/v2/users", post(users::create))
         .route("/v2/quota_definitions", post(quotas::create_org_quota))
@@ -102,5 +102,20 @@ pub fn router(cc: Cc) -> Router {
     ] {
         router = collection::routes(router, resource);
     }
-    router.fallback(|| async { ApiError::not_found() }).with_state(cc)
+    for role in roles::ORG_ROLES {
+        let by_name = move |State(cc): State<Cc>, user: CurrentUser, Path(org): Path<String>, body: Bytes| {
+            roles::add_org_role_by_name(cc, user, org, role, body)
+        };
+        router = router.route(&format!("/v2/organizations/{{guid}}/{role}"), put(by_name));
+    }
+    for role in roles::SPACE_ROLES {
+        let by_name = move |State(cc): State<Cc>, user: CurrentUser, Path(space): Path<String>, body: Bytes| {
+            roles::add_space_role_by_name(cc, user, space, role, body)
+        };
+        router = router.route(&format!("/v2/spaces/{{guid}}/{role}"), put(by_name));
+    }
+    router
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::not_found() })
+        .with_state(cc)
 }

@@ -21,8 +21,8 @@ use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::permissions::{is_org_manager, is_space_manager, require};
 
-const ORG_ROLES: [&str; 4] = ["users", "managers", "billing_managers", "auditors"];
-const SPACE_ROLES: [&str; 3] = ["developers", "managers", "auditors"];
+pub const ORG_ROLES: [&str; 4] = ["users", "managers", "billing_managers", "auditors"];
+pub const SPACE_ROLES: [&str; 3] = ["developers", "managers", "auditors"];
 
 async fn user_by_name(cc: &Cc, body: &[u8]) -> ApiResult<String> {
     let body = Body::parse(body, "InvalidRequest")?;
@@ -150,14 +150,16 @@ pub async fn remove_org_role(
     set_org_role(&cc, &user, &org, &role, &member, false).await
 }
 
+/// `PUT /v2/organizations/:org/<role>` `{"username": …}`; the role is part of the route.
 pub async fn add_org_role_by_name(
-    State(cc): State<Cc>,
+    cc: Cc,
     user: CurrentUser,
-    Path((org, role)): Path<(String, String)>,
+    org: String,
+    role: &str,
     body: Bytes,
 ) -> ApiResult<Response> {
     let member = user_by_name(&cc, &body).await?;
-    set_org_role(&cc, &user, &org, &role, &member, true).await
+    set_org_role(&cc, &user, &org, role, &member, true).await
 }
 
 pub async fn add_space_role(
@@ -176,12 +178,14 @@ pub async fn remove_space_role(
     set_space_role(&cc, &user, &space, &role, &member, false).await
 }
 
+/// `PUT /v2/spaces/:space/<role>` `{"username": …}`; the role is part of the route.
 pub async fn add_space_role_by_name(
-    State(cc): State<Cc>,
+    cc: Cc,
     user: CurrentUser,
-    Path((space, role)): Path<(String, String)>,
+    space: String,
+    role: &str,
     body: Bytes,
 ) -> ApiResult<Response> {
     let member = user_by_name(&cc, &body).await?;
-    set_space_role(&cc, &user, &space, &role, &member, true).await
+    set_space_role(&cc, &user, &space, role, &member, true).await
 }

@@ -1,0 +1,154 @@
+//! Commands on one app: `app`, `start`, `stop`, `restart`, `scale`,
+//! `delete`, `events`.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::client::{Client, Payload, guid, q};
+
+pub async fn show(name: &str) -> Result<()> {
+    let mut client = Client::load()?;
+    let app = guid(&client.app(name).await?);
+    let summary = client.get(&format!("/v2/apps/{app}/summary")).await?;
+    let urls: Vec<String> = summary["routes"]
+        .as_array()
+        .map(|routes| {
+            routes
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}.{}",
+                        r["host"].as_str().unwrap_or_default(),
+                        r["domain"]["name"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    println!("name:              {name}");
+    println!("requested state:   {}", summary["state"].as_str().unwrap_or_default().to_lowercase());
+    println!("instances:         {}/{}", summary["running_instances"], summary["instances"]);
+    println!("usage:             {}M x {} instances", summary["memory"], summary["instances"]);
+    println!("routes:            {}", urls.join(", "));
+    println!(
+        "buildpack:         {}",
+        summary["detected_buildpack"].as_str().or(summary["buildpack"].as_str()).unwrap_or("(none)")
+    );
+    println!("start command:     {}", summary["detected_start_command"].as_str().unwrap_or_default());
+    if summary["state"] == "STARTED" && summary["package_state"] == "STAGED" {
+        let stats = client.get(&format!("/v2/apps/{app}/stats")).await?;
+        println!("\n     state      since                  host:port");
+        let mut indices: Vec<&String> = stats.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+        indices.sort_by_key(|i| i.parse::<u32>().unwrap_or(0));
+        for index in indices {
+            let i = &stats[index.as_str()];
+            let uptime = i["stats"]["uptime"].as_u64().unwrap_or(0);
+            let address = format!("{}:{}", i["stats"]["host"].as_str().unwrap_or("-"), i["stats"]["port"]);
+            println!(
+                "#{index:<4} {:<10} up {uptime:>6}s            {address}",
+                i["state"].as_str().unwrap_or_default().to_lowercase()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Sets the app's state and waits for the outcome.
+pub async fn set_state(name: &str, state: &str) -> Result<()> {
+    let mut client = Client::load()?;
+    let app = guid(&client.app(name).await?);
+    client.call(Method::PUT, &format!("/v2/apps/{app}"), Payload::Json(json!({"state": state}))).await?;
+    println!("{} app {name}...", if state == "STARTED" { "Starting" } else { "Stopping" });
+    if state == "STARTED" {
+        wait_running(&mut client, &app).await?;
+    }
+    println!("OK");
+    Ok(())
+}
+
+pub async fn restart(name: &str) -> Result<()> {
+    set_state(name, "STOPPED").await?;
+    set_state(name, "STARTED").await
+}
+
+async fn wait_running(client: &mut Client, app: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while Instant::now() < deadline {
+        let entity = client.get(&format!("/v2/apps/{app}")).await?["entity"].clone();
+        if entity["package_state"] == "FAILED" {
+            bail!("staging failed: {}", entity["staging_failed_description"].as_str().unwrap_or("unknown"));
+        }
+        if entity["package_state"] == "STAGED" {
+            let instances = client.get(&format!("/v2/apps/{app}/instances")).await?;
+            if instances.as_object().is_some_and(|m| m.values().any(|i| i["state"] == "RUNNING")) {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    bail!("the app did not start within 180s")
+}
+
+pub async fn scale(name: &str, instances: Option<u32>, memory_mb: Option<u64>) -> Result<()> {
+    let mut client = Client::load()?;
+    let app = guid(&client.app(name).await?);
+    let mut body = json!({});
+    if let Some(i) = instances {
+        body["instances"] = json!(i);
+    }
+    if let Some(m) = memory_mb {
+        body["memory"] = json!(m);
+    }
+    let updated = client.call(Method::PUT, &format!("/v2/apps/{app}"), Payload::Json(body)).await?;
+    let e = &updated["entity"];
+    println!("Scaled {name}: {} instances of {}M", e["instances"], e["memory"]);
+    Ok(())
+}
+
+pub async fn delete(name: &str, delete_routes: bool) -> Result<()> {
+    let mut client = Client::load()?;
+    let app = guid(&client.app(name).await?);
+    let routes = if delete_routes { client.get_all(&format!("/v2/apps/{app}/routes")).await? } else { Vec::new() };
+    client.call(Method::DELETE, &format!("/v2/apps/{app}?recursive=true"), Payload::None).await?;
+    for route in routes {
+        client.call(Method::DELETE, &format!("/v2/routes/{}", guid(&route)), Payload::None).await?;
+    }
+    println!("Deleted app {name}");
+    Ok(())
+}
+
+pub async fn events(name: &str) -> Result<()> {
+    let mut client = Client::load()?;
+    let app = guid(&client.app(name).await?);
+    let path = format!("/v2/events?q={}&order-direction=desc&results-per-page=50", q(&format!("actee:{app}")));
+    println!("{:<22} {:<28} {:<12} description", "time", "event", "actor");
+    for event in client.get(&path).await?["resources"].as_array().cloned().unwrap_or_default() {
+        let e = &event["entity"];
+        println!(
+            "{:<22} {:<28} {:<12} {}",
+            e["timestamp"].as_str().unwrap_or_default(),
+            e["type"].as_str().unwrap_or_default(),
+            e["actor_name"].as_str().unwrap_or_default(),
+            describe(&e["metadata"])
+        );
+    }
+    Ok(())
+}
+
+/// The interesting part of an event's metadata, one line.
+fn describe(metadata: &Value) -> String {
+    if let Some(reason) = metadata["exit_description"].as_str() {
+        return format!(
+            "index: {}, reason: {}, exit_description: {reason}",
+            metadata["index"],
+            metadata["reason"].as_str().unwrap_or_default()
+        );
+    }
+    match metadata["request"].as_object() {
+        Some(request) => request.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "),
+        None => String::new(),
+    }
+}
