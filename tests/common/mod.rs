@@ -60,6 +60,15 @@ impl TestPlatform {
 
     /// A platform whose CCDB is `database_url` (SQLite in its data dir when None).
     pub async fn start_with(bus_url: &str, database_url: Option<String>) -> TestPlatform {
+        TestPlatform::start_configured(bus_url, database_url, |_| {}).await
+    }
+
+    /// A platform with some configuration changed by `configure`.
+    pub async fn start_configured(
+        bus_url: &str,
+        database_url: Option<String>,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestPlatform {
         let postgres = match (&database_url, std::env::var("WF_TEST_DATABASE_URL")) {
             (Some(url), Ok(server)) => {
                 url::Url::parse(url).ok().map(|u| (server, u.path().trim_start_matches('/').to_string()))
@@ -67,7 +76,7 @@ impl TestPlatform {
             _ => None,
         };
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = Config {
+        let mut config = Config {
             data_dir: dir.path().join("data"),
             database_url,
             bus_url: bus_url.to_string(),
@@ -75,6 +84,7 @@ impl TestPlatform {
             router_listen: "127.0.0.1:0".parse().unwrap(),
             ..Config::default()
         };
+        configure(&mut config);
         let platform = Platform::start(config, &Role::ALL).await.expect("platform starts");
         TestPlatform {
             api: format!("http://{}", platform.cc_address.unwrap()),

@@ -1,9 +1,21 @@
 //! Domains: shared ones (every org may use them) and private ones (owned by
-//! an org). One table; each view is a scope over it.
+//! an org). One table; each view is a scope over it. Admins add shared
+//! domains, org managers their org's private ones.
 
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::body::{Body, taken_or};
+use super::collection::created;
 use super::organizations::ORGANIZATIONS;
+use crate::cc::auth::CurrentUser;
+use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::permissions::Visibility;
+use crate::cc::permissions::{is_org_manager, require};
 use crate::cc::resource::{Kind::*, Resource, ToOne, field, link};
+use crate::cc::{Cc, new_guid, now};
 
 /// Any domain, shared or private (for lookups by guid).
 pub static DOMAINS: Resource = Resource {
@@ -46,3 +58,77 @@ pub static PRIVATE_DOMAINS: Resource = Resource {
     scope: Some("owning_organization_guid IS NOT NULL"),
     visibility: Visibility::InOrg("owning_organization_guid"),
 };
+
+/// A domain name: dot-separated DNS labels.
+fn valid_domain(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+async fn insert(cc: &Cc, body: &Body, owner: Option<&str>) -> ApiResult<String> {
+    let name = body.required_string("name")?.to_ascii_lowercase();
+    if !valid_domain(&name) {
+        return Err(body.invalid("the name must be a domain name, e.g. apps.example.com"));
+    }
+    let guid = new_guid();
+    sqlx::query("INSERT INTO domains (guid, name, owning_organization_guid, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&guid)
+        .bind(&name)
+        .bind(owner)
+        .bind(now())
+        .execute(&cc.db)
+        .await
+        .map_err(|e| taken_or(e, "DomainNameTaken", &name))?;
+    Ok(guid)
+}
+
+/// Deletes a domain with no routes left on it.
+async fn remove(cc: &Cc, guid: &str) -> ApiResult<StatusCode> {
+    let routes: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM routes WHERE domain_guid = $1").bind(guid).fetch_one(&cc.db).await?;
+    if routes > 0 {
+        return Err(ApiError::new("AssociationNotEmpty", &["routes", "domain"]));
+    }
+    sqlx::query("DELETE FROM domains WHERE guid = $1").bind(guid).execute(&cc.db).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v2/shared_domains` (admins).
+pub async fn create_shared(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
+    require(user.user.admin)?;
+    let guid = insert(&cc, &Body::parse(&bytes, "DomainInvalid")?, None).await?;
+    created(&SHARED_DOMAINS, &cc, &guid).await
+}
+
+pub async fn delete_shared(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
+    require(user.user.admin)?;
+    SHARED_DOMAINS.find(&cc.db, &guid).await?;
+    remove(&cc, &guid).await
+}
+
+/// `POST /v2/private_domains` `{name, owning_organization_guid}` (org managers).
+pub async fn create_private(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
+    let body = Body::parse(&bytes, "DomainInvalid")?;
+    let org = body.required_string("owning_organization_guid")?;
+    ORGANIZATIONS.find_for(&cc.db, &org, &user.user).await?;
+    require(is_org_manager(&cc.db, &user.user, &org).await?)?;
+    let guid = insert(&cc, &body, Some(&org)).await?;
+    created(&PRIVATE_DOMAINS, &cc, &guid).await
+}
+
+pub async fn delete_private(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+) -> ApiResult<StatusCode> {
+    let domain = PRIVATE_DOMAINS.find_for(&cc.db, &guid, &user.user).await?;
+    let org: String = sqlx::Row::try_get(&domain, "owning_organization_guid").unwrap_or_default();
+    require(is_org_manager(&cc.db, &user.user, &org).await?)?;
+    remove(&cc, &guid).await
+}
