@@ -166,6 +166,25 @@ enum Command {
     },
     Buildpacks,
     Quotas,
+    /// Benchmarks: `wf bench api` times the CC's app listings at scale.
+    Bench {
+        #[command(subcommand)]
+        what: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// GET /v2/apps latency (p50/p99) with many apps, on SQLite or PostgreSQL.
+    Api {
+        #[arg(long, default_value_t = 10_000)]
+        apps: usize,
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// A PostgreSQL server to benchmark on (a scratch database is made and dropped).
+        #[arg(long)]
+        postgres: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -324,6 +343,9 @@ async fn main() {
         Command::CreateBuildpack { name, path, position } => cli::admin::create_buildpack(&name, &path, position).await,
         Command::Buildpacks => cli::admin::buildpacks().await,
         Command::Quotas => cli::admin::quotas().await,
+        Command::Bench { what: Bench::Api { apps, requests, postgres } } => {
+            cli::bench::api(apps, requests, postgres).await
+        }
     };
     if let Err(e) = result {
         eprintln!("FAILED\n{e:#}");

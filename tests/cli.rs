@@ -97,3 +97,18 @@ async fn the_example_manifest_pushes_hello() {
     assert_eq!(env["environment_json"]["GREETING"], "hello from the manifest");
     platform.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_benchmark_reports_percentiles() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_wf"))
+        .args(["bench", "api", "--apps", "120", "--requests", "3"])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("SQLite: 120 apps seeded"), "{stdout}");
+    let row = stdout.lines().find(|l| l.starts_with("GET /v2/apps (first page")).expect("a row for the first page");
+    let p50: f64 = row.split_whitespace().rev().nth(2).unwrap().parse().unwrap();
+    assert!(p50 > 0.0, "{row}");
+}

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod app;
 pub mod apps;
+pub mod bench;
 pub mod bits;
 pub mod client;
 pub mod login;
