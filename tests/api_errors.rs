@@ -169,6 +169,19 @@ async fn bad_requests_get_cf_errors_and_lose_nothing(platform: TestPlatform) {
     assert_eq!(platform.get(next).await["resources"][1]["entity"]["name"], "keeper");
     let filtered = platform.get("/v2/apps?q=name%20IN%20paged-0,paged-2").await;
     assert_eq!(filtered["total_results"], 2);
+    for (query, count) in
+        [("memory<100", 1), ("memory>=1024", 3), ("memory>64", 3), ("memory<=64", 1), ("name:keeper;memory:64", 1)]
+    {
+        let q: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+        assert_eq!(platform.get(&format!("/v2/apps?q={q}")).await["total_results"], count, "q={query}");
+    }
+    let (status, body) = platform.api(Method::GET, "/v2/apps?q=memory>lots", None).await;
+    assert_error(status, &body, 400, 10005, "CF-BadQueryParameter");
+    // Relations inline two levels deep: app → space → organization.
+    let deep = platform.get("/v2/apps?q=name:keeper&inline-relations-depth=2").await;
+    assert_eq!(deep["resources"][0]["entity"]["space"]["entity"]["organization"]["entity"]["name"], "default");
+    let (status, body) = platform.api(Method::GET, "/v2/apps?inline-relations-depth=3", None).await;
+    assert_error(status, &body, 400, 10005, "CF-BadQueryParameter");
     platform.shutdown().await;
 }
 

@@ -198,5 +198,32 @@ async fn each_role_sees_and_changes_exactly_what_cf_allows() {
         }
     }
     assert!(failures.is_empty(), "role matrix mismatches:\n{}", failures.join("\n"));
+
+    // Roles given from the user's side show on both sides.
+    let (status, _) = call(
+        &platform,
+        &admin,
+        Method::PUT,
+        &format!("/v2/users/{}/audited_spaces/{}", world.bystander, world.space),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let auditors = platform.get(&format!("/v2/spaces/{}/auditors", world.space)).await;
+    assert!(
+        auditors["resources"].as_array().unwrap().iter().any(|u| u["metadata"]["guid"] == world.bystander.as_str())
+    );
+    let audited = platform.get(&format!("/v2/users/{}/audited_spaces", world.bystander)).await;
+    assert_eq!(audited["total_results"], 1);
+    let (status, _) = call(
+        &platform,
+        &admin,
+        Method::DELETE,
+        &format!("/v2/users/{}/audited_spaces/{}", world.bystander, world.space),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(platform.get(&format!("/v2/users/{}/audited_spaces", world.bystander)).await["total_results"], 0);
     platform.shutdown().await;
 }

@@ -74,6 +74,7 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/spaces/{guid}", put(spaces::update).delete(spaces::delete))
         .route("/v2/spaces/{guid}/{role}/{user}", put(roles::add_space_role).delete(roles::remove_space_role))
         .route("/v2/users", post(users::create))
+        .route("/v2/users/{user}/{relation}/{target}", put(roles::add_from_user).delete(roles::remove_from_user))
         .route("/v2/shared_domains", post(domains::create_shared))
         .route("/v2/shared_domains/{guid}", axum::routing::delete(domains::delete_shared))
         .route("/v2/private_domains", post(domains::create_private))

@@ -189,3 +189,54 @@ pub async fn add_space_role_by_name(
     let member = user_by_name(&cc, &body).await?;
     set_space_role(&cc, &user, &space, role, &member, true).await
 }
+
+/// The user-side names of the role relations: `/v2/users/:user/<relation>/:target`.
+fn user_relation(relation: &str) -> Option<(bool, &'static str)> {
+    Some(match relation {
+        "organizations" => (true, "users"),
+        "managed_organizations" => (true, "managers"),
+        "billing_managed_organizations" => (true, "billing_managers"),
+        "audited_organizations" => (true, "auditors"),
+        "spaces" => (false, "developers"),
+        "managed_spaces" => (false, "managers"),
+        "audited_spaces" => (false, "auditors"),
+        _ => return None,
+    })
+}
+
+async fn set_from_user_side(
+    cc: &Cc,
+    user: &CurrentUser,
+    member: &str,
+    relation: &str,
+    target: &str,
+    add: bool,
+) -> ApiResult<Response> {
+    let (is_org, role) = user_relation(relation).ok_or_else(ApiError::not_found)?;
+    let response = if is_org {
+        set_org_role(cc, user, target, role, member, add).await?
+    } else {
+        set_space_role(cc, user, target, role, member, add).await?
+    };
+    if add {
+        return Ok((StatusCode::CREATED, Json(USERS.get(&cc.db, member).await?)).into_response());
+    }
+    Ok(response)
+}
+
+/// `PUT /v2/users/:user/<relation>/:target`, e.g. `…/managed_spaces/:space`.
+pub async fn add_from_user(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path((member, relation, target)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    set_from_user_side(&cc, &user, &member, &relation, &target, true).await
+}
+
+pub async fn remove_from_user(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path((member, relation, target)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    set_from_user_side(&cc, &user, &member, &relation, &target, false).await
+}
