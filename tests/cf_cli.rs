@@ -211,6 +211,21 @@ async fn cf_cli_v6_api_auth_target_push_and_manage() {
         assert!(kinds.contains(&kind), "{kind} recorded: {kinds:?}");
     }
 
+    // cf create-user bob … ; cf set-space-role bob default dev SpaceDeveloper
+    let (status, created) = cf
+        .call(Method::POST, "/Users", Some(json!({"userName": "bob", "password": "pw", "emails": [{"value": "bob"}]})))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    cf.expect(Method::POST, "/v2/users", Some(json!({"guid": created["id"]})), 201).await;
+    let flag = cf.expect(Method::GET, "/v2/config/feature_flags/set_roles_by_username", None, 200).await;
+    assert_eq!(flag["enabled"], true);
+    let users = cf.expect(Method::GET, "/Users?attributes=id,userName&filter=userName+Eq+%22bob%22", None, 200).await;
+    assert_eq!(users["resources"][0]["id"], created["id"]);
+    cf.expect(Method::PUT, &format!("/v2/organizations/{org}/users"), Some(json!({"username": "bob"})), 201).await;
+    cf.expect(Method::PUT, &format!("/v2/spaces/{space}/developers"), Some(json!({"username": "bob"})), 201).await;
+    let developers = cf.expect(Method::GET, &format!("/v2/spaces/{space}/developers"), None, 200).await;
+    assert!(developers["resources"].as_array().unwrap().iter().any(|u| u["metadata"]["guid"] == created["id"]));
+
     // cf delete myapp -f
     cf.expect(Method::DELETE, &format!("{app_path}?recursive=true"), None, 204).await;
     assert_eq!(cf.expect(Method::GET, &app_path, None, 404).await["error_code"], "CF-AppNotFound");

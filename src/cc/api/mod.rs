@@ -12,6 +12,7 @@ mod buildpacks;
 mod collection;
 mod domains;
 mod events;
+mod feature_flags;
 mod info;
 mod instances;
 mod jobs;
@@ -45,7 +46,9 @@ pub fn router(cc: Cc) -> Router {
         .route("/v3", get(info::v3_root))
         .route("/login", get(info::login_info))
         .route("/oauth/token", post(uaa::token))
-        .route("/Users", post(uaa::create_user))
+        .route("/Users", post(uaa::create_user).get(uaa::find_users))
+        .route("/v2/config/feature_flags", get(feature_flags::list))
+        .route("/v2/config/feature_flags/{name}", get(feature_flags::get))
         .route("/v2/apps", post(apps::create))
         .route("/v2/apps/{guid}", put(apps::update).delete(apps::delete))
         .route("/v2/apps/{app}/routes/{route}", put(apps::map_route).delete(apps::unmap_route))

@@ -133,3 +133,48 @@ pub async fn create_user(State(cc): State<Cc>, user: CurrentUser, body: axum::bo
         Err(e) => crate::cc::error::ApiError::from(e).into_response(),
     }
 }
+
+/// UAA's `GET /Users?filter=userName eq "…"` (SCIM), as the cf CLI looks
+/// users up by name; admins only.
+pub async fn find_users(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    if !user.user.admin {
+        return scim_error(StatusCode::FORBIDDEN, "access_denied", "Only admins may list users");
+    }
+    // The one filter clients send: userName eq "name" (operators are case-insensitive).
+    let wanted = query.get("filter").and_then(|f| {
+        let (field, rest) = f.trim().split_once(' ')?;
+        let (op, value) = rest.trim().split_once(' ')?;
+        (field.eq_ignore_ascii_case("userName") && op.eq_ignore_ascii_case("eq"))
+            .then(|| value.trim().trim_matches('"').to_string())
+    });
+    let rows = match &wanted {
+        Some(name) => {
+            sqlx::query("SELECT guid, username FROM users WHERE username = $1").bind(name).fetch_all(&cc.db).await
+        }
+        None => sqlx::query("SELECT guid, username FROM users ORDER BY id").fetch_all(&cc.db).await,
+    };
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => return crate::cc::error::ApiError::from(e).into_response(),
+    };
+    let resources: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| {
+            let id: String = sqlx::Row::try_get(row, "guid").unwrap_or_default();
+            let name: String = sqlx::Row::try_get(row, "username").unwrap_or_default();
+            json!({"id": id, "userName": name, "origin": "uaa"})
+        })
+        .collect();
+    axum::Json(json!({
+        "resources": resources,
+        "startIndex": 1,
+        "itemsPerPage": resources.len().max(1),
+        "totalResults": resources.len(),
+        "schemas": ["urn:scim:schemas:core:1.0"],
+    }))
+    .into_response()
+}
