@@ -226,6 +226,27 @@ async fn cf_cli_v6_api_auth_target_push_and_manage() {
     let developers = cf.expect(Method::GET, &format!("/v2/spaces/{space}/developers"), None, 200).await;
     assert!(developers["resources"].as_array().unwrap().iter().any(|u| u["metadata"]["guid"] == created["id"]));
 
+    // cf space dev / cf org default
+    let v3: Value = http.get(format!("{api}/v3")).send().await.unwrap().json().await.unwrap();
+    assert!(v3["links"]["isolation_segments"]["href"].is_string() && v3["links"]["spaces"]["href"].is_string());
+    let segments = cf.expect(Method::GET, &format!("/v3/isolation_segments?organization_guids={org}"), None, 200).await;
+    assert_eq!(segments["pagination"]["total_results"], 0);
+    let segment =
+        cf.expect(Method::GET, &format!("/v3/spaces/{space}/relationships/isolation_segment"), None, 200).await;
+    assert!(segment["data"].is_null());
+    for empty in
+        ["service_instances?return_user_provided_service_instances=true", "security_groups", "staging_security_groups"]
+    {
+        assert_eq!(cf.expect(Method::GET, &format!("/v2/spaces/{space}/{empty}"), None, 200).await["total_results"], 0);
+    }
+    // cf delete-space / delete-org poll a job when deleting with async=true.
+    let scratch =
+        cf.expect(Method::POST, "/v2/spaces", Some(json!({"name": "scratch", "organization_guid": org})), 201).await;
+    let job =
+        cf.expect(Method::DELETE, &format!("/v2/spaces/{}?recursive=true&async=true", guid(&scratch)), None, 202).await;
+    let job = cf.expect(Method::GET, job["metadata"]["url"].as_str().unwrap(), None, 200).await;
+    assert_eq!(job["entity"]["status"], "finished");
+
     // cf delete myapp -f
     cf.expect(Method::DELETE, &format!("{app_path}?recursive=true"), None, 204).await;
     assert_eq!(cf.expect(Method::GET, &app_path, None, 404).await["error_code"], "CF-AppNotFound");

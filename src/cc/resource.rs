@@ -54,16 +54,24 @@ pub struct ToMany {
     pub name: &'static str,
     pub resource: Option<&'static Resource>,
     pub condition: &'static str,
+    /// Served as an empty list: CF has such rows, this platform none yet
+    /// (service instances, security groups…).
+    pub always_empty: bool,
 }
 
 /// A relation served and inlinable.
 pub const fn to_many(name: &'static str, resource: &'static Resource, condition: &'static str) -> ToMany {
-    ToMany { name, resource: Some(resource), condition }
+    ToMany { name, resource: Some(resource), condition, always_empty: false }
 }
 
 /// A relation CF links that is not served here.
 pub const fn link(name: &'static str) -> ToMany {
-    ToMany { name, resource: None, condition: "" }
+    ToMany { name, resource: None, condition: "", always_empty: false }
+}
+
+/// A relation to things this platform does not have yet: an empty list.
+pub const fn none_yet(name: &'static str) -> ToMany {
+    ToMany { name, resource: None, condition: "", always_empty: true }
 }
 
 #[derive(Debug)]

@@ -20,7 +20,7 @@ use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_space_developer, require};
 use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field, link, to_many};
+use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field, none_yet, to_many};
 use crate::cc::{Cc, new_guid, now, quotas, runner, seed};
 
 pub static APPS: Resource = Resource {
@@ -60,7 +60,7 @@ pub static APPS: Resource = Resource {
     to_many: &[
         to_many("routes", &ROUTES, "guid IN (SELECT route_guid FROM route_mappings WHERE app_guid = ?)"),
         to_many("events", &EVENTS, "actee = ?"),
-        link("service_bindings"),
+        none_yet("service_bindings"),
         to_many("route_mappings", &ROUTE_MAPPINGS, "app_guid = ?"),
     ],
     not_found: "AppNotFound",

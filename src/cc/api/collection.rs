@@ -8,6 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde_json::json;
 
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
@@ -38,6 +39,17 @@ pub fn routes(mut router: Router<Cc>, resource: &'static Resource) -> Router<Cc>
                 },
             ),
         );
+    for relation in resource.to_many.iter().filter(|r| r.always_empty) {
+        router = router.route(
+            &format!("{}/{{guid}}/{}", resource.path, relation.name),
+            get(move |State(cc): State<Cc>, CurrentUser { user }: CurrentUser, Path(guid): Path<String>| async move {
+                resource.find_for(&cc.db, &guid, &user).await?;
+                ApiResult::Ok(Json(
+                    json!({"total_results": 0, "total_pages": 1, "prev_url": null, "next_url": null, "resources": []}),
+                ))
+            }),
+        );
+    }
     for relation in resource.to_many {
         let Some(child) = relation.resource else { continue };
         let (name, condition) = (relation.name, relation.condition);

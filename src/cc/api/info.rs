@@ -57,7 +57,29 @@ pub async fn root(State(cc): State<Cc>) -> Json<Value> {
 
 pub async fn v3_root(State(cc): State<Cc>) -> Json<Value> {
     let url = cc.config.external_url();
-    Json(json!({ "links": { "self": {"href": format!("{url}/v3")} } }))
+    Json(json!({ "links": {
+        "self": {"href": format!("{url}/v3")},
+        "isolation_segments": {"href": format!("{url}/v3/isolation_segments")},
+        "spaces": {"href": format!("{url}/v3/spaces")},
+        "organizations": {"href": format!("{url}/v3/organizations")},
+    } }))
+}
+
+/// `GET /v3/isolation_segments`: v6 clients ask which segments an org or
+/// space may use; instances all run on the shared DEA pool, so none.
+pub async fn isolation_segments(State(cc): State<Cc>, _user: crate::cc::auth::CurrentUser) -> Json<Value> {
+    let url = format!("{}/v3/isolation_segments", cc.config.external_url());
+    Json(json!({
+        "pagination": {
+            "total_results": 0,
+            "total_pages": 1,
+            "first": {"href": format!("{url}?page=1&per_page=50")},
+            "last": {"href": format!("{url}?page=1&per_page=50")},
+            "next": null,
+            "previous": null,
+        },
+        "resources": [],
+    }))
 }
 
 pub async fn login_info(State(cc): State<Cc>) -> Json<Value> {
@@ -73,4 +95,14 @@ pub async fn login_info(State(cc): State<Cc>) -> Json<Value> {
         "prompts": {"username": ["text", "Email"], "password": ["password", "Password"]},
         "timestamp": crate::cc::now(),
     }))
+}
+
+/// `GET /v3/{spaces,organizations}/:guid/relationships/{isolation_segment,default_isolation_segment}`:
+/// none, for the same reason.
+pub async fn no_isolation_segment(
+    State(cc): State<Cc>,
+    _user: crate::cc::auth::CurrentUser,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+) -> Json<Value> {
+    Json(json!({"data": null, "links": {"self": {"href": format!("{}{}", cc.config.external_url(), uri.path())}}}))
 }

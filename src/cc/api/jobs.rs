@@ -1,8 +1,12 @@
 //! `/v2/jobs/:guid`: background work a client polls (queued → finished or
-//! failed with `error_details` in CF's error shape).
+//! failed with `error_details` in CF's error shape), including the jobs
+//! of `?async=true` deletes.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -66,4 +70,27 @@ pub async fn get_json(cc: &Cc, guid: &str) -> ApiResult<Value> {
 
 pub async fn get(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
     get_json(&cc, &guid).await.map(Json)
+}
+
+/// CF deletes with `?async=true` answer 202 with a job to poll. Deletes
+/// here finish before they answer, so the job is already finished.
+pub async fn async_deletes(State(cc): State<Cc>, request: Request, next: Next) -> Response {
+    let wants_job = request.method() == Method::DELETE
+        && request
+            .uri()
+            .query()
+            .is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "async" && v == "true"));
+    let response = next.run(request).await;
+    if !wants_job || response.status() != StatusCode::NO_CONTENT {
+        return response;
+    }
+    let job = async {
+        let guid = create(&cc).await?;
+        finish(&cc, &guid, None).await;
+        get_json(&cc, &guid).await
+    };
+    match job.await {
+        Ok(job) => (StatusCode::ACCEPTED, Json(job)).into_response(),
+        Err(e) => e.into_response(),
+    }
 }

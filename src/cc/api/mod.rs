@@ -44,6 +44,9 @@ pub fn router(cc: Cc) -> Router {
         .route("/", get(info::root))
         .route("/v2/info", get(info::v2_info))
         .route("/v3", get(info::v3_root))
+        .route("/v3/isolation_segments", get(info::isolation_segments))
+        .route("/v3/spaces/{guid}/relationships/isolation_segment", get(info::no_isolation_segment))
+        .route("/v3/organizations/{guid}/relationships/default_isolation_segment", get(info::no_isolation_segment))
         .route("/login", get(info::login_info))
         .route("/oauth/token", post(uaa::token))
         .route("/Users", post(uaa::create_user).get(uaa::find_users))
@@ -125,5 +128,6 @@ pub fn router(cc: Cc) -> Router {
     router
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
+        .layer(axum::middleware::from_fn_with_state(cc.clone(), jobs::async_deletes))
         .with_state(cc)
 }

@@ -18,7 +18,7 @@ use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_org_manager, require};
 use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::resource::{Kind::*, Resource, ToOne, field, link, to_many};
+use crate::cc::resource::{Kind::*, Resource, ToOne, field, link, none_yet, to_many};
 use crate::cc::{Cc, new_guid, now};
 
 pub static ORGANIZATIONS: Resource = Resource {
@@ -55,7 +55,7 @@ pub static ORGANIZATIONS: Resource = Resource {
             &USERS,
             "guid IN (SELECT user_guid FROM organization_roles WHERE organization_guid = ? AND role = 'auditors')",
         ),
-        link("app_events"),
+        none_yet("app_events"),
         to_many("space_quota_definitions", &SPACE_QUOTA_DEFINITIONS, "organization_guid = ?"),
     ],
     not_found: "OrganizationNotFound",

@@ -19,7 +19,7 @@ use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_org_manager, is_space_manager, require};
 use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::resource::{Kind::*, Resource, ToOne, field, link, to_many};
+use crate::cc::resource::{Kind::*, Resource, ToOne, field, link, none_yet, to_many};
 use crate::cc::{Cc, new_guid, now, runner};
 
 pub static SPACES: Resource = Resource {
@@ -49,11 +49,11 @@ pub static SPACES: Resource = Resource {
         to_many("apps", &APPS, "space_guid = ?"),
         to_many("routes", &ROUTES, "space_guid = ?"),
         link("domains"),
-        link("service_instances"),
-        link("app_events"),
+        none_yet("service_instances"),
+        none_yet("app_events"),
         to_many("events", &EVENTS, "space_guid = ?"),
-        link("security_groups"),
-        link("staging_security_groups"),
+        none_yet("security_groups"),
+        none_yet("staging_security_groups"),
     ],
     not_found: "SpaceNotFound",
     filters: &["name", "organization_guid"],
