@@ -1,6 +1,5 @@
-//! Discovery: `/v2/info`, the root and `/v3` link maps, and UAA's `/login`,
-//! shaped as CF clients expect. The v3 version is kept below 3.27.0 so cf
-//! CLI v6 stays on the v2 API it knows.
+//! Discovery: `/v2/info`, the root link map and UAA's `/login`, shaped as
+//! CF clients expect.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,7 +8,9 @@ use serde_json::{Value, json};
 use crate::cc::Cc;
 
 pub const API_VERSION: &str = "2.128.0";
-pub const V3_VERSION: &str = "3.26.0";
+/// Below 3.25.0, where cf CLI v6 starts to manage manifest `buildpacks` and
+/// (from 3.27.0) whole pushes through v3.
+pub const V3_VERSION: &str = "3.24.0";
 
 pub async fn v2_info(State(cc): State<Cc>) -> Json<Value> {
     let url = cc.config.external_url();
@@ -55,33 +56,6 @@ pub async fn root(State(cc): State<Cc>) -> Json<Value> {
     }))
 }
 
-pub async fn v3_root(State(cc): State<Cc>) -> Json<Value> {
-    let url = cc.config.external_url();
-    Json(json!({ "links": {
-        "self": {"href": format!("{url}/v3")},
-        "isolation_segments": {"href": format!("{url}/v3/isolation_segments")},
-        "spaces": {"href": format!("{url}/v3/spaces")},
-        "organizations": {"href": format!("{url}/v3/organizations")},
-    } }))
-}
-
-/// `GET /v3/isolation_segments`: v6 clients ask which segments an org or
-/// space may use; instances all run on the shared DEA pool, so none.
-pub async fn isolation_segments(State(cc): State<Cc>, _user: crate::cc::auth::CurrentUser) -> Json<Value> {
-    let url = format!("{}/v3/isolation_segments", cc.config.external_url());
-    Json(json!({
-        "pagination": {
-            "total_results": 0,
-            "total_pages": 1,
-            "first": {"href": format!("{url}?page=1&per_page=50")},
-            "last": {"href": format!("{url}?page=1&per_page=50")},
-            "next": null,
-            "previous": null,
-        },
-        "resources": [],
-    }))
-}
-
 pub async fn login_info(State(cc): State<Cc>) -> Json<Value> {
     let url = cc.config.external_url();
     Json(json!({
@@ -95,14 +69,4 @@ pub async fn login_info(State(cc): State<Cc>) -> Json<Value> {
         "prompts": {"username": ["text", "Email"], "password": ["password", "Password"]},
         "timestamp": crate::cc::now(),
     }))
-}
-
-/// `GET /v3/{spaces,organizations}/:guid/relationships/{isolation_segment,default_isolation_segment}`:
-/// none, for the same reason.
-pub async fn no_isolation_segment(
-    State(cc): State<Cc>,
-    _user: crate::cc::auth::CurrentUser,
-    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
-) -> Json<Value> {
-    Json(json!({"data": null, "links": {"self": {"href": format!("{}{}", cc.config.external_url(), uri.path())}}}))
 }

@@ -26,6 +26,7 @@ mod stacks;
 mod summary;
 mod uaa;
 mod users;
+mod v3;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -43,10 +44,11 @@ pub fn router(cc: Cc) -> Router {
     let mut router = Router::new()
         .route("/", get(info::root))
         .route("/v2/info", get(info::v2_info))
-        .route("/v3", get(info::v3_root))
-        .route("/v3/isolation_segments", get(info::isolation_segments))
-        .route("/v3/spaces/{guid}/relationships/isolation_segment", get(info::no_isolation_segment))
-        .route("/v3/organizations/{guid}/relationships/default_isolation_segment", get(info::no_isolation_segment))
+        .route("/v3", get(v3::root))
+        .route("/v3/apps", get(v3::apps))
+        .route("/v3/isolation_segments", get(v3::isolation_segments))
+        .route("/v3/spaces/{guid}/relationships/isolation_segment", get(v3::no_isolation_segment))
+        .route("/v3/organizations/{guid}/relationships/default_isolation_segment", get(v3::no_isolation_segment))
         .route("/login", get(info::login_info))
         .route("/oauth/token", post(uaa::token))
         .route("/Users", post(uaa::create_user).get(uaa::find_users))
@@ -112,6 +114,9 @@ pub fn router(cc: Cc) -> Router {
         &quotas::SPACE_QUOTA_DEFINITIONS,
     ] {
         router = collection::routes(router, resource);
+    }
+    for path in collection::NONE_YET {
+        router = collection::none_yet(router, path);
     }
     for role in roles::ORG_ROLES {
         let by_name = move |State(cc): State<Cc>, user: CurrentUser, Path(org): Path<String>, body: Bytes| {

@@ -50,6 +50,7 @@ pub static SPACES: Resource = Resource {
         to_many("routes", &ROUTES, "space_guid = ?"),
         link("domains"),
         none_yet("service_instances"),
+        none_yet("services"),
         none_yet("app_events"),
         to_many("events", &EVENTS, "space_guid = ?"),
         none_yet("security_groups"),
