@@ -1,6 +1,7 @@
 //! `/v2/config/feature_flags`: CF's switches clients consult before acting
 //! (the cf CLI asks `set_roles_by_username` before `set-space-role`). They
-//! are fixed here, at what this platform does.
+//! are fixed here, at what this platform does. Also the environment
+//! variable groups, which are empty here: every app's environment is its own.
 
 use axum::Json;
 use axum::extract::Path;
@@ -43,4 +44,12 @@ pub async fn get(_user: CurrentUser, Path(name): Path<String>) -> ApiResult<Json
         .find(|(n, _)| *n == name)
         .map(|(n, on)| Json(flag(n, *on)))
         .ok_or_else(|| ApiError::new("FeatureFlagNotFound", &[&name]))
+}
+
+/// `GET /v2/config/environment_variable_groups/{running,staging}`: empty.
+pub async fn environment_variable_group(_user: CurrentUser, Path(group): Path<String>) -> ApiResult<Json<Value>> {
+    match group.as_str() {
+        "running" | "staging" => Ok(Json(json!({}))),
+        _ => Err(ApiError::not_found()),
+    }
 }

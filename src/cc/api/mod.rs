@@ -54,6 +54,7 @@ pub fn router(cc: Cc) -> Router {
         .route("/Users", post(uaa::create_user).get(uaa::find_users))
         .route("/v2/config/feature_flags", get(feature_flags::list))
         .route("/v2/config/feature_flags/{name}", get(feature_flags::get))
+        .route("/v2/config/environment_variable_groups/{group}", get(feature_flags::environment_variable_group))
         .route("/v2/apps", post(apps::create))
         .route("/v2/apps/{guid}", put(apps::update).delete(apps::delete))
         .route("/v2/apps/{app}/routes/{route}", put(apps::map_route).delete(apps::unmap_route))
