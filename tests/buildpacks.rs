@@ -31,9 +31,12 @@ fn zip_of(name: &str, contents: &[u8]) -> Vec<u8> {
     writer.finish().unwrap().into_inner()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_buildpacks_are_ordered_uploaded_locked_and_used() {
-    let platform = TestPlatform::start("local:").await;
+on_both_databases!(
+    admin_buildpacks_are_ordered_uploaded_locked_and_used,
+    super::admin_buildpacks_are_ordered_uploaded_locked_and_used
+);
+
+async fn admin_buildpacks_are_ordered_uploaded_locked_and_used(platform: TestPlatform) {
     let (status, created) =
         platform.api(Method::POST, "/v2/buildpacks", Some(&json!({"name": "custom", "position": 1}).to_string())).await;
     assert_eq!(status, 201, "{created}");
@@ -76,9 +79,9 @@ async fn admin_buildpacks_are_ordered_uploaded_locked_and_used() {
     platform.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn env_restage_and_downloads() {
-    let platform = TestPlatform::start("local:").await;
+on_both_databases!(env_restage_and_downloads, super::env_restage_and_downloads);
+
+async fn env_restage_and_downloads(platform: TestPlatform) {
     platform.login().await;
     platform.push("again", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
     let guid = platform.app_guid("again").await;

@@ -39,9 +39,9 @@ fn guid(v: &Value) -> String {
     v["metadata"]["guid"].as_str().expect("a guid").to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cf_cli_v6_api_auth_target_push_and_manage() {
-    let platform = TestPlatform::start("local:").await;
+on_both_databases!(cf_cli_v6_api_auth_target_push_and_manage, super::cf_cli_v6_api_auth_target_push_and_manage);
+
+async fn cf_cli_v6_api_auth_target_push_and_manage(platform: TestPlatform) {
     let http = &platform.http;
     let api = &platform.api;
 

@@ -15,9 +15,9 @@ async fn wf_ok(platform: &TestPlatform, args: &[&str]) -> String {
     stdout
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wf_commands_manage_orgs_users_and_apps() {
-    let platform = TestPlatform::start("local:").await;
+on_both_databases!(wf_commands_manage_orgs_users_and_apps, super::wf_commands_manage_orgs_users_and_apps);
+
+async fn wf_commands_manage_orgs_users_and_apps(platform: TestPlatform) {
     platform.login().await;
     wf_ok(&platform, &["create-org", "acme"]).await;
     wf_ok(&platform, &["create-space", "web", "-o", "acme"]).await;

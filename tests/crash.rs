@@ -20,9 +20,9 @@ async fn states(platform: &TestPlatform, guid: &str) -> Vec<String> {
     states
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_trap_crashes_one_instance_and_nothing_else() {
-    let platform = TestPlatform::start("local:").await;
+on_both_databases!(a_trap_crashes_one_instance_and_nothing_else, super::a_trap_crashes_one_instance_and_nothing_else);
+
+async fn a_trap_crashes_one_instance_and_nothing_else(platform: TestPlatform) {
     platform.login().await;
     platform.push("hello", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
     platform.push("crasher", app_dir(&[CRASHER]).path(), &["-i", "2", "-m", "32M"]).await;

@@ -146,9 +146,12 @@ async fn writes(platform: &TestPlatform, token: &str, w: &World, who: &str) -> V
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_role_sees_and_changes_exactly_what_cf_allows() {
-    let platform = TestPlatform::start("local:").await;
+on_both_databases!(
+    each_role_sees_and_changes_exactly_what_cf_allows,
+    super::each_role_sees_and_changes_exactly_what_cf_allows
+);
+
+async fn each_role_sees_and_changes_exactly_what_cf_allows(platform: TestPlatform) {
     let admin = platform.token().await;
     let (world, users) = build_world(&platform, &admin).await;
 

@@ -83,9 +83,9 @@ async fn bad_uploads_fail_cleanly_and_keep_the_previous_package() {
     platform.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expired_tokens_domains_and_taken_names() {
-    let platform = TestPlatform::start("local:").await;
+on_both_databases!(expired_tokens_domains_and_taken_names, super::expired_tokens_domains_and_taken_names);
+
+async fn expired_tokens_domains_and_taken_names(platform: TestPlatform) {
     // A token signed with the real key but expired is refused.
     let secret = std::fs::read(platform.dir.path().join("data/token-secret")).unwrap();
     let claims = json!({"jti": "x", "sub": "x", "user_id": "x", "user_name": "admin", "email": "admin", "scope": [],

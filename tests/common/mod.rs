@@ -277,3 +277,24 @@ pub async fn push_hello_scenario(bus_url: &str) {
     assert!(body.contains("Requested route ('nothing.localhost') does not exist"), "{body}");
     platform.shutdown().await;
 }
+
+/// Runs `scenario` as two tests: on SQLite, and on PostgreSQL when
+/// WF_TEST_DATABASE_URL names a server (CI sets it).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($name:ident, $scenario:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                $scenario($crate::common::TestPlatform::start("local:").await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres() {
+                if let Some(platform) = $crate::common::postgres_platform().await {
+                    $scenario(platform).await;
+                }
+            }
+        }
+    };
+}
