@@ -99,6 +99,15 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// Maps a unique-constraint violation to the resource's Taken error
+/// (AppNameTaken, RouteHostTaken…); other database errors stay server errors.
+pub fn taken_or(error: sqlx::Error, taken: &str, what: &str) -> ApiError {
+    match error.as_database_error() {
+        Some(db) if db.is_unique_violation() => ApiError::new(taken, &[what]),
+        _ => ApiError::from(error),
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         ApiError::from(anyhow::Error::from(error))

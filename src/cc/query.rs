@@ -172,6 +172,20 @@ impl Assignments {
         self.values.push(value);
     }
 
+    /// Stamps `updated_at` and runs the update; a clash with another row's
+    /// unique name is the resource's `taken` error about `what`.
+    pub async fn save(
+        mut self,
+        db: &sqlx::AnyPool,
+        table: &str,
+        guid: &str,
+        taken: &str,
+        what: &str,
+    ) -> super::error::ApiResult<()> {
+        self.set("updated_at", SqlValue::Text(Some(super::now())));
+        self.execute(db, table, guid).await.map_err(|e| super::error::taken_or(e, taken, what))
+    }
+
     /// Runs `UPDATE table SET … WHERE guid = guid`.
     pub async fn execute(self, db: &sqlx::AnyPool, table: &str, guid: &str) -> Result<(), sqlx::Error> {
         if self.columns.is_empty() {

@@ -9,13 +9,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::body::{Body, taken_or};
+use super::body::Body;
 use super::collection::created;
 use super::events::EVENTS;
 use super::routes::{ROUTE_MAPPINGS, ROUTES};
 use super::spaces::SPACES;
 use super::stacks::STACKS;
 use crate::cc::auth::CurrentUser;
+use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_space_developer, require};
@@ -261,9 +262,7 @@ pub async fn update(
     if restart_needed {
         update.set("version", SqlValue::Text(Some(new_guid())));
     }
-    update.set("updated_at", SqlValue::Text(Some(now())));
-    let name = changes.name.clone().unwrap_or_default();
-    update.execute(&cc.db, "apps", &guid).await.map_err(|e| taken_or(e, "AppNameTaken", &name))?;
+    update.save(&cc.db, "apps", &guid, "AppNameTaken", changes.name.as_deref().unwrap_or_default()).await?;
 
     let after = APPS.get(&cc.db, &guid).await?;
     app_event(&cc, &user, "audit.app.update", &guid, &after["entity"], json!({"request": body.redacted()})).await;

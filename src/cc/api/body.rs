@@ -74,12 +74,3 @@ impl Body {
         Ok(self.field(key, "an object", |v| v.as_object().cloned())?.flatten())
     }
 }
-
-/// Maps a unique-constraint violation to the resource's Taken error; other
-/// database errors stay server errors.
-pub fn taken_or(error: sqlx::Error, taken: &str, what: &str) -> ApiError {
-    match error.as_database_error() {
-        Some(db) if db.is_unique_violation() => ApiError::new(taken, &[what]),
-        _ => ApiError::from(error),
-    }
-}

@@ -7,10 +7,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use sqlx::Row;
 
-use super::body::{Body, taken_or};
+use super::body::Body;
 use super::collection::created;
 use crate::blobstore::{keys, package, sha1_hex};
 use crate::cc::auth::CurrentUser;
+use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::permissions::require;
 use crate::cc::query::{Assignments, SqlValue};
@@ -87,11 +88,7 @@ pub async fn update(
             update.set(column, SqlValue::Bool(value));
         }
     }
-    update.set("updated_at", SqlValue::Text(Some(now())));
-    update
-        .execute(&cc.db, "buildpacks", &guid)
-        .await
-        .map_err(|e| taken_or(e, "BuildpackNameTaken", &name.unwrap_or_default()))?;
+    update.save(&cc.db, "buildpacks", &guid, "BuildpackNameTaken", &name.unwrap_or_default()).await?;
     if let Some(position) = body.int("position")? {
         renumber(&cc, Some((&guid, position))).await?;
     }

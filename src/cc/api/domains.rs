@@ -7,10 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::body::{Body, taken_or};
+use super::body::Body;
 use super::collection::created;
 use super::organizations::ORGANIZATIONS;
 use crate::cc::auth::CurrentUser;
+use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::permissions::Visibility;
 use crate::cc::permissions::{is_org_manager, require};

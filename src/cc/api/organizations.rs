@@ -7,13 +7,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use sqlx::Row;
 
-use super::body::{Body, taken_or};
+use super::body::Body;
 use super::collection::created;
 use super::domains::PRIVATE_DOMAINS;
 use super::quotas::{QUOTA_DEFINITIONS, SPACE_QUOTA_DEFINITIONS};
 use super::spaces::SPACES;
 use super::users::USERS;
 use crate::cc::auth::CurrentUser;
+use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_org_manager, require};
@@ -118,11 +119,7 @@ pub async fn update(
         QUOTA_DEFINITIONS.find(&cc.db, &quota).await?;
         update.set("quota_definition_guid", SqlValue::Text(Some(quota)));
     }
-    update.set("updated_at", SqlValue::Text(Some(now())));
-    update
-        .execute(&cc.db, "organizations", &guid)
-        .await
-        .map_err(|e| taken_or(e, "OrganizationNameTaken", &name.clone().unwrap_or_default()))?;
+    update.save(&cc.db, "organizations", &guid, "OrganizationNameTaken", &name.clone().unwrap_or_default()).await?;
     let current = ORGANIZATIONS.get(&cc.db, &guid).await?;
     org_event(
         &cc,

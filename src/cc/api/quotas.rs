@@ -10,11 +10,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use sqlx::Row;
 
-use super::body::{Body, taken_or};
+use super::body::Body;
 use super::collection::created;
 use super::organizations::ORGANIZATIONS;
 use super::spaces::SPACES;
 use crate::cc::auth::CurrentUser;
+use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::permissions::{Visibility, is_org_manager, require};
 use crate::cc::query::{Assignments, SqlValue};
@@ -127,6 +128,25 @@ pub async fn create_org_quota(State(cc): State<Cc>, user: CurrentUser, bytes: By
     created(&QUOTA_DEFINITIONS, &cc, &guid).await
 }
 
+/// Applies a request's name and limits to a quota of `resource`.
+async fn update_quota(
+    cc: &Cc,
+    resource: &Resource,
+    guid: &str,
+    bytes: &[u8],
+    invalid: &'static str,
+    taken: &str,
+) -> ApiResult<Response> {
+    let body = Body::parse(bytes, invalid)?;
+    let mut update = limits(resource, &body)?;
+    let name = body.string("name")?;
+    if let Some(name) = &name {
+        update.set("name", SqlValue::Text(Some(name.clone())));
+    }
+    update.save(&cc.db, resource.table, guid, taken, name.as_deref().unwrap_or_default()).await?;
+    created(resource, cc, guid).await
+}
+
 pub async fn update_org_quota(
     State(cc): State<Cc>,
     user: CurrentUser,
@@ -135,18 +155,7 @@ pub async fn update_org_quota(
 ) -> ApiResult<Response> {
     require(user.user.admin)?;
     QUOTA_DEFINITIONS.find(&cc.db, &guid).await?;
-    let body = Body::parse(&bytes, "QuotaDefinitionInvalid")?;
-    let mut update = limits(&QUOTA_DEFINITIONS, &body)?;
-    let name = body.string("name")?;
-    if let Some(name) = &name {
-        update.set("name", SqlValue::Text(Some(name.clone())));
-    }
-    update.set("updated_at", SqlValue::Text(Some(now())));
-    update
-        .execute(&cc.db, "quota_definitions", &guid)
-        .await
-        .map_err(|e| taken_or(e, "QuotaDefinitionNameTaken", &name.unwrap_or_default()))?;
-    created(&QUOTA_DEFINITIONS, &cc, &guid).await
+    update_quota(&cc, &QUOTA_DEFINITIONS, &guid, &bytes, "QuotaDefinitionInvalid", "QuotaDefinitionNameTaken").await
 }
 
 pub async fn delete_org_quota(
@@ -192,18 +201,15 @@ pub async fn update_space_quota(
     bytes: Bytes,
 ) -> ApiResult<Response> {
     managed_space_quota(&cc, &user, &guid).await?;
-    let body = Body::parse(&bytes, "SpaceQuotaDefinitionInvalid")?;
-    let mut update = limits(&SPACE_QUOTA_DEFINITIONS, &body)?;
-    let name = body.string("name")?;
-    if let Some(name) = &name {
-        update.set("name", SqlValue::Text(Some(name.clone())));
-    }
-    update.set("updated_at", SqlValue::Text(Some(now())));
-    update
-        .execute(&cc.db, "space_quota_definitions", &guid)
-        .await
-        .map_err(|e| taken_or(e, "SpaceQuotaDefinitionNameTaken", &name.unwrap_or_default()))?;
-    created(&SPACE_QUOTA_DEFINITIONS, &cc, &guid).await
+    update_quota(
+        &cc,
+        &SPACE_QUOTA_DEFINITIONS,
+        &guid,
+        &bytes,
+        "SpaceQuotaDefinitionInvalid",
+        "SpaceQuotaDefinitionNameTaken",
+    )
+    .await
 }
 
 pub async fn delete_space_quota(

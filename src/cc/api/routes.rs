@@ -10,10 +10,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::apps::{APPS, app_event, writable_app};
-use super::body::{Body, taken_or};
+use super::body::Body;
 use super::domains::{DOMAINS, SHARED_DOMAINS};
 use super::spaces::SPACES;
 use crate::cc::auth::CurrentUser;
+use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_space_developer, require};

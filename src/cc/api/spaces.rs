@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::apps::APPS;
-use super::body::{Body, taken_or};
+use super::body::Body;
 use super::collection::created;
 use super::events::EVENTS;
 use super::organizations::{ORGANIZATIONS, recursive};
@@ -15,6 +15,7 @@ use super::quotas::SPACE_QUOTA_DEFINITIONS;
 use super::routes::ROUTES;
 use super::users::USERS;
 use crate::cc::auth::CurrentUser;
+use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_org_manager, is_space_manager, require};
@@ -116,11 +117,7 @@ pub async fn update(
     if let Some(allow_ssh) = body.bool("allow_ssh")? {
         update.set("allow_ssh", SqlValue::Bool(allow_ssh));
     }
-    update.set("updated_at", SqlValue::Text(Some(now())));
-    update
-        .execute(&cc.db, "spaces", &guid)
-        .await
-        .map_err(|e| taken_or(e, "SpaceNameTaken", &name.unwrap_or_default()))?;
+    update.save(&cc.db, "spaces", &guid, "SpaceNameTaken", &name.unwrap_or_default()).await?;
     created(&SPACES, &cc, &guid).await
 }
 
