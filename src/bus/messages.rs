@@ -28,6 +28,10 @@ pub mod subjects {
     pub fn app_logs(app_guid: &str) -> String {
         format!("logs.{app_guid}")
     }
+    /// Not CF's: the DEA's directory server, asked over the bus.
+    pub fn dea_files(dea_id: &str) -> String {
+        format!("dea.{dea_id}.files")
+    }
 }
 
 /// `dea.advertise` / `staging.advertise`: a DEA's free capacity, every few
@@ -215,6 +219,25 @@ pub struct Usage {
     pub cpu: f64,
     pub mem: u64,
     pub disk: u64,
+}
+
+/// `dea.<dea_id>.files`: a file or directory listing from an instance's
+/// directory (what CF's DEA directory server served over HTTP).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FilesRequest {
+    pub instance: String,
+    /// Relative to the instance directory; "" for its top.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FilesReply {
+    /// The file's bytes (base64), or a listing of `name  size` lines.
+    #[serde(default)]
+    pub content_base64: Option<String>,
+    /// Why there is no content: missing, outside the instance, too big.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// `droplet.exited`: an instance stopped, by request or by crashing.

@@ -1,8 +1,9 @@
 //! The environment of a staging task and of an instance, built as the CF
 //! DEA built it: VCAP_APPLICATION, VCAP_SERVICES, MEMORY_LIMIT, then (for
 //! instances) HOME, TMPDIR, PORT, VCAP_APP_HOST, VCAP_APP_PORT and
-//! CF_INSTANCE_*, then the buildpack's config vars, then the user's env —
-//! later entries win.
+//! CF_INSTANCE_*, then the buildpack's config vars, then the user's env,
+//! then the app's `.profile.d/*.env` files — later entries win. The result
+//! is also written to the instance's `logs/env.log`.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -94,6 +95,34 @@ pub fn instance(app: &DeaStart, facts: &InstanceFacts, config_vars: &[(String, S
     let mut deduped: Vec<(String, String)> = env.into_iter().rev().filter(|(k, _)| seen.insert(k.clone())).collect();
     deduped.reverse();
     deduped
+}
+
+/// Adds the app's `.profile.d/*.env` files (KEY=value lines, in file-name
+/// order), which CF applies last, over everything else.
+pub fn with_profile_d(mut env: Vec<(String, String)>, app_dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(app_dir.join(".profile.d"))
+        .map(|entries| {
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "env")).collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let line = line.strip_prefix("export ").unwrap_or(line);
+            if let Some((key, value)) = line.split_once('=') {
+                let value = value.trim().trim_matches('"').to_string();
+                env.retain(|(k, _)| k != key.trim());
+                env.push((key.trim().to_string(), value));
+            }
+        }
+    }
+    env
+}
+
+/// The environment as CF's DEA wrote it to `logs/env.log`: `export` lines.
+pub fn env_log(env: &[(String, String)]) -> String {
+    env.iter().map(|(k, v)| format!("export {k}=\"{}\"\n", v.replace('\\', "\\\\").replace('"', "\\\""))).collect()
 }
 
 /// Expands `$VAR` and `${VAR}` in a start command from the instance env.

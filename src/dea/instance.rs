@@ -54,6 +54,11 @@ fn epoch_seconds() -> f64 {
 }
 
 impl Instance {
+    /// The instance's directory: `app/`, `logs/`, `tmp/`.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     pub fn state(&self) -> InstanceState {
         self.status.lock().expect("instance status").state
     }
@@ -204,7 +209,8 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     instance.status.lock().expect("instance status").port = port;
     let facts =
         InstanceFacts { instance_id: &instance.id, host: &dea.config.dea_host, port, started_at: instance.started_at };
-    let environment = env::instance(start, &facts, &info.config_vars);
+    let environment = env::with_profile_d(env::instance(start, &facts, &info.config_vars), &instance.dir.join("app"));
+    tokio::fs::write(instance.dir.join("logs/env.log"), env::env_log(&environment)).await?;
 
     let command = start.start_command.clone().filter(|c| !c.trim().is_empty()).unwrap_or(info.start_command.clone());
     let expanded = env::expand(&command, &environment);

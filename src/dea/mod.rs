@@ -8,6 +8,7 @@
 
 mod droplet;
 pub mod env;
+mod files;
 mod instance;
 mod log;
 mod staging;
@@ -21,7 +22,8 @@ use anyhow::Result;
 
 use crate::blobstore::Blobstore;
 use crate::bus::messages::{
-    Advertise, DeaStart, DeaStop, DeaUpdate, FindDroplet, InstanceState, RouterStart, StagingRequest, subjects,
+    Advertise, DeaStart, DeaStop, DeaUpdate, FilesReply, FilesRequest, FindDroplet, InstanceState, RouterStart,
+    StagingRequest, subjects,
 };
 use crate::bus::{Bus, BusExt, Message, reply};
 use crate::config::Config;
@@ -73,6 +75,7 @@ impl Dea {
         dea.subscribe(subjects::DEA_UPDATE, |dea, m| async move { dea.on_update(m).await }).await?;
         dea.subscribe(subjects::DEA_FIND_DROPLET, |dea, m| async move { dea.on_find(m).await }).await?;
         dea.subscribe(subjects::ROUTER_START, |dea, m| async move { dea.on_router_start(m).await }).await?;
+        dea.subscribe(&subjects::dea_files(&dea.id), |dea, m| async move { dea.on_files(m).await }).await?;
         dea.advertise().await?;
         tokio::spawn(periodically(
             Arc::downgrade(&dea),
@@ -161,6 +164,16 @@ impl Dea {
             }
         }
         Ok(())
+    }
+
+    async fn on_files(self: Arc<Self>, message: Message) -> Result<()> {
+        let request: FilesRequest = message.json()?;
+        let dir = self.instances.lock().expect("dea instances").get(&request.instance).map(|i| i.dir().to_path_buf());
+        let answer = match dir {
+            Some(dir) => tokio::task::spawn_blocking(move || files::read(&dir, &request.path)).await?,
+            None => FilesReply { content_base64: None, error: Some("no such instance on this DEA".into()) },
+        };
+        reply(self.bus.as_ref(), &message, &answer).await
     }
 
     async fn on_router_start(self: Arc<Self>, message: Message) -> Result<()> {

@@ -1,15 +1,19 @@
 //! `GET /v2/apps/:guid/instances` and `/stats`: the actual state of an
 //! app's instances, asked of the DEAs over `dea.find.droplet`. Indexes no
-//! DEA reports are DOWN.
+//! DEA reports are DOWN. And the instances' files.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use serde_json::{Value, json};
 
-use super::apps::APPS;
-use crate::bus::messages::{FindDropletReply, InstanceState};
+use super::apps::{APPS, writable_app};
+use crate::bus::BusExt;
+use crate::bus::messages::{FilesReply, FilesRequest, FindDropletReply, InstanceState, subjects};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::{Cc, runner};
@@ -106,4 +110,36 @@ pub async fn stats(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Str
         out.insert(index.to_string(), item);
     }
     Ok(Json(Value::Object(out)))
+}
+
+/// `GET /v2/apps/:guid/instances/:index/files[/path]` (space developers): a
+/// file of the instance, or a listing of a directory — served by the DEA
+/// that runs it, confined to the instance's directory.
+pub async fn files(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(params): Path<std::collections::HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let guid = params.get("guid").cloned().unwrap_or_default();
+    let app = APPS.render(&writable_app(&cc, &user, &guid).await?);
+    let index: u32 = params
+        .get("index")
+        .and_then(|i| i.parse().ok())
+        .ok_or_else(|| ApiError::new("FileError", &["bad instance index"]))?;
+    let path = params.get("path").cloned().unwrap_or_default();
+    let reports = by_index(&cc, &guid, &app["entity"], false).await?;
+    let instance = reports
+        .get(&index)
+        .ok_or_else(|| ApiError::new("FileError", &[&format!("instance {index} is not running")]))?;
+    let request = FilesRequest { instance: instance.instance.clone(), path };
+    let replies = cc.bus.request_many(&subjects::dea_files(&instance.dea), &request, 1, Duration::from_secs(5)).await?;
+    let reply: FilesReply =
+        replies.first().ok_or_else(|| ApiError::new("InstancesUnavailable", &["the DEA did not answer"]))?.json()?;
+    if let Some(error) = reply.error {
+        return Err(ApiError::new("FileError", &[&error]));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(reply.content_base64.unwrap_or_default())
+        .map_err(anyhow::Error::from)?;
+    Ok(([("content-type", "text/plain; charset=utf-8")], bytes).into_response())
 }

@@ -61,6 +61,8 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/apps/{guid}/bits", put(bits::upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/v2/apps/{guid}/instances", get(instances::instances))
         .route("/v2/apps/{guid}/stats", get(instances::stats))
+        .route("/v2/apps/{guid}/instances/{index}/files", get(instances::files))
+        .route("/v2/apps/{guid}/instances/{index}/files/{*path}", get(instances::files))
         .route("/v2/apps/{guid}/summary", get(summary::app))
         .route("/v2/apps/{guid}/env", get(app_actions::env))
         .route("/v2/apps/{guid}/restage", post(app_actions::restage))
