@@ -5,14 +5,15 @@
 #   scripts/build-wasm.sh           rebuild and copy the results into the tree
 #   scripts/build-wasm.sh --check   rebuild and fail if a committed file differs
 #
-# Uses plain cargo when rustup has the wasm32-wasip2 target, otherwise
+# Uses plain cargo when rustup has the wasm32-wasip1/p2 targets, otherwise
 # $WASM_CARGO from ../shared/tools/wasm-toolchain.sh (installed on demand).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 check=false
 [ "${1:-}" = "--check" ] && check=true
 
-if rustup target list --installed 2>/dev/null | grep -q '^wasm32-wasip2$'; then
+if rustup target list --installed 2>/dev/null | grep -q '^wasm32-wasip2$' \
+   && rustup target list --installed 2>/dev/null | grep -q '^wasm32-wasip1$'; then
   cargo=cargo
 else
   if [ -z "${WASM_CARGO:-}" ]; then
@@ -33,22 +34,26 @@ for dir in guest-sdk buildpacks-wasm examples tests/fixtures; do
   cp -a "$repo/$dir" "$build_root/$dir"
 done
 # Paths of this machine must not end up in the bytes.
-export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS="--remap-path-prefix=$build_root=/wasmfoundry --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$target_dir=/target -C debuginfo=0"
+reproducible="--remap-path-prefix=$build_root=/wasmfoundry --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$target_dir=/target -C debuginfo=0"
+export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS="$reproducible"
+export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="$reproducible"
 export SOURCE_DATE_EPOCH=0
 
-# crate dir | built artifact name | committed path
+# crate dir | target | built artifact name | committed path
 guests=(
-  "buildpacks-wasm/wasm|wasm_buildpack.wasm|buildpacks-wasm/wasm_buildpack.wasm"
-  "examples/hello-http|hello_http.wasm|examples/hello-http/hello_http.wasm"
-  "tests/fixtures/crasher|crasher.wasm|tests/fixtures/crasher-app/crasher.wasm"
+  "buildpacks-wasm/wasm|wasm32-wasip2|wasm_buildpack.wasm|buildpacks-wasm/wasm_buildpack.wasm"
+  "examples/hello-http|wasm32-wasip2|hello_http.wasm|examples/hello-http/hello_http.wasm"
+  "tests/fixtures/crasher|wasm32-wasip2|crasher.wasm|tests/fixtures/crasher-app/crasher.wasm"
+  "tests/fixtures/cli-tool|wasm32-wasip2|cli-tool.wasm|tests/fixtures/cli-tool.component.wasm"
+  "tests/fixtures/cli-tool|wasm32-wasip1|cli-tool.wasm|tests/fixtures/cli-tool.wasip1.wasm"
 )
 
 status=0
 for entry in "${guests[@]}"; do
-  IFS='|' read -r dir artifact committed <<<"$entry"
-  echo "building $dir" >&2
-  (cd "$build_root/$dir" && $cargo build --quiet --locked --release --target wasm32-wasip2 --target-dir "$target_dir")
-  built="$target_dir/wasm32-wasip2/release/$artifact"
+  IFS='|' read -r dir target artifact committed <<<"$entry"
+  echo "building $dir for $target" >&2
+  (cd "$build_root/$dir" && $cargo build --quiet --locked --release --target "$target" --target-dir "$target_dir")
+  built="$target_dir/$target/release/$artifact"
   if $check; then
     if ! cmp -s "$built" "$repo/$committed"; then
       echo "STALE: $committed does not match its sources; run scripts/build-wasm.sh and commit" >&2

@@ -166,10 +166,38 @@ enum Command {
     },
     Buildpacks,
     Quotas,
+    /// Run WebAssembly here: `wf wasm run FILE [ARGS…]`.
+    Wasm {
+        #[command(subcommand)]
+        what: Wasm,
+    },
     /// Benchmarks: `wf bench api` times the CC's app listings at scale.
     Bench {
         #[command(subcommand)]
         what: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+enum Wasm {
+    /// Run a wasi:cli component or a WASI preview 1 module as the platform would.
+    Run {
+        /// Give the guest a directory: HOST::GUEST (or DIR for the same path).
+        #[arg(long = "dir")]
+        dirs: Vec<String>,
+        /// Set an environment variable: KEY=value.
+        #[arg(long = "env")]
+        env: Vec<String>,
+        /// Memory limit, e.g. 64M.
+        #[arg(long, default_value = "256M")]
+        memory: String,
+        /// Seconds before the guest is stopped.
+        #[arg(long)]
+        timeout: Option<u64>,
+        file: String,
+        /// Arguments for the guest.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -345,6 +373,23 @@ async fn main() {
         Command::Quotas => cli::admin::quotas().await,
         Command::Bench { what: Bench::Api { apps, requests, postgres } } => {
             cli::bench::api(apps, requests, postgres).await
+        }
+        Command::Wasm { what: Wasm::Run { dirs, env, memory, timeout, file, args } } => {
+            let options = |memory_mb| cli::wasm::RunOptions {
+                file,
+                args,
+                dirs,
+                env,
+                memory_mb,
+                timeout: timeout.map(std::time::Duration::from_secs),
+            };
+            match cli::push::parse_memory(&memory).map(options) {
+                Ok(options) => match cli::wasm::run(options).await {
+                    Ok(code) => std::process::exit(code),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            }
         }
     };
     if let Err(e) = result {

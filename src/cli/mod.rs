@@ -17,3 +17,4 @@ pub mod push;
 pub mod routes;
 pub mod session;
 pub mod target;
+pub mod wasm;

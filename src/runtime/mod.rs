@@ -5,6 +5,7 @@
 //! [`buildpack`] runs buildpack components; [`http`] serves wasi:http apps.
 
 pub mod buildpack;
+pub mod command;
 pub mod guest;
 pub mod http;
 

@@ -1,0 +1,54 @@
+//! `wf wasm run`: a wasi:cli component and a WASI preview 1 module run as
+//! the platform runs guests — arguments, environment, only the directories
+//! given, standard streams passed through, exit status, memory and time
+//! limits.
+
+mod common;
+
+use common::repo;
+
+async fn wf_wasm_run(args: &[&str]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_wf"))
+        .arg("wasm")
+        .arg("run")
+        .args(args)
+        .env("XDG_CACHE_HOME", std::env::temp_dir().join("wf-wasm-run-cache"))
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn components_and_preview1_modules_run_like_guests() {
+    for fixture in ["tests/fixtures/cli-tool.component.wasm", "tests/fixtures/cli-tool.wasip1.wasm"] {
+        let program = repo().join(fixture);
+        let program = program.to_str().unwrap();
+        let data = tempfile::tempdir().unwrap();
+        std::fs::write(data.path().join("input.txt"), "shout this").unwrap();
+        let dir = format!("{}::/data", data.path().display());
+
+        let (code, stdout, stderr) = wf_wasm_run(&["--dir", &dir, "--env", "GREETING=hi", program, "a", "--b"]).await;
+        assert_eq!(code, 0, "{fixture}: {stderr}");
+        assert!(stdout.contains("args: a --b"), "{fixture}: {stdout}");
+        assert!(stderr.contains("greeting: hi"), "{fixture}: {stderr}");
+        assert!(stdout.contains("outside: denied"), "{fixture}: only the given directories are visible: {stdout}");
+        assert_eq!(std::fs::read_to_string(data.path().join("output.txt")).unwrap(), "SHOUT THIS");
+
+        let (code, _, _) = wf_wasm_run(&[program, "--exit", "7"]).await;
+        assert_ne!(code, 0, "{fixture}: a failing guest fails wf");
+        let (code, _, stderr) = wf_wasm_run(&["--memory", "16M", program, "--grow"]).await;
+        assert_eq!(code, 134, "{fixture}: {stderr}");
+        assert!(stderr.contains("out of memory"), "{fixture}: {stderr}");
+        let (code, _, stderr) = wf_wasm_run(&["--timeout", "1", program, "--spin"]).await;
+        assert_eq!(code, 124, "{fixture}: {stderr}");
+        assert!(stderr.contains("time limit"), "{fixture}: {stderr}");
+    }
+    let (code, _, stderr) = wf_wasm_run(&[repo().join("examples/hello-http/hello_http.wasm").to_str().unwrap()]).await;
+    assert_eq!(code, 1);
+    assert!(stderr.contains("wasi:cli command"), "an http component is not a command: {stderr}");
+}
