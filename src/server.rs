@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use tokio::net::TcpListener;
 
 use crate::blobstore::Blobstore;
+use crate::bus::Bus;
 use crate::cc::CloudController;
 use crate::config::Config;
 use crate::dea::{Dea, DeaRef};
@@ -42,6 +43,8 @@ pub struct Platform {
     pub router_address: Option<SocketAddr>,
     pub dea: Option<DeaRef>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// What a restarted DEA connects to again.
+    backends: (Config, Bus, Blobstore),
 }
 
 impl Platform {
@@ -49,7 +52,13 @@ impl Platform {
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
         let bus = crate::bus::connect(&config.bus_url).await?;
         let blobstore = Blobstore::open(&config.blobstore_url())?;
-        let mut platform = Platform { cc_address: None, router_address: None, dea: None, tasks: Vec::new() };
+        let mut platform = Platform {
+            cc_address: None,
+            router_address: None,
+            dea: None,
+            tasks: Vec::new(),
+            backends: (config.clone(), bus.clone(), blobstore.clone()),
+        };
 
         // Bind first so the real ports (when asked for port 0) are what the
         // CC advertises.
@@ -75,9 +84,21 @@ impl Platform {
             }));
         }
         if roles.contains(&Role::Dea) {
+            platform.backends.0 = config.clone();
             platform.dea = Some(Dea::start(config, bus, blobstore).await?);
         }
         Ok(platform)
+    }
+
+    /// Stops the DEA as a shutdown does and starts it again, which
+    /// re-adopts the instances of its snapshot.
+    pub async fn restart_dea(&mut self) -> Result<()> {
+        if let Some(dea) = self.dea.take() {
+            dea.shutdown().await;
+        }
+        let (config, bus, blobstore) = self.backends.clone();
+        self.dea = Some(Dea::start(config, bus, blobstore).await?);
+        Ok(())
     }
 
     /// Stops every role: instances are stopped and reported, servers closed.

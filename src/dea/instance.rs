@@ -143,9 +143,10 @@ impl Instance {
     }
 }
 
-/// Starts an instance; failures to start are reported as a crash.
-pub async fn start(dea: DeaRef, start: DeaStart) {
-    let id = uuid::Uuid::new_v4().simple().to_string();
+/// Starts an instance (under `id` when re-adopting one from the
+/// snapshot); failures to start are reported as a crash.
+pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
+    let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let instance = Arc::new(Instance {
         dir: dea.dir.join("instances").join(&id),
         status: Mutex::new(Status {
@@ -161,6 +162,7 @@ pub async fn start(dea: DeaRef, start: DeaStart) {
         server: Mutex::new(None),
     });
     dea.instances.lock().expect("dea instances").insert(id, instance.clone());
+    dea.save_snapshot();
     match boot(&dea, &instance).await {
         Ok(()) => {
             instance.set_state(InstanceState::Running);
@@ -263,6 +265,7 @@ async fn crash(dea: &Dea, instance: &Instance, description: String) {
         return;
     }
     tracing::info!("instance {} of app {} crashed: {description}", instance.start.index, instance.start.droplet);
+    dea.save_snapshot();
     let _ = instance.unregister(dea).await;
     exited(dea, instance, "CRASHED", 255, description).await;
     let _ = dea.advertise().await;
@@ -273,6 +276,7 @@ pub async fn stop(dea: &Dea, instance: &Instance) {
     instance.stop_serving();
     dea.instances.lock().expect("dea instances").remove(&instance.id);
     let before = instance.set_state(InstanceState::Stopped);
+    dea.save_snapshot();
     if before != InstanceState::Crashed {
         let _ = instance.unregister(dea).await;
         exited(dea, instance, "STOPPED", 0, "stopped by the Cloud Controller".into()).await;

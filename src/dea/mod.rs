@@ -11,6 +11,7 @@ pub mod env;
 mod files;
 mod instance;
 mod log;
+mod snapshot;
 mod staging;
 
 use std::collections::HashMap;
@@ -45,6 +46,8 @@ pub struct Dea {
     instances: Mutex<HashMap<String, Arc<Instance>>>,
     /// Memory (MB) held by staging tasks in progress.
     staging_memory: Mutex<u64>,
+    /// Set while shutting down: the snapshot keeps what ran, to come back.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 pub type DeaRef = Arc<Dea>;
@@ -54,8 +57,14 @@ impl Dea {
     pub async fn start(config: Config, bus: Bus, blobstore: Blobstore) -> Result<DeaRef> {
         let dir = std::path::absolute(config.data_dir.join("dea"))?;
         let runtime = Runtime::new(&dir.join("compiled"))?;
+        let previous = snapshot::load(&dir).unwrap_or_default();
+        let id = if previous.dea_id.is_empty() {
+            format!("dea-{}", uuid::Uuid::new_v4().simple())
+        } else {
+            previous.dea_id.clone()
+        };
         let dea = Arc::new(Dea {
-            id: format!("dea-{}", uuid::Uuid::new_v4().simple()),
+            id,
             config,
             bus,
             blobstore,
@@ -63,9 +72,10 @@ impl Dea {
             dir,
             instances: Mutex::default(),
             staging_memory: Mutex::new(0),
+            stopping: Default::default(),
         });
-        // A previous run's instances and staging leftovers are gone with
-        // their process; their directories are cleaned up.
+        // Staging work and instance directories of the previous run are
+        // removed; the instances in its snapshot start again below.
         for stale in ["instances", "staging"] {
             let _ = std::fs::remove_dir_all(dea.dir.join(stale));
         }
@@ -77,6 +87,10 @@ impl Dea {
         dea.subscribe(subjects::ROUTER_START, |dea, m| async move { dea.on_router_start(m).await }).await?;
         dea.subscribe(&subjects::dea_files(&dea.id), |dea, m| async move { dea.on_files(m).await }).await?;
         dea.advertise().await?;
+        for saved in previous.instances {
+            tracing::info!("re-adopting instance {} of app {} from the snapshot", saved.start.index, saved.start.name);
+            tokio::spawn(instance::start(dea.clone(), saved.start, Some(saved.id)));
+        }
         tokio::spawn(periodically(
             Arc::downgrade(&dea),
             ADVERTISE_INTERVAL,
@@ -126,7 +140,7 @@ impl Dea {
 
     async fn on_start(self: Arc<Self>, message: Message) -> Result<()> {
         let start: DeaStart = message.json()?;
-        instance::start(self, start).await;
+        instance::start(self, start, None).await;
         Ok(())
     }
 
@@ -214,8 +228,27 @@ impl Dea {
         Ok(())
     }
 
-    /// Stops every instance (on shutdown), reporting each.
+    /// Writes which instances run now, unless shutting down (the snapshot
+    /// then keeps what ran before, for the next start).
+    fn save_snapshot(&self) {
+        if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let instances = self
+            .instances()
+            .into_iter()
+            .filter(|i| matches!(i.state(), InstanceState::Starting | InstanceState::Running))
+            .map(|i| snapshot::SavedInstance { id: i.id.clone(), start: i.start.clone() })
+            .collect();
+        if let Err(e) = snapshot::save(&self.dir, &snapshot::Snapshot { dea_id: self.id.clone(), instances }) {
+            tracing::error!("writing the DEA snapshot: {e:#}");
+        }
+    }
+
+    /// Stops every instance (on shutdown), reporting each; the snapshot
+    /// keeps them so the next start brings them back.
     pub async fn shutdown(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
         for instance in self.instances() {
             instance::stop(self, &instance).await;
         }

@@ -186,6 +186,11 @@ impl TestPlatform {
         self.get(&format!("/v2/apps/{guid}/instances")).await
     }
 
+    /// Stops the DEA and starts it again on the same data dir.
+    pub async fn restart_dea(&mut self) {
+        self.platform.as_mut().expect("running").restart_dea().await.expect("the DEA restarts");
+    }
+
     pub async fn shutdown(mut self) {
         if let Some(platform) = self.platform.take() {
             platform.shutdown().await;
