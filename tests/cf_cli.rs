@@ -170,6 +170,7 @@ async fn cf_cli_v6_api_auth_target_push_and_manage(platform: TestPlatform) {
     assert_eq!(stats["0"]["state"], "RUNNING");
     assert_eq!(stats["0"]["stats"]["mem_quota"], 64 * 1024 * 1024);
     assert_eq!(stats["1"]["stats"]["uris"], json!(["myapp.localhost"]));
+    assert!(stats["0"]["stats"]["usage"]["disk"].as_u64().unwrap() > 100_000, "the instance's files count: {stats}");
     let app_routes = cf.expect(Method::GET, &format!("/v2/apps/{app_guid}/routes"), None, 200).await;
     assert_eq!(app_routes["resources"][0]["entity"]["host"], "myapp");
     cf.expect(Method::GET, &format!("/v2/shared_domains/{domain}"), None, 200).await;

@@ -40,6 +40,8 @@ pub struct Instance {
     began: Instant,
     status: Mutex<Status>,
     server: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Linear memory its requests hold now (bytes).
+    memory_in_use: Mutex<Option<Arc<std::sync::atomic::AtomicU64>>>,
 }
 
 struct Status {
@@ -121,7 +123,17 @@ impl Instance {
                 mem_quota: self.start.limits.mem * mb,
                 disk_quota: self.start.limits.disk * mb,
                 fds_quota: self.start.limits.fds,
-                usage: Usage { time: Utc::now().format("%Y-%m-%d %H:%M:%S %z").to_string(), cpu: 0.0, mem: 0, disk: 0 },
+                usage: Usage {
+                    time: Utc::now().format("%Y-%m-%d %H:%M:%S %z").to_string(),
+                    cpu: 0.0,
+                    mem: self
+                        .memory_in_use
+                        .lock()
+                        .expect("instance memory")
+                        .as_ref()
+                        .map_or(0, |m| m.load(std::sync::atomic::Ordering::Relaxed)),
+                    disk: disk_usage(&self.dir),
+                },
             }),
         }
     }
@@ -143,6 +155,22 @@ impl Instance {
     }
 }
 
+/// Bytes of files under `dir`.
+fn disk_usage(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => disk_usage(&e.path()),
+                    Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+                    _ => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 /// Starts an instance (under `id` when re-adopting one from the
 /// snapshot); failures to start are reported as a crash.
 pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
@@ -160,6 +188,7 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
         started_at: Utc::now(),
         began: Instant::now(),
         server: Mutex::new(None),
+        memory_in_use: Mutex::new(None),
     });
     dea.instances.lock().expect("dea instances").insert(id, instance.clone());
     dea.save_snapshot();
@@ -246,6 +275,7 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
         HttpApp::new(&dea.runtime, &component, make_wasi, memory_bytes, REQUEST_TIMEOUT, crashes).map_err(|e| {
             anyhow!("{component_path} cannot be served: it must export wasi:http/incoming-handler@0.2 ({e:#})")
         })?;
+    *instance.memory_in_use.lock().expect("instance memory") = Some(app.memory_in_use());
     let server = tokio::spawn(Arc::new(app).serve(listener));
     *instance.server.lock().expect("instance server") = Some(server.abort_handle());
 

@@ -12,7 +12,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime_wasi::{FsPerms, WasiCtx};
 
 use super::Runtime;
-use super::guest::{GuestState, LogStream};
+use super::guest::{GuestState, LogStream, Quota};
 
 wasmtime::component::bindgen!({
     path: "guest-sdk/wit",
@@ -73,7 +73,7 @@ impl LoadedBuildpack {
         ] {
             wasi.preopened_dir(host, guest, if writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly })?;
         }
-        let mut store = Store::new(runtime.engine(), GuestState::new(wasi.build(), run.memory_bytes));
+        let mut store = Store::new(runtime.engine(), GuestState::new(wasi.build(), Quota::new(run.memory_bytes)));
         store.limiter(|state| &mut state.quota);
         let left = run.deadline.saturating_duration_since(Instant::now());
         store.set_epoch_deadline(Runtime::ticks(left));

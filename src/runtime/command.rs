@@ -15,7 +15,7 @@ use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p2::bindings::Command;
 
 use super::Runtime;
-use super::guest::GuestState;
+use super::guest::{GuestState, Quota};
 
 /// Exit codes for endings that are not the program's own, as shells report
 /// them: a trap is an abort (128 + SIGABRT), running out of time is
@@ -61,7 +61,7 @@ pub async fn run(
     let component = runtime.component(component_bytes).await?;
     let mut linker = Linker::new(runtime.engine());
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    let mut store = Store::new(runtime.engine(), GuestState::new(wasi, memory_bytes));
+    let mut store = Store::new(runtime.engine(), GuestState::new(wasi, Quota::new(memory_bytes)));
     store.limiter(|state| &mut state.quota);
     // Without a timeout: a deadline no program reaches (the epoch is added to it).
     store.set_epoch_deadline(timeout.map(Runtime::ticks).unwrap_or(u64::MAX / 2));

@@ -4,6 +4,7 @@
 //! [`LogStream`] hands a guest's stdout/stderr to a callback line by line.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -21,8 +22,8 @@ pub struct GuestState {
 }
 
 impl GuestState {
-    pub fn new(wasi: WasiCtx, memory_bytes: u64) -> GuestState {
-        GuestState { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), quota: Quota::new(memory_bytes) }
+    pub fn new(wasi: WasiCtx, quota: Quota) -> GuestState {
+        GuestState { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), quota }
     }
 }
 
@@ -40,12 +41,15 @@ impl WasiHttpView for GuestState {
 
 /// The memory quota of one store: all its linear memories together stay
 /// under `limit_bytes`. Growth past it fails (the guest's allocator sees
-/// out-of-memory and, for most languages, traps).
+/// out-of-memory and, for most languages, traps). What the store holds is
+/// also added to a `shared` counter, if given, for as long as it lives —
+/// an instance's memory in use across its concurrent requests.
 pub struct Quota {
     limit_bytes: u64,
     used_bytes: u64,
     /// Set once the guest asked for more than its quota.
     pub exceeded: bool,
+    shared: Option<Arc<AtomicU64>>,
 }
 
 /// Table elements allowed per store (function references; not memory).
@@ -53,11 +57,25 @@ const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 impl Quota {
     pub fn new(limit_bytes: u64) -> Quota {
-        Quota { limit_bytes, used_bytes: 0, exceeded: false }
+        Quota { limit_bytes, used_bytes: 0, exceeded: false, shared: None }
+    }
+
+    /// Also counts this store's memory in `shared`.
+    pub fn counted_in(mut self, shared: Arc<AtomicU64>) -> Quota {
+        self.shared = Some(shared);
+        self
     }
 
     pub fn limit_mb(&self) -> u64 {
         self.limit_bytes / (1024 * 1024)
+    }
+}
+
+impl Drop for Quota {
+    fn drop(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.fetch_sub(self.used_bytes, Ordering::Relaxed);
+        }
     }
 }
 
@@ -69,6 +87,9 @@ impl ResourceLimiter for Quota {
             return Ok(false);
         }
         self.used_bytes += growth;
+        if let Some(shared) = &self.shared {
+            shared.fetch_add(growth, Ordering::Relaxed);
+        }
         Ok(true)
     }
 
@@ -145,5 +166,23 @@ impl tokio::io::AsyncWrite for LogStream {
     }
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quota_refuses_growth_past_it_and_counts_what_is_held() {
+        let shared = Arc::new(AtomicU64::new(0));
+        let mut quota = Quota::new(2 << 20).counted_in(shared.clone());
+        assert!(quota.memory_growing(0, 1 << 20, None).unwrap());
+        assert!(quota.memory_growing(1 << 20, 2 << 20, None).unwrap());
+        assert_eq!(shared.load(Ordering::Relaxed), 2 << 20);
+        assert!(!quota.memory_growing(2 << 20, 3 << 20, None).unwrap(), "past the quota");
+        assert!(quota.exceeded);
+        drop(quota);
+        assert_eq!(shared.load(Ordering::Relaxed), 0, "a dropped store holds nothing");
     }
 }

@@ -7,6 +7,7 @@
 //! that runs past its deadline is cut off with a 504 and is not.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -25,7 +26,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::Runtime;
-use super::guest::GuestState;
+use super::guest::{GuestState, Quota};
 
 /// What an HTTP app's instance needs to make a store per request.
 pub struct HttpApp {
@@ -34,6 +35,8 @@ pub struct HttpApp {
     memory_bytes: u64,
     request_timeout: Duration,
     crashes: mpsc::UnboundedSender<String>,
+    /// Linear memory held by requests in flight.
+    memory_in_use: Arc<AtomicU64>,
 }
 
 impl HttpApp {
@@ -49,7 +52,19 @@ impl HttpApp {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         let pre = ProxyPre::new(linker.instantiate_pre(component)?)?;
-        Ok(HttpApp { pre, make_wasi: Box::new(make_wasi), memory_bytes, request_timeout, crashes })
+        Ok(HttpApp {
+            pre,
+            make_wasi: Box::new(make_wasi),
+            memory_bytes,
+            request_timeout,
+            crashes,
+            memory_in_use: Arc::default(),
+        })
+    }
+
+    /// A live count of the linear memory the app's requests hold.
+    pub fn memory_in_use(&self) -> Arc<AtomicU64> {
+        self.memory_in_use.clone()
     }
 
     /// Accepts connections until the returned future is dropped; every
@@ -89,7 +104,8 @@ impl HttpApp {
             (500, format!("500 Internal Server Error: {e}\n"))
         }
         let wasi = (self.make_wasi)().map_err(internal)?;
-        let mut store = Store::new(self.pre.engine(), GuestState::new(wasi, self.memory_bytes));
+        let quota = Quota::new(self.memory_bytes).counted_in(self.memory_in_use.clone());
+        let mut store = Store::new(self.pre.engine(), GuestState::new(wasi, quota));
         store.limiter(|state| &mut state.quota);
         store.set_epoch_deadline(Runtime::ticks(self.request_timeout));
         store.epoch_deadline_trap();
