@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::query::{Assignments, SqlValue};
 
 pub struct Body {
     map: Map<String, Value>,
@@ -52,6 +53,16 @@ impl Body {
 
     pub fn string(&self, key: &str) -> ApiResult<Option<String>> {
         Ok(self.nullable_string(key)?.flatten())
+    }
+
+    /// Reads a string field and, when the request has it, sets the column
+    /// of the same name; returns it.
+    pub fn set_text(&self, update: &mut Assignments, column: &'static str) -> ApiResult<Option<String>> {
+        let value = self.string(column)?;
+        if let Some(v) = &value {
+            update.set(column, SqlValue::Text(Some(v.clone())));
+        }
+        Ok(value)
     }
 
     pub fn required_string(&self, key: &str) -> ApiResult<String> {

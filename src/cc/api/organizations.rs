@@ -107,13 +107,8 @@ pub async fn update(
     require(is_org_manager(&cc.db, &user.user, &guid).await?)?;
     let body = Body::parse(&bytes, "OrganizationInvalid")?;
     let mut update = Assignments::default();
-    let name = body.string("name")?;
-    if let Some(name) = &name {
-        update.set("name", SqlValue::Text(Some(name.clone())));
-    }
-    if let Some(status) = body.string("status")? {
-        update.set("status", SqlValue::Text(Some(status)));
-    }
+    let name = body.set_text(&mut update, "name")?;
+    body.set_text(&mut update, "status")?;
     if let Some(quota) = body.string("quota_definition_guid")? {
         require(user.user.admin)?;
         QUOTA_DEFINITIONS.find(&cc.db, &quota).await?;

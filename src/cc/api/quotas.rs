@@ -139,10 +139,7 @@ async fn update_quota(
 ) -> ApiResult<Response> {
     let body = Body::parse(bytes, invalid)?;
     let mut update = limits(resource, &body)?;
-    let name = body.string("name")?;
-    if let Some(name) = &name {
-        update.set("name", SqlValue::Text(Some(name.clone())));
-    }
+    let name = body.set_text(&mut update, "name")?;
     update.save(&cc.db, resource.table, guid, taken, name.as_deref().unwrap_or_default()).await?;
     created(resource, cc, guid).await
 }

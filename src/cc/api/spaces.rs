@@ -110,10 +110,7 @@ pub async fn update(
     require(is_space_manager(&cc.db, &user.user, &guid).await?)?;
     let body = Body::parse(&bytes, "SpaceInvalid")?;
     let mut update = Assignments::default();
-    let name = body.string("name")?;
-    if let Some(name) = &name {
-        update.set("name", SqlValue::Text(Some(name.clone())));
-    }
+    let name = body.set_text(&mut update, "name")?;
     if let Some(allow_ssh) = body.bool("allow_ssh")? {
         update.set("allow_ssh", SqlValue::Bool(allow_ssh));
     }
