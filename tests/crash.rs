@@ -86,3 +86,30 @@ async fn exceeding_the_memory_quota_crashes_the_instance_with_the_reason() {
     assert_eq!(platform.via_router("after.localhost", "/").await.0, 200);
     platform.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_output_is_contained() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    platform.push("hello", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
+    platform.push("noisy", app_dir(&[CRASHER]).path(), &["-m", "32M"]).await;
+    let (status, body) = platform.via_router("noisy.localhost", "/flood").await;
+    assert_eq!((status, body.as_str()), (200, "flooded"));
+    assert_eq!(platform.via_router("noisy.localhost", "/").await.0, 200, "the noisy instance still serves");
+    assert_eq!(platform.via_router("hello.localhost", "/").await.0, 200, "its neighbours too");
+    let guid = platform.app_guid("noisy").await;
+    let log = platform
+        .http
+        .get(format!("{}/v2/apps/{guid}/instances/0/files/logs/stdout.log", platform.api))
+        .bearer_auth(platform.token().await)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(log.contains("flood line 0\n") && log.contains("flood line 199999\n"), "the log file keeps every line");
+    let recent = platform.get(&format!("/v2/apps/{guid}/logs")).await;
+    assert_eq!(recent.as_array().unwrap().len(), 1000, "recent logs keep the last 1000 lines");
+    platform.shutdown().await;
+}

@@ -5,6 +5,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
@@ -13,6 +14,11 @@ use tokio::sync::mpsc;
 use crate::bus::messages::{LogMessage, subjects};
 use crate::bus::{Bus, BusExt};
 use crate::runtime::guest::LogStream;
+
+/// Lines waiting to be shipped to the bus; beyond this a flooding guest's
+/// lines are dropped (and counted), as loggregator drops them, rather than
+/// filling the DEA's memory. The log files still get every line.
+const LOG_BACKLOG: usize = 10_000;
 
 /// The stdout and stderr streams of one guest.
 pub struct GuestLogs {
@@ -29,10 +35,19 @@ impl GuestLogs {
         source_instance: &str,
         files_dir: Option<&Path>,
     ) -> Result<GuestLogs> {
-        let (sender, mut receiver) = mpsc::unbounded_channel::<LogMessage>();
+        let (sender, mut receiver) = mpsc::channel::<LogMessage>(LOG_BACKLOG);
+        let dropped = Arc::new(AtomicU64::new(0));
         let subject = subjects::app_logs(app);
+        let (drop_count, app_id, drop_source, drop_instance) =
+            (dropped.clone(), app.to_string(), source_type.to_string(), source_instance.to_string());
         tokio::spawn(async move {
             while let Some(line) = receiver.recv().await {
+                let lost = drop_count.swap(0, Ordering::Relaxed);
+                if lost > 0 {
+                    let notice = format!("{lost} log lines dropped: the app wrote faster than its logs are shipped");
+                    let notice = LogMessage::new(&app_id, &drop_source, &drop_instance, "ERR", notice);
+                    let _ = bus.publish(&subject, &notice).await;
+                }
                 if let Err(e) = bus.publish(&subject, &line).await {
                     tracing::warn!("publishing a log line: {e:#}");
                 }
@@ -47,13 +62,21 @@ impl GuestLogs {
                 }
                 None => None,
             };
-            let (sender, app, source_type, source_instance) =
-                (sender.clone(), app.to_string(), source_type.to_string(), source_instance.to_string());
+            let (sender, dropped, app, source_type, source_instance) = (
+                sender.clone(),
+                dropped.clone(),
+                app.to_string(),
+                source_type.to_string(),
+                source_instance.to_string(),
+            );
             Ok(LogStream::new(move |line: String| {
                 if let Some(file) = &file {
                     let _ = writeln!(file.lock().expect("log file"), "{line}");
                 }
-                let _ = sender.send(LogMessage::new(&app, &source_type, &source_instance, message_type, line));
+                let message = LogMessage::new(&app, &source_type, &source_instance, message_type, line);
+                if sender.try_send(message).is_err() {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                }
             }))
         };
         Ok(GuestLogs { stdout: stream("OUT", "stdout.log")?, stderr: stream("ERR", "stderr.log")? })
