@@ -69,6 +69,14 @@ async fn an_instance_gets_cf_env_logs_and_files() {
     })
     .await;
 
+    // The cf CLI's view: doppler's websocket stream of dropsonde envelopes.
+    let doppler = format!("{}/apps/{guid}/stream", platform.api.replacen("http", "ws", 1));
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(doppler.as_str()).unwrap();
+    request.headers_mut().insert("authorization", format!("bearer {}", platform.token().await).parse().unwrap());
+    let (mut websocket, _) =
+        tokio_tungstenite::connect_async(request).await.expect("the doppler stream accepts the token");
+
     // Follow the live stream while the app writes.
     let stream = platform
         .http
@@ -131,6 +139,31 @@ async fn an_instance_gets_cf_env_logs_and_files() {
     })
     .await;
     assert_eq!(found, Ok(true), "the line reached the live stream: {seen}");
+    let envelope = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(message)) = websocket.next().await {
+            let bytes = message.into_data();
+            if bytes.windows(16).any(|w| w == b"probe: env asked") {
+                return Some(bytes);
+            }
+        }
+        None
+    })
+    .await
+    .unwrap()
+    .expect("the line reached the doppler stream");
+    assert_eq!(envelope[0], 0x0a, "an Envelope starts with its origin");
+    assert!(envelope.windows(2).any(|w| w == [0x10, 0x05]), "of eventType LogMessage");
+    assert!(envelope.windows(guid.len()).any(|w| w == guid.as_bytes()), "naming the app");
+    let recent = platform
+        .http
+        .get(format!("{}/apps/{guid}/recentlogs", platform.api))
+        .bearer_auth(platform.token().await)
+        .send()
+        .await
+        .unwrap();
+    assert!(recent.headers()["content-type"].to_str().unwrap().starts_with("multipart/x-protobuf; boundary="));
+    let recent = recent.bytes().await.unwrap();
+    assert!(recent.windows(16).any(|w| w == b"probe: env asked"), "cf logs --recent gets it too");
     let recent = platform.get(&format!("/v2/apps/{guid}/logs")).await;
     let recent: Vec<&Value> = recent.as_array().unwrap().iter().collect();
     assert!(

@@ -11,6 +11,7 @@ mod body;
 mod buildpacks;
 mod collection;
 mod domains;
+mod doppler;
 mod events;
 mod feature_flags;
 mod info;
@@ -71,6 +72,8 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/spaces/{guid}/summary", get(summary::space))
         .route("/v2/apps/{guid}/logs", get(logs::recent))
         .route("/v2/apps/{guid}/logs/stream", get(logs::stream))
+        .route("/apps/{guid}/stream", get(doppler::stream))
+        .route("/apps/{guid}/recentlogs", get(doppler::recent))
         .route("/v2/resource_match", put(bits::resource_match))
         .route("/v2/jobs/{guid}", get(jobs::get))
         .route("/v2/routes", post(routes::create))
