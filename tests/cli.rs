@@ -48,6 +48,13 @@ async fn wf_commands_manage_orgs_users_and_apps(platform: TestPlatform) {
     let guid = platform.app_guid("shop").await;
     let env = platform.get(&format!("/v2/apps/{guid}/env")).await;
     assert_eq!(env["environment_json"]["GREETING"], "hi");
+    // Push returns once one instance runs; the other may still be starting.
+    let (p, g) = (&platform, &guid);
+    eventually("both instances running", Duration::from_secs(20), || async move {
+        let i = p.instances(g).await;
+        (i["0"]["state"] == "RUNNING" && i["1"]["state"] == "RUNNING").then_some(())
+    })
+    .await;
     let shown = wf_ok(&platform, &["app", "shop"]).await;
     assert!(shown.contains("instances:         2/2") && shown.contains("store.localhost"), "{shown}");
 
