@@ -1,0 +1,253 @@
+//! The `wf` command line: every subcommand and flag, as clap parses them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use wasmfoundry::config::Config;
+
+#[derive(Parser)]
+#[command(name = "wf", version, about = "wasmfoundry: Cloud Foundry v2 for WebAssembly components")]
+pub(crate) struct Wf {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Run the whole platform in this process (CC, DEA, router) on the embedded defaults.
+    Up(ServerArgs),
+    /// Run some server roles against shared backends.
+    Server {
+        /// Comma-separated: cc, dea, router.
+        #[arg(long, default_value = "cc,dea,router")]
+        roles: String,
+        #[command(flatten)]
+        args: ServerArgs,
+    },
+    /// Log in to a Cloud Controller and target an org and space.
+    Login {
+        #[arg(short = 'a', long = "api")]
+        api: String,
+        #[arg(short = 'u', long = "username")]
+        username: String,
+        #[arg(short = 'p', long = "password")]
+        password: String,
+        #[arg(short = 'o', long = "org")]
+        org: Option<String>,
+        #[arg(short = 's', long = "space")]
+        space: Option<String>,
+    },
+    /// Push an app (or every app of a manifest): create it, upload its files, stage and start it.
+    Push {
+        /// The app's name (optional with a manifest).
+        name: Option<String>,
+        /// The app's directory.
+        #[arg(short = 'p', long = "path")]
+        path: Option<String>,
+        /// A manifest (default: manifest.yml in the app's directory, if any).
+        #[arg(short = 'f', long = "manifest")]
+        manifest: Option<PathBuf>,
+        /// A buildpack by name (default: detect).
+        #[arg(short = 'b', long = "buildpack")]
+        buildpack: Option<String>,
+        #[arg(short = 'i', long = "instances")]
+        instances: Option<u32>,
+        /// Memory per instance, e.g. 64M or 1G.
+        #[arg(short = 'm', long = "memory")]
+        memory: Option<String>,
+        /// The start command (a component under the app and its arguments).
+        #[arg(short = 'c', long = "command")]
+        command: Option<String>,
+        /// Do not map a route.
+        #[arg(long = "no-route")]
+        no_route: bool,
+        /// Map a route with a random host.
+        #[arg(long = "random-route")]
+        random_route: bool,
+    },
+    /// List the apps of the targeted space.
+    Apps,
+    /// Show an app and its instances.
+    App {
+        name: String,
+    },
+    Start {
+        name: String,
+    },
+    Stop {
+        name: String,
+    },
+    Restart {
+        name: String,
+    },
+    /// Change an app's instances or memory.
+    Scale {
+        name: String,
+        #[arg(short = 'i')]
+        instances: Option<u32>,
+        #[arg(short = 'm')]
+        memory: Option<String>,
+    },
+    /// Delete an app (and with -r its routes).
+    Delete {
+        name: String,
+        #[arg(short = 'r')]
+        routes: bool,
+        /// Accepted for cf compatibility; wf never asks.
+        #[arg(short = 'f')]
+        force: bool,
+    },
+    /// Show an app's recent events.
+    Events {
+        name: String,
+    },
+    /// Follow an app's logs (or dump the recent ones).
+    Logs {
+        name: String,
+        #[arg(long)]
+        recent: bool,
+    },
+    /// Show or set the targeted org and space.
+    Target {
+        #[arg(short = 'o')]
+        org: Option<String>,
+        #[arg(short = 's')]
+        space: Option<String>,
+    },
+    Orgs,
+    Spaces,
+    CreateOrg {
+        name: String,
+    },
+    CreateSpace {
+        name: String,
+        #[arg(short = 'o')]
+        org: Option<String>,
+    },
+    CreateUser {
+        username: String,
+        password: String,
+    },
+    /// ROLE: OrgManager, BillingManager or OrgAuditor.
+    SetOrgRole {
+        username: String,
+        org: String,
+        role: String,
+    },
+    /// ROLE: SpaceManager, SpaceDeveloper or SpaceAuditor.
+    SetSpaceRole {
+        username: String,
+        org: String,
+        space: String,
+        role: String,
+    },
+    Routes,
+    CreateRoute {
+        domain: String,
+        #[arg(long = "hostname", short = 'n')]
+        hostname: String,
+    },
+    MapRoute {
+        app: String,
+        domain: String,
+        #[arg(long = "hostname", short = 'n')]
+        hostname: String,
+    },
+    /// Add an admin buildpack from a .wasm (or a zip holding one).
+    CreateBuildpack {
+        name: String,
+        path: String,
+        position: u32,
+    },
+    Buildpacks,
+    Quotas,
+    /// Run WebAssembly here: `wf wasm run FILE [ARGS…]`.
+    Wasm {
+        #[command(subcommand)]
+        what: Wasm,
+    },
+    /// Benchmarks: `wf bench api` times the CC's app listings at scale.
+    Bench {
+        #[command(subcommand)]
+        what: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Wasm {
+    /// Run a wasi:cli component or a WASI preview 1 module as the platform would.
+    Run {
+        /// Give the guest a directory: HOST::GUEST (or DIR for the same path).
+        #[arg(long = "dir")]
+        dirs: Vec<String>,
+        /// Set an environment variable: KEY=value.
+        #[arg(long = "env")]
+        env: Vec<String>,
+        /// Memory limit, e.g. 64M.
+        #[arg(long, default_value = "256M")]
+        memory: String,
+        /// Seconds before the guest is stopped.
+        #[arg(long)]
+        timeout: Option<u64>,
+        file: String,
+        /// Arguments for the guest.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Bench {
+    /// GET /v2/apps latency (p50/p99) with many apps, on SQLite or PostgreSQL.
+    Api {
+        #[arg(long, default_value_t = 10_000)]
+        apps: usize,
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// A PostgreSQL server to benchmark on (a scratch database is made and dropped).
+        #[arg(long)]
+        postgres: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct ServerArgs {
+    /// A YAML config file (keys as in Config; WF_* variables override).
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long)]
+    cc_listen: Option<SocketAddr>,
+    #[arg(long)]
+    router_listen: Option<SocketAddr>,
+    #[arg(long)]
+    bus_url: Option<String>,
+    #[arg(long)]
+    database_url: Option<String>,
+    #[arg(long)]
+    blobstore_url: Option<String>,
+}
+
+impl ServerArgs {
+    pub(crate) fn config(self) -> Result<Config> {
+        let mut config = Config::load(self.config.as_deref())?;
+        if let Some(v) = self.data_dir {
+            config.data_dir = v;
+        }
+        if let Some(v) = self.cc_listen {
+            config.cc_listen = v;
+        }
+        if let Some(v) = self.router_listen {
+            config.router_listen = v;
+        }
+        if let Some(v) = self.bus_url {
+            config.bus_url = v;
+        }
+        config.database_url = self.database_url.or(config.database_url);
+        config.blobstore_url = self.blobstore_url.or(config.blobstore_url);
+        Ok(config)
+    }
+}
