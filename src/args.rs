@@ -143,12 +143,15 @@ pub(crate) enum Command {
         space: String,
         role: String,
     },
+    /// List the routes of the targeted space.
     Routes,
+    /// Create HOSTNAME.DOMAIN in the targeted space.
     CreateRoute {
         domain: String,
         #[arg(long = "hostname", short = 'n')]
         hostname: String,
     },
+    /// Map HOSTNAME.DOMAIN (created if new) to an app.
     MapRoute {
         app: String,
         domain: String,
@@ -161,7 +164,9 @@ pub(crate) enum Command {
         path: String,
         position: u32,
     },
+    /// List the admin buildpacks in detection order.
     Buildpacks,
+    /// List the org quota definitions.
     Quotas,
     /// Run WebAssembly here: `wf wasm run FILE [ARGS…]`.
     Wasm {
