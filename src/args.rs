@@ -70,18 +70,13 @@ pub(crate) enum Command {
     /// List the apps of the targeted space.
     Apps,
     /// Show an app and its instances.
-    App {
-        name: String,
-    },
-    Start {
-        name: String,
-    },
-    Stop {
-        name: String,
-    },
-    Restart {
-        name: String,
-    },
+    App { name: String },
+    /// Start an app (staging it first if needed) and wait for it to run.
+    Start { name: String },
+    /// Stop an app's instances.
+    Stop { name: String },
+    /// Stop and start an app.
+    Restart { name: String },
     /// Change an app's instances or memory.
     Scale {
         name: String,
@@ -100,9 +95,7 @@ pub(crate) enum Command {
         force: bool,
     },
     /// Show an app's recent events.
-    Events {
-        name: String,
-    },
+    Events { name: String },
     /// Follow an app's logs (or dump the recent ones).
     Logs {
         name: String,
@@ -116,33 +109,24 @@ pub(crate) enum Command {
         #[arg(short = 's')]
         space: Option<String>,
     },
+    /// List the orgs you can see.
     Orgs,
+    /// List the spaces of the targeted org.
     Spaces,
-    CreateOrg {
-        name: String,
-    },
+    /// Create an org (admins).
+    CreateOrg { name: String },
+    /// Create a space in the targeted org or -o ORG.
     CreateSpace {
         name: String,
         #[arg(short = 'o')]
         org: Option<String>,
     },
-    CreateUser {
-        username: String,
-        password: String,
-    },
+    /// Create a user (admins).
+    CreateUser { username: String, password: String },
     /// ROLE: OrgManager, BillingManager or OrgAuditor.
-    SetOrgRole {
-        username: String,
-        org: String,
-        role: String,
-    },
+    SetOrgRole { username: String, org: String, role: String },
     /// ROLE: SpaceManager, SpaceDeveloper or SpaceAuditor.
-    SetSpaceRole {
-        username: String,
-        org: String,
-        space: String,
-        role: String,
-    },
+    SetSpaceRole { username: String, org: String, space: String, role: String },
     /// List the routes of the targeted space.
     Routes,
     /// Create HOSTNAME.DOMAIN in the targeted space.
@@ -159,11 +143,7 @@ pub(crate) enum Command {
         hostname: String,
     },
     /// Add an admin buildpack from a .wasm (or a zip holding one).
-    CreateBuildpack {
-        name: String,
-        path: String,
-        position: u32,
-    },
+    CreateBuildpack { name: String, path: String, position: u32 },
     /// List the admin buildpacks in detection order.
     Buildpacks,
     /// List the org quota definitions.
