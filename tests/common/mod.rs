@@ -196,11 +196,32 @@ impl TestPlatform {
             platform.shutdown().await;
         }
         if let Some((server, name)) = self.postgres.take() {
-            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&server).await.expect("database server");
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await
-                .expect("test database dropped");
+            drop_database(&server, &name).await;
+        }
+    }
+}
+
+async fn drop_database(server: &str, name: &str) {
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(server).await.expect("database server");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("test database dropped");
+}
+
+/// A test that failed before `shutdown` still drops its database.
+impl Drop for TestPlatform {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.postgres.take() {
+            // Drop may run inside the test's runtime: use a thread of its own.
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(drop_database(&server, &name))
+            })
+            .join();
         }
     }
 }
