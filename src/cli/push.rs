@@ -97,7 +97,7 @@ pub async fn push(options: PushOptions) -> Result<()> {
     let mut urls = Vec::new();
     if !options.no_route {
         for (host, domain, path) in wanted_routes(&options, &domains)? {
-            let route = ensure_route(&mut client, &space, &host, &domain, &path).await?;
+            let route = super::routes::ensure(&mut client, &space, &host, &domain, &path).await?;
             let url = super::apps::route_url(&route, &domains);
             println!("Binding {url} to {name}...");
             client.call(Method::PUT, &format!("/v2/routes/{}/apps/{app_guid}", guid(&route)), Payload::None).await?;
@@ -177,24 +177,6 @@ fn wanted_routes(options: &PushOptions, domains: &[Value]) -> Result<Vec<(String
             Ok((host, guid(domain.1), path))
         })
         .collect()
-}
-
-/// The route host.domain/path in the space, created if new.
-async fn ensure_route(client: &mut Client, space: &str, host: &str, domain: &str, path: &str) -> Result<Value> {
-    let filter = format!(
-        "/v2/routes?q={}&q={}&q={}",
-        q(&format!("domain_guid:{domain}")),
-        q(&format!("host:{host}")),
-        q(&format!("path:{path}"))
-    );
-    if let Some(route) = client.get(&filter).await?["resources"].get(0) {
-        return Ok(route.clone());
-    }
-    let mut body = json!({"host": host, "domain_guid": domain, "space_guid": space});
-    if !path.is_empty() {
-        body["path"] = json!(path);
-    }
-    client.call(Method::POST, "/v2/routes", Payload::Json(body)).await
 }
 
 async fn upload(client: &mut Client, app_guid: &str, dir: &Path) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::client::{Client, Payload, guid, q};
 
@@ -35,24 +35,29 @@ pub async fn routes() -> Result<()> {
     Ok(())
 }
 
-/// Creates `host.domain` in the targeted space (if new); returns its guid.
+/// The route host.domain/path (domain by guid) in the space, created if new.
+pub async fn ensure(client: &mut Client, space: &str, host: &str, domain: &str, path: &str) -> Result<Value> {
+    let filter = format!(
+        "/v2/routes?q={}&q={}&q={}",
+        q(&format!("domain_guid:{domain}")),
+        q(&format!("host:{host}")),
+        q(&format!("path:{path}"))
+    );
+    if let Some(route) = client.get(&filter).await?["resources"].get(0) {
+        return Ok(route.clone());
+    }
+    let mut body = json!({"host": host, "domain_guid": domain, "space_guid": space});
+    if !path.is_empty() {
+        body["path"] = json!(path);
+    }
+    client.call(Method::POST, "/v2/routes", Payload::Json(body)).await
+}
+
+/// `host.domain` (domain by name) in the targeted space, created if new; its guid.
 async fn ensure_route(client: &mut Client, domain: &str, host: &str) -> Result<String> {
     let space = client.space()?;
     let domain = domain_guid(client, domain).await?;
-    let existing = client
-        .get(&format!("/v2/routes?q={}&q={}", q(&format!("domain_guid:{domain}")), q(&format!("host:{host}"))))
-        .await?;
-    if let Some(route) = existing["resources"].get(0) {
-        return Ok(guid(route));
-    }
-    let created = client
-        .call(
-            Method::POST,
-            "/v2/routes",
-            Payload::Json(json!({"host": host, "domain_guid": domain, "space_guid": space})),
-        )
-        .await?;
-    Ok(guid(&created))
+    Ok(guid(&ensure(client, &space, host, &domain, "").await?))
 }
 
 pub async fn create_route(domain: &str, host: &str) -> Result<()> {
