@@ -57,6 +57,16 @@ pub(crate) enum Command {
         /// Memory per instance, e.g. 64M or 1G.
         #[arg(short = 'm', long = "memory")]
         memory: Option<String>,
+        /// Disk quota per instance, e.g. 256M or 1G.
+        #[arg(short = 'k', long = "disk")]
+        disk: Option<String>,
+        /// How the DEA decides an instance runs: port (it accepts
+        /// connections on $PORT), process or none.
+        #[arg(short = 'u', long = "health-check-type")]
+        health_check_type: Option<String>,
+        /// Seconds the port health check waits for the app to listen.
+        #[arg(short = 't', long = "timeout")]
+        timeout: Option<u32>,
         /// The start command (a component under the app and its arguments).
         #[arg(short = 'c', long = "command")]
         command: Option<String>,
@@ -153,7 +163,8 @@ pub(crate) enum Command {
         #[command(subcommand)]
         what: Wasm,
     },
-    /// Benchmarks: `wf bench api` times the CC's app listings at scale.
+    /// Benchmarks: `wf bench api` times the CC's app listings at scale;
+    /// `wf bench dea` the DEA's instance starts and request throughput.
     Bench {
         #[command(subcommand)]
         what: Bench,
@@ -194,6 +205,19 @@ pub(crate) enum Bench {
         /// A PostgreSQL server to benchmark on (a scratch database is made and dropped).
         #[arg(long)]
         postgres: Option<String>,
+    },
+    /// dea.start -> RUNNING (uncached and cached) and requests/s of one
+    /// instance of examples/hello-http, optionally against `wasmtime serve`.
+    Dea {
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// A wasmtime CLI to serve the same component with, for comparison.
+        #[arg(long)]
+        wasmtime: Option<PathBuf>,
     },
 }
 

@@ -38,6 +38,14 @@ pub struct Config {
     pub max_staging_runtime: u64,
     /// Largest accepted app upload, in bytes.
     pub max_upload_size: u64,
+    /// Seconds one request to an HTTP app may take before it is cut off (504).
+    pub request_timeout: u64,
+    /// Seconds of CPU a program instance may spend without waiting on
+    /// anything before it counts as stuck in a loop and is stopped.
+    pub max_busy_seconds: u64,
+    /// Seconds an instance's port health check waits, unless the app sets
+    /// `health_check_timeout`.
+    pub health_check_timeout: u64,
 }
 
 impl Default for Config {
@@ -55,6 +63,9 @@ impl Default for Config {
             dea_memory_mb: 8192,
             max_staging_runtime: 120,
             max_upload_size: 1024 * 1024 * 1024,
+            request_timeout: 60,
+            max_busy_seconds: 30,
+            health_check_timeout: 60,
         }
     }
 }
@@ -114,6 +125,9 @@ const FIELDS: &[&str] = &[
     "dea_memory_mb",
     "max_staging_runtime",
     "max_upload_size",
+    "request_timeout",
+    "max_busy_seconds",
+    "health_check_timeout",
 ];
 
 fn absolute(path: &Path) -> PathBuf {

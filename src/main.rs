@@ -36,6 +36,9 @@ struct PushFlags {
     buildpack: Option<String>,
     instances: Option<u32>,
     memory: Option<String>,
+    disk: Option<String>,
+    health_check_type: Option<String>,
+    timeout: Option<u32>,
     command: Option<String>,
     no_route: bool,
     random_route: bool,
@@ -64,10 +67,14 @@ async fn push(name: Option<String>, flags: PushFlags) -> Result<()> {
         None => {}
     }
     let memory_mb = flags.memory.as_deref().map(cli::push::parse_memory).transpose()?;
+    let disk_quota_mb = flags.disk.as_deref().map(cli::push::parse_memory).transpose()?;
     for mut app in apps {
         app.buildpack = flags.buildpack.clone().or(app.buildpack);
         app.instances = flags.instances.or(app.instances);
         app.memory_mb = memory_mb.or(app.memory_mb);
+        app.disk_quota_mb = disk_quota_mb.or(app.disk_quota_mb);
+        app.health_check_type = flags.health_check_type.clone().or(app.health_check_type);
+        app.health_check_timeout = flags.timeout.or(app.health_check_timeout);
         app.command = flags.command.clone().or(app.command);
         app.no_route |= flags.no_route;
         app.random_route |= flags.random_route;
@@ -93,8 +100,33 @@ async fn main() {
         Command::Login { api, username, password, org, space } => {
             cli::login::login(&api, &username, &password, org.as_deref(), space.as_deref()).await
         }
-        Command::Push { name, path, manifest, buildpack, instances, memory, command, no_route, random_route } => {
-            let flags = PushFlags { path, manifest, buildpack, instances, memory, command, no_route, random_route };
+        Command::Push {
+            name,
+            path,
+            manifest,
+            buildpack,
+            instances,
+            memory,
+            disk,
+            health_check_type,
+            timeout,
+            command,
+            no_route,
+            random_route,
+        } => {
+            let flags = PushFlags {
+                path,
+                manifest,
+                buildpack,
+                instances,
+                memory,
+                disk,
+                health_check_type,
+                timeout,
+                command,
+                no_route,
+                random_route,
+            };
             push(name, flags).await
         }
         Command::Apps => cli::apps::apps().await,
@@ -129,6 +161,9 @@ async fn main() {
         Command::Quotas => cli::admin::quotas().await,
         Command::Bench { what: Bench::Api { apps, requests, postgres } } => {
             cli::bench::api(apps, requests, postgres).await
+        }
+        Command::Bench { what: Bench::Dea { runs, seconds, connections, wasmtime } } => {
+            cli::bench_dea::dea(cli::bench_dea::DeaBench { runs, seconds, connections, wasmtime }).await
         }
         Command::Wasm { what: Wasm::Run { dirs, env, memory, timeout, file, args } } => {
             let options = |memory_mb| cli::wasm::RunOptions {

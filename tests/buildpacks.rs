@@ -44,7 +44,7 @@ async fn admin_buildpacks_are_ordered_uploaded_locked_and_used(platform: TestPla
     let listed = platform.get("/v2/buildpacks?order-by=position").await;
     let names: Vec<&str> =
         listed["resources"].as_array().unwrap().iter().map(|b| b["entity"]["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["custom", "wasm_buildpack"]);
+    assert_eq!(names, ["custom", "wasm_buildpack", "staticfile_buildpack"]);
     let (status, body) = platform.api(Method::POST, "/v2/buildpacks", Some(r#"{"name": "custom"}"#)).await;
     assert_eq!((status, body["code"].as_u64()), (400, Some(290001)));
     let (status, body) = platform.api(Method::POST, "/v2/buildpacks", Some(r#"{"name": "bad name!"}"#)).await;
@@ -74,8 +74,8 @@ async fn admin_buildpacks_are_ordered_uploaded_locked_and_used(platform: TestPla
     let (status, _) = platform.api(Method::PUT, &format!("/v2/buildpacks/{guid}"), Some(r#"{"position": 5}"#)).await;
     assert_eq!(status, 201);
     let listed = platform.get("/v2/buildpacks?order-by=position").await;
-    assert_eq!(listed["resources"][1]["entity"]["name"], "custom", "moved last");
-    assert_eq!(listed["resources"][1]["entity"]["position"], 2);
+    assert_eq!(listed["resources"][2]["entity"]["name"], "custom", "moved last");
+    assert_eq!(listed["resources"][2]["entity"]["position"], 3);
     platform.shutdown().await;
 }
 

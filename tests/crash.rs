@@ -12,14 +12,6 @@ use serde_json::Value;
 
 const CRASHER: &str = "tests/fixtures/crasher-app/crasher.wasm";
 
-async fn states(platform: &TestPlatform, guid: &str) -> Vec<String> {
-    let instances = platform.instances(guid).await;
-    let mut states: Vec<String> =
-        instances.as_object().unwrap().values().map(|i| i["state"].as_str().unwrap().to_string()).collect();
-    states.sort();
-    states
-}
-
 on_both_databases!(a_trap_crashes_one_instance_and_nothing_else, super::a_trap_crashes_one_instance_and_nothing_else);
 
 async fn a_trap_crashes_one_instance_and_nothing_else(platform: TestPlatform) {
@@ -29,14 +21,14 @@ async fn a_trap_crashes_one_instance_and_nothing_else(platform: TestPlatform) {
     let guid = platform.app_guid("crasher").await;
     let (p, g) = (&platform, &guid);
     eventually("both crasher instances running", Duration::from_secs(20), || async move {
-        (states(p, g).await == ["RUNNING", "RUNNING"]).then_some(())
+        (p.states(g).await == ["RUNNING", "RUNNING"]).then_some(())
     })
     .await;
 
     let (status, body) = platform.via_router("crasher.localhost", "/trap").await;
     assert_eq!(status, 500, "{body}");
     eventually("one instance CRASHED, one RUNNING", Duration::from_secs(10), || async move {
-        (states(p, g).await == ["CRASHED", "RUNNING"]).then_some(())
+        (p.states(g).await == ["CRASHED", "RUNNING"]).then_some(())
     })
     .await;
 
@@ -69,7 +61,7 @@ async fn exceeding_the_memory_quota_crashes_the_instance_with_the_reason() {
     assert_eq!(status, 500);
     let (p, g) = (&platform, &guid);
     eventually("the hog CRASHED", Duration::from_secs(10), || async move {
-        (states(p, g).await == ["CRASHED"]).then_some(())
+        (p.states(g).await == ["CRASHED"]).then_some(())
     })
     .await;
     let logs: Value = platform.get(&format!("/v2/apps/{guid}/logs")).await;

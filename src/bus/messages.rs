@@ -12,6 +12,7 @@ pub mod subjects {
     pub const DEA_STOP: &str = "dea.stop";
     pub const DEA_UPDATE: &str = "dea.update";
     pub const DEA_FIND_DROPLET: &str = "dea.find.droplet";
+    pub const DEA_HEARTBEAT: &str = "dea.heartbeat";
     pub const DROPLET_EXITED: &str = "droplet.exited";
     pub const ROUTER_REGISTER: &str = "router.register";
     pub const ROUTER_UNREGISTER: &str = "router.unregister";
@@ -134,6 +135,30 @@ pub struct DeaStart {
     pub space_guid: String,
     pub space_name: String,
     pub users: Vec<String>,
+    /// `port` (the default: RUNNING once `$PORT` accepts connections),
+    /// `process` or `none` (RUNNING once started), as the app set it.
+    #[serde(default)]
+    pub health_check_type: Option<String>,
+    /// Seconds the port health check waits; the DEA's default if none.
+    #[serde(default)]
+    pub health_check_timeout: Option<u64>,
+    /// Where the instance may connect: the rules of the security groups
+    /// bound to its space and of the platform's default running (for
+    /// staging: staging) groups.
+    #[serde(default)]
+    pub egress_network_rules: Vec<EgressRule>,
+}
+
+/// One security group rule, as CF writes it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EgressRule {
+    /// tcp, udp, icmp or all.
+    pub protocol: String,
+    /// One address, a CIDR (`10.0.0.0/8`) or a range (`10.0.0.1-10.0.0.9`).
+    pub destination: String,
+    /// `443`, `80,443` or `8000-9000`; none for every port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -143,6 +168,25 @@ pub struct Limits {
     /// MB.
     pub disk: u64,
     pub fds: u64,
+}
+
+/// `dea.heartbeat`: every instance on a DEA and its state, sent with each
+/// advertisement (every few seconds and whenever an instance changes); the
+/// health manager compares them with what the CC wants.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub dea: String,
+    pub droplets: Vec<InstanceHeartbeat>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InstanceHeartbeat {
+    pub droplet: String,
+    pub version: String,
+    pub instance: String,
+    pub index: u32,
+    pub state: InstanceState,
+    pub state_timestamp: f64,
 }
 
 /// `dea.stop`: stop instances of an app (all of them unless narrowed).

@@ -11,6 +11,7 @@ use sqlx::Row;
 
 use super::Cc;
 use super::api::APPS;
+use super::api::security_groups;
 use super::error::{ApiError, ApiResult};
 use super::{events, stager};
 use crate::bus::BusExt;
@@ -70,6 +71,7 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
         sqlx::query_scalar("SELECT name FROM spaces WHERE guid = $1").bind(&space_guid).fetch_one(&cc.db).await?;
     let env: serde_json::Map<String, Value> = serde_json::from_str(&text("environment_json")).unwrap_or_default();
     let command = text("command");
+    let egress_network_rules = security_groups::rules_for(cc, &space_guid, false).await?;
     Ok(DeaStart {
         droplet: guid.to_string(),
         name: text("name"),
@@ -92,6 +94,13 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
         space_guid,
         space_name,
         users: Vec::new(),
+        health_check_type: Some(text("health_check_type")).filter(|t| !t.is_empty()),
+        health_check_timeout: app
+            .try_get::<Option<i64>, _>("health_check_timeout")
+            .ok()
+            .flatten()
+            .map(|t| t.max(0) as u64),
+        egress_network_rules,
     })
 }
 

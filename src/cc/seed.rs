@@ -23,8 +23,10 @@ pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
 
 /// The buildpacks built into `wf`, in detection order.
-pub const BUILTIN_BUILDPACKS: &[(&str, &[u8])] =
-    &[("wasm_buildpack", include_bytes!("../../buildpacks-wasm/wasm_buildpack.wasm"))];
+pub const BUILTIN_BUILDPACKS: &[(&str, &[u8])] = &[
+    ("wasm_buildpack", include_bytes!("../../buildpacks-wasm/wasm_buildpack.wasm")),
+    ("staticfile_buildpack", include_bytes!("../../buildpacks-wasm/staticfile_buildpack.wasm")),
+];
 
 /// The secret tokens are signed with, made on first start.
 pub fn token_secret(data_dir: &Path) -> Result<Vec<u8>> {
@@ -40,7 +42,9 @@ pub fn token_secret(data_dir: &Path) -> Result<Vec<u8>> {
 
 pub async fn seed(cc: &Cc) -> Result<()> {
     let db = &cc.db;
-    seed_admin(db, &cc.config.data_dir).await?;
+    if seed_admin(db, &cc.config.data_dir).await? {
+        seed_security_groups(db).await?;
+    }
     let quota = ensure(db, "quota_definitions", "name", super::quotas::DEFAULT_QUOTA, &[]).await?;
     let org = ensure(db, "organizations", "name", DEFAULT_ORG, &[("quota_definition_guid", &quota)]).await?;
     ensure(db, "spaces", "name", DEFAULT_SPACE, &[("organization_guid", &org)]).await?;
@@ -52,17 +56,58 @@ pub async fn seed(cc: &Cc) -> Result<()> {
     Ok(())
 }
 
-async fn seed_admin(db: &AnyPool, data_dir: &Path) -> Result<()> {
+/// Creates the admin on a new CCDB; says whether it did (a first start).
+async fn seed_admin(db: &AnyPool, data_dir: &Path) -> Result<bool> {
     let exists: Option<String> =
         sqlx::query_scalar("SELECT guid FROM users WHERE username = $1").bind(ADMIN).fetch_optional(db).await?;
     if exists.is_some() {
-        return Ok(());
+        return Ok(false);
     }
     let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect();
     auth::create_user(db, ADMIN, &password, true).await?;
     let path = data_dir.join(ADMIN_PASSWORD_FILE);
     write_private(&path, password.as_bytes())?;
     println!("Created user {ADMIN} with password {password} (also in {})", path.display());
+    Ok(true)
+}
+
+/// cf-deployment's default security groups, for running and staging: the
+/// public internet and DNS. Unlike a container's, an instance's loopback is
+/// the host's, where the platform itself listens, so 127.0.0.0/8 (and
+/// 0.0.0.0/8, which reaches it too) are left out of the public networks
+/// like the private ranges are.
+const DEFAULT_SECURITY_GROUPS: [(&str, &str); 2] = [
+    (
+        "public_networks",
+        r#"[{"protocol":"all","destination":"1.0.0.0-9.255.255.255"},
+            {"protocol":"all","destination":"11.0.0.0-126.255.255.255"},
+            {"protocol":"all","destination":"128.0.0.0-169.253.255.255"},
+            {"protocol":"all","destination":"169.255.0.0-172.15.255.255"},
+            {"protocol":"all","destination":"172.32.0.0-192.167.255.255"},
+            {"protocol":"all","destination":"192.169.0.0-255.255.255.255"}]"#,
+    ),
+    (
+        "dns",
+        r#"[{"protocol":"tcp","destination":"0.0.0.0/0","ports":"53"},
+            {"protocol":"udp","destination":"0.0.0.0/0","ports":"53"}]"#,
+    ),
+];
+
+async fn seed_security_groups(db: &AnyPool) -> Result<()> {
+    for (name, rules) in DEFAULT_SECURITY_GROUPS {
+        let rules: serde_json::Value = serde_json::from_str(rules)?;
+        sqlx::query(
+            "INSERT INTO security_groups (guid, name, rules, running_default, staging_default, created_at) \
+             VALUES ($1, $2, $3, TRUE, TRUE, $4)",
+        )
+        .bind(new_guid())
+        .bind(name)
+        .bind(rules.to_string())
+        .bind(now())
+        .execute(db)
+        .await
+        .with_context(|| format!("seeding security group {name}"))?;
+    }
     Ok(())
 }
 

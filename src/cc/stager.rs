@@ -9,6 +9,7 @@ use std::time::Duration;
 use sqlx::Row;
 
 use super::api::APPS;
+use super::api::security_groups;
 use super::error::ApiResult;
 use super::{Cc, new_guid, now, runner, seed};
 use crate::blobstore::keys;
@@ -44,7 +45,8 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     .execute(&cc.db)
     .await?;
 
-    let start_message = runner::start_message(cc, guid, 0).await?;
+    let mut start_message = runner::start_message(cc, guid, 0).await?;
+    start_message.egress_network_rules = security_groups::rules_for(cc, &start_message.space_guid, true).await?;
     let request = StagingRequest {
         app_id: guid.to_string(),
         task_id: task_id.clone(),

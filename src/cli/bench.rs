@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use sqlx::Connection;
 
+use super::bench_dea::percentile;
 use crate::config::Config;
 use crate::server::{Platform, Role};
 
@@ -83,7 +84,7 @@ async fn run(config: Config, apps: usize, requests: usize, backend: &str) -> Res
             times.push(began.elapsed());
         }
         times.sort();
-        let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
+        let at = |q: f64| percentile(&times, q);
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
             "{label:<44} {:>10.2} {:>10.2} {:>10.2}",

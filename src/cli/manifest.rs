@@ -1,5 +1,6 @@
 //! manifest.yml, as cf push reads it: `applications:` with name, path,
-//! memory, disk_quota, instances, buildpack, command, env, routes,
+//! memory, disk_quota, instances, health-check-type, timeout, buildpack,
+//! command, env, routes,
 //! no-route, random-route (and services, which must be empty until
 //! service bindings exist). Paths are relative to the manifest.
 
@@ -25,6 +26,8 @@ struct ManifestApp {
     memory: Option<serde_yaml::Value>,
     disk_quota: Option<serde_yaml::Value>,
     instances: Option<u32>,
+    health_check_type: Option<String>,
+    timeout: Option<u32>,
     buildpack: Option<String>,
     command: Option<String>,
     #[serde(default)]
@@ -82,6 +85,8 @@ pub fn read(file: &Path) -> Result<Vec<PushOptions>> {
                 memory_mb: megabytes(&app.memory)?,
                 disk_quota_mb: megabytes(&app.disk_quota)?,
                 instances: app.instances,
+                health_check_type: app.health_check_type,
+                health_check_timeout: app.timeout,
                 buildpack: app.buildpack,
                 command: app.command,
                 env: Some(env),

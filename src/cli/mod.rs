@@ -8,6 +8,7 @@ pub mod admin;
 pub mod app;
 pub mod apps;
 pub mod bench;
+pub mod bench_dea;
 pub mod bits;
 pub mod client;
 pub mod login;

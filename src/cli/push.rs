@@ -1,4 +1,4 @@
-//! `wf push NAME -p DIR [-b BUILDPACK] [-i N] [-m 64M]`: cf push's six
+//! `wf push NAME -p DIR [-b BUILDPACK] [-i N] [-m 64M] [-k 1G] [-u port|process|none] [-t S]`: cf push's six
 //! steps — create (or update) the app, make and map its route, match
 //! resources and upload the rest, start it — while the staging log streams
 //! live, then wait for instances and print the URL and the time it took.
@@ -21,6 +21,8 @@ pub struct PushOptions {
     pub instances: Option<u32>,
     pub memory_mb: Option<u64>,
     pub disk_quota_mb: Option<u64>,
+    pub health_check_type: Option<String>,
+    pub health_check_timeout: Option<u32>,
     pub command: Option<String>,
     pub env: Option<std::collections::BTreeMap<String, String>>,
     /// `host.domain[/path]`s; None means the default route.
@@ -68,6 +70,12 @@ pub async fn push(options: PushOptions) -> Result<()> {
     }
     if let Some(d) = options.disk_quota_mb {
         fields["disk_quota"] = json!(d);
+    }
+    if let Some(t) = &options.health_check_type {
+        fields["health_check_type"] = json!(t);
+    }
+    if let Some(t) = options.health_check_timeout {
+        fields["health_check_timeout"] = json!(t);
     }
     if let Some(c) = &options.command {
         fields["command"] = json!(c);

@@ -4,11 +4,12 @@
 //! and app authors can try their code. Standard streams pass through; the
 //! guest's exit code is `wf`'s.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use wasmtime_wasi::{FsPerms, WasiCtx};
 
+use crate::runtime::limits::Limits;
 use crate::runtime::{Runtime, command};
 
 pub struct RunOptions {
@@ -42,10 +43,12 @@ pub async fn run(options: RunOptions) -> Result<i32> {
         wasi.preopened_dir(host, guest, FsPerms::ReadWrite)
             .map_err(|e| anyhow::Error::from(e).context(format!("opening {host}")))?;
     }
-    let exit =
-        command::run(&runtime, &component, wasi.build(), options.memory_mb * 1024 * 1024, options.timeout).await?;
-    if let Some(reason) = &exit.reason {
-        eprintln!("wf: the guest was stopped: {reason}");
+    let component = runtime.component(&component).await?;
+    let limits = Limits::memory(options.memory_mb * 1024 * 1024);
+    let deadline = options.timeout.map(|timeout| Instant::now() + timeout);
+    let exit = command::run(&runtime, &component, wasi.build(), limits, deadline).await?;
+    if let Some(ending) = &exit.ending {
+        eprintln!("wf: the guest was stopped: {ending}");
     }
     Ok(exit.code)
 }

@@ -1,10 +1,19 @@
 //! One app instance on this DEA, from `dea.<id>.start` to its end: fetch
 //! the droplet (cached by SHA1), unpack it into the instance directory,
-//! build the CF environment, serve the component on a port of its own and
-//! register its routes. It ends by `dea.stop` (STOPPED) or by crashing
-//! (CRASHED: a trap or running out of memory); either way the router
-//! forgets it and `droplet.exited` says why. Nothing else on the DEA is
-//! touched.
+//! build the CF environment, run the component within the app's limits and
+//! register its routes. Two kinds of app:
+//!
+//! - a `wasi:http/incoming-handler` component is served by the DEA on the
+//!   instance's port, a store per request ([`crate::runtime::http`]);
+//! - a `wasi:cli/run` component runs as a long-lived program that listens
+//!   on `$PORT` itself ([`crate::runtime::command`]), with wasi:sockets as
+//!   [`SocketPolicy`] allows. It is RUNNING once its port accepts
+//!   connections (CF's port health check), or at once for
+//!   `health_check_type` `process` and `none`; its exit is a crash.
+//!
+//! It ends by `dea.stop` (STOPPED) or by crashing (CRASHED: a trap, a
+//! limit, a failed health check); either way the router forgets it and
+//! `droplet.exited` says why. Nothing else on the DEA is touched.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -14,20 +23,24 @@ use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use wasmtime::component::Component;
 use wasmtime_wasi::{FsPerms, WasiCtx};
 
+use super::egress::SocketPolicy;
 use super::env::{self, InstanceFacts};
 use super::log::GuestLogs;
-use super::{Dea, DeaRef, droplet};
+use super::{Dea, DeaRef, disk_usage, droplet};
 use crate::blobstore::{keys, package, sha1_hex};
 use crate::bus::BusExt;
 use crate::bus::messages::{
-    DeaStart, DropletExited, FindDropletReply, InstanceState, InstanceStats, RouteRegistration, Usage, subjects,
+    DeaStart, DropletExited, FindDropletReply, InstanceHeartbeat, InstanceState, InstanceStats, RouteRegistration,
+    Usage, subjects,
 };
+use crate::runtime::command;
+use crate::runtime::guest::allow_network;
 use crate::runtime::http::HttpApp;
+use crate::runtime::limits::{Disk, Limits};
 
-/// Longest a single request may run before it is cut off.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a crashed instance's server lingers so the answer to the
 /// request that crashed it (a 500) still reaches the client.
 const CRASH_GRACE: Duration = Duration::from_secs(1);
@@ -39,9 +52,12 @@ pub struct Instance {
     started_at: DateTime<Utc>,
     began: Instant,
     status: Mutex<Status>,
+    /// The server (HTTP app) or program (command app).
     server: Mutex<Option<tokio::task::AbortHandle>>,
-    /// Linear memory its requests hold now (bytes).
-    memory_in_use: Mutex<Option<Arc<std::sync::atomic::AtomicU64>>>,
+    /// What the running guest holds of its limits.
+    limits: Mutex<Option<Limits>>,
+    /// CPU time used as of the last stats report, and when that was.
+    cpu_sample: Mutex<(Instant, Duration)>,
 }
 
 struct Status {
@@ -102,6 +118,19 @@ impl Instance {
         Ok(())
     }
 
+    /// This instance as `dea.heartbeat` reports it.
+    pub fn heartbeat(&self) -> InstanceHeartbeat {
+        let status = self.status.lock().expect("instance status");
+        InstanceHeartbeat {
+            droplet: self.start.droplet.clone(),
+            version: self.start.version.clone(),
+            instance: self.id.clone(),
+            index: self.start.index,
+            state: status.state,
+            state_timestamp: status.since,
+        }
+    }
+
     /// This instance as `dea.find.droplet` reports it.
     pub fn report(&self, dea: &Dea, include_stats: bool) -> FindDropletReply {
         let status = self.status.lock().expect("instance status");
@@ -123,18 +152,38 @@ impl Instance {
                 mem_quota: self.start.limits.mem * mb,
                 disk_quota: self.start.limits.disk * mb,
                 fds_quota: self.start.limits.fds,
-                usage: Usage {
-                    time: Utc::now().format("%Y-%m-%d %H:%M:%S %z").to_string(),
-                    cpu: 0.0,
-                    mem: self
-                        .memory_in_use
-                        .lock()
-                        .expect("instance memory")
-                        .as_ref()
-                        .map_or(0, |m| m.load(std::sync::atomic::Ordering::Relaxed)),
-                    disk: disk_usage(&self.dir),
-                },
+                usage: self.usage(),
             }),
+        }
+    }
+
+    /// Memory held now, disk used, and the share of one core the guest
+    /// used since the last report (CF's `usage.cpu`).
+    fn usage(&self) -> Usage {
+        let limits = self.limits.lock().expect("instance limits").clone();
+        let cpu = limits.as_ref().map_or(0.0, |limits| {
+            let used = limits.cpu.used();
+            let mut sample = self.cpu_sample.lock().expect("cpu sample");
+            let (then, used_then) = std::mem::replace(&mut *sample, (Instant::now(), used));
+            (used - used_then).as_secs_f64() / then.elapsed().as_secs_f64().max(1e-3)
+        });
+        let disk = disk_usage(&self.dir);
+        if let Some(quota) = limits.as_ref().and_then(|limits| limits.disk.as_ref()) {
+            quota.measured(disk);
+        }
+        Usage {
+            time: Utc::now().format("%Y-%m-%d %H:%M:%S %z").to_string(),
+            cpu,
+            mem: limits.map_or(0, |limits| limits.memory.used()),
+            disk,
+        }
+    }
+
+    /// Measures the instance's disk usage for its quota.
+    pub fn measure_disk(&self) {
+        let quota = self.limits.lock().expect("instance limits").as_ref().and_then(|limits| limits.disk.clone());
+        if let Some(quota) = quota {
+            quota.measured(disk_usage(&self.dir));
         }
     }
 
@@ -155,22 +204,6 @@ impl Instance {
     }
 }
 
-/// Bytes of files under `dir`.
-fn disk_usage(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| match e.file_type() {
-                    Ok(t) if t.is_dir() => disk_usage(&e.path()),
-                    Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
-                    _ => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 /// Starts an instance (under `id` when re-adopting one from the
 /// snapshot); failures to start are reported as a crash.
 pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
@@ -188,7 +221,8 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
         started_at: Utc::now(),
         began: Instant::now(),
         server: Mutex::new(None),
-        memory_in_use: Mutex::new(None),
+        limits: Mutex::new(None),
+        cpu_sample: Mutex::new((Instant::now(), Duration::ZERO)),
     });
     dea.instances.lock().expect("dea instances").insert(id, instance.clone());
     dea.save_snapshot();
@@ -235,6 +269,7 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     .await??;
     let info = droplet::read_staging_info(&instance.dir)?;
 
+    // Command apps bind the port themselves: it is chosen free here, then let go.
     let listener = TcpListener::bind((dea.config.dea_host.as_str(), 0)).await.context("binding the instance port")?;
     let port = listener.local_addr()?.port();
     instance.status.lock().expect("instance status").port = port;
@@ -261,27 +296,140 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
         &start.index.to_string(),
         Some(&instance.dir.join("logs")),
     )?;
+    let limits = instance_limits(dea, instance, &logs);
+    *instance.limits.lock().expect("instance limits") = Some(limits.clone());
+    let sockets = SocketPolicy { port: Some(port), rules: Arc::new(start.egress_network_rules.clone()) }.check();
     let (app_dir, tmp_dir) = (instance.dir.join("app"), instance.dir.join("tmp"));
     let make_wasi = move || -> Result<WasiCtx> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&environment).args(&args).stdout(logs.stdout.clone()).stderr(logs.stderr.clone());
         wasi.preopened_dir(&app_dir, env::HOME, FsPerms::ReadWrite)?;
         wasi.preopened_dir(&tmp_dir, env::TMPDIR, FsPerms::ReadWrite)?;
+        allow_network(&mut wasi, sockets.clone());
         Ok(wasi.build())
     };
+
+    match AppKind::of(&component, dea.runtime.engine()) {
+        Some(AppKind::Http) => serve(dea, instance, &component, make_wasi, limits, listener),
+        Some(AppKind::Command) => {
+            drop(listener);
+            run_program(dea, instance, component, make_wasi()?, limits).await
+        }
+        None => bail!(
+            "{component_path} is neither an HTTP app (exporting wasi:http/incoming-handler@0.2) \
+             nor a program (exporting wasi:cli/run@0.2)"
+        ),
+    }
+}
+
+/// What a component is, by what it exports.
+enum AppKind {
+    Http,
+    Command,
+}
+
+impl AppKind {
+    fn of(component: &Component, engine: &wasmtime::Engine) -> Option<AppKind> {
+        let exports: Vec<String> =
+            component.component_type().exports(engine).map(|(name, _)| name.to_string()).collect();
+        let exports_any = |prefix: &str| exports.iter().any(|name| name.starts_with(prefix));
+        if exports_any("wasi:http/incoming-handler@0.2") {
+            Some(AppKind::Http)
+        } else if exports_any("wasi:cli/run@0.2") {
+            Some(AppKind::Command)
+        } else {
+            None
+        }
+    }
+}
+
+/// The app's memory, disk and handle limits; going over the disk quota
+/// is told on the app's log stream.
+fn instance_limits(dea: &Dea, instance: &Instance, logs: &GuestLogs) -> Limits {
+    let mb = 1024 * 1024;
+    let app_limits = instance.start.limits;
+    let stderr = logs.stderr.clone();
+    let disk = Disk::new(app_limits.disk * mb, move || {
+        stderr.line(format!("disk quota of {} MB exceeded: writes are refused", app_limits.disk));
+    });
+    disk.measured(disk_usage(&instance.dir));
+    Limits {
+        disk: Some(Arc::new(disk)),
+        max_handles: app_limits.fds as usize,
+        max_busy: Some(Duration::from_secs(dea.config.max_busy_seconds)),
+        ..Limits::memory(app_limits.mem * mb)
+    }
+}
+
+/// Serves an HTTP app on the instance's port until stopped; a crash of
+/// one of its requests crashes the instance.
+fn serve(
+    dea: &DeaRef,
+    instance: &Arc<Instance>,
+    component: &Component,
+    make_wasi: impl Fn() -> Result<WasiCtx> + Send + Sync + 'static,
+    limits: Limits,
+    listener: TcpListener,
+) -> Result<()> {
     let (crashes, mut crashed) = mpsc::unbounded_channel();
-    let memory_bytes = start.limits.mem * 1024 * 1024;
+    let request_timeout = Duration::from_secs(dea.config.request_timeout);
     let app =
-        HttpApp::new(&dea.runtime, &component, make_wasi, memory_bytes, REQUEST_TIMEOUT, crashes).map_err(|e| {
-            anyhow!("{component_path} cannot be served: it must export wasi:http/incoming-handler@0.2 ({e:#})")
-        })?;
-    *instance.memory_in_use.lock().expect("instance memory") = Some(app.memory_in_use());
+        HttpApp::new(&dea.runtime, component, make_wasi, Limits { max_busy: None, ..limits }, request_timeout, crashes)
+            .map_err(|e| anyhow!("the component cannot be served: {e:#}"))?;
     let server = tokio::spawn(Arc::new(app).serve(listener));
     *instance.server.lock().expect("instance server") = Some(server.abort_handle());
-
     let (dea, instance) = (dea.clone(), instance.clone());
     tokio::spawn(async move {
         if let Some(description) = crashed.recv().await {
+            crash(&dea, &instance, description).await;
+        }
+    });
+    Ok(())
+}
+
+/// Runs a command app; returns once it passed its health check. Its end,
+/// whenever it comes, is a crash (a web process is not meant to exit).
+async fn run_program(
+    dea: &DeaRef,
+    instance: &Arc<Instance>,
+    component: Component,
+    wasi: WasiCtx,
+    limits: Limits,
+) -> Result<()> {
+    let (ended, mut has_ended) = tokio::sync::oneshot::channel();
+    let runtime = dea.runtime.clone();
+    let program = crate::runtime::spawn(async move {
+        let exit = command::run(&runtime, &component, wasi, limits, None).await;
+        let _ = ended.send(match exit {
+            Ok(exit) => match exit.ending {
+                Some(ending) => ending.to_string(),
+                None => format!("the app exited with status {}", exit.code),
+            },
+            Err(e) => format!("the app failed to run: {e:#}"),
+        });
+    });
+    *instance.server.lock().expect("instance server") = Some(program.abort_handle());
+
+    let start = &instance.start;
+    if start.health_check_type.as_deref().is_none_or(|t| t == "port") {
+        let timeout = Duration::from_secs(start.health_check_timeout.unwrap_or(dea.config.health_check_timeout));
+        let address = (dea.config.dea_host.clone(), instance.status.lock().expect("instance status").port);
+        let accepting = async {
+            while tokio::net::TcpStream::connect(address.clone()).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::select! {
+            accepted = tokio::time::timeout(timeout, accepting) => if accepted.is_err() {
+                program.abort();
+                bail!("the app did not accept connections on $PORT within {} seconds", timeout.as_secs());
+            },
+            ended = &mut has_ended => bail!("{}", ended.unwrap_or_else(|_| "the app ended".into())),
+        }
+    }
+    let (dea, instance) = (dea.clone(), instance.clone());
+    tokio::spawn(async move {
+        if let Ok(description) = has_ended.await {
             crash(&dea, &instance, description).await;
         }
     });

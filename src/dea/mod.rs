@@ -6,7 +6,8 @@
 //! It owns nothing but its directory: staging work, droplets and compiled
 //! code (caches) and instance directories.
 
-mod droplet;
+pub mod droplet;
+mod egress;
 pub mod env;
 mod files;
 mod instance;
@@ -23,8 +24,8 @@ use anyhow::Result;
 
 use crate::blobstore::Blobstore;
 use crate::bus::messages::{
-    Advertise, DeaStart, DeaStop, DeaUpdate, FilesReply, FilesRequest, FindDroplet, InstanceState, RouterStart,
-    StagingRequest, subjects,
+    Advertise, DeaStart, DeaStop, DeaUpdate, FilesReply, FilesRequest, FindDroplet, Heartbeat, InstanceState,
+    RouterStart, StagingRequest, subjects,
 };
 use crate::bus::{Bus, BusExt, Message, reply};
 use crate::config::Config;
@@ -33,6 +34,8 @@ use instance::Instance;
 
 /// How often the DEA advertises its capacity.
 const ADVERTISE_INTERVAL: Duration = Duration::from_secs(5);
+/// How often instances' disk usage is measured for their quotas.
+const DISK_SAMPLE_INTERVAL: Duration = Duration::from_secs(2);
 /// How often routes are registered again unless a router asks otherwise.
 const DEFAULT_REGISTER_INTERVAL: Duration = Duration::from_secs(20);
 
@@ -103,6 +106,11 @@ impl Dea {
                 |dea| async move { dea.register_all().await },
             );
         tokio::spawn(register);
+        tokio::spawn(periodically(Arc::downgrade(&dea), DISK_SAMPLE_INTERVAL, |dea| async move {
+            let instances = dea.instances();
+            tokio::task::spawn_blocking(move || instances.iter().for_each(|i| i.measure_disk())).await?;
+            Ok(())
+        }));
         Ok(dea)
     }
 
@@ -134,7 +142,8 @@ impl Dea {
     async fn on_staging(self: Arc<Self>, message: Message) -> Result<()> {
         let request: StagingRequest = message.json()?;
         let Some(reply_to) = message.reply.clone() else { return Ok(()) };
-        staging::stage(self, request, reply_to).await;
+        // Buildpacks run on the guests' threads, like instances.
+        crate::runtime::spawn(staging::stage(self, request, reply_to)).await?;
         Ok(())
     }
 
@@ -199,7 +208,8 @@ impl Dea {
         self.instances.lock().expect("dea instances").values().cloned().collect()
     }
 
-    /// Tells the CC how much room is left here.
+    /// Tells the CC how much room is left here, and the health manager
+    /// which instances run (`dea.heartbeat`).
     async fn advertise(&self) -> Result<()> {
         let instances = self.instances();
         let mut app_id_to_count = std::collections::BTreeMap::new();
@@ -218,7 +228,9 @@ impl Dea {
             app_id_to_count,
         };
         self.bus.publish(subjects::DEA_ADVERTISE, &advert).await?;
-        self.bus.publish(subjects::STAGING_ADVERTISE, &advert).await
+        self.bus.publish(subjects::STAGING_ADVERTISE, &advert).await?;
+        let heartbeat = Heartbeat { dea: self.id.clone(), droplets: instances.iter().map(|i| i.heartbeat()).collect() };
+        self.bus.publish(subjects::DEA_HEARTBEAT, &heartbeat).await
     }
 
     async fn register_all(&self) -> Result<()> {
@@ -270,4 +282,20 @@ where
             tracing::warn!("{e:#}");
         }
     }
+}
+
+/// Bytes of files under `dir`.
+pub fn disk_usage(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => disk_usage(&e.path()),
+                    Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+                    _ => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }

@@ -6,18 +6,21 @@
 //! prints is the staging log (STG) on the app's log stream.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
 use super::droplet::{self, StagingInfo};
+use super::egress::SocketPolicy;
 use super::log::GuestLogs;
-use super::{DeaRef, env};
-use crate::blobstore::package::Limits;
+use super::{DeaRef, disk_usage, env};
+use crate::blobstore::package;
 use crate::blobstore::{keys, sha1_hex};
 use crate::bus::messages::{AdminBuildpack, StagingError, StagingReply, StagingRequest, subjects};
 use crate::runtime::buildpack::{BuildpackRun, Failure, LoadedBuildpack, StagingDirs};
 use crate::runtime::guest::LogStream;
+use crate::runtime::limits::{Disk, Ending, Limits};
 
 /// Unpacked size allowed for an app package.
 const MAX_APP_BYTES: u64 = 4 * 1024 * 1024 * 1024;
@@ -82,10 +85,14 @@ async fn run(
     }
 
     log.line("-----> Downloading app package");
-    let package = dea.blobstore.get(&request.download_uri).await.map_err(staging_error)?;
+    let app_package = dea.blobstore.get(&request.download_uri).await.map_err(staging_error)?;
     let app_dir = dirs.app.clone();
     tokio::task::spawn_blocking(move || {
-        droplet::unpack_package(&package, &app_dir, Limits { max_total_bytes: MAX_APP_BYTES, max_ratio: 1000 })
+        droplet::unpack_package(
+            &app_package,
+            &app_dir,
+            package::Limits { max_total_bytes: MAX_APP_BYTES, max_ratio: 1000 },
+        )
     })
     .await
     .map_err(|e| staging_error(e.into()))?
@@ -95,15 +102,27 @@ async fn run(
         droplet::unpack(&cache, &dirs.cache).map_err(staging_error)?;
     }
 
+    let limits = &request.start_message.limits;
+    let over_quota = log.clone();
+    let disk = Disk::new(limits.disk * 1024 * 1024, move || {
+        over_quota.line("-----> The disk quota is exceeded: writes are refused");
+    });
+    disk.measured(disk_usage(work));
     let run = BuildpackRun {
         env: env::staging(&request.start_message, &request.properties.environment),
-        memory_bytes: request.start_message.limits.mem * 1024 * 1024,
+        limits: Limits {
+            disk: Some(Arc::new(disk)),
+            max_handles: limits.fds as usize,
+            ..Limits::memory(limits.mem * 1024 * 1024)
+        },
         deadline,
         log: log.clone(),
+        sockets: SocketPolicy { port: None, rules: Arc::new(request.start_message.egress_network_rules.clone()) }
+            .check(),
     };
     let (buildpack, mut loaded, detected) = choose_buildpack(dea, request, &dirs, &run).await?;
     log.line(format!("-----> {} detected {}", buildpack.name, detected));
-    let timed_out = |f: &Failure| matches!(f, Failure::Crashed(m) if m.contains("out of time"));
+    let timed_out = |f: &Failure| matches!(f, Failure::Crashed(Ending::Deadline));
     loaded.compile("/app", "/cache").await.map_err(|f| {
         if timed_out(&f) {
             error("StagingTimeExpired", format!("{}: {f}", buildpack.name))

@@ -8,11 +8,14 @@ use std::time::Instant;
 
 use anyhow::Result;
 use wasmtime::Store;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Component;
 use wasmtime_wasi::{FsPerms, WasiCtx};
 
 use super::Runtime;
-use super::guest::{GuestState, LogStream, Quota};
+use super::cpu::metered;
+use super::guest::{GuestState, LogStream, SocketCheck, allow_network};
+use super::limits::{Ending, Limits};
+use super::linker::linker;
 
 wasmtime::component::bindgen!({
     path: "guest-sdk/wit",
@@ -33,10 +36,13 @@ pub struct StagingDirs {
 
 pub struct BuildpackRun {
     pub env: Vec<(String, String)>,
-    pub memory_bytes: u64,
+    /// Memory, disk (of the staging directory) and handles.
+    pub limits: Limits,
     /// Time left for the whole staging; the guest is cut off after it.
     pub deadline: Instant,
     pub log: LogStream,
+    /// Where the buildpack may connect (the staging security groups).
+    pub sockets: SocketCheck,
 }
 
 /// Why a buildpack run ended without a result.
@@ -44,8 +50,8 @@ pub struct BuildpackRun {
 pub enum Failure {
     /// The buildpack said no (compile or release returned an error).
     Refused(String),
-    /// The guest trapped, ran out of memory or out of time.
-    Crashed(String),
+    /// The guest trapped or ran into a limit.
+    Crashed(Ending),
 }
 
 /// An instantiated buildpack, ready for its three calls.
@@ -61,10 +67,10 @@ impl LoadedBuildpack {
         dirs: &StagingDirs,
         run: &BuildpackRun,
     ) -> Result<Self> {
-        let mut linker = Linker::new(runtime.engine());
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        let linker = linker(runtime.engine(), false)?;
         let mut wasi = WasiCtx::builder();
         wasi.envs(&run.env).stdout(run.log.clone()).stderr(run.log.clone());
+        allow_network(&mut wasi, run.sockets.clone());
         for (host, guest, writable) in [
             (&dirs.app, "/app", true),
             (&dirs.cache, "/cache", true),
@@ -73,33 +79,26 @@ impl LoadedBuildpack {
         ] {
             wasi.preopened_dir(host, guest, if writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly })?;
         }
-        let mut store = Store::new(runtime.engine(), GuestState::new(wasi.build(), Quota::new(run.memory_bytes)));
-        store.limiter(|state| &mut state.quota);
-        let left = run.deadline.saturating_duration_since(Instant::now());
-        store.set_epoch_deadline(Runtime::ticks(left));
-        store.epoch_deadline_trap();
-        let bindings = Buildpack::instantiate_async(&mut store, component, &linker).await?;
+        let mut store = runtime.store(wasi.build(), run.limits.clone(), Some(run.deadline));
+        let cpu = run.limits.cpu.clone();
+        let bindings = metered(Buildpack::instantiate_async(&mut store, component, &linker), cpu).await?;
         Ok(LoadedBuildpack { store, bindings })
     }
 
     fn crash(&self, error: wasmtime::Error) -> Failure {
-        if self.store.data().quota.exceeded {
-            return Failure::Crashed("the buildpack ran out of memory".into());
-        }
-        if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
-            return Failure::Crashed("the buildpack ran out of time".into());
-        }
-        Failure::Crashed(format!("the buildpack crashed: {error:#}"))
+        Failure::Crashed(self.store.data().ending(&error))
     }
 
     pub async fn detect(&mut self, build_dir: &str) -> Result<Option<String>, Failure> {
         let lifecycle = self.bindings.wasmfoundry_buildpack_lifecycle();
-        lifecycle.call_detect(&mut self.store, build_dir).await.map_err(|e| self.crash(e))
+        let cpu = self.store.data().limits.cpu.clone();
+        metered(lifecycle.call_detect(&mut self.store, build_dir), cpu).await.map_err(|e| self.crash(e))
     }
 
     pub async fn compile(&mut self, build_dir: &str, cache_dir: &str) -> Result<(), Failure> {
         let lifecycle = self.bindings.wasmfoundry_buildpack_lifecycle();
-        match lifecycle.call_compile(&mut self.store, build_dir, cache_dir).await {
+        let cpu = self.store.data().limits.cpu.clone();
+        match metered(lifecycle.call_compile(&mut self.store, build_dir, cache_dir), cpu).await {
             Ok(result) => result.map_err(Failure::Refused),
             Err(e) => Err(self.crash(e)),
         }
@@ -107,7 +106,8 @@ impl LoadedBuildpack {
 
     pub async fn release(&mut self, build_dir: &str) -> Result<ReleaseInfo, Failure> {
         let lifecycle = self.bindings.wasmfoundry_buildpack_lifecycle();
-        match lifecycle.call_release(&mut self.store, build_dir).await {
+        let cpu = self.store.data().limits.cpu.clone();
+        match metered(lifecycle.call_release(&mut self.store, build_dir), cpu).await {
             Ok(result) => result.map_err(Failure::Refused),
             Err(e) => Err(self.crash(e)),
         }
@@ -117,7 +117,8 @@ impl LoadedBuildpack {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Refused(m) | Failure::Crashed(m) => f.write_str(m),
+            Failure::Refused(message) => f.write_str(message),
+            Failure::Crashed(ending) => write!(f, "the buildpack stopped: {ending}"),
         }
     }
 }

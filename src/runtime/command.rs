@@ -6,16 +6,17 @@
 //! `exit-with-code`; Rust's std and the preview 1 adapter report any failure
 //! as 1.)
 
-use std::time::Duration;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
-use wasmtime::Store;
-use wasmtime::component::Linker;
+use wasmtime::component::Component;
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p2::bindings::Command;
 
 use super::Runtime;
-use super::guest::{GuestState, Quota};
+use super::cpu::metered;
+use super::limits::{Ending, Limits};
+use super::linker::linker;
 
 /// Exit codes for endings that are not the program's own, as shells report
 /// them: a trap is an abort (128 + SIGABRT), running out of time is
@@ -46,46 +47,39 @@ pub fn as_component(bytes: &[u8]) -> Result<Vec<u8>> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exit {
     pub code: i32,
-    /// Why, when the program did not end by itself.
-    pub reason: Option<String>,
+    /// Why, when the runtime stopped the program.
+    pub ending: Option<Ending>,
 }
 
-/// Runs the component's `wasi:cli/run` within `memory_bytes` and `timeout`.
+/// Runs the component's `wasi:cli/run` to its end within `limits`, cut off
+/// at `deadline` if there is one.
 pub async fn run(
     runtime: &Runtime,
-    component_bytes: &[u8],
+    component: &Component,
     wasi: WasiCtx,
-    memory_bytes: u64,
-    timeout: Option<Duration>,
+    limits: Limits,
+    deadline: Option<Instant>,
 ) -> Result<Exit> {
-    let component = runtime.component(component_bytes).await?;
-    let mut linker = Linker::new(runtime.engine());
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    let mut store = Store::new(runtime.engine(), GuestState::new(wasi, Quota::new(memory_bytes)));
-    store.limiter(|state| &mut state.quota);
-    // Without a timeout: a deadline no program reaches (the epoch is added to it).
-    store.set_epoch_deadline(timeout.map(Runtime::ticks).unwrap_or(u64::MAX / 2));
-    store.epoch_deadline_trap();
-    let command = Command::instantiate_async(&mut store, &component, &linker).await.map_err(|e| {
-        anyhow::Error::from(e).context("the component is not a wasi:cli command (it must export wasi:cli/run)")
-    })?;
-    let outcome = command.wasi_cli_run().call_run(&mut store).await;
-    Ok(match outcome {
-        Ok(Ok(())) => Exit { code: 0, reason: None },
-        Ok(Err(())) => Exit { code: 1, reason: None },
-        Err(error) => {
-            if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
-                Exit { code: exit.0, reason: None }
-            } else if store.data().quota.exceeded {
-                Exit {
-                    code: EXIT_TRAP,
-                    reason: Some(format!("out of memory: more than {} MB", store.data().quota.limit_mb())),
+    let linker = linker(runtime.engine(), false)?;
+    let cpu = limits.cpu.clone();
+    let mut store = runtime.store(wasi, limits, deadline);
+    let program = async move {
+        let command = Command::instantiate_async(&mut store, component, &linker).await.map_err(|e| {
+            anyhow::Error::from(e).context("the component is not a wasi:cli command (it must export wasi:cli/run)")
+        })?;
+        let outcome = command.wasi_cli_run().call_run(&mut store).await;
+        Ok(match outcome {
+            Ok(Ok(())) => Exit { code: 0, ending: None },
+            Ok(Err(())) => Exit { code: 1, ending: None },
+            Err(error) => match error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                Some(exit) => Exit { code: exit.0, ending: None },
+                None => {
+                    let ending = store.data().ending(&error);
+                    let code = if ending == Ending::Deadline { EXIT_TIMEOUT } else { EXIT_TRAP };
+                    Exit { code, ending: Some(ending) }
                 }
-            } else if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
-                Exit { code: EXIT_TIMEOUT, reason: Some("ran past its time limit".into()) }
-            } else {
-                Exit { code: EXIT_TRAP, reason: Some(format!("{error:#}")) }
-            }
-        }
-    })
+            },
+        })
+    };
+    metered(program, cpu).await
 }

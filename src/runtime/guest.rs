@@ -1,29 +1,98 @@
 //! What every guest store holds: its WASI context, wasi:http context and
-//! resource table, and the [`Quota`] that enforces its memory limit and
-//! remembers whether the guest ran into it (so a crash can say why).
+//! resource table, the [`Limits`] it runs under and what it holds of them,
+//! and — once the runtime stopped it — why ([`Ending`]).
 //! [`LogStream`] hands a guest's stdout/stderr to a callback line by line.
 
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use wasmtime::ResourceLimiter;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{ResourceTable, ResourceTableError};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use super::cpu::Watch;
+use super::limits::{Ending, Limits};
+
+/// Whether a guest may use a socket address for a purpose (bind, listen,
+/// connect, send…).
+pub type SocketCheck = Arc<dyn Fn(SocketAddr, SocketAddrUse) -> bool + Send + Sync>;
+
+/// Gives a guest TCP, UDP and name lookups, every address checked by `check`.
+pub fn allow_network(wasi: &mut WasiCtxBuilder, check: SocketCheck) {
+    wasi.allow_tcp(true).allow_udp(true).allow_ip_name_lookup(true);
+    wasi.socket_addr_check(move |addr, usage| Box::pin(std::future::ready(check(addr, usage))));
+}
 
 pub struct GuestState {
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
     pub table: ResourceTable,
-    pub quota: Quota,
+    pub limits: Limits,
+    pub watch: Watch,
+    /// Bytes of the memory budget this store holds.
+    memory_held: u64,
+    /// Whether the guest asked for more memory than its budget had.
+    memory_refused: bool,
+    /// Set when the runtime stopped the guest.
+    stopped: Option<Ending>,
 }
 
+/// Table elements allowed per store (function references; not memory).
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
 impl GuestState {
-    pub fn new(wasi: WasiCtx, quota: Quota) -> GuestState {
-        GuestState { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), quota }
+    pub fn new(wasi: WasiCtx, limits: Limits, deadline: Option<Instant>) -> GuestState {
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.max_handles);
+        GuestState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table,
+            limits,
+            watch: Watch::until(deadline),
+            memory_held: 0,
+            memory_refused: false,
+            stopped: None,
+        }
+    }
+
+    /// Records that the runtime stops the guest, and the trap that does it.
+    pub fn stop(&mut self, ending: Ending) -> wasmtime::Error {
+        let error = wasmtime::Error::msg(ending.to_string());
+        self.stopped = Some(ending);
+        error
+    }
+
+    /// Why the guest failed with `error`.
+    pub fn ending(&self, error: &wasmtime::Error) -> Ending {
+        if let Some(ending) = &self.stopped {
+            return ending.clone();
+        }
+        if self.memory_refused {
+            return Ending::OutOfMemory { limit_mb: self.limits.memory.limit_mb() };
+        }
+        if matches!(error.downcast_ref::<ResourceTableError>(), Some(ResourceTableError::Full)) {
+            return Ending::TooManyHandles { max: self.limits.max_handles };
+        }
+        // The trap and its causes, without the wasm backtrace (one line).
+        let causes: Vec<String> = error
+            .chain()
+            .map(ToString::to_string)
+            .filter(|cause| !cause.starts_with("error while executing at wasm backtrace"))
+            .collect();
+        Ending::Trap(causes.join(": "))
+    }
+}
+
+impl Drop for GuestState {
+    fn drop(&mut self) {
+        self.limits.memory.give_back(self.memory_held);
     }
 }
 
@@ -39,57 +108,14 @@ impl WasiHttpView for GuestState {
     }
 }
 
-/// The memory quota of one store: all its linear memories together stay
-/// under `limit_bytes`. Growth past it fails (the guest's allocator sees
-/// out-of-memory and, for most languages, traps). What the store holds is
-/// also added to a `shared` counter, if given, for as long as it lives —
-/// an instance's memory in use across its concurrent requests.
-pub struct Quota {
-    limit_bytes: u64,
-    used_bytes: u64,
-    /// Set once the guest asked for more than its quota.
-    pub exceeded: bool,
-    shared: Option<Arc<AtomicU64>>,
-}
-
-/// Table elements allowed per store (function references; not memory).
-const MAX_TABLE_ELEMENTS: usize = 1 << 20;
-
-impl Quota {
-    pub fn new(limit_bytes: u64) -> Quota {
-        Quota { limit_bytes, used_bytes: 0, exceeded: false, shared: None }
-    }
-
-    /// Also counts this store's memory in `shared`.
-    pub fn counted_in(mut self, shared: Arc<AtomicU64>) -> Quota {
-        self.shared = Some(shared);
-        self
-    }
-
-    pub fn limit_mb(&self) -> u64 {
-        self.limit_bytes / (1024 * 1024)
-    }
-}
-
-impl Drop for Quota {
-    fn drop(&mut self) {
-        if let Some(shared) = &self.shared {
-            shared.fetch_sub(self.used_bytes, Ordering::Relaxed);
-        }
-    }
-}
-
-impl ResourceLimiter for Quota {
+impl ResourceLimiter for GuestState {
     fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         let growth = desired.saturating_sub(current) as u64;
-        if self.used_bytes + growth > self.limit_bytes {
-            self.exceeded = true;
+        if !self.limits.memory.take(growth) {
+            self.memory_refused = true;
             return Ok(false);
         }
-        self.used_bytes += growth;
-        if let Some(shared) = &self.shared {
-            shared.fetch_add(growth, Ordering::Relaxed);
-        }
+        self.memory_held += growth;
         Ok(true)
     }
 
@@ -166,23 +192,5 @@ impl tokio::io::AsyncWrite for LogStream {
     }
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_quota_refuses_growth_past_it_and_counts_what_is_held() {
-        let shared = Arc::new(AtomicU64::new(0));
-        let mut quota = Quota::new(2 << 20).counted_in(shared.clone());
-        assert!(quota.memory_growing(0, 1 << 20, None).unwrap());
-        assert!(quota.memory_growing(1 << 20, 2 << 20, None).unwrap());
-        assert_eq!(shared.load(Ordering::Relaxed), 2 << 20);
-        assert!(!quota.memory_growing(2 << 20, 3 << 20, None).unwrap(), "past the quota");
-        assert!(quota.exceeded);
-        drop(quota);
-        assert_eq!(shared.load(Ordering::Relaxed), 0, "a dropped store holds nothing");
     }
 }

@@ -1,14 +1,16 @@
 //! Serving a wasi:http component, as wasmtime's wasi-http does it: the
 //! component is pre-instantiated once ([`ProxyPre`]); every request gets a
-//! fresh store — its own WASI context, memory quota and epoch deadline — so
-//! requests share nothing and a crash dies with its store.
+//! fresh store — its own WASI context and deadline, its memory taken from
+//! the instance's one budget — so requests share nothing and a crash dies
+//! with its store. At most [`concurrency`] requests run at once; the rest
+//! wait for a slot (503 if none frees up before their deadline).
 //!
-//! A trap is a crash of the instance (reported on `crashes`); a request
-//! that runs past its deadline is cut off with a 504 and is not.
+//! A trap, running out of memory or of handles is a crash of the instance
+//! (reported on `crashes`); a request that runs past its deadline is cut
+//! off with a 504 and is not.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use bytes::Bytes;
@@ -16,9 +18,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-use wasmtime::Store;
-use wasmtime::component::{Component, Linker};
+use tokio::sync::{Semaphore, mpsc};
+use wasmtime::PoolConcurrencyLimitError;
+use wasmtime::component::Component;
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -26,17 +28,26 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::Runtime;
-use super::guest::{GuestState, Quota};
+use super::cpu::metered;
+use super::guest::GuestState;
+use super::limits::{Ending, Limits};
+use super::linker::linker;
+
+/// Requests an instance runs at once: one per 4 MB of its memory quota
+/// (a small component's store starts at about 1–2 MB), from 1 to 256.
+pub fn concurrency(memory_bytes: u64) -> usize {
+    (memory_bytes / (4 << 20)).clamp(1, 256) as usize
+}
 
 /// What an HTTP app's instance needs to make a store per request.
 pub struct HttpApp {
+    runtime: Runtime,
     pre: ProxyPre<GuestState>,
     make_wasi: Box<dyn Fn() -> Result<WasiCtx> + Send + Sync>,
-    memory_bytes: u64,
+    limits: Limits,
     request_timeout: Duration,
+    slots: Arc<Semaphore>,
     crashes: mpsc::UnboundedSender<String>,
-    /// Linear memory held by requests in flight.
-    memory_in_use: Arc<AtomicU64>,
 }
 
 impl HttpApp {
@@ -44,27 +55,20 @@ impl HttpApp {
         runtime: &Runtime,
         component: &Component,
         make_wasi: impl Fn() -> Result<WasiCtx> + Send + Sync + 'static,
-        memory_bytes: u64,
+        limits: Limits,
         request_timeout: Duration,
         crashes: mpsc::UnboundedSender<String>,
     ) -> Result<HttpApp> {
-        let mut linker = Linker::new(runtime.engine());
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        let pre = ProxyPre::new(linker.instantiate_pre(component)?)?;
+        let pre = ProxyPre::new(linker(runtime.engine(), true)?.instantiate_pre(component)?)?;
         Ok(HttpApp {
+            runtime: runtime.clone(),
             pre,
             make_wasi: Box::new(make_wasi),
-            memory_bytes,
+            slots: Arc::new(Semaphore::new(concurrency(limits.memory.limit_mb() << 20))),
+            limits,
             request_timeout,
             crashes,
-            memory_in_use: Arc::default(),
         })
-    }
-
-    /// A live count of the linear memory the app's requests hold.
-    pub fn memory_in_use(&self) -> Arc<AtomicU64> {
-        self.memory_in_use.clone()
     }
 
     /// Accepts connections until the returned future is dropped; every
@@ -103,36 +107,45 @@ impl HttpApp {
         fn internal(e: impl std::fmt::Display) -> (u16, String) {
             (500, format!("500 Internal Server Error: {e}\n"))
         }
+        let deadline = Instant::now() + self.request_timeout;
+        let busy = || (503, "503 Service Unavailable: the instance is busy\n".to_string());
+        let slot = tokio::time::timeout_at(deadline.into(), self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(internal)?;
         let wasi = (self.make_wasi)().map_err(internal)?;
-        let quota = Quota::new(self.memory_bytes).counted_in(self.memory_in_use.clone());
-        let mut store = Store::new(self.pre.engine(), GuestState::new(wasi, quota));
-        store.limiter(|state| &mut state.quota);
-        store.set_epoch_deadline(Runtime::ticks(self.request_timeout));
-        store.epoch_deadline_trap();
+        let mut store = self.runtime.store(wasi, self.limits.clone(), Some(deadline));
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let request = store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(internal)?;
         let out = store.data_mut().http().new_response_outparam(sender).map_err(internal)?;
         let pre = self.pre.clone();
         let crashes = self.crashes.clone();
-        let task = tokio::spawn(async move {
-            let result = match pre.instantiate_async(&mut store).await {
-                Ok(proxy) => proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await,
-                Err(e) => Err(e),
+        let run = async move {
+            let _slot = slot;
+            let proxy = match pre.instantiate_async(&mut store).await {
+                Ok(proxy) => proxy,
+                Err(e) => {
+                    // Out of pool slots or of the instance's memory budget is
+                    // not the app's fault: this request waits for capacity.
+                    let at_capacity =
+                        e.is::<PoolConcurrencyLimitError>() || !matches!(store.data().ending(&e), Ending::Trap(_));
+                    return Some(if at_capacity {
+                        busy()
+                    } else {
+                        (500, format!("500 Internal Server Error: the app cannot start: {e:#}\n"))
+                    });
+                }
             };
-            let error = result.err()?;
-            if store.data().quota.exceeded {
-                let _ = crashes.send(format!(
-                    "out of memory: the instance needed more than its {} MB quota",
-                    store.data().quota.limit_mb()
-                ));
-                return Some((500, "500 Internal Server Error: the app ran out of memory\n".to_string()));
+            let error = proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await.err()?;
+            match store.data().ending(&error) {
+                Ending::Deadline => Some((504, "504 Gateway Timeout: the app took too long to answer\n".to_string())),
+                ending => {
+                    let _ = crashes.send(ending.to_string());
+                    Some((500, "500 Internal Server Error: the app crashed\n".to_string()))
+                }
             }
-            if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
-                return Some((504, "504 Gateway Timeout: the app took too long to answer\n".to_string()));
-            }
-            let _ = crashes.send(format!("the app crashed: {error:#}"));
-            Some((500, "500 Internal Server Error: the app crashed\n".to_string()))
-        });
+        };
+        let task = super::spawn(metered(run, self.limits.cpu.clone()));
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(code)) => Err((502, format!("502 Bad Gateway: the app failed to answer: {code:?}\n"))),

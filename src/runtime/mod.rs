@@ -1,28 +1,59 @@
 //! The wasmtime glue staging and instances share: one [`Runtime`] (engine
-//! with async support and epoch interruption, ticking every
-//! [`EPOCH_TICK`]), compiled components cached on disk by content and
-//! engine, and per-guest state with CF-style limits ([`guest`]).
-//! [`buildpack`] runs buildpack components; [`http`] serves wasi:http apps.
+//! with async support, epoch interruption ticking every [`EPOCH_TICK`] and
+//! the pooling instance allocator), compiled components cached on disk by
+//! content and engine, and stores that run a guest within its [`Limits`]
+//! ([`limits`], [`cpu`], [`linker`], [`guest`]). [`buildpack`] runs
+//! buildpack components; [`http`] serves wasi:http apps; [`command`] runs
+//! wasi:cli programs.
 
 pub mod buildpack;
 pub mod command;
+pub mod cpu;
 pub mod guest;
 pub mod http;
+pub mod limits;
+pub mod linker;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::WasiCtx;
 
+use self::guest::GuestState;
+use self::limits::Limits;
 use crate::blobstore::sha1_hex;
 
-/// How often the epoch advances; deadlines are counted in these ticks.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// How often the epoch advances: a guest running wasm yields its thread
+/// at least this often.
+pub const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// Runs a future that executes guest code on the threads guests run on,
+/// apart from the platform's own (CC, router, bus, HTTP front ends): a
+/// guest that computes can delay other guests by a tick, never the
+/// platform. The guests' I/O is polled every few ticks even when every
+/// guest is busy.
+pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    static GUESTS: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    let guests = GUESTS.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .thread_name("wasm-guest")
+            .event_interval(8)
+            .enable_all()
+            .build()
+            .expect("the guest threads start")
+    });
+    guests.spawn(future)
+}
 
 #[derive(Clone)]
 pub struct Runtime {
@@ -37,6 +68,11 @@ impl Runtime {
     pub fn new(cache_dir: &Path) -> Result<Runtime> {
         let mut config = Config::new();
         config.wasm_component_model(true).epoch_interruption(true);
+        // Slots for memories, tables and instances are reserved up front and
+        // reused, so a request's store costs no mmap (as `wasmtime serve`).
+        let mut pool = PoolingAllocationConfig::default();
+        pool.table_elements(100_000);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
         let weak = engine.weak();
         std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
@@ -54,9 +90,14 @@ impl Runtime {
         &self.engine
     }
 
-    /// Epoch ticks in a duration (at least one).
-    pub fn ticks(duration: Duration) -> u64 {
-        (duration.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+    /// A store for one run of a guest, within `limits` and (if given) cut
+    /// off at `deadline`. It yields to the async runtime every epoch tick.
+    pub fn store(&self, wasi: WasiCtx, limits: Limits, deadline: Option<Instant>) -> Store<GuestState> {
+        let mut store = Store::new(&self.engine, GuestState::new(wasi, limits, deadline));
+        store.limiter(|state| state);
+        store.epoch_deadline_callback(cpu::on_tick);
+        store.set_epoch_deadline(1);
+        store
     }
 
     /// The component in `bytes`, compiled at most once per content and

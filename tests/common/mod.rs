@@ -186,6 +186,32 @@ impl TestPlatform {
         self.get(&format!("/v2/apps/{guid}/instances")).await
     }
 
+    /// The states of an app's instances, sorted.
+    pub async fn states(&self, guid: &str) -> Vec<String> {
+        let instances = self.instances(guid).await;
+        let mut states: Vec<String> =
+            instances.as_object().unwrap().values().map(|i| i["state"].as_str().unwrap().to_string()).collect();
+        states.sort();
+        states
+    }
+
+    /// Waits until an app's instances are in exactly these states.
+    pub async fn wait_for_states(&self, guid: &str, wanted: &[&str], timeout: Duration) {
+        eventually(&format!("instances {wanted:?}"), timeout, || async move {
+            (self.states(guid).await == wanted).then_some(())
+        })
+        .await
+    }
+
+    /// Waits until a line of the app's recent logs contains `text`; returns it.
+    pub async fn wait_for_log(&self, guid: &str, text: &str, timeout: Duration) -> String {
+        eventually(&format!("a log line with {text:?}"), timeout, || async move {
+            let logs = self.get(&format!("/v2/apps/{guid}/logs")).await;
+            logs.as_array()?.iter().filter_map(|l| l["message"].as_str()).find(|m| m.contains(text)).map(str::to_string)
+        })
+        .await
+    }
+
     /// Stops the DEA and starts it again on the same data dir.
     pub async fn restart_dea(&mut self) {
         self.platform.as_mut().expect("running").restart_dea().await.expect("the DEA restarts");

@@ -81,6 +81,17 @@ impl Body {
         Ok(self.field(key, "a boolean", Value::as_bool)?.flatten())
     }
 
+    /// A field as sent, whatever its type.
+    pub fn value(&self, key: &str) -> Option<&Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// An array of strings (e.g. guids).
+    pub fn strings(&self, key: &str) -> ApiResult<Option<Vec<String>>> {
+        let read = |v: &Value| v.as_array()?.iter().map(|s| s.as_str().map(str::to_string)).collect();
+        Ok(self.field(key, "an array of strings", read)?.flatten())
+    }
+
     pub fn object(&self, key: &str) -> ApiResult<Option<Map<String, Value>>> {
         Ok(self.field(key, "an object", |v| v.as_object().cloned())?.flatten())
     }

@@ -82,9 +82,9 @@ fn empty_page() -> serde_json::Value {
     json!({"total_results": 0, "total_pages": 1, "prev_url": null, "next_url": null, "resources": []})
 }
 
-/// Collections CF has that this platform has nothing in yet (services,
-/// security groups), listed empty so clients that look find none.
-pub const NONE_YET: [&str; 8] = [
+/// Collections CF has that this platform has nothing in yet (services),
+/// listed empty so clients that look find none.
+pub const NONE_YET: [&str; 7] = [
     "/v2/services",
     "/v2/service_plans",
     "/v2/service_brokers",
@@ -92,7 +92,6 @@ pub const NONE_YET: [&str; 8] = [
     "/v2/user_provided_service_instances",
     "/v2/service_bindings",
     "/v2/service_keys",
-    "/v2/security_groups",
 ];
 
 /// `GET` one of [`NONE_YET`].

@@ -22,6 +22,7 @@ mod organizations;
 mod quotas;
 mod roles;
 mod routes;
+pub mod security_groups;
 mod spaces;
 mod stacks;
 mod summary;
@@ -54,6 +55,14 @@ pub fn router(cc: Cc) -> Router {
         .route("/oauth/token", post(uaa::token))
         .route("/Users", post(uaa::create_user).get(uaa::find_users))
         .route("/v2/config/feature_flags", get(feature_flags::list))
+        .route("/v2/config/{kind}", get(security_groups::defaults))
+        .route("/v2/config/{kind}/{guid}", put(security_groups::add_default).delete(security_groups::remove_default))
+        .route("/v2/security_groups", post(security_groups::create))
+        .route("/v2/security_groups/{guid}", put(security_groups::update).delete(security_groups::delete))
+        .route(
+            "/v2/security_groups/{guid}/{kind}/{space}",
+            put(security_groups::bind_space).delete(security_groups::unbind_space),
+        )
         .route("/v2/config/feature_flags/{name}", get(feature_flags::get))
         .route("/v2/config/environment_variable_groups/{group}", get(feature_flags::environment_variable_group))
         .route("/v2/apps", post(apps::create))
@@ -118,6 +127,7 @@ pub fn router(cc: Cc) -> Router {
         &events::EVENTS,
         &quotas::QUOTA_DEFINITIONS,
         &quotas::SPACE_QUOTA_DEFINITIONS,
+        &security_groups::SECURITY_GROUPS,
     ] {
         router = collection::routes(router, resource);
     }

@@ -13,6 +13,7 @@ use super::events::EVENTS;
 use super::organizations::{ORGANIZATIONS, recursive};
 use super::quotas::SPACE_QUOTA_DEFINITIONS;
 use super::routes::ROUTES;
+use super::security_groups::SECURITY_GROUPS;
 use super::users::USERS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::taken_or;
@@ -54,8 +55,16 @@ pub static SPACES: Resource = Resource {
         none_yet("services"),
         none_yet("app_events"),
         to_many("events", &EVENTS, "space_guid = ?"),
-        none_yet("security_groups"),
-        none_yet("staging_security_groups"),
+        to_many(
+            "security_groups",
+            &SECURITY_GROUPS,
+            "guid IN (SELECT security_group_guid FROM security_group_spaces WHERE space_guid = ?)",
+        ),
+        to_many(
+            "staging_security_groups",
+            &SECURITY_GROUPS,
+            "guid IN (SELECT security_group_guid FROM staging_security_group_spaces WHERE space_guid = ?)",
+        ),
     ],
     not_found: "SpaceNotFound",
     filters: &["name", "organization_guid"],

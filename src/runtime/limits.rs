@@ -1,0 +1,193 @@
+//! What a guest may use, and how it was stopped when it used too much.
+//!
+//! CF's warden gave every container a memory cgroup, a disk quota, an fd
+//! ulimit and CPU shares. A guest here gets the same kinds of limits,
+//! enforced by the runtime rather than the kernel:
+//!
+//! - [`Memory`]: one budget for all the guest's linear memories, across
+//!   every store it has at once (an HTTP app has one per request in flight).
+//!   Growth past it fails; the guest's allocator sees out-of-memory.
+//! - [`Disk`]: bytes the guest may have written under its directory. A file
+//!   write past it fails with `quota` (see [`super::linker`]).
+//! - handles: the size of the store's resource table (open files, sockets,
+//!   streams, pollables), so a guest cannot exhaust the DEA's descriptors.
+//! - CPU ([`super::cpu`]): a wall-clock deadline, and for long-running
+//!   programs a cap on CPU time spent without once waiting for anything.
+//!
+//! When one of them stops a guest, [`Ending`] says which, for the crash
+//! report.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::cpu::Cpu;
+
+/// Open handles a guest may hold when nothing else is said (CF's DEA
+/// default `fds` limit).
+pub const DEFAULT_MAX_HANDLES: usize = 16384;
+
+/// The limits one guest runs under; every store of the guest shares them.
+#[derive(Clone)]
+pub struct Limits {
+    pub memory: Arc<Memory>,
+    pub disk: Option<Arc<Disk>>,
+    pub max_handles: usize,
+    pub cpu: Arc<Cpu>,
+    /// CPU time a guest may spend without waiting on I/O or a clock before
+    /// it counts as stuck in a loop; `None` for guests with a deadline.
+    pub max_busy: Option<Duration>,
+}
+
+impl Limits {
+    /// Just a memory limit (handles at their default, no disk quota).
+    pub fn memory(bytes: u64) -> Limits {
+        Limits {
+            memory: Arc::new(Memory::new(bytes)),
+            disk: None,
+            max_handles: DEFAULT_MAX_HANDLES,
+            cpu: Arc::default(),
+            max_busy: None,
+        }
+    }
+}
+
+/// A memory budget in bytes and what is held of it now.
+#[derive(Debug)]
+pub struct Memory {
+    limit: u64,
+    used: AtomicU64,
+}
+
+impl Memory {
+    pub fn new(limit: u64) -> Memory {
+        Memory { limit, used: AtomicU64::new(0) }
+    }
+
+    pub fn limit_mb(&self) -> u64 {
+        self.limit / (1024 * 1024)
+    }
+
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Takes `bytes` from the budget, if they fit.
+    pub fn take(&self, bytes: u64) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&u| u <= self.limit)
+            })
+            .is_ok()
+    }
+
+    pub fn give_back(&self, bytes: u64) {
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+/// A disk quota: bytes written under the guest's directory. The DEA
+/// [`Disk::measured`] the real usage every few seconds; writes in between
+/// are counted as growth, so overwrites count twice until the next sample.
+pub struct Disk {
+    limit: u64,
+    used: AtomicU64,
+    exceeded: AtomicBool,
+    /// Called once, the first time a write is refused.
+    on_exceeded: Box<dyn Fn() + Send + Sync>,
+}
+
+impl Disk {
+    pub fn new(limit: u64, on_exceeded: impl Fn() + Send + Sync + 'static) -> Disk {
+        Disk { limit, used: AtomicU64::new(0), exceeded: AtomicBool::new(false), on_exceeded: Box::new(on_exceeded) }
+    }
+
+    pub fn limit_mb(&self) -> u64 {
+        self.limit / (1024 * 1024)
+    }
+
+    /// Records the usage measured on disk.
+    pub fn measured(&self, bytes: u64) {
+        self.used.store(bytes, Ordering::Release);
+    }
+
+    /// Whether `bytes` more may be written; counts them if so.
+    pub fn write(&self, bytes: u64) -> bool {
+        let fits = self
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&u| u <= self.limit)
+            })
+            .is_ok();
+        if !fits && !self.exceeded.swap(true, Ordering::AcqRel) {
+            (self.on_exceeded)();
+        }
+        fits
+    }
+}
+
+/// Why the runtime stopped a guest (rather than the guest ending itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    OutOfMemory {
+        limit_mb: u64,
+    },
+    /// Ran past its wall-clock deadline.
+    Deadline,
+    /// Spent its whole CPU allowance without waiting on anything.
+    Stuck {
+        busy: Duration,
+    },
+    TooManyHandles {
+        max: usize,
+    },
+    /// Any other trap: the guest's own fault.
+    Trap(String),
+}
+
+impl std::fmt::Display for Ending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ending::OutOfMemory { limit_mb } => write!(f, "out of memory: it needed more than its {limit_mb} MB quota"),
+            Ending::Deadline => f.write_str("it ran past its time limit"),
+            Ending::Stuck { busy } => {
+                write!(f, "stuck: it ran for {:.1}s of CPU without waiting for anything", busy.as_secs_f64())
+            }
+            Ending::TooManyHandles { max } => {
+                write!(f, "too many open handles (files, sockets, streams): the cap is {max}")
+            }
+            Ending::Trap(message) => write!(f, "it crashed: {message}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_budget_is_shared_and_refuses_growth_past_it() {
+        let memory = Memory::new(2 << 20);
+        assert!(memory.take(1 << 20));
+        assert!(memory.take(1 << 20), "a second store may take the rest");
+        assert!(!memory.take(1), "past the budget");
+        memory.give_back(1 << 20);
+        assert_eq!(memory.used(), 1 << 20);
+    }
+
+    #[test]
+    fn the_disk_quota_refuses_writes_past_it_and_reports_once() {
+        let reported = Arc::new(AtomicU64::new(0));
+        let count = reported.clone();
+        let disk = Disk::new(1000, move || {
+            count.fetch_add(1, Ordering::Relaxed);
+        });
+        disk.measured(900);
+        assert!(disk.write(100));
+        assert!(!disk.write(1));
+        assert!(!disk.write(1));
+        assert_eq!(reported.load(Ordering::Relaxed), 1);
+        disk.measured(10);
+        assert!(disk.write(500), "a new measurement frees what was deleted");
+    }
+}
