@@ -158,6 +158,25 @@ pub(crate) enum Command {
     Buildpacks,
     /// List the org quota definitions.
     Quotas,
+    /// Make a user-provided service instance in the targeted space.
+    #[command(name = "create-user-provided-service", alias = "cups")]
+    CreateUserProvidedService {
+        name: String,
+        /// Credentials as a JSON object, e.g. '{"uri":"postgres://…"}'.
+        #[arg(short = 'p')]
+        credentials: Option<String>,
+        /// A syslog drain URL for the apps bound to it.
+        #[arg(short = 'l')]
+        syslog_drain_url: Option<String>,
+    },
+    /// List the service instances of the targeted space and their apps.
+    Services,
+    /// Bind a service instance to an app (restart the app to use it).
+    BindService { app: String, service: String },
+    /// Unbind a service instance from an app.
+    UnbindService { app: String, service: String },
+    /// Delete a service instance and its bindings.
+    DeleteService { name: String },
     /// Run WebAssembly here: `wf wasm run FILE [ARGS…]`.
     Wasm {
         #[command(subcommand)]

@@ -159,6 +159,13 @@ async fn main() {
         Command::CreateBuildpack { name, path, position } => cli::admin::create_buildpack(&name, &path, position).await,
         Command::Buildpacks => cli::admin::buildpacks().await,
         Command::Quotas => cli::admin::quotas().await,
+        Command::CreateUserProvidedService { name, credentials, syslog_drain_url } => {
+            cli::services::create_user_provided(&name, credentials.as_deref(), syslog_drain_url.as_deref()).await
+        }
+        Command::Services => cli::services::list().await,
+        Command::BindService { app, service } => cli::services::bind(&app, &service).await,
+        Command::UnbindService { app, service } => cli::services::unbind(&app, &service).await,
+        Command::DeleteService { name } => cli::services::delete(&name).await,
         Command::Bench { what: Bench::Api { apps, requests, postgres } } => {
             cli::bench::api(apps, requests, postgres).await
         }

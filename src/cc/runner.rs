@@ -11,7 +11,7 @@ use sqlx::Row;
 
 use super::Cc;
 use super::api::APPS;
-use super::api::security_groups;
+use super::api::{security_groups, services};
 use super::error::{ApiError, ApiResult};
 use super::{events, stager};
 use crate::bus::BusExt;
@@ -80,7 +80,7 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
         sha1: text("droplet_hash"),
         executable_uri: text("droplet_hash"),
         version: text("version"),
-        services: Vec::new(),
+        services: services::bound_services(cc, guid).await?,
         limits: Limits { mem: int("memory"), disk: int("disk_quota"), fds: FDS_LIMIT },
         env: env
             .iter()

@@ -1,8 +1,8 @@
 //! manifest.yml, as cf push reads it: `applications:` with name, path,
 //! memory, disk_quota, instances, health-check-type, timeout, buildpack,
 //! command, env, routes,
-//! no-route, random-route (and services, which must be empty until
-//! service bindings exist). Paths are relative to the manifest.
+//! no-route, random-route and services (instances to bind). Paths are
+//! relative to the manifest.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -66,9 +66,6 @@ pub fn read(file: &Path) -> Result<Vec<PushOptions>> {
         .applications
         .into_iter()
         .map(|app| {
-            if !app.services.is_empty() {
-                bail!("{}: binding services ({}) is not supported yet", app.name, app.services.join(", "));
-            }
             let env = app
                 .env
                 .into_iter()
@@ -93,6 +90,7 @@ pub fn read(file: &Path) -> Result<Vec<PushOptions>> {
                 routes: app.routes.map(|r| r.into_iter().map(|r| r.route).collect()),
                 no_route: app.no_route,
                 random_route: app.random_route,
+                services: app.services,
                 name: app.name,
             })
         })

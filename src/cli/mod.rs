@@ -16,6 +16,7 @@ pub mod logs;
 pub mod manifest;
 pub mod push;
 pub mod routes;
+pub mod services;
 pub mod session;
 pub mod target;
 pub mod wasm;

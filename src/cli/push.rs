@@ -29,6 +29,8 @@ pub struct PushOptions {
     pub routes: Option<Vec<String>>,
     pub no_route: bool,
     pub random_route: bool,
+    /// Service instances to bind (by name).
+    pub services: Vec<String>,
 }
 
 /// How long to wait for staging, then for the first instance to run.
@@ -111,6 +113,11 @@ pub async fn push(options: PushOptions) -> Result<()> {
             client.call(Method::PUT, &format!("/v2/routes/{}/apps/{app_guid}", guid(&route)), Payload::None).await?;
             urls.push(url);
         }
+    }
+
+    for service in &options.services {
+        println!("Binding service {service} to {name}...");
+        super::services::ensure_bound(&mut client, &app_guid, service).await?;
     }
 
     // 3. Bits: only what the CC does not have yet.

@@ -56,12 +56,42 @@ pub fn parse_pairs(env: &[String]) -> Vec<(String, String)> {
     env.iter().filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
+/// VCAP_SERVICES: the bound services (as `dea.start` carries them) by label.
+pub fn vcap_services(services: &[Value]) -> Value {
+    let mut by_label = serde_json::Map::new();
+    for service in services {
+        let label = service["label"].as_str().unwrap_or("user-provided").to_string();
+        if let Value::Array(list) = by_label.entry(label).or_insert_with(|| json!([])) {
+            list.push(service.clone());
+        }
+    }
+    Value::Object(by_label)
+}
+
+/// DATABASE_URL, as CF's DEA made it: the `uri` credential of the first
+/// bound service that is a MySQL or PostgreSQL URL, with the scheme Rails
+/// expects (`mysql2://`, `postgres://`).
+pub fn database_url(services: &[Value]) -> Option<String> {
+    services.iter().filter_map(|s| s["credentials"]["uri"].as_str()).find_map(|uri| {
+        let (scheme, rest) = uri.split_once("://")?;
+        match scheme {
+            "mysql" | "mysql2" => Some(format!("mysql2://{rest}")),
+            "postgres" | "postgresql" => Some(format!("postgres://{rest}")),
+            _ => None,
+        }
+    })
+}
+
 fn common(app: &DeaStart, instance: Option<&InstanceFacts>) -> Vec<(String, String)> {
-    vec![
+    let mut env = vec![
         ("VCAP_APPLICATION".into(), vcap_application(app, instance).to_string()),
-        ("VCAP_SERVICES".into(), json!({}).to_string()),
+        ("VCAP_SERVICES".into(), vcap_services(&app.services).to_string()),
         ("MEMORY_LIMIT".into(), format!("{}m", app.limits.mem)),
-    ]
+    ];
+    if let Some(url) = database_url(&app.services) {
+        env.push(("DATABASE_URL".into(), url));
+    }
+    env
 }
 
 /// The environment buildpacks stage with.

@@ -26,7 +26,7 @@ pub async fn env(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Strin
         "staging_env_json": {},
         "running_env_json": {},
         "environment_json": environment,
-        "system_env_json": {"VCAP_SERVICES": {}},
+        "system_env_json": {"VCAP_SERVICES": crate::dea::env::vcap_services(&start.services)},
         "application_env_json": {"VCAP_APPLICATION": crate::dea::env::vcap_application(&start, None)},
     })))
 }

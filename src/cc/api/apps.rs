@@ -13,6 +13,7 @@ use super::body::Body;
 use super::collection::created;
 use super::events::EVENTS;
 use super::routes::{ROUTE_MAPPINGS, ROUTES};
+use super::services::SERVICE_BINDINGS;
 use super::spaces::SPACES;
 use super::stacks::STACKS;
 use crate::cc::auth::CurrentUser;
@@ -21,7 +22,7 @@ use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
 use crate::cc::permissions::{Visibility, is_space_developer, require};
 use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field, none_yet, to_many};
+use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field, to_many};
 use crate::cc::{Cc, new_guid, now, quotas, runner, seed};
 
 pub static APPS: Resource = Resource {
@@ -61,7 +62,7 @@ pub static APPS: Resource = Resource {
     to_many: &[
         to_many("routes", &ROUTES, "guid IN (SELECT route_guid FROM route_mappings WHERE app_guid = ?)"),
         to_many("events", &EVENTS, "actee = ?"),
-        none_yet("service_bindings"),
+        to_many("service_bindings", &SERVICE_BINDINGS, "app_guid = ?"),
         to_many("route_mappings", &ROUTE_MAPPINGS, "app_guid = ?"),
     ],
     not_found: "AppNotFound",

@@ -82,17 +82,11 @@ fn empty_page() -> serde_json::Value {
     json!({"total_results": 0, "total_pages": 1, "prev_url": null, "next_url": null, "resources": []})
 }
 
-/// Collections CF has that this platform has nothing in yet (services),
-/// listed empty so clients that look find none.
-pub const NONE_YET: [&str; 7] = [
-    "/v2/services",
-    "/v2/service_plans",
-    "/v2/service_brokers",
-    "/v2/service_instances",
-    "/v2/user_provided_service_instances",
-    "/v2/service_bindings",
-    "/v2/service_keys",
-];
+/// Collections CF has that this platform has nothing in yet (brokered
+/// services: only user-provided instances exist), listed empty so clients
+/// that look find none.
+pub const NONE_YET: [&str; 5] =
+    ["/v2/services", "/v2/service_plans", "/v2/service_brokers", "/v2/service_instances", "/v2/service_keys"];
 
 /// `GET` one of [`NONE_YET`].
 pub fn none_yet(router: Router<Cc>, path: &'static str) -> Router<Cc> {

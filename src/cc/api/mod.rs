@@ -23,6 +23,7 @@ mod quotas;
 mod roles;
 mod routes;
 pub mod security_groups;
+pub mod services;
 mod spaces;
 mod stacks;
 mod summary;
@@ -57,6 +58,13 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/config/feature_flags", get(feature_flags::list))
         .route("/v2/config/{kind}", get(security_groups::defaults))
         .route("/v2/config/{kind}/{guid}", put(security_groups::add_default).delete(security_groups::remove_default))
+        .route("/v2/user_provided_service_instances", post(services::create_instance))
+        .route(
+            "/v2/user_provided_service_instances/{guid}",
+            put(services::update_instance).delete(services::delete_instance),
+        )
+        .route("/v2/service_bindings", post(services::create_binding))
+        .route("/v2/service_bindings/{guid}", axum::routing::delete(services::delete_binding))
         .route("/v2/security_groups", post(security_groups::create))
         .route("/v2/security_groups/{guid}", put(security_groups::update).delete(security_groups::delete))
         .route(
@@ -128,6 +136,8 @@ pub fn router(cc: Cc) -> Router {
         &quotas::QUOTA_DEFINITIONS,
         &quotas::SPACE_QUOTA_DEFINITIONS,
         &security_groups::SECURITY_GROUPS,
+        &services::USER_PROVIDED_SERVICE_INSTANCES,
+        &services::SERVICE_BINDINGS,
     ] {
         router = collection::routes(router, resource);
     }

@@ -14,6 +14,7 @@ use super::organizations::{ORGANIZATIONS, recursive};
 use super::quotas::SPACE_QUOTA_DEFINITIONS;
 use super::routes::ROUTES;
 use super::security_groups::SECURITY_GROUPS;
+use super::services::USER_PROVIDED_SERVICE_INSTANCES;
 use super::users::USERS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::taken_or;
@@ -51,7 +52,7 @@ pub static SPACES: Resource = Resource {
         to_many("apps", &APPS, "space_guid = ?"),
         to_many("routes", &ROUTES, "space_guid = ?"),
         link("domains"),
-        none_yet("service_instances"),
+        to_many("service_instances", &USER_PROVIDED_SERVICE_INSTANCES, "space_guid = ?"),
         none_yet("services"),
         none_yet("app_events"),
         to_many("events", &EVENTS, "space_guid = ?"),
