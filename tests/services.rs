@@ -103,5 +103,15 @@ async fn bound_services_reach_the_instance_env(platform: TestPlatform) {
     assert_eq!(services["user-provided"].as_array().unwrap().len(), 1);
     wf_ok(&platform.wf(&["delete-service", "logger"]).await);
     assert_eq!(platform.get(&format!("/v2/apps/{guid}/service_bindings")).await["total_results"], 0);
+    // cf delete-service's request, for a user-provided instance.
+    let path = format!("/v2/service_instances/{instance}?accepts_incomplete=true&async=true");
+    assert_eq!(platform.api(Method::DELETE, &path, None).await.0, 202, "a job, as asked");
+    let gone = format!("/v2/user_provided_service_instances/{instance}");
+    let error = common::eventually("the instance deleted", Duration::from_secs(10), || async {
+        let (status, error) = platform.api(Method::GET, &gone, None).await;
+        (status == 404).then_some(error)
+    })
+    .await;
+    assert_eq!(error["code"], 60004, "{error}");
     platform.shutdown().await;
 }

@@ -63,6 +63,8 @@ pub fn router(cc: Cc) -> Router {
             "/v2/user_provided_service_instances/{guid}",
             put(services::update_instance).delete(services::delete_instance),
         )
+        // cf delete-service deletes user-provided instances here too.
+        .route("/v2/service_instances/{guid}", axum::routing::delete(services::delete_instance))
         .route("/v2/service_bindings", post(services::create_binding))
         .route("/v2/service_bindings/{guid}", axum::routing::delete(services::delete_binding))
         .route("/v2/security_groups", post(security_groups::create))
