@@ -1,4 +1,5 @@
-//! A restarted DEA re-adopts the instances its snapshot lists, removes
+//! A restarted DEA re-adopts the instances its snapshot lists (HTTP apps
+//! and programs), removes
 //! every other instance directory, and
 //! reports an instance it cannot bring back as crashed.
 
@@ -28,6 +29,7 @@ async fn a_restarted_dea_readopts_its_instances_and_reports_what_it_lost() {
     platform.login().await;
     platform.push("keep", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-i", "2", "-m", "32M"]).await;
     platform.push("lose", app_dir(&["tests/fixtures/crasher-app/crasher.wasm"]).path(), &["-m", "32M"]).await;
+    platform.push("prog", app_dir(&["tests/fixtures/program-app/command-app.wasm"]).path(), &["-m", "32M"]).await;
     let keep = platform.app_guid("keep").await;
     let lose = platform.app_guid("lose").await;
     let (p, g) = (&platform, &keep);
@@ -69,6 +71,10 @@ async fn a_restarted_dea_readopts_its_instances_and_reports_what_it_lost() {
     })
     .await;
     assert_eq!(platform.via_router("keep.localhost", "/").await.0, 200);
+    // A program comes back too, listening on its port again.
+    let prog = platform.app_guid("prog").await;
+    platform.wait_for_states(&prog, &["RUNNING"], Duration::from_secs(20)).await;
+    assert_eq!(platform.via_router("prog.localhost", "/").await, (200, "program 0".to_string()));
     assert!(!dea_dir.join("instances/orphan").exists(), "orphans are removed");
     let (p, l) = (&platform, &lose);
     eventually("the lost instance is reported", Duration::from_secs(20), || async move {
