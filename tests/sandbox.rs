@@ -1,7 +1,8 @@
 //! Hostile HTTP guests, each contained and reported while its neighbours
 //! keep serving: deep recursion, reaching for files outside its
-//! directories, filling its disk quota, opening handles until it runs out,
-//! and requests stuck in loops (which must not hold the DEA's threads).
+//! directories, outgoing HTTP where its security groups do not allow,
+//! filling its disk quota, opening handles until it runs out, and requests
+//! stuck in loops (which must not hold the DEA's threads).
 
 mod common;
 
@@ -50,6 +51,30 @@ async fn files_outside_the_instance_cannot_be_reached() {
         assert!(line.contains("refused"), "{line}");
     }
     assert!(!body.contains(": read"), "nothing outside was read: {body}");
+    platform.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outgoing_http_requests_go_only_where_security_groups_allow() {
+    let platform = TestPlatform::start("local:").await;
+    let guid = with_crasher(&platform, &["-m", "32M"]).await;
+    // The Cloud Controller, on the platform's loopback.
+    let cc = platform.api.trim_start_matches("http://").to_string();
+    let (_, refused) = platform.via_router("crasher.localhost", &format!("/fetch/{cc}/v2/info")).await;
+    assert!(refused.contains("HttpRequestDenied"), "{refused}");
+
+    let space = platform.get(&format!("/v2/apps/{guid}")).await["entity"]["space_guid"].as_str().unwrap().to_string();
+    let port = cc.rsplit(':').next().unwrap();
+    let group = serde_json::json!({
+        "name": "cc", "space_guids": [space],
+        "rules": [{"protocol": "tcp", "destination": "127.0.0.1", "ports": port}],
+    });
+    let (status, body) = platform.api(reqwest::Method::POST, "/v2/security_groups", Some(&group.to_string())).await;
+    assert_eq!(status, 201, "{body}");
+    let out = platform.wf(&["restart", "crasher"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, allowed) = platform.via_router("crasher.localhost", &format!("/fetch/{cc}/v2/info")).await;
+    assert_eq!(allowed, "status 200");
     platform.shutdown().await;
 }
 

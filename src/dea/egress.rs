@@ -16,7 +16,7 @@ use std::sync::Arc;
 use wasmtime_wasi::sockets::SocketAddrUse;
 
 use crate::bus::messages::EgressRule;
-use crate::runtime::guest::SocketCheck;
+use crate::runtime::network::SocketCheck;
 
 #[derive(Debug, Clone)]
 pub struct SocketPolicy {

@@ -37,9 +37,9 @@ use crate::bus::messages::{
     Usage, subjects,
 };
 use crate::runtime::command;
-use crate::runtime::guest::allow_network;
 use crate::runtime::http::HttpApp;
 use crate::runtime::limits::{Disk, Limits};
+use crate::runtime::network::{SocketCheck, allow_network};
 
 /// How long a crashed instance's server lingers so the answer to the
 /// request that crashed it (a 500) still reaches the client.
@@ -296,9 +296,9 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
         &start.index.to_string(),
         Some(&instance.dir.join("logs")),
     )?;
-    let limits = instance_limits(dea, instance, &logs);
-    *instance.limits.lock().expect("instance limits") = Some(limits.clone());
     let sockets = SocketPolicy { port: Some(port), rules: Arc::new(start.egress_network_rules.clone()) }.check();
+    let limits = instance_limits(dea, instance, sockets.clone(), &logs);
+    *instance.limits.lock().expect("instance limits") = Some(limits.clone());
     let (app_dir, tmp_dir) = (instance.dir.join("app"), instance.dir.join("tmp"));
     let make_wasi = move || -> Result<WasiCtx> {
         let mut wasi = WasiCtx::builder();
@@ -343,9 +343,9 @@ impl AppKind {
     }
 }
 
-/// The app's memory, disk and handle limits; going over the disk quota
-/// is told on the app's log stream.
-fn instance_limits(dea: &Dea, instance: &Instance, logs: &GuestLogs) -> Limits {
+/// The app's memory, disk, handle and network limits; going over the disk
+/// quota is told on the app's log stream.
+fn instance_limits(dea: &Dea, instance: &Instance, network: SocketCheck, logs: &GuestLogs) -> Limits {
     let mb = 1024 * 1024;
     let app_limits = instance.start.limits;
     let stderr = logs.stderr.clone();
@@ -357,6 +357,7 @@ fn instance_limits(dea: &Dea, instance: &Instance, logs: &GuestLogs) -> Limits {
         disk: Some(Arc::new(disk)),
         max_handles: app_limits.fds as usize,
         max_busy: Some(Duration::from_secs(dea.config.max_busy_seconds)),
+        network: Some(network),
         ..Limits::memory(app_limits.mem * mb)
     }
 }

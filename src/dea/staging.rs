@@ -113,12 +113,14 @@ async fn run(
         limits: Limits {
             disk: Some(Arc::new(disk)),
             max_handles: limits.fds as usize,
+            network: Some(
+                SocketPolicy { port: None, rules: Arc::new(request.start_message.egress_network_rules.clone()) }
+                    .check(),
+            ),
             ..Limits::memory(limits.mem * 1024 * 1024)
         },
         deadline,
         log: log.clone(),
-        sockets: SocketPolicy { port: None, rules: Arc::new(request.start_message.egress_network_rules.clone()) }
-            .check(),
     };
     let (buildpack, mut loaded, detected) = choose_buildpack(dea, request, &dirs, &run).await?;
     log.line(format!("-----> {} detected {}", buildpack.name, detected));

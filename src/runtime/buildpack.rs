@@ -13,9 +13,10 @@ use wasmtime_wasi::{FsPerms, WasiCtx};
 
 use super::Runtime;
 use super::cpu::metered;
-use super::guest::{GuestState, LogStream, SocketCheck, allow_network};
+use super::guest::{GuestState, LogStream};
 use super::limits::{Ending, Limits};
 use super::linker::linker;
+use super::network::allow_network;
 
 wasmtime::component::bindgen!({
     path: "guest-sdk/wit",
@@ -36,13 +37,12 @@ pub struct StagingDirs {
 
 pub struct BuildpackRun {
     pub env: Vec<(String, String)>,
-    /// Memory, disk (of the staging directory) and handles.
+    /// Memory, disk (of the staging directory), handles and network (the
+    /// staging security groups).
     pub limits: Limits,
     /// Time left for the whole staging; the guest is cut off after it.
     pub deadline: Instant,
     pub log: LogStream,
-    /// Where the buildpack may connect (the staging security groups).
-    pub sockets: SocketCheck,
 }
 
 /// Why a buildpack run ended without a result.
@@ -70,7 +70,9 @@ impl LoadedBuildpack {
         let linker = linker(runtime.engine(), false)?;
         let mut wasi = WasiCtx::builder();
         wasi.envs(&run.env).stdout(run.log.clone()).stderr(run.log.clone());
-        allow_network(&mut wasi, run.sockets.clone());
+        if let Some(check) = &run.limits.network {
+            allow_network(&mut wasi, check.clone());
+        }
         for (host, guest, writable) in [
             (&dirs.app, "/app", true),
             (&dirs.cache, "/cache", true),

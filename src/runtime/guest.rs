@@ -3,7 +3,6 @@
 //! and — once the runtime stopped it — why ([`Ending`]).
 //! [`LogStream`] hands a guest's stdout/stderr to a callback line by line.
 
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -12,26 +11,18 @@ use std::time::Instant;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::{ResourceTable, ResourceTableError};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::sockets::SocketAddrUse;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::cpu::Watch;
 use super::limits::{Ending, Limits};
-
-/// Whether a guest may use a socket address for a purpose (bind, listen,
-/// connect, send…).
-pub type SocketCheck = Arc<dyn Fn(SocketAddr, SocketAddrUse) -> bool + Send + Sync>;
-
-/// Gives a guest TCP, UDP and name lookups, every address checked by `check`.
-pub fn allow_network(wasi: &mut WasiCtxBuilder, check: SocketCheck) {
-    wasi.allow_tcp(true).allow_udp(true).allow_ip_name_lookup(true);
-    wasi.socket_addr_check(move |addr, usage| Box::pin(std::future::ready(check(addr, usage))));
-}
+use super::network::CheckedRequests;
 
 pub struct GuestState {
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
+    /// Outgoing wasi:http requests, held to the guest's network rules.
+    outgoing: CheckedRequests,
     pub table: ResourceTable,
     pub limits: Limits,
     pub watch: Watch,
@@ -53,6 +44,7 @@ impl GuestState {
         GuestState {
             wasi,
             http: WasiHttpCtx::new(),
+            outgoing: CheckedRequests { check: limits.network.clone() },
             table,
             limits,
             watch: Watch::until(deadline),
@@ -104,7 +96,7 @@ impl WasiView for GuestState {
 
 impl WasiHttpView for GuestState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: Default::default() }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outgoing }
     }
 }
 

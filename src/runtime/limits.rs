@@ -13,6 +13,8 @@
 //!   streams, pollables), so a guest cannot exhaust the DEA's descriptors.
 //! - CPU ([`super::cpu`]): a wall-clock deadline, and for long-running
 //!   programs a cap on CPU time spent without once waiting for anything.
+//! - network ([`super::network`]): which addresses it may bind, listen on
+//!   and connect to; none at all unless given.
 //!
 //! When one of them stops a guest, [`Ending`] says which, for the crash
 //! report.
@@ -22,6 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::cpu::Cpu;
+use super::network::SocketCheck;
 
 /// Open handles a guest may hold when nothing else is said (CF's DEA
 /// default `fds` limit).
@@ -37,6 +40,8 @@ pub struct Limits {
     /// CPU time a guest may spend without waiting on I/O or a clock before
     /// it counts as stuck in a loop; `None` for guests with a deadline.
     pub max_busy: Option<Duration>,
+    /// Where it may connect (and listen); `None`: no network.
+    pub network: Option<SocketCheck>,
 }
 
 impl Limits {
@@ -48,6 +53,7 @@ impl Limits {
             max_handles: DEFAULT_MAX_HANDLES,
             cpu: Arc::default(),
             max_busy: None,
+            network: None,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! with async support, epoch interruption ticking every [`EPOCH_TICK`] and
 //! the pooling instance allocator), compiled components cached on disk by
 //! content and engine, and stores that run a guest within its [`Limits`]
-//! ([`limits`], [`cpu`], [`linker`], [`guest`]). [`buildpack`] runs
+//! ([`limits`], [`cpu`], [`network`], [`linker`], [`guest`]). [`buildpack`] runs
 //! buildpack components; [`http`] serves wasi:http apps; [`command`] runs
 //! wasi:cli programs.
 
@@ -13,6 +13,7 @@ pub mod guest;
 pub mod http;
 pub mod limits;
 pub mod linker;
+pub mod network;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
