@@ -1,17 +1,7 @@
-//! One app instance on this DEA, from `dea.<id>.start` to its end: fetch
-//! the droplet (cached by SHA1), unpack it into the instance directory,
-//! build the CF environment, run the component within the app's limits and
-//! register its routes. Two kinds of app:
-//!
-//! - a `wasi:http/incoming-handler` component is served by the DEA on the
-//!   instance's port, a store per request ([`crate::runtime::http`]);
-//! - a `wasi:cli/run` component runs as a long-lived program that listens
-//!   on `$PORT` itself ([`crate::runtime::command`]), with wasi:sockets as
-//!   [`SocketPolicy`] allows. It is RUNNING once its port accepts
-//!   connections (CF's port health check), or at once for
-//!   `health_check_type` `process` and `none`; its exit is a crash.
-//!
-//! It ends by `dea.stop` (STOPPED) or by crashing (CRASHED: a trap, a
+//! One app instance on this DEA, from `dea.<id>.start` to its end: it is
+//! STARTING while [`super::boot`] brings it up, RUNNING once that succeeds
+//! (and its routes are registered), and reported in heartbeats, stats and
+//! the snapshot throughout. It ends by `dea.stop` (STOPPED) or by crashing (CRASHED: a trap, a
 //! limit, a failed health check); either way the router forgets it and
 //! `droplet.exited` says why. Nothing else on the DEA is touched.
 
@@ -19,27 +9,16 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-use wasmtime::component::Component;
-use wasmtime_wasi::{FsPerms, WasiCtx};
 
-use super::egress::SocketPolicy;
-use super::env::{self, InstanceFacts};
-use super::log::GuestLogs;
-use super::{Dea, DeaRef, disk_usage, droplet};
-use crate::blobstore::{keys, package, sha1_hex};
+use super::{Dea, DeaRef, boot, disk_usage};
 use crate::bus::BusExt;
 use crate::bus::messages::{
     DeaStart, DropletExited, FindDropletReply, InstanceHeartbeat, InstanceState, InstanceStats, RouteRegistration,
     Usage, subjects,
 };
-use crate::runtime::command;
-use crate::runtime::http::HttpApp;
-use crate::runtime::limits::{Disk, Limits};
-use crate::runtime::network::{SocketCheck, allow_network};
+use crate::runtime::limits::Limits;
 
 /// How long a crashed instance's server lingers so the answer to the
 /// request that crashed it (a 500) still reaches the client.
@@ -48,22 +27,22 @@ const CRASH_GRACE: Duration = Duration::from_secs(1);
 pub struct Instance {
     pub id: String,
     pub start: DeaStart,
-    dir: PathBuf,
-    started_at: DateTime<Utc>,
+    pub(super) dir: PathBuf,
+    pub(super) started_at: DateTime<Utc>,
     began: Instant,
-    status: Mutex<Status>,
+    pub(super) status: Mutex<Status>,
     /// The server (HTTP app) or program (command app).
-    server: Mutex<Option<tokio::task::AbortHandle>>,
+    pub(super) server: Mutex<Option<tokio::task::AbortHandle>>,
     /// What the running guest holds of its limits.
-    limits: Mutex<Option<Limits>>,
+    pub(super) limits: Mutex<Option<Limits>>,
     /// CPU time used as of the last stats report, and when that was.
     cpu_sample: Mutex<(Instant, Duration)>,
 }
 
-struct Status {
+pub(super) struct Status {
     state: InstanceState,
     since: f64,
-    port: u16,
+    pub(super) port: u16,
     uris: Vec<String>,
 }
 
@@ -226,7 +205,7 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
     });
     dea.instances.lock().expect("dea instances").insert(id, instance.clone());
     dea.save_snapshot();
-    match boot(&dea, &instance).await {
+    match boot::boot(&dea, &instance).await {
         Ok(()) => {
             instance.set_state(InstanceState::Running);
             if let Err(e) = instance.register(&dea).await {
@@ -238,207 +217,8 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
     let _ = dea.advertise().await;
 }
 
-/// The droplet's bytes, from the DEA's cache or the blobstore (checked
-/// against its SHA1 before it is cached).
-async fn droplet_bytes(dea: &Dea, sha1: &str) -> Result<Vec<u8>> {
-    let cached = dea.dir.join("droplets").join(format!("{sha1}.tgz"));
-    if let Ok(bytes) = tokio::fs::read(&cached).await {
-        return Ok(bytes);
-    }
-    let bytes = dea.blobstore.get(&keys::droplet(sha1)).await?.to_vec();
-    if sha1_hex(&bytes) != sha1 {
-        bail!("droplet {sha1} in the blobstore does not match its SHA1");
-    }
-    tokio::fs::create_dir_all(cached.parent().expect("droplet cache dir")).await?;
-    let tmp = cached.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-    tokio::fs::write(&tmp, &bytes).await?;
-    tokio::fs::rename(&tmp, &cached).await?;
-    Ok(bytes)
-}
-
-async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
-    let start = &instance.start;
-    let bytes = droplet_bytes(dea, &start.sha1).await?;
-    let dir = instance.dir.clone();
-    tokio::task::spawn_blocking(move || -> Result<()> {
-        droplet::unpack(&bytes, &dir)?;
-        std::fs::create_dir_all(dir.join("tmp"))?;
-        std::fs::create_dir_all(dir.join("logs"))?;
-        Ok(())
-    })
-    .await??;
-    let info = droplet::read_staging_info(&instance.dir)?;
-
-    // Command apps bind the port themselves: it is chosen free here, then let go.
-    let listener = TcpListener::bind((dea.config.dea_host.as_str(), 0)).await.context("binding the instance port")?;
-    let port = listener.local_addr()?.port();
-    instance.status.lock().expect("instance status").port = port;
-    let facts =
-        InstanceFacts { instance_id: &instance.id, host: &dea.config.dea_host, port, started_at: instance.started_at };
-    let environment = env::with_profile_d(env::instance(start, &facts, &info.config_vars), &instance.dir.join("app"));
-    tokio::fs::write(instance.dir.join("logs/env.log"), env::env_log(&environment)).await?;
-
-    let command = start.start_command.clone().filter(|c| !c.trim().is_empty()).unwrap_or(info.start_command.clone());
-    let expanded = env::expand(&command, &environment);
-    let mut words = expanded.split_whitespace();
-    let component_path = package::safe_path(words.next().ok_or_else(|| anyhow!("the start command is empty"))?)
-        .map_err(|e| anyhow!("start command: {e}"))?;
-    let args: Vec<String> = std::iter::once(component_path.clone()).chain(words.map(str::to_string)).collect();
-    let wasm = tokio::fs::read(instance.dir.join("app").join(&component_path))
-        .await
-        .with_context(|| format!("reading {component_path} named by the start command"))?;
-    let component = dea.runtime.component(&wasm).await?;
-
-    let logs = GuestLogs::new(
-        dea.bus.clone(),
-        &start.droplet,
-        "APP",
-        &start.index.to_string(),
-        Some(&instance.dir.join("logs")),
-    )?;
-    let sockets = SocketPolicy { port: Some(port), rules: Arc::new(start.egress_network_rules.clone()) }.check();
-    let limits = instance_limits(dea, instance, sockets.clone(), &logs);
-    *instance.limits.lock().expect("instance limits") = Some(limits.clone());
-    let (app_dir, tmp_dir) = (instance.dir.join("app"), instance.dir.join("tmp"));
-    let make_wasi = move || -> Result<WasiCtx> {
-        let mut wasi = WasiCtx::builder();
-        wasi.envs(&environment).args(&args).stdout(logs.stdout.clone()).stderr(logs.stderr.clone());
-        wasi.preopened_dir(&app_dir, env::HOME, FsPerms::ReadWrite)?;
-        wasi.preopened_dir(&tmp_dir, env::TMPDIR, FsPerms::ReadWrite)?;
-        allow_network(&mut wasi, sockets.clone());
-        Ok(wasi.build())
-    };
-
-    match AppKind::of(&component, dea.runtime.engine()) {
-        Some(AppKind::Http) => serve(dea, instance, &component, make_wasi, limits, listener),
-        Some(AppKind::Command) => {
-            drop(listener);
-            run_program(dea, instance, component, make_wasi()?, limits).await
-        }
-        None => bail!(
-            "{component_path} is neither an HTTP app (exporting wasi:http/incoming-handler@0.2) \
-             nor a program (exporting wasi:cli/run@0.2)"
-        ),
-    }
-}
-
-/// What a component is, by what it exports.
-enum AppKind {
-    Http,
-    Command,
-}
-
-impl AppKind {
-    fn of(component: &Component, engine: &wasmtime::Engine) -> Option<AppKind> {
-        let exports: Vec<String> =
-            component.component_type().exports(engine).map(|(name, _)| name.to_string()).collect();
-        let exports_any = |prefix: &str| exports.iter().any(|name| name.starts_with(prefix));
-        if exports_any("wasi:http/incoming-handler@0.2") {
-            Some(AppKind::Http)
-        } else if exports_any("wasi:cli/run@0.2") {
-            Some(AppKind::Command)
-        } else {
-            None
-        }
-    }
-}
-
-/// The app's memory, disk, handle and network limits; going over the disk
-/// quota is told on the app's log stream.
-fn instance_limits(dea: &Dea, instance: &Instance, network: SocketCheck, logs: &GuestLogs) -> Limits {
-    let mb = 1024 * 1024;
-    let app_limits = instance.start.limits;
-    let stderr = logs.stderr.clone();
-    let disk = Disk::new(app_limits.disk * mb, move || {
-        stderr.line(format!("disk quota of {} MB exceeded: writes are refused", app_limits.disk));
-    });
-    disk.measured(disk_usage(&instance.dir));
-    Limits {
-        disk: Some(Arc::new(disk)),
-        max_handles: app_limits.fds as usize,
-        max_busy: Some(Duration::from_secs(dea.config.max_busy_seconds)),
-        network: Some(network),
-        ..Limits::memory(app_limits.mem * mb)
-    }
-}
-
-/// Serves an HTTP app on the instance's port until stopped; a crash of
-/// one of its requests crashes the instance.
-fn serve(
-    dea: &DeaRef,
-    instance: &Arc<Instance>,
-    component: &Component,
-    make_wasi: impl Fn() -> Result<WasiCtx> + Send + Sync + 'static,
-    limits: Limits,
-    listener: TcpListener,
-) -> Result<()> {
-    let (crashes, mut crashed) = mpsc::unbounded_channel();
-    let request_timeout = Duration::from_secs(dea.config.request_timeout);
-    let app =
-        HttpApp::new(&dea.runtime, component, make_wasi, Limits { max_busy: None, ..limits }, request_timeout, crashes)
-            .map_err(|e| anyhow!("the component cannot be served: {e:#}"))?;
-    let server = tokio::spawn(Arc::new(app).serve(listener));
-    *instance.server.lock().expect("instance server") = Some(server.abort_handle());
-    let (dea, instance) = (dea.clone(), instance.clone());
-    tokio::spawn(async move {
-        if let Some(description) = crashed.recv().await {
-            crash(&dea, &instance, description).await;
-        }
-    });
-    Ok(())
-}
-
-/// Runs a command app; returns once it passed its health check. Its end,
-/// whenever it comes, is a crash (a web process is not meant to exit).
-async fn run_program(
-    dea: &DeaRef,
-    instance: &Arc<Instance>,
-    component: Component,
-    wasi: WasiCtx,
-    limits: Limits,
-) -> Result<()> {
-    let (ended, mut has_ended) = tokio::sync::oneshot::channel();
-    let runtime = dea.runtime.clone();
-    let program = crate::runtime::spawn(async move {
-        let exit = command::run(&runtime, &component, wasi, limits, None).await;
-        let _ = ended.send(match exit {
-            Ok(exit) => match exit.ending {
-                Some(ending) => ending.to_string(),
-                None => format!("the app exited with status {}", exit.code),
-            },
-            Err(e) => format!("the app failed to run: {e:#}"),
-        });
-    });
-    *instance.server.lock().expect("instance server") = Some(program.abort_handle());
-
-    let start = &instance.start;
-    if start.health_check_type.as_deref().is_none_or(|t| t == "port") {
-        let timeout = Duration::from_secs(start.health_check_timeout.unwrap_or(dea.config.health_check_timeout));
-        let address = (dea.config.dea_host.clone(), instance.status.lock().expect("instance status").port);
-        let accepting = async {
-            while tokio::net::TcpStream::connect(address.clone()).await.is_err() {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
-        tokio::select! {
-            accepted = tokio::time::timeout(timeout, accepting) => if accepted.is_err() {
-                program.abort();
-                bail!("the app did not accept connections on $PORT within {} seconds", timeout.as_secs());
-            },
-            ended = &mut has_ended => bail!("{}", ended.unwrap_or_else(|_| "the app ended".into())),
-        }
-    }
-    let (dea, instance) = (dea.clone(), instance.clone());
-    tokio::spawn(async move {
-        if let Ok(description) = has_ended.await {
-            crash(&dea, &instance, description).await;
-        }
-    });
-    Ok(())
-}
-
 /// Marks the instance crashed, takes it off its routes and reports it.
-async fn crash(dea: &Dea, instance: &Instance, description: String) {
+pub(super) async fn crash(dea: &Dea, instance: &Instance, description: String) {
     instance.stop_serving_soon();
     if instance.set_state(InstanceState::Crashed) == InstanceState::Crashed {
         return;

@@ -6,6 +6,7 @@
 //! It owns nothing but its directory: staging work, droplets and compiled
 //! code (caches) and instance directories.
 
+mod boot;
 pub mod droplet;
 mod egress;
 pub mod env;
