@@ -139,3 +139,28 @@ async fn requests_stuck_in_loops_are_cut_off_without_holding_the_dea() {
     assert!(cpu > 0.1, "the spins used CPU: {stats}");
     platform.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_runs_one_request_per_4_mb_at_once_and_queues_the_rest() {
+    let platform = TestPlatform::start_configured("local:", None, |config| config.request_timeout = 3).await;
+    with_crasher(&platform, &["-m", "8M"]).await;
+    // 8 MB: two requests at once. Two spinning requests hold both slots
+    // until they are cut off; a third waits for one, then is answered.
+    let spin = || {
+        let (http, router) = (platform.http.clone(), platform.router.clone());
+        tokio::spawn(async move {
+            let response = http.get(format!("{router}/spin")).header("host", "crasher.localhost").send().await;
+            response.unwrap().status().as_u16()
+        })
+    };
+    let spins = [spin(), spin()];
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let began = Instant::now();
+    assert_eq!(platform.via_router("crasher.localhost", "/").await, (200, "alive".to_string()));
+    let waited = began.elapsed();
+    assert!(waited > Duration::from_millis(2000), "the third request waited for a slot: {waited:?}");
+    for spin in spins {
+        assert_eq!(spin.await.unwrap(), 504);
+    }
+    platform.shutdown().await;
+}
