@@ -109,5 +109,18 @@ async fn the_health_check_type_decides_when_a_program_runs() {
     let out = platform.wf(&["push", "-p", slow.path().to_str().unwrap(), "-m", "32M", "-u", "process"]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     platform.wait_for_states(&guid, &["RUNNING"], Duration::from_secs(10)).await;
+
+    // With `http`, the endpoint must answer 2xx.
+    let guid = push_program(&platform, "checked", &["-m", "32M"]).await;
+    for (endpoint, healthy) in [("/status/503", false), ("/status/204", true)] {
+        let check =
+            json!({"health_check_type": "http", "health_check_http_endpoint": endpoint, "health_check_timeout": 1});
+        let (status, _) =
+            platform.api(reqwest::Method::PUT, &format!("/v2/apps/{guid}"), Some(&check.to_string())).await;
+        assert_eq!(status, 201);
+        let out = platform.wf(&["restart", "checked"]).await;
+        assert_eq!(out.status.success(), healthy, "{endpoint}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    platform.wait_for_log(&guid, "GET /status/503 did not answer 2xx within 1 seconds", Duration::from_secs(10)).await;
     platform.shutdown().await;
 }

@@ -136,9 +136,12 @@ pub struct DeaStart {
     pub space_name: String,
     pub users: Vec<String>,
     /// `port` (the default: RUNNING once `$PORT` accepts connections),
+    /// `http` (once GET `health_check_http_endpoint` answers 2xx),
     /// `process` or `none` (RUNNING once started), as the app set it.
     #[serde(default)]
     pub health_check_type: Option<String>,
+    #[serde(default)]
+    pub health_check_http_endpoint: Option<String>,
     /// Seconds the port health check waits; the DEA's default if none.
     #[serde(default)]
     pub health_check_timeout: Option<u64>,

@@ -95,6 +95,7 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
         space_name,
         users: Vec::new(),
         health_check_type: Some(text("health_check_type")).filter(|t| !t.is_empty()),
+        health_check_http_endpoint: Some(text("health_check_http_endpoint")).filter(|t| !t.is_empty()),
         health_check_timeout: app
             .try_get::<Option<i64>, _>("health_check_timeout")
             .ok()

@@ -74,22 +74,20 @@ pub async fn restart(name: &str) -> Result<()> {
     set_state(name, "STARTED").await
 }
 
+/// Waits for staging (if the start needs it), then for an instance to run.
 async fn wait_running(client: &mut Client, app: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(180);
-    while Instant::now() < deadline {
+    loop {
         let entity = client.get(&format!("/v2/apps/{app}")).await?["entity"].clone();
-        if entity["package_state"] == "FAILED" {
-            bail!("staging failed: {}", entity["staging_failed_description"].as_str().unwrap_or("unknown"));
-        }
-        if entity["package_state"] == "STAGED" {
-            let instances = client.get(&format!("/v2/apps/{app}/instances")).await?;
-            if instances.as_object().is_some_and(|m| m.values().any(|i| i["state"] == "RUNNING")) {
-                return Ok(());
+        match entity["package_state"].as_str() {
+            Some("FAILED") => {
+                bail!("staging failed: {}", entity["staging_failed_description"].as_str().unwrap_or("unknown"))
             }
+            Some("STAGED") => return super::push::wait_for_instances(client, app).await,
+            _ if Instant::now() >= deadline => bail!("the app was not staged within 180s"),
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    bail!("the app did not start within 180s")
 }
 
 pub async fn scale(name: &str, instances: Option<u32>, memory_mb: Option<u64>) -> Result<()> {

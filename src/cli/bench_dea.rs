@@ -135,6 +135,7 @@ async fn start_instance(
         space_name: "bench".into(),
         users: Vec::new(),
         health_check_type: None,
+        health_check_http_endpoint: None,
         health_check_timeout: None,
         egress_network_rules: Vec::new(),
     };

@@ -245,7 +245,8 @@ async fn wait_for_staging(client: &mut Client, app_guid: &str) -> Result<Value> 
     bail!("staging did not finish within {} minutes", STAGING_TIMEOUT.as_secs() / 60)
 }
 
-async fn wait_for_instances(client: &mut Client, app_guid: &str) -> Result<()> {
+/// Waits until an instance runs; fails when every instance crashed.
+pub async fn wait_for_instances(client: &mut Client, app_guid: &str) -> Result<()> {
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         let instances = client.get(&format!("/v2/apps/{app_guid}/instances")).await?;

@@ -22,6 +22,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx};
 
 use super::egress::SocketPolicy;
 use super::env::{self, InstanceFacts};
+use super::health;
 use super::instance::{Instance, crash};
 use super::log::GuestLogs;
 use super::{Dea, DeaRef, disk_usage, droplet};
@@ -103,7 +104,7 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     };
 
     match AppKind::of(&component, dea.runtime.engine()) {
-        Some(AppKind::Http) => serve(dea, instance, &component, make_wasi, limits, listener),
+        Some(AppKind::Http) => serve(dea, instance, &component, make_wasi, limits, listener).await,
         Some(AppKind::Command) => {
             drop(listener);
             run_program(dea, instance, component, make_wasi()?, limits).await
@@ -156,8 +157,10 @@ fn instance_limits(dea: &Dea, instance: &Instance, network: SocketCheck, logs: &
 }
 
 /// Serves an HTTP app on the instance's port until stopped; a crash of
-/// one of its requests crashes the instance.
-fn serve(
+/// one of its requests crashes the instance. Returns once it passed its
+/// health check (only `http` checks ask the app anything: the DEA itself
+/// accepts its connections).
+async fn serve(
     dea: &DeaRef,
     instance: &Arc<Instance>,
     component: &Component,
@@ -172,13 +175,14 @@ fn serve(
             .map_err(|e| anyhow!("the component cannot be served: {e:#}"))?;
     let server = tokio::spawn(Arc::new(app).serve(listener));
     *instance.server.lock().expect("instance server") = Some(server.abort_handle());
-    let (dea, instance) = (dea.clone(), instance.clone());
+    let (dea_ref, instance_ref) = (dea.clone(), instance.clone());
     tokio::spawn(async move {
         if let Some(description) = crashed.recv().await {
-            crash(&dea, &instance, description).await;
+            crash(&dea_ref, &instance_ref, description).await;
         }
     });
-    Ok(())
+    let port = instance.status.lock().expect("instance status").port;
+    health::wait_until_healthy(&instance.start, &dea.config.dea_host, port, dea.config.health_check_timeout).await
 }
 
 /// Runs a command app; returns once it passed its health check. Its end,
@@ -204,22 +208,15 @@ async fn run_program(
     });
     *instance.server.lock().expect("instance server") = Some(program.abort_handle());
 
-    let start = &instance.start;
-    if start.health_check_type.as_deref().is_none_or(|t| t == "port") {
-        let timeout = Duration::from_secs(start.health_check_timeout.unwrap_or(dea.config.health_check_timeout));
-        let address = (dea.config.dea_host.clone(), instance.status.lock().expect("instance status").port);
-        let accepting = async {
-            while tokio::net::TcpStream::connect(address.clone()).await.is_err() {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
-        tokio::select! {
-            accepted = tokio::time::timeout(timeout, accepting) => if accepted.is_err() {
-                program.abort();
-                bail!("the app did not accept connections on $PORT within {} seconds", timeout.as_secs());
-            },
-            ended = &mut has_ended => bail!("{}", ended.unwrap_or_else(|_| "the app ended".into())),
-        }
+    let port = instance.status.lock().expect("instance status").port;
+    let healthy =
+        health::wait_until_healthy(&instance.start, &dea.config.dea_host, port, dea.config.health_check_timeout);
+    tokio::select! {
+        checked = healthy => if let Err(e) = checked {
+            program.abort();
+            return Err(e);
+        },
+        ended = &mut has_ended => bail!("{}", ended.unwrap_or_else(|_| "the app ended".into())),
     }
     let (dea, instance) = (dea.clone(), instance.clone());
     tokio::spawn(async move {

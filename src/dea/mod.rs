@@ -11,6 +11,7 @@ pub mod droplet;
 mod egress;
 pub mod env;
 mod files;
+mod health;
 mod instance;
 mod log;
 mod snapshot;
