@@ -201,12 +201,24 @@ impl Load {
     }
 }
 
-/// `--connections` clients sending GET / back to back for `--seconds`.
+/// `--connections` clients sending GET / back to back for `--seconds`, on
+/// threads of their own (so the DEA in this process and a server in
+/// another are loaded alike).
 async fn load(address: &str, options: &DeaBench) -> Result<Load> {
-    let until = Instant::now() + Duration::from_secs(options.seconds);
+    let (address, seconds, connections) = (address.to_string(), options.seconds, options.connections);
+    let clients = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        runtime.block_on(generate_load(&address, seconds, connections))
+    });
+    tokio::task::spawn_blocking(move || clients.join().map_err(|_| anyhow::anyhow!("the load generator panicked"))?)
+        .await?
+}
+
+async fn generate_load(address: &str, seconds: u64, connections: usize) -> Result<Load> {
+    let until = Instant::now() + Duration::from_secs(seconds);
     let began = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
-    for _ in 0..options.connections {
+    for _ in 0..connections {
         let address = address.to_string();
         clients.spawn(async move {
             let mut latencies = Vec::new();

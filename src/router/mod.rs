@@ -42,7 +42,11 @@ impl Router {
     pub async fn start(bus: Bus, listener: TcpListener) -> Result<tokio::task::JoinHandle<()>> {
         let router = Arc::new(Router {
             table: RoutingTable::default(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: Client::builder(TokioExecutor::new()).build({
+                let mut connector = HttpConnector::new();
+                connector.set_nodelay(true);
+                connector
+            }),
         });
         for (subject, add) in [(subjects::ROUTER_REGISTER, true), (subjects::ROUTER_UNREGISTER, false)] {
             let mut messages = bus.subscribe(subject, None).await?;
@@ -135,6 +139,7 @@ fn text(status: StatusCode, body: String) -> Response<ProxyBody> {
 async fn serve(router: Arc<Router>, listener: TcpListener) {
     loop {
         let Ok((stream, client)) = listener.accept().await else { continue };
+        let _ = stream.set_nodelay(true);
         let router = router.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {

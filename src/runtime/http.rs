@@ -79,6 +79,8 @@ impl HttpApp {
             tokio::select! {
                 accepted = listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
+                    // Answers go out whole, not held back by Nagle for an ACK.
+                    let _ = stream.set_nodelay(true);
                     let app = self.clone();
                     connections.spawn(async move {
                         let service = hyper::service::service_fn(move |req| {
