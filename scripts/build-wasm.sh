@@ -50,6 +50,7 @@ guests=(
   "examples/hello-http|wasm32-wasip2|hello_http.wasm|examples/hello-http/hello_http.wasm"
   "tests/fixtures/crasher|wasm32-wasip2|crasher.wasm|tests/fixtures/crasher-app/crasher.wasm"
   "tests/fixtures/command-app|wasm32-wasip2|command-app.wasm|tests/fixtures/program-app/command-app.wasm"
+  "tests/fixtures/hostile-buildpack|wasm32-wasip2|hostile_buildpack.wasm|tests/fixtures/hostile_buildpack.wasm"
   "tests/fixtures/cli-tool|wasm32-wasip2|cli-tool.wasm|tests/fixtures/cli-tool.component.wasm"
   "tests/fixtures/cli-tool|wasm32-wasip1|cli-tool.wasm|tests/fixtures/cli-tool.wasip1.wasm"
 )
