@@ -1,8 +1,10 @@
 //! The Droplet Execution Agent: stages apps by running buildpack
-//! components and runs app instances in wasmtime. It advertises its free
-//! capacity, answers `staging.<id>.start` and `dea.<id>.start`, obeys
-//! `dea.stop` and `dea.update`, reports instances on `dea.find.droplet` and
-//! `droplet.exited`, and keeps the router told where its instances listen.
+//! components and runs app instances in wasmtime, within CF's limits and
+//! the apps' security groups. It advertises its free capacity, answers
+//! `staging.<id>.start` and `dea.<id>.start`, obeys `dea.stop` and
+//! `dea.update`, reports instances on `dea.heartbeat`, `dea.find.droplet`
+//! and `droplet.exited`, and keeps the router told where its instances
+//! listen.
 //! It owns nothing but its directory: staging work, droplets and compiled
 //! code (caches) and instance directories.
 
