@@ -19,6 +19,27 @@ fn names(page: &Value) -> Vec<String> {
     names
 }
 
+/// A new user, made a developer of `space`; returns their token.
+async fn developer_of(platform: &TestPlatform, space: &str) -> String {
+    let user =
+        json!({"userName": "dev@example.com", "password": "secret-pw", "emails": [{"value": "dev@example.com"}]});
+    let (status, created) = platform.api(Method::POST, "/Users", Some(&user.to_string())).await;
+    assert_eq!(status, 201, "{created}");
+    let guid = created["id"].as_str().unwrap().to_string();
+    let (status, _) = platform.api(Method::POST, "/v2/users", Some(&json!({"guid": guid}).to_string())).await;
+    assert_eq!(status, 201);
+    let org =
+        platform.get(&format!("/v2/spaces/{space}")).await["entity"]["organization_guid"].as_str().unwrap().to_string();
+    for path in [format!("/v2/organizations/{org}/users/{guid}"), format!("/v2/spaces/{space}/developers/{guid}")] {
+        let (status, body) = platform.api(Method::PUT, &path, None).await;
+        assert_eq!(status, 201, "PUT {path}: {body}");
+    }
+    let (status, tokens) =
+        platform.oauth(&[("grant_type", "password"), ("username", "dev@example.com"), ("password", "secret-pw")]).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens["access_token"].as_str().unwrap().to_string()
+}
+
 on_both_databases!(security_groups_are_managed_like_cf, super::security_groups_are_managed_like_cf);
 
 async fn security_groups_are_managed_like_cf(platform: TestPlatform) {
@@ -61,6 +82,23 @@ async fn security_groups_are_managed_like_cf(platform: TestPlatform) {
         assert_eq!(platform.get(&format!("/v2/security_groups/{guid}/{kind}")).await["total_results"], 1);
         assert_eq!(names(&platform.get(&format!("/v2/spaces/{space}/{space_side}")).await), ["private"]);
     }
+    // A space developer sees the groups of their spaces, and changes none.
+    let developer = developer_of(&platform, &space).await;
+    let as_developer = |method: Method, path: String, body: Option<String>| {
+        let mut request = platform.http.request(method, format!("{}{path}", platform.api)).bearer_auth(&developer);
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, seen) = as_developer(Method::GET, "/v2/security_groups".into(), None).await;
+    assert_eq!((status, names(&seen)), (200, vec!["private".to_string()]));
+    let (status, error) = as_developer(Method::POST, "/v2/security_groups".into(), Some(body.clone())).await;
+    assert_eq!((status, error["code"].as_i64()), (403, Some(10003)), "{error}");
+
     let (status, _) = platform.api(Method::DELETE, &format!("/v2/security_groups/{guid}/spaces/{space}"), None).await;
     assert_eq!(status, 204);
     assert_eq!(platform.get(&format!("/v2/spaces/{space}/security_groups")).await["total_results"], 0);

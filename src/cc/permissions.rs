@@ -25,6 +25,9 @@ pub enum Visibility {
     InOrg(&'static str),
     /// Users: yourself, and the members of the orgs you see.
     Colleagues,
+    /// Rows bound to a space the user sees, through these binding tables
+    /// (table, column holding this row's guid) — e.g. security groups.
+    BoundToSpaces(&'static [(&'static str, &'static str)]),
 }
 
 /// Spaces a user sees: one `?` per user guid.
@@ -46,6 +49,16 @@ impl Visibility {
             Visibility::Everyone => None,
             Visibility::InSpace(expr) => Some(Condition::raw(&format!("{expr} IN ({VISIBLE_SPACES})"), &[me, me])),
             Visibility::InOrg(expr) => Some(Condition::raw(&format!("{expr} IN ({VISIBLE_ORGS})"), &[me, me])),
+            Visibility::BoundToSpaces(bindings) => {
+                let any: Vec<String> = bindings
+                    .iter()
+                    .map(|(table, column)| {
+                        format!("guid IN (SELECT {column} FROM {table} WHERE space_guid IN ({VISIBLE_SPACES}))")
+                    })
+                    .collect();
+                let binds: Vec<&str> = bindings.iter().flat_map(|_| [me, me]).collect();
+                Some(Condition::raw(&format!("({})", any.join(" OR ")), &binds))
+            }
             Visibility::Colleagues => Some(Condition::raw(
                 &format!(
                     "(guid = ? OR guid IN (SELECT user_guid FROM organization_roles WHERE organization_guid IN ({VISIBLE_ORGS})))"

@@ -4,7 +4,7 @@
 //! running, `…/staging_spaces/:space` for staging) and, as a platform
 //! default (`/v2/config/running_security_groups/:guid`,
 //! `/v2/config/staging_security_groups/:guid`), to every app. Admins
-//! manage them. The DEA applies the rules to every socket ([`rules_for`]
+//! manage them; others see the groups bound to spaces they see. The DEA applies the rules to every socket ([`rules_for`]
 //! feeds `dea.start`'s `egress_network_rules`).
 
 use axum::Json;
@@ -50,7 +50,10 @@ pub static SECURITY_GROUPS: Resource = Resource {
     not_found: "SecurityGroupNotFound",
     filters: &["name", "running_default", "staging_default"],
     scope: None,
-    visibility: Visibility::Everyone,
+    visibility: Visibility::BoundToSpaces(&[
+        ("security_group_spaces", "security_group_guid"),
+        ("staging_security_group_spaces", "security_group_guid"),
+    ]),
 };
 
 /// The egress rules that apply to an app of `space`: its space's groups for
