@@ -43,39 +43,8 @@ pub(crate) enum Command {
     Push {
         /// The app's name (optional with a manifest).
         name: Option<String>,
-        /// The app's directory.
-        #[arg(short = 'p', long = "path")]
-        path: Option<String>,
-        /// A manifest (default: manifest.yml in the app's directory, if any).
-        #[arg(short = 'f', long = "manifest")]
-        manifest: Option<PathBuf>,
-        /// A buildpack by name (default: detect).
-        #[arg(short = 'b', long = "buildpack")]
-        buildpack: Option<String>,
-        #[arg(short = 'i', long = "instances")]
-        instances: Option<u32>,
-        /// Memory per instance, e.g. 64M or 1G.
-        #[arg(short = 'm', long = "memory")]
-        memory: Option<String>,
-        /// Disk quota per instance, e.g. 256M or 1G.
-        #[arg(short = 'k', long = "disk")]
-        disk: Option<String>,
-        /// How the DEA decides an instance runs: port (it accepts
-        /// connections on $PORT), process or none.
-        #[arg(short = 'u', long = "health-check-type")]
-        health_check_type: Option<String>,
-        /// Seconds the port health check waits for the app to listen.
-        #[arg(short = 't', long = "timeout")]
-        timeout: Option<u32>,
-        /// The start command (a component under the app and its arguments).
-        #[arg(short = 'c', long = "command")]
-        command: Option<String>,
-        /// Do not map a route.
-        #[arg(long = "no-route")]
-        no_route: bool,
-        /// Map a route with a random host.
-        #[arg(long = "random-route")]
-        random_route: bool,
+        #[command(flatten)]
+        flags: PushFlags,
     },
     /// List the apps of the targeted space.
     Apps,
@@ -278,4 +247,42 @@ impl ServerArgs {
         config.blobstore_url = self.blobstore_url.or(config.blobstore_url);
         Ok(config)
     }
+}
+
+/// `wf push` flags, which override what a manifest says.
+#[derive(Args)]
+pub(crate) struct PushFlags {
+    /// The app's directory.
+    #[arg(short = 'p', long = "path")]
+    pub(crate) path: Option<String>,
+    /// A manifest (default: manifest.yml in the app's directory, if any).
+    #[arg(short = 'f', long = "manifest")]
+    pub(crate) manifest: Option<PathBuf>,
+    /// A buildpack by name (default: detect).
+    #[arg(short = 'b', long = "buildpack")]
+    pub(crate) buildpack: Option<String>,
+    #[arg(short = 'i', long = "instances")]
+    pub(crate) instances: Option<u32>,
+    /// Memory per instance, e.g. 64M or 1G.
+    #[arg(short = 'm', long = "memory")]
+    pub(crate) memory: Option<String>,
+    /// Disk quota per instance, e.g. 256M or 1G.
+    #[arg(short = 'k', long = "disk")]
+    pub(crate) disk: Option<String>,
+    /// How the DEA decides an instance runs: port (it accepts
+    /// connections on $PORT), http, process or none.
+    #[arg(short = 'u', long = "health-check-type")]
+    pub(crate) health_check_type: Option<String>,
+    /// Seconds the health check waits for the app to pass it.
+    #[arg(short = 't', long = "timeout")]
+    pub(crate) timeout: Option<u32>,
+    /// The start command (a component under the app and its arguments).
+    #[arg(short = 'c', long = "command")]
+    pub(crate) command: Option<String>,
+    /// Do not map a route.
+    #[arg(long = "no-route")]
+    pub(crate) no_route: bool,
+    /// Map a route with a random host.
+    #[arg(long = "random-route")]
+    pub(crate) random_route: bool,
 }

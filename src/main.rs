@@ -6,7 +6,7 @@ mod args;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use args::{Bench, Command, ServerArgs, Wasm, Wf};
+use args::{Bench, Command, PushFlags, ServerArgs, Wasm, Wf};
 use clap::Parser;
 use wasmfoundry::cli;
 use wasmfoundry::server::{Platform, Role};
@@ -27,21 +27,6 @@ async fn serve(args: ServerArgs, roles: &[Role]) -> Result<()> {
     println!("Stopping...");
     platform.shutdown().await;
     Ok(())
-}
-
-/// `wf push` flags, which override what a manifest says.
-struct PushFlags {
-    path: Option<String>,
-    manifest: Option<PathBuf>,
-    buildpack: Option<String>,
-    instances: Option<u32>,
-    memory: Option<String>,
-    disk: Option<String>,
-    health_check_type: Option<String>,
-    timeout: Option<u32>,
-    command: Option<String>,
-    no_route: bool,
-    random_route: bool,
 }
 
 /// Pushes the named app, or the apps of the manifest, flags winning.
@@ -100,35 +85,7 @@ async fn main() {
         Command::Login { api, username, password, org, space } => {
             cli::login::login(&api, &username, &password, org.as_deref(), space.as_deref()).await
         }
-        Command::Push {
-            name,
-            path,
-            manifest,
-            buildpack,
-            instances,
-            memory,
-            disk,
-            health_check_type,
-            timeout,
-            command,
-            no_route,
-            random_route,
-        } => {
-            let flags = PushFlags {
-                path,
-                manifest,
-                buildpack,
-                instances,
-                memory,
-                disk,
-                health_check_type,
-                timeout,
-                command,
-                no_route,
-                random_route,
-            };
-            push(name, flags).await
-        }
+        Command::Push { name, flags } => push(name, flags).await,
         Command::Apps => cli::apps::apps().await,
         Command::App { name } => cli::app::show(&name).await,
         Command::Start { name } => cli::app::set_state(&name, "STARTED").await,
