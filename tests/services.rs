@@ -90,6 +90,14 @@ async fn bound_services_reach_the_instance_env(platform: TestPlatform) {
     let (status, error) = platform.api(Method::POST, "/v2/user_provided_service_instances", Some(&bad)).await;
     assert_eq!((status, error["code"].as_i64()), (400, Some(60003)), "{error}");
 
+    // Updated credentials reach the bindings (cf uups).
+    let logger = bindings["resources"][1]["entity"]["service_instance_guid"].as_str().unwrap().to_string();
+    let update = json!({"credentials": {"token": "new"}}).to_string();
+    let path = format!("/v2/user_provided_service_instances/{logger}");
+    assert_eq!(platform.api(Method::PUT, &path, Some(&update)).await.0, 201);
+    let bindings = platform.get(&format!("/v2/apps/{guid}/service_bindings")).await;
+    assert_eq!(bindings["resources"][1]["entity"]["credentials"], json!({"token": "new"}));
+
     let listed = wf_ok(&platform.wf(&["services"]).await);
     assert!(listed.lines().any(|l| l.starts_with("orders-db") && l.ends_with("probe")), "{listed}");
 

@@ -100,9 +100,8 @@ pub async fn bound_services(cc: &Cc, app: &str) -> ApiResult<Vec<Value>> {
 fn instance_fields(body: &Body) -> ApiResult<(Assignments, Option<String>)> {
     let mut set = Assignments::default();
     let name = body.set_text(&mut set, "name")?;
-    let credentials = body.object("credentials")?.map(|c| Value::Object(c).to_string());
-    if let Some(credentials) = &credentials {
-        set.set("credentials", SqlValue::Text(Some(credentials.clone())));
+    if let Some(credentials) = body.object("credentials")? {
+        set.set("credentials", SqlValue::Text(Some(Value::Object(credentials).to_string())));
     }
     if let Some(tags) = body.strings("tags")? {
         if tags.iter().map(String::len).sum::<usize>() > 2048 {
@@ -155,27 +154,21 @@ pub async fn update_instance(
     writable_instance(&cc, &user, &guid).await?;
     let body = Body::parse(&bytes, "ServiceInstanceInvalid")?;
     let (fields, name) = instance_fields(&body)?;
-    let credentials = body.object("credentials")?;
-    let syslog = body.nullable_string("syslog_drain_url")?;
     fields
         .save(&cc.db, "service_instances", &guid, "ServiceInstanceNameTaken", name.as_deref().unwrap_or_default())
         .await?;
     // Bindings carry the instance's current credentials, as in CF.
-    if let Some(credentials) = credentials {
-        sqlx::query("UPDATE service_bindings SET credentials = $1, updated_at = $2 WHERE service_instance_guid = $3")
-            .bind(Value::Object(credentials).to_string())
-            .bind(now())
-            .bind(&guid)
-            .execute(&cc.db)
-            .await?;
-    }
-    if let Some(syslog) = syslog {
-        sqlx::query("UPDATE service_bindings SET syslog_drain_url = $1 WHERE service_instance_guid = $2")
-            .bind(syslog)
-            .bind(&guid)
-            .execute(&cc.db)
-            .await?;
-    }
+    sqlx::query(
+        "UPDATE service_bindings SET credentials = (SELECT credentials FROM service_instances WHERE guid = $1), \
+         syslog_drain_url = (SELECT syslog_drain_url FROM service_instances WHERE guid = $2), updated_at = $3 \
+         WHERE service_instance_guid = $4",
+    )
+    .bind(&guid)
+    .bind(&guid)
+    .bind(now())
+    .bind(&guid)
+    .execute(&cc.db)
+    .await?;
     created(&USER_PROVIDED_SERVICE_INSTANCES, &cc, &guid).await
 }
 
