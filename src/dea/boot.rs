@@ -25,12 +25,12 @@ use super::env::{self, InstanceFacts};
 use super::health;
 use super::instance::{Instance, crash};
 use super::log::GuestLogs;
-use super::{Dea, DeaRef, disk_usage, droplet};
+use super::{Dea, DeaRef, app_limits, droplet};
 use crate::blobstore::{keys, package, sha1_hex};
 use crate::runtime::command;
 use crate::runtime::http::HttpApp;
-use crate::runtime::limits::{Disk, Limits};
-use crate::runtime::network::{SocketCheck, allow_network};
+use crate::runtime::limits::Limits;
+use crate::runtime::network::allow_network;
 
 /// The droplet's bytes, from the DEA's cache or the blobstore (checked
 /// against its SHA1 before it is cached).
@@ -91,7 +91,10 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
         Some(&instance.dir.join("logs")),
     )?;
     let sockets = SocketPolicy { port: Some(port), rules: Arc::new(start.egress_network_rules.clone()) }.check();
-    let limits = instance_limits(dea, instance, sockets.clone(), &logs);
+    let limits = Limits {
+        max_busy: Some(Duration::from_secs(dea.config.max_busy_seconds)),
+        ..app_limits(&start.limits, &instance.dir, sockets.clone(), logs.stderr.clone())
+    };
     *instance.limits.lock().expect("instance limits") = Some(limits.clone());
     let (app_dir, tmp_dir) = (instance.dir.join("app"), instance.dir.join("tmp"));
     let make_wasi = move || -> Result<WasiCtx> {
@@ -134,25 +137,6 @@ impl AppKind {
         } else {
             None
         }
-    }
-}
-
-/// The app's memory, disk, handle and network limits; going over the disk
-/// quota is told on the app's log stream.
-fn instance_limits(dea: &Dea, instance: &Instance, network: SocketCheck, logs: &GuestLogs) -> Limits {
-    let mb = 1024 * 1024;
-    let app_limits = instance.start.limits;
-    let stderr = logs.stderr.clone();
-    let disk = Disk::new(app_limits.disk * mb, move || {
-        stderr.line(format!("disk quota of {} MB exceeded: writes are refused", app_limits.disk));
-    });
-    disk.measured(disk_usage(&instance.dir));
-    Limits {
-        disk: Some(Arc::new(disk)),
-        max_handles: app_limits.fds as usize,
-        max_busy: Some(Duration::from_secs(dea.config.max_busy_seconds)),
-        network: Some(network),
-        ..Limits::memory(app_limits.mem * mb)
     }
 }
 

@@ -303,3 +303,26 @@ pub fn disk_usage(dir: &std::path::Path) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// The runtime limits of a guest of an app (an instance or its staging):
+/// the app's memory, disk quota (on `dir`, as used now) and handles, and
+/// `network`. Going over the disk quota is told on `log`.
+pub(crate) fn app_limits(
+    limits: &crate::bus::messages::Limits,
+    dir: &std::path::Path,
+    network: crate::runtime::network::SocketCheck,
+    log: crate::runtime::guest::LogStream,
+) -> crate::runtime::limits::Limits {
+    use crate::runtime::limits::{Disk, Limits};
+    let mb = 1024 * 1024;
+    let disk_mb = limits.disk;
+    let disk =
+        Disk::new(disk_mb * mb, move || log.line(format!("disk quota of {disk_mb} MB exceeded: writes are refused")));
+    disk.measured(disk_usage(dir));
+    Limits {
+        disk: Some(Arc::new(disk)),
+        max_handles: limits.fds as usize,
+        network: Some(network),
+        ..Limits::memory(limits.mem * mb)
+    }
+}

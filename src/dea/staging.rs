@@ -14,13 +14,13 @@ use anyhow::{Context, Result, anyhow};
 use super::droplet::{self, StagingInfo};
 use super::egress::SocketPolicy;
 use super::log::GuestLogs;
-use super::{DeaRef, disk_usage, env};
+use super::{DeaRef, app_limits, env};
 use crate::blobstore::package;
 use crate::blobstore::{keys, sha1_hex};
 use crate::bus::messages::{AdminBuildpack, StagingError, StagingReply, StagingRequest, subjects};
 use crate::runtime::buildpack::{BuildpackRun, Failure, LoadedBuildpack, StagingDirs};
 use crate::runtime::guest::LogStream;
-use crate::runtime::limits::{Disk, Ending, Limits};
+use crate::runtime::limits::Ending;
 
 /// Unpacked size allowed for an app package.
 const MAX_APP_BYTES: u64 = 4 * 1024 * 1024 * 1024;
@@ -102,23 +102,11 @@ async fn run(
         droplet::unpack(&cache, &dirs.cache).map_err(staging_error)?;
     }
 
-    let limits = &request.start_message.limits;
-    let over_quota = log.clone();
-    let disk = Disk::new(limits.disk * 1024 * 1024, move || {
-        over_quota.line("-----> The disk quota is exceeded: writes are refused");
-    });
-    disk.measured(disk_usage(work));
+    let network =
+        SocketPolicy { port: None, rules: Arc::new(request.start_message.egress_network_rules.clone()) }.check();
     let run = BuildpackRun {
         env: env::staging(&request.start_message, &request.properties.environment),
-        limits: Limits {
-            disk: Some(Arc::new(disk)),
-            max_handles: limits.fds as usize,
-            network: Some(
-                SocketPolicy { port: None, rules: Arc::new(request.start_message.egress_network_rules.clone()) }
-                    .check(),
-            ),
-            ..Limits::memory(limits.mem * 1024 * 1024)
-        },
+        limits: app_limits(&request.start_message.limits, work, network, log.clone()),
         deadline,
         log: log.clone(),
     };
