@@ -16,15 +16,61 @@ pub(crate) struct Wf {
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
-    /// Run the whole platform in this process (CC, DEA, router) on the embedded defaults.
+    /// Run the whole platform in this process (CC, DEA, router, health manager) on the embedded defaults.
     Up(ServerArgs),
     /// Run some server roles against shared backends.
     Server {
-        /// Comma-separated: cc, dea, router.
-        #[arg(long, default_value = "cc,dea,router")]
+        /// Comma-separated: cc, dea, router, hm.
+        #[arg(long, default_value = "cc,dea,router,hm")]
         roles: String,
         #[command(flatten)]
         args: ServerArgs,
+    },
+    /// Run a deployment: every job instance of the manifest as a `wf server` process, restarted when it dies.
+    Deploy {
+        /// The deployment manifest (jobs, their roles, instances and properties).
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+        /// Where each job instance keeps its config, data, log and pid.
+        #[arg(long, default_value = ".wf-deployment")]
+        dir: PathBuf,
+    },
+    /// Register an Open Service Broker (admins; space developers with --space-scoped).
+    CreateServiceBroker {
+        name: String,
+        username: String,
+        password: String,
+        url: String,
+        /// Offer its services in the targeted space only.
+        #[arg(long)]
+        space_scoped: bool,
+    },
+    /// List the service brokers you can see.
+    ServiceBrokers,
+    /// Remove a service broker and what it offers.
+    DeleteServiceBroker {
+        name: String,
+        /// Accepted for cf compatibility; wf never asks.
+        #[arg(short = 'f')]
+        force: bool,
+    },
+    /// List the services and plans the targeted space may use.
+    Marketplace,
+    /// Make a service's plans public, or visible to one org (admins).
+    EnableServiceAccess {
+        service: String,
+        #[arg(short = 'p')]
+        plan: Option<String>,
+        #[arg(short = 'o')]
+        org: Option<String>,
+    },
+    /// Make a service's plans private, or no longer visible to one org (admins).
+    DisableServiceAccess {
+        service: String,
+        #[arg(short = 'p')]
+        plan: Option<String>,
+        #[arg(short = 'o')]
+        org: Option<String>,
     },
     /// Log in to a Cloud Controller and target an org and space.
     Login {
@@ -206,6 +252,18 @@ pub(crate) enum Bench {
         /// A wasmtime CLI to serve the same component with, for comparison.
         #[arg(long)]
         wasmtime: Option<PathBuf>,
+    },
+    /// Healing, as processes on a nats-server: kill -9 of a DEA, a
+    /// nats-server restart, and the HM starting many instances again.
+    Hm {
+        #[arg(long, default_value_t = 1000)]
+        instances: u32,
+        /// The nats-server binary to run.
+        #[arg(long, default_value = "nats-server")]
+        nats_server: PathBuf,
+        /// A PostgreSQL database for the CCDB (SQLite in a temp dir otherwise).
+        #[arg(long)]
+        postgres: Option<String>,
     },
 }
 

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+pub use crate::lifecycle::policy::CrashPolicy;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -32,8 +34,27 @@ pub struct Config {
     pub app_domain: String,
     /// The address DEAs serve instances on (what the router proxies to).
     pub dea_host: String,
-    /// Memory the DEA offers to instances, in MB.
-    pub dea_memory_mb: u64,
+    /// Memory the DEA offers to instances and staging, in MB; the host's
+    /// physical memory when unset.
+    pub dea_memory_mb: Option<u64>,
+    /// Disk the DEA has for instances, in MB; what is free where its data
+    /// lives when unset.
+    pub dea_disk_mb: Option<u64>,
+    /// How many times its disk the DEA offers (CF's `disk_overcommit_factor`):
+    /// a disk quota caps what an instance may write, it is not reserved,
+    /// and few instances fill theirs.
+    pub disk_overcommit_factor: u64,
+    /// How often a DEA advertises its capacity and sends `dea.heartbeat`
+    /// (ms). A DEA silent for three intervals counts as gone; the health
+    /// manager looks twice per interval.
+    pub heartbeat_interval_ms: u64,
+    /// How often routes are registered again (s): routers send it in
+    /// `router.start`, and DEAs follow the router's value.
+    pub router_register_interval: u64,
+    /// Routes not registered again within this many seconds are dropped.
+    pub router_prune_threshold: u64,
+    /// When the health manager restarts crashed instances.
+    pub crash_policy: CrashPolicy,
     /// Seconds a buildpack may run before staging is cut off.
     pub max_staging_runtime: u64,
     /// Largest accepted app upload, in bytes.
@@ -60,7 +81,13 @@ impl Default for Config {
             external_url: None,
             app_domain: "localhost".into(),
             dea_host: "127.0.0.1".into(),
-            dea_memory_mb: 8192,
+            dea_memory_mb: None,
+            dea_disk_mb: None,
+            disk_overcommit_factor: 8,
+            heartbeat_interval_ms: 2000,
+            router_register_interval: 20,
+            router_prune_threshold: 120,
+            crash_policy: CrashPolicy::default(),
             max_staging_runtime: 120,
             max_upload_size: 1024 * 1024 * 1024,
             request_timeout: 60,
@@ -106,6 +133,40 @@ impl Config {
             .unwrap_or_else(|| format!("file://{}", absolute(&self.data_dir.join("blobstore")).display()))
     }
 
+    pub fn heartbeat_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.heartbeat_interval_ms.max(50))
+    }
+
+    /// How long a DEA may be silent before its instances count as gone.
+    pub fn dea_timeout(&self) -> std::time::Duration {
+        3 * self.heartbeat_interval()
+    }
+
+    /// The memory a DEA offers (MB): as configured, else the host's.
+    pub fn dea_memory_mb(&self) -> u64 {
+        self.dea_memory_mb.unwrap_or_else(|| {
+            let mut system = sysinfo::System::new();
+            system.refresh_memory();
+            (system.total_memory() / (1024 * 1024)).max(256)
+        })
+    }
+
+    /// The disk a DEA offers (MB): as configured, else what is free on the
+    /// disk holding the data directory, times the overcommit factor.
+    pub fn dea_disk_mb(&self) -> u64 {
+        let disk = self.dea_disk_mb.unwrap_or_else(|| {
+            let dir = absolute(&self.data_dir);
+            let disks = sysinfo::Disks::new_with_refreshed_list();
+            disks
+                .list()
+                .iter()
+                .filter(|d| dir.starts_with(d.mount_point()))
+                .max_by_key(|d| d.mount_point().as_os_str().len())
+                .map_or(64 * 1024, |d| d.available_space() / (1024 * 1024))
+        });
+        disk.saturating_mul(self.disk_overcommit_factor.max(1))
+    }
+
     pub fn external_url(&self) -> String {
         self.external_url.clone().unwrap_or_else(|| format!("http://{}", self.cc_listen))
     }
@@ -123,6 +184,11 @@ const FIELDS: &[&str] = &[
     "app_domain",
     "dea_host",
     "dea_memory_mb",
+    "dea_disk_mb",
+    "disk_overcommit_factor",
+    "heartbeat_interval_ms",
+    "router_register_interval",
+    "router_prune_threshold",
     "max_staging_runtime",
     "max_upload_size",
     "request_timeout",

@@ -4,16 +4,23 @@
 //! The roles are CF's: the Cloud Controller ([`cc`]) owns desired state and
 //! the API; Droplet Execution Agents ([`dea`]) stage apps and run their
 //! instances in wasmtime ([`runtime`]); the [`router`] puts instances on
-//! their routes. They share only the message [`bus`] (NATS subjects), the
-//! [`blobstore`] and the CC database; [`server`] wires whichever roles a
-//! process runs, and [`cli`] is the `wf` client.
+//! their routes; the health manager ([`hm`]) keeps what runs equal to what
+//! the CC wants. They share only the message [`bus`] (NATS subjects), the
+//! [`blobstore`] and the CC database ([`ccdb`]); what both the CC and the HM
+//! know of instances is in [`lifecycle`]; [`server`] wires whichever roles a
+//! process runs, [`deployment`] runs many such processes from one
+//! manifest, and [`cli`] is the `wf` client.
 
 pub mod blobstore;
 pub mod bus;
 pub mod cc;
+pub mod ccdb;
 pub mod cli;
 pub mod config;
 pub mod dea;
+pub mod deployment;
+pub mod hm;
+pub mod lifecycle;
 pub mod router;
 pub mod runtime;
 pub mod server;

@@ -22,11 +22,21 @@ async fn serve(args: ServerArgs, roles: &[Role]) -> Result<()> {
     if platform.dea.is_some() {
         println!("DEA:                  running");
     }
+    if roles.contains(&Role::Hm) {
+        println!("Health manager:       running");
+    }
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;
     println!("Stopping...");
     platform.shutdown().await;
     Ok(())
+}
+
+async fn deploy(file: &std::path::Path, dir: &std::path::Path) -> Result<()> {
+    let manifest = wasmfoundry::deployment::Manifest::read(file)?;
+    let instances = manifest.instances(dir)?;
+    println!("Deploying {} job instance(s) from {} (Ctrl-C stops them all)", instances.len(), file.display());
+    wasmfoundry::deployment::supervise(instances).await
 }
 
 /// Pushes the named app, or the apps of the manifest, flags winning.
@@ -68,6 +78,18 @@ async fn push(name: Option<String>, flags: PushFlags) -> Result<()> {
     Ok(())
 }
 
+/// A client command piped into `head` ends quietly when the pipe closes,
+/// as Unix tools do, instead of panicking on the failed write. (Servers keep
+/// ignoring SIGPIPE: a client hanging up must not kill them.)
+fn die_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: only SIGPIPE's disposition changes, back to the default; no
+    // handler of ours runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
@@ -76,12 +98,29 @@ async fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let result = match Wf::parse().command {
+    let command = Wf::parse().command;
+    if !matches!(command, Command::Up(_) | Command::Server { .. } | Command::Deploy { .. }) {
+        die_on_closed_pipe();
+    }
+    let result = match command {
         Command::Up(args) => serve(args, &Role::ALL).await,
         Command::Server { roles, args } => match Role::parse_list(&roles) {
             Ok(roles) => serve(args, &roles).await,
             Err(e) => Err(e),
         },
+        Command::Deploy { file, dir } => deploy(&file, &dir).await,
+        Command::CreateServiceBroker { name, username, password, url, space_scoped } => {
+            cli::brokers::create(&name, &username, &password, &url, space_scoped).await
+        }
+        Command::ServiceBrokers => cli::brokers::list().await,
+        Command::DeleteServiceBroker { name, force: _ } => cli::brokers::delete(&name).await,
+        Command::Marketplace => cli::brokers::marketplace().await,
+        Command::EnableServiceAccess { service, plan, org } => {
+            cli::brokers::set_access(&service, plan.as_deref(), org.as_deref(), true).await
+        }
+        Command::DisableServiceAccess { service, plan, org } => {
+            cli::brokers::set_access(&service, plan.as_deref(), org.as_deref(), false).await
+        }
         Command::Login { api, username, password, org, space } => {
             cli::login::login(&api, &username, &password, org.as_deref(), space.as_deref()).await
         }
@@ -128,6 +167,9 @@ async fn main() {
         }
         Command::Bench { what: Bench::Dea { runs, seconds, connections, wasmtime } } => {
             cli::bench_dea::dea(cli::bench_dea::DeaBench { runs, seconds, connections, wasmtime }).await
+        }
+        Command::Bench { what: Bench::Hm { instances, nats_server, postgres } } => {
+            cli::bench_hm::hm(cli::bench_hm::HmBench { instances, nats_server, postgres }).await
         }
         Command::Wasm { what: Wasm::Run { dirs, env, memory, timeout, file, args } } => {
             let options = |memory_mb| cli::wasm::RunOptions {

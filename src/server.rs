@@ -13,6 +13,7 @@ use crate::bus::Bus;
 use crate::cc::CloudController;
 use crate::config::Config;
 use crate::dea::{Dea, DeaRef};
+use crate::hm::HealthManager;
 use crate::router::Router;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,10 +21,11 @@ pub enum Role {
     Cc,
     Dea,
     Router,
+    Hm,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Cc, Role::Dea, Role::Router];
+    pub const ALL: [Role; 4] = [Role::Cc, Role::Dea, Role::Router, Role::Hm];
 
     pub fn parse_list(text: &str) -> Result<Vec<Role>> {
         text.split(',')
@@ -31,7 +33,8 @@ impl Role {
                 "cc" => Ok(Role::Cc),
                 "dea" => Ok(Role::Dea),
                 "router" => Ok(Role::Router),
-                other => bail!("unknown role {other:?} (roles: cc, dea, router)"),
+                "hm" => Ok(Role::Hm),
+                other => bail!("unknown role {other:?} (roles: cc, dea, router, hm)"),
             })
             .collect()
     }
@@ -72,7 +75,7 @@ impl Platform {
             let listener = bind(config.router_listen, "the router").await?;
             config.router_listen = listener.local_addr()?;
             platform.router_address = Some(config.router_listen);
-            platform.tasks.push(Router::start(bus.clone(), listener).await?);
+            platform.tasks.push(Router::start(&config, bus.clone(), listener).await?);
         }
         if let Some(listener) = cc_listener {
             let cc = CloudController::start(config.clone(), bus.clone(), blobstore.clone()).await?;
@@ -82,6 +85,9 @@ impl Platform {
                     tracing::error!("the Cloud Controller stopped: {e}");
                 }
             }));
+        }
+        if roles.contains(&Role::Hm) {
+            platform.tasks.push(HealthManager::start(config.clone(), bus.clone()).await?);
         }
         if roles.contains(&Role::Dea) {
             platform.backends.0 = config.clone();

@@ -132,3 +132,69 @@ async fn env_restage_and_downloads(platform: TestPlatform) {
     assert_eq!(events["total_results"], 1);
     platform.shutdown().await;
 }
+
+/// The built-in buildpacks are release packages: a CC starting again
+/// installs nothing new for the same SHA1, replaces an older version's bits
+/// (keeping the admin's position and enabled flag), and leaves a locked one
+/// alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtin_buildpacks_install_once_per_version_and_keep_admin_choices() {
+    let platform = TestPlatform::start("local:").await;
+    let find = |name: &'static str| {
+        let platform = &platform;
+        async move { platform.get(&format!("/v2/buildpacks?q=name:{name}")).await["resources"][0].clone() }
+    };
+    let wasm = find("wasm_buildpack").await;
+    let manifest = std::fs::read_to_string(repo().join("buildpacks-wasm/wasm/Cargo.toml")).unwrap();
+    let version = manifest.lines().find_map(|l| l.strip_prefix("version = \"")?.strip_suffix('"')).unwrap();
+    assert_eq!(wasm["entity"]["filename"], format!("wasm_buildpack-v{version}.wasm"), "{wasm}");
+    let guid = wasm["metadata"]["guid"].as_str().unwrap().to_string();
+    let (status, _) = platform
+        .api(Method::PUT, &format!("/v2/buildpacks/{guid}"), Some(r#"{"position": 2, "enabled": false}"#))
+        .await;
+    assert_eq!(status, 201);
+    let staticfile = find("staticfile_buildpack").await["metadata"]["guid"].as_str().unwrap().to_string();
+    let (status, _) =
+        platform.api(Method::PUT, &format!("/v2/buildpacks/{staticfile}"), Some(r#"{"locked": true}"#)).await;
+    assert_eq!(status, 201);
+
+    // As if an older release had installed both.
+    let data = platform.dir.path().join("data");
+    let db = wasmfoundry::ccdb::connect(&format!("sqlite://{}?mode=rwc", data.join("cc.db").display())).await.unwrap();
+    sqlx::query("UPDATE buildpacks SET sha1 = 'old', filename = 'old.wasm'").execute(&db).await.unwrap();
+    let config = wasmfoundry::config::Config {
+        data_dir: data.clone(),
+        cc_listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    let restart = || async {
+        let cc = wasmfoundry::server::Platform::start(config.clone(), &[wasmfoundry::server::Role::Cc]).await.unwrap();
+        cc.shutdown().await;
+    };
+    restart().await;
+    let upgraded = find("wasm_buildpack").await;
+    assert_eq!(upgraded["metadata"]["guid"], guid.as_str(), "the same buildpack, new bits");
+    assert_eq!(upgraded["entity"]["filename"], format!("wasm_buildpack-v{version}.wasm"));
+    assert_eq!(
+        (upgraded["entity"]["position"].as_u64(), upgraded["entity"]["enabled"].as_bool()),
+        (Some(2), Some(false))
+    );
+    let sha1: String =
+        sqlx::query_scalar("SELECT sha1 FROM buildpacks WHERE name = 'wasm_buildpack'").fetch_one(&db).await.unwrap();
+    assert_eq!(
+        sha1,
+        wasmfoundry::blobstore::sha1_hex(&std::fs::read(repo().join("buildpacks-wasm/wasm_buildpack.wasm")).unwrap())
+    );
+    let locked: String = sqlx::query_scalar("SELECT sha1 FROM buildpacks WHERE name = 'staticfile_buildpack'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(locked, "old", "a locked buildpack keeps its bits");
+
+    // Nothing changed: starting again writes nothing.
+    let before = find("wasm_buildpack").await["metadata"]["updated_at"].clone();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    restart().await;
+    assert_eq!(find("wasm_buildpack").await["metadata"]["updated_at"], before);
+    platform.shutdown().await;
+}

@@ -1,7 +1,8 @@
 //! A guest that traps or outgrows its memory quota takes down only its own
 //! instance: it is reported CRASHED (and why, on the app's log stream),
 //! the router stops sending it requests, and every other instance and app
-//! on the DEA keeps serving.
+//! on the DEA keeps serving. The health manager counts the crash and starts
+//! the index again (the tests of the crash itself keep it crashed).
 
 mod common;
 
@@ -12,9 +13,14 @@ use serde_json::Value;
 
 const CRASHER: &str = "tests/fixtures/crasher-app/crasher.wasm";
 
-on_both_databases!(a_trap_crashes_one_instance_and_nothing_else, super::a_trap_crashes_one_instance_and_nothing_else);
+on_both_databases!(
+    a_crashed_instance_is_counted_and_started_again,
+    super::a_crashed_instance_is_counted_and_started_again
+);
 
-async fn a_trap_crashes_one_instance_and_nothing_else(platform: TestPlatform) {
+/// A trap crashes one instance and nothing else; the health manager counts
+/// the crash and, it being the first, starts the index again at once.
+async fn a_crashed_instance_is_counted_and_started_again(platform: TestPlatform) {
     platform.login().await;
     platform.push("hello", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
     platform.push("crasher", app_dir(&[CRASHER]).path(), &["-i", "2", "-m", "32M"]).await;
@@ -27,17 +33,27 @@ async fn a_trap_crashes_one_instance_and_nothing_else(platform: TestPlatform) {
 
     let (status, body) = platform.via_router("crasher.localhost", "/trap").await;
     assert_eq!(status, 500, "{body}");
-    eventually("one instance CRASHED, one RUNNING", Duration::from_secs(10), || async move {
-        (p.states(g).await == ["CRASHED", "RUNNING"]).then_some(())
+    let crash = eventually("the crash counted", Duration::from_secs(10), || async move {
+        let crashes = p.get(&format!("/v2/apps/{g}/crashes")).await;
+        crashes.as_array()?.iter().find(|c| c["crash_count"] == 1).cloned()
     })
     .await;
-
-    // The router only sends requests to the survivor now.
+    assert!(crash["reason"].as_str().unwrap().contains("wasm trap"), "{crash}");
+    assert!(crash["instance"].as_str().is_some_and(|i| !i.is_empty()), "{crash}");
+    eventually("the crashed index running again", Duration::from_secs(15), || async move {
+        (p.states(g).await == ["RUNNING", "RUNNING"]).then_some(())
+    })
+    .await;
     for _ in 0..4 {
         assert_eq!(platform.via_router("crasher.localhost", "/").await, (200, "alive".to_string()));
     }
     // Other apps are untouched.
     assert_eq!(platform.via_router("hello.localhost", "/").await.0, 200);
+    let events = platform.get(&format!("/v2/events?q=actee%3A{guid}&q=type%3Aapp.crash")).await;
+    assert_eq!(events["total_results"], 1, "{events}");
+    let metadata = &events["resources"][0]["entity"]["metadata"];
+    assert_eq!(metadata["crash_count"], 1, "{metadata}");
+    assert_eq!(metadata["instance"], crash["instance"], "{metadata}");
     let logs = platform.get(&format!("/v2/apps/{guid}/logs")).await;
     assert!(
         logs.as_array()
@@ -51,7 +67,7 @@ async fn a_trap_crashes_one_instance_and_nothing_else(platform: TestPlatform) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exceeding_the_memory_quota_crashes_the_instance_with_the_reason() {
-    let platform = TestPlatform::start("local:").await;
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
     platform.login().await;
     platform.push("hello", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
     platform.push("hog", app_dir(&[CRASHER]).path(), &["-m", "16M"]).await;
@@ -81,7 +97,7 @@ async fn exceeding_the_memory_quota_crashes_the_instance_with_the_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_output_is_contained() {
-    let platform = TestPlatform::start("local:").await;
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
     platform.login().await;
     platform.push("hello", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
     platform.push("noisy", app_dir(&[CRASHER]).path(), &["-m", "32M"]).await;

@@ -25,7 +25,7 @@ async fn running_ports(platform: &TestPlatform, guid: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_dea_readopts_its_instances_and_reports_what_it_lost() {
-    let mut platform = TestPlatform::start("local:").await;
+    let mut platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
     platform.login().await;
     platform.push("keep", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-i", "2", "-m", "32M"]).await;
     platform.push("lose", app_dir(&["tests/fixtures/crasher-app/crasher.wasm"]).path(), &["-m", "32M"]).await;

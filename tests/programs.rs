@@ -20,7 +20,7 @@ async fn push_program(platform: &TestPlatform, name: &str, flags: &[&str]) -> St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_serves_on_its_port_and_may_listen_nowhere_else() {
-    let platform = TestPlatform::start("local:").await;
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
     platform.login().await;
     let guid = push_program(&platform, "prog", &["-i", "2", "-m", "32M"]).await;
     platform.wait_for_states(&guid, &["RUNNING", "RUNNING"], Duration::from_secs(20)).await;
@@ -42,7 +42,7 @@ async fn a_program_serves_on_its_port_and_may_listen_nowhere_else() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn programs_connect_only_where_security_groups_allow() {
-    let platform = TestPlatform::start("local:").await;
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
     platform.login().await;
     let guid = push_program(&platform, "prog", &["-m", "32M"]).await;
     let (_, refused) = platform.via_router("prog.localhost", "/connect/127.0.0.1:5432").await;
@@ -69,7 +69,11 @@ async fn programs_connect_only_where_security_groups_allow() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_stuck_in_a_loop_is_stopped_and_reported() {
-    let platform = TestPlatform::start_configured("local:", None, |config| config.max_busy_seconds = 1).await;
+    let platform = TestPlatform::start_configured("local:", None, |config| {
+        common::keep_crashes(config);
+        config.max_busy_seconds = 1;
+    })
+    .await;
     platform.login().await;
     let guid = push_program(&platform, "spinner", &["-m", "32M"]).await;
     let spin = platform.http.get(format!("{}/spin", platform.router)).header("host", "spinner.localhost").send();
@@ -82,7 +86,7 @@ async fn a_program_stuck_in_a_loop_is_stopped_and_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_that_exits_has_crashed() {
-    let platform = TestPlatform::start("local:").await;
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
     platform.login().await;
     let guid = push_program(&platform, "quitter", &["-m", "32M"]).await;
     let _ = platform.http.get(format!("{}/exit", platform.router)).header("host", "quitter.localhost").send().await;
@@ -94,7 +98,7 @@ async fn a_program_that_exits_has_crashed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_health_check_type_decides_when_a_program_runs() {
-    let platform = TestPlatform::start("local:").await;
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
     platform.login().await;
     // Never listening within the port check's timeout is a failed start.
     let slow = app_dir(&[PROGRAM]);

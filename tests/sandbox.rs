@@ -23,7 +23,7 @@ async fn with_crasher(platform: &TestPlatform, flags: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deep_recursion_crashes_only_its_instance() {
-    let platform = TestPlatform::start("local:").await;
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
     let guid = with_crasher(&platform, &["-m", "32M"]).await;
     let (status, body) = platform.via_router("crasher.localhost", "/recurse").await;
     assert_eq!(status, 500, "{body}");
@@ -42,7 +42,7 @@ async fn deep_recursion_crashes_only_its_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_outside_the_instance_cannot_be_reached() {
-    let platform = TestPlatform::start("local:").await;
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
     with_crasher(&platform, &["-m", "32M"]).await;
     let (status, body) = platform.via_router("crasher.localhost", "/escape").await;
     assert_eq!(status, 200, "{body}");
@@ -56,7 +56,7 @@ async fn files_outside_the_instance_cannot_be_reached() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outgoing_http_requests_go_only_where_security_groups_allow() {
-    let platform = TestPlatform::start("local:").await;
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
     let guid = with_crasher(&platform, &["-m", "32M"]).await;
     // The Cloud Controller, on the platform's loopback.
     let cc = platform.api.trim_start_matches("http://").to_string();
@@ -80,7 +80,7 @@ async fn outgoing_http_requests_go_only_where_security_groups_allow() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_past_the_disk_quota_fail_and_are_reported() {
-    let platform = TestPlatform::start("local:").await;
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
     let guid = with_crasher(&platform, &["-m", "32M", "-k", "16M"]).await;
     let (status, body) = platform.via_router("crasher.localhost", "/fill-disk").await;
     assert_eq!(status, 200, "{body}");
@@ -99,7 +99,7 @@ async fn writes_past_the_disk_quota_fail_and_are_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opening_handles_until_none_are_left_crashes_the_instance() {
-    let platform = TestPlatform::start("local:").await;
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
     let guid = with_crasher(&platform, &["-m", "32M"]).await;
     let (status, body) = platform.via_router("crasher.localhost", "/handles").await;
     assert_eq!(status, 500, "{body}");
@@ -113,7 +113,11 @@ async fn opening_handles_until_none_are_left_crashes_the_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_stuck_in_loops_are_cut_off_without_holding_the_dea() {
-    let platform = TestPlatform::start_configured("local:", None, |config| config.request_timeout = 2).await;
+    let platform = TestPlatform::start_configured("local:", None, |config| {
+        common::keep_crashes(config);
+        config.request_timeout = 2;
+    })
+    .await;
     let guid = with_crasher(&platform, &["-m", "32M"]).await;
     // More spinning requests than the DEA has threads.
     let spins: Vec<_> = (0..3)
@@ -142,7 +146,11 @@ async fn requests_stuck_in_loops_are_cut_off_without_holding_the_dea() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_runs_one_request_per_4_mb_at_once_and_queues_the_rest() {
-    let platform = TestPlatform::start_configured("local:", None, |config| config.request_timeout = 3).await;
+    let platform = TestPlatform::start_configured("local:", None, |config| {
+        common::keep_crashes(config);
+        config.request_timeout = 3;
+    })
+    .await;
     with_crasher(&platform, &["-m", "8M"]).await;
     // 8 MB: two requests at once. Two spinning requests hold both slots
     // until they are cut off; a third waits for one, then is answered.

@@ -22,22 +22,6 @@ fn zip_with(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
     writer.finish().unwrap().into_inner()
 }
 
-async fn put_bits(platform: &TestPlatform, app: &str, zip: Vec<u8>, asynchronous: bool) -> (u16, Value) {
-    let form = reqwest::multipart::Form::new()
-        .text("resources", "[]")
-        .part("application", reqwest::multipart::Part::bytes(zip).file_name("application.zip"));
-    let query = if asynchronous { "?async=true" } else { "" };
-    let response = platform
-        .http
-        .put(format!("{}/v2/apps/{app}/bits{query}", platform.api))
-        .bearer_auth(platform.token().await)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
-}
-
 /// The app's stored package, as `GET /v2/apps/:guid/download` gives it.
 async fn package(platform: &TestPlatform, guid: &str) -> bytes::Bytes {
     let request = platform.http.get(format!("{}/v2/apps/{guid}/download", platform.api));
@@ -54,14 +38,14 @@ async fn bad_uploads_fail_cleanly_and_keep_the_previous_package() {
     assert!(before.len() > 1000, "the package is there");
 
     // Over the configured maximum.
-    let (status, body) = put_bits(&platform, &guid, vec![7u8; 300 * 1024], false).await;
+    let (status, body) = platform.put_bits(&guid, vec![7u8; 300 * 1024], false).await;
     assert_eq!((status, body["code"].as_u64()), (400, Some(160001)), "{body}");
     assert!(body["description"].as_str().unwrap().contains("maximum"), "{body}");
 
     // A zip bomb: 200 MB of zeros in a few hundred KB.
     let bomb = zip_with(&[("zeros.bin", vec![0u8; 200 * 1024 * 1024])]);
     assert!(bomb.len() < 256 * 1024, "the bomb itself fits the limit");
-    let (status, job) = put_bits(&platform, &guid, bomb, true).await;
+    let (status, job) = platform.put_bits(&guid, bomb, true).await;
     assert_eq!(status, 201, "{job}");
     let job_url = job["metadata"]["url"].as_str().unwrap().to_string();
     let (p, url) = (&platform, &job_url);
@@ -73,9 +57,9 @@ async fn bad_uploads_fail_cleanly_and_keep_the_previous_package() {
     assert_eq!(failed["entity"]["error_details"]["error_code"], "CF-AppBitsUploadInvalid", "{failed}");
 
     // Links out of the app, and a corrupt archive.
-    let (status, body) = put_bits(&platform, &guid, zip_with(&[("/etc/passwd", b"x".to_vec())]), false).await;
+    let (status, body) = platform.put_bits(&guid, zip_with(&[("/etc/passwd", b"x".to_vec())]), false).await;
     assert_eq!((status, body["code"].as_u64()), (400, Some(160001)), "{body}");
-    let (status, body) = put_bits(&platform, &guid, b"PK\x05\x06 not really".to_vec(), false).await;
+    let (status, body) = platform.put_bits(&guid, b"PK\x05\x06 not really".to_vec(), false).await;
     assert_eq!((status, body["code"].as_u64()), (400, Some(160001)), "{body}");
 
     assert_eq!(before, package(&platform, &guid).await, "the stored package is untouched");
@@ -83,11 +67,38 @@ async fn bad_uploads_fail_cleanly_and_keep_the_previous_package() {
     platform.shutdown().await;
 }
 
-on_both_databases!(expired_tokens_domains_and_taken_names, super::expired_tokens_domains_and_taken_names);
+on_both_databases!(tokens_domains_and_taken_names, super::tokens_domains_and_taken_names);
 
-async fn expired_tokens_domains_and_taken_names(platform: TestPlatform) {
+async fn tokens_domains_and_taken_names(platform: TestPlatform) {
+    // A second CC on the same CCDB accepts the first one's tokens.
+    let other = wasmfoundry::server::Platform::start(
+        wasmfoundry::config::Config {
+            data_dir: platform.dir.path().join("other-cc"),
+            database_url: Some(platform.database_url.clone()),
+            cc_listen: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
+        &[wasmfoundry::server::Role::Cc],
+    )
+    .await
+    .unwrap();
+    let response = platform
+        .http
+        .get(format!("http://{}/v2/apps", other.cc_address.unwrap()))
+        .bearer_auth(platform.token().await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    other.shutdown().await;
+
     // A token signed with the real key but expired is refused.
-    let secret = std::fs::read(platform.dir.path().join("data/token-secret")).unwrap();
+    let db = wasmfoundry::ccdb::connect(&platform.database_url).await.unwrap();
+    let secret: String = sqlx::query_scalar("SELECT value FROM cc_secrets WHERE name = 'token_signing_key'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let secret = secret.into_bytes();
     let claims = json!({"jti": "x", "sub": "x", "user_id": "x", "user_name": "admin", "email": "admin", "scope": [],
         "client_id": "cf", "cid": "cf", "grant_type": "password", "iat": 0, "exp": chrono::Utc::now().timestamp() - 60,
         "iss": "x", "aud": ["cloud_controller"], "zid": "uaa", "origin": "uaa"});

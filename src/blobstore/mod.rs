@@ -41,9 +41,11 @@ pub mod keys {
 }
 
 impl Blobstore {
-    /// Opens the blobstore a URL names: `file:///abs/dir` or `s3://bucket/prefix`
-    /// (S3 settings from the usual AWS_* variables, AWS_ENDPOINT for
-    /// S3-compatible servers).
+    /// Opens the blobstore a URL names: `file:///abs/dir` or
+    /// `s3://bucket/prefix`. S3 settings come from the usual AWS_* variables;
+    /// the URL may name an S3-compatible server and its region
+    /// (`s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1`),
+    /// which is then addressed path-style.
     pub fn open(url: &str) -> Result<Blobstore> {
         let store: Arc<dyn ObjectStore> = if let Some(dir) = url.strip_prefix("file://") {
             std::fs::create_dir_all(dir).with_context(|| format!("creating blobstore directory {dir}"))?;
@@ -51,10 +53,15 @@ impl Blobstore {
         } else if url.starts_with("s3://") {
             let parsed = url::Url::parse(url)?;
             let bucket = parsed.host_str().ok_or_else(|| anyhow!("no bucket in {url}"))?;
-            let s3 = object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .with_allow_http(true)
-                .build()?;
+            let mut s3 = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).with_allow_http(true);
+            for (key, value) in parsed.query_pairs() {
+                s3 = match key.as_ref() {
+                    "endpoint" => s3.with_endpoint(value.as_ref()).with_virtual_hosted_style_request(false),
+                    "region" => s3.with_region(value.as_ref()),
+                    other => return Err(anyhow!("unknown blobstore_url setting {other:?} (endpoint, region)")),
+                };
+            }
+            let s3 = s3.build()?;
             let prefix = parsed.path().trim_matches('/');
             if prefix.is_empty() { Arc::new(s3) } else { Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)) }
         } else {

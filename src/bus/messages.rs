@@ -17,6 +17,8 @@ pub mod subjects {
     pub const ROUTER_REGISTER: &str = "router.register";
     pub const ROUTER_UNREGISTER: &str = "router.unregister";
     pub const ROUTER_START: &str = "router.start";
+    pub const HEALTH_START: &str = "health.start";
+    pub const HEALTH_STOP: &str = "health.stop";
     /// All app log streams (`logs.<app guid>`).
     pub const ALL_LOGS: &str = "logs.>";
 
@@ -299,6 +301,34 @@ pub struct DropletExited {
     pub exit_status: i32,
     pub exit_description: String,
     pub crash_timestamp: Option<i64>,
+}
+
+/// `health.start` (a request): the health manager asks the CC to start
+/// these indices of this app version, missing or crashed. The CC places
+/// them as it places a user's start and answers with a [`HealthStartReply`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HealthStart {
+    pub droplet: String,
+    pub version: String,
+    pub indices: Vec<u32>,
+    /// The health manager that asks (only the one holding the lease acts).
+    pub hm: String,
+}
+
+/// The CC's answer to `health.start`: which indices went to a DEA. The rest
+/// found no room (or the app changed meanwhile) and are asked for again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HealthStartReply {
+    pub placed: Vec<u32>,
+}
+
+/// `health.stop`: the health manager asks the CC to stop these instances
+/// (extra indices, duplicates, old versions, apps no longer started).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HealthStop {
+    pub droplet: String,
+    pub instances: Vec<String>,
+    pub hm: String,
 }
 
 /// `router.register` / `router.unregister`: these uris now (no longer)

@@ -1,5 +1,7 @@
 //! The bus over a real NATS server (async-nats), for roles on many machines.
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -13,8 +15,23 @@ pub struct NatsBus {
 }
 
 impl NatsBus {
+    /// Connects, and keeps reconnecting whenever the server goes away:
+    /// every subscription carries on once it is back. Retries stay at most
+    /// half a second apart (the client's default backs off to 4 s), so the
+    /// platform is whole again moments after a nats-server restart.
     pub async fn connect(url: &str) -> Result<Self> {
-        let client = async_nats::connect(url).await.with_context(|| format!("connecting to NATS at {url}"))?;
+        let client = async_nats::ConnectOptions::new()
+            .reconnect_delay_callback(|attempts| Duration::from_millis((attempts as u64 * 50).min(500)))
+            .event_callback(|event| async move {
+                match event {
+                    async_nats::Event::Disconnected => tracing::warn!("lost the NATS server; reconnecting"),
+                    async_nats::Event::Connected => tracing::info!("connected to the NATS server"),
+                    _ => {}
+                }
+            })
+            .connect(url)
+            .await
+            .with_context(|| format!("connecting to NATS at {url}"))?;
         Ok(NatsBus { client })
     }
 }

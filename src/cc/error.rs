@@ -70,6 +70,15 @@ impl ApiError {
         }
     }
 
+    /// A failure talking to a service broker, as CF reports them: not in
+    /// errors-v2.yml but raised by its broker client with code 10001 and 502
+    /// (ServiceBrokerApiUnreachable, ServiceBrokerApiTimeout,
+    /// ServiceBrokerApiAuthenticationFailed, ServiceBrokerBadResponse,
+    /// ServiceBrokerResponseMalformed).
+    pub fn broker(name: &str, description: String) -> ApiError {
+        ApiError { status: StatusCode::BAD_GATEWAY, code: 10001, name: name.into(), description }
+    }
+
     pub fn not_found() -> ApiError {
         ApiError::new("NotFound", &[])
     }

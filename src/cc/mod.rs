@@ -2,18 +2,22 @@
 //! (orgs, spaces, apps, routes, buildpacks…), serves the v2 REST API and
 //! the UAA-compatible login, stores packages in the blobstore, and turns
 //! changes of desired state into work for the DEAs on the bus: staging
-//! requests to the stager pool, `dea.<id>.start` to the DEA pool, `dea.stop`.
+//! requests to the stager pool, `dea.<id>.start` to the DEA pool, `dea.stop`
+//! — its own, and those the health manager asks for on `health.start` and
+//! `health.stop`.
 
 pub mod api;
 pub mod auth;
-pub mod db;
+pub mod brokers;
 pub mod dea_pool;
 pub mod error;
 pub mod events;
+pub mod health_respondent;
 pub mod logs;
 pub mod permissions;
 pub mod query;
 pub mod quotas;
+pub mod release;
 pub mod resource;
 pub mod runner;
 pub mod seed;
@@ -27,15 +31,20 @@ use sqlx::AnyPool;
 use crate::blobstore::Blobstore;
 use crate::bus::Bus;
 use crate::config::Config;
+use crate::lifecycle::actual::ActualState;
 
 /// Everything a CC request handler can reach.
 pub struct CloudController {
+    /// Lasting across restarts (see [`seed::cc_id`]).
+    pub id: String,
     pub config: Config,
     pub db: AnyPool,
     pub bus: Bus,
     pub blobstore: Blobstore,
     pub tokens: auth::TokenIssuer,
     pub deas: dea_pool::DeaPool,
+    /// What the DEAs run, from their heartbeats.
+    pub actual: Arc<ActualState>,
     pub logs: logs::AppLogs,
 }
 
@@ -45,11 +54,14 @@ impl CloudController {
     /// Opens the CCDB (running migrations), seeds the defaults, and starts
     /// listening to the bus for DEA adverts, crashes and app logs.
     pub async fn start(config: Config, bus: Bus, blobstore: Blobstore) -> Result<Cc> {
-        let db = db::connect(&config.database_url()).await?;
-        let secret = seed::token_secret(&config.data_dir)?;
+        let db = crate::ccdb::connect(&config.database_url()).await?;
+        let secret = seed::token_secret(&db, &config.data_dir).await?;
         let tokens = auth::TokenIssuer::new(&secret, format!("{}/oauth/token", config.external_url()));
+        let id = seed::cc_id(&config.data_dir)?;
         let cc = Arc::new(CloudController {
-            deas: dea_pool::DeaPool::default(),
+            id,
+            deas: dea_pool::DeaPool::new(config.dea_timeout()),
+            actual: Arc::new(ActualState::new(config.dea_timeout())),
             logs: logs::AppLogs::default(),
             config,
             db,
@@ -59,6 +71,10 @@ impl CloudController {
         });
         seed::seed(&cc).await?;
         dea_pool::listen(cc.clone()).await?;
+        crate::lifecycle::actual::listen(&cc.bus, cc.actual.clone()).await?;
+        health_respondent::listen(cc.clone()).await?;
+        api::jobs::fail_interrupted(&cc).await?;
+        stager::resume_lost_stagings(cc.clone());
         logs::listen(cc.clone()).await?;
         runner::listen_for_exits(cc.clone()).await?;
         Ok(cc)

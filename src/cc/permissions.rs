@@ -28,7 +28,19 @@ pub enum Visibility {
     /// Rows bound to a space the user sees, through these binding tables
     /// (table, column holding this row's guid) — e.g. security groups.
     BoundToSpaces(&'static [(&'static str, &'static str)]),
+    /// The marketplace: service plans the user may use — public ones and
+    /// those made visible to one of their orgs, of platform-wide brokers,
+    /// and every plan of a broker scoped to a space they see — or, for
+    /// `Services`, the services with such a plan.
+    UsablePlans,
+    Services,
 }
+
+/// Plans a user may use: two `?` per user guid for the orgs, two for the spaces.
+const USABLE_PLANS: &str = "SELECT p.guid FROM service_plans p JOIN services s ON s.guid = p.service_guid \
+     JOIN service_brokers b ON b.guid = s.service_broker_guid \
+     WHERE (b.space_guid IS NULL AND (p.public = TRUE OR p.guid IN (SELECT service_plan_guid FROM \
+     service_plan_visibilities WHERE organization_guid IN (VISIBLE_ORGS)))) OR b.space_guid IN (VISIBLE_SPACES)";
 
 /// Spaces a user sees: one `?` per user guid.
 const VISIBLE_SPACES: &str = "SELECT space_guid FROM space_roles WHERE user_guid = ? \
@@ -58,6 +70,16 @@ impl Visibility {
                     .collect();
                 let binds: Vec<&str> = bindings.iter().flat_map(|_| [me, me]).collect();
                 Some(Condition::raw(&format!("({})", any.join(" OR ")), &binds))
+            }
+            Visibility::UsablePlans | Visibility::Services => {
+                let plans =
+                    USABLE_PLANS.replace("VISIBLE_ORGS", VISIBLE_ORGS).replace("VISIBLE_SPACES", VISIBLE_SPACES);
+                let sql = if matches!(self, Visibility::Services) {
+                    format!("guid IN (SELECT service_guid FROM service_plans WHERE guid IN ({plans}))")
+                } else {
+                    format!("guid IN ({plans})")
+                };
+                Some(Condition::raw(&sql, &[me, me, me, me]))
             }
             Visibility::Colleagues => Some(Condition::raw(
                 &format!(

@@ -137,7 +137,17 @@ fn parse_filter(resource: &Resource, filter: &str) -> ApiResult<Condition> {
     if !resource.filters.contains(&field) {
         return Err(bad());
     }
-    let is_int = resource.fields.iter().any(|f| f.name == field && matches!(f.kind, Kind::Int));
+    let kind = resource.fields.iter().find(|f| f.name == field).map(|f| f.kind);
+    if matches!(kind, Some(Kind::Bool)) {
+        // Booleans are compared as booleans (SQLite keeps them as 0 and 1).
+        let literal = match (op, value.trim()) {
+            ("=", "true") => "TRUE",
+            ("=", "false") => "FALSE",
+            _ => return Err(bad()),
+        };
+        return Ok(Condition::raw(&format!("{field} = {literal}"), &[]));
+    }
+    let is_int = matches!(kind, Some(Kind::Int));
     let placeholder = if is_int { "CAST(? AS BIGINT)" } else { "?" };
     if op == "IN" {
         let values: Vec<&str> = value.split(',').collect();

@@ -249,18 +249,21 @@ impl Resource {
     }
 }
 
+/// Reads a boolean column, which SQLite hands back as an integer.
+pub fn bool_column(row: &AnyRow, name: &str) -> Option<bool> {
+    match row.try_get::<Option<bool>, _>(name) {
+        Ok(v) => v,
+        Err(_) => row.try_get::<Option<i64>, _>(name).ok().flatten().map(|v| v != 0),
+    }
+}
+
 /// Reads one column as JSON, by its declared kind. SQLite hands booleans
 /// back as integers, so both are accepted.
 fn column(row: &AnyRow, name: &str, kind: Kind) -> Value {
     match kind {
         Kind::Text => row.try_get::<Option<String>, _>(name).ok().flatten().map(Value::String).unwrap_or(Value::Null),
         Kind::Int => row.try_get::<Option<i64>, _>(name).ok().flatten().map(Value::from).unwrap_or(Value::Null),
-        Kind::Bool => match row.try_get::<Option<bool>, _>(name) {
-            Ok(v) => v.map(Value::Bool).unwrap_or(Value::Null),
-            Err(_) => {
-                row.try_get::<Option<i64>, _>(name).ok().flatten().map(|v| Value::Bool(v != 0)).unwrap_or(Value::Null)
-            }
-        },
+        Kind::Bool => bool_column(row, name).map(Value::Bool).unwrap_or(Value::Null),
         Kind::Json => row
             .try_get::<Option<String>, _>(name)
             .ok()

@@ -12,6 +12,7 @@ use sqlx::Row;
 use super::Cc;
 use super::api::APPS;
 use super::api::{security_groups, services};
+use super::dea_pool::Needs;
 use super::error::{ApiError, ApiResult};
 use super::{events, stager};
 use crate::bus::BusExt;
@@ -156,7 +157,7 @@ pub async fn running_instances(cc: &Cc, guid: &str, entity: &Value) -> ApiResult
     }
     let version = entity["version"].as_str().unwrap_or_default();
     let expected = entity["instances"].as_u64().unwrap_or(0) as u32;
-    let reports = find_instances(cc, guid, version, expected, false).await?;
+    let reports = find_instances(cc, guid, version, false).await?;
     let mut running: Vec<u32> =
         reports.iter().filter(|r| r.state == InstanceState::Running && r.index < expected).map(|r| r.index).collect();
     running.sort();
@@ -164,18 +165,41 @@ pub async fn running_instances(cc: &Cc, guid: &str, entity: &Value) -> ApiResult
     Ok(running.len() as u64)
 }
 
-/// Places and starts these instances of a staged app.
-pub async fn start_instances(cc: &Cc, guid: &str, indices: std::ops::Range<u32>) -> ApiResult<()> {
-    for index in indices {
-        let message = start_message(cc, guid, index).await?;
-        let dea = super::dea_pool::wait_for(Duration::from_secs(5), || {
-            cc.deas.find_dea(message.limits.mem, super::seed::STACK, guid)
-        })
-        .await
-        .ok_or_else(|| ApiError::new("InsufficientRunningResourcesAvailable", &[]))?;
-        cc.bus.publish(&subjects::dea_start(&dea), &message).await?;
+/// Places and starts these instances of a staged app; the user gets CF's
+/// error at once when some found no DEA with room (the health manager
+/// starts them when room appears).
+pub async fn start_instances(cc: &Cc, guid: &str, indices: impl IntoIterator<Item = u32>) -> ApiResult<()> {
+    let indices: Vec<u32> = indices.into_iter().collect();
+    let placed = place_instances(cc, guid, &indices).await;
+    if placed.len() < indices.len() {
+        return Err(ApiError::new("InsufficientRunningResourcesAvailable", &[]));
     }
     Ok(())
+}
+
+/// Sends each index to a DEA with room for it; returns those placed.
+pub async fn place_instances(cc: &Cc, guid: &str, indices: &[u32]) -> Vec<u32> {
+    let Some(&first) = indices.first() else { return Vec::new() };
+    let message = match start_message(cc, guid, first).await {
+        Ok(message) => message,
+        Err(e) => {
+            tracing::warn!("starting app {guid}: {}", e.description);
+            return Vec::new();
+        }
+    };
+    // Right after start-up no DEA may have advertised yet.
+    cc.deas.wait_for_any(Duration::from_secs(5)).await;
+    let mut placed = Vec::new();
+    for &index in indices {
+        let needs = Needs { memory: message.limits.mem, disk: message.limits.disk, stack: super::seed::STACK };
+        let Some(dea) = cc.deas.find_dea(needs, guid) else { continue };
+        let message = DeaStart { index, ..message.clone() };
+        match cc.bus.publish(&subjects::dea_start(&dea), &message).await {
+            Ok(()) => placed.push(index),
+            Err(e) => tracing::warn!("starting app {guid} on {dea}: {e:#}"),
+        }
+    }
+    placed
 }
 
 pub async fn stop_all(cc: &Cc, guid: &str) -> Result<()> {
@@ -194,22 +218,42 @@ pub async fn routes_changed(cc: &Cc, guid: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Every instance of this app version the DEAs know of, in any state.
-pub async fn find_instances(
-    cc: &Cc,
-    guid: &str,
-    version: &str,
-    expected: u32,
-    include_stats: bool,
-) -> Result<Vec<FindDropletReply>> {
+/// Every instance of this app version the DEAs report, in any state: as
+/// their heartbeats said (at once), or with stats asked of the DEAs that
+/// run them (answered as soon as each has).
+pub async fn find_instances(cc: &Cc, guid: &str, version: &str, include_stats: bool) -> Result<Vec<FindDropletReply>> {
+    let known: Vec<FindDropletReply> = cc
+        .actual
+        .instances(Some(guid))
+        .into_iter()
+        .filter(|r| r.instance.version == version)
+        .map(|r| FindDropletReply {
+            dea: r.dea,
+            droplet: r.instance.droplet,
+            version: r.instance.version,
+            instance: r.instance.instance,
+            index: r.instance.index,
+            state: r.instance.state,
+            state_timestamp: r.instance.state_timestamp,
+            stats: None,
+        })
+        .collect();
+    if !include_stats || known.is_empty() {
+        return Ok(known);
+    }
     let query = FindDroplet { droplet: guid.into(), version: Some(version.into()), include_stats };
-    let replies = cc.bus.request_many(subjects::DEA_FIND_DROPLET, &query, expected as usize, FIND_TIMEOUT).await?;
+    let replies = cc.bus.request_many(subjects::DEA_FIND_DROPLET, &query, known.len(), FIND_TIMEOUT).await?;
     Ok(replies.iter().filter_map(|m| m.json().ok()).collect())
 }
 
-/// An `app.crash` event, acted by the app itself.
+/// Counts the crash for the health manager's backoff and records an
+/// `app.crash` event, acted by the app itself, carrying the count.
 async fn record_crash(cc: &Cc, exit: &DropletExited) {
     let Ok(app) = APPS.find(&cc.db, &exit.droplet).await else { return };
+    let crash_count = match crate::lifecycle::crashes::record(&cc.db, exit).await {
+        Ok(record) => record.count,
+        Err(e) => return tracing::warn!("counting a crash of app {}: {e}", exit.droplet),
+    };
     let text = |c: &str| app.try_get::<String, _>(c).unwrap_or_default();
     let (name, space) = (text("name"), text("space_guid"));
     let org = events::org_of_space(&cc.db, &space).await;
@@ -221,6 +265,8 @@ async fn record_crash(cc: &Cc, exit: &DropletExited) {
         "exit_status": exit.exit_status,
         "exit_description": exit.exit_description,
         "reason": exit.reason,
+        "crash_count": crash_count,
+        "version": exit.version,
     });
     events::record(&cc.db, "app.crash", events::Actor::App { guid: &exit.droplet, name: &name }, &actee, metadata)
         .await;

@@ -12,7 +12,6 @@ use rand::distributions::Alphanumeric;
 use sqlx::AnyPool;
 
 use super::{Cc, auth, new_guid, now};
-use crate::blobstore::{keys, sha1_hex};
 
 pub const DEFAULT_ORG: &str = "default";
 pub const DEFAULT_SPACE: &str = "dev";
@@ -22,22 +21,40 @@ pub const ADMIN: &str = "admin";
 /// Where the first start leaves the admin password.
 pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
 
-/// The buildpacks built into `wf`, in detection order.
-pub const BUILTIN_BUILDPACKS: &[(&str, &[u8])] = &[
-    ("wasm_buildpack", include_bytes!("../../buildpacks-wasm/wasm_buildpack.wasm")),
-    ("staticfile_buildpack", include_bytes!("../../buildpacks-wasm/staticfile_buildpack.wasm")),
-];
+/// The key tokens are signed with: one per CCDB, so every CC of a
+/// deployment accepts the tokens any of them issued. Made on first start —
+/// from the `token-secret` file a CC of an earlier release kept in its data
+/// dir, so its tokens stay valid, else at random. Of CCs starting at once,
+/// the first to store it wins and all use that one.
+pub async fn token_secret(db: &AnyPool, data_dir: &Path) -> Result<Vec<u8>> {
+    const NAME: &str = "token_signing_key";
+    let stored = || sqlx::query_scalar::<_, String>("SELECT value FROM cc_secrets WHERE name = $1").bind(NAME);
+    if let Some(key) = stored().fetch_optional(db).await? {
+        return Ok(key.into_bytes());
+    }
+    let candidate = match std::fs::read_to_string(data_dir.join("token-secret")) {
+        Ok(earlier) => earlier,
+        Err(_) => rand::thread_rng().sample_iter(&Alphanumeric).take(64).map(char::from).collect(),
+    };
+    sqlx::query("INSERT INTO cc_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+        .bind(NAME)
+        .bind(&candidate)
+        .execute(db)
+        .await?;
+    Ok(stored().fetch_one(db).await?.into_bytes())
+}
 
-/// The secret tokens are signed with, made on first start.
-pub fn token_secret(data_dir: &Path) -> Result<Vec<u8>> {
-    let path = data_dir.join("token-secret");
-    if let Ok(secret) = std::fs::read(&path) {
-        return Ok(secret);
+/// This CC's lasting id (kept in the data dir): a CC that restarts knows
+/// which stagings it was following when it stopped.
+pub fn cc_id(data_dir: &Path) -> Result<String> {
+    let path = data_dir.join("cc-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        return Ok(id.trim().to_string());
     }
     std::fs::create_dir_all(data_dir)?;
-    let secret: String = rand::thread_rng().sample_iter(&Alphanumeric).take(64).map(char::from).collect();
-    write_private(&path, secret.as_bytes())?;
-    Ok(secret.into_bytes())
+    let id = format!("cc-{}", uuid::Uuid::new_v4().simple());
+    std::fs::write(&path, &id)?;
+    Ok(id)
 }
 
 pub async fn seed(cc: &Cc) -> Result<()> {
@@ -50,10 +67,7 @@ pub async fn seed(cc: &Cc) -> Result<()> {
     ensure(db, "spaces", "name", DEFAULT_SPACE, &[("organization_guid", &org)]).await?;
     ensure(db, "stacks", "name", STACK, &[("description", STACK_DESCRIPTION)]).await?;
     ensure(db, "domains", "name", &cc.config.app_domain, &[]).await?;
-    for (position, (name, wasm)) in BUILTIN_BUILDPACKS.iter().enumerate() {
-        install_buildpack(cc, name, wasm, position as i64 + 1).await?;
-    }
-    Ok(())
+    super::release::install_builtin_buildpacks(cc).await
 }
 
 /// Creates the admin on a new CCDB; says whether it did (a first start).
@@ -133,46 +147,6 @@ async fn ensure(db: &AnyPool, table: &str, key_column: &str, key: &str, extra: &
 
 /// Puts a built-in buildpack in the blobstore and the buildpacks table,
 /// replacing an older build of it.
-async fn install_buildpack(cc: &Cc, name: &str, wasm: &[u8], position: i64) -> Result<()> {
-    let sha1 = sha1_hex(wasm);
-    let current: Option<Option<String>> =
-        sqlx::query_scalar("SELECT sha1 FROM buildpacks WHERE name = $1").bind(name).fetch_optional(&cc.db).await?;
-    if current.as_ref().is_some_and(|s| s.as_deref() == Some(sha1.as_str())) {
-        return Ok(());
-    }
-    let key = keys::buildpack(name, &sha1);
-    cc.blobstore.put(&key, wasm.to_vec().into()).await?;
-    let filename = format!("{name}.wasm");
-    if current.is_some() {
-        sqlx::query("UPDATE buildpacks SET blob_key = $1, sha1 = $2, filename = $3, updated_at = $4 WHERE name = $5")
-            .bind(&key)
-            .bind(&sha1)
-            .bind(&filename)
-            .bind(now())
-            .bind(name)
-            .execute(&cc.db)
-            .await?;
-    } else {
-        sqlx::query(
-            "INSERT INTO buildpacks (guid, name, stack, position, enabled, locked, filename, blob_key, sha1, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(new_guid())
-        .bind(name)
-        .bind(STACK)
-        .bind(position)
-        .bind(true)
-        .bind(false)
-        .bind(&filename)
-        .bind(&key)
-        .bind(&sha1)
-        .bind(now())
-        .execute(&cc.db)
-        .await?;
-    }
-    Ok(())
-}
-
 /// Writes a secret readable by its owner only.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;

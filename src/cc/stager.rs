@@ -10,6 +10,7 @@ use sqlx::Row;
 
 use super::api::APPS;
 use super::api::security_groups;
+use super::dea_pool::Needs;
 use super::error::ApiResult;
 use super::{Cc, new_guid, now, runner, seed};
 use crate::blobstore::keys;
@@ -18,6 +19,10 @@ use crate::bus::messages::{AdminBuildpack, StagingError, StagingProperties, Stag
 
 /// Time allowed beyond the buildpack's own limit for downloads and uploads.
 const TRANSFER_ALLOWANCE: Duration = Duration::from_secs(60);
+/// How long staging waits for a first stager to advertise (just after start-up).
+const STAGER_PATIENCE: Duration = Duration::from_secs(5);
+/// How often a CC looks for stagings whose CC died.
+const LOST_STAGING_SWEEP: Duration = Duration::from_secs(15);
 
 /// Stages the app's current package, then starts it if it is started.
 pub async fn stage_and_start(cc: Cc, guid: String) {
@@ -34,12 +39,16 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     let buildpack: Option<String> =
         app.try_get::<Option<String>, _>("buildpack").ok().flatten().filter(|b| !b.is_empty());
     let task_id = new_guid();
+    let limit = Duration::from_secs(cc.config.max_staging_runtime) + TRANSFER_ALLOWANCE;
+    let deadline = chrono::Utc::now().timestamp() + (limit + STAGER_PATIENCE).as_secs() as i64;
     sqlx::query(
         "UPDATE apps SET package_state = $1, staging_task_id = $2, staging_failed_reason = NULL, staging_failed_description = NULL, \
-         updated_at = $3 WHERE guid = $4",
+         staging_cc = $3, staging_deadline = $4, updated_at = $5 WHERE guid = $6",
     )
     .bind("PENDING")
     .bind(&task_id)
+    .bind(&cc.id)
+    .bind(deadline)
     .bind(now())
     .bind(guid)
     .execute(&cc.db)
@@ -57,17 +66,20 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
         stack: seed::STACK.to_string(),
         start_message,
     };
-    let memory = request.start_message.limits.mem;
-    let Some(stager) =
-        super::dea_pool::wait_for(Duration::from_secs(5), || cc.deas.find_stager(memory, seed::STACK)).await
-    else {
-        let failure =
-            StagingError { id: "StagingError".into(), message: format!("no DEA has {memory}M free to stage this app") };
+    let limits = request.start_message.limits;
+    cc.deas.wait_for_stager(STAGER_PATIENCE).await;
+    let Some(stager) = cc.deas.find_stager(Needs { memory: limits.mem, disk: limits.disk, stack: seed::STACK }) else {
+        let failure = StagingError {
+            id: "StagingError".into(),
+            message: format!(
+                "no DEA has {}M of memory and {}M of disk free to stage this app",
+                limits.mem, limits.disk
+            ),
+        };
         return record_failure(cc, guid, Some(&task_id), &failure).await;
     };
 
     let mut replies = cc.bus.request_stream(&subjects::staging_start(&stager), &request).await?;
-    let limit = Duration::from_secs(cc.config.max_staging_runtime) + TRANSFER_ALLOWANCE;
     let deadline = tokio::time::Instant::now() + limit;
     let outcome = loop {
         match tokio::time::timeout_at(deadline, replies.next()).await {
@@ -90,8 +102,8 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     }
     let updated = sqlx::query(
         "UPDATE apps SET package_state = $1, droplet_hash = $2, detected_buildpack = $3, detected_buildpack_guid = \
-         (SELECT guid FROM buildpacks WHERE blob_key = $4), detected_start_command = $5, updated_at = $6 \
-         WHERE guid = $7 AND staging_task_id = $8",
+         (SELECT guid FROM buildpacks WHERE blob_key = $4), detected_start_command = $5, updated_at = $6, \
+         staging_cc = NULL, staging_deadline = NULL WHERE guid = $7 AND staging_task_id = $8",
     )
     .bind("STAGED")
     .bind(outcome.droplet_sha1.unwrap_or_default())
@@ -136,8 +148,8 @@ async fn admin_buildpacks(cc: &Cc) -> ApiResult<Vec<AdminBuildpack>> {
 /// Marks staging FAILED, unless a newer staging (another `task_id`) owns the app now.
 async fn record_failure(cc: &Cc, guid: &str, task_id: Option<&str>, error: &StagingError) -> ApiResult<()> {
     sqlx::query(
-        "UPDATE apps SET package_state = $1, staging_failed_reason = $2, staging_failed_description = $3, updated_at = $4 \
-         WHERE guid = $5 AND (staging_task_id = $6 OR $7)",
+        "UPDATE apps SET package_state = $1, staging_failed_reason = $2, staging_failed_description = $3, updated_at = $4, \
+         staging_cc = NULL, staging_deadline = NULL WHERE guid = $5 AND (staging_task_id = $6 OR $7)",
     )
     .bind("FAILED")
     .bind(&error.id)
@@ -148,5 +160,53 @@ async fn record_failure(cc: &Cc, guid: &str, task_id: Option<&str>, error: &Stag
     .bind(task_id.is_none())
     .execute(&cc.db)
     .await?;
+    Ok(())
+}
+
+/// Stages again what a CC was following when it died: at start, what this
+/// CC itself was following; from then on, every staging past its deadline
+/// (its CC never came back). Taking one over changes its task id first, so
+/// of several CCs sweeping at once exactly one stages it again.
+pub fn resume_lost_stagings(cc: Cc) {
+    tokio::spawn(async move {
+        let mut own = true;
+        loop {
+            if let Err(e) = resume(&cc, own).await {
+                tracing::warn!("resuming lost stagings: {e:#}");
+            }
+            own = false;
+            tokio::time::sleep(LOST_STAGING_SWEEP).await;
+        }
+    });
+}
+
+async fn resume(cc: &Cc, own: bool) -> anyhow::Result<()> {
+    let lost = sqlx::query(
+        "SELECT guid, staging_task_id FROM apps WHERE package_state = $1 AND staging_deadline IS NOT NULL \
+         AND (staging_cc = $2 OR staging_deadline < $3)",
+    )
+    .bind("PENDING")
+    .bind(if own { cc.id.as_str() } else { "" })
+    .bind(chrono::Utc::now().timestamp())
+    .fetch_all(&cc.db)
+    .await?;
+    for row in lost {
+        let guid: String = row.try_get("guid")?;
+        let task: Option<String> = row.try_get("staging_task_id")?;
+        let taken = sqlx::query(
+            "UPDATE apps SET staging_task_id = $1, staging_deadline = NULL WHERE guid = $2 AND staging_task_id = $3 \
+             AND package_state = $4",
+        )
+        .bind(new_guid())
+        .bind(&guid)
+        .bind(task.unwrap_or_default())
+        .bind("PENDING")
+        .execute(&cc.db)
+        .await?;
+        if taken.rows_affected() == 1 {
+            tracing::info!("staging app {guid} again: the Cloud Controller following its staging went away");
+            tokio::spawn(stage_and_start(cc.clone(), guid));
+        }
+    }
     Ok(())
 }

@@ -40,20 +40,41 @@ pub async fn show(name: &str) -> Result<()> {
     println!("start command:     {}", summary["detected_start_command"].as_str().unwrap_or_default());
     if summary["state"] == "STARTED" && summary["package_state"] == "STAGED" {
         let stats = client.get(&format!("/v2/apps/{app}/stats")).await?;
+        let crashes = client.get(&format!("/v2/apps/{app}/crashes")).await?;
         println!("\n     state      since                  host:port");
         let mut indices: Vec<&String> = stats.as_object().map(|m| m.keys().collect()).unwrap_or_default();
         indices.sort_by_key(|i| i.parse::<u32>().unwrap_or(0));
         for index in indices {
             let i = &stats[index.as_str()];
-            let uptime = i["stats"]["uptime"].as_u64().unwrap_or(0);
-            let address = format!("{}:{}", i["stats"]["host"].as_str().unwrap_or("-"), i["stats"]["port"]);
-            println!(
-                "#{index:<4} {:<10} up {uptime:>6}s            {address}",
-                i["state"].as_str().unwrap_or_default().to_lowercase()
-            );
+            let state = i["state"].as_str().unwrap_or_default().to_lowercase();
+            let line = match i["stats"]["port"].as_u64() {
+                Some(port) if state != "crashed" => format!(
+                    "up {:>6}s            {}:{port}",
+                    i["stats"]["uptime"].as_u64().unwrap_or(0),
+                    i["stats"]["host"].as_str().unwrap_or("-")
+                ),
+                _ => crash_note(&crashes, index),
+            };
+            println!("#{index:<4} {state:<10} {line}");
         }
     }
     Ok(())
+}
+
+/// What `/crashes` says of an index that does not run: its crash count,
+/// why it crashed last, and when the health manager starts it again.
+fn crash_note(crashes: &Value, index: &str) -> String {
+    let last = crashes.as_array().and_then(|all| {
+        all.iter().rev().find(|c| {
+            c["index"].as_u64().map(|i| i.to_string()).as_deref() == Some(index) && !c["crash_count"].is_null()
+        })
+    });
+    let Some(crash) = last else { return "-".into() };
+    let next = match crash["next_restart"].as_str() {
+        Some(at) => format!("next restart {at}"),
+        None => "not restarted again".into(),
+    };
+    format!("crashed {} time(s), {next}: {}", crash["crash_count"], crash["reason"].as_str().unwrap_or_default())
 }
 
 /// Sets the app's state and waits for the outcome.

@@ -60,6 +60,12 @@ impl Instance {
         self.status.lock().expect("instance status").state
     }
 
+    /// How long the instance has been in its state.
+    pub fn state_age(&self) -> Duration {
+        let since = self.status.lock().expect("instance status").since;
+        Duration::from_secs_f64((epoch_seconds() - since).max(0.0))
+    }
+
     fn set_state(&self, state: InstanceState) -> InstanceState {
         let mut status = self.status.lock().expect("instance status");
         let before = status.state;
@@ -224,6 +230,18 @@ pub(super) async fn crash(dea: &Dea, instance: &Instance, description: String) {
         return;
     }
     tracing::info!("instance {} of app {} crashed: {description}", instance.start.index, instance.start.droplet);
+    // Only the latest crash of an index is kept (a crash loop must not fill the disk).
+    let earlier: Vec<Arc<Instance>> = dea
+        .instances()
+        .into_iter()
+        .filter(|i| {
+            i.id != instance.id && i.start.droplet == instance.start.droplet && i.start.index == instance.start.index
+        })
+        .filter(|i| i.state() == InstanceState::Crashed)
+        .collect();
+    for crashed in earlier {
+        Box::pin(stop(dea, &crashed)).await;
+    }
     dea.save_snapshot();
     let _ = instance.unregister(dea).await;
     exited(dea, instance, "CRASHED", 255, description).await;

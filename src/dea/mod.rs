@@ -21,6 +21,7 @@ mod staging;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,12 +37,11 @@ use crate::config::Config;
 use crate::runtime::Runtime;
 use instance::Instance;
 
-/// How often the DEA advertises its capacity.
-const ADVERTISE_INTERVAL: Duration = Duration::from_secs(5);
 /// How often instances' disk usage is measured for their quotas.
 const DISK_SAMPLE_INTERVAL: Duration = Duration::from_secs(2);
-/// How often routes are registered again unless a router asks otherwise.
-const DEFAULT_REGISTER_INTERVAL: Duration = Duration::from_secs(20);
+/// How long a crashed instance's directory is kept for `cf files` and logs
+/// (CF's `crash_lifetime_secs`); only the latest crash of an index is kept.
+const CRASH_LIFETIME: Duration = Duration::from_secs(3600);
 
 pub struct Dea {
     pub id: String,
@@ -51,10 +51,15 @@ pub struct Dea {
     runtime: Runtime,
     dir: PathBuf,
     instances: Mutex<HashMap<String, Arc<Instance>>>,
+    /// What the DEA offers (MB): memory and disk.
+    capacity: (u64, u64),
     /// Memory (MB) held by staging tasks in progress.
     staging_memory: Mutex<u64>,
+    /// Seconds between route registrations, as the routers ask.
+    register_interval: AtomicU64,
+    snapshot: snapshot::SnapshotWriter,
     /// Set while shutting down: the snapshot keeps what ran, to come back.
-    stopping: std::sync::atomic::AtomicBool,
+    stopping: AtomicBool,
 }
 
 pub type DeaRef = Arc<Dea>;
@@ -70,16 +75,24 @@ impl Dea {
         } else {
             previous.dea_id.clone()
         };
-        let dea = Arc::new(Dea {
-            id,
-            config,
-            bus,
-            blobstore,
-            runtime,
-            dir,
-            instances: Mutex::default(),
-            staging_memory: Mutex::new(0),
-            stopping: Default::default(),
+        let capacity = (config.dea_memory_mb(), config.dea_disk_mb());
+        tracing::info!("DEA {id} offers {} MB of memory and {} MB of disk", capacity.0, capacity.1);
+        let dea = Arc::new_cyclic(|weak: &std::sync::Weak<Dea>| {
+            let weak = weak.clone();
+            Dea {
+                id,
+                register_interval: AtomicU64::new(config.router_register_interval),
+                snapshot: snapshot::SnapshotWriter::start(dir.clone(), move || weak.upgrade()?.snapshot()),
+                config,
+                bus,
+                blobstore,
+                runtime,
+                dir,
+                instances: Mutex::default(),
+                capacity,
+                staging_memory: Mutex::new(0),
+                stopping: Default::default(),
+            }
         });
         // Staging work and instance directories of the previous run are
         // removed; the instances in its snapshot start again below.
@@ -98,21 +111,20 @@ impl Dea {
             tracing::info!("re-adopting instance {} of app {} from the snapshot", saved.start.index, saved.start.name);
             tokio::spawn(instance::start(dea.clone(), saved.start, Some(saved.id)));
         }
-        tokio::spawn(periodically(
-            Arc::downgrade(&dea),
-            ADVERTISE_INTERVAL,
-            |dea| async move { dea.advertise().await },
-        ));
-        let register =
-            periodically(
-                Arc::downgrade(&dea),
-                DEFAULT_REGISTER_INTERVAL,
-                |dea| async move { dea.register_all().await },
-            );
-        tokio::spawn(register);
+        let heartbeat = dea.config.heartbeat_interval();
+        tokio::spawn(periodically(Arc::downgrade(&dea), heartbeat, |dea| async move { dea.advertise().await }));
+        tokio::spawn(register_periodically(Arc::downgrade(&dea)));
         tokio::spawn(periodically(Arc::downgrade(&dea), DISK_SAMPLE_INTERVAL, |dea| async move {
             let instances = dea.instances();
             tokio::task::spawn_blocking(move || instances.iter().for_each(|i| i.measure_disk())).await?;
+            Ok(())
+        }));
+        tokio::spawn(periodically(Arc::downgrade(&dea), CRASH_LIFETIME / 60, |dea| async move {
+            for instance in dea.instances() {
+                if instance.state() == InstanceState::Crashed && instance.state_age() > CRASH_LIFETIME {
+                    instance::stop(&dea, &instance).await;
+                }
+            }
             Ok(())
         }));
         Ok(dea)
@@ -203,8 +215,12 @@ impl Dea {
         reply(self.bus.as_ref(), &message, &answer).await
     }
 
+    /// A router came up: it learns every route now, and from then on at
+    /// the interval it asks for.
     async fn on_router_start(self: Arc<Self>, message: Message) -> Result<()> {
-        let _hello: RouterStart = message.json()?;
+        let hello: RouterStart = message.json()?;
+        let asked = hello.minimum_register_interval_in_seconds.max(1);
+        self.register_interval.fetch_min(asked, Ordering::SeqCst);
         self.register_all().await
     }
 
@@ -217,18 +233,20 @@ impl Dea {
     async fn advertise(&self) -> Result<()> {
         let instances = self.instances();
         let mut app_id_to_count = std::collections::BTreeMap::new();
-        let mut used = *self.staging_memory.lock().expect("staging memory");
+        let mut memory = *self.staging_memory.lock().expect("staging memory");
+        let mut disk = 0;
         for instance in &instances {
             if matches!(instance.state(), InstanceState::Starting | InstanceState::Running) {
-                used += instance.start.limits.mem;
+                memory += instance.start.limits.mem;
+                disk += instance.start.limits.disk;
                 *app_id_to_count.entry(instance.start.droplet.clone()).or_insert(0) += 1;
             }
         }
         let advert = Advertise {
             id: self.id.clone(),
             stacks: vec![crate::cc::seed::STACK.to_string()],
-            available_memory: self.config.dea_memory_mb.saturating_sub(used),
-            available_disk: 64 * 1024,
+            available_memory: self.capacity.0.saturating_sub(memory),
+            available_disk: self.capacity.1.saturating_sub(disk),
             app_id_to_count,
         };
         self.bus.publish(subjects::DEA_ADVERTISE, &advert).await?;
@@ -244,11 +262,16 @@ impl Dea {
         Ok(())
     }
 
-    /// Writes which instances run now, unless shutting down (the snapshot
-    /// then keeps what ran before, for the next start).
+    /// Asks for the snapshot to be written with what runs now.
     fn save_snapshot(&self) {
-        if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
-            return;
+        self.snapshot.changed();
+    }
+
+    /// What runs now, as the snapshot keeps it; None while shutting down
+    /// (the snapshot then keeps what ran before, for the next start).
+    fn snapshot(&self) -> Option<snapshot::Snapshot> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return None;
         }
         let instances = self
             .instances()
@@ -256,17 +279,30 @@ impl Dea {
             .filter(|i| matches!(i.state(), InstanceState::Starting | InstanceState::Running))
             .map(|i| snapshot::SavedInstance { id: i.id.clone(), start: i.start.clone() })
             .collect();
-        if let Err(e) = snapshot::save(&self.dir, &snapshot::Snapshot { dea_id: self.id.clone(), instances }) {
-            tracing::error!("writing the DEA snapshot: {e:#}");
-        }
+        Some(snapshot::Snapshot { dea_id: self.id.clone(), instances })
     }
 
     /// Stops every instance (on shutdown), reporting each; the snapshot
     /// keeps them so the next start brings them back.
     pub async fn shutdown(&self) {
-        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(current) = self.snapshot() {
+            snapshot::write(&self.dir, current).await;
+        }
+        self.stopping.store(true, Ordering::SeqCst);
         for instance in self.instances() {
             instance::stop(self, &instance).await;
+        }
+    }
+}
+
+/// Registers every route again at the interval the routers ask for.
+async fn register_periodically(dea: std::sync::Weak<Dea>) {
+    loop {
+        let Some(interval) = dea.upgrade().map(|d| d.register_interval.load(Ordering::SeqCst)) else { return };
+        tokio::time::sleep(Duration::from_secs(interval)).await;
+        let Some(dea) = dea.upgrade() else { return };
+        if let Err(e) = dea.register_all().await {
+            tracing::warn!("registering routes: {e:#}");
         }
     }
 }

@@ -1,23 +1,29 @@
 //! The router (CF's gorouter): an HTTP reverse proxy that sends each
 //! request to an instance registered for its `Host` (and path), fed by
-//! `router.register` / `router.unregister` on the bus. It announces itself
-//! with `router.start` so DEAs register everything at once, prunes routes
-//! not refreshed within [`PRUNE_THRESHOLD`], answers 404 for unknown routes
-//! and 502 when no instance answers, and adds X-Forwarded-For/Proto and
-//! X-Vcap-Request-Id.
+//! `router.register` / `router.unregister` on the bus and nothing else. It
+//! announces itself with `router.start` (carrying the register interval it
+//! wants) so DEAs register everything at once, drops routes not registered
+//! again within the prune threshold, sends an idempotent request to another
+//! instance when one refuses or drops the connection, answers 404 for unknown routes
+//! and 502 when no instance answers (with `X-Cf-RouterError`), adds
+//! X-Forwarded-For/Proto and X-Vcap-Request-Id, passes websockets through
+//! and writes an access log. Routers share nothing: run as many as you like.
 
+mod access_log;
 mod table;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
+use hyper::body::Body as _;
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::header::HeaderValue;
+use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -25,21 +31,33 @@ use tokio::net::TcpListener;
 
 use crate::bus::messages::{RouteRegistration, RouterStart, subjects};
 use crate::bus::{Bus, BusExt};
+use crate::config::Config;
+use access_log::AccessLog;
 pub use table::RoutingTable;
 
-pub const REGISTER_INTERVAL: Duration = Duration::from_secs(20);
-pub const PRUNE_THRESHOLD: Duration = Duration::from_secs(120);
+/// Tries of an idempotent request without a body when backends refuse it
+/// or drop the connection before answering.
+const MAX_ATTEMPTS: usize = 3;
 
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
 pub struct Router {
     table: RoutingTable,
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, ProxyBody>,
+    access_log: Option<AccessLog>,
 }
 
 impl Router {
     /// Listens on the bus and serves on `listener` until the task is dropped.
-    pub async fn start(bus: Bus, listener: TcpListener) -> Result<tokio::task::JoinHandle<()>> {
+    pub async fn start(config: &Config, bus: Bus, listener: TcpListener) -> Result<tokio::task::JoinHandle<()>> {
+        let log_file = config.data_dir.join("router").join("access.log");
+        let access_log = match AccessLog::open(&log_file) {
+            Ok(log) => Some(log),
+            Err(e) => {
+                tracing::warn!("no router access log at {}: {e}", log_file.display());
+                None
+            }
+        };
         let router = Arc::new(Router {
             table: RoutingTable::default(),
             client: Client::builder(TokioExecutor::new()).build({
@@ -47,6 +65,7 @@ impl Router {
                 connector.set_nodelay(true);
                 connector
             }),
+            access_log,
         });
         for (subject, add) in [(subjects::ROUTER_REGISTER, true), (subjects::ROUTER_UNREGISTER, false)] {
             let mut messages = bus.subscribe(subject, None).await?;
@@ -61,71 +80,148 @@ impl Router {
                 }
             });
         }
+        let register_interval = Duration::from_secs(config.router_register_interval.max(1));
+        let prune_threshold = Duration::from_secs(config.router_prune_threshold.max(1));
         let hello = RouterStart {
             id: format!("router-{}", uuid::Uuid::new_v4().simple()),
-            minimum_register_interval_in_seconds: REGISTER_INTERVAL.as_secs(),
-            prune_threshold_in_seconds: PRUNE_THRESHOLD.as_secs(),
+            minimum_register_interval_in_seconds: register_interval.as_secs(),
+            prune_threshold_in_seconds: prune_threshold.as_secs(),
         };
         bus.publish(subjects::ROUTER_START, &hello).await?;
         let pruner = router.clone();
         tokio::spawn(async move {
-            let mut timer = tokio::time::interval(REGISTER_INTERVAL);
+            let mut timer = tokio::time::interval((prune_threshold / 4).max(Duration::from_millis(250)));
             loop {
                 timer.tick().await;
-                pruner.table.prune(PRUNE_THRESHOLD);
+                pruner.table.prune(prune_threshold);
             }
         });
         Ok(tokio::spawn(serve(router, listener)))
     }
 
-    async fn handle(&self, mut req: Request<Incoming>, client: SocketAddr) -> Response<ProxyBody> {
-        let host = req
-            .headers()
+    async fn handle(&self, req: Request<Incoming>, client: SocketAddr) -> Response<ProxyBody> {
+        let began = Instant::now();
+        let (mut parts, body) = req.into_parts();
+        let host = parts
+            .headers
             .get(hyper::header::HOST)
             .and_then(|h| h.to_str().ok())
-            .or(req.uri().host())
+            .or(parts.uri.host())
             .unwrap_or_default()
             .split(':')
             .next()
             .unwrap_or_default()
             .to_string();
-        let Some(backend) = self.table.lookup(&host, req.uri().path()) else {
-            let mut response =
-                text(StatusCode::NOT_FOUND, format!("404 Not Found: Requested route ('{host}') does not exist.\n"));
-            response.headers_mut().insert("x-cf-routererror", hyper::header::HeaderValue::from_static("unknown_route"));
-            return response;
-        };
-        let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
-        let Ok(uri) = format!("http://{}{path}", backend.address).parse() else {
-            return text(StatusCode::BAD_REQUEST, "400 Bad Request: invalid path\n".into());
-        };
-        *req.uri_mut() = uri;
-        let headers = req.headers_mut();
-        let forwarded = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+        let forwarded = match parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
             Some(earlier) => format!("{earlier}, {}", client.ip()),
             None => client.ip().to_string(),
         };
-        if let Ok(value) = forwarded.parse() {
-            headers.insert("x-forwarded-for", value);
-        }
-        headers.entry("x-forwarded-proto").or_insert(hyper::header::HeaderValue::from_static("http"));
-        if let Ok(id) = uuid::Uuid::new_v4().to_string().parse() {
-            headers.insert("x-vcap-request-id", id);
-        }
-        if let Some(instance) = backend.instance_id.as_deref().and_then(|i| i.parse().ok()) {
-            headers.insert("x-cf-instanceid", instance);
-        }
-        match self.client.request(req).await {
-            Ok(response) => response.map(|body| body.boxed()),
-            Err(e) => {
-                tracing::debug!("backend {} failed: {e}", backend.address);
-                text(
-                    StatusCode::BAD_GATEWAY,
-                    format!("502 Bad Gateway: Registered endpoint failed to handle the request ({host}).\n"),
-                )
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let headers = &mut parts.headers;
+        for (name, value) in [("x-forwarded-for", &forwarded), ("x-vcap-request-id", &request_id)] {
+            if let Ok(value) = value.parse() {
+                headers.insert(name, value);
             }
         }
+        headers.entry("x-forwarded-proto").or_insert(HeaderValue::from_static("http"));
+        let client_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+        // Without a body a request can be sent again as it was.
+        let bodiless = body.is_end_stream() && !parts.headers.contains_key(hyper::header::TRANSFER_ENCODING);
+        let retryable =
+            bodiless && matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE);
+        let mut body = Some(body.boxed());
+
+        let mut tried = 0;
+        let (mut response, backend) = loop {
+            let Some(backend) = self.table.lookup(&host, parts.uri.path()) else {
+                break if tried == 0 { (unknown_route(&host), None) } else { (endpoint_failure(&host), None) };
+            };
+            tried += 1;
+            let Ok(uri) = format!("http://{}{path}", backend.address).parse() else {
+                break (text(StatusCode::BAD_REQUEST, "400 Bad Request: invalid path\n".into()), None);
+            };
+            let mut attempt = parts.clone();
+            attempt.uri = uri;
+            if let Some(instance) = backend.instance_id.as_deref().and_then(|i| i.parse().ok()) {
+                attempt.headers.insert("x-cf-instanceid", instance);
+            }
+            let attempt_body = if retryable { empty() } else { body.take().unwrap_or_else(empty) };
+            match self.client.request(Request::from_parts(attempt, attempt_body)).await {
+                Ok(response) => break (response.map(|b| b.boxed()), Some(backend)),
+                Err(e) => {
+                    tracing::debug!("backend {} failed: {e}", backend.address);
+                    if e.is_connect() {
+                        // It is gone: forget it until its DEA registers it again.
+                        self.table.remove_backend(&backend.address);
+                    }
+                    // A connection that died before the answer (its instance
+                    // was killed mid-request) is retried like a refused one,
+                    // as gorouter does for idempotent requests.
+                    if !retryable || tried >= MAX_ATTEMPTS {
+                        break (endpoint_failure(&host), Some(backend));
+                    }
+                }
+            }
+        };
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            splice_upgrade(client_upgrade, &mut response);
+        }
+        if let Some(log) = &self.access_log {
+            let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            log.record(&access_log::Entry {
+                host: &host,
+                method: parts.method.as_str(),
+                path: &path,
+                version: parts.version,
+                status: response.status().as_u16(),
+                user_agent: header("user-agent"),
+                referer: header("referer"),
+                client,
+                backend: backend.as_ref().map(|b| b.address.as_str()),
+                forwarded_for: &forwarded,
+                request_id: &request_id,
+                seconds: began.elapsed().as_secs_f64(),
+                app: backend.as_ref().and_then(|b| b.app.as_deref()),
+                index: backend.as_ref().and_then(|b| b.index),
+            });
+        }
+        response
     }
+}
+
+/// Joins a client's upgraded connection (a websocket) to the backend's.
+fn splice_upgrade(client: Option<hyper::upgrade::OnUpgrade>, response: &mut Response<ProxyBody>) {
+    let backend = hyper::upgrade::on(response);
+    let Some(client) = client else { return };
+    tokio::spawn(async move {
+        match tokio::try_join!(client, backend) {
+            Ok((client, backend)) => {
+                let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut TokioIo::new(backend)).await;
+            }
+            Err(e) => tracing::debug!("upgrading a proxied connection: {e}"),
+        }
+    });
+}
+
+fn empty() -> ProxyBody {
+    Empty::new().map_err(|never: Infallible| match never {}).boxed()
+}
+
+fn unknown_route(host: &str) -> Response<ProxyBody> {
+    let mut response =
+        text(StatusCode::NOT_FOUND, format!("404 Not Found: Requested route ('{host}') does not exist.\n"));
+    response.headers_mut().insert("x-cf-routererror", HeaderValue::from_static("unknown_route"));
+    response
+}
+
+fn endpoint_failure(host: &str) -> Response<ProxyBody> {
+    let mut response = text(
+        StatusCode::BAD_GATEWAY,
+        format!("502 Bad Gateway: Registered endpoint failed to handle the request ({host}).\n"),
+    );
+    response.headers_mut().insert("x-cf-routererror", HeaderValue::from_static("endpoint_failure"));
+    response
 }
 
 fn text(status: StatusCode, body: String) -> Response<ProxyBody> {

@@ -14,6 +14,7 @@ pub struct Backend {
     pub address: String,
     pub instance_id: Option<String>,
     pub app: Option<String>,
+    pub index: Option<u32>,
     last_seen: Instant,
 }
 
@@ -46,6 +47,7 @@ impl RoutingTable {
                     address: address.clone(),
                     instance_id: registration.private_instance_id.clone(),
                     app: registration.app.clone(),
+                    index: registration.index,
                     last_seen: now,
                 }),
             }
@@ -64,6 +66,15 @@ impl RoutingTable {
                 }
             }
         }
+    }
+
+    /// Forgets a backend on every route (it refused a connection).
+    pub fn remove_backend(&self, address: &str) {
+        let mut routes = self.routes.lock().expect("routing table");
+        for route in routes.values_mut() {
+            route.backends.retain(|b| b.address != address);
+        }
+        routes.retain(|_, r| !r.backends.is_empty());
     }
 
     /// Forgets backends not registered again within `threshold`.

@@ -61,8 +61,9 @@ pub struct Runtime {
     engine: Engine,
     /// Where compiled components are kept between runs.
     cache_dir: PathBuf,
-    /// Components compiled or loaded by this process, by cache key.
-    loaded: Arc<Mutex<HashMap<String, Component>>>,
+    /// Components compiled or loaded by this process, by cache key; a
+    /// burst of starts of one droplet waits for a single compilation.
+    loaded: Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Component>>>>>,
 }
 
 impl Runtime {
@@ -106,32 +107,33 @@ impl Runtime {
     /// (off the async threads) and cached.
     pub async fn component(&self, bytes: &[u8]) -> Result<Component> {
         let key = format!("{}-{:016x}", sha1_hex(bytes), self.engine_hash());
-        if let Some(component) = self.loaded.lock().expect("component cache").get(&key) {
-            return Ok(component.clone());
-        }
-        let path = self.cache_dir.join(format!("{key}.cwasm"));
-        let engine = self.engine.clone();
-        let bytes = bytes.to_vec();
-        let component = tokio::task::spawn_blocking(move || -> Result<Component> {
-            if path.exists() {
-                // SAFETY: the file was written by `Component::serialize` of an
-                // engine with the same compatibility hash (it is in the name),
-                // in a directory only this DEA writes.
-                if let Ok(component) = unsafe { Component::deserialize_file(&engine, &path) } {
-                    return Ok(component);
-                }
-            }
-            let component = Component::new(&engine, &bytes)
-                .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-            if std::fs::write(&tmp, component.serialize()?).is_ok() {
-                let _ = std::fs::rename(&tmp, &path);
-            }
-            Ok(component)
-        })
-        .await??;
-        self.loaded.lock().expect("component cache").insert(key, component.clone());
-        Ok(component)
+        let cell = self.loaded.lock().expect("component cache").entry(key.clone()).or_default().clone();
+        let component = cell
+            .get_or_try_init(|| async {
+                let path = self.cache_dir.join(format!("{key}.cwasm"));
+                let engine = self.engine.clone();
+                let bytes = bytes.to_vec();
+                tokio::task::spawn_blocking(move || -> Result<Component> {
+                    if path.exists() {
+                        // SAFETY: the file was written by `Component::serialize` of an
+                        // engine with the same compatibility hash (it is in the name),
+                        // in a directory only this DEA writes.
+                        if let Ok(component) = unsafe { Component::deserialize_file(&engine, &path) } {
+                            return Ok(component);
+                        }
+                    }
+                    let component = Component::new(&engine, &bytes)
+                        .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
+                    let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
+                    if std::fs::write(&tmp, component.serialize()?).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+                        let _ = std::fs::remove_file(&tmp);
+                    }
+                    Ok(component)
+                })
+                .await?
+            })
+            .await?;
+        Ok(component.clone())
     }
 
     fn engine_hash(&self) -> u64 {

@@ -4,6 +4,8 @@
 //! the router).
 #![allow(dead_code)] // each test binary uses part of this harness
 
+pub mod cluster;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -13,6 +15,8 @@ use wasmfoundry::server::{Platform, Role};
 
 pub struct TestPlatform {
     pub api: String,
+    /// The CCDB the platform's CC keeps.
+    pub database_url: String,
     pub router: String,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
@@ -29,7 +33,7 @@ pub fn repo() -> PathBuf {
 /// A fresh, empty PostgreSQL database on the server WF_TEST_DATABASE_URL
 /// names (so tests running at once never see each other's rows), or None
 /// when that variable is unset.
-async fn fresh_postgres() -> Option<String> {
+pub async fn fresh_postgres() -> Option<String> {
     let server = std::env::var("WF_TEST_DATABASE_URL").ok()?;
     let name = format!("wf_test_{}", uuid::Uuid::new_v4().simple());
     sqlx::any::install_default_drivers();
@@ -85,15 +89,37 @@ impl TestPlatform {
             ..Config::default()
         };
         configure(&mut config);
+        let database_url = config.database_url();
         let platform = Platform::start(config, &Role::ALL).await.expect("platform starts");
         TestPlatform {
             api: format!("http://{}", platform.cc_address.unwrap()),
+            database_url,
             router: format!("http://{}", platform.router_address.unwrap()),
             dir,
             // A fresh connection per request: a server may close one after
             // answering an upload it refused before reading all of it.
             http: reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap(),
             platform: Some(platform),
+            postgres,
+        }
+    }
+
+    /// The client's view of a platform running elsewhere (other
+    /// processes), whose CC keeps its data in `dir/data`.
+    pub fn remote(
+        api: String,
+        router: String,
+        database_url: String,
+        dir: tempfile::TempDir,
+        postgres: Option<(String, String)>,
+    ) -> Self {
+        TestPlatform {
+            api,
+            database_url,
+            router,
+            dir,
+            http: reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap(),
+            platform: None,
             postgres,
         }
     }
@@ -138,6 +164,24 @@ impl TestPlatform {
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// `PUT /v2/apps/:app/bits` with this zip as the application and no
+    /// resources: (status, JSON body — a job when `asynchronous`).
+    pub async fn put_bits(&self, app: &str, zip: Vec<u8>, asynchronous: bool) -> (u16, Value) {
+        let form = reqwest::multipart::Form::new()
+            .text("resources", "[]")
+            .part("application", reqwest::multipart::Part::bytes(zip).file_name("application.zip"));
+        let query = if asynchronous { "?async=true" } else { "" };
+        let response = self
+            .http
+            .put(format!("{}/v2/apps/{app}/bits{query}", self.api))
+            .bearer_auth(self.token().await)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn get(&self, path: &str) -> Value {
@@ -250,6 +294,14 @@ impl Drop for TestPlatform {
             .join();
         }
     }
+}
+
+/// A configuration whose health manager leaves crashed instances crashed
+/// (for tests of the crash itself, not of what follows it).
+pub fn keep_crashes(config: &mut Config) {
+    config.crash_policy.immediate_restarts = 0;
+    config.crash_policy.backoff_seconds = 24 * 3600;
+    config.crash_policy.max_backoff_seconds = 24 * 3600;
 }
 
 /// Polls `check` until it returns Some, or panics after `timeout`.

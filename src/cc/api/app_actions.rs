@@ -13,7 +13,7 @@ use super::apps::{APPS, app_event, writable_app};
 use crate::blobstore::keys;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::{Cc, now, runner, stager};
+use crate::cc::{Cc, new_guid, now, runner, stager};
 
 /// `GET /v2/apps/:guid/env` (space developers): what the app's instances
 /// get, split as CF shows it.
@@ -38,13 +38,18 @@ pub async fn restage(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<S
     if app.try_get::<Option<String>, _>("package_hash").ok().flatten().is_none() {
         return Err(ApiError::new("NotStaged", &[]));
     }
+    // Stored before the stop, so the health manager sees staging under way,
+    // not instances gone missing; a new droplet is a new version.
+    sqlx::query(
+        "UPDATE apps SET package_state = $1, droplet_hash = NULL, version = $2, updated_at = $3 WHERE guid = $4",
+    )
+    .bind("PENDING")
+    .bind(new_guid())
+    .bind(now())
+    .bind(&guid)
+    .execute(&cc.db)
+    .await?;
     runner::stop_all(&cc, &guid).await?;
-    sqlx::query("UPDATE apps SET package_state = $1, droplet_hash = NULL, updated_at = $2 WHERE guid = $3")
-        .bind("PENDING")
-        .bind(now())
-        .bind(&guid)
-        .execute(&cc.db)
-        .await?;
     let after = APPS.get(&cc.db, &guid).await?;
     app_event(&cc, &user, "audit.app.restage", &guid, &after["entity"], json!({})).await;
     if after["entity"]["state"] == "STARTED" {

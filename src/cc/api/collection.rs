@@ -85,8 +85,7 @@ fn empty_page() -> serde_json::Value {
 /// Collections CF has that this platform has nothing in yet (brokered
 /// services: only user-provided instances exist), listed empty so clients
 /// that look find none.
-pub const NONE_YET: [&str; 5] =
-    ["/v2/services", "/v2/service_plans", "/v2/service_brokers", "/v2/service_instances", "/v2/service_keys"];
+pub const NONE_YET: [&str; 2] = ["/v2/service_instances", "/v2/service_keys"];
 
 /// `GET` one of [`NONE_YET`].
 pub fn none_yet(router: Router<Cc>, path: &'static str) -> Router<Cc> {

@@ -55,7 +55,7 @@ async fn by_index(
         _ => 0,
     };
     let mut best: BTreeMap<u32, FindDropletReply> = BTreeMap::new();
-    for reply in runner::find_instances(cc, guid, version, instances, include_stats).await? {
+    for reply in runner::find_instances(cc, guid, version, include_stats).await? {
         if reply.index >= instances {
             continue;
         }
@@ -142,4 +142,42 @@ pub async fn files(
         .decode(reply.content_base64.unwrap_or_default())
         .map_err(anyhow::Error::from)?;
     Ok(([("content-type", "text/plain; charset=utf-8")], bytes).into_response())
+}
+
+/// `GET /v2/apps/:guid/crashes`: the app's crashed instances of its current
+/// version (CF's `instance` and `since`), each with its index's crash
+/// count, the reason, and when the health manager starts the index again
+/// (`next_restart`, null once it has crashed too often or it runs again).
+pub async fn crashes(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
+    let app = APPS.render(&APPS.find_for(&cc.db, &guid, &user.user).await?);
+    let version = app["entity"]["version"].as_str().unwrap_or_default().to_string();
+    let records = crate::lifecycle::crashes::list(&cc.db, Some(&guid)).await?;
+    let reported = runner::find_instances(&cc, &guid, &version, false).await?;
+    let live = |index: u32| {
+        reported.iter().any(|r| r.index == index && matches!(r.state, InstanceState::Running | InstanceState::Starting))
+    };
+    let mut crashed: Vec<&FindDropletReply> = reported.iter().filter(|r| r.state == InstanceState::Crashed).collect();
+    crashed.sort_by(|a, b| {
+        (a.index, a.state_timestamp).partial_cmp(&(b.index, b.state_timestamp)).unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let out: Vec<Value> = crashed
+        .into_iter()
+        .map(|c| {
+            let record = records.iter().find(|r| r.index == c.index && r.version == version);
+            let next_restart = record.filter(|_| !live(c.index)).and_then(|r| {
+                let delay = cc.config.crash_policy.restart_delay(r.count)?;
+                let at = chrono::DateTime::from_timestamp(r.last_crash_at + delay.as_secs() as i64, 0)?;
+                Some(at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            });
+            json!({
+                "instance": c.instance,
+                "index": c.index,
+                "since": c.state_timestamp,
+                "crash_count": record.map(|r| r.count),
+                "reason": record.map(|r| r.last_reason.clone()),
+                "next_restart": next_restart,
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(out)))
 }

@@ -16,26 +16,46 @@ use crate::cc::{Cc, new_guid, now};
 
 pub async fn create(cc: &Cc) -> ApiResult<String> {
     let guid = new_guid();
-    sqlx::query("INSERT INTO jobs (guid, status, created_at) VALUES ($1, $2, $3)")
+    sqlx::query("INSERT INTO jobs (guid, status, created_at, cc_id) VALUES ($1, $2, $3, $4)")
         .bind(&guid)
         .bind("queued")
         .bind(now())
+        .bind(&cc.id)
         .execute(&cc.db)
         .await?;
     Ok(guid)
+}
+
+/// Fails the jobs this CC was running when it stopped: their work died
+/// with it and stored nothing (a package is recorded only once whole).
+pub async fn fail_interrupted(cc: &Cc) -> anyhow::Result<()> {
+    let mut error = ApiError::new("ServerError", &[]);
+    error.description = "The Cloud Controller stopped while this job ran; nothing was stored. Run it again.".into();
+    let failed = sqlx::query(
+        "UPDATE jobs SET status = $1, error_details = $2, updated_at = $3 WHERE cc_id = $4 AND status = $5",
+    )
+    .bind("failed")
+    .bind(error_details(&error))
+    .bind(now())
+    .bind(&cc.id)
+    .bind("queued")
+    .execute(&cc.db)
+    .await?;
+    if failed.rows_affected() > 0 {
+        tracing::warn!("{} job(s) interrupted by the last stop failed", failed.rows_affected());
+    }
+    Ok(())
+}
+
+fn error_details(e: &ApiError) -> String {
+    json!({"code": e.code, "description": e.description, "error_code": format!("CF-{}", e.name)}).to_string()
 }
 
 /// Records how a job ended.
 pub async fn finish(cc: &Cc, guid: &str, error: Option<ApiError>) {
     let (status, details) = match error {
         None => ("finished", None),
-        Some(e) => (
-            "failed",
-            Some(
-                json!({"code": e.code, "description": e.description, "error_code": format!("CF-{}", e.name)})
-                    .to_string(),
-            ),
-        ),
+        Some(e) => ("failed", Some(error_details(&e))),
     };
     let result = sqlx::query("UPDATE jobs SET status = $1, error_details = $2, updated_at = $3 WHERE guid = $4")
         .bind(status)

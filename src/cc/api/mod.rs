@@ -16,13 +16,16 @@ mod events;
 mod feature_flags;
 mod info;
 mod instances;
-mod jobs;
+pub mod jobs;
 mod logs;
+mod marketplace;
 mod organizations;
 mod quotas;
 mod roles;
 mod routes;
 pub mod security_groups;
+mod service_access;
+mod service_brokers;
 pub mod services;
 mod spaces;
 mod stacks;
@@ -67,6 +70,11 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/service_instances/{guid}", axum::routing::delete(services::delete_instance))
         .route("/v2/service_bindings", post(services::create_binding))
         .route("/v2/service_bindings/{guid}", axum::routing::delete(services::delete_binding))
+        .route("/v2/service_brokers", post(service_brokers::create))
+        .route("/v2/service_brokers/{guid}", put(service_brokers::update).delete(service_brokers::delete))
+        .route("/v2/service_plans/{guid}", put(service_access::update_plan))
+        .route("/v2/service_plan_visibilities", post(service_access::create))
+        .route("/v2/service_plan_visibilities/{guid}", axum::routing::delete(service_access::delete))
         .route("/v2/security_groups", post(security_groups::create))
         .route("/v2/security_groups/{guid}", put(security_groups::update).delete(security_groups::delete))
         .route(
@@ -81,6 +89,7 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/apps/{guid}/bits", put(bits::upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/v2/apps/{guid}/instances", get(instances::instances))
         .route("/v2/apps/{guid}/stats", get(instances::stats))
+        .route("/v2/apps/{guid}/crashes", get(instances::crashes))
         .route("/v2/apps/{guid}/instances/{index}/files", get(instances::files))
         .route("/v2/apps/{guid}/instances/{index}/files/{*path}", get(instances::files))
         .route("/v2/apps/{guid}/summary", get(summary::app))
@@ -140,6 +149,10 @@ pub fn router(cc: Cc) -> Router {
         &security_groups::SECURITY_GROUPS,
         &services::USER_PROVIDED_SERVICE_INSTANCES,
         &services::SERVICE_BINDINGS,
+        &service_brokers::SERVICE_BROKERS,
+        &marketplace::SERVICES,
+        &marketplace::SERVICE_PLANS,
+        &service_access::SERVICE_PLAN_VISIBILITIES,
     ] {
         router = collection::routes(router, resource);
     }

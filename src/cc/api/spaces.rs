@@ -53,7 +53,13 @@ pub static SPACES: Resource = Resource {
         to_many("routes", &ROUTES, "space_guid = ?"),
         link("domains"),
         to_many("service_instances", &USER_PROVIDED_SERVICE_INSTANCES, "space_guid = ?"),
-        none_yet("services"),
+        // What `cf marketplace` lists: services of platform-wide brokers and
+        // of brokers scoped to this space.
+        to_many(
+            "services",
+            &super::marketplace::SERVICES,
+            "service_broker_guid IN (SELECT guid FROM service_brokers WHERE space_guid IS NULL OR space_guid = ?)",
+        ),
         none_yet("app_events"),
         to_many("events", &EVENTS, "space_guid = ?"),
         to_many(

@@ -1,5 +1,7 @@
 //! The CCDB connection: SQLite or PostgreSQL through sqlx's Any driver, so
-//! one set of queries serves both, each with its own migrations.
+//! one set of queries serves both, each with its own migrations. The Cloud
+//! Controller owns what is in it; the health manager reads desired state
+//! and crash records from it and keeps its lease there.
 
 use anyhow::{Context, Result};
 use sqlx::AnyPool;

@@ -1,0 +1,173 @@
+//! The marketplace: `/v2/services` and `/v2/service_plans`, what brokers
+//! offer, as the CC stored it from their catalogs ([`store_catalog`]).
+//! Reading a catalog again updates what is there, adds what is new and
+//! removes what the broker no longer offers (keeping a plan that instances
+//! still use comes with brokered instances). Users see the plans their
+//! orgs may use ([`super::service_access`]).
+
+use serde_json::Value;
+use sqlx::{Any, Row, Transaction};
+
+use super::service_brokers::SERVICE_BROKERS;
+use crate::cc::brokers::catalog::{Catalog, CatalogPlan, CatalogService};
+use crate::cc::error::ApiResult;
+use crate::cc::permissions::Visibility;
+use crate::cc::resource::{Kind::*, Resource, ToOne, field, none_yet, to_many};
+use crate::cc::{new_guid, now};
+
+pub static SERVICES: Resource = Resource {
+    table: "services",
+    path: "/v2/services",
+    fields: &[
+        field("label", Text),
+        field("provider", Const("null")),
+        field("url", Const("null")),
+        field("description", Text),
+        field("long_description", Const("null")),
+        field("version", Const("null")),
+        field("info_url", Const("null")),
+        field("active", Bool),
+        field("bindable", Bool),
+        field("unique_id", Text),
+        field("extra", Text),
+        field("tags", Json),
+        field("requires", Json),
+        field("documentation_url", Const("null")),
+        field("plan_updateable", Bool),
+    ],
+    to_one: &[ToOne { name: "service_broker", resource: &SERVICE_BROKERS }],
+    to_many: &[to_many("service_plans", &SERVICE_PLANS, "service_guid = ?")],
+    not_found: "ServiceNotFound",
+    filters: &["label", "active", "service_broker_guid", "unique_id"],
+    scope: None,
+    visibility: Visibility::Services,
+};
+
+pub static SERVICE_PLANS: Resource = Resource {
+    table: "service_plans",
+    path: "/v2/service_plans",
+    fields: &[
+        field("name", Text),
+        field("free", Bool),
+        field("description", Text),
+        field("extra", Text),
+        field("unique_id", Text),
+        field("public", Bool),
+        field("active", Bool),
+        field("bindable", Bool),
+    ],
+    to_one: &[ToOne { name: "service", resource: &SERVICES }],
+    to_many: &[none_yet("service_instances")],
+    not_found: "ServicePlanNotFound",
+    filters: &["service_guid", "unique_id", "name", "active", "public"],
+    scope: None,
+    visibility: Visibility::UsablePlans,
+};
+
+fn metadata(value: &Option<Value>) -> Option<String> {
+    value.as_ref().map(Value::to_string)
+}
+
+/// Makes the broker's services and plans what `catalog` says, in `tx`.
+pub async fn store_catalog(tx: &mut Transaction<'_, Any>, broker: &str, catalog: &Catalog) -> ApiResult<()> {
+    let mut kept_services = Vec::new();
+    for service in &catalog.services {
+        let guid = store_service(tx, broker, service).await?;
+        let mut kept_plans = Vec::new();
+        for plan in &service.plans {
+            kept_plans.push(store_plan(tx, &guid, plan).await?);
+        }
+        delete_others(tx, "service_plans", "service_guid", &guid, &kept_plans).await?;
+        kept_services.push(guid);
+    }
+    delete_others(tx, "services", "service_broker_guid", broker, &kept_services).await
+}
+
+/// Deletes the rows of `table` whose `owner` column is `owner`, but `kept`.
+async fn delete_others(
+    tx: &mut Transaction<'_, Any>,
+    table: &str,
+    owner_column: &str,
+    owner: &str,
+    kept: &[String],
+) -> ApiResult<()> {
+    let rows = sqlx::query(&format!("SELECT guid FROM {table} WHERE {owner_column} = $1"))
+        .bind(owner)
+        .fetch_all(&mut **tx)
+        .await?;
+    for row in rows {
+        let guid: String = row.try_get("guid")?;
+        if !kept.contains(&guid) {
+            sqlx::query(&format!("DELETE FROM {table} WHERE guid = $1")).bind(&guid).execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Updates or adds one service (known by its catalog id); returns its guid.
+async fn store_service(tx: &mut Transaction<'_, Any>, broker: &str, s: &CatalogService) -> ApiResult<String> {
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT guid FROM services WHERE service_broker_guid = $1 AND unique_id = $2")
+            .bind(broker)
+            .bind(&s.id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let guid = existing.clone().unwrap_or_else(new_guid);
+    let sql = if existing.is_some() {
+        "UPDATE services SET label = $1, description = $2, bindable = $3, tags = $4, requires = $5, \
+         plan_updateable = $6, extra = $7, active = $8, updated_at = $9 WHERE guid = $10 AND service_broker_guid = $11 \
+         AND unique_id = $12"
+    } else {
+        "INSERT INTO services (label, description, bindable, tags, requires, plan_updateable, extra, active, created_at, \
+         guid, service_broker_guid, unique_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    };
+    sqlx::query(sql)
+        .bind(&s.name)
+        .bind(&s.description)
+        .bind(s.bindable)
+        .bind(serde_json::to_string(&s.tags).unwrap_or_default())
+        .bind(serde_json::to_string(&s.requires).unwrap_or_default())
+        .bind(s.plan_updateable)
+        .bind(metadata(&s.metadata))
+        .bind(true)
+        .bind(now())
+        .bind(&guid)
+        .bind(broker)
+        .bind(&s.id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(guid)
+}
+
+/// Updates or adds one plan of a service; returns its guid.
+async fn store_plan(tx: &mut Transaction<'_, Any>, service: &str, p: &CatalogPlan) -> ApiResult<String> {
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT guid FROM service_plans WHERE service_guid = $1 AND unique_id = $2")
+            .bind(service)
+            .bind(&p.id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let guid = existing.clone().unwrap_or_else(new_guid);
+    let sql = if existing.is_some() {
+        "UPDATE service_plans SET name = $1, description = $2, free = $3, bindable = $4, extra = $5, active = $6, \
+         updated_at = $7 WHERE guid = $8 AND service_guid = $9 AND unique_id = $10"
+    } else {
+        // New plans are private, as in CF, until an admin enables access.
+        "INSERT INTO service_plans (name, description, free, bindable, extra, active, created_at, guid, service_guid, \
+         unique_id, public) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, FALSE)"
+    };
+    sqlx::query(sql)
+        .bind(&p.name)
+        .bind(&p.description)
+        .bind(p.free.unwrap_or(true))
+        .bind(p.bindable)
+        .bind(metadata(&p.metadata))
+        .bind(true)
+        .bind(now())
+        .bind(&guid)
+        .bind(service)
+        .bind(&p.id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(guid)
+}

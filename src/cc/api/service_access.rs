@@ -1,0 +1,85 @@
+//! Who may use which plan (`cf enable-service-access`,
+//! `disable-service-access`, `service-access`): a plan is public (every
+//! org) or made visible to chosen orgs by a
+//! `/v2/service_plan_visibilities` row. Admins decide; the marketplace
+//! shows each user what their orgs may use.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::body::Body;
+use super::collection::created;
+use super::marketplace::SERVICE_PLANS;
+use super::organizations::ORGANIZATIONS;
+use crate::cc::auth::CurrentUser;
+use crate::cc::error::{ApiResult, taken_or};
+use crate::cc::permissions::{Visibility, require};
+use crate::cc::query::{Assignments, SqlValue};
+use crate::cc::resource::{Resource, ToOne};
+use crate::cc::{Cc, new_guid, now};
+
+pub static SERVICE_PLAN_VISIBILITIES: Resource = Resource {
+    table: "service_plan_visibilities",
+    path: "/v2/service_plan_visibilities",
+    fields: &[],
+    to_one: &[
+        ToOne { name: "service_plan", resource: &SERVICE_PLANS },
+        ToOne { name: "organization", resource: &ORGANIZATIONS },
+    ],
+    to_many: &[],
+    not_found: "ServicePlanVisibilityNotFound",
+    filters: &["service_plan_guid", "organization_guid"],
+    scope: None,
+    visibility: Visibility::InOrg("organization_guid"),
+};
+
+/// `PUT /v2/service_plans/:guid` (admins): make a plan public or not.
+pub async fn update_plan(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    require(user.user.admin)?;
+    SERVICE_PLANS.find(&cc.db, &guid).await?;
+    let body = Body::parse(&bytes, "ServicePlanInvalid")?;
+    let mut update = Assignments::default();
+    if let Some(public) = body.bool("public")? {
+        update.set("public", SqlValue::Bool(public));
+    }
+    update.save(&cc.db, "service_plans", &guid, "ServicePlanInvalid", "").await?;
+    created(&SERVICE_PLANS, &cc, &guid).await
+}
+
+/// `POST /v2/service_plan_visibilities` (admins): a plan for one org.
+pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
+    require(user.user.admin)?;
+    let body = Body::parse(&bytes, "ServicePlanVisibilityInvalid")?;
+    let plan = body.required_string("service_plan_guid")?;
+    let org = body.required_string("organization_guid")?;
+    SERVICE_PLANS.find(&cc.db, &plan).await?;
+    ORGANIZATIONS.find(&cc.db, &org).await?;
+    let guid = new_guid();
+    sqlx::query(
+        "INSERT INTO service_plan_visibilities (guid, service_plan_guid, organization_guid, created_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&guid)
+    .bind(&plan)
+    .bind(&org)
+    .bind(now())
+    .execute(&cc.db)
+    .await
+    .map_err(|e| taken_or(e, "ServicePlanVisibilityAlreadyExists", &plan))?;
+    created(&SERVICE_PLAN_VISIBILITIES, &cc, &guid).await
+}
+
+/// `DELETE /v2/service_plan_visibilities/:guid` (admins).
+pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
+    require(user.user.admin)?;
+    SERVICE_PLAN_VISIBILITIES.find(&cc.db, &guid).await?;
+    sqlx::query("DELETE FROM service_plan_visibilities WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,105 @@
+//! Actual state: every instance the DEAs run, from their `dea.heartbeat`
+//! messages. A DEA sends one every heartbeat interval and whenever one of
+//! its instances changes state, listing all of them, so the latest
+//! heartbeat of each DEA is the whole truth about it; a DEA not heard from
+//! for the DEA timeout is gone, and its instances with it.
+//!
+//! The CC answers `/instances` from this at once (no round trip to the
+//! DEAs), and the health manager compares it with desired state.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::bus::Bus;
+use crate::bus::messages::{Heartbeat, InstanceHeartbeat, subjects};
+
+/// One instance as its DEA last reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reported {
+    pub dea: String,
+    pub instance: InstanceHeartbeat,
+}
+
+pub struct ActualState {
+    dea_timeout: Duration,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    deas: HashMap<String, (Instant, Vec<InstanceHeartbeat>)>,
+    /// Since when heartbeats have arrived without a gap as long as the DEA
+    /// timeout (a gap means the bus, not every DEA, went away).
+    flowing_since: Option<Instant>,
+    last_heard: Option<Instant>,
+}
+
+impl ActualState {
+    pub fn new(dea_timeout: Duration) -> Self {
+        ActualState {
+            dea_timeout,
+            inner: Mutex::new(Inner { deas: HashMap::new(), flowing_since: None, last_heard: None }),
+        }
+    }
+
+    pub fn record(&self, heartbeat: Heartbeat) {
+        let now = Instant::now();
+        let mut inner = self.inner.lock().expect("actual state");
+        let gap = inner.last_heard.is_none_or(|last| now - last >= self.dea_timeout);
+        if gap {
+            inner.flowing_since = Some(now);
+        }
+        inner.last_heard = Some(now);
+        inner.deas.insert(heartbeat.dea, (now, heartbeat.droplets));
+    }
+
+    /// How long heartbeats have kept arriving: zero right after start-up or
+    /// after the bus was away, when what is known is not yet the whole truth.
+    pub fn heard_for(&self) -> Duration {
+        let inner = self.inner.lock().expect("actual state");
+        match (inner.flowing_since, inner.last_heard) {
+            (Some(since), Some(last)) if last.elapsed() < self.dea_timeout => since.elapsed(),
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// The DEAs heard from within the timeout.
+    pub fn live_deas(&self) -> Vec<String> {
+        let inner = self.inner.lock().expect("actual state");
+        inner.deas.iter().filter(|(_, (seen, _))| seen.elapsed() < self.dea_timeout).map(|(id, _)| id.clone()).collect()
+    }
+
+    /// Every instance on a live DEA (those of `app` only, when given).
+    pub fn instances(&self, app: Option<&str>) -> Vec<Reported> {
+        let mut inner = self.inner.lock().expect("actual state");
+        let timeout = self.dea_timeout;
+        inner.deas.retain(|_, (seen, _)| seen.elapsed() < timeout * 10);
+        inner
+            .deas
+            .iter()
+            .filter(|(_, (seen, _))| seen.elapsed() < timeout)
+            .flat_map(|(dea, (_, instances))| {
+                instances
+                    .iter()
+                    .filter(|i| app.is_none_or(|a| a == i.droplet))
+                    .map(|i| Reported { dea: dea.clone(), instance: i.clone() })
+            })
+            .collect()
+    }
+}
+
+/// Keeps `state` up to date from the bus's heartbeats.
+pub async fn listen(bus: &Bus, state: Arc<ActualState>) -> Result<()> {
+    let mut heartbeats = bus.subscribe(subjects::DEA_HEARTBEAT, None).await?;
+    tokio::spawn(async move {
+        while let Some(message) = heartbeats.next().await {
+            match message.json::<Heartbeat>() {
+                Ok(heartbeat) => state.record(heartbeat),
+                Err(e) => tracing::warn!("{e:#}"),
+            }
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! The router's access log, a line per request in gorouter's format, so
+//! the tools operators point at gorouter logs read it too. Lines go through
+//! a channel to a thread of their own: a slow disk never holds up a request.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub struct AccessLog {
+    lines: mpsc::Sender<String>,
+}
+
+/// One finished request.
+pub struct Entry<'a> {
+    pub host: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub version: http::Version,
+    pub status: u16,
+    pub user_agent: &'a str,
+    pub referer: &'a str,
+    pub client: std::net::SocketAddr,
+    pub backend: Option<&'a str>,
+    pub forwarded_for: &'a str,
+    pub request_id: &'a str,
+    pub seconds: f64,
+    pub app: Option<&'a str>,
+    pub index: Option<u32>,
+}
+
+impl AccessLog {
+    /// Appends to `file` (its directory made if needed).
+    pub fn open(file: &Path) -> std::io::Result<AccessLog> {
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(file)?;
+        let (lines, receiver) = mpsc::channel::<String>();
+        std::thread::Builder::new().name("router-access-log".into()).spawn(move || {
+            let mut out = std::io::BufWriter::new(out);
+            loop {
+                match receiver.recv_timeout(Duration::from_millis(200)) {
+                    Ok(line) => {
+                        let _ = out.write_all(line.as_bytes());
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        let _ = out.flush();
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            let _ = out.flush();
+        })?;
+        Ok(AccessLog { lines })
+    }
+
+    pub fn record(&self, e: &Entry) {
+        let time = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        let optional = |v: Option<&str>| v.map_or("-".to_string(), |v| format!("\"{v}\""));
+        let line = format!(
+            "{host} - [{time}] \"{method} {path} {version:?}\" {status} \"{referer}\" \"{agent}\" \"{client}\" {backend} \
+             x_forwarded_for:\"{forwarded}\" vcap_request_id:\"{id}\" response_time:{seconds:.6} app_id:{app} app_index:{index}\n",
+            host = e.host,
+            method = e.method,
+            path = e.path,
+            version = e.version,
+            status = e.status,
+            referer = e.referer,
+            agent = e.user_agent,
+            client = e.client,
+            backend = optional(e.backend),
+            forwarded = e.forwarded_for,
+            id = e.request_id,
+            seconds = e.seconds,
+            app = optional(e.app),
+            index = e.index.map_or("-".to_string(), |i| format!("\"{i}\"")),
+        );
+        let _ = self.lines.send(line);
+    }
+}
