@@ -184,14 +184,80 @@ pub(crate) enum Command {
         #[arg(short = 'l')]
         syslog_drain_url: Option<String>,
     },
+    /// Make an instance of a marketplace service in the targeted space.
+    CreateService {
+        service: String,
+        plan: String,
+        name: String,
+        /// Parameters for the broker, as a JSON object.
+        #[arg(short = 'c')]
+        parameters: Option<String>,
+        /// Tags, comma-separated.
+        #[arg(short = 't')]
+        tags: Option<String>,
+    },
+    /// Change a service instance's plan, parameters or tags.
+    UpdateService {
+        name: String,
+        #[arg(short = 'p')]
+        plan: Option<String>,
+        /// Parameters for the broker, as a JSON object.
+        #[arg(short = 'c')]
+        parameters: Option<String>,
+        /// Tags, comma-separated.
+        #[arg(short = 't')]
+        tags: Option<String>,
+    },
+    /// Rename a service instance.
+    RenameService { name: String, new_name: String },
+    /// Show a service instance: its service, plan, last operation and apps.
+    Service { name: String },
     /// List the service instances of the targeted space and their apps.
     Services,
     /// Bind a service instance to an app (restart the app to use it).
-    BindService { app: String, service: String },
+    BindService {
+        app: String,
+        service: String,
+        /// Parameters for the broker, as a JSON object.
+        #[arg(short = 'c')]
+        parameters: Option<String>,
+    },
     /// Unbind a service instance from an app.
     UnbindService { app: String, service: String },
-    /// Delete a service instance and its bindings.
-    DeleteService { name: String },
+    /// Delete a service instance and its bindings and keys.
+    DeleteService {
+        name: String,
+        /// Accepted for cf compatibility; wf never asks.
+        #[arg(short = 'f')]
+        force: bool,
+    },
+    /// Forget a service instance without asking its broker (admins).
+    PurgeServiceInstance {
+        name: String,
+        /// Accepted for cf compatibility; wf never asks.
+        #[arg(short = 'f')]
+        force: bool,
+    },
+    /// Make credentials of a service instance for use outside apps.
+    CreateServiceKey {
+        service: String,
+        key: String,
+        /// Parameters for the broker, as a JSON object.
+        #[arg(short = 'c')]
+        parameters: Option<String>,
+    },
+    /// List a service instance's keys.
+    ServiceKeys { service: String },
+    /// Show a service key's credentials.
+    ServiceKey { service: String, key: String },
+    /// Delete a service key (at the broker too).
+    DeleteServiceKey {
+        service: String,
+        key: String,
+        /// Accepted for cf compatibility; wf never asks.
+        #[arg(short = 'f')]
+        force: bool,
+    },
     /// Run WebAssembly here: `wf wasm run FILE [ARGS…]`.
     Wasm {
         #[command(subcommand)]

@@ -67,6 +67,14 @@ pub struct Config {
     /// Seconds an instance's port health check waits, unless the app sets
     /// `health_check_timeout`.
     pub health_check_timeout: u64,
+    /// Milliseconds before the CC first asks a broker how an asynchronous
+    /// operation goes (the wait then doubles, to a minute at most).
+    pub broker_poll_interval_ms: u64,
+    /// Minutes after which an asynchronous broker operation still in
+    /// progress counts as failed (CF's `broker_client_max_async_poll_duration_minutes`).
+    pub broker_max_poll_minutes: u64,
+    /// Seconds a broker may take to answer one request (CF's name).
+    pub broker_client_timeout_seconds: u64,
 }
 
 impl Default for Config {
@@ -93,6 +101,9 @@ impl Default for Config {
             request_timeout: 60,
             max_busy_seconds: 30,
             health_check_timeout: 60,
+            broker_poll_interval_ms: 1000,
+            broker_max_poll_minutes: 10080,
+            broker_client_timeout_seconds: 60,
         }
     }
 }
@@ -135,6 +146,17 @@ impl Config {
 
     pub fn heartbeat_interval(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.heartbeat_interval_ms.max(50))
+    }
+
+    pub fn broker_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.broker_client_timeout_seconds.max(1))
+    }
+
+    pub fn broker_poll_timing(&self) -> crate::cc::brokers::operations::PollTiming {
+        crate::cc::brokers::operations::PollTiming {
+            first: std::time::Duration::from_millis(self.broker_poll_interval_ms.max(10)),
+            give_up_after: std::time::Duration::from_secs(self.broker_max_poll_minutes.max(1) * 60),
+        }
     }
 
     /// How long a DEA may be silent before its instances count as gone.

@@ -158,10 +158,27 @@ async fn main() {
         Command::CreateUserProvidedService { name, credentials, syslog_drain_url } => {
             cli::services::create_user_provided(&name, credentials.as_deref(), syslog_drain_url.as_deref()).await
         }
+        Command::CreateService { service, plan, name, parameters, tags } => {
+            cli::services::create(&service, &plan, &name, parameters.as_deref(), tags.as_deref()).await
+        }
+        Command::UpdateService { name, plan, parameters, tags } => {
+            cli::services::update(&name, plan.as_deref(), parameters.as_deref(), tags.as_deref()).await
+        }
+        Command::RenameService { name, new_name } => cli::services::rename(&name, &new_name).await,
+        Command::Service { name } => cli::services::show(&name).await,
         Command::Services => cli::services::list().await,
-        Command::BindService { app, service } => cli::services::bind(&app, &service).await,
+        Command::BindService { app, service, parameters } => {
+            cli::services::bind(&app, &service, parameters.as_deref()).await
+        }
         Command::UnbindService { app, service } => cli::services::unbind(&app, &service).await,
-        Command::DeleteService { name } => cli::services::delete(&name).await,
+        Command::DeleteService { name, force: _ } => cli::services::delete(&name, false).await,
+        Command::PurgeServiceInstance { name, force: _ } => cli::services::delete(&name, true).await,
+        Command::CreateServiceKey { service, key, parameters } => {
+            cli::service_keys::create(&service, &key, parameters.as_deref()).await
+        }
+        Command::ServiceKeys { service } => cli::service_keys::list(&service).await,
+        Command::ServiceKey { service, key } => cli::service_keys::show(&service, &key).await,
+        Command::DeleteServiceKey { service, key, force: _ } => cli::service_keys::delete(&service, &key).await,
         Command::Bench { what: Bench::Api { apps, requests, postgres } } => {
             cli::bench::api(apps, requests, postgres).await
         }

@@ -77,6 +77,7 @@ impl CloudController {
         stager::resume_lost_stagings(cc.clone());
         logs::listen(cc.clone()).await?;
         runner::listen_for_exits(cc.clone()).await?;
+        brokers::poller::spawn(cc.clone());
         Ok(cc)
     }
 }

@@ -146,3 +146,18 @@ pub async fn is_space_manager(db: &AnyPool, user: &User, space: &str) -> ApiResu
 pub fn require(allowed: bool) -> ApiResult<()> {
     if allowed { Ok(()) } else { Err(ApiError::new("NotAuthorized", &[])) }
 }
+
+/// Whether instances of `plan` may be created in `space`: a public plan or
+/// one made visible to the space's org, of a platform-wide broker, or any
+/// plan of a broker scoped to this space.
+pub async fn plan_usable_in_space(db: &AnyPool, plan: &str, space: &str) -> ApiResult<bool> {
+    has_role(
+        db,
+        "SELECT COUNT(*) FROM service_plans p JOIN services s ON s.guid = p.service_guid \
+         JOIN service_brokers b ON b.guid = s.service_broker_guid JOIN spaces sp ON sp.guid = $1 \
+         WHERE p.guid = $2 AND ((b.space_guid IS NULL AND (p.public = TRUE OR p.guid IN (SELECT service_plan_guid \
+         FROM service_plan_visibilities WHERE organization_guid = sp.organization_guid))) OR b.space_guid = sp.guid)",
+        &[space, plan],
+    )
+    .await
+}

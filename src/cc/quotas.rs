@@ -1,5 +1,6 @@
 //! Quota enforcement, as CF checks it when an app is created, scaled,
-//! resized or started and when a route is created: the org's quota
+//! resized or started, when a route is created and when a brokered service
+//! instance is created or changes plan: the org's quota
 //! definition and, when the space has one, the space's. Usage counts the
 //! apps that are STARTED; -1 means unlimited.
 
@@ -24,6 +25,8 @@ struct Limits {
     instance_memory_limit: i64,
     app_instance_limit: i64,
     total_routes: i64,
+    total_services: i64,
+    non_basic_services_allowed: bool,
 }
 
 /// Error names when a limit is broken, org's or space's.
@@ -32,6 +35,8 @@ struct Errors {
     instance_memory: &'static str,
     instances: &'static str,
     routes: &'static str,
+    services: &'static str,
+    paid_plans: &'static str,
 }
 
 const ORG: Errors = Errors {
@@ -39,12 +44,16 @@ const ORG: Errors = Errors {
     instance_memory: "QuotaInstanceMemoryLimitExceeded",
     instances: "QuotaInstanceLimitExceeded",
     routes: "OrgQuotaTotalRoutesExceeded",
+    services: "ServiceInstanceQuotaExceeded",
+    paid_plans: "ServiceInstanceServicePlanNotAllowed",
 };
 const SPACE: Errors = Errors {
     memory: "SpaceQuotaMemoryLimitExceeded",
     instance_memory: "SpaceQuotaInstanceMemoryLimitExceeded",
     instances: "SpaceQuotaInstanceLimitExceeded",
     routes: "SpaceQuotaTotalRoutesExceeded",
+    services: "ServiceInstanceSpaceQuotaExceeded",
+    paid_plans: "ServiceInstanceServicePlanNotAllowedBySpaceQuota",
 };
 
 /// The org's and (if any) the space's quota, each with the SQL condition
@@ -79,7 +88,8 @@ async fn quotas_of(db: &AnyPool, space: &str) -> ApiResult<Vec<(Limits, &'static
     for (guid, table, owner, scope, errors) in sources {
         let Some(guid) = guid else { continue };
         let sql = format!(
-            "SELECT memory_limit, instance_memory_limit, app_instance_limit, total_routes FROM {table} WHERE guid = $1"
+            "SELECT memory_limit, instance_memory_limit, app_instance_limit, total_routes, total_services, \
+             non_basic_services_allowed FROM {table} WHERE guid = $1"
         );
         if let Some(q) = sqlx::query(&sql).bind(&guid).fetch_optional(db).await? {
             let get = |i: usize| q.try_get::<i64, _>(i).unwrap_or(-1);
@@ -88,6 +98,9 @@ async fn quotas_of(db: &AnyPool, space: &str) -> ApiResult<Vec<(Limits, &'static
                 instance_memory_limit: get(1),
                 app_instance_limit: get(2),
                 total_routes: get(3),
+                total_services: get(4),
+                non_basic_services_allowed: crate::cc::resource::bool_column(&q, "non_basic_services_allowed")
+                    .unwrap_or(true),
             };
             found.push((limits, scope, owner, errors));
         }
@@ -149,6 +162,26 @@ pub async fn check_route(db: &AnyPool, space: &str) -> ApiResult<()> {
         let routes: i64 = sqlx::query_scalar(&sql).bind(&owner).fetch_one(db).await?;
         if routes + 1 > max {
             return Err(ApiError::new(errors.routes, &[]));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `space` (and its org) may have one more brokered service
+/// instance (`new`), and one of a paid plan if `paid`.
+pub async fn check_service_instance(db: &AnyPool, space: &str, new: bool, paid: bool) -> ApiResult<()> {
+    for (limits, scope, owner, errors) in quotas_of(db, space).await? {
+        if paid && !limits.non_basic_services_allowed {
+            return Err(ApiError::new(errors.paid_plans, &[]));
+        }
+        let Some(max) = bound(limits.total_services).filter(|_| new) else { continue };
+        let sql = format!(
+            "SELECT COUNT(*) FROM service_instances WHERE type = 'managed_service_instance' AND {}",
+            scope.replace('?', "$1")
+        );
+        let instances: i64 = sqlx::query_scalar(&sql).bind(&owner).fetch_one(db).await?;
+        if instances + 1 > max {
+            return Err(ApiError::new(errors.services, &[]));
         }
     }
     Ok(())

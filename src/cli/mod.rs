@@ -18,6 +18,7 @@ pub mod logs;
 pub mod manifest;
 pub mod push;
 pub mod routes;
+pub mod service_keys;
 pub mod services;
 pub mod session;
 pub mod target;

@@ -117,7 +117,7 @@ pub async fn push(options: PushOptions) -> Result<()> {
 
     for service in &options.services {
         println!("Binding service {service} to {name}...");
-        super::services::ensure_bound(&mut client, &app_guid, service).await?;
+        super::services::ensure_bound(&mut client, &app_guid, service, None).await?;
     }
 
     // 3. Bits: only what the CC does not have yet.

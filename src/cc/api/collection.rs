@@ -76,18 +76,3 @@ pub async fn created(resource: &Resource, cc: &Cc, guid: &str) -> ApiResult<Resp
     let value = resource.get(&cc.db, guid).await?;
     Ok((StatusCode::CREATED, [("location", resource.url(guid))], Json(value)).into_response())
 }
-
-/// A list with nothing in it.
-fn empty_page() -> serde_json::Value {
-    json!({"total_results": 0, "total_pages": 1, "prev_url": null, "next_url": null, "resources": []})
-}
-
-/// Collections CF has that this platform has nothing in yet (brokered
-/// services: only user-provided instances exist), listed empty so clients
-/// that look find none.
-pub const NONE_YET: [&str; 2] = ["/v2/service_instances", "/v2/service_keys"];
-
-/// `GET` one of [`NONE_YET`].
-pub fn none_yet(router: Router<Cc>, path: &'static str) -> Router<Cc> {
-    router.route(path, get(|_user: CurrentUser| async { Json(empty_page()) }))
-}

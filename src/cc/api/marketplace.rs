@@ -1,18 +1,19 @@
 //! The marketplace: `/v2/services` and `/v2/service_plans`, what brokers
 //! offer, as the CC stored it from their catalogs ([`store_catalog`]).
 //! Reading a catalog again updates what is there, adds what is new and
-//! removes what the broker no longer offers (keeping a plan that instances
-//! still use comes with brokered instances). Users see the plans their
-//! orgs may use ([`super::service_access`]).
+//! removes what the broker no longer offers — but a plan instances still
+//! use stays, inactive. Users see the plans their orgs may use
+//! ([`super::service_access`]).
 
 use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
 
 use super::service_brokers::SERVICE_BROKERS;
+use super::service_instances::SERVICE_INSTANCES;
 use crate::cc::brokers::catalog::{Catalog, CatalogPlan, CatalogService};
 use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
-use crate::cc::resource::{Kind::*, Resource, ToOne, field, none_yet, to_many};
+use crate::cc::resource::{Kind::*, Resource, ToOne, field, to_many};
 use crate::cc::{new_guid, now};
 
 pub static SERVICES: Resource = Resource {
@@ -57,7 +58,7 @@ pub static SERVICE_PLANS: Resource = Resource {
         field("bindable", Bool),
     ],
     to_one: &[ToOne { name: "service", resource: &SERVICES }],
-    to_many: &[none_yet("service_instances")],
+    to_many: &[to_many("service_instances", &SERVICE_INSTANCES, "service_plan_guid = ?")],
     not_found: "ServicePlanNotFound",
     filters: &["service_guid", "unique_id", "name", "active", "public"],
     scope: None,
@@ -69,6 +70,8 @@ fn metadata(value: &Option<Value>) -> Option<String> {
 }
 
 /// Makes the broker's services and plans what `catalog` says, in `tx`.
+/// What it no longer offers goes, but for plans instances still use: those
+/// (and their services) stay, inactive, so no new instance gets them.
 pub async fn store_catalog(tx: &mut Transaction<'_, Any>, broker: &str, catalog: &Catalog) -> ApiResult<()> {
     let mut kept_services = Vec::new();
     for service in &catalog.services {
@@ -77,29 +80,54 @@ pub async fn store_catalog(tx: &mut Transaction<'_, Any>, broker: &str, catalog:
         for plan in &service.plans {
             kept_plans.push(store_plan(tx, &guid, plan).await?);
         }
-        delete_others(tx, "service_plans", "service_guid", &guid, &kept_plans).await?;
+        retire_others(tx, "service_plans", "service_guid", &guid, &kept_plans).await?;
         kept_services.push(guid);
     }
-    delete_others(tx, "services", "service_broker_guid", broker, &kept_services).await
+    let gone_services = others(tx, "services", "service_broker_guid", broker, &kept_services).await?;
+    for service in &gone_services {
+        retire_others(tx, "service_plans", "service_guid", service, &[]).await?;
+    }
+    retire_others(tx, "services", "service_broker_guid", broker, &kept_services).await
 }
 
-/// Deletes the rows of `table` whose `owner` column is `owner`, but `kept`.
-async fn delete_others(
+/// The guids of the rows of `table` whose `owner_column` is `owner`, but `kept`.
+async fn others(
+    tx: &mut Transaction<'_, Any>,
+    table: &str,
+    owner_column: &str,
+    owner: &str,
+    kept: &[String],
+) -> ApiResult<Vec<String>> {
+    let rows = sqlx::query(&format!("SELECT guid FROM {table} WHERE {owner_column} = $1"))
+        .bind(owner)
+        .fetch_all(&mut **tx)
+        .await?;
+    let guids = rows.iter().filter_map(|row| row.try_get::<String, _>("guid").ok());
+    Ok(guids.filter(|guid| !kept.contains(guid)).collect())
+}
+
+/// Deletes the plans (or services) a catalog no longer has, or makes them
+/// inactive while instances use them (services: while a plan is left).
+async fn retire_others(
     tx: &mut Transaction<'_, Any>,
     table: &str,
     owner_column: &str,
     owner: &str,
     kept: &[String],
 ) -> ApiResult<()> {
-    let rows = sqlx::query(&format!("SELECT guid FROM {table} WHERE {owner_column} = $1"))
-        .bind(owner)
-        .fetch_all(&mut **tx)
-        .await?;
-    for row in rows {
-        let guid: String = row.try_get("guid")?;
-        if !kept.contains(&guid) {
-            sqlx::query(&format!("DELETE FROM {table} WHERE guid = $1")).bind(&guid).execute(&mut **tx).await?;
-        }
+    let in_use = if table == "service_plans" {
+        "SELECT COUNT(*) FROM service_instances WHERE service_plan_guid = $1 OR pending_plan_guid = $2"
+    } else {
+        "SELECT COUNT(*) FROM service_plans WHERE service_guid = $1 AND guid <> $2"
+    };
+    for guid in others(tx, table, owner_column, owner, kept).await? {
+        let users: i64 = sqlx::query_scalar(in_use).bind(&guid).bind(&guid).fetch_one(&mut **tx).await?;
+        let sql = if users > 0 {
+            format!("UPDATE {table} SET active = FALSE WHERE guid = $1")
+        } else {
+            format!("DELETE FROM {table} WHERE guid = $1")
+        };
+        sqlx::query(&sql).bind(&guid).execute(&mut **tx).await?;
     }
     Ok(())
 }

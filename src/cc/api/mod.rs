@@ -26,6 +26,8 @@ mod routes;
 pub mod security_groups;
 mod service_access;
 mod service_brokers;
+mod service_instances;
+mod service_keys;
 pub mod services;
 mod spaces;
 mod stacks;
@@ -66,8 +68,11 @@ pub fn router(cc: Cc) -> Router {
             "/v2/user_provided_service_instances/{guid}",
             put(services::update_instance).delete(services::delete_instance),
         )
+        .route("/v2/service_instances", post(service_instances::create))
         // cf delete-service deletes user-provided instances here too.
-        .route("/v2/service_instances/{guid}", axum::routing::delete(services::delete_instance))
+        .route("/v2/service_instances/{guid}", put(service_instances::update).delete(service_instances::delete))
+        .route("/v2/service_keys", post(service_keys::create))
+        .route("/v2/service_keys/{guid}", axum::routing::delete(service_keys::delete))
         .route("/v2/service_bindings", post(services::create_binding))
         .route("/v2/service_bindings/{guid}", axum::routing::delete(services::delete_binding))
         .route("/v2/service_brokers", post(service_brokers::create))
@@ -149,15 +154,14 @@ pub fn router(cc: Cc) -> Router {
         &security_groups::SECURITY_GROUPS,
         &services::USER_PROVIDED_SERVICE_INSTANCES,
         &services::SERVICE_BINDINGS,
+        &service_instances::SERVICE_INSTANCES,
+        &service_keys::SERVICE_KEYS,
         &service_brokers::SERVICE_BROKERS,
         &marketplace::SERVICES,
         &marketplace::SERVICE_PLANS,
         &service_access::SERVICE_PLAN_VISIBILITIES,
     ] {
         router = collection::routes(router, resource);
-    }
-    for path in collection::NONE_YET {
-        router = collection::none_yet(router, path);
     }
     for role in roles::ORG_ROLES {
         let by_name = move |State(cc): State<Cc>, user: CurrentUser, Path(org): Path<String>, body: Bytes| {

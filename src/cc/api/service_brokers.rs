@@ -62,7 +62,12 @@ impl Registration {
                 return Err(ApiError::new(taken, &[value]));
             }
         }
-        let broker = Broker { url: &self.url, username: &self.username, password: &self.password };
+        let broker = Broker {
+            url: &self.url,
+            username: &self.username,
+            password: &self.password,
+            timeout: cc.config.broker_timeout(),
+        };
         broker.catalog(&user.user.guid).await
     }
 
@@ -152,7 +157,18 @@ pub async fn update(
 }
 
 pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
-    writable_broker(&cc, &user, &guid).await?;
+    let broker = writable_broker(&cc, &user, &guid).await?;
+    let instances: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM service_instances i JOIN service_plans p ON p.guid = i.service_plan_guid \
+         JOIN services s ON s.guid = p.service_guid WHERE s.service_broker_guid = $1",
+    )
+    .bind(&guid)
+    .fetch_one(&cc.db)
+    .await?;
+    if instances > 0 {
+        let name: String = broker.try_get("name").unwrap_or_default();
+        return Err(ApiError::new("ServiceBrokerNotRemovable", &[&name]));
+    }
     // Its services and plans go with it (ON DELETE CASCADE).
     sqlx::query("DELETE FROM service_brokers WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
     Ok(StatusCode::NO_CONTENT)

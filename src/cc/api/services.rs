@@ -1,9 +1,11 @@
 //! Services apps bind to: `/v2/user_provided_service_instances` (a name and
 //! credentials the user gives — `cf create-user-provided-service`) and
 //! `/v2/service_bindings` (an app bound to an instance of its space). A
-//! binding copies the instance's credentials; instances started after it
-//! find them in VCAP_SERVICES and, for a database URL,
-//! in DATABASE_URL ([`crate::dea::env`]). Space developers manage both.
+//! binding to a user-provided instance copies its credentials; one to a
+//! brokered instance ([`super::service_instances`]) gets credentials the
+//! broker makes for it, and unbinding deletes them there. Instances started
+//! after it find them in VCAP_SERVICES and, for a database URL, in
+//! DATABASE_URL ([`crate::dea::env`]). Space developers manage both.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -15,8 +17,11 @@ use sqlx::Row;
 use super::apps::{APPS, writable_app};
 use super::body::Body;
 use super::collection::created;
+use super::service_instances::ALL_SERVICE_INSTANCES;
 use super::spaces::SPACES;
 use crate::cc::auth::CurrentUser;
+use crate::cc::brokers::osb::Target;
+use crate::cc::brokers::{PlanBroker, operations, orphans};
 use crate::cc::error::{ApiError, ApiResult, taken_or};
 use crate::cc::permissions::{Visibility, is_space_developer, require};
 use crate::cc::query::{Assignments, SqlValue};
@@ -56,7 +61,7 @@ pub static SERVICE_BINDINGS: Resource = Resource {
     ],
     to_one: &[
         ToOne { name: "app", resource: &APPS },
-        ToOne { name: "service_instance", resource: &USER_PROVIDED_SERVICE_INSTANCES },
+        ToOne { name: "service_instance", resource: &ALL_SERVICE_INSTANCES },
     ],
     to_many: &[],
     not_found: "ServiceBindingNotFound",
@@ -66,11 +71,15 @@ pub static SERVICE_BINDINGS: Resource = Resource {
 };
 
 /// The VCAP_SERVICES entries of an app's bindings, in binding order: what
-/// `dea.start` carries as `services`.
+/// `dea.start` carries as `services`. A brokered instance is listed under
+/// its service's label with its plan, its tags after the service's.
 pub async fn bound_services(cc: &Cc, app: &str) -> ApiResult<Vec<Value>> {
     let rows = sqlx::query(
-        "SELECT i.name, i.tags, b.name, b.credentials, b.syslog_drain_url FROM service_bindings b \
-         JOIN service_instances i ON i.guid = b.service_instance_guid WHERE b.app_guid = $1 ORDER BY b.id",
+        "SELECT i.name AS instance_name, i.tags, b.name AS binding_name, b.credentials, b.syslog_drain_url, \
+         s.label, s.tags AS service_tags, p.name AS plan FROM service_bindings b \
+         JOIN service_instances i ON i.guid = b.service_instance_guid \
+         LEFT JOIN service_plans p ON p.guid = i.service_plan_guid LEFT JOIN services s ON s.guid = p.service_guid \
+         WHERE b.app_guid = $1 ORDER BY b.id",
     )
     .bind(app)
     .fetch_all(&cc.db)
@@ -78,20 +87,27 @@ pub async fn bound_services(cc: &Cc, app: &str) -> ApiResult<Vec<Value>> {
     Ok(rows
         .iter()
         .map(|row| {
-            let text = |i: usize| row.try_get::<Option<String>, _>(i).ok().flatten();
-            let json_of = |i: usize, empty: Value| text(i).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(empty);
-            let instance_name = text(0).unwrap_or_default();
-            let binding_name = text(2);
-            json!({
+            let text = |column: &str| row.try_get::<Option<String>, _>(column).ok().flatten();
+            let json_of =
+                |column: &str, empty: Value| text(column).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(empty);
+            let instance_name = text("instance_name").unwrap_or_default();
+            let binding_name = text("binding_name");
+            let mut tags: Vec<Value> = json_of("service_tags", json!([])).as_array().cloned().unwrap_or_default();
+            tags.extend(json_of("tags", json!([])).as_array().cloned().unwrap_or_default());
+            let mut entry = json!({
                 "name": binding_name.clone().unwrap_or_else(|| instance_name.clone()),
                 "instance_name": instance_name,
                 "binding_name": binding_name,
-                "label": "user-provided",
-                "tags": json_of(1, json!([])),
-                "credentials": json_of(3, json!({})),
-                "syslog_drain_url": text(4).unwrap_or_default(),
+                "label": text("label").unwrap_or_else(|| "user-provided".into()),
+                "tags": tags,
+                "credentials": json_of("credentials", json!({})),
+                "syslog_drain_url": text("syslog_drain_url").unwrap_or_default(),
                 "volume_mounts": [],
-            })
+            });
+            if let Some(plan) = text("plan") {
+                entry["plan"] = json!(plan);
+            }
+            entry
         })
         .collect())
 }
@@ -172,6 +188,20 @@ pub async fn update_instance(
     created(&USER_PROVIDED_SERVICE_INSTANCES, &cc, &guid).await
 }
 
+/// Deletes a user-provided instance; with bindings only if `recursive`.
+pub async fn delete_user_provided(cc: &Cc, guid: &str, recursive: bool) -> ApiResult<StatusCode> {
+    let bindings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM service_bindings WHERE service_instance_guid = $1")
+        .bind(guid)
+        .fetch_one(&cc.db)
+        .await?;
+    if bindings > 0 && !recursive {
+        return Err(ApiError::new("AssociationNotEmpty", &["service_bindings", "service instance"]));
+    }
+    // Its bindings go with it (ON DELETE CASCADE).
+    sqlx::query("DELETE FROM service_instances WHERE guid = $1").bind(guid).execute(&cc.db).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(serde::Deserialize)]
 pub struct DeleteParams {
     #[serde(default)]
@@ -185,16 +215,95 @@ pub async fn delete_instance(
     Query(params): Query<DeleteParams>,
 ) -> ApiResult<StatusCode> {
     writable_instance(&cc, &user, &guid).await?;
-    let bindings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM service_bindings WHERE service_instance_guid = $1")
-        .bind(&guid)
-        .fetch_one(&cc.db)
-        .await?;
-    if bindings > 0 && params.recursive != Some(true) {
-        return Err(ApiError::new("AssociationNotEmpty", &["service_bindings", "service instance"]));
+    delete_user_provided(&cc, &guid, params.recursive == Some(true)).await
+}
+
+/// Unbinds every binding and key of a brokered instance at its broker,
+/// deleting each as the broker lets go of it.
+pub async fn unbind_all(cc: &Cc, plan: &PlanBroker, target: &Target<'_>, user: &str) -> ApiResult<()> {
+    for table in ["service_bindings", "service_keys"] {
+        let guids: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT guid FROM {table} WHERE service_instance_guid = $1"))
+                .bind(target.instance)
+                .fetch_all(&cc.db)
+                .await?;
+        for guid in guids {
+            plan.broker().unbind(target, &guid, user).await?;
+            sqlx::query(&format!("DELETE FROM {table} WHERE guid = $1")).bind(&guid).execute(&cc.db).await?;
+        }
     }
-    sqlx::query("DELETE FROM service_bindings WHERE service_instance_guid = $1").bind(&guid).execute(&cc.db).await?;
-    sqlx::query("DELETE FROM service_instances WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
+}
+
+/// What a binding (or service key) of an instance holds: the user-provided
+/// instance's credentials, or those its broker made for `binding`. A
+/// brokered instance must be bindable and not busy.
+pub async fn credentials_for(
+    cc: &Cc,
+    instance: &sqlx::any::AnyRow,
+    binding: &str,
+    app: Option<&str>,
+    parameters: Option<&Value>,
+    user: &str,
+) -> ApiResult<(String, Option<String>)> {
+    let text = |column: &str| instance.try_get::<Option<String>, _>(column).ok().flatten();
+    let Some(plan_guid) = text("service_plan_guid") else {
+        return Ok((text("credentials").unwrap_or_else(|| "{}".into()), text("syslog_drain_url")));
+    };
+    let plan = PlanBroker::load(&cc, &plan_guid).await?;
+    if !plan.bindable {
+        return Err(ApiError::new("UnbindableService", &[]));
+    }
+    let (kind, state) = operations::type_and_state(text("last_operation").as_deref());
+    if state != operations::SUCCEEDED && !(kind == operations::UPDATE && state == operations::FAILED) {
+        return Err(ApiError::new("AsyncServiceInstanceOperationInProgress", &[&text("name").unwrap_or_default()]));
+    }
+    let instance_guid = text("guid").unwrap_or_default();
+    let target = plan.target(&instance_guid);
+    match plan.broker().bind(&target, binding, app, parameters, user).await {
+        Ok(body) => {
+            let credentials = body.get("credentials").cloned().unwrap_or(json!({}));
+            let drain = body.get("syslog_drain_url").and_then(Value::as_str).map(str::to_string);
+            Ok((credentials.to_string(), drain))
+        }
+        Err(failure) => {
+            if failure.orphan {
+                orphans::record(&cc.db, &plan.broker_guid, &target.delete_path(Some(binding), false)).await?;
+            }
+            Err(failure.error)
+        }
+    }
+}
+
+/// A binding's row could not be stored after the broker made it: unbind
+/// it there (orphan mitigation), then report `error`.
+pub async fn forget_at_broker(cc: &Cc, instance: &sqlx::any::AnyRow, binding: &str, error: ApiError) -> ApiError {
+    let plan_guid: Option<String> = instance.try_get("service_plan_guid").ok().flatten();
+    if let Some(plan_guid) = plan_guid
+        && let Ok(plan) = PlanBroker::load(&cc, &plan_guid).await
+    {
+        let instance_guid: String = instance.try_get("guid").unwrap_or_default();
+        let path = plan.target(&instance_guid).delete_path(Some(binding), false);
+        if let Err(e) = orphans::record(&cc.db, &plan.broker_guid, &path).await {
+            tracing::warn!("recording an orphan binding: {}", e.description);
+        }
+    }
+    error
+}
+
+/// Unbinds `binding` at the broker when its instance is brokered.
+pub async fn unbind_at_broker(cc: &Cc, instance_guid: &str, binding: &str, user: &str) -> ApiResult<()> {
+    let plan_guid: Option<String> =
+        sqlx::query_scalar("SELECT service_plan_guid FROM service_instances WHERE guid = $1")
+            .bind(instance_guid)
+            .fetch_optional(&cc.db)
+            .await?
+            .flatten();
+    if let Some(plan_guid) = plan_guid {
+        let plan = PlanBroker::load(&cc, &plan_guid).await?;
+        plan.broker().unbind(&plan.target(instance_guid), binding, user).await?;
+    }
+    Ok(())
 }
 
 pub async fn create_binding(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
@@ -202,14 +311,27 @@ pub async fn create_binding(State(cc): State<Cc>, user: CurrentUser, bytes: Byte
     let app_guid = body.required_string("app_guid")?;
     let instance_guid = body.required_string("service_instance_guid")?;
     let name = body.string("name")?;
+    let parameters = body.object("parameters")?.map(Value::Object);
     let app = writable_app(&cc, &user, &app_guid).await?;
-    let instance = USER_PROVIDED_SERVICE_INSTANCES.find_for(&cc.db, &instance_guid, &user.user).await?;
+    let instance = ALL_SERVICE_INSTANCES.find_for(&cc.db, &instance_guid, &user.user).await?;
     let text = |row: &sqlx::any::AnyRow, column: &str| row.try_get::<Option<String>, _>(column).ok().flatten();
     if text(&app, "space_guid") != text(&instance, "space_guid") {
         return Err(ApiError::new("ServiceBindingDifferentSpaces", &[&format!("{app_guid} {instance_guid}")]));
     }
+    let taken = || ApiError::new("ServiceBindingAppServiceTaken", &["The app is already bound to the service."]);
+    let bound: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM service_bindings WHERE app_guid = $1 AND service_instance_guid = $2")
+            .bind(&app_guid)
+            .bind(&instance_guid)
+            .fetch_one(&cc.db)
+            .await?;
+    if bound > 0 {
+        return Err(taken());
+    }
     let guid = new_guid();
-    sqlx::query(
+    let (credentials, drain) =
+        credentials_for(&cc, &instance, &guid, Some(&app_guid), parameters.as_ref(), &user.user.guid).await?;
+    let stored = sqlx::query(
         "INSERT INTO service_bindings (guid, app_guid, service_instance_guid, name, credentials, syslog_drain_url, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -217,12 +339,15 @@ pub async fn create_binding(State(cc): State<Cc>, user: CurrentUser, bytes: Byte
     .bind(&app_guid)
     .bind(&instance_guid)
     .bind(name)
-    .bind(text(&instance, "credentials").unwrap_or_else(|| "{}".into()))
-    .bind(text(&instance, "syslog_drain_url"))
+    .bind(credentials)
+    .bind(drain)
     .bind(now())
     .execute(&cc.db)
-    .await
-    .map_err(|e| taken_or(e, "ServiceBindingAppServiceTaken", "The app is already bound to the service."))?;
+    .await;
+    if let Err(e) = stored {
+        let error = taken_or(e, "ServiceBindingAppServiceTaken", "The app is already bound to the service.");
+        return Err(forget_at_broker(&cc, &instance, &guid, error).await);
+    }
     created(&SERVICE_BINDINGS, &cc, &guid).await
 }
 
@@ -234,6 +359,8 @@ pub async fn delete_binding(
     let binding = SERVICE_BINDINGS.find_for(&cc.db, &guid, &user.user).await?;
     let app: String = binding.try_get("app_guid").unwrap_or_default();
     writable_app(&cc, &user, &app).await?;
+    let instance: String = binding.try_get("service_instance_guid").unwrap_or_default();
+    unbind_at_broker(&cc, &instance, &guid, &user.user.guid).await?;
     sqlx::query("DELETE FROM service_bindings WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,7 +14,7 @@ use super::organizations::{ORGANIZATIONS, recursive};
 use super::quotas::SPACE_QUOTA_DEFINITIONS;
 use super::routes::ROUTES;
 use super::security_groups::SECURITY_GROUPS;
-use super::services::USER_PROVIDED_SERVICE_INSTANCES;
+use super::service_instances::ALL_SERVICE_INSTANCES;
 use super::users::USERS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::taken_or;
@@ -52,7 +52,7 @@ pub static SPACES: Resource = Resource {
         to_many("apps", &APPS, "space_guid = ?"),
         to_many("routes", &ROUTES, "space_guid = ?"),
         link("domains"),
-        to_many("service_instances", &USER_PROVIDED_SERVICE_INSTANCES, "space_guid = ?"),
+        to_many("service_instances", &ALL_SERVICE_INSTANCES, "space_guid = ?"),
         // What `cf marketplace` lists: services of platform-wide brokers and
         // of brokers scoped to this space.
         to_many(

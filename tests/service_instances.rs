@@ -1,0 +1,553 @@
+//! Brokered service instances end to end, against a broker of the test's
+//! own (a real HTTP server on loopback): provision, update, rename and
+//! deprovision, synchronous and asynchronous (202, then `last_operation`
+//! polled by the CC); bindings and service keys made and deleted at the
+//! broker; VCAP_SERVICES carrying the broker's credentials under the
+//! service's label; failures (5xx, 400 with a description, timeouts, a
+//! broker that needs async) giving CF's errors, leaving no instance behind
+//! and deleting at the broker what may have been made (orphan
+//! mitigation); quotas on instances and paid plans; plans gone from a
+//! catalog staying inactive while instances use them.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, put};
+use common::{TestPlatform, eventually};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// What the broker was asked: method, path with query, body.
+type Request = (String, String, Value);
+
+#[derive(Clone, Default)]
+struct Broker {
+    requests: Arc<Mutex<Vec<Request>>>,
+    /// Instance id → plan id, as the broker has them.
+    instances: Arc<Mutex<HashMap<String, String>>>,
+    /// Operation id → (polls left while in progress, final state, description).
+    operations: Arc<Mutex<HashMap<String, (u32, &'static str, &'static str)>>>,
+    catalog: Arc<Mutex<Value>>,
+}
+
+fn catalog(pg_plans: &[&str]) -> Value {
+    let plans: Vec<Value> = pg_plans
+        .iter()
+        .map(|p| json!({"id": format!("plan-{p}"), "name": p, "description": p, "free": *p != "large"}))
+        .collect();
+    json!({"services": [
+        {"id": "svc-pg", "name": "pgsql", "description": "PostgreSQL", "bindable": true, "plan_updateable": true,
+         "tags": ["sql", "postgres"], "plans": plans},
+        {"id": "svc-queue", "name": "queue", "description": "a queue", "bindable": false,
+         "plans": [{"id": "plan-basic", "name": "basic", "description": "basic"}]},
+    ]})
+}
+
+impl Broker {
+    fn log(&self, method: &str, path: String, query: &HashMap<String, String>, body: Value) {
+        let mut query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        query.sort();
+        let path = if query.is_empty() { path } else { format!("{path}?{}", query.join("&")) };
+        self.requests.lock().unwrap().push((method.into(), path, body));
+    }
+
+    fn requests_to(&self, method: &str, path_prefix: &str) -> Vec<Request> {
+        let requests = self.requests.lock().unwrap();
+        requests.iter().filter(|(m, p, _)| m == method && p.starts_with(path_prefix)).cloned().collect()
+    }
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn mode(body: &Value) -> &str {
+    body["parameters"]["mode"].as_str().unwrap_or_default()
+}
+
+async fn provision(
+    State(b): State<Broker>,
+    Path(id): Path<String>,
+    Query(q): Params,
+    body: String,
+) -> axum::response::Response {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    b.log("PUT", format!("/v2/service_instances/{id}"), &q, body.clone());
+    let accepts_incomplete = q.get("accepts_incomplete").is_some_and(|v| v == "true");
+    let plan = body["plan_id"].as_str().unwrap_or_default().to_string();
+    match mode(&body) {
+        "fail-500" => return (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
+        "reject" => {
+            let answer = json!({"description": "size must be small or large"});
+            return (StatusCode::BAD_REQUEST, axum::Json(answer)).into_response();
+        }
+        "slow-answer" => tokio::time::sleep(Duration::from_secs(3)).await,
+        _ => {}
+    }
+    if plan == "plan-slow" {
+        if !accepts_incomplete {
+            let answer = json!({"error": "AsyncRequired", "description": "This plan is asynchronous."});
+            return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(answer)).into_response();
+        }
+        let outcome =
+            if mode(&body) == "fail-async" { (2, "failed", "no capacity left") } else { (2, "succeeded", "ready") };
+        b.operations.lock().unwrap().insert(format!("provision-{id}"), outcome);
+        b.instances.lock().unwrap().insert(id.clone(), plan);
+        let answer =
+            json!({"operation": format!("provision-{id}"), "dashboard_url": format!("http://dash.example/{id}")});
+        return (StatusCode::ACCEPTED, axum::Json(answer)).into_response();
+    }
+    b.instances.lock().unwrap().insert(id.clone(), plan);
+    (StatusCode::CREATED, axum::Json(json!({"dashboard_url": format!("http://dash.example/{id}")}))).into_response()
+}
+
+async fn update(
+    State(b): State<Broker>,
+    Path(id): Path<String>,
+    Query(q): Params,
+    body: String,
+) -> axum::response::Response {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    b.log("PATCH", format!("/v2/service_instances/{id}"), &q, body.clone());
+    if let Some(plan) = body["plan_id"].as_str() {
+        b.instances.lock().unwrap().insert(id, plan.to_string());
+    }
+    axum::Json(json!({})).into_response()
+}
+
+async fn deprovision(State(b): State<Broker>, Path(id): Path<String>, Query(q): Params) -> axum::response::Response {
+    b.log("DELETE", format!("/v2/service_instances/{id}"), &q, Value::Null);
+    let plan = b.instances.lock().unwrap().get(&id).cloned();
+    match plan {
+        None => (StatusCode::GONE, axum::Json(json!({}))).into_response(),
+        Some(plan) if plan == "plan-slow" && q.get("accepts_incomplete").is_some_and(|v| v == "true") => {
+            b.operations.lock().unwrap().insert(format!("deprovision-{id}"), (1, "gone", ""));
+            (StatusCode::ACCEPTED, axum::Json(json!({"operation": format!("deprovision-{id}")}))).into_response()
+        }
+        Some(_) => {
+            b.instances.lock().unwrap().remove(&id);
+            axum::Json(json!({})).into_response()
+        }
+    }
+}
+
+async fn last_operation(State(b): State<Broker>, Path(id): Path<String>, Query(q): Params) -> axum::response::Response {
+    b.log("GET", format!("/v2/service_instances/{id}/last_operation"), &q, Value::Null);
+    let operation = q.get("operation").cloned().unwrap_or_default();
+    let mut operations = b.operations.lock().unwrap();
+    let Some((polls, state, description)) = operations.get_mut(&operation) else {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"description": "unknown operation"}))).into_response();
+    };
+    if *polls > 0 {
+        *polls -= 1;
+        return axum::Json(json!({"state": "in progress", "description": "working on it"})).into_response();
+    }
+    if *state == "gone" {
+        b.instances.lock().unwrap().remove(&id);
+        return (StatusCode::GONE, axum::Json(json!({}))).into_response();
+    }
+    axum::Json(json!({"state": state, "description": description})).into_response()
+}
+
+async fn bind(
+    State(b): State<Broker>,
+    Path((id, binding)): Path<(String, String)>,
+    Query(q): Params,
+    body: String,
+) -> axum::response::Response {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    b.log("PUT", format!("/v2/service_instances/{id}/service_bindings/{binding}"), &q, body.clone());
+    if mode(&body) == "fail-500" {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response();
+    }
+    let credentials = json!({"uri": format!("postgres://u{}:pw@db.example:5432/d{}", &binding[..8], &id[..8]),
+        "username": format!("u{}", &binding[..8])});
+    (StatusCode::CREATED, axum::Json(json!({"credentials": credentials}))).into_response()
+}
+
+async fn unbind(
+    State(b): State<Broker>,
+    Path((id, binding)): Path<(String, String)>,
+    Query(q): Params,
+) -> impl IntoResponse {
+    b.log("DELETE", format!("/v2/service_instances/{id}/service_bindings/{binding}"), &q, Value::Null);
+    axum::Json(json!({}))
+}
+
+async fn start_broker() -> (String, Broker) {
+    let broker = Broker::default();
+    *broker.catalog.lock().unwrap() = catalog(&["small", "large", "slow"]);
+    let app = axum::Router::new()
+        .route(
+            "/v2/catalog",
+            get(|State(b): State<Broker>| async move { axum::Json(b.catalog.lock().unwrap().clone()) }),
+        )
+        .route("/v2/service_instances/{id}", put(provision).patch(update).delete(deprovision))
+        .route("/v2/service_instances/{id}/last_operation", get(last_operation))
+        .route("/v2/service_instances/{id}/service_bindings/{binding}", put(bind).delete(unbind))
+        .with_state(broker.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, broker)
+}
+
+/// A platform that polls brokers every 100 ms and waits 1 s for an answer.
+async fn platform(database_url: Option<String>) -> TestPlatform {
+    TestPlatform::start_configured("local:", database_url, |config| {
+        config.broker_poll_interval_ms = 100;
+        config.broker_client_timeout_seconds = 1;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite() {
+    instances_bindings_and_keys(platform(None).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres() {
+    match common::fresh_postgres().await {
+        Some(db) => instances_bindings_and_keys(platform(Some(db)).await).await,
+        None => eprintln!("skipped: set WF_TEST_DATABASE_URL=postgres://… to run on PostgreSQL"),
+    }
+}
+
+fn guid(resource: &Value) -> String {
+    resource["metadata"]["guid"].as_str().unwrap().to_string()
+}
+
+struct World<'a> {
+    platform: &'a TestPlatform,
+    broker: Broker,
+    space: String,
+    org: String,
+}
+
+impl World<'_> {
+    async fn plan(&self, name: &str) -> String {
+        guid(&self.platform.get(&format!("/v2/service_plans?q=name:{name}")).await["resources"][0])
+    }
+
+    async fn create(&self, name: &str, plan: &str, extra: Value, accepts_incomplete: bool) -> (u16, Value) {
+        let mut body = json!({"name": name, "space_guid": self.space, "service_plan_guid": self.plan(plan).await});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let path =
+            if accepts_incomplete { "/v2/service_instances?accepts_incomplete=true" } else { "/v2/service_instances" };
+        self.platform.api(Method::POST, path, Some(&body.to_string())).await
+    }
+
+    async fn instance_names(&self) -> Vec<String> {
+        let list = self.platform.get(&format!("/v2/spaces/{}/service_instances", self.space)).await;
+        let mut names: Vec<String> = list["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["entity"]["name"].as_str().unwrap().into())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Waits until the instance's last operation is no longer in progress.
+    async fn settled(&self, guid: &str) -> Value {
+        let platform = self.platform;
+        eventually("the broker operation ends", Duration::from_secs(15), || async move {
+            let (status, instance) = platform.api(Method::GET, &format!("/v2/service_instances/{guid}"), None).await;
+            if status == 404 {
+                return Some(Value::Null);
+            }
+            (instance["entity"]["last_operation"]["state"] != "in progress").then_some(instance)
+        })
+        .await
+    }
+}
+
+async fn instances_bindings_and_keys(platform: TestPlatform) {
+    let (url, broker) = start_broker().await;
+    let registration = json!({"name": "pg", "broker_url": url, "auth_username": "u", "auth_password": "p"});
+    let (status, body) = platform.api(Method::POST, "/v2/service_brokers", Some(&registration.to_string())).await;
+    assert_eq!(status, 201, "{body}");
+    for plan in platform.get("/v2/service_plans").await["resources"].as_array().unwrap() {
+        let path = format!("/v2/service_plans/{}", guid(plan));
+        assert_eq!(platform.api(Method::PUT, &path, Some(r#"{"public":true}"#)).await.0, 201);
+    }
+    let space = platform.get("/v2/spaces?q=name:dev").await["resources"][0].clone();
+    let world = World {
+        platform: &platform,
+        broker: broker.clone(),
+        org: space["entity"]["organization_guid"].as_str().unwrap().to_string(),
+        space: guid(&space),
+    };
+
+    synchronous_lifecycle(&world).await;
+    asynchronous_operations(&world).await;
+    failures_leave_nothing_behind(&world).await;
+    quotas_and_retired_plans(&world).await;
+    platform.shutdown().await;
+}
+
+async fn synchronous_lifecycle(world: &World<'_>) {
+    let platform = world.platform;
+    let (status, instance) =
+        world.create("db", "small", json!({"parameters": {"size": 10}, "tags": ["mine"]}), true).await;
+    assert_eq!(status, 201, "{instance}");
+    let db = guid(&instance);
+    let e = &instance["entity"];
+    assert_eq!(e["type"], "managed_service_instance");
+    assert_eq!(
+        (e["last_operation"]["type"].as_str(), e["last_operation"]["state"].as_str()),
+        (Some("create"), Some("succeeded"))
+    );
+    assert_eq!(e["dashboard_url"], format!("http://dash.example/{db}"));
+    assert_eq!(e["service_plan_guid"], world.plan("small").await);
+    let provisions = world.broker.requests_to("PUT", &format!("/v2/service_instances/{db}"));
+    let (_, path, body) = &provisions[0];
+    assert_eq!(path, &format!("/v2/service_instances/{db}?accepts_incomplete=true"));
+    assert_eq!((body["service_id"].as_str(), body["plan_id"].as_str()), (Some("svc-pg"), Some("plan-small")));
+    assert_eq!(body["parameters"], json!({"size": 10}));
+    assert_eq!(body["space_guid"], world.space.as_str());
+    assert_eq!(body["organization_guid"], world.org.as_str());
+    assert_eq!(body["context"]["platform"], "cloudfoundry");
+    assert_eq!(body["context"]["instance_name"], "db");
+
+    // Listed as CF lists it, beside a user-provided one in the space.
+    let ups = json!({"name": "ups", "space_guid": world.space, "credentials": {"k": "v"}}).to_string();
+    assert_eq!(platform.api(Method::POST, "/v2/user_provided_service_instances", Some(&ups)).await.0, 201);
+    assert_eq!(platform.get("/v2/service_instances").await["total_results"], 1, "brokered instances only");
+    assert_eq!(world.instance_names().await, ["db", "ups"]);
+    let by_plan = platform.get(&format!("/v2/service_plans/{}/service_instances", world.plan("small").await)).await;
+    assert_eq!(by_plan["total_results"], 1);
+    let (status, taken) = world.create("db", "small", json!({}), true).await;
+    assert_eq!((status, taken["error_code"].as_str()), (400, Some("CF-ServiceInstanceNameTaken")));
+
+    // A binding: the broker makes credentials; VCAP_SERVICES carries them.
+    let app = json!({"name": "web", "space_guid": world.space}).to_string();
+    let (_, app) = platform.api(Method::POST, "/v2/apps", Some(&app)).await;
+    let app = guid(&app);
+    let binding = json!({"app_guid": app, "service_instance_guid": db, "parameters": {"role": "rw"}}).to_string();
+    let (status, bound) = platform.api(Method::POST, "/v2/service_bindings", Some(&binding)).await;
+    assert_eq!(status, 201, "{bound}");
+    let binding_guid = guid(&bound);
+    let binds = world.broker.requests_to("PUT", &format!("/v2/service_instances/{db}/service_bindings/{binding_guid}"));
+    assert_eq!(binds.len(), 1);
+    assert_eq!(binds[0].2["app_guid"], app.as_str());
+    assert_eq!(binds[0].2["bind_resource"]["app_guid"], app.as_str());
+    assert_eq!(binds[0].2["parameters"], json!({"role": "rw"}));
+    let uri = bound["entity"]["credentials"]["uri"].as_str().unwrap().to_string();
+    assert!(uri.starts_with("postgres://u"), "{bound}");
+    let (status, _) = platform.api(Method::POST, "/v2/service_bindings", Some(&binding)).await;
+    assert_eq!(status, 400, "bound once");
+    let env = platform.get(&format!("/v2/apps/{app}/env")).await;
+    let entry = &env["system_env_json"]["VCAP_SERVICES"]["pgsql"][0];
+    assert_eq!(entry["name"], "db");
+    assert_eq!(entry["instance_name"], "db");
+    assert_eq!(entry["label"], "pgsql");
+    assert_eq!(entry["plan"], "small");
+    assert_eq!(entry["tags"], json!(["sql", "postgres", "mine"]));
+    assert_eq!(entry["credentials"]["uri"], uri.as_str());
+    assert_eq!(entry["volume_mounts"], json!([]));
+    // A service that is not bindable.
+    let (_, queue) = world.create("q", "basic", json!({}), false).await;
+    let unbindable = json!({"app_guid": app, "service_instance_guid": guid(&queue)}).to_string();
+    let (status, error) = platform.api(Method::POST, "/v2/service_bindings", Some(&unbindable)).await;
+    assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-UnbindableService")));
+
+    // A key: a binding without an app.
+    let key = json!({"name": "k1", "service_instance_guid": db}).to_string();
+    let (status, key) = platform.api(Method::POST, "/v2/service_keys", Some(&key)).await;
+    assert_eq!(status, 201, "{key}");
+    let key_guid = guid(&key);
+    let keyed = world.broker.requests_to("PUT", &format!("/v2/service_instances/{db}/service_bindings/{key_guid}"));
+    assert!(keyed[0].2.get("app_guid").is_none(), "a key has no app: {:?}", keyed[0].2);
+    assert!(key["entity"]["credentials"]["uri"].as_str().is_some());
+    let listed = platform.get(&format!("/v2/service_instances/{db}/service_keys")).await;
+    assert_eq!(listed["total_results"], 1);
+    let ups_guid = guid(&platform.get("/v2/user_provided_service_instances?q=name:ups").await["resources"][0]);
+    let ups_key = json!({"name": "k", "service_instance_guid": ups_guid}).to_string();
+    let (status, error) = platform.api(Method::POST, "/v2/service_keys", Some(&ups_key)).await;
+    assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-ServiceKeyNotSupported")));
+
+    // Update: a new plan and parameters go to the broker; a new name does not.
+    let calls = world.broker.requests.lock().unwrap().len();
+    let (status, renamed) =
+        platform.api(Method::PUT, &format!("/v2/service_instances/{db}"), Some(r#"{"name":"maindb"}"#)).await;
+    assert_eq!((status, renamed["entity"]["name"].as_str()), (201, Some("maindb")));
+    assert_eq!(world.broker.requests.lock().unwrap().len(), calls, "a rename is the CC's alone");
+    let change = json!({"service_plan_guid": world.plan("large").await, "parameters": {"size": 20}}).to_string();
+    let (status, updated) =
+        platform.api(Method::PUT, &format!("/v2/service_instances/{db}?accepts_incomplete=true"), Some(&change)).await;
+    assert_eq!(status, 201, "{updated}");
+    assert_eq!(updated["entity"]["service_plan_guid"], world.plan("large").await);
+    assert_eq!(updated["entity"]["last_operation"]["type"], "update");
+    let patch = &world.broker.requests_to("PATCH", &format!("/v2/service_instances/{db}"))[0].2;
+    assert_eq!(
+        (patch["plan_id"].as_str(), patch["previous_values"]["plan_id"].as_str()),
+        (Some("plan-large"), Some("plan-small"))
+    );
+    assert_eq!(patch["parameters"], json!({"size": 20}));
+    let other_service = json!({"service_plan_guid": world.plan("basic").await}).to_string();
+    let (status, error) = platform.api(Method::PUT, &format!("/v2/service_instances/{db}"), Some(&other_service)).await;
+    assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-ServicePlanInvalid")));
+    let (status, error) =
+        platform.api(Method::PUT, &format!("/v2/user_provided_service_instances/{db}"), Some("{}")).await;
+    assert_eq!(status, 404, "a brokered instance is not user-provided: {error}");
+
+    // Delete: not while bound, unless recursive — then unbind, forget the key, deprovision.
+    let (status, error) = platform.api(Method::DELETE, &format!("/v2/service_instances/{db}"), None).await;
+    assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-AssociationNotEmpty")));
+    let (status, _) = platform
+        .api(Method::DELETE, &format!("/v2/service_instances/{db}?recursive=true&accepts_incomplete=true"), None)
+        .await;
+    assert_eq!(status, 204);
+    for unbound in [&binding_guid, &key_guid] {
+        let path =
+            format!("/v2/service_instances/{db}/service_bindings/{unbound}?plan_id=plan-large&service_id=svc-pg");
+        assert_eq!(world.broker.requests_to("DELETE", &path).len(), 1, "unbound {unbound} at the broker");
+    }
+    assert_eq!(world.broker.requests_to("DELETE", &format!("/v2/service_instances/{db}?")).len(), 1);
+    assert!(!world.broker.instances.lock().unwrap().contains_key(&db));
+    assert_eq!(world.instance_names().await, ["q", "ups"]);
+    assert_eq!(platform.get(&format!("/v2/apps/{app}/service_bindings")).await["total_results"], 0);
+}
+
+async fn asynchronous_operations(world: &World<'_>) {
+    let platform = world.platform;
+    // A broker that only works asynchronously, for a client that does not accept that.
+    let (status, error) = world.create("slow1", "slow", json!({}), false).await;
+    assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-ServiceBrokerAsyncRequired")), "{error}");
+    assert!(!world.instance_names().await.contains(&"slow1".to_string()), "nothing left behind");
+
+    let (status, instance) = world.create("slow1", "slow", json!({}), true).await;
+    assert_eq!(status, 202, "{instance}");
+    let slow = guid(&instance);
+    assert_eq!(instance["entity"]["last_operation"]["state"], "in progress");
+    assert_eq!(instance["entity"]["dashboard_url"], json!(null), "the dashboard comes when it is ready");
+    let binding_early = json!({"name": "k", "service_instance_guid": slow}).to_string();
+    let (status, error) = platform.api(Method::POST, "/v2/service_keys", Some(&binding_early)).await;
+    assert_eq!((status, error["error_code"].as_str()), (409, Some("CF-AsyncServiceInstanceOperationInProgress")));
+    let done = world.settled(&slow).await;
+    assert_eq!(done["entity"]["last_operation"]["state"], "succeeded", "{done}");
+    assert_eq!(done["entity"]["last_operation"]["description"], "ready");
+    let polls = world.broker.requests_to("GET", &format!("/v2/service_instances/{slow}/last_operation"));
+    assert_eq!(polls.len(), 3, "polled until it ended: {polls:?}");
+    assert!(polls[0].1.contains(&format!("operation=provision-{slow}")), "{polls:?}");
+    assert!(polls[0].1.contains("plan_id=plan-slow"), "{polls:?}");
+
+    // An asynchronous failure: the instance stays, failed, to be deleted.
+    let (status, failing) = world.create("slow2", "slow", json!({"parameters": {"mode": "fail-async"}}), true).await;
+    assert_eq!(status, 202);
+    let failing = guid(&failing);
+    let failed = world.settled(&failing).await;
+    let operation = &failed["entity"]["last_operation"];
+    assert_eq!((operation["type"].as_str(), operation["state"].as_str()), (Some("create"), Some("failed")));
+    assert_eq!(operation["description"], "no capacity left");
+
+    // An asynchronous delete: 202, then gone when the broker says 410.
+    let (status, deleting) =
+        platform.api(Method::DELETE, &format!("/v2/service_instances/{slow}?accepts_incomplete=true"), None).await;
+    assert_eq!(status, 202, "{deleting}");
+    assert_eq!(deleting["entity"]["last_operation"]["type"], "delete");
+    assert_eq!(world.settled(&slow).await, Value::Null, "deleted when the broker finished");
+    let (status, _) =
+        platform.api(Method::DELETE, &format!("/v2/service_instances/{failing}?accepts_incomplete=true"), None).await;
+    assert!(status == 202 || status == 204, "{status}");
+    assert_eq!(world.settled(&failing).await, Value::Null);
+}
+
+async fn failures_leave_nothing_behind(world: &World<'_>) {
+    let before = world.instance_names().await;
+    for (mode, status, code, orphan) in [
+        ("fail-500", 502, "CF-ServiceBrokerBadResponse", true),
+        ("reject", 502, "CF-ServiceBrokerBadResponse", false),
+        ("slow-answer", 502, "CF-ServiceBrokerApiTimeout", true),
+    ] {
+        let name = format!("broken-{mode}");
+        let (got, error) = world.create(&name, "small", json!({"parameters": {"mode": mode}}), true).await;
+        assert_eq!((got, error["error_code"].as_str()), (status, Some(code)), "{mode}: {error}");
+        if mode == "reject" {
+            let description = error["description"].as_str().unwrap();
+            assert!(description.contains("size must be small or large"), "the broker's words: {description}");
+        }
+        assert_eq!(world.instance_names().await, before, "{mode}: no instance left behind");
+        let provisions: Vec<String> = world
+            .broker
+            .requests_to("PUT", "/v2/service_instances/")
+            .into_iter()
+            .filter(|(_, _, body)| self::mode(body) == mode)
+            .map(|(_, path, _)| path.split('?').next().unwrap().to_string())
+            .collect();
+        let id = provisions.last().unwrap().trim_start_matches("/v2/service_instances/").to_string();
+        if orphan {
+            let broker = world.broker.clone();
+            eventually(&format!("{mode}: the orphan is deleted at the broker"), Duration::from_secs(10), || {
+                let broker = broker.clone();
+                let id = id.clone();
+                async move {
+                    (!broker.requests_to("DELETE", &format!("/v2/service_instances/{id}?")).is_empty()).then_some(())
+                }
+            })
+            .await;
+        } else {
+            assert!(world.broker.requests_to("DELETE", &format!("/v2/service_instances/{id}?")).is_empty());
+        }
+    }
+    // A binding the broker failed to make is unbound there too.
+    let (_, instance) = world.create("for-binding", "small", json!({}), true).await;
+    let instance = guid(&instance);
+    let app = json!({"name": "web2", "space_guid": world.space}).to_string();
+    let (_, app) = world.platform.api(Method::POST, "/v2/apps", Some(&app)).await;
+    let binding =
+        json!({"app_guid": guid(&app), "service_instance_guid": instance, "parameters": {"mode": "fail-500"}})
+            .to_string();
+    let (status, error) = world.platform.api(Method::POST, "/v2/service_bindings", Some(&binding)).await;
+    assert_eq!((status, error["error_code"].as_str()), (502, Some("CF-ServiceBrokerBadResponse")));
+    assert_eq!(world.platform.get(&format!("/v2/apps/{}/service_bindings", guid(&app))).await["total_results"], 0);
+    let broker = world.broker.clone();
+    eventually("the failed binding is deleted at the broker", Duration::from_secs(10), || {
+        let broker = broker.clone();
+        let prefix = format!("/v2/service_instances/{instance}/service_bindings/");
+        async move { (!broker.requests_to("DELETE", &prefix).is_empty()).then_some(()) }
+    })
+    .await;
+}
+
+async fn quotas_and_retired_plans(world: &World<'_>) {
+    let platform = world.platform;
+    // An org quota allowing one more instance and no paid plans.
+    let used = platform.get("/v2/service_instances").await["total_results"].as_i64().unwrap();
+    let quota = json!({"name": "tight", "non_basic_services_allowed": false, "total_services": used + 1,
+        "memory_limit": 10240, "total_routes": 100})
+    .to_string();
+    let (status, quota) = platform.api(Method::POST, "/v2/quota_definitions", Some(&quota)).await;
+    assert_eq!(status, 201, "{quota}");
+    let path = format!("/v2/organizations/{}", world.org);
+    let body = json!({"quota_definition_guid": guid(&quota)}).to_string();
+    assert_eq!(platform.api(Method::PUT, &path, Some(&body)).await.0, 201);
+    let (status, error) = world.create("paid", "large", json!({}), true).await;
+    assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-ServiceInstanceServicePlanNotAllowed")));
+    assert_eq!(world.create("one-more", "small", json!({}), true).await.0, 201);
+    let (status, error) = world.create("too-many", "small", json!({}), true).await;
+    assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-ServiceInstanceQuotaExceeded")));
+
+    // The broker drops plan "small", which instances use: it stays, inactive.
+    let small = world.plan("small").await;
+    *world.broker.catalog.lock().unwrap() = catalog(&["large", "slow"]);
+    let broker = guid(&platform.get("/v2/service_brokers").await["resources"][0]);
+    let (status, _) = platform.api(Method::PUT, &format!("/v2/service_brokers/{broker}"), Some("{}")).await;
+    assert_eq!(status, 201);
+    let plan = platform.get(&format!("/v2/service_plans/{small}")).await;
+    assert_eq!(plan["entity"]["active"], false, "{plan}");
+    let body = json!({"name": "late", "space_guid": world.space, "service_plan_guid": small}).to_string();
+    let (status, error) = platform.api(Method::POST, "/v2/service_instances", Some(&body)).await;
+    assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-ServicePlanInvalid")), "{error}");
+    let (status, error) = platform.api(Method::DELETE, &format!("/v2/service_brokers/{broker}"), None).await;
+    assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-ServiceBrokerNotRemovable")));
+}
