@@ -76,7 +76,10 @@ async fn bound_services_reach_the_instance_env(platform: TestPlatform) {
     assert_eq!(bindings["total_results"], 2);
     let binding = &bindings["resources"][0]["entity"];
     assert_eq!(binding["credentials"], serde_json::from_str::<Value>(db).unwrap());
-    assert!(binding["service_instance_url"].as_str().unwrap().starts_with("/v2/user_provided_service_instances/"));
+    // The binding's instance is found where it points (cf create-app-manifest follows it).
+    let instance = platform.get(binding["service_instance_url"].as_str().unwrap()).await;
+    assert_eq!(instance["entity"]["name"], "orders-db", "{instance}");
+    assert_eq!(instance["entity"]["type"], "user_provided_service_instance");
 
     // CF's errors.
     let instance = binding["service_instance_guid"].as_str().unwrap().to_string();

@@ -17,7 +17,18 @@ use crate::cc::query::{Condition, ListParams};
 use crate::cc::resource::Resource;
 
 /// Adds `GET <path>`, `GET <path>/{guid}` and the nested lists.
-pub fn routes(mut router: Router<Cc>, resource: &'static Resource) -> Router<Cc> {
+pub fn routes(router: Router<Cc>, resource: &'static Resource) -> Router<Cc> {
+    routes_with_members(router, resource, resource)
+}
+
+/// As [`routes`], but members (and their nested lists) are found among the
+/// rows of `members`: CF lists only brokered service instances at
+/// `/v2/service_instances` but finds user-provided ones there too.
+pub fn routes_with_members(
+    mut router: Router<Cc>,
+    resource: &'static Resource,
+    members: &'static Resource,
+) -> Router<Cc> {
     router = router
         .route(
             resource.path,
@@ -34,8 +45,8 @@ pub fn routes(mut router: Router<Cc>, resource: &'static Resource) -> Router<Cc>
                       Path(guid): Path<String>,
                       RawQuery(query): RawQuery| async move {
                     let params = ListParams::parse(query.as_deref())?;
-                    let row = resource.find_for(&cc.db, &guid, &user).await?;
-                    resource.render_deep(&cc.db, &row, params.inline_relations_depth).await.map(Json)
+                    let row = members.find_for(&cc.db, &guid, &user).await?;
+                    members.render_deep(&cc.db, &row, params.inline_relations_depth).await.map(Json)
                 },
             ),
         );
@@ -43,7 +54,7 @@ pub fn routes(mut router: Router<Cc>, resource: &'static Resource) -> Router<Cc>
         router = router.route(
             &format!("{}/{{guid}}/{}", resource.path, relation.name),
             get(move |State(cc): State<Cc>, CurrentUser { user }: CurrentUser, Path(guid): Path<String>| async move {
-                resource.find_for(&cc.db, &guid, &user).await?;
+                members.find_for(&cc.db, &guid, &user).await?;
                 ApiResult::Ok(Json(
                     json!({"total_results": 0, "total_pages": 1, "prev_url": null, "next_url": null, "resources": []}),
                 ))
@@ -60,7 +71,7 @@ pub fn routes(mut router: Router<Cc>, resource: &'static Resource) -> Router<Cc>
                       CurrentUser { user }: CurrentUser,
                       Path(guid): Path<String>,
                       RawQuery(query): RawQuery| async move {
-                    resource.find_for(&cc.db, &guid, &user).await?;
+                    members.find_for(&cc.db, &guid, &user).await?;
                     let params = ListParams::parse(query.as_deref())?;
                     let base = format!("{}/{guid}/{name}", resource.path);
                     child.list(&cc.db, &user, &params, vec![Condition::raw(condition, &[&guid])], &base).await.map(Json)

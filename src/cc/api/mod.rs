@@ -154,7 +154,6 @@ pub fn router(cc: Cc) -> Router {
         &security_groups::SECURITY_GROUPS,
         &services::USER_PROVIDED_SERVICE_INSTANCES,
         &services::SERVICE_BINDINGS,
-        &service_instances::SERVICE_INSTANCES,
         &service_keys::SERVICE_KEYS,
         &service_brokers::SERVICE_BROKERS,
         &marketplace::SERVICES,
@@ -163,6 +162,11 @@ pub fn router(cc: Cc) -> Router {
     ] {
         router = collection::routes(router, resource);
     }
+    router = collection::routes_with_members(
+        router,
+        &service_instances::SERVICE_INSTANCES,
+        &service_instances::ALL_SERVICE_INSTANCES,
+    );
     for role in roles::ORG_ROLES {
         let by_name = move |State(cc): State<Cc>, user: CurrentUser, Path(org): Path<String>, body: Bytes| {
             roles::add_org_role_by_name(cc, user, org, role, body)
