@@ -25,14 +25,16 @@ use serde_json::{Value, json};
 
 /// What the broker was asked: method, path with query, body.
 type Request = (String, String, Value);
+/// An asynchronous operation: polls left while in progress, final state, description.
+type Operation = (u32, &'static str, &'static str);
 
 #[derive(Clone, Default)]
 struct Broker {
     requests: Arc<Mutex<Vec<Request>>>,
     /// Instance id → plan id, as the broker has them.
     instances: Arc<Mutex<HashMap<String, String>>>,
-    /// Operation id → (polls left while in progress, final state, description).
-    operations: Arc<Mutex<HashMap<String, (u32, &'static str, &'static str)>>>,
+    /// Operation id → how it goes.
+    operations: Arc<Mutex<HashMap<String, Operation>>>,
     catalog: Arc<Mutex<Value>>,
 }
 
@@ -429,7 +431,7 @@ async fn asynchronous_operations(world: &World<'_>) {
     assert_eq!(status, 202, "{instance}");
     let slow = guid(&instance);
     assert_eq!(instance["entity"]["last_operation"]["state"], "in progress");
-    assert_eq!(instance["entity"]["dashboard_url"], json!(null), "the dashboard comes when it is ready");
+    assert_eq!(instance["entity"]["dashboard_url"], format!("http://dash.example/{slow}"), "given in the first answer");
     let binding_early = json!({"name": "k", "service_instance_guid": slow}).to_string();
     let (status, error) = platform.api(Method::POST, "/v2/service_keys", Some(&binding_early)).await;
     assert_eq!((status, error["error_code"].as_str()), (409, Some("CF-AsyncServiceInstanceOperationInProgress")));
@@ -550,4 +552,103 @@ async fn quotas_and_retired_plans(world: &World<'_>) {
     assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-ServicePlanInvalid")), "{error}");
     let (status, error) = platform.api(Method::DELETE, &format!("/v2/service_brokers/{broker}"), None).await;
     assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-ServiceBrokerNotRemovable")));
+}
+
+/// Runs `wf`, asserting it succeeds; returns its stdout.
+async fn wf_ok(platform: &TestPlatform, args: &[&str]) -> String {
+    let out = platform.wf(args).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "wf {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brokered_services_from_wf_and_who_sees_them() {
+    let platform = platform(None).await;
+    let (url, broker) = start_broker().await;
+    platform.login().await;
+    wf_ok(&platform, &["create-service-broker", "pg", "u", "p", &url]).await;
+    wf_ok(&platform, &["enable-service-access", "pgsql"]).await;
+    let marketplace = wf_ok(&platform, &["marketplace"]).await;
+    assert!(marketplace.contains("pgsql") && marketplace.contains("small"), "{marketplace}");
+
+    let out = wf_ok(&platform, &["create-service", "pgsql", "small", "db", "-c", r#"{"size":1}"#, "-t", "a, b"]).await;
+    assert!(out.contains("Created service db"), "{out}");
+    let out = wf_ok(&platform, &["create-service", "pgsql", "slow", "slowdb"]).await;
+    assert!(out.contains("Create in progress"), "{out}");
+    let shown = eventually("slowdb is ready", Duration::from_secs(15), || async {
+        let shown = wf_ok(&platform, &["service", "slowdb"]).await;
+        shown.contains("create succeeded").then_some(shown)
+    })
+    .await;
+    assert!(shown.contains("dashboard:       http://dash.example/"), "{shown}");
+    let bad = platform.wf(&["create-service", "pgsql", "small", "x", "-c", "[1]"]).await;
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("JSON object"));
+
+    let app = json!({"name": "web", "space_guid": platform.get("/v2/spaces?q=name:dev").await["resources"][0]["metadata"]["guid"]});
+    assert_eq!(platform.api(Method::POST, "/v2/apps", Some(&app.to_string())).await.0, 201);
+    wf_ok(&platform, &["bind-service", "web", "db", "-c", r#"{"role":"ro"}"#]).await;
+    let binds = broker.requests_to("PUT", "/v2/service_instances/");
+    assert!(
+        binds.iter().any(|(_, path, body)| path.contains("/service_bindings/") && body["parameters"]["role"] == "ro")
+    );
+    let listed = wf_ok(&platform, &["services"]).await;
+    let db_line = listed.lines().find(|l| l.starts_with("db ")).unwrap_or_default();
+    for word in ["pgsql", "small", "create succeeded", "web"] {
+        assert!(db_line.contains(word), "{word} in {listed}");
+    }
+    let shown = wf_ok(&platform, &["service", "db"]).await;
+    assert!(shown.contains("tags:            a, b"), "{shown}");
+
+    wf_ok(&platform, &["create-service-key", "db", "k1"]).await;
+    assert!(wf_ok(&platform, &["service-keys", "db"]).await.contains("k1"));
+    let key: Value = serde_json::from_str(&wf_ok(&platform, &["service-key", "db", "k1"]).await).unwrap();
+    assert!(key["uri"].as_str().unwrap().starts_with("postgres://"), "{key}");
+
+    wf_ok(&platform, &["update-service", "db", "-p", "large"]).await;
+    assert!(wf_ok(&platform, &["service", "db"]).await.contains("plan:            large"));
+    wf_ok(&platform, &["rename-service", "db", "maindb"]).await;
+
+    // A developer of another space neither sees nor binds it.
+    let org = platform.get("/v2/organizations").await["resources"][0]["metadata"]["guid"].as_str().unwrap().to_string();
+    let space = json!({"name": "elsewhere", "organization_guid": org}).to_string();
+    let (_, elsewhere) = platform.api(Method::POST, "/v2/spaces", Some(&space)).await;
+    wf_ok(&platform, &["create-user", "eve", "eve-pw"]).await;
+    let org_name =
+        platform.get(&format!("/v2/organizations/{org}")).await["entity"]["name"].as_str().unwrap().to_string();
+    wf_ok(&platform, &["set-space-role", "eve", &org_name, "elsewhere", "SpaceDeveloper"]).await;
+    let (_, tokens) = platform.oauth(&[("grant_type", "password"), ("username", "eve"), ("password", "eve-pw")]).await;
+    let eve = tokens["access_token"].as_str().unwrap().to_string();
+    let as_eve = |method: Method, path: String, body: Option<String>| {
+        let (platform, eve) = (&platform, &eve);
+        async move {
+            let mut request = platform.http.request(method, format!("{}{path}", platform.api)).bearer_auth(eve);
+            if let Some(body) = body {
+                request = request.body(body);
+            }
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let maindb = guid(&platform.get("/v2/service_instances?q=name:maindb").await["resources"][0]);
+    assert_eq!(as_eve(Method::GET, "/v2/service_instances".into(), None).await.1["total_results"], 0);
+    assert_eq!(as_eve(Method::GET, format!("/v2/service_instances/{maindb}"), None).await.0, 404);
+    let app = json!({"name": "eve-app", "space_guid": guid(&elsewhere)}).to_string();
+    let (status, app) = as_eve(Method::POST, "/v2/apps".into(), Some(app)).await;
+    assert_eq!(status, 201, "{app}");
+    let binding = json!({"app_guid": guid(&app), "service_instance_guid": maindb}).to_string();
+    let (status, error) = as_eve(Method::POST, "/v2/service_bindings".into(), Some(binding)).await;
+    assert_eq!((status, error["error_code"].as_str()), (404, Some("CF-ServiceInstanceNotFound")));
+    let (status, _) = as_eve(Method::DELETE, format!("/v2/service_instances/{maindb}"), None).await;
+    assert_eq!(status, 404);
+
+    // Deleting unbinds and deletes the key at the broker; purge asks nothing.
+    wf_ok(&platform, &["delete-service", "maindb", "-f"]).await;
+    assert!(broker.instances.lock().unwrap().len() == 1, "only slowdb is left at the broker");
+    let calls = broker.requests.lock().unwrap().len();
+    let purged = wf_ok(&platform, &["purge-service-instance", "slowdb", "-f"]).await;
+    assert!(purged.contains("Purged service slowdb"), "{purged}");
+    assert_eq!(broker.requests.lock().unwrap().len(), calls, "purge does not ask the broker");
+    assert_eq!(platform.get("/v2/service_instances").await["total_results"], 0);
+    platform.shutdown().await;
 }

@@ -109,7 +109,7 @@ async fn plan_for(cc: &Cc, user: &CurrentUser, plan: &str, space: &str) -> ApiRe
     if !plan_usable_in_space(&cc.db, plan, space).await? {
         return Err(ApiError::new("ServiceInstanceOrganizationNotAuthorized", &[]));
     }
-    let plan = PlanBroker::load(&cc, plan).await?;
+    let plan = PlanBroker::load(cc, plan).await?;
     if !plan.active {
         return Err(ApiError::new("ServicePlanInvalid", &["the plan is no longer offered by its broker"]));
     }

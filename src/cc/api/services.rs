@@ -250,7 +250,7 @@ pub async fn credentials_for(
     let Some(plan_guid) = text("service_plan_guid") else {
         return Ok((text("credentials").unwrap_or_else(|| "{}".into()), text("syslog_drain_url")));
     };
-    let plan = PlanBroker::load(&cc, &plan_guid).await?;
+    let plan = PlanBroker::load(cc, &plan_guid).await?;
     if !plan.bindable {
         return Err(ApiError::new("UnbindableService", &[]));
     }
@@ -280,7 +280,7 @@ pub async fn credentials_for(
 pub async fn forget_at_broker(cc: &Cc, instance: &sqlx::any::AnyRow, binding: &str, error: ApiError) -> ApiError {
     let plan_guid: Option<String> = instance.try_get("service_plan_guid").ok().flatten();
     if let Some(plan_guid) = plan_guid
-        && let Ok(plan) = PlanBroker::load(&cc, &plan_guid).await
+        && let Ok(plan) = PlanBroker::load(cc, &plan_guid).await
     {
         let instance_guid: String = instance.try_get("guid").unwrap_or_default();
         let path = plan.target(&instance_guid).delete_path(Some(binding), false);
@@ -300,7 +300,7 @@ pub async fn unbind_at_broker(cc: &Cc, instance_guid: &str, binding: &str, user:
             .await?
             .flatten();
     if let Some(plan_guid) = plan_guid {
-        let plan = PlanBroker::load(&cc, &plan_guid).await?;
+        let plan = PlanBroker::load(cc, &plan_guid).await?;
         plan.broker().unbind(&plan.target(instance_guid), binding, user).await?;
     }
     Ok(())

@@ -50,17 +50,19 @@ pub fn last_operation(kind: &str, state: &str, description: &str) -> String {
 pub async fn record(db: &AnyPool, guid: &str, kind: &str, outcome: &Outcome, timing: PollTiming) -> ApiResult<()> {
     match outcome {
         Outcome::Done(body) => finish(db, guid, kind, body).await,
-        Outcome::InProgress { operation } => {
+        Outcome::InProgress { operation, dashboard_url } => {
             let at = now_ms();
             sqlx::query(
                 "UPDATE service_instances SET last_operation = $1, broker_operation = $2, poll_at = $3, \
-                 poll_until = $4, poll_count = 0, updated_at = $5 WHERE guid = $6",
+                 poll_until = $4, poll_count = 0, updated_at = $5, dashboard_url = COALESCE($6, dashboard_url) \
+                 WHERE guid = $7",
             )
             .bind(last_operation(kind, IN_PROGRESS, ""))
             .bind(operation)
             .bind(at + timing.wait(0, None).as_millis() as i64)
             .bind(at + timing.give_up_after.as_millis() as i64)
             .bind(now())
+            .bind(dashboard_url)
             .bind(guid)
             .execute(db)
             .await?;

@@ -31,7 +31,8 @@ pub enum Outcome {
     /// Finished: the broker's body (dashboard_url…).
     Done(Map<String, Value>),
     /// The broker goes on; poll `last_operation` with this operation id.
-    InProgress { operation: Option<String> },
+    /// (A broker gives an instance's dashboard in its first answer.)
+    InProgress { operation: Option<String>, dashboard_url: Option<String> },
 }
 
 /// A failed operation; `orphan` when the broker may have created what was
@@ -119,7 +120,8 @@ fn instance_outcome(
         }),
         StatusCode::ACCEPTED => match &reply.body {
             Some(body) => {
-                Ok(Outcome::InProgress { operation: body.get("operation").and_then(Value::as_str).map(str::to_string) })
+                let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_string);
+                Ok(Outcome::InProgress { operation: text("operation"), dashboard_url: text("dashboard_url") })
             }
             None => Err(Failure { error: reply.malformed(), orphan: orphan_on_failure }),
         },
