@@ -75,6 +75,17 @@ pub struct Config {
     pub broker_max_poll_minutes: u64,
     /// Seconds a broker may take to answer one request (CF's name).
     pub broker_client_timeout_seconds: u64,
+    /// The PostgreSQL server (an admin's URL) the built-in `postgresql`
+    /// broker makes databases on; without it the broker role is off.
+    pub postgresql_broker_url: Option<String>,
+    /// Where the built-in broker listens.
+    pub broker_listen: SocketAddr,
+    /// Where CCs reach the built-in broker (default: `http://<broker_listen>`).
+    pub broker_url: Option<String>,
+    /// The built-in broker's password (default: made once and kept in
+    /// `<data_dir>/broker-password`; set it when CC and broker do not share
+    /// a data dir).
+    pub broker_password: Option<String>,
 }
 
 impl Default for Config {
@@ -104,6 +115,10 @@ impl Default for Config {
             broker_poll_interval_ms: 1000,
             broker_max_poll_minutes: 10080,
             broker_client_timeout_seconds: 60,
+            postgresql_broker_url: None,
+            broker_listen: "127.0.0.1:8282".parse().expect("valid address"),
+            broker_url: None,
+            broker_password: None,
         }
     }
 }
@@ -146,6 +161,28 @@ impl Config {
 
     pub fn heartbeat_interval(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.heartbeat_interval_ms.max(50))
+    }
+
+    /// Where CCs reach the built-in broker.
+    pub fn builtin_broker_url(&self) -> String {
+        self.broker_url.clone().unwrap_or_else(|| format!("http://{}", self.broker_listen))
+    }
+
+    /// The built-in broker's password: configured, or kept in the data dir.
+    pub fn broker_password(&self) -> Result<String> {
+        if let Some(password) = &self.broker_password {
+            return Ok(password.clone());
+        }
+        let file = self.data_dir.join("broker-password");
+        if let Ok(password) = std::fs::read_to_string(&file) {
+            return Ok(password.trim().to_string());
+        }
+        use rand::Rng;
+        let password: String =
+            rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(24).map(char::from).collect();
+        std::fs::create_dir_all(&self.data_dir)?;
+        std::fs::write(&file, &password).with_context(|| format!("writing {}", file.display()))?;
+        Ok(password)
     }
 
     pub fn broker_timeout(&self) -> std::time::Duration {
@@ -216,6 +253,13 @@ const FIELDS: &[&str] = &[
     "request_timeout",
     "max_busy_seconds",
     "health_check_timeout",
+    "broker_poll_interval_ms",
+    "broker_max_poll_minutes",
+    "broker_client_timeout_seconds",
+    "postgresql_broker_url",
+    "broker_listen",
+    "broker_url",
+    "broker_password",
 ];
 
 fn absolute(path: &Path) -> PathBuf {

@@ -5,13 +5,15 @@
 //! the API; Droplet Execution Agents ([`dea`]) stage apps and run their
 //! instances in wasmtime ([`runtime`]); the [`router`] puts instances on
 //! their routes; the health manager ([`hm`]) keeps what runs equal to what
-//! the CC wants. They share only the message [`bus`] (NATS subjects), the
+//! the CC wants; service brokers ([`broker`], a built-in one for
+//! PostgreSQL) provision what apps bind to. They share only the message [`bus`] (NATS subjects), the
 //! [`blobstore`] and the CC database ([`ccdb`]); what both the CC and the HM
 //! know of instances is in [`lifecycle`]; [`server`] wires whichever roles a
 //! process runs, [`deployment`] runs many such processes from one
 //! manifest, and [`cli`] is the `wf` client.
 
 pub mod blobstore;
+pub mod broker;
 pub mod bus;
 pub mod cc;
 pub mod ccdb;

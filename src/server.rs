@@ -22,10 +22,12 @@ pub enum Role {
     Dea,
     Router,
     Hm,
+    /// The built-in `postgresql` service broker (when configured).
+    Broker,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Cc, Role::Dea, Role::Router, Role::Hm];
+    pub const ALL: [Role; 5] = [Role::Cc, Role::Dea, Role::Router, Role::Hm, Role::Broker];
 
     pub fn parse_list(text: &str) -> Result<Vec<Role>> {
         text.split(',')
@@ -34,7 +36,8 @@ impl Role {
                 "dea" => Ok(Role::Dea),
                 "router" => Ok(Role::Router),
                 "hm" => Ok(Role::Hm),
-                other => bail!("unknown role {other:?} (roles: cc, dea, router, hm)"),
+                "broker" => Ok(Role::Broker),
+                other => bail!("unknown role {other:?} (roles: cc, dea, router, hm, broker)"),
             })
             .collect()
     }
@@ -76,6 +79,13 @@ impl Platform {
             config.router_listen = listener.local_addr()?;
             platform.router_address = Some(config.router_listen);
             platform.tasks.push(Router::start(&config, bus.clone(), listener).await?);
+        }
+        if roles.contains(&Role::Broker)
+            && let Some(url) = config.postgresql_broker_url.clone()
+        {
+            let listener = bind(config.broker_listen, "the postgresql broker").await?;
+            config.broker_listen = listener.local_addr()?;
+            platform.tasks.push(crate::broker::start(&config, &url, listener).await?);
         }
         if let Some(listener) = cc_listener {
             let cc = CloudController::start(config.clone(), bus.clone(), blobstore.clone()).await?;

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod auth;
 pub mod brokers;
+pub mod builtin_broker;
 pub mod dea_pool;
 pub mod error;
 pub mod events;
@@ -78,6 +79,7 @@ impl CloudController {
         logs::listen(cc.clone()).await?;
         runner::listen_for_exits(cc.clone()).await?;
         brokers::poller::spawn(cc.clone());
+        builtin_broker::register(cc.clone());
         Ok(cc)
     }
 }

@@ -25,7 +25,7 @@ mod roles;
 mod routes;
 pub mod security_groups;
 mod service_access;
-mod service_brokers;
+pub mod service_brokers;
 mod service_instances;
 mod service_keys;
 pub mod services;

@@ -47,7 +47,7 @@ struct Registration {
 impl Registration {
     /// Checks the URL, that name and URL are free (but for broker `guid`
     /// itself), and reads the catalog.
-    async fn check(&self, cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<Catalog> {
+    async fn check(&self, cc: &Cc, user_guid: &str, guid: &str) -> ApiResult<Catalog> {
         check_url(&self.url)?;
         for (column, value, taken) in
             [("name", &self.name, "ServiceBrokerNameTaken"), ("broker_url", &self.url, "ServiceBrokerUrlTaken")]
@@ -68,7 +68,7 @@ impl Registration {
             password: &self.password,
             timeout: cc.config.broker_timeout(),
         };
-        broker.catalog(&user.user.guid).await
+        broker.catalog(user_guid).await
     }
 
     /// Stores the broker — a new one (in `space`, if scoped) when a space
@@ -119,7 +119,7 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
         None => require(user.user.admin)?,
     }
     let guid = new_guid();
-    let catalog = registration.check(&cc, &user, &guid).await?;
+    let catalog = registration.check(&cc, &user.user.guid, &guid).await?;
     registration.save(&cc, &guid, Some(space), &catalog).await?;
     created(&SERVICE_BROKERS, &cc, &guid).await
 }
@@ -151,7 +151,7 @@ pub async fn update(
         username: body.string("auth_username")?.unwrap_or_else(|| current("auth_username")),
         password: body.string("auth_password")?.unwrap_or_else(|| current("auth_password")),
     };
-    let catalog = registration.check(&cc, &user, &guid).await?;
+    let catalog = registration.check(&cc, &user.user.guid, &guid).await?;
     registration.save(&cc, &guid, None, &catalog).await?;
     created(&SERVICE_BROKERS, &cc, &guid).await
 }
@@ -172,4 +172,21 @@ pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<St
     // Its services and plans go with it (ON DELETE CASCADE).
     sqlx::query("DELETE FROM service_brokers WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Registers the broker called `name` (or, when one is, updates it with this
+/// URL and credentials and reads its catalog again) on the platform's own
+/// behalf; returns whether it is new.
+pub async fn register_as_platform(cc: &Cc, name: &str, url: &str, username: &str, password: &str) -> ApiResult<bool> {
+    let existing: Option<String> = sqlx::query_scalar("SELECT guid FROM service_brokers WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&cc.db)
+        .await?;
+    let registration =
+        Registration { name: name.into(), url: url.into(), username: username.into(), password: password.into() };
+    let guid = existing.clone().unwrap_or_else(new_guid);
+    let catalog = registration.check(cc, crate::cc::brokers::orphans::PLATFORM_USER, &guid).await?;
+    let new_in = if existing.is_none() { Some(None) } else { None };
+    registration.save(cc, &guid, new_in, &catalog).await?;
+    Ok(existing.is_none())
 }
