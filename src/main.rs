@@ -25,6 +25,9 @@ async fn serve(args: ServerArgs, roles: &[Role]) -> Result<()> {
     if roles.contains(&Role::Hm) {
         println!("Health manager:       running");
     }
+    if let Some(broker) = platform.broker_address {
+        println!("Service broker:       http://{broker}   (postgresql, in wf marketplace)");
+    }
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;
     println!("Stopping...");

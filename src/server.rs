@@ -47,6 +47,8 @@ impl Role {
 pub struct Platform {
     pub cc_address: Option<SocketAddr>,
     pub router_address: Option<SocketAddr>,
+    /// Where the built-in postgresql broker listens, when it runs.
+    pub broker_address: Option<SocketAddr>,
     pub dea: Option<DeaRef>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// What a restarted DEA connects to again.
@@ -61,6 +63,7 @@ impl Platform {
         let mut platform = Platform {
             cc_address: None,
             router_address: None,
+            broker_address: None,
             dea: None,
             tasks: Vec::new(),
             backends: (config.clone(), bus.clone(), blobstore.clone()),
@@ -85,6 +88,7 @@ impl Platform {
         {
             let listener = bind(config.broker_listen, "the postgresql broker").await?;
             config.broker_listen = listener.local_addr()?;
+            platform.broker_address = Some(config.broker_listen);
             platform.tasks.push(crate::broker::start(&config, &url, listener).await?);
         }
         if let Some(listener) = cc_listener {
