@@ -310,6 +310,9 @@ async fn synchronous_lifecycle(world: &World<'_>) {
     );
     assert_eq!(e["dashboard_url"], format!("http://dash.example/{db}"));
     assert_eq!(e["service_plan_guid"], world.plan("small").await);
+    // cf services reads the service from the instance.
+    let service = platform.get("/v2/services?q=label:pgsql").await;
+    assert_eq!(e["service_guid"], service["resources"][0]["metadata"]["guid"], "{instance}");
     let provisions = world.broker.requests_to("PUT", &format!("/v2/service_instances/{db}"));
     let (_, path, body) = &provisions[0];
     assert_eq!(path, &format!("/v2/service_instances/{db}?accepts_incomplete=true"));

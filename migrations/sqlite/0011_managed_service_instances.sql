@@ -1,11 +1,13 @@
 -- Brokered (managed) service instances live beside user-provided ones:
--- the plan they were provisioned with, the broker's dashboard, and the
+-- the plan they were provisioned with (and its service, which a plan
+-- change keeps), the broker's dashboard, and the
 -- last operation on them (JSON: type, state, description, created_at,
 -- updated_at). While the broker works on one asynchronously, the CC polls
 -- it: the broker's operation id, when to ask next and until when (ms since
 -- the epoch), how often it asked, and the plan an update moves to.
 
 ALTER TABLE service_instances ADD COLUMN service_plan_guid TEXT REFERENCES service_plans(guid);
+ALTER TABLE service_instances ADD COLUMN service_guid TEXT REFERENCES services(guid);
 ALTER TABLE service_instances ADD COLUMN dashboard_url TEXT;
 ALTER TABLE service_instances ADD COLUMN last_operation TEXT;
 ALTER TABLE service_instances ADD COLUMN broker_operation TEXT;

@@ -40,9 +40,9 @@ async fn try_register(cc: &Cc) -> anyhow::Result<()> {
     if new {
         sqlx::query(
             "UPDATE service_plans SET public = TRUE WHERE service_guid IN (SELECT s.guid FROM services s \
-             JOIN service_brokers b ON b.guid = s.service_broker_guid WHERE b.name = $1)",
+             JOIN service_brokers b ON b.guid = s.service_broker_guid WHERE b.broker_url = $1)",
         )
-        .bind(NAME)
+        .bind(&url)
         .execute(&cc.db)
         .await?;
     }

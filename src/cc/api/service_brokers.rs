@@ -174,16 +174,24 @@ pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<St
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Registers the broker called `name` (or, when one is, updates it with this
-/// URL and credentials and reads its catalog again) on the platform's own
+/// Registers the broker called `name` (or, when one has that name or URL,
+/// updates it with this URL and credentials, keeping the name an admin may
+/// have given it, and reads its catalog again) on the platform's own
 /// behalf; returns whether it is new.
 pub async fn register_as_platform(cc: &Cc, name: &str, url: &str, username: &str, password: &str) -> ApiResult<bool> {
-    let existing: Option<String> = sqlx::query_scalar("SELECT guid FROM service_brokers WHERE name = $1")
+    let existing = sqlx::query("SELECT guid, name FROM service_brokers WHERE name = $1 OR broker_url = $2")
         .bind(name)
+        .bind(url)
         .fetch_optional(&cc.db)
         .await?;
-    let registration =
-        Registration { name: name.into(), url: url.into(), username: username.into(), password: password.into() };
+    let column = |column: &str| existing.as_ref().and_then(|row| row.try_get::<String, _>(column).ok());
+    let registration = Registration {
+        name: column("name").unwrap_or_else(|| name.into()),
+        url: url.into(),
+        username: username.into(),
+        password: password.into(),
+    };
+    let existing = column("guid");
     let guid = existing.clone().unwrap_or_else(new_guid);
     let catalog = registration.check(cc, crate::cc::brokers::orphans::PLATFORM_USER, &guid).await?;
     let new_in = if existing.is_none() { Some(None) } else { None };

@@ -20,7 +20,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::body::Body;
-use super::marketplace::SERVICE_PLANS;
+use super::marketplace::{SERVICE_PLANS, SERVICES};
 use super::service_keys::SERVICE_KEYS;
 use super::services::{SERVICE_BINDINGS, delete_user_provided, unbind_all};
 use super::spaces::SPACES;
@@ -47,8 +47,11 @@ const FIELDS: &[Field] = &[
     field("route_service_url", Text),
     field("maintenance_info", Const("{}")),
 ];
-static TO_ONE: &[ToOne] =
-    &[ToOne { name: "space", resource: &SPACES }, ToOne { name: "service_plan", resource: &SERVICE_PLANS }];
+static TO_ONE: &[ToOne] = &[
+    ToOne { name: "space", resource: &SPACES },
+    ToOne { name: "service", resource: &SERVICES },
+    ToOne { name: "service_plan", resource: &SERVICE_PLANS },
+];
 static TO_MANY: &[ToMany] = &[
     to_many("service_bindings", &SERVICE_BINDINGS, "service_instance_guid = ?"),
     to_many("service_keys", &SERVICE_KEYS, "service_instance_guid = ?"),
@@ -150,13 +153,14 @@ pub async fn create(
     // The row comes first: it holds the name while the broker works.
     let guid = new_guid();
     sqlx::query(
-        "INSERT INTO service_instances (guid, name, space_guid, type, service_plan_guid, tags, last_operation, created_at) \
-         VALUES ($1, $2, $3, 'managed_service_instance', $4, $5, $6, $7)",
+        "INSERT INTO service_instances (guid, name, space_guid, type, service_plan_guid, service_guid, tags, \
+         last_operation, created_at) VALUES ($1, $2, $3, 'managed_service_instance', $4, $5, $6, $7, $8)",
     )
     .bind(&guid)
     .bind(&name)
     .bind(&space)
     .bind(&plan_guid)
+    .bind(&plan.service_guid)
     .bind(json!(tags).to_string())
     .bind(operations::last_operation(CREATE, IN_PROGRESS, ""))
     .bind(now())

@@ -143,7 +143,7 @@ impl Broker<'_> {
         accepts_incomplete: bool,
         user: &str,
     ) -> Result<Outcome, Failure> {
-        let mut body = json!({
+        let body = json!({
             "service_id": target.service_id,
             "plan_id": target.plan_id,
             "organization_guid": placement.organization,
@@ -155,12 +155,7 @@ impl Broker<'_> {
                 "instance_name": placement.instance_name,
             },
         });
-        if let Some(parameters) = parameters {
-            body["parameters"] = parameters.clone();
-        }
-        let path = format!("{}{}", target.instance_path(), async_query(accepts_incomplete));
-        let reply = self.send(Method::PUT, &path, Some(&body), user).await;
-        instance_outcome(reply, accepts_incomplete, true)
+        self.change_instance(Method::PUT, target, body, parameters, accepts_incomplete, user).await
     }
 
     /// `PATCH /v2/service_instances/:id`: a new plan and/or parameters.
@@ -180,12 +175,27 @@ impl Broker<'_> {
         if let Some(plan) = new_plan_id {
             body["plan_id"] = json!(plan);
         }
+        self.change_instance(Method::PATCH, target, body, parameters, accepts_incomplete, user).await
+    }
+
+    /// Sends a provision (PUT) or update (PATCH) with the user's parameters;
+    /// a failed provision may leave an orphan, a failed update does not.
+    async fn change_instance(
+        &self,
+        method: Method,
+        target: &Target<'_>,
+        mut body: Value,
+        parameters: Option<&Value>,
+        accepts_incomplete: bool,
+        user: &str,
+    ) -> Result<Outcome, Failure> {
         if let Some(parameters) = parameters {
             body["parameters"] = parameters.clone();
         }
+        let orphan_on_failure = method == Method::PUT;
         let path = format!("{}{}", target.instance_path(), async_query(accepts_incomplete));
-        let reply = self.send(Method::PATCH, &path, Some(&body), user).await;
-        instance_outcome(reply, accepts_incomplete, false)
+        let reply = self.send(method, &path, Some(&body), user).await;
+        instance_outcome(reply, accepts_incomplete, orphan_on_failure)
     }
 
     /// `DELETE /v2/service_instances/:id`; a 410 (already gone) is success.
