@@ -48,6 +48,7 @@ guests=(
   "buildpacks-wasm/staticfile/server|wasm32-wasip2|static_server.wasm|-"
   "buildpacks-wasm/staticfile|wasm32-wasip2|staticfile_buildpack.wasm|buildpacks-wasm/staticfile_buildpack.wasm"
   "examples/hello-http|wasm32-wasip2|hello_http.wasm|examples/hello-http/hello_http.wasm"
+  "examples/items|wasm32-wasip2|items.wasm|examples/items/items.wasm"
   "tests/fixtures/crasher|wasm32-wasip2|crasher.wasm|tests/fixtures/crasher-app/crasher.wasm"
   "tests/fixtures/command-app|wasm32-wasip2|command-app.wasm|tests/fixtures/program-app/command-app.wasm"
   "tests/fixtures/hostile-buildpack|wasm32-wasip2|hostile_buildpack.wasm|tests/fixtures/hostile_buildpack.wasm"

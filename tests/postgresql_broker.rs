@@ -131,3 +131,66 @@ async fn create_bind_use_unbind_and_delete_a_database() {
     assert_eq!(roles, 0, "the owner role is gone");
     platform.shutdown().await;
 }
+
+/// The example app (examples/items, a wasm program with a PostgreSQL client
+/// over wasi:sockets) bound to a `postgresql` instance stores and lists items.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_items_example_keeps_its_items_in_a_bound_database() {
+    let Ok(server) = std::env::var("WF_TEST_DATABASE_URL") else {
+        eprintln!("skipped: set WF_TEST_DATABASE_URL=postgres://… for the postgresql broker");
+        return;
+    };
+    let platform = TestPlatform::start_configured("local:", None, |config| {
+        config.postgresql_broker_url = Some(server.clone());
+        config.broker_listen = "127.0.0.1:0".parse().unwrap();
+    })
+    .await;
+    platform.login().await;
+    platform.push("items", &common::repo().join("examples/items"), &[]).await;
+    let (status, body) = platform.via_router("items.localhost", "/").await;
+    assert_eq!(status, 503, "no database bound yet: {body}");
+    assert!(body.contains("bind a postgresql service"), "{body}");
+
+    eventually("the broker registered by the CC", Duration::from_secs(15), || async {
+        wf_ok(&platform, &["marketplace"]).await.contains("postgresql").then_some(())
+    })
+    .await;
+    wf_ok(&platform, &["create-service", "postgresql", "small", "items-db"]).await;
+    wf_ok(&platform, &["bind-service", "items", "items-db"]).await;
+    // The database is on the host's loopback, which default groups leave out.
+    let port = url::Url::parse(&server).unwrap().port().unwrap_or(5432).to_string();
+    let space = platform.get("/v2/spaces?q=name:dev").await["resources"][0]["metadata"]["guid"].clone();
+    let group = json!({"name": "postgresql", "space_guids": [space],
+        "rules": [{"protocol": "tcp", "destination": "127.0.0.1", "ports": port}]});
+    assert_eq!(platform.api(Method::POST, "/v2/security_groups", Some(&group.to_string())).await.0, 201);
+    wf_ok(&platform, &["restart", "items"]).await;
+
+    for item in ["apple", "it's a pear"] {
+        let response = platform
+            .http
+            .post(format!("{}/items", platform.router))
+            .header("host", "items.localhost")
+            .body(item)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+    }
+    let (status, body) = platform.via_router("items.localhost", "/").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!(["apple", "it's a pear"]));
+
+    // The rows are in the instance's own database.
+    let instance = platform.get("/v2/service_instances?q=name:items-db").await["resources"][0]["metadata"]["guid"]
+        .as_str()
+        .unwrap()
+        .replace('-', "");
+    let database = url::Url::parse(&server).unwrap().join(&format!("wf_db_{instance}")).unwrap();
+    let mut db = connect(database.as_str()).await.expect("the instance's database");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items").fetch_one(&mut db).await.unwrap();
+    assert_eq!(count, 2);
+    db.close().await.unwrap();
+    wf_ok(&platform, &["unbind-service", "items", "items-db"]).await;
+    wf_ok(&platform, &["delete-service", "items-db", "-f"]).await;
+    platform.shutdown().await;
+}
