@@ -4,6 +4,7 @@
 //! the router).
 #![allow(dead_code)] // each test binary uses part of this harness
 
+pub mod broker;
 pub mod cluster;
 
 use std::path::{Path, PathBuf};

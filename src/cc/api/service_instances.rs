@@ -32,7 +32,7 @@ use crate::cc::error::{ApiError, ApiResult, taken_or};
 use crate::cc::permissions::{Visibility, is_space_developer, plan_usable_in_space, require};
 use crate::cc::query::{Assignments, SqlValue};
 use crate::cc::quotas;
-use crate::cc::resource::{Field, Kind, Kind::*, Resource, ToMany, ToOne, field, link, to_many};
+use crate::cc::resource::{Field, Kind, Kind::*, Resource, ToMany, ToOne, field, link, none_yet, to_many};
 use crate::cc::{Cc, new_guid, now};
 
 const FIELDS: &[Field] = &[
@@ -57,7 +57,8 @@ static TO_MANY: &[ToMany] = &[
     to_many("service_keys", &SERVICE_KEYS, "service_instance_guid = ?"),
     link("routes"),
     link("shared_from"),
-    link("shared_to"),
+    // Instances are not shared between spaces here (cf service reads this).
+    none_yet("shared_to"),
 ];
 
 /// Brokered instances, as CF lists them at `/v2/service_instances`.
