@@ -47,6 +47,10 @@ pub(crate) enum Command {
     },
     /// List the service brokers you can see.
     ServiceBrokers,
+    /// Change a broker's credentials or URL; its catalog is read again.
+    UpdateServiceBroker { name: String, username: String, password: String, url: String },
+    /// Rename a service broker.
+    RenameServiceBroker { name: String, new_name: String },
     /// Remove a service broker and what it offers.
     DeleteServiceBroker {
         name: String,

@@ -117,6 +117,14 @@ async fn main() {
         }
         Command::ServiceBrokers => cli::brokers::list().await,
         Command::DeleteServiceBroker { name, force: _ } => cli::brokers::delete(&name).await,
+        Command::UpdateServiceBroker { name, username, password, url } => {
+            let body = serde_json::json!({"auth_username": username, "auth_password": password, "broker_url": url});
+            cli::brokers::update(&name, body, &format!("Updated service broker {name}")).await
+        }
+        Command::RenameServiceBroker { name, new_name } => {
+            let body = serde_json::json!({"name": new_name});
+            cli::brokers::update(&name, body, &format!("Renamed service broker {name} to {new_name}")).await
+        }
         Command::Marketplace => cli::brokers::marketplace().await,
         Command::EnableServiceAccess { service, plan, org } => {
             cli::brokers::set_access(&service, plan.as_deref(), org.as_deref(), true).await

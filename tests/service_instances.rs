@@ -390,7 +390,11 @@ async fn brokered_services_from_wf_and_who_sees_them() {
     let platform = platform(None).await;
     let (url, broker) = start_broker().await;
     platform.login().await;
-    wf_ok(&platform, &["create-service-broker", "pg", "u", "p", &url]).await;
+    wf_ok(&platform, &["create-service-broker", "pgb", "u", "p", &url]).await;
+    wf_ok(&platform, &["rename-service-broker", "pgb", "pg"]).await;
+    wf_ok(&platform, &["update-service-broker", "pg", "u", "p", &url]).await;
+    let brokers = wf_ok(&platform, &["service-brokers"]).await;
+    assert!(brokers.lines().any(|l| l.split_whitespace().eq(["pg", url.as_str()])) && !brokers.contains("pgb"));
     wf_ok(&platform, &["enable-service-access", "pgsql"]).await;
     let marketplace = wf_ok(&platform, &["marketplace"]).await;
     assert!(marketplace.contains("pgsql") && marketplace.contains("small"), "{marketplace}");
@@ -464,6 +468,36 @@ async fn brokered_services_from_wf_and_who_sees_them() {
     assert_eq!((status, error["error_code"].as_str()), (404, Some("CF-ServiceInstanceNotFound")));
     let (status, _) = as_eve(Method::DELETE, format!("/v2/service_instances/{maindb}"), None).await;
     assert_eq!(status, 404);
+
+    // A broker scoped to space dev: its plans are usable there at once, and
+    // unseen elsewhere.
+    let (scoped_url, _scoped) = start_broker().await;
+    let dev =
+        platform.get("/v2/spaces?q=name:dev").await["resources"][0]["metadata"]["guid"].as_str().unwrap().to_string();
+    let registration = json!({"name": "scoped", "broker_url": scoped_url, "auth_username": "u", "auth_password": "p", "space_guid": dev});
+    let (status, scoped) = platform.api(Method::POST, "/v2/service_brokers", Some(&registration.to_string())).await;
+    assert_eq!(status, 201, "{scoped}");
+    let scoped_services = format!("/v2/services?q=service_broker_guid:{}", guid(&scoped));
+    let scoped_service = guid(&platform.get(&scoped_services).await["resources"][0]);
+    let scoped_plans = platform.get(&format!("/v2/services/{scoped_service}/service_plans")).await;
+    let scoped_plan = guid(&scoped_plans["resources"][0]);
+    let in_dev = json!({"name": "scoped-db", "space_guid": dev, "service_plan_guid": scoped_plan}).to_string();
+    let (status, body) = platform.api(Method::POST, "/v2/service_instances", Some(&in_dev)).await;
+    assert_eq!(status, 201, "a space-scoped plan needs no access enabled in its space: {body}");
+    assert_eq!(as_eve(Method::GET, scoped_services.clone(), None).await.1["total_results"], 0);
+    assert_eq!(as_eve(Method::GET, "/v2/service_brokers".into(), None).await.1["total_results"], 0);
+    let (status, _) = as_eve(Method::GET, format!("/v2/service_plans/{scoped_plan}"), None).await;
+    assert_eq!(status, 404, "plans of a broker scoped to another space are unseen");
+    let elsewhere_db =
+        json!({"name": "x", "space_guid": guid(&elsewhere), "service_plan_guid": scoped_plan}).to_string();
+    let (status, error) = as_eve(Method::POST, "/v2/service_instances".into(), Some(elsewhere_db)).await;
+    assert_eq!((status, error["error_code"].as_str()), (404, Some("CF-ServicePlanNotFound")), "{error}");
+    let in_elsewhere =
+        json!({"name": "x", "space_guid": guid(&elsewhere), "service_plan_guid": scoped_plan}).to_string();
+    let (status, error) = platform.api(Method::POST, "/v2/service_instances", Some(&in_elsewhere)).await;
+    assert_eq!((status, error["error_code"].as_str()), (403, Some("CF-ServiceInstanceSpaceNotAuthorized")));
+    let path = format!("/v2/service_instances/{}?purge=true", guid(&body));
+    assert_eq!(platform.api(Method::DELETE, &path, None).await.0, 204);
 
     // Deleting unbinds and deletes the key at the broker; purge asks nothing.
     wf_ok(&platform, &["delete-service", "maindb", "-f"]).await;

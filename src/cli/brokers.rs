@@ -1,6 +1,7 @@
 //! Service brokers and the marketplace from the command line, as with cf:
 //! `wf create-service-broker NAME USER PASS URL [--space-scoped]`, `wf
-//! service-brokers`, `wf delete-service-broker NAME`, `wf marketplace`
+//! service-brokers`, `update-service-broker NAME USER PASS URL`,
+//! `rename-service-broker NAME NEW`, `wf delete-service-broker NAME`, `wf marketplace`
 //! (what the targeted space may use) and `wf enable-service-access` /
 //! `disable-service-access SERVICE [-p PLAN] [-o ORG]` (admins).
 
@@ -31,11 +32,24 @@ pub async fn list() -> Result<()> {
     Ok(())
 }
 
+async fn broker_guid(client: &mut Client, name: &str) -> Result<String> {
+    let path = format!("/v2/service_brokers?q={}", q(&format!("name:{name}")));
+    Ok(guid(&client.find_one(&path, &format!("service broker {name}")).await?))
+}
+
+/// `update-service-broker` / `rename-service-broker`: PUTs `body`.
+pub async fn update(name: &str, body: serde_json::Value, done: &str) -> Result<()> {
+    let mut client = Client::load()?;
+    let broker = broker_guid(&mut client, name).await?;
+    client.call(Method::PUT, &format!("/v2/service_brokers/{broker}"), Payload::Json(body)).await?;
+    println!("{done}");
+    Ok(())
+}
+
 pub async fn delete(name: &str) -> Result<()> {
     let mut client = Client::load()?;
-    let path = format!("/v2/service_brokers?q={}", q(&format!("name:{name}")));
-    let broker = client.find_one(&path, &format!("service broker {name}")).await?;
-    client.call(Method::DELETE, &format!("/v2/service_brokers/{}", guid(&broker)), Payload::None).await?;
+    let broker = broker_guid(&mut client, name).await?;
+    client.call(Method::DELETE, &format!("/v2/service_brokers/{broker}"), Payload::None).await?;
     println!("Deleted service broker {name}");
     Ok(())
 }

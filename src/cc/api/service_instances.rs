@@ -110,10 +110,13 @@ async fn answer(cc: &Cc, guid: &str, finished: bool) -> ApiResult<Response> {
 /// A plan an instance of `space` may have, and its broker.
 async fn plan_for(cc: &Cc, user: &CurrentUser, plan: &str, space: &str) -> ApiResult<PlanBroker> {
     SERVICE_PLANS.find_for(&cc.db, plan, &user.user).await?;
-    if !plan_usable_in_space(&cc.db, plan, space).await? {
-        return Err(ApiError::new("ServiceInstanceOrganizationNotAuthorized", &[]));
-    }
+    let usable = plan_usable_in_space(&cc.db, plan, space).await?;
     let plan = PlanBroker::load(cc, plan).await?;
+    match (usable, &plan.broker_space) {
+        (true, _) => {}
+        (false, Some(_)) => return Err(ApiError::new("ServiceInstanceSpaceNotAuthorized", &[])),
+        (false, None) => return Err(ApiError::new("ServiceInstanceOrganizationNotAuthorized", &[])),
+    }
     if !plan.active {
         return Err(ApiError::new("ServicePlanInvalid", &["the plan is no longer offered by its broker"]));
     }

@@ -27,6 +27,8 @@ use osb::Target;
 /// the broker about instances of it.
 pub struct PlanBroker {
     pub broker_guid: String,
+    /// The space a space-scoped broker offers its plans in.
+    pub broker_space: Option<String>,
     url: String,
     username: String,
     password: String,
@@ -46,7 +48,7 @@ pub struct PlanBroker {
 impl PlanBroker {
     pub async fn load(cc: &Cc, plan_guid: &str) -> ApiResult<PlanBroker> {
         let row = sqlx::query(
-            "SELECT b.guid AS broker_guid, b.broker_url, b.auth_username, b.auth_password, s.guid AS service_guid, \
+            "SELECT b.guid AS broker_guid, b.space_guid AS broker_space, b.broker_url, b.auth_username, b.auth_password, s.guid AS service_guid, \
              s.unique_id AS service_id, p.unique_id AS plan_id, p.name AS plan_name, s.label, s.tags, \
              s.bindable AS service_bindable, p.bindable AS plan_bindable, s.plan_updateable, p.free, p.active \
              FROM service_plans p JOIN services s ON s.guid = p.service_guid \
@@ -59,6 +61,7 @@ impl PlanBroker {
         let text = |column: &str| row.try_get::<Option<String>, _>(column).ok().flatten().unwrap_or_default();
         Ok(PlanBroker {
             broker_guid: text("broker_guid"),
+            broker_space: row.try_get::<Option<String>, _>("broker_space").ok().flatten(),
             url: text("broker_url"),
             username: text("auth_username"),
             password: text("auth_password"),
