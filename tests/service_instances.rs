@@ -225,6 +225,20 @@ async fn synchronous_lifecycle(world: &World<'_>) {
         platform.api(Method::PUT, &format!("/v2/user_provided_service_instances/{db}"), Some("{}")).await;
     assert_eq!(status, 404, "a brokered instance is not user-provided: {error}");
 
+    // A failed update changes nothing, says why, and leaves the instance usable.
+    let failing = json!({"name": "renamed", "parameters": {"mode": "fail-500"}}).to_string();
+    let (status, error) = platform.api(Method::PUT, &format!("/v2/service_instances/{db}"), Some(&failing)).await;
+    assert_eq!((status, error["error_code"].as_str()), (502, Some("CF-ServiceBrokerBadResponse")), "{error}");
+    let after = platform.get(&format!("/v2/service_instances/{db}")).await;
+    assert_eq!(after["entity"]["name"], "maindb", "the name is kept when the broker fails");
+    let operation = &after["entity"]["last_operation"];
+    assert_eq!((operation["type"].as_str(), operation["state"].as_str()), (Some("update"), Some("failed")));
+    let key2 = json!({"name": "k2", "service_instance_guid": db}).to_string();
+    let (status, key2) = platform.api(Method::POST, "/v2/service_keys", Some(&key2)).await;
+    assert_eq!(status, 201, "still usable after a failed update: {key2}");
+    let path = format!("/v2/service_keys/{}", guid(&key2));
+    assert_eq!(platform.api(Method::DELETE, &path, None).await.0, 204);
+
     // Delete: not while bound, unless recursive — then unbind, forget the key, deprovision.
     let (status, error) = platform.api(Method::DELETE, &format!("/v2/service_instances/{db}"), None).await;
     assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-AssociationNotEmpty")));

@@ -107,6 +107,9 @@ async fn update(
 ) -> axum::response::Response {
     let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     b.log("PATCH", format!("/v2/service_instances/{id}"), &q, body.clone());
+    if mode(&body) == "fail-500" {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response();
+    }
     if let Some(plan) = body["plan_id"].as_str() {
         b.instances.lock().unwrap().insert(id, plan.to_string());
     }

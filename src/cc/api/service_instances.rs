@@ -260,10 +260,22 @@ pub async fn update(
     };
     let parameters = body.object("parameters")?.map(Value::Object);
     let what = name.clone().unwrap_or_else(|| text(&instance, "name").unwrap_or_default());
-    set.save(&cc.db, "service_instances", &guid, "ServiceInstanceNameTaken", &what).await?;
     if new_plan.is_none() && parameters.is_none() {
         // A new name or tags are the CC's alone; the broker is not asked.
+        set.save(&cc.db, "service_instances", &guid, "ServiceInstanceNameTaken", &what).await?;
         return answer(&cc, &guid, true).await;
+    }
+    // The name must be free before the broker is asked; it is stored only
+    // if the broker takes the update.
+    let taken: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM service_instances WHERE space_guid = $1 AND name = $2 AND guid <> $3")
+            .bind(&space)
+            .bind(&what)
+            .bind(&guid)
+            .fetch_one(&cc.db)
+            .await?;
+    if taken > 0 {
+        return Err(ApiError::new("ServiceInstanceNameTaken", &[&what]));
     }
     let target = plan.target(&guid);
     let new_plan_id = new_plan.as_ref().map(|(_, p)| p.plan_id.as_str());
@@ -279,6 +291,7 @@ pub async fn update(
         .await;
     match updated {
         Ok(outcome) => {
+            set.save(&cc.db, "service_instances", &guid, "ServiceInstanceNameTaken", &what).await?;
             operations::record(&cc.db, &guid, UPDATE, &outcome, cc.config.broker_poll_timing()).await?;
             answer(&cc, &guid, matches!(outcome, Outcome::Done(_))).await
         }
