@@ -307,6 +307,7 @@ async fn failures_leave_nothing_behind(world: &World<'_>) {
         ("fail-500", 502, "CF-ServiceBrokerBadResponse", true),
         ("reject", 502, "CF-ServiceBrokerBadResponse", false),
         ("slow-answer", 502, "CF-ServiceBrokerApiTimeout", true),
+        ("garbage", 502, "CF-ServiceBrokerResponseMalformed", true),
     ] {
         let name = format!("broken-{mode}");
         let (got, error) = world.create(&name, "small", json!({"parameters": {"mode": mode}}), true).await;

@@ -3,7 +3,7 @@
 //! answers `last_operation` "in progress" twice before it ends), binds with
 //! made-up PostgreSQL credentials, and fails on request — parameter `mode`:
 //! `fail-500`, `reject` (400 with a description), `slow-answer` (3 s),
-//! `fail-async`. It records every request it gets.
+//! `garbage` (201 without JSON), `fail-async`. It records every request it gets.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -80,6 +80,7 @@ async fn provision(
             return (StatusCode::BAD_REQUEST, axum::Json(answer)).into_response();
         }
         "slow-answer" => tokio::time::sleep(Duration::from_secs(3)).await,
+        "garbage" => return (StatusCode::CREATED, "<html>created, probably</html>").into_response(),
         _ => {}
     }
     if plan == "plan-slow" {
