@@ -361,8 +361,25 @@ async fn failures_leave_nothing_behind(world: &World<'_>) {
 
 async fn quotas_and_retired_plans(world: &World<'_>) {
     let platform = world.platform;
-    // An org quota allowing one more instance and no paid plans.
+    // A space quota allowing no more instances and no paid plans.
     let used = platform.get("/v2/service_instances").await["total_results"].as_i64().unwrap();
+    let quota = json!({"name": "space-tight", "organization_guid": world.org, "non_basic_services_allowed": false,
+        "total_services": used, "memory_limit": 1024, "total_routes": 10})
+    .to_string();
+    let (status, quota) = platform.api(Method::POST, "/v2/space_quota_definitions", Some(&quota)).await;
+    assert_eq!(status, 201, "{quota}");
+    let assignment = format!("/v2/space_quota_definitions/{}/spaces/{}", guid(&quota), world.space);
+    assert_eq!(platform.api(Method::PUT, &assignment, None).await.0, 201);
+    let (status, error) = world.create("paid", "large", json!({}), true).await;
+    assert_eq!(
+        (status, error["error_code"].as_str()),
+        (400, Some("CF-ServiceInstanceServicePlanNotAllowedBySpaceQuota"))
+    );
+    let (status, error) = world.create("too-many", "small", json!({}), true).await;
+    assert_eq!((status, error["error_code"].as_str()), (400, Some("CF-ServiceInstanceSpaceQuotaExceeded")));
+    assert_eq!(platform.api(Method::DELETE, &assignment, None).await.0, 204);
+
+    // An org quota allowing one more instance and no paid plans.
     let quota = json!({"name": "tight", "non_basic_services_allowed": false, "total_services": used + 1,
         "memory_limit": 10240, "total_routes": 100})
     .to_string();
