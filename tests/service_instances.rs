@@ -305,7 +305,7 @@ async fn failures_leave_nothing_behind(world: &World<'_>) {
     let before = world.instance_names().await;
     for (mode, status, code, orphan) in [
         ("fail-500", 502, "CF-ServiceBrokerBadResponse", true),
-        ("reject", 502, "CF-ServiceBrokerBadResponse", false),
+        ("reject", 502, "CF-ServiceBrokerRequestRejected", false),
         ("slow-answer", 502, "CF-ServiceBrokerApiTimeout", true),
         ("garbage", 502, "CF-ServiceBrokerResponseMalformed", true),
     ] {

@@ -62,31 +62,31 @@ pub fn check_url(url: &str) -> ApiResult<()> {
 }
 
 impl Reply {
-    /// CF's error for an answer the operation did not expect: the broker's
-    /// own `description` when it gave one.
+    /// CF's error for an answer the operation did not expect: a 4xx is the
+    /// broker rejecting the request, anything else a bad response; the
+    /// message is the broker's own `description` when it gave one.
     pub fn unexpected(&self) -> ApiError {
         let (url, status) = (&self.url, self.status);
-        if let Some(description) = self.description() {
-            let mut error =
-                ApiError::broker("ServiceBrokerBadResponse", format!("Service broker error: {description}"));
-            if status == StatusCode::CONFLICT {
-                error.status = axum::http::StatusCode::CONFLICT;
-            }
-            return error;
-        }
         let body: String = self.text.chars().take(1000).collect();
-        if status.is_client_error() {
-            return ApiError::broker(
+        let (name, generic) = if status.is_client_error() {
+            (
                 "ServiceBrokerRequestRejected",
                 format!("The service broker rejected the request to {url}. Status Code: {status}, Body: {body}"),
-            );
+            )
+        } else {
+            (
+                "ServiceBrokerBadResponse",
+                format!(
+                    "The service broker returned an invalid response for the request to {url}. Status Code: {status}, Body: {body}"
+                ),
+            )
+        };
+        let description = self.description().map(|d| format!("Service broker error: {d}"));
+        let mut error = ApiError::broker(name, description.unwrap_or(generic));
+        if status == StatusCode::CONFLICT {
+            error.status = axum::http::StatusCode::CONFLICT;
         }
-        ApiError::broker(
-            "ServiceBrokerBadResponse",
-            format!(
-                "The service broker returned an invalid response for the request to {url}. Status Code: {status}, Body: {body}"
-            ),
-        )
+        error
     }
 
     /// The error for a success status whose body was not a JSON object.
