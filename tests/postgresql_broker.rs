@@ -26,17 +26,24 @@ async fn connect(uri: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
     sqlx::PgConnection::connect(uri).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_bind_use_unbind_and_delete_a_database() {
+/// A platform whose built-in broker uses the server WF_TEST_DATABASE_URL
+/// names, and that URL; None (and a note) when it is unset.
+async fn platform_with_broker() -> Option<(TestPlatform, String)> {
     let Ok(server) = std::env::var("WF_TEST_DATABASE_URL") else {
         eprintln!("skipped: set WF_TEST_DATABASE_URL=postgres://… for the postgresql broker");
-        return;
+        return None;
     };
     let platform = TestPlatform::start_configured("local:", None, |config| {
         config.postgresql_broker_url = Some(server.clone());
         config.broker_listen = "127.0.0.1:0".parse().unwrap();
     })
     .await;
+    Some((platform, server))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_bind_use_unbind_and_delete_a_database() {
+    let Some((platform, server)) = platform_with_broker().await else { return };
     let mut admin = connect(&server).await.expect("the test server");
     platform.login().await;
     let offered = eventually("the broker registered by the CC", Duration::from_secs(15), || async {
@@ -136,15 +143,7 @@ async fn create_bind_use_unbind_and_delete_a_database() {
 /// over wasi:sockets) bound to a `postgresql` instance stores and lists items.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_items_example_keeps_its_items_in_a_bound_database() {
-    let Ok(server) = std::env::var("WF_TEST_DATABASE_URL") else {
-        eprintln!("skipped: set WF_TEST_DATABASE_URL=postgres://… for the postgresql broker");
-        return;
-    };
-    let platform = TestPlatform::start_configured("local:", None, |config| {
-        config.postgresql_broker_url = Some(server.clone());
-        config.broker_listen = "127.0.0.1:0".parse().unwrap();
-    })
-    .await;
+    let Some((platform, server)) = platform_with_broker().await else { return };
     platform.login().await;
     platform.push("items", &common::repo().join("examples/items"), &[]).await;
     let (status, body) = platform.via_router("items.localhost", "/").await;

@@ -61,32 +61,28 @@ static TO_MANY: &[ToMany] = &[
     none_yet("shared_to"),
 ];
 
+/// Service instances, those `scope` keeps.
+const fn instances(scope: Option<&'static str>, filters: &'static [&'static str]) -> Resource {
+    Resource {
+        table: "service_instances",
+        path: "/v2/service_instances",
+        fields: FIELDS,
+        to_one: TO_ONE,
+        to_many: TO_MANY,
+        not_found: "ServiceInstanceNotFound",
+        filters,
+        scope,
+        visibility: Visibility::InSpace("space_guid"),
+    }
+}
+
 /// Brokered instances, as CF lists them at `/v2/service_instances`.
-pub static SERVICE_INSTANCES: Resource = Resource {
-    table: "service_instances",
-    path: "/v2/service_instances",
-    fields: FIELDS,
-    to_one: TO_ONE,
-    to_many: TO_MANY,
-    not_found: "ServiceInstanceNotFound",
-    filters: &["name", "space_guid", "service_plan_guid"],
-    scope: Some("type = 'managed_service_instance'"),
-    visibility: Visibility::InSpace("space_guid"),
-};
+pub static SERVICE_INSTANCES: Resource =
+    instances(Some("type = 'managed_service_instance'"), &["name", "space_guid", "service_plan_guid"]);
 
 /// Every instance, brokered and user-provided (their `type` tells): what a
 /// space lists (`cf services`) and what bindings point to.
-pub static ALL_SERVICE_INSTANCES: Resource = Resource {
-    table: "service_instances",
-    path: "/v2/service_instances",
-    fields: FIELDS,
-    to_one: TO_ONE,
-    to_many: TO_MANY,
-    not_found: "ServiceInstanceNotFound",
-    filters: &["name", "space_guid", "service_plan_guid", "type"],
-    scope: None,
-    visibility: Visibility::InSpace("space_guid"),
-};
+pub static ALL_SERVICE_INSTANCES: Resource = instances(None, &["name", "space_guid", "service_plan_guid", "type"]);
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
