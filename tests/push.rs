@@ -78,3 +78,33 @@ async fn push_hello_with_the_ccdb_on_postgres() {
     assert_eq!(platform.via_router("hello.localhost", "/").await.0, 200);
     platform.shutdown().await;
 }
+
+/// An update that sends fields with the values they have (as `wf push` and
+/// `cf push` do) is no change: the app keeps its version and instances; a
+/// real change gives it a new version, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_values_that_change_restart_an_app() {
+    let platform = TestPlatform::start("local:").await;
+    let space = platform.get("/v2/spaces?q=name:dev").await["resources"][0]["metadata"]["guid"].clone();
+    let body = serde_json::json!({"name": "same", "space_guid": space, "memory": 64, "disk_quota": 512}).to_string();
+    let (status, app) = platform.api(reqwest::Method::POST, "/v2/apps", Some(&body)).await;
+    assert_eq!(status, 201, "{app}");
+    let path = format!("/v2/apps/{}", app["metadata"]["guid"].as_str().unwrap());
+    let version = |app: &serde_json::Value| app["entity"]["version"].as_str().unwrap().to_string();
+    let first = version(&app);
+    let update = |body: &'static str| {
+        let (platform, path) = (&platform, &path);
+        async move {
+            let (status, app) = platform.api(reqwest::Method::PUT, path, Some(body)).await;
+            assert_eq!(status, 201, "{app}");
+            version(&app)
+        }
+    };
+    let same = r#"{"memory": 64, "disk_quota": 512, "command": null, "environment_json": {}, "instances": 1}"#;
+    assert_eq!(update(same).await, first, "the same values are no change");
+    let with_env = update(r#"{"environment_json": {"GREETING": "hi"}}"#).await;
+    assert_ne!(with_env, first, "a new environment is a new version");
+    assert_eq!(update(r#"{"environment_json": {"GREETING": "hi"}, "memory": 64}"#).await, with_env);
+    assert_ne!(update(r#"{"memory": 128}"#).await, with_env, "new memory is a new version");
+    platform.shutdown().await;
+}

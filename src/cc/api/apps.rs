@@ -254,12 +254,17 @@ pub async fn update(
             update.set(column, SqlValue::Bool(v));
         }
     }
-    // Anything that changes what an instance runs gives the app a new version.
-    let restart_needed = changes.memory.is_some()
-        || changes.disk_quota.is_some()
-        || changes.command.is_some()
-        || changes.environment_json.is_some()
-        || changes.state.as_deref() == Some("STARTED") && before["entity"]["state"] != "STARTED";
+    // Anything that changes what an instance runs gives the app a new
+    // version (a restart) — a field sent with the value it has is no change
+    // (`wf push` and `cf push` send memory, disk and command every time).
+    let old = &before["entity"];
+    let changed = |field: &str, new: Option<Value>| new.is_some_and(|new| old[field] != new);
+    let environment = changes.environment_json.as_deref().and_then(|text| serde_json::from_str(text).ok());
+    let restart_needed = changed("memory", changes.memory.map(Value::from))
+        || changed("disk_quota", changes.disk_quota.map(Value::from))
+        || changed("command", changes.command.clone().map(|c| c.map_or(Value::Null, Value::from)))
+        || changed("environment_json", environment)
+        || changes.state.as_deref() == Some("STARTED") && old["state"] != "STARTED";
     if restart_needed {
         update.set("version", SqlValue::Text(Some(new_guid())));
     }
