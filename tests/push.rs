@@ -108,3 +108,29 @@ async fn only_values_that_change_restart_an_app() {
     assert_ne!(update(r#"{"memory": 128}"#).await, with_env, "new memory is a new version");
     platform.shutdown().await;
 }
+
+/// Staging the same package again gives the same droplet (the same SHA1),
+/// so the DEAs' droplet caches hit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restaging_the_same_package_gives_the_same_droplet() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    platform.push("twice", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
+    let guid = platform.app_guid("twice").await;
+    let (status, body) = platform.api(reqwest::Method::POST, &format!("/v2/apps/{guid}/restage"), None).await;
+    assert_eq!(status, 201, "{body}");
+    let p = &platform;
+    let g = &guid;
+    let droplets = eventually("two stagings", Duration::from_secs(30), || async move {
+        let logs = p.get(&format!("/v2/apps/{g}/logs")).await;
+        let droplets: Vec<String> = logs
+            .as_array()?
+            .iter()
+            .filter_map(|l| l["message"].as_str()?.trim().strip_prefix("droplet ").map(str::to_string))
+            .collect();
+        (droplets.len() == 2).then_some(droplets)
+    })
+    .await;
+    assert_eq!(droplets[0], droplets[1], "the same droplet SHA1 and size");
+    platform.shutdown().await;
+}

@@ -63,20 +63,37 @@ fn set_mode(_path: &Path, _mode: u32) -> Result<()> {
     Ok(())
 }
 
-/// A tar.gz of `dir`'s entries named in `entries` (e.g. `app`, `staging_info.yml`).
+/// A tar.gz of `dir`'s entries named in `entries` (e.g. `app`,
+/// `staging_info.yml`), reproducible: the same files give the same bytes
+/// (names in order, fixed times and owners), so a droplet staged again from
+/// the same package has the same SHA1 and every cache keyed by it hits.
 pub fn pack(dir: &Path, entries: &[&str]) -> Result<Vec<u8>> {
     let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let mut tar = tar::Builder::new(encoder);
+    tar.mode(tar::HeaderMode::Deterministic);
     tar.follow_symlinks(false);
     for entry in entries {
         let path = dir.join(entry);
-        if path.is_dir() {
-            tar.append_dir_all(entry, &path)?;
-        } else if path.exists() {
-            tar.append_path_with_name(&path, entry)?;
+        if path.symlink_metadata().is_ok() {
+            append_in_order(&mut tar, &path, Path::new(entry))?;
         }
     }
     Ok(tar.into_inner()?.finish()?)
+}
+
+/// Appends `path` as `name`, a directory's entries sorted by name.
+fn append_in_order<W: std::io::Write>(tar: &mut tar::Builder<W>, path: &Path, name: &Path) -> Result<()> {
+    if !path.symlink_metadata()?.is_dir() {
+        tar.append_path_with_name(path, name)?;
+        return Ok(());
+    }
+    tar.append_dir(name, path)?;
+    let mut children = std::fs::read_dir(path)?.collect::<std::io::Result<Vec<_>>>()?;
+    children.sort_by_key(|child| child.file_name());
+    for child in children {
+        append_in_order(tar, &child.path(), &name.join(child.file_name()))?;
+    }
+    Ok(())
 }
 
 /// Unpacks a tar.gz under `dest`; entries cannot land outside it.
@@ -94,4 +111,29 @@ pub fn read_staging_info(dir: &Path) -> Result<StagingInfo> {
 
 pub fn write_staging_info(dir: &Path, info: &StagingInfo) -> Result<()> {
     Ok(std::fs::write(dir.join(STAGING_INFO), serde_yaml::to_string(info)?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_files_pack_to_the_same_bytes() {
+        let pack_files = |order: &[&str], mtime: u64| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("app/sub")).unwrap();
+            for name in order {
+                let path = dir.path().join("app").join(name);
+                std::fs::write(&path, format!("contents of {name}")).unwrap();
+                let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
+                std::fs::File::options().write(true).open(&path).unwrap().set_modified(time).unwrap();
+            }
+            std::fs::write(dir.path().join(STAGING_INFO), "detected_buildpack: wasm\n").unwrap();
+            pack(dir.path(), &["app", STAGING_INFO]).unwrap()
+        };
+        let first = pack_files(&["a.wasm", "sub/b.txt", "c.txt"], 1_000_000);
+        let again = pack_files(&["c.txt", "sub/b.txt", "a.wasm"], 2_000_000);
+        assert_eq!(first, again, "written in another order at another time, packed the same");
+        assert_ne!(first, pack_files(&["a.wasm", "sub/b.txt"], 1_000_000));
+    }
 }
