@@ -98,6 +98,7 @@ pub async fn restart(name: &str) -> Result<()> {
 /// Waits for staging (if the start needs it), then for an instance to run.
 async fn wait_running(client: &mut Client, app: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(180);
+    let mut backoff = super::client::Backoff::default();
     loop {
         let entity = client.get(&format!("/v2/apps/{app}")).await?["entity"].clone();
         match entity["package_state"].as_str() {
@@ -106,7 +107,7 @@ async fn wait_running(client: &mut Client, app: &str) -> Result<()> {
             }
             Some("STAGED") => return super::push::wait_for_instances(client, app).await,
             _ if Instant::now() >= deadline => bail!("the app was not staged within 180s"),
-            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+            _ => backoff.wait().await,
         }
     }
 }

@@ -21,11 +21,12 @@ pub fn format_line(line: &Value) -> String {
 }
 
 /// Follows the app's log stream, printing what `show` picks, until the
-/// returned task is aborted or the stream ends.
+/// returned task is aborted, the stream ends, or a line `last` picks came.
 pub async fn follow(
     client: &Client,
     app_guid: &str,
     show: fn(&Value) -> Option<String>,
+    last: fn(&Value) -> bool,
 ) -> Result<tokio::task::JoinHandle<()>> {
     let response = client
         .http()
@@ -41,8 +42,12 @@ pub async fn follow(
             pending.extend_from_slice(&chunk);
             while let Some(end) = pending.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = pending.drain(..=end).collect();
-                if let Some(text) = serde_json::from_slice::<Value>(&line).ok().as_ref().and_then(show) {
+                let Ok(line) = serde_json::from_slice::<Value>(&line) else { continue };
+                if let Some(text) = show(&line) {
                     println!("{text}");
+                }
+                if last(&line) {
+                    return;
                 }
             }
         }
@@ -59,6 +64,6 @@ pub async fn logs(name: &str, recent: bool) -> Result<()> {
         return Ok(());
     }
     println!("Tailing logs for app {name}...");
-    follow(&client, &app, |line| Some(format_line(line))).await?.await?;
+    follow(&client, &app, |line| Some(format_line(line)), |_| false).await?.await?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::bits;
-use super::client::{Client, Payload, guid, q};
+use super::client::{Backoff, Client, Payload, guid, q};
 
 #[derive(Debug, Clone, Default)]
 pub struct PushOptions {
@@ -129,16 +129,24 @@ pub async fn push(options: PushOptions) -> Result<()> {
         println!("Stopping app {name}...");
         client.call(Method::PUT, &format!("/v2/apps/{app_guid}"), Payload::Json(json!({"state": "STOPPED"}))).await?;
     }
-    let log_task = super::logs::follow(&client, &app_guid, |line| {
-        (line["source_type"] == "STG").then(|| format!("   {}", line["message"].as_str().unwrap_or_default()))
-    })
+    let mut log_task = super::logs::follow(
+        &client,
+        &app_guid,
+        |line| (line["source_type"] == "STG").then(|| format!("   {}", line["message"].as_str().unwrap_or_default())),
+        // The DEA's last staging line names the droplet.
+        |line| {
+            line["source_type"] == "STG" && line["message"].as_str().is_some_and(|m| m.trim().starts_with("droplet "))
+        },
+    )
     .await?;
     println!("Starting app {name}...");
     client.call(Method::PUT, &format!("/v2/apps/{app_guid}"), Payload::Json(json!({"state": "STARTED"}))).await?;
     let staged = wait_for_staging(&mut client, &app_guid).await;
-    // Let the last staging lines arrive before the stream is closed.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    log_task.abort();
+    // The last staging line may still be on its way; a staging that failed
+    // has none, so it is not waited for long.
+    if tokio::time::timeout(Duration::from_millis(300), &mut log_task).await.is_err() {
+        log_task.abort();
+    }
     let entity = staged?;
     if entity["package_state"] == "FAILED" {
         bail!(
@@ -220,6 +228,7 @@ async fn upload(client: &mut Client, app_guid: &str, dir: &Path) -> Result<()> {
         .call(Method::PUT, &format!("/v2/apps/{app_guid}/bits?async=true"), Payload::Multipart(Box::new(form)))
         .await?;
     let job_url = job["metadata"]["url"].as_str().context("the upload answered without a job")?.to_string();
+    let mut backoff = Backoff::default();
     loop {
         let job = client.get(&job_url).await?;
         match job["entity"]["status"].as_str() {
@@ -228,19 +237,20 @@ async fn upload(client: &mut Client, app_guid: &str, dir: &Path) -> Result<()> {
                 "upload failed: {}",
                 job["entity"]["error_details"]["description"].as_str().unwrap_or("unknown error")
             ),
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+            _ => backoff.wait().await,
         }
     }
 }
 
 async fn wait_for_staging(client: &mut Client, app_guid: &str) -> Result<Value> {
     let deadline = Instant::now() + STAGING_TIMEOUT;
+    let mut backoff = Backoff::default();
     while Instant::now() < deadline {
         let app = client.get(&format!("/v2/apps/{app_guid}")).await?;
         if matches!(app["entity"]["package_state"].as_str(), Some("STAGED") | Some("FAILED")) {
             return Ok(app["entity"].clone());
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        backoff.wait().await;
     }
     bail!("staging did not finish within {} minutes", STAGING_TIMEOUT.as_secs() / 60)
 }
@@ -248,6 +258,7 @@ async fn wait_for_staging(client: &mut Client, app_guid: &str) -> Result<Value> 
 /// Waits until an instance runs; fails when every instance crashed.
 pub async fn wait_for_instances(client: &mut Client, app_guid: &str) -> Result<()> {
     let deadline = Instant::now() + START_TIMEOUT;
+    let mut backoff = Backoff::default();
     loop {
         let instances = client.get(&format!("/v2/apps/{app_guid}/instances")).await?;
         let states: Vec<&str> =
@@ -263,6 +274,6 @@ pub async fn wait_for_instances(client: &mut Client, app_guid: &str) -> Result<(
         if Instant::now() >= deadline {
             bail!("no instance was running after {}s", START_TIMEOUT.as_secs());
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        backoff.wait().await;
     }
 }
