@@ -93,6 +93,7 @@ impl Platform {
         }
         if let Some(listener) = cc_listener {
             let cc = CloudController::start(config.clone(), bus.clone(), blobstore.clone()).await?;
+            platform.tasks.extend(cc.background.lock().expect("background tasks").drain(..));
             let app = crate::cc::api::router(cc);
             platform.tasks.push(tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, app).await {

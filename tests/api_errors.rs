@@ -192,3 +192,42 @@ fn zip_with(name: &str, contents: &[u8]) -> Vec<u8> {
     writer.write_all(contents).unwrap();
     writer.finish().unwrap().into_inner()
 }
+
+on_both_databases!(inlined_lists_are_each_parents_own, super::inlined_lists_are_each_parents_own);
+
+/// With `inline-relations-depth=1`, each row of a page gets its own
+/// related rows (one query per relation for the whole page), in creation
+/// order, at most 50.
+async fn inlined_lists_are_each_parents_own(platform: TestPlatform) {
+    let dev = platform.get("/v2/spaces?q=name:dev").await["resources"][0].clone();
+    let org = dev["entity"]["organization_guid"].as_str().unwrap().to_string();
+    let space = json!({"name": "crowded", "organization_guid": org}).to_string();
+    let (status, crowded) = platform.api(Method::POST, "/v2/spaces", Some(&space)).await;
+    assert_eq!(status, 201, "{crowded}");
+    let app = |name: String, space: &Value| json!({"name": name, "space_guid": space["metadata"]["guid"]}).to_string();
+    assert_eq!(platform.api(Method::POST, "/v2/apps", Some(&app("lonely".into(), &dev))).await.0, 201);
+    for i in 0..52 {
+        assert_eq!(platform.api(Method::POST, "/v2/apps", Some(&app(format!("app-{i:02}"), &crowded))).await.0, 201);
+    }
+    let spaces = platform.get("/v2/spaces?inline-relations-depth=1").await;
+    let apps_of = |name: &str| -> Vec<String> {
+        let space = spaces["resources"].as_array().unwrap().iter().find(|s| s["entity"]["name"] == name).unwrap();
+        space["entity"]["apps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["entity"]["name"].as_str().unwrap().into())
+            .collect()
+    };
+    assert_eq!(apps_of("dev"), ["lonely"]);
+    let crowded_apps = apps_of("crowded");
+    assert_eq!(crowded_apps.len(), 50, "inlined lists stop at 50");
+    assert_eq!(crowded_apps[..3], ["app-00", "app-01", "app-02"]);
+    // Each app of a page inlines its own space.
+    let apps = platform.get("/v2/apps?inline-relations-depth=1&results-per-page=100").await;
+    for app in apps["resources"].as_array().unwrap() {
+        let expected = if app["entity"]["name"] == "lonely" { "dev" } else { "crowded" };
+        assert_eq!(app["entity"]["space"]["entity"]["name"], expected);
+    }
+    platform.shutdown().await;
+}

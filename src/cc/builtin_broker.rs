@@ -12,11 +12,9 @@ use super::api::service_brokers::register_as_platform;
 
 pub const NAME: &str = "postgresql";
 
-pub fn register(cc: Cc) {
-    if cc.config.postgresql_broker_url.is_none() {
-        return;
-    }
-    tokio::spawn(async move {
+pub fn register(cc: Cc) -> Option<tokio::task::JoinHandle<()>> {
+    cc.config.postgresql_broker_url.as_ref()?;
+    Some(tokio::spawn(async move {
         let mut tries = 0u32;
         loop {
             match try_register(&cc).await {
@@ -28,7 +26,7 @@ pub fn register(cc: Cc) {
             tries += 1;
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-    });
+    }))
 }
 
 async fn try_register(cc: &Cc) -> anyhow::Result<()> {

@@ -47,6 +47,9 @@ pub struct CloudController {
     /// What the DEAs run, from their heartbeats.
     pub actual: Arc<ActualState>,
     pub logs: logs::AppLogs,
+    /// The CC's own loops (the broker poller, the built-in broker's
+    /// registration), for whoever runs the CC to stop with it.
+    pub background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 pub type Cc = Arc<CloudController>;
@@ -64,6 +67,7 @@ impl CloudController {
             deas: dea_pool::DeaPool::new(config.dea_timeout()),
             actual: Arc::new(ActualState::new(config.dea_timeout())),
             logs: logs::AppLogs::default(),
+            background: Default::default(),
             config,
             db,
             bus,
@@ -78,8 +82,8 @@ impl CloudController {
         stager::resume_lost_stagings(cc.clone());
         logs::listen(cc.clone()).await?;
         runner::listen_for_exits(cc.clone()).await?;
-        brokers::poller::spawn(cc.clone());
-        builtin_broker::register(cc.clone());
+        let loops = [Some(brokers::poller::spawn(cc.clone())), builtin_broker::register(cc.clone())];
+        cc.background.lock().expect("background tasks").extend(loops.into_iter().flatten());
         Ok(cc)
     }
 }

@@ -8,6 +8,8 @@
 //! pagination, `q` filters and ordering. Handlers add only what is special
 //! about their resource.
 
+use std::collections::HashMap;
+
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use sqlx::any::AnyRow;
@@ -95,6 +97,12 @@ pub struct Resource {
 /// Related resources inlined per row at most (CF's cap on inlined lists).
 const MAX_INLINE: i64 = 50;
 
+/// `column IN (…)` of `values`.
+fn in_list(column: &str, values: &[&str]) -> Condition {
+    let marks = vec!["?"; values.len()].join(", ");
+    Condition::raw(&format!("{column} IN ({marks})"), values)
+}
+
 impl Resource {
     pub fn url(&self, guid: &str) -> String {
         format!("{}/{guid}", self.path)
@@ -131,34 +139,95 @@ impl Resource {
         })
     }
 
-    /// The envelope with related resources inlined `depth` levels deep.
-    pub fn render_deep<'a>(&'a self, db: &'a AnyPool, row: &'a AnyRow, depth: u32) -> BoxFuture<'a, ApiResult<Value>> {
+    /// The envelopes of `rows` with related resources inlined `depth`
+    /// levels deep: one query per relation for all the rows, not one per row.
+    pub fn render_all<'a>(
+        &'a self,
+        db: &'a AnyPool,
+        rows: &'a [AnyRow],
+        depth: u32,
+    ) -> BoxFuture<'a, ApiResult<Vec<Value>>> {
         Box::pin(async move {
-            let mut value = self.render(row);
-            if depth == 0 {
-                return Ok(value);
+            let mut values: Vec<Value> = rows.iter().map(|row| self.render(row)).collect();
+            if depth == 0 || rows.is_empty() {
+                return Ok(values);
             }
-            let guid: String = row.try_get("guid").unwrap_or_default();
             for relation in self.to_one {
-                let related: Option<String> = row.try_get(format!("{}_guid", relation.name).as_str()).ok().flatten();
-                if let Some(related) = related
-                    && let Ok(related_row) = relation.resource.find(db, &related).await
-                {
-                    value["entity"][relation.name] = relation.resource.render_deep(db, &related_row, depth - 1).await?;
+                let column = format!("{}_guid", relation.name);
+                let related: Vec<Option<String>> =
+                    rows.iter().map(|row| row.try_get::<Option<String>, _>(column.as_str()).ok().flatten()).collect();
+                let mut wanted: Vec<&str> = related.iter().flatten().map(String::as_str).collect();
+                wanted.sort_unstable();
+                wanted.dedup();
+                if wanted.is_empty() {
+                    continue;
+                }
+                let found = relation.resource.select(db, &[in_list("guid", &wanted)], "").await?;
+                let rendered = relation.resource.render_all(db, &found, depth - 1).await?;
+                let by_guid: HashMap<String, Value> = found
+                    .iter()
+                    .map(|row| row.try_get::<String, _>("guid").unwrap_or_default())
+                    .zip(rendered)
+                    .collect();
+                for (value, related) in values.iter_mut().zip(&related) {
+                    if let Some(inlined) = related.as_ref().and_then(|guid| by_guid.get(guid)) {
+                        value["entity"][relation.name] = inlined.clone();
+                    }
                 }
             }
+            let guids: Vec<String> = rows.iter().map(|row| row.try_get("guid").unwrap_or_default()).collect();
             for relation in self.to_many {
                 let Some(resource) = relation.resource else { continue };
-                let condition = Condition::raw(relation.condition, &[&guid]);
-                let rows = resource.select(db, &[condition], &format!("ORDER BY id LIMIT {MAX_INLINE}")).await?;
-                let mut inlined = Vec::with_capacity(rows.len());
-                for child in &rows {
-                    inlined.push(resource.render_deep(db, child, depth - 1).await?);
+                let children = resource.children_of(db, relation.condition, &guids, depth - 1).await?;
+                for (value, children) in values.iter_mut().zip(children) {
+                    value["entity"][relation.name] = Value::Array(children);
                 }
-                value["entity"][relation.name] = Value::Array(inlined);
             }
-            Ok(value)
+            Ok(values)
         })
+    }
+
+    /// For each parent guid, its first [`MAX_INLINE`] rows of this resource
+    /// meeting `condition` (whose `?` is the parent's guid), rendered. A
+    /// condition `column = ?` is one query for all parents; others, one each.
+    async fn children_of(
+        &self,
+        db: &AnyPool,
+        condition: &str,
+        parents: &[String],
+        depth: u32,
+    ) -> ApiResult<Vec<Vec<Value>>> {
+        let Some(column) =
+            condition.strip_suffix(" = ?").filter(|c| c.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        else {
+            let mut all = Vec::with_capacity(parents.len());
+            for parent in parents {
+                let rows = self
+                    .select(db, &[Condition::raw(condition, &[parent])], &format!("ORDER BY id LIMIT {MAX_INLINE}"))
+                    .await?;
+                all.push(self.render_all(db, &rows, depth).await?);
+            }
+            return Ok(all);
+        };
+        let wanted: Vec<&str> = parents.iter().map(String::as_str).collect();
+        let (where_sql, binds) = self.where_clause(&[in_list(column, &wanted)]);
+        let sql = format!(
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY id) AS inline_rank FROM {}{where_sql}) \
+             ranked WHERE inline_rank <= {MAX_INLINE} ORDER BY id",
+            self.table
+        );
+        let mut query = sqlx::query(&sql);
+        for b in binds {
+            query = query.bind(b);
+        }
+        let rows = query.fetch_all(db).await?;
+        let rendered = self.render_all(db, &rows, depth).await?;
+        let mut by_parent: HashMap<String, Vec<Value>> = HashMap::new();
+        for (row, value) in rows.iter().zip(rendered) {
+            let parent = row.try_get::<Option<String>, _>(column).ok().flatten().unwrap_or_default();
+            by_parent.entry(parent).or_default().push(value);
+        }
+        Ok(parents.iter().map(|parent| by_parent.remove(parent).unwrap_or_default()).collect())
     }
 
     /// Rows meeting all conditions (and the scope), then `tail` (ORDER/LIMIT).
@@ -232,10 +301,7 @@ impl Resource {
         let offset = (params.page as i64 - 1) * per_page;
         let tail = format!("ORDER BY {order_column} {direction}, id {direction} LIMIT {per_page} OFFSET {offset}");
         let rows = self.select(db, &conditions, &tail).await?;
-        let mut resources = Vec::with_capacity(rows.len());
-        for row in &rows {
-            resources.push(self.render_deep(db, row, params.inline_relations_depth).await?);
-        }
+        let resources = self.render_all(db, &rows, params.inline_relations_depth).await?;
 
         let total_pages = (total + per_page - 1) / per_page;
         let link = |page: u32| json!(format!("{base_path}?{}", params.link_query(page)));

@@ -46,7 +46,8 @@ pub fn routes_with_members(
                       RawQuery(query): RawQuery| async move {
                     let params = ListParams::parse(query.as_deref())?;
                     let row = members.find_for(&cc.db, &guid, &user).await?;
-                    members.render_deep(&cc.db, &row, params.inline_relations_depth).await.map(Json)
+                    let mut one = members.render_all(&cc.db, &[row], params.inline_relations_depth).await?;
+                    ApiResult::Ok(Json(one.remove(0)))
                 },
             ),
         );

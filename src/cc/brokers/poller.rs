@@ -21,7 +21,7 @@ const TICK: Duration = Duration::from_millis(250);
 /// How long a claimed poll is left to its CC before another may take it.
 const CLAIM: Duration = Duration::from_secs(90);
 
-pub fn spawn(cc: Cc) {
+pub fn spawn(cc: Cc) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut timer = tokio::time::interval(TICK);
         loop {
@@ -33,7 +33,7 @@ pub fn spawn(cc: Cc) {
                 tracing::warn!("orphan mitigation: {}", e.description);
             }
         }
-    });
+    })
 }
 
 async fn poll_due(cc: &Cc) -> ApiResult<()> {
