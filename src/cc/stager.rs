@@ -21,6 +21,10 @@ use crate::bus::messages::{AdminBuildpack, StagingError, StagingProperties, Stag
 const TRANSFER_ALLOWANCE: Duration = Duration::from_secs(60);
 /// How long staging waits for a first stager to advertise (just after start-up).
 const STAGER_PATIENCE: Duration = Duration::from_secs(5);
+/// How long a stager has to say it took a staging request (its first
+/// reply comes at once) before it is asked again: a request published
+/// while the stager was reconnecting to the bus is lost.
+const ACCEPT_PATIENCE: Duration = Duration::from_secs(2);
 /// How often a CC looks for stagings whose CC died.
 const LOST_STAGING_SWEEP: Duration = Duration::from_secs(15);
 
@@ -67,8 +71,9 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
         start_message,
     };
     let limits = request.start_message.limits;
+    let needs = Needs { memory: limits.mem, disk: limits.disk, stack: seed::STACK };
     cc.deas.wait_for_stager(STAGER_PATIENCE).await;
-    let Some(stager) = cc.deas.find_stager(Needs { memory: limits.mem, disk: limits.disk, stack: seed::STACK }) else {
+    let Some(stager) = cc.deas.find_stager(needs) else {
         let failure = StagingError {
             id: "StagingError".into(),
             message: format!(
@@ -81,13 +86,20 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
 
     let mut replies = cc.bus.request_stream(&subjects::staging_start(&stager), &request).await?;
     let deadline = tokio::time::Instant::now() + limit;
+    let mut accepted = false;
     let outcome = loop {
-        match tokio::time::timeout_at(deadline, replies.next()).await {
+        let wait = if accepted { deadline } else { deadline.min(tokio::time::Instant::now() + ACCEPT_PATIENCE) };
+        match tokio::time::timeout_at(wait, replies.next()).await {
             Ok(Some(message)) => match message.json::<StagingReply>() {
                 Ok(reply) if reply.finished => break reply,
-                Ok(_) => continue,
+                Ok(_) => accepted = true,
                 Err(e) => tracing::warn!("{e:#}"),
             },
+            Err(_) if !accepted && tokio::time::Instant::now() < deadline => {
+                let stager = cc.deas.find_stager(needs).unwrap_or_else(|| stager.clone());
+                tracing::info!("no stager took the staging of app {guid}; asking {stager}");
+                replies = cc.bus.request_stream(&subjects::staging_start(&stager), &request).await?;
+            }
             Ok(None) | Err(_) => {
                 let failure = StagingError {
                     id: "StagingTimeExpired".into(),
