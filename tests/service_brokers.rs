@@ -176,14 +176,7 @@ async fn brokers_catalogs_access_and_failures(platform: TestPlatform) {
     let dev = tokens["access_token"].as_str().unwrap().to_string();
     let as_dev = |method: Method, path: String, body: Option<String>| {
         let (platform, dev) = (&platform, &dev);
-        async move {
-            let mut request = platform.http.request(method, format!("{}{path}", platform.api)).bearer_auth(dev);
-            if let Some(body) = body {
-                request = request.body(body);
-            }
-            let response = request.send().await.unwrap();
-            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
-        }
+        async move { platform.api_with_token(dev, method, &path, body.as_deref()).await }
     };
     let dev_plans = || async {
         let (_, list) = as_dev(Method::GET, "/v2/service_plans".into(), None).await;

@@ -480,14 +480,7 @@ async fn brokered_services_from_wf_and_who_sees_them() {
     let eve = tokens["access_token"].as_str().unwrap().to_string();
     let as_eve = |method: Method, path: String, body: Option<String>| {
         let (platform, eve) = (&platform, &eve);
-        async move {
-            let mut request = platform.http.request(method, format!("{}{path}", platform.api)).bearer_auth(eve);
-            if let Some(body) = body {
-                request = request.body(body);
-            }
-            let response = request.send().await.unwrap();
-            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
-        }
+        async move { platform.api_with_token(eve, method, &path, body.as_deref()).await }
     };
     let maindb = guid(&platform.get("/v2/service_instances?q=name:maindb").await["resources"][0]);
     assert_eq!(as_eve(Method::GET, "/v2/service_instances".into(), None).await.1["total_results"], 0);

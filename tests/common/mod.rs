@@ -157,7 +157,18 @@ impl TestPlatform {
 
     /// An authenticated API call: (status, JSON body or null).
     pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<&str>) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.api)).bearer_auth(self.token().await);
+        self.api_with_token(&self.token().await, method, path, body).await
+    }
+
+    /// An API call as whoever `token` is (another user than the admin).
+    pub async fn api_with_token(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.api)).bearer_auth(token);
         if let Some(body) = body {
             request = request.body(body.to_string());
         }
