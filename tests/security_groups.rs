@@ -9,14 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 fn names(page: &Value) -> Vec<String> {
-    let mut names: Vec<String> = page["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["entity"]["name"].as_str().unwrap().to_string())
-        .collect();
-    names.sort();
-    names
+    common::sorted_field(page, "name")
 }
 
 /// A new user, made a developer of `space`; returns their token.

@@ -71,15 +71,7 @@ fn registration(name: &str, url: &str, password: &str) -> String {
 }
 
 async fn names(platform: &TestPlatform, path: &str, field: &str) -> Vec<String> {
-    let list = platform.get(path).await;
-    let mut names: Vec<String> = list["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["entity"][field].as_str().unwrap().to_string())
-        .collect();
-    names.sort();
-    names
+    common::sorted_field(&platform.get(path).await, field)
 }
 
 on_both_databases!(brokers_catalogs_access_and_failures, super::brokers_catalogs_access_and_failures);

@@ -68,14 +68,7 @@ impl World<'_> {
 
     async fn instance_names(&self) -> Vec<String> {
         let list = self.platform.get(&format!("/v2/spaces/{}/service_instances", self.space)).await;
-        let mut names: Vec<String> = list["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["entity"]["name"].as_str().unwrap().into())
-            .collect();
-        names.sort();
-        names
+        common::sorted_field(&list, "name")
     }
 
     /// Waits until the instance's last operation is no longer in progress.

@@ -315,6 +315,11 @@ impl Resource {
     }
 }
 
+/// Reads a text column; NULL (or none of that name) is None.
+pub fn text_column(row: &AnyRow, name: &str) -> Option<String> {
+    row.try_get::<Option<String>, _>(name).ok().flatten()
+}
+
 /// Reads a boolean column, which SQLite hands back as an integer.
 pub fn bool_column(row: &AnyRow, name: &str) -> Option<bool> {
     match row.try_get::<Option<bool>, _>(name) {
@@ -327,7 +332,7 @@ pub fn bool_column(row: &AnyRow, name: &str) -> Option<bool> {
 /// back as integers, so both are accepted.
 fn column(row: &AnyRow, name: &str, kind: Kind) -> Value {
     match kind {
-        Kind::Text => row.try_get::<Option<String>, _>(name).ok().flatten().map(Value::String).unwrap_or(Value::Null),
+        Kind::Text => text_column(row, name).map(Value::String).unwrap_or(Value::Null),
         Kind::Int => row.try_get::<Option<i64>, _>(name).ok().flatten().map(Value::from).unwrap_or(Value::Null),
         Kind::Bool => bool_column(row, name).map(Value::Bool).unwrap_or(Value::Null),
         Kind::Json => row

@@ -414,3 +414,12 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+/// The `field` of every resource of a list page, sorted.
+pub fn sorted_field(page: &Value, field: &str) -> Vec<String> {
+    let resources = page["resources"].as_array().expect("a list page");
+    let mut values: Vec<String> =
+        resources.iter().map(|r| r["entity"][field].as_str().expect("a text field").to_string()).collect();
+    values.sort();
+    values
+}

@@ -16,13 +16,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use serde_json::{Value, json};
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::body::Body;
 use super::marketplace::{SERVICE_PLANS, SERVICES};
 use super::service_keys::SERVICE_KEYS;
-use super::services::{SERVICE_BINDINGS, delete_user_provided, unbind_all};
+use super::services::{SERVICE_BINDINGS, delete_user_provided, unbind_all, writable_instance};
 use super::spaces::SPACES;
 use crate::cc::auth::CurrentUser;
 use crate::cc::brokers::operations::{self, CREATE, DELETE, IN_PROGRESS, UPDATE};
@@ -32,7 +31,7 @@ use crate::cc::error::{ApiError, ApiResult, taken_or};
 use crate::cc::permissions::{Visibility, is_space_developer, plan_usable_in_space, require};
 use crate::cc::query::{Assignments, SqlValue};
 use crate::cc::quotas;
-use crate::cc::resource::{Field, Kind, Kind::*, Resource, ToMany, ToOne, field, link, none_yet, to_many};
+use crate::cc::resource::{Field, Kind, Kind::*, Resource, ToMany, ToOne, field, link, none_yet, text_column, to_many};
 use crate::cc::{Cc, new_guid, now};
 
 const FIELDS: &[Field] = &[
@@ -90,10 +89,6 @@ pub struct OperationParams {
     accepts_incomplete: bool,
     recursive: bool,
     purge: bool,
-}
-
-fn text(row: &AnyRow, column: &str) -> Option<String> {
-    row.try_get::<Option<String>, _>(column).ok().flatten()
 }
 
 /// 201 when the broker finished, 202 while it goes on.
@@ -190,25 +185,17 @@ pub async fn create(
     }
 }
 
-/// The instance (of either type) if this user may change it.
-async fn writable(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<AnyRow> {
-    let instance = ALL_SERVICE_INSTANCES.find_for(&cc.db, guid, &user.user).await?;
-    let space = text(&instance, "space_guid").unwrap_or_default();
-    require(is_space_developer(&cc.db, &user.user, &space).await?)?;
-    Ok(instance)
-}
-
 fn is_managed(instance: &AnyRow) -> bool {
-    text(instance, "type").as_deref() == Some("managed_service_instance")
+    text_column(instance, "type").as_deref() == Some("managed_service_instance")
 }
 
 /// AsyncServiceInstanceOperationInProgress while the broker works on it.
 fn not_busy(instance: &AnyRow) -> ApiResult<()> {
-    let (_, state) = operations::type_and_state(text(instance, "last_operation").as_deref());
+    let (_, state) = operations::type_and_state(text_column(instance, "last_operation").as_deref());
     if state == IN_PROGRESS {
         return Err(ApiError::new(
             "AsyncServiceInstanceOperationInProgress",
-            &[&text(instance, "name").unwrap_or_default()],
+            &[&text_column(instance, "name").unwrap_or_default()],
         ));
     }
     Ok(())
@@ -221,13 +208,13 @@ pub async fn update(
     Query(params): Query<OperationParams>,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let instance = writable(&cc, &user, &guid).await?;
+    let instance = writable_instance(&cc, &user, &ALL_SERVICE_INSTANCES, &guid).await?;
     if !is_managed(&instance) {
         return Err(ApiError::new("UserProvidedServiceInstanceHandlerNeeded", &[]));
     }
     not_busy(&instance)?;
     let body = Body::parse(&bytes, "ServiceInstanceInvalid")?;
-    let space = text(&instance, "space_guid").unwrap_or_default();
+    let space = text_column(&instance, "space_guid").unwrap_or_default();
     if body.string("space_guid")?.is_some_and(|s| s != space) {
         return Err(ApiError::new("ServiceInstanceSpaceChangeNotAllowed", &[]));
     }
@@ -238,7 +225,7 @@ pub async fn update(
     if let Some(tags) = &tags {
         set.set("tags", SqlValue::Text(Some(json!(tags).to_string())));
     }
-    let current_plan = text(&instance, "service_plan_guid").unwrap_or_default();
+    let current_plan = text_column(&instance, "service_plan_guid").unwrap_or_default();
     let plan = PlanBroker::load(&cc, &current_plan).await?;
     let new_plan = match body.string("service_plan_guid")? {
         Some(new) if new != current_plan => {
@@ -255,7 +242,7 @@ pub async fn update(
         _ => None,
     };
     let parameters = body.object("parameters")?.map(Value::Object);
-    let what = name.clone().unwrap_or_else(|| text(&instance, "name").unwrap_or_default());
+    let what = name.clone().unwrap_or_else(|| text_column(&instance, "name").unwrap_or_default());
     if new_plan.is_none() && parameters.is_none() {
         // A new name or tags are the CC's alone; the broker is not asked.
         set.save(&cc.db, "service_instances", &guid, "ServiceInstanceNameTaken", &what).await?;
@@ -304,7 +291,7 @@ pub async fn delete(
     Path(guid): Path<String>,
     Query(params): Query<OperationParams>,
 ) -> ApiResult<Response> {
-    let instance = writable(&cc, &user, &guid).await?;
+    let instance = writable_instance(&cc, &user, &ALL_SERVICE_INSTANCES, &guid).await?;
     if params.purge {
         // Forget it without asking the broker (an admin's way out of a broker that is gone).
         require(user.user.admin)?;
@@ -315,7 +302,7 @@ pub async fn delete(
         return delete_user_provided(&cc, &guid, params.recursive).await.map(IntoResponse::into_response);
     }
     not_busy(&instance)?;
-    let plan = PlanBroker::load(&cc, &text(&instance, "service_plan_guid").unwrap_or_default()).await?;
+    let plan = PlanBroker::load(&cc, &text_column(&instance, "service_plan_guid").unwrap_or_default()).await?;
     let target = plan.target(&guid);
     let children: i64 = sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM service_bindings WHERE service_instance_guid = $1) + \

@@ -13,11 +13,11 @@ use sqlx::Row;
 use super::body::Body;
 use super::collection::created;
 use super::service_instances::ALL_SERVICE_INSTANCES;
-use super::services::{credentials_for, forget_at_broker, unbind_at_broker};
+use super::services::{credentials_for, forget_at_broker, unbind_at_broker, writable_instance};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult, taken_or};
-use crate::cc::permissions::{Visibility, is_space_developer, require};
-use crate::cc::resource::{Kind::*, Resource, ToOne, field};
+use crate::cc::permissions::Visibility;
+use crate::cc::resource::{Kind::*, Resource, ToOne, field, text_column};
 use crate::cc::{Cc, new_guid, now};
 
 pub static SERVICE_KEYS: Resource = Resource {
@@ -34,20 +34,13 @@ pub static SERVICE_KEYS: Resource = Resource {
     ),
 };
 
-/// The space of an instance this user may make keys of.
-async fn space_developer_of(cc: &Cc, user: &CurrentUser, instance: &sqlx::any::AnyRow) -> ApiResult<()> {
-    let space: String = instance.try_get("space_guid").unwrap_or_default();
-    require(is_space_developer(&cc.db, &user.user, &space).await?)
-}
-
 pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
     let body = Body::parse(&bytes, "ServiceKeyInvalid")?;
     let name = body.required_string("name")?;
     let instance_guid = body.required_string("service_instance_guid")?;
     let parameters = body.object("parameters")?.map(Value::Object);
-    let instance = ALL_SERVICE_INSTANCES.find_for(&cc.db, &instance_guid, &user.user).await?;
-    space_developer_of(&cc, &user, &instance).await?;
-    if instance.try_get::<Option<String>, _>("service_plan_guid").ok().flatten().is_none() {
+    let instance = writable_instance(&cc, &user, &ALL_SERVICE_INSTANCES, &instance_guid).await?;
+    if text_column(&instance, "service_plan_guid").is_none() {
         let why = "Service keys are not supported for user-provided service instances.";
         return Err(ApiError::new("ServiceKeyNotSupported", &[why]));
     }
@@ -81,8 +74,7 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
 pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
     let key = SERVICE_KEYS.find_for(&cc.db, &guid, &user.user).await?;
     let instance_guid: String = key.try_get("service_instance_guid").unwrap_or_default();
-    let instance = ALL_SERVICE_INSTANCES.find(&cc.db, &instance_guid).await?;
-    space_developer_of(&cc, &user, &instance).await?;
+    writable_instance(&cc, &user, &ALL_SERVICE_INSTANCES, &instance_guid).await?;
     unbind_at_broker(&cc, &instance_guid, &guid, &user.user.guid).await?;
     sqlx::query("DELETE FROM service_keys WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
     Ok(StatusCode::NO_CONTENT)

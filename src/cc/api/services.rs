@@ -25,7 +25,7 @@ use crate::cc::brokers::{PlanBroker, operations, orphans};
 use crate::cc::error::{ApiError, ApiResult, taken_or};
 use crate::cc::permissions::{Visibility, is_space_developer, require};
 use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field, link, to_many};
+use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field, link, text_column, to_many};
 use crate::cc::{Cc, new_guid, now};
 
 pub static USER_PROVIDED_SERVICE_INSTANCES: Resource = Resource {
@@ -87,7 +87,7 @@ pub async fn bound_services(cc: &Cc, app: &str) -> ApiResult<Vec<Value>> {
     Ok(rows
         .iter()
         .map(|row| {
-            let text = |column: &str| row.try_get::<Option<String>, _>(column).ok().flatten();
+            let text = |column: &str| text_column(row, column);
             let json_of =
                 |column: &str, empty: Value| text(column).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(empty);
             let instance_name = text("instance_name").unwrap_or_default();
@@ -153,12 +153,18 @@ pub async fn create_instance(State(cc): State<Cc>, user: CurrentUser, bytes: Byt
     created(&USER_PROVIDED_SERVICE_INSTANCES, &cc, &guid).await
 }
 
-/// The instance, if the user may change it; returns its space.
-async fn writable_instance(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<String> {
-    let instance = USER_PROVIDED_SERVICE_INSTANCES.find_for(&cc.db, guid, &user.user).await?;
-    let space: String = instance.try_get("space_guid").unwrap_or_default();
+/// The instance (one of `instances`), if the user may change it: a space
+/// developer of its space.
+pub async fn writable_instance(
+    cc: &Cc,
+    user: &CurrentUser,
+    instances: &Resource,
+    guid: &str,
+) -> ApiResult<sqlx::any::AnyRow> {
+    let instance = instances.find_for(&cc.db, guid, &user.user).await?;
+    let space = text_column(&instance, "space_guid").unwrap_or_default();
     require(is_space_developer(&cc.db, &user.user, &space).await?)?;
-    Ok(space)
+    Ok(instance)
 }
 
 pub async fn update_instance(
@@ -167,7 +173,7 @@ pub async fn update_instance(
     Path(guid): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    writable_instance(&cc, &user, &guid).await?;
+    writable_instance(&cc, &user, &USER_PROVIDED_SERVICE_INSTANCES, &guid).await?;
     let body = Body::parse(&bytes, "ServiceInstanceInvalid")?;
     let (fields, name) = instance_fields(&body)?;
     fields
@@ -214,7 +220,7 @@ pub async fn delete_instance(
     Path(guid): Path<String>,
     Query(params): Query<DeleteParams>,
 ) -> ApiResult<StatusCode> {
-    writable_instance(&cc, &user, &guid).await?;
+    writable_instance(&cc, &user, &USER_PROVIDED_SERVICE_INSTANCES, &guid).await?;
     delete_user_provided(&cc, &guid, params.recursive == Some(true)).await
 }
 
@@ -246,7 +252,7 @@ pub async fn credentials_for(
     parameters: Option<&Value>,
     user: &str,
 ) -> ApiResult<(String, Option<String>)> {
-    let text = |column: &str| instance.try_get::<Option<String>, _>(column).ok().flatten();
+    let text = |column: &str| text_column(instance, column);
     let Some(plan_guid) = text("service_plan_guid") else {
         return Ok((text("credentials").unwrap_or_else(|| "{}".into()), text("syslog_drain_url")));
     };
@@ -314,8 +320,7 @@ pub async fn create_binding(State(cc): State<Cc>, user: CurrentUser, bytes: Byte
     let parameters = body.object("parameters")?.map(Value::Object);
     let app = writable_app(&cc, &user, &app_guid).await?;
     let instance = ALL_SERVICE_INSTANCES.find_for(&cc.db, &instance_guid, &user.user).await?;
-    let text = |row: &sqlx::any::AnyRow, column: &str| row.try_get::<Option<String>, _>(column).ok().flatten();
-    if text(&app, "space_guid") != text(&instance, "space_guid") {
+    if text_column(&app, "space_guid") != text_column(&instance, "space_guid") {
         return Err(ApiError::new("ServiceBindingDifferentSpaces", &[&format!("{app_guid} {instance_guid}")]));
     }
     let taken = || ApiError::new("ServiceBindingAppServiceTaken", &["The app is already bound to the service."]);

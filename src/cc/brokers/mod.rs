@@ -14,12 +14,10 @@ pub mod orphans;
 pub mod osb;
 pub mod poller;
 
-use sqlx::Row;
-
 use crate::cc::Cc;
 
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::resource::bool_column;
+use crate::cc::resource::{bool_column, text_column};
 use client::Broker;
 use osb::Target;
 
@@ -58,10 +56,10 @@ impl PlanBroker {
         .fetch_optional(&cc.db)
         .await?
         .ok_or_else(|| ApiError::new("ServicePlanNotFound", &[plan_guid]))?;
-        let text = |column: &str| row.try_get::<Option<String>, _>(column).ok().flatten().unwrap_or_default();
+        let text = |column: &str| text_column(&row, column).unwrap_or_default();
         Ok(PlanBroker {
             broker_guid: text("broker_guid"),
-            broker_space: row.try_get::<Option<String>, _>("broker_space").ok().flatten(),
+            broker_space: text_column(&row, "broker_space"),
             url: text("broker_url"),
             username: text("auth_username"),
             password: text("auth_password"),

@@ -16,6 +16,7 @@ use super::orphans::{self, PLATFORM_USER};
 use super::{PlanBroker, now_ms};
 use crate::cc::Cc;
 use crate::cc::error::ApiResult;
+use crate::cc::resource::text_column;
 
 const TICK: Duration = Duration::from_millis(250);
 /// How long a claimed poll is left to its CC before another may take it.
@@ -46,7 +47,7 @@ async fn poll_due(cc: &Cc) -> ApiResult<()> {
     .fetch_all(db)
     .await?;
     for row in due {
-        let text = |column: &str| row.try_get::<Option<String>, _>(column).ok().flatten();
+        let text = |column: &str| text_column(&row, column);
         let int = |column: &str| row.try_get::<i64, _>(column).unwrap_or(0);
         let (guid, poll_at, count) = (text("guid").unwrap_or_default(), int("poll_at"), int("poll_count"));
         let claimed = sqlx::query("UPDATE service_instances SET poll_at = $1 WHERE guid = $2 AND poll_at = $3")
