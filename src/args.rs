@@ -106,6 +106,8 @@ pub(crate) enum Command {
     Stop { name: String },
     /// Stop and start an app.
     Restart { name: String },
+    /// Stage an app's package again; a started app serves on until the new droplet runs.
+    Restage { name: String },
     /// Change an app's instances or memory.
     Scale {
         name: String,

@@ -141,6 +141,7 @@ async fn main() {
         Command::Start { name } => cli::app::set_state(&name, "STARTED").await,
         Command::Stop { name } => cli::app::set_state(&name, "STOPPED").await,
         Command::Restart { name } => cli::app::restart(&name).await,
+        Command::Restage { name } => cli::app::restage(&name).await,
         Command::Scale { name, instances, memory } => {
             match memory.as_deref().map(cli::push::parse_memory).transpose() {
                 Ok(memory_mb) => cli::app::scale(&name, instances, memory_mb).await,

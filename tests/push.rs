@@ -134,3 +134,91 @@ async fn restaging_the_same_package_gives_the_same_droplet() {
     assert_eq!(droplets[0], droplets[1], "the same droplet SHA1 and size");
     platform.shutdown().await;
 }
+
+/// Requests through the router, from `clients` keep-alive connections at
+/// once, until `stop` is set: (answers by status, failed requests, the last
+/// body answered).
+async fn load(
+    router: String,
+    host: &'static str,
+    clients: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> (std::collections::BTreeMap<u16, usize>, usize, String) {
+    let workers = (0..clients).map(|_| {
+        let (router, stop) = (router.clone(), stop.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let (mut statuses, mut failed, mut last) = (std::collections::BTreeMap::new(), 0, String::new());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match http.get(format!("{router}/")).header("host", host).send().await {
+                    Ok(response) => {
+                        *statuses.entry(response.status().as_u16()).or_insert(0) += 1;
+                        last = response.text().await.unwrap_or_default();
+                    }
+                    Err(_) => failed += 1,
+                }
+            }
+            (statuses, failed, last)
+        })
+    });
+    let mut total = (std::collections::BTreeMap::new(), 0, String::new());
+    for worker in futures::future::join_all(workers).await {
+        let (statuses, failed, last) = worker.unwrap();
+        for (status, n) in statuses {
+            *total.0.entry(status).or_insert(0) += n;
+        }
+        total.1 += failed;
+        total.2 = last;
+    }
+    total
+}
+
+/// Re-pushing a started app — new bits, a new memory limit — and
+/// restaging it keep it serving: its old instances answer until the new
+/// ones pass their health check, then drain. Not one request fails, and
+/// each command returns with every new instance running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_pushing_and_restaging_under_load_fail_no_request() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    let app = app_dir(&["examples/hello-http/hello_http.wasm"]);
+    platform.push("steady", app.path(), &["-i", "2", "-m", "32M"]).await;
+    let guid = platform.app_guid("steady").await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = tokio::spawn(load(platform.router.clone(), "steady.localhost", 4, stop.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let all_running = |label: &'static str| {
+        let (platform, guid) = (&platform, &guid);
+        async move {
+            let states = platform.states(guid).await;
+            assert_eq!(states, ["RUNNING", "RUNNING"], "{label}: returned before every instance ran");
+        }
+    };
+    std::fs::write(app.path().join("notes.txt"), "new bits").unwrap();
+    let out = platform.push("steady", app.path(), &[]).await;
+    assert!(out.contains("instances serve until new ones run"), "{out}");
+    all_running("push of new bits").await;
+    platform.push("steady", app.path(), &["-m", "48M"]).await;
+    all_running("push of a new memory limit").await;
+    let out = platform.wf(&["restage", "steady"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    all_running("restage").await;
+
+    let version = platform.get(&format!("/v2/apps/{guid}")).await["entity"]["version"].clone();
+    let (p, version) = (&platform, &version);
+    eventually("only the newest version answers", Duration::from_secs(10), || async move {
+        let (_, body) = p.via_router("steady.localhost", "/").await;
+        let body: serde_json::Value = serde_json::from_str(&body).ok()?;
+        (body["vcap_application"]["application_version"] == *version && body["memory_limit"] == "48m").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (statuses, failed, _) = load.await.unwrap();
+    let answered: usize = statuses.values().sum();
+    assert_eq!(failed, 0, "requests that failed outright (statuses {statuses:?})");
+    assert_eq!(statuses.keys().collect::<Vec<_>>(), [&200], "every answer is a 200: {statuses:?}");
+    assert!(answered > 100, "the load kept going: {statuses:?}");
+    platform.shutdown().await;
+}

@@ -20,6 +20,7 @@ pub mod query;
 pub mod quotas;
 pub mod release;
 pub mod resource;
+pub mod rollout;
 pub mod runner;
 pub mod seed;
 pub mod stager;

@@ -14,7 +14,7 @@ use super::api::APPS;
 use super::api::{security_groups, services};
 use super::dea_pool::Needs;
 use super::error::{ApiError, ApiResult};
-use super::{events, stager};
+use super::{events, rollout, stager};
 use crate::bus::BusExt;
 use crate::bus::messages::{
     DeaStart, DeaStop, DeaUpdate, DropletExited, FindDroplet, FindDropletReply, InstanceState, Limits, LogMessage,
@@ -37,11 +37,9 @@ pub async fn react_to_change(cc: &Cc, guid: &str, before: &Value, after: &Value)
     }
     let instances = after["instances"].as_u64().unwrap_or(0) as u32;
     if !was_started || after["version"] != before["version"] {
-        if was_started {
-            stop_all(cc, guid).await?;
-        }
+        // A started app's old instances serve on until the new ones run.
         if after["package_state"] == "STAGED" {
-            start_instances(cc, guid, 0..instances).await?;
+            rollout::roll_out(cc, guid, after["version"].as_str().unwrap_or_default(), instances).await?;
         } else {
             tokio::spawn(stager::stage_and_start(cc.clone(), guid.to_string()));
         }

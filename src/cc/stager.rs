@@ -12,10 +12,12 @@ use super::api::APPS;
 use super::api::security_groups;
 use super::dea_pool::Needs;
 use super::error::ApiResult;
-use super::{Cc, new_guid, now, runner, seed};
+use super::{Cc, new_guid, now, rollout, runner, seed};
 use crate::blobstore::keys;
 use crate::bus::BusExt;
-use crate::bus::messages::{AdminBuildpack, StagingError, StagingProperties, StagingReply, StagingRequest, subjects};
+use crate::bus::messages::{
+    AdminBuildpack, LogMessage, StagingError, StagingProperties, StagingReply, StagingRequest, subjects,
+};
 
 /// Time allowed beyond the buildpack's own limit for downloads and uploads.
 const TRANSFER_ALLOWANCE: Duration = Duration::from_secs(60);
@@ -134,7 +136,8 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     let app = APPS.get(&cc.db, guid).await?;
     if app["entity"]["state"] == "STARTED" {
         let instances = app["entity"]["instances"].as_u64().unwrap_or(0) as u32;
-        runner::start_instances(cc, guid, 0..instances).await?;
+        let version = app["entity"]["version"].as_str().unwrap_or_default();
+        rollout::roll_out(cc, guid, version, instances).await?;
     }
     Ok(())
 }
@@ -157,9 +160,11 @@ async fn admin_buildpacks(cc: &Cc) -> ApiResult<Vec<AdminBuildpack>> {
         .collect())
 }
 
-/// Marks staging FAILED, unless a newer staging (another `task_id`) owns the app now.
+/// Marks staging FAILED, unless a newer staging (another `task_id`) owns
+/// the app now, and says so on the app's log stream (clients waiting for
+/// the staging learn of it there).
 async fn record_failure(cc: &Cc, guid: &str, task_id: Option<&str>, error: &StagingError) -> ApiResult<()> {
-    sqlx::query(
+    let recorded = sqlx::query(
         "UPDATE apps SET package_state = $1, staging_failed_reason = $2, staging_failed_description = $3, updated_at = $4, \
          staging_cc = NULL, staging_deadline = NULL WHERE guid = $5 AND (staging_task_id = $6 OR $7)",
     )
@@ -172,6 +177,10 @@ async fn record_failure(cc: &Cc, guid: &str, task_id: Option<&str>, error: &Stag
     .bind(task_id.is_none())
     .execute(&cc.db)
     .await?;
+    if recorded.rows_affected() > 0 {
+        let text = format!("Staging failed: {} ({})", error.message, error.id);
+        cc.bus.publish(&subjects::app_logs(guid), &LogMessage::new(guid, "API", "0", "ERR", text)).await?;
+    }
     Ok(())
 }
 

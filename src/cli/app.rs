@@ -1,9 +1,7 @@
 //! Commands on one app: `app`, `start`, `stop`, `restart`, `scale`,
 //! `delete`, `events`.
 
-use std::time::{Duration, Instant};
-
-use anyhow::{Result, bail};
+use anyhow::Result;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -77,14 +75,15 @@ fn crash_note(crashes: &Value, index: &str) -> String {
     format!("crashed {} time(s), {next}: {}", crash["crash_count"], crash["reason"].as_str().unwrap_or_default())
 }
 
-/// Sets the app's state and waits for the outcome.
+/// Sets the app's state and, for a start, waits until it runs.
 pub async fn set_state(name: &str, state: &str) -> Result<()> {
     let mut client = Client::load()?;
     let app = guid(&client.app(name).await?);
-    client.call(Method::PUT, &format!("/v2/apps/{app}"), Payload::Json(json!({"state": state}))).await?;
+    let events = super::wait::AppEvents::open(&client, &app, true).await?;
     println!("{} app {name}...", if state == "STARTED" { "Starting" } else { "Stopping" });
+    client.call(Method::PUT, &format!("/v2/apps/{app}"), Payload::Json(json!({"state": state}))).await?;
     if state == "STARTED" {
-        wait_running(&mut client, &app).await?;
+        events.until_running(&mut client).await?;
     }
     println!("OK");
     Ok(())
@@ -95,21 +94,20 @@ pub async fn restart(name: &str) -> Result<()> {
     set_state(name, "STARTED").await
 }
 
-/// Waits for staging (if the start needs it), then for an instance to run.
-async fn wait_running(client: &mut Client, app: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let mut backoff = super::client::Backoff::default();
-    loop {
-        let entity = client.get(&format!("/v2/apps/{app}")).await?["entity"].clone();
-        match entity["package_state"].as_str() {
-            Some("FAILED") => {
-                bail!("staging failed: {}", entity["staging_failed_description"].as_str().unwrap_or("unknown"))
-            }
-            Some("STAGED") => return super::push::wait_for_instances(client, app).await,
-            _ if Instant::now() >= deadline => bail!("the app was not staged within 180s"),
-            _ => backoff.wait().await,
-        }
+/// Stages the app's package again; a started app's instances serve until
+/// the new droplet's run.
+pub async fn restage(name: &str) -> Result<()> {
+    let mut client = Client::load()?;
+    let app = client.app(name).await?;
+    let guid = guid(&app);
+    let events = super::wait::AppEvents::open(&client, &guid, true).await?;
+    println!("Restaging app {name}...");
+    client.call(Method::POST, &format!("/v2/apps/{guid}/restage"), Payload::None).await?;
+    if app["entity"]["state"] == "STARTED" {
+        events.until_running(&mut client).await?;
     }
+    println!("OK");
+    Ok(())
 }
 
 pub async fn scale(name: &str, instances: Option<u32>, memory_mb: Option<u64>) -> Result<()> {
@@ -122,9 +120,13 @@ pub async fn scale(name: &str, instances: Option<u32>, memory_mb: Option<u64>) -
     if let Some(m) = memory_mb {
         body["memory"] = json!(m);
     }
+    let events = super::wait::AppEvents::open(&client, &app, false).await?;
     let updated = client.call(Method::PUT, &format!("/v2/apps/{app}"), Payload::Json(body)).await?;
     let e = &updated["entity"];
     println!("Scaled {name}: {} instances of {}M", e["instances"], e["memory"]);
+    if e["state"] == "STARTED" {
+        events.until_running(&mut client).await?;
+    }
     Ok(())
 }
 

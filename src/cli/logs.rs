@@ -20,38 +20,52 @@ pub fn format_line(line: &Value) -> String {
     )
 }
 
-/// Follows the app's log stream, printing what `show` picks, until the
-/// returned task is aborted, the stream ends, or a line `last` picks came.
-pub async fn follow(
-    client: &Client,
-    app_guid: &str,
-    show: fn(&Value) -> Option<String>,
-    last: fn(&Value) -> bool,
-) -> Result<tokio::task::JoinHandle<()>> {
-    let response = client
-        .http()
-        .get(format!("{}/v2/apps/{app_guid}/logs/stream", client.session.api))
-        .bearer_auth(&client.session.access_token)
-        .send()
-        .await?
-        .error_for_status()?;
-    Ok(tokio::spawn(async move {
-        let mut body = response.bytes_stream();
-        let mut pending = Vec::new();
-        while let Some(Ok(chunk)) = body.next().await {
-            pending.extend_from_slice(&chunk);
-            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = pending.drain(..=end).collect();
-                let Ok(line) = serde_json::from_slice::<Value>(&line) else { continue };
-                if let Some(text) = show(&line) {
-                    println!("{text}");
-                }
-                if last(&line) {
-                    return;
+/// An app's log stream, line by line, as long as it is held.
+pub struct LogStream {
+    lines: tokio::sync::mpsc::UnboundedReceiver<Value>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl LogStream {
+    /// Opens the stream: every line the app logs from now on comes out of
+    /// [`LogStream::next`].
+    pub async fn open(client: &Client, app_guid: &str) -> Result<LogStream> {
+        let response = client
+            .http()
+            .get(format!("{}/v2/apps/{app_guid}/logs/stream", client.session.api))
+            .bearer_auth(&client.session.access_token)
+            .send()
+            .await?
+            .error_for_status()?;
+        let (sender, lines) = tokio::sync::mpsc::unbounded_channel();
+        let reader = tokio::spawn(async move {
+            let mut body = response.bytes_stream();
+            let mut pending = Vec::new();
+            while let Some(Ok(chunk)) = body.next().await {
+                pending.extend_from_slice(&chunk);
+                while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=end).collect();
+                    if let Ok(line) = serde_json::from_slice::<Value>(&line)
+                        && sender.send(line).is_err()
+                    {
+                        return;
+                    }
                 }
             }
-        }
-    }))
+        });
+        Ok(LogStream { lines, reader })
+    }
+
+    /// The next line; None once the stream ended.
+    pub async fn next(&mut self) -> Option<Value> {
+        self.lines.recv().await
+    }
+}
+
+impl Drop for LogStream {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
 }
 
 pub async fn logs(name: &str, recent: bool) -> Result<()> {
@@ -64,6 +78,9 @@ pub async fn logs(name: &str, recent: bool) -> Result<()> {
         return Ok(());
     }
     println!("Tailing logs for app {name}...");
-    follow(&client, &app, |line| Some(format_line(line)), |_| false).await?.await?;
+    let mut stream = LogStream::open(&client, &app).await?;
+    while let Some(line) = stream.next().await {
+        println!("{}", format_line(&line));
+    }
     Ok(())
 }

@@ -22,4 +22,5 @@ pub mod service_keys;
 pub mod services;
 pub mod session;
 pub mod target;
+pub mod wait;
 pub mod wasm;

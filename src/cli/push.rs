@@ -4,14 +4,14 @@
 //! live, then wait for instances and print the URL and the time it took.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::bits;
-use super::client::{Backoff, Client, Payload, guid, q};
+use super::client::{Client, Payload, guid, q};
 
 #[derive(Debug, Clone, Default)]
 pub struct PushOptions {
@@ -32,10 +32,6 @@ pub struct PushOptions {
     /// Service instances to bind (by name).
     pub services: Vec<String>,
 }
-
-/// How long to wait for staging, then for the first instance to run.
-const STAGING_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-const START_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// `64M`, `1G`, `512` (MB) as megabytes.
 pub fn parse_memory(text: &str) -> Result<u64> {
@@ -88,19 +84,19 @@ pub async fn push(options: PushOptions) -> Result<()> {
     let existing = client
         .get(&format!("/v2/apps?q={}&q={}", q(&format!("name:{name}")), q(&format!("space_guid:{space}"))))
         .await?;
-    let app = match existing["resources"].get(0) {
+    let existing = existing["resources"].get(0).cloned();
+    let app_guid = match &existing {
         Some(app) => {
             println!("Updating app {name}...");
-            client.call(Method::PUT, &format!("/v2/apps/{}", guid(app)), Payload::Json(fields)).await?
+            guid(app)
         }
         None => {
             println!("Creating app {name}...");
             fields["name"] = json!(name);
             fields["space_guid"] = json!(space);
-            client.call(Method::POST, "/v2/apps", Payload::Json(fields)).await?
+            guid(&client.call(Method::POST, "/v2/apps", Payload::Json(fields.take())).await?)
         }
     };
-    let app_guid = guid(&app);
 
     // 2. Its routes.
     let domains = client.get_all("/v2/shared_domains").await?;
@@ -124,38 +120,27 @@ pub async fn push(options: PushOptions) -> Result<()> {
     println!("Uploading {name}...");
     upload(&mut client, &app_guid, Path::new(&options.path)).await?;
 
-    // 4. (Re)start, streaming the staging log.
-    if app["entity"]["state"] == "STARTED" {
-        println!("Stopping app {name}...");
-        client.call(Method::PUT, &format!("/v2/apps/{app_guid}"), Payload::Json(json!({"state": "STOPPED"}))).await?;
+    // 4. (Re)start, following the staging log and the instances' events. A
+    // started app is not stopped: the new version's instances replace the
+    // old ones as they come up. Changed fields make a new version by
+    // themselves; otherwise the new bits are staged by a restage.
+    let events = super::wait::AppEvents::open(&client, &app_guid, true).await?;
+    let app_path = format!("/v2/apps/{app_guid}");
+    match existing.filter(|app| app["entity"]["state"] == "STARTED") {
+        Some(running) => {
+            println!("Restarting app {name}: its instances serve until new ones run...");
+            let updated = client.call(Method::PUT, &app_path, Payload::Json(fields)).await?;
+            if updated["entity"]["version"] == running["entity"]["version"] {
+                client.call(Method::POST, &format!("{app_path}/restage"), Payload::None).await?;
+            }
+        }
+        None => {
+            println!("Starting app {name}...");
+            fields["state"] = json!("STARTED");
+            client.call(Method::PUT, &app_path, Payload::Json(fields)).await?;
+        }
     }
-    let mut log_task = super::logs::follow(
-        &client,
-        &app_guid,
-        |line| (line["source_type"] == "STG").then(|| format!("   {}", line["message"].as_str().unwrap_or_default())),
-        // The DEA's last staging line names the droplet.
-        |line| {
-            line["source_type"] == "STG" && line["message"].as_str().is_some_and(|m| m.trim().starts_with("droplet "))
-        },
-    )
-    .await?;
-    println!("Starting app {name}...");
-    client.call(Method::PUT, &format!("/v2/apps/{app_guid}"), Payload::Json(json!({"state": "STARTED"}))).await?;
-    let staged = wait_for_staging(&mut client, &app_guid).await;
-    // The last staging line may still be on its way; a staging that failed
-    // has none, so it is not waited for long.
-    if tokio::time::timeout(Duration::from_millis(300), &mut log_task).await.is_err() {
-        log_task.abort();
-    }
-    let entity = staged?;
-    if entity["package_state"] == "FAILED" {
-        bail!(
-            "staging failed: {} ({})",
-            entity["staging_failed_description"].as_str().unwrap_or("unknown"),
-            entity["staging_failed_reason"].as_str().unwrap_or("StagingError")
-        );
-    }
-    wait_for_instances(&mut client, &app_guid).await?;
+    events.until_running(&mut client).await?;
 
     let router = client.session.router_url.clone().unwrap_or_default();
     let port = router.rsplit(':').next().filter(|p| *p != "80").map(|p| format!(":{p}")).unwrap_or_default();
@@ -224,56 +209,7 @@ async fn upload(client: &mut Client, app_guid: &str, dir: &Path) -> Result<()> {
             .expect("static mime");
         reqwest::multipart::Form::new().text("resources", resources.clone()).part("application", part)
     };
-    let job = client
-        .call(Method::PUT, &format!("/v2/apps/{app_guid}/bits?async=true"), Payload::Multipart(Box::new(form)))
-        .await?;
-    let job_url = job["metadata"]["url"].as_str().context("the upload answered without a job")?.to_string();
-    let mut backoff = Backoff::default();
-    loop {
-        let job = client.get(&job_url).await?;
-        match job["entity"]["status"].as_str() {
-            Some("finished") => return Ok(()),
-            Some("failed") => bail!(
-                "upload failed: {}",
-                job["entity"]["error_details"]["description"].as_str().unwrap_or("unknown error")
-            ),
-            _ => backoff.wait().await,
-        }
-    }
-}
-
-async fn wait_for_staging(client: &mut Client, app_guid: &str) -> Result<Value> {
-    let deadline = Instant::now() + STAGING_TIMEOUT;
-    let mut backoff = Backoff::default();
-    while Instant::now() < deadline {
-        let app = client.get(&format!("/v2/apps/{app_guid}")).await?;
-        if matches!(app["entity"]["package_state"].as_str(), Some("STAGED") | Some("FAILED")) {
-            return Ok(app["entity"].clone());
-        }
-        backoff.wait().await;
-    }
-    bail!("staging did not finish within {} minutes", STAGING_TIMEOUT.as_secs() / 60)
-}
-
-/// Waits until an instance runs; fails when every instance crashed.
-pub async fn wait_for_instances(client: &mut Client, app_guid: &str) -> Result<()> {
-    let deadline = Instant::now() + START_TIMEOUT;
-    let mut backoff = Backoff::default();
-    loop {
-        let instances = client.get(&format!("/v2/apps/{app_guid}/instances")).await?;
-        let states: Vec<&str> =
-            instances.as_object().map(|m| m.values().filter_map(|i| i["state"].as_str()).collect()).unwrap_or_default();
-        let count = |s: &str| states.iter().filter(|x| **x == s).count();
-        if count("RUNNING") > 0 {
-            println!("{} of {} instances running", count("RUNNING"), states.len());
-            return Ok(());
-        }
-        if !states.is_empty() && count("CRASHED") == states.len() {
-            bail!("all {} instances crashed on start", states.len());
-        }
-        if Instant::now() >= deadline {
-            bail!("no instance was running after {}s", START_TIMEOUT.as_secs());
-        }
-        backoff.wait().await;
-    }
+    // Answered once the package is stored: nothing to poll.
+    client.call(Method::PUT, &format!("/v2/apps/{app_guid}/bits"), Payload::Multipart(Box::new(form))).await?;
+    Ok(())
 }

@@ -23,7 +23,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx};
 use super::egress::SocketPolicy;
 use super::env::{self, InstanceFacts};
 use super::health;
-use super::instance::{Instance, crash};
+use super::instance::{Instance, Server, crash};
 use super::log::GuestLogs;
 use super::{Dea, DeaRef, app_limits, droplet};
 use crate::blobstore::{keys, package, sha1_hex};
@@ -157,8 +157,9 @@ async fn serve(
     let app =
         HttpApp::new(&dea.runtime, component, make_wasi, Limits { max_busy: None, ..limits }, request_timeout, crashes)
             .map_err(|e| anyhow!("the component cannot be served: {e:#}"))?;
-    let server = tokio::spawn(Arc::new(app).serve(listener));
-    *instance.server.lock().expect("instance server") = Some(server.abort_handle());
+    let drain = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(Arc::new(app).serve(listener, drain.clone()));
+    *instance.server.lock().expect("instance server") = Some(Server::Http { task, drain });
     let (dea_ref, instance_ref) = (dea.clone(), instance.clone());
     tokio::spawn(async move {
         if let Some(description) = crashed.recv().await {
@@ -190,7 +191,7 @@ async fn run_program(
             Err(e) => format!("the app failed to run: {e:#}"),
         });
     });
-    *instance.server.lock().expect("instance server") = Some(program.abort_handle());
+    *instance.server.lock().expect("instance server") = Some(Server::Program(program.abort_handle()));
 
     let port = instance.status.lock().expect("instance status").port;
     let healthy =

@@ -1,9 +1,13 @@
 //! One app instance on this DEA, from `dea.<id>.start` to its end: it is
 //! STARTING while [`super::boot`] brings it up, RUNNING once that succeeds
 //! (and its routes are registered), and reported in heartbeats, stats and
-//! the snapshot throughout. It ends by `dea.stop` (STOPPED) or by crashing (CRASHED: a trap, a
-//! limit, a failed health check); either way the router forgets it and
-//! `droplet.exited` says why. Nothing else on the DEA is touched.
+//! the snapshot throughout. It ends by `dea.stop` or by crashing (CRASHED:
+//! a trap, a limit, a failed health check); either way the router forgets
+//! it and `droplet.exited` says why. A stopped instance is STOPPING while
+//! it drains: off its routes first, it serves on for a moment (routers
+//! hear of it), then finishes the requests it has and closes its
+//! connections before it is gone (STOPPED) — so stopping an instance that
+//! has a successor fails no request. Nothing else on the DEA is touched.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -15,14 +19,36 @@ use chrono::{DateTime, Utc};
 use super::{Dea, DeaRef, boot, disk_usage};
 use crate::bus::BusExt;
 use crate::bus::messages::{
-    DeaStart, DropletExited, FindDropletReply, InstanceHeartbeat, InstanceState, InstanceStats, RouteRegistration,
-    Usage, subjects,
+    DeaStart, DropletExited, FindDropletReply, InstanceHeartbeat, InstanceState, InstanceStats, LogMessage,
+    RouteRegistration, Usage, subjects,
 };
 use crate::runtime::limits::Limits;
 
 /// How long a crashed instance's server lingers so the answer to the
 /// request that crashed it (a 500) still reaches the client.
 const CRASH_GRACE: Duration = Duration::from_secs(1);
+/// How long a stopping instance serves on after leaving its routes, for
+/// every router to hear of it.
+const UNREGISTER_GRACE: Duration = Duration::from_millis(250);
+/// How long a draining instance's requests in flight have to finish.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+/// What serves an instance.
+pub(super) enum Server {
+    /// The DEA's own server of an HTTP app, which drains when told.
+    Http { task: tokio::task::JoinHandle<()>, drain: tokio_util::sync::CancellationToken },
+    /// A program serving on its own: it can only be cut off.
+    Program(tokio::task::AbortHandle),
+}
+
+impl Server {
+    fn abort(&self) {
+        match self {
+            Server::Http { task, .. } => task.abort(),
+            Server::Program(task) => task.abort(),
+        }
+    }
+}
 
 pub struct Instance {
     pub id: String,
@@ -32,7 +58,7 @@ pub struct Instance {
     began: Instant,
     pub(super) status: Mutex<Status>,
     /// The server (HTTP app) or program (command app).
-    pub(super) server: Mutex<Option<tokio::task::AbortHandle>>,
+    pub(super) server: Mutex<Option<Server>>,
     /// What the running guest holds of its limits.
     pub(super) limits: Mutex<Option<Limits>>,
     /// CPU time used as of the last stats report, and when that was.
@@ -64,6 +90,17 @@ impl Instance {
     pub fn state_age(&self) -> Duration {
         let since = self.status.lock().expect("instance status").since;
         Duration::from_secs_f64((epoch_seconds() - since).max(0.0))
+    }
+
+    /// Marks the instance STOPPING unless it already is, or is gone;
+    /// returns the state it had.
+    fn begin_stopping(&self) -> Option<InstanceState> {
+        let mut status = self.status.lock().expect("instance status");
+        if matches!(status.state, InstanceState::Stopping | InstanceState::Stopped) {
+            return None;
+        }
+        status.since = epoch_seconds();
+        Some(std::mem::replace(&mut status.state, InstanceState::Stopping))
     }
 
     fn set_state(&self, state: InstanceState) -> InstanceState {
@@ -187,6 +224,19 @@ impl Instance {
             });
         }
     }
+
+    /// Serves on for [`UNREGISTER_GRACE`], then lets the requests in
+    /// flight finish (within [`DRAIN_LIMIT`]) and closes every connection.
+    async fn drain(&self) {
+        tokio::time::sleep(UNREGISTER_GRACE).await;
+        let Some(server) = self.server.lock().expect("instance server").take() else { return };
+        let Server::Http { task, drain } = server else { return server.abort() };
+        drain.cancel();
+        let abort = task.abort_handle();
+        if tokio::time::timeout(DRAIN_LIMIT, task).await.is_err() {
+            abort.abort();
+        }
+    }
 }
 
 /// Starts an instance (under `id` when re-adopting one from the
@@ -209,18 +259,32 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
         limits: Mutex::new(None),
         cpu_sample: Mutex::new((Instant::now(), Duration::ZERO)),
     });
-    dea.instances.lock().expect("dea instances").insert(id, instance.clone());
+    dea.instances.lock().expect("dea instances").insert(id.clone(), instance.clone());
     dea.save_snapshot();
+    tell(&dea, &instance, format!("Cell {} creating container for instance {id}", dea.id)).await;
     match boot::boot(&dea, &instance).await {
         Ok(()) => {
             instance.set_state(InstanceState::Running);
             if let Err(e) = instance.register(&dea).await {
                 tracing::warn!("registering routes: {e:#}");
             }
+            let _ = dea.advertise().await;
+            // After the heartbeat: whoever waits on this line finds the CC knowing it.
+            tell(&dea, &instance, "Container became healthy".into()).await;
         }
         Err(e) => crash(&dea, &instance, format!("failed to start: {e:#}")).await,
     }
-    let _ = dea.advertise().await;
+}
+
+/// A line of the DEA's own on the instance's log stream, tagged
+/// `[CELL/index]` as Diego's cells tag theirs: clients follow an
+/// instance's life by these.
+async fn tell(dea: &Dea, instance: &Instance, text: String) {
+    let app = &instance.start.droplet;
+    let line = LogMessage::new(app, "CELL", &instance.start.index.to_string(), "OUT", text);
+    if let Err(e) = dea.bus.publish(&subjects::app_logs(app), &line).await {
+        tracing::warn!("logging for instance {}: {e:#}", instance.id);
+    }
 }
 
 /// Marks the instance crashed, takes it off its routes and reports it.
@@ -248,14 +312,21 @@ pub(super) async fn crash(dea: &Dea, instance: &Instance, description: String) {
     let _ = dea.advertise().await;
 }
 
-/// Stops and forgets the instance, removing its directory.
+/// Drains (unless it crashed), stops and forgets the instance, removing
+/// its directory.
 pub async fn stop(dea: &Dea, instance: &Instance) {
-    instance.stop_serving();
-    dea.instances.lock().expect("dea instances").remove(&instance.id);
-    let before = instance.set_state(InstanceState::Stopped);
+    let Some(before) = instance.begin_stopping() else { return };
     dea.save_snapshot();
     if before != InstanceState::Crashed {
+        tell(dea, instance, format!("Cell {} stopping instance {}", dea.id, instance.id)).await;
         let _ = instance.unregister(dea).await;
+        let _ = dea.advertise().await;
+        instance.drain().await;
+    }
+    instance.stop_serving();
+    dea.instances.lock().expect("dea instances").remove(&instance.id);
+    instance.set_state(InstanceState::Stopped);
+    if before != InstanceState::Crashed {
         exited(dea, instance, "STOPPED", 0, "stopped by the Cloud Controller".into()).await;
     }
     let _ = tokio::fs::remove_dir_all(&instance.dir).await;

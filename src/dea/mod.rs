@@ -179,9 +179,7 @@ impl Dea {
             .filter(|i| stop.instances.as_ref().is_none_or(|ids| ids.contains(&i.id)))
             .filter(|i| stop.indices.as_ref().is_none_or(|idx| idx.contains(&i.start.index)))
             .collect();
-        for instance in matching {
-            instance::stop(&self, &instance).await;
-        }
+        futures::future::join_all(matching.iter().map(|instance| instance::stop(&self, instance))).await;
         self.advertise().await
     }
 
@@ -289,9 +287,8 @@ impl Dea {
             snapshot::write(&self.dir, current).await;
         }
         self.stopping.store(true, Ordering::SeqCst);
-        for instance in self.instances() {
-            instance::stop(self, &instance).await;
-        }
+        let instances = self.instances();
+        futures::future::join_all(instances.iter().map(|instance| instance::stop(self, instance))).await;
     }
 }
 

@@ -5,8 +5,10 @@
 //! The rules, per app:
 //! - not started (or gone from the CCDB): stop every instance it has;
 //! - started but not staged: leave it alone (staging is in flight);
-//! - staged: stop instances of other versions, indices at or past
-//!   `instances`, and all but one of an index's live instances; start each
+//! - staged: stop indices at or past `instances`, instances of other
+//!   versions once their index's new instance runs (the
+//!   [rollout](crate::lifecycle::rollout) rule), and all but one of an
+//!   index's live instances; start each
 //!   missing index — a crashed one once the [`CrashPolicy`] allows — unless
 //!   the CC changed the app a moment ago (its own start or stop is still
 //!   in flight) or a start asked for earlier is still pending.
@@ -17,6 +19,7 @@ use crate::bus::messages::InstanceState;
 use crate::lifecycle::actual::Reported;
 use crate::lifecycle::crashes::CrashRecord;
 use crate::lifecycle::policy::CrashPolicy;
+use crate::lifecycle::rollout;
 
 /// How long a crash may go uncounted by the CC before the HM counts it
 /// itself (the CC that should have was down).
@@ -78,11 +81,12 @@ pub fn plan(inputs: &Inputs) -> Plan {
         if !desired.staged {
             continue;
         }
+        let retired = rollout::handover(instances, &desired.version, desired.instances).retire;
         let mut live_by_index: BTreeMap<u32, Vec<&Reported>> = BTreeMap::new();
         for r in instances {
-            if r.instance.version != desired.version || r.instance.index >= desired.instances {
+            if r.instance.index >= desired.instances || retired.contains(r) {
                 stop(&mut plan, r);
-            } else if live(r.instance.state) {
+            } else if r.instance.version == desired.version && live(r.instance.state) {
                 live_by_index.entry(r.instance.index).or_default().push(r);
             }
         }

@@ -26,6 +26,8 @@ pub struct Reported {
 pub struct ActualState {
     dea_timeout: Duration,
     inner: Mutex<Inner>,
+    /// Told of every heartbeat, for those who wait for a state to come.
+    heard: tokio::sync::watch::Sender<()>,
 }
 
 struct Inner {
@@ -41,6 +43,7 @@ impl ActualState {
         ActualState {
             dea_timeout,
             inner: Mutex::new(Inner { deas: HashMap::new(), flowing_since: None, last_heard: None }),
+            heard: tokio::sync::watch::Sender::new(()),
         }
     }
 
@@ -53,6 +56,13 @@ impl ActualState {
         }
         inner.last_heard = Some(now);
         inner.deas.insert(heartbeat.dea, (now, heartbeat.droplets));
+        drop(inner);
+        self.heard.send_replace(());
+    }
+
+    /// Changes each time a heartbeat is recorded.
+    pub fn heartbeats(&self) -> tokio::sync::watch::Receiver<()> {
+        self.heard.subscribe()
     }
 
     /// How long heartbeats have kept arriving: zero right after start-up or

@@ -6,8 +6,10 @@
 //! - [`crashes`]: each app index's crash record in the CCDB (written by the
 //!   CC when `droplet.exited` says CRASHED, read by the HM for its backoff
 //!   and by `/v2/apps/:guid/crashes`);
-//! - [`policy`]: when a crashed instance is started again.
+//! - [`policy`]: when a crashed instance is started again;
+//! - [`rollout`]: when an old version's instance gives way to a new one.
 
 pub mod actual;
 pub mod crashes;
 pub mod policy;
+pub mod rollout;

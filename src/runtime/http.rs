@@ -71,9 +71,12 @@ impl HttpApp {
         })
     }
 
-    /// Accepts connections until the returned future is dropped; every
-    /// connection still open then is dropped with it.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+    /// Accepts connections until `drain` is cancelled, then finishes the
+    /// requests in flight and closes every connection (idle keep-alive
+    /// ones at once) before it returns. Connections still open when the
+    /// future is dropped are dropped with it.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, drain: tokio_util::sync::CancellationToken) {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut connections = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
@@ -82,17 +85,22 @@ impl HttpApp {
                     // Answers go out whole, not held back by Nagle for an ACK.
                     let _ = stream.set_nodelay(true);
                     let app = self.clone();
+                    let service = hyper::service::service_fn(move |req| {
+                        let app = app.clone();
+                        async move { Ok::<_, std::convert::Infallible>(app.handle(req).await) }
+                    });
+                    let connection = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
+                    let connection = graceful.watch(connection);
                     connections.spawn(async move {
-                        let service = hyper::service::service_fn(move |req| {
-                            let app = app.clone();
-                            async move { Ok::<_, std::convert::Infallible>(app.handle(req).await) }
-                        });
-                        let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
+                        let _ = connection.await;
                     });
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                _ = drain.cancelled() => break,
             }
         }
+        drop(listener);
+        tokio::join!(graceful.shutdown(), async { while connections.join_next().await.is_some() {} });
     }
 
     async fn handle(&self, req: hyper::Request<hyper::body::Incoming>) -> hyper::Response<HyperOutgoingBody> {

@@ -38,8 +38,8 @@ pub async fn restage(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<S
     if app.try_get::<Option<String>, _>("package_hash").ok().flatten().is_none() {
         return Err(ApiError::new("NotStaged", &[]));
     }
-    // Stored before the stop, so the health manager sees staging under way,
-    // not instances gone missing; a new droplet is a new version.
+    // A new droplet is a new version; the old instances serve on until
+    // the new ones run (the health manager leaves an app that stages alone).
     sqlx::query(
         "UPDATE apps SET package_state = $1, droplet_hash = NULL, version = $2, updated_at = $3 WHERE guid = $4",
     )
@@ -49,7 +49,6 @@ pub async fn restage(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<S
     .bind(&guid)
     .execute(&cc.db)
     .await?;
-    runner::stop_all(&cc, &guid).await?;
     let after = APPS.get(&cc.db, &guid).await?;
     app_event(&cc, &user, "audit.app.restage", &guid, &after["entity"], json!({})).await;
     if after["entity"]["state"] == "STARTED" {

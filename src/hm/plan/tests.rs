@@ -80,6 +80,17 @@ fn extra_indices_old_versions_and_duplicates_stop() {
 }
 
 #[test]
+fn an_old_version_keeps_serving_until_its_successor_runs() {
+    let instances = [
+        reported("old", "v0", 0, InstanceState::Running, NOW - 100.0),
+        reported("new", "v1", 0, InstanceState::Starting, NOW - 1.0),
+    ];
+    assert_eq!(run(app(1), &instances, &HashMap::new()), Plan::default());
+    let crashed_new = [instances[0].clone(), reported("new", "v1", 0, InstanceState::Crashed, NOW - 1.0)];
+    assert!(stops(&run(app(1), &crashed_new, &HashMap::new())).is_empty(), "the old one serves meanwhile");
+}
+
+#[test]
 fn a_stopped_or_deleted_app_loses_every_instance_and_staging_is_left_alone() {
     let instances =
         [reported("a", "v1", 0, InstanceState::Running, NOW), reported("b", "v1", 1, InstanceState::Crashed, NOW)];

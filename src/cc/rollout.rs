@@ -1,0 +1,96 @@
+//! Starting a version of a started app, and retiring the versions before
+//! it as their successors come up (the rule is
+//! [`crate::lifecycle::rollout`]'s). Every start of a whole app goes
+//! through here — the first one has nothing to retire — so a re-push, a
+//! restage or a changed environment never leaves a route without an
+//! instance: the old ones keep serving until the new ones pass their
+//! health checks, and then the DEAs drain them.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use sqlx::Row;
+
+use super::Cc;
+use super::error::{ApiError, ApiResult};
+use super::runner;
+use crate::bus::BusExt;
+use crate::bus::messages::{DeaStop, subjects};
+use crate::lifecycle::actual::Reported;
+use crate::lifecycle::rollout;
+
+/// How long the CC follows a rollout; the health manager ends any it left.
+const FOLLOW_FOR: Duration = Duration::from_secs(300);
+
+/// Places every instance of the app's `version`, then follows the rollout
+/// in the background. Indices that found no DEA with room give their old
+/// instance up at once, so the health manager can place them.
+pub async fn roll_out(cc: &Cc, guid: &str, version: &str, instances: u32) -> ApiResult<()> {
+    let indices: Vec<u32> = (0..instances).collect();
+    let placed = runner::place_instances(cc, guid, &indices).await;
+    let unplaced: Vec<u32> = indices.into_iter().filter(|i| !placed.contains(i)).collect();
+    if !unplaced.is_empty() {
+        let old: Vec<String> = cc
+            .actual
+            .instances(Some(guid))
+            .into_iter()
+            .filter(|r| r.instance.version != version && unplaced.contains(&r.instance.index))
+            .map(|r| r.instance.instance)
+            .collect();
+        stop_instances(cc, guid, old).await;
+    }
+    tokio::spawn(follow(cc.clone(), guid.to_string(), version.to_string(), instances));
+    if !unplaced.is_empty() {
+        return Err(ApiError::new("InsufficientRunningResourcesAvailable", &[]));
+    }
+    Ok(())
+}
+
+/// Stops each old instance as the heartbeats show its successor running,
+/// until none is left, the app moved on to another version or was
+/// stopped, or [`FOLLOW_FOR`] passed.
+async fn follow(cc: Cc, guid: String, version: String, instances: u32) {
+    let mut heartbeats = cc.actual.heartbeats();
+    let deadline = tokio::time::Instant::now() + FOLLOW_FOR;
+    let mut asked = HashSet::new();
+    loop {
+        let reported = cc.actual.instances(Some(&guid));
+        let all: Vec<&Reported> = reported.iter().collect();
+        let handover = rollout::handover(&all, &version, instances);
+        let retire: Vec<String> =
+            handover.retire.iter().map(|r| r.instance.instance.clone()).filter(|id| asked.insert(id.clone())).collect();
+        stop_instances(&cc, &guid, retire).await;
+        if handover.waiting == 0 || !matches!(tokio::time::timeout_at(deadline, heartbeats.changed()).await, Ok(Ok(())))
+        {
+            return;
+        }
+        if !still_wanted(&cc, &guid, &version).await {
+            return;
+        }
+    }
+}
+
+/// Asks the DEAs to stop (and drain) these instances of earlier versions.
+async fn stop_instances(cc: &Cc, guid: &str, instances: Vec<String>) {
+    if instances.is_empty() {
+        return;
+    }
+    tracing::info!("app {guid}: retiring {} instance(s) of earlier versions", instances.len());
+    let stop = DeaStop { droplet: guid.into(), version: None, instances: Some(instances), indices: None };
+    if let Err(e) = cc.bus.publish(subjects::DEA_STOP, &stop).await {
+        tracing::warn!("retiring old instances of app {guid}: {e:#}");
+    }
+}
+
+/// Whether the app is still started at `version` (a later change follows
+/// its own rollout).
+async fn still_wanted(cc: &Cc, guid: &str, version: &str) -> bool {
+    let row = sqlx::query("SELECT state, version FROM apps WHERE guid = $1").bind(guid).fetch_optional(&cc.db).await;
+    match row {
+        Ok(Some(row)) => {
+            row.try_get::<String, _>(0).is_ok_and(|s| s == "STARTED")
+                && row.try_get::<String, _>(1).is_ok_and(|v| v == version)
+        }
+        _ => false,
+    }
+}
