@@ -312,8 +312,9 @@ pub(crate) enum Bench {
         #[arg(long)]
         postgres: Option<String>,
     },
-    /// dea.start -> RUNNING (uncached and cached) and requests/s of one
-    /// instance of examples/hello-http, optionally against `wasmtime serve`.
+    /// Instance start → first 200 (uncached, cached in memory, cached on
+    /// disk) and requests/s of examples/hello-http through the router and
+    /// direct, each beside `wasmtime serve` of the same component.
     Dea {
         #[arg(long, default_value_t = 20)]
         runs: usize,
@@ -322,6 +323,15 @@ pub(crate) enum Bench {
         #[arg(long, default_value_t = 16)]
         connections: usize,
         /// A wasmtime CLI to serve the same component with, for comparison.
+        #[arg(long)]
+        wasmtime: Option<PathBuf>,
+    },
+    /// wf push of examples/hello-http: fresh and again, to the first routed
+    /// 200 and to the command's return, and a re-push under load.
+    Push {
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// A wasmtime CLI to serve the same component with, for reference.
         #[arg(long)]
         wasmtime: Option<PathBuf>,
     },
@@ -336,6 +346,28 @@ pub(crate) enum Bench {
         /// A PostgreSQL database for the CCDB (SQLite in a temp dir otherwise).
         #[arg(long)]
         postgres: Option<String>,
+    },
+    /// One instance start in a fresh DEA process, for `wf bench dea`.
+    #[command(hide = true)]
+    DeaStart {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        blobstore_url: String,
+        #[arg(long)]
+        droplet: String,
+    },
+    /// The load generator the other benchmarks run in a process of its own.
+    #[command(hide = true)]
+    Load {
+        #[arg(long)]
+        address: String,
+        #[arg(long)]
+        host: String,
+        #[arg(long)]
+        seconds: f64,
+        #[arg(long)]
+        connections: usize,
     },
 }
 

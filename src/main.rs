@@ -197,6 +197,13 @@ async fn main() {
         Command::Bench { what: Bench::Dea { runs, seconds, connections, wasmtime } } => {
             cli::bench_dea::dea(cli::bench_dea::DeaBench { runs, seconds, connections, wasmtime }).await
         }
+        Command::Bench { what: Bench::Push { runs, wasmtime } } => cli::bench_push::push(runs, wasmtime).await,
+        Command::Bench { what: Bench::DeaStart { data_dir, blobstore_url, droplet } } => {
+            cli::bench_dea::start_once(data_dir, blobstore_url, droplet).await
+        }
+        Command::Bench { what: Bench::Load { address, host, seconds, connections } } => {
+            cli::bench_load::generate(cli::bench_load::Target { address, host }, seconds, connections).await
+        }
         Command::Bench { what: Bench::Hm { instances, nats_server, postgres } } => {
             cli::bench_hm::hm(cli::bench_hm::HmBench { instances, nats_server, postgres }).await
         }

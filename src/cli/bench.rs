@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use sqlx::Connection;
 
-use super::bench_dea::percentile;
+use super::bench_load::percentile;
 use crate::config::Config;
 use crate::server::{Platform, Role};
 

@@ -222,6 +222,11 @@ impl Dea {
         self.register_all().await
     }
 
+    /// The DEA's directory: caches and instance directories.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     fn instances(&self) -> Vec<Arc<Instance>> {
         self.instances.lock().expect("dea instances").values().cloned().collect()
     }
