@@ -302,13 +302,15 @@ pub(crate) enum Wasm {
 
 #[derive(Subcommand)]
 pub(crate) enum Bench {
-    /// GET /v2/apps latency (p50/p99) with many apps, on SQLite or PostgreSQL.
+    /// The CC's answers with many apps (lists, filters, inlined relations,
+    /// summaries) one at a time and from 16 connections, on SQLite and PostgreSQL.
     Api {
         #[arg(long, default_value_t = 10_000)]
         apps: usize,
-        #[arg(long, default_value_t = 200)]
+        /// Requests per figure (at least 1,000).
+        #[arg(long, default_value_t = 1000)]
         requests: usize,
-        /// A PostgreSQL server to benchmark on (a scratch database is made and dropped).
+        /// A PostgreSQL server to benchmark on too (a scratch database is made and dropped).
         #[arg(long)]
         postgres: Option<String>,
     },
@@ -364,8 +366,14 @@ pub(crate) enum Bench {
         address: String,
         #[arg(long)]
         host: String,
+        #[arg(long, default_value = "/")]
+        path: String,
         #[arg(long)]
-        seconds: f64,
+        authorization: Option<String>,
+        #[arg(long, conflicts_with = "requests")]
+        seconds: Option<f64>,
+        #[arg(long)]
+        requests: Option<u64>,
         #[arg(long)]
         connections: usize,
     },

@@ -201,8 +201,10 @@ async fn main() {
         Command::Bench { what: Bench::DeaStart { data_dir, blobstore_url, droplet } } => {
             cli::bench_dea::start_once(data_dir, blobstore_url, droplet).await
         }
-        Command::Bench { what: Bench::Load { address, host, seconds, connections } } => {
-            cli::bench_load::generate(cli::bench_load::Target { address, host }, seconds, connections).await
+        Command::Bench { what: Bench::Load { address, host, path, authorization, seconds, requests, connections } } => {
+            use cli::bench_load::{Target, Until, generate};
+            let until = requests.map(Until::Requests).unwrap_or(Until::Seconds(seconds.unwrap_or(10.0)));
+            generate(Target { address, host, path, authorization }, until, connections).await
         }
         Command::Bench { what: Bench::Hm { instances, nats_server, postgres } } => {
             cli::bench_hm::hm(cli::bench_hm::HmBench { instances, nats_server, postgres }).await

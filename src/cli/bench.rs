@@ -1,22 +1,39 @@
-//! `wf bench api`: how fast the Cloud Controller lists apps when there are
-//! many. It starts a CC of its own (SQLite in a temp dir, or a fresh
-//! database on the PostgreSQL server given), fills it with `--apps` apps,
-//! then times `--requests` calls of each kind of list a client makes and
-//! prints p50/p99 per kind.
-
-use std::time::{Duration, Instant};
+//! `wf bench api`: how fast the Cloud Controller answers the requests
+//! clients make when there are many apps, on SQLite and (given
+//! `--postgres`) on PostgreSQL. For each database it starts a CC of its
+//! own, fills it with `--apps` apps, and for each kind of request — first
+//! page, a filter (cf push's lookup), the last page, a page with
+//! inline-relations-depth=1, an app's summary — warms up, then sends
+//! `--requests` requests one at a time and again from 16 connections, the
+//! load from a process of its own ([`super::bench_load`]). Beside them, the
+//! reference measured the same way: `GET /v2/info`, the floor of any CC
+//! answer (HTTP, routing, JSON; no database).
 
 use anyhow::{Context, Result};
 use sqlx::Connection;
 
-use super::bench_load::percentile;
+use super::bench_load::{LoadReport, LoadRun, Target, Until};
 use crate::config::Config;
 use crate::server::{Platform, Role};
 
 /// Rows per INSERT while seeding.
 const BATCH: usize = 500;
+/// Requests sent before measuring, on each connection count.
+const WARM_UP: u64 = 100;
+/// The concurrent connections of the second measurement.
+const CONNECTIONS: usize = 16;
 
 pub async fn api(apps: usize, requests: usize, postgres: Option<String>) -> Result<()> {
+    let requests = requests.max(1000) as u64;
+    bench_database(apps, requests, None).await?;
+    if let Some(server) = postgres {
+        bench_database(apps, requests, Some(server)).await?;
+    }
+    Ok(())
+}
+
+/// One CC on SQLite (no server) or on a scratch database of `postgres`.
+async fn bench_database(apps: usize, requests: u64, postgres: Option<String>) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("wf-bench-{}", uuid::Uuid::new_v4().simple()));
     sqlx::any::install_default_drivers();
     let (database_url, scratch_db) = match &postgres {
@@ -47,12 +64,16 @@ pub async fn api(apps: usize, requests: usize, postgres: Option<String>) -> Resu
     result
 }
 
-async fn run(config: Config, apps: usize, requests: usize, backend: &str) -> Result<()> {
+async fn run(config: Config, apps: usize, requests: u64, backend: &str) -> Result<()> {
     let platform = Platform::start(config.clone(), &[Role::Cc]).await?;
-    let api = format!("http://{}", platform.cc_address.context("the CC runs")?);
-    let seeded = Instant::now();
+    let address = platform.cc_address.context("the CC runs")?.to_string();
+    let api = format!("http://{address}");
+    let seeded = std::time::Instant::now();
     seed_apps(&config.database_url(), apps).await?;
-    println!("{backend}: {apps} apps seeded in {:.1}s", seeded.elapsed().as_secs_f64());
+    println!(
+        "\n{backend}: {apps} apps seeded in {:.1}s; {requests} requests per figure after {WARM_UP} to warm up",
+        seeded.elapsed().as_secs_f64()
+    );
 
     let http = reqwest::Client::new();
     let password = std::fs::read_to_string(config.data_dir.join(crate::cc::seed::ADMIN_PASSWORD_FILE))?;
@@ -65,36 +86,49 @@ async fn run(config: Config, apps: usize, requests: usize, backend: &str) -> Res
         .json()
         .await?;
     let token = tokens["access_token"].as_str().context("no token")?.to_string();
+    let middle = format!("bench-{}", apps / 2);
+    let lookup: serde_json::Value =
+        http.get(format!("{api}/v2/apps?q=name:{middle}")).bearer_auth(&token).send().await?.json().await?;
+    let one_app = lookup["resources"][0]["metadata"]["guid"].as_str().context("the seeded app is listed")?.to_string();
 
     let last_page = apps.div_ceil(50).max(1);
     let kinds = [
+        ("reference: GET /v2/info", "/v2/info".to_string()),
         ("GET /v2/apps (first page of 50)", "/v2/apps".to_string()),
-        ("GET /v2/apps?q=name:… (cf push's lookup)", format!("/v2/apps?q=name:bench-{}", apps / 2)),
+        ("GET /v2/apps?q=name:… (cf push's lookup)", format!("/v2/apps?q=name:{middle}")),
         ("GET /v2/apps?page=<last>", format!("/v2/apps?page={last_page}")),
         ("GET /v2/apps?inline-relations-depth=1", "/v2/apps?inline-relations-depth=1".to_string()),
+        ("GET /v2/apps/:guid/summary", format!("/v2/apps/{one_app}/summary")),
     ];
-    println!("{:<44} {:>10} {:>10} {:>10}", "request", "p50 ms", "p99 ms", "max ms");
+    println!("{:<44} {:>9} {:>9} | {:>10} {:>9} {:>9}", "", "c1 p50 ms", "c1 p99 ms", "c16 req/s", "p50 ms", "p99 ms");
     for (label, path) in kinds {
-        let mut times = Vec::with_capacity(requests);
-        for _ in 0..requests {
-            let began = Instant::now();
-            let response = http.get(format!("{api}{path}")).bearer_auth(&token).send().await?;
-            anyhow::ensure!(response.status().is_success(), "{path} answered {}", response.status());
-            response.bytes().await?;
-            times.push(began.elapsed());
-        }
-        times.sort();
-        let at = |q: f64| percentile(&times, q);
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let target = Target {
+            address: address.clone(),
+            host: address.clone(),
+            path,
+            authorization: Some(format!("bearer {token}")),
+        };
+        let one = measure(&target, requests, 1).await?;
+        let many = measure(&target, requests, CONNECTIONS).await?;
         println!(
-            "{label:<44} {:>10.2} {:>10.2} {:>10.2}",
-            ms(at(0.50)),
-            ms(at(0.99)),
-            ms(*times.last().unwrap_or(&Duration::ZERO))
+            "{label:<44} {:>9.2} {:>9.2} | {:>10.0} {:>9.2} {:>9.2}",
+            one.p50_ms,
+            one.p99_ms,
+            many.per_second(),
+            many.p50_ms,
+            many.p99_ms
         );
     }
     platform.shutdown().await;
     Ok(())
+}
+
+/// Warms up, then measures `requests` requests from `connections`.
+async fn measure(target: &Target, requests: u64, connections: usize) -> Result<LoadReport> {
+    LoadRun::run(target.clone(), Until::Requests(WARM_UP), connections).await?;
+    let report = LoadRun::run(target.clone(), Until::Requests(requests), connections).await?;
+    anyhow::ensure!(report.failed == 0, "{} answered {} requests with an error", target.path, report.failed);
+    Ok(report)
 }
 
 /// Inserts `count` stopped apps into the seeded space, in batches.

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::bench_load::{LoadReport, LoadRun, Target, first_200, percentile};
+use super::bench_load::{LoadReport, LoadRun, Target, Until, first_200, percentile};
 use crate::blobstore::{Blobstore, keys, sha1_hex};
 use crate::bus::messages::{DeaStart, Limits, RouteRegistration, subjects};
 use crate::bus::{self, Bus, BusExt};
@@ -135,7 +135,8 @@ async fn run(options: &DeaBench, dir: &Path) -> Result<()> {
     }
 
     let seconds = options.seconds as f64;
-    let load = |address: String| LoadRun::run(Target { address, host: HOST.into() }, seconds, options.connections);
+    let load =
+        |address: String| LoadRun::run(Target::root(&address, HOST), Until::Seconds(seconds), options.connections);
     let through_router = load(router_address).await?;
     let direct = load(target).await?;
     let reference = match &wasmtime {

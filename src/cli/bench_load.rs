@@ -1,7 +1,8 @@
 //! The load a benchmark puts on a server comes from a process of its own,
 //! as wrk's would, so the generator does not share the server's process:
 //! `wf bench load` runs keep-alive connections sending GETs back to back
-//! and prints what it saw as one JSON line; a benchmark starts it with
+//! (for a time, or until a number of requests is answered) and prints
+//! what it saw as one JSON line; a benchmark starts it with
 //! [`LoadRun::start`] and reads that line with [`LoadRun::finish`]. A
 //! failed request — an error status or a broken connection, after which
 //! the connection is made again — is counted, not fatal, so a re-push
@@ -34,11 +35,28 @@ impl LoadReport {
     }
 }
 
-/// Where the load goes: `address` (host:port) with this `Host` header.
+/// Where the load goes: GET `path` on `address` (host:port) with this
+/// `Host` header and, if given, this `Authorization`.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub address: String,
     pub host: String,
+    pub path: String,
+    pub authorization: Option<String>,
+}
+
+impl Target {
+    /// GET / of `host` at `address`.
+    pub fn root(address: &str, host: &str) -> Target {
+        Target { address: address.into(), host: host.into(), path: "/".into(), authorization: None }
+    }
+}
+
+/// When a load run ends.
+#[derive(Debug, Clone, Copy)]
+pub enum Until {
+    Seconds(f64),
+    Requests(u64),
 }
 
 /// A `wf bench load` child at work.
@@ -47,15 +65,19 @@ pub struct LoadRun {
 }
 
 impl LoadRun {
-    /// Starts loading `target` from `connections` connections for `seconds`.
-    pub fn start(target: &Target, seconds: f64, connections: usize) -> Result<LoadRun> {
-        let child = tokio::process::Command::new(std::env::current_exe()?)
-            .args(["bench", "load", "--address", &target.address, "--host", &target.host])
-            .args(["--seconds", &seconds.to_string(), "--connections", &connections.to_string()])
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting the load generator")?;
+    /// Starts loading `target` from `connections` connections.
+    pub fn start(target: &Target, until: Until, connections: usize) -> Result<LoadRun> {
+        let mut command = tokio::process::Command::new(std::env::current_exe()?);
+        command.args(["bench", "load", "--address", &target.address, "--host", &target.host, "--path", &target.path]);
+        command.args(["--connections", &connections.to_string()]);
+        if let Some(authorization) = &target.authorization {
+            command.args(["--authorization", authorization]);
+        }
+        match until {
+            Until::Seconds(seconds) => command.args(["--seconds", &seconds.to_string()]),
+            Until::Requests(requests) => command.args(["--requests", &requests.to_string()]),
+        };
+        let child = command.stdout(Stdio::piped()).kill_on_drop(true).spawn().context("starting the load generator")?;
         Ok(LoadRun { child })
     }
 
@@ -68,19 +90,29 @@ impl LoadRun {
     }
 
     /// Starts a run and waits for it.
-    pub async fn run(target: Target, seconds: f64, connections: usize) -> Result<LoadReport> {
-        LoadRun::start(&target, seconds, connections)?.finish().await
+    pub async fn run(target: Target, until: Until, connections: usize) -> Result<LoadReport> {
+        LoadRun::start(&target, until, connections)?.finish().await
     }
 }
 
 /// The child's side: loads `target` and prints the report.
-pub async fn generate(target: Target, seconds: f64, connections: usize) -> Result<()> {
+pub async fn generate(target: Target, until: Until, connections: usize) -> Result<()> {
     let began = Instant::now();
-    let until = began + Duration::from_secs_f64(seconds);
+    let end = End {
+        at: match until {
+            Until::Seconds(seconds) => began + Duration::from_secs_f64(seconds),
+            Until::Requests(_) => began + Duration::from_secs(3600),
+        },
+        left: std::sync::atomic::AtomicU64::new(match until {
+            Until::Requests(requests) => requests,
+            Until::Seconds(_) => u64::MAX,
+        }),
+    };
+    let end = std::sync::Arc::new(end);
     let mut clients = tokio::task::JoinSet::new();
-    for _ in 0..connections {
-        let target = target.clone();
-        clients.spawn(async move { client(&target, until).await });
+    for _ in 0..connections.max(1) {
+        let (target, end) = (target.clone(), end.clone());
+        clients.spawn(async move { client(&target, &end).await });
     }
     let (mut latencies, mut failed) = (Vec::new(), 0);
     while let Some(client) = clients.join_next().await {
@@ -101,25 +133,47 @@ pub async fn generate(target: Target, seconds: f64, connections: usize) -> Resul
     Ok(())
 }
 
-/// One connection's requests until `until`: the latencies of the 2xx
+/// When the connections of a run stop: at a time, or when the requests
+/// left run out.
+struct End {
+    at: Instant,
+    left: std::sync::atomic::AtomicU64,
+}
+
+impl End {
+    /// Takes one more request, if the run is not over.
+    fn another(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        Instant::now() < self.at
+            && self.left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok()
+    }
+}
+
+/// One connection's requests until the run ends: the latencies of the 2xx
 /// answers and the count of failures.
-async fn client(target: &Target, until: Instant) -> (Vec<Duration>, u64) {
+async fn client(target: &Target, end: &End) -> (Vec<Duration>, u64) {
     let (mut latencies, mut failed) = (Vec::new(), 0);
-    while Instant::now() < until {
+    let mut pending = end.another();
+    while pending {
         let Ok(stream) = tokio::net::TcpStream::connect(&target.address).await else {
             failed += 1;
+            pending = end.another();
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         let _ = stream.set_nodelay(true);
         let Ok((mut sender, connection)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await else {
             failed += 1;
+            pending = end.another();
             continue;
         };
         tokio::spawn(connection);
-        while Instant::now() < until {
-            let request = hyper::Request::get("/").header("host", &target.host).body(Empty::<Bytes>::new());
-            let Ok(request) = request else { return (latencies, failed + 1) };
+        while pending {
+            let mut request = hyper::Request::get(&target.path).header("host", &target.host);
+            if let Some(authorization) = &target.authorization {
+                request = request.header("authorization", authorization);
+            }
+            let Ok(request) = request.body(Empty::<Bytes>::new()) else { return (latencies, failed + 1) };
             let sent = Instant::now();
             match sender.send_request(request).await {
                 Ok(response) => {
@@ -129,10 +183,12 @@ async fn client(target: &Target, until: Instant) -> (Vec<Duration>, u64) {
                         true => latencies.push(sent.elapsed()),
                         false => failed += 1,
                     }
+                    pending = end.another();
                 }
                 Err(_) => {
                     // The connection broke: count it and connect again.
                     failed += 1;
+                    pending = end.another();
                     break;
                 }
             }

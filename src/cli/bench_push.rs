@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use super::bench_dea::{HELLO, WasmtimeServe, which};
-use super::bench_load::{LoadRun, Target, first_200, get_once, percentile};
+use super::bench_load::{LoadRun, Target, Until, first_200, get_once, percentile};
 use crate::config::Config;
 use crate::server::{Platform, Role};
 
@@ -115,9 +115,9 @@ async fn run(runs: usize, wasmtime: Option<std::path::PathBuf>, dir: &Path) -> R
     }
     let (mut requests, mut failed) = (0, 0);
     for _ in 0..runs {
-        let target = Target { address: router.clone(), host: "fresh-1.localhost".into() };
+        let target = Target::root(&router, "fresh-1.localhost");
         let seconds = (again_returned.iter().max().copied().unwrap_or_default() + 2 * LOAD_MARGIN).as_secs_f64();
-        let load = LoadRun::start(&target, seconds, 8)?;
+        let load = LoadRun::start(&target, Until::Seconds(seconds), 8)?;
         tokio::time::sleep(LOAD_MARGIN).await;
         bench.push("fresh-1", |_| true).await?;
         let report = load.finish().await?;
