@@ -104,7 +104,7 @@ pub(crate) enum Command {
     Start { name: String },
     /// Stop an app's instances.
     Stop { name: String },
-    /// Stop and start an app.
+    /// Restart an app; a started one serves throughout (its instances roll over).
     Restart { name: String },
     /// Stage an app's package again; a started app serves on until the new droplet runs.
     Restage { name: String },

@@ -173,10 +173,10 @@ async fn load(
     total
 }
 
-/// Re-pushing a started app — new bits, a new memory limit — and
-/// restaging it keep it serving: its old instances answer until the new
-/// ones pass their health check, then drain. Not one request fails, and
-/// each command returns with every new instance running.
+/// Re-pushing a started app — new bits, a new memory limit — restaging
+/// and restarting it (a v3 deployment) keep it serving: its old instances
+/// answer until the new ones pass their health check, then drain. Not one
+/// request fails, and each command returns with every new instance running.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn re_pushing_and_restaging_under_load_fail_no_request() {
     let platform = TestPlatform::start("local:").await;
@@ -204,6 +204,20 @@ async fn re_pushing_and_restaging_under_load_fail_no_request() {
     let out = platform.wf(&["restage", "steady"]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     all_running("restage").await;
+    let out = platform.wf(&["restart", "steady"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    all_running("restart").await;
+    let body = serde_json::json!({"relationships": {"app": {"data": {"guid": guid}}}}).to_string();
+    let (status, deployment) = platform.api(reqwest::Method::POST, "/v3/deployments", Some(&body)).await;
+    assert_eq!(status, 201, "{deployment}");
+    assert_eq!(deployment["state"], "DEPLOYING", "{deployment}");
+    let (p, path) = (&platform, format!("/v3/deployments/{}", deployment["guid"].as_str().unwrap()));
+    let path = &path;
+    eventually("the deployment is DEPLOYED", Duration::from_secs(20), || async move {
+        let deployment = p.get(path).await;
+        (deployment["state"] == "DEPLOYED" && deployment["status"]["reason"] == "DEPLOYED").then_some(())
+    })
+    .await;
 
     let version = platform.get(&format!("/v2/apps/{guid}")).await["entity"]["version"].clone();
     let (p, version) = (&platform, &version);
@@ -220,5 +234,31 @@ async fn re_pushing_and_restaging_under_load_fail_no_request() {
     assert_eq!(failed, 0, "requests that failed outright (statuses {statuses:?})");
     assert_eq!(statuses.keys().collect::<Vec<_>>(), [&200], "every answer is a 200: {statuses:?}");
     assert!(answered > 100, "the load kept going: {statuses:?}");
+    platform.shutdown().await;
+}
+
+/// A deployment needs a started, staged app, and says so in CF's terms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_needs_a_started_staged_app() {
+    let platform = TestPlatform::start("local:").await;
+    let space = platform.get("/v2/spaces?q=name:dev").await["resources"][0]["metadata"]["guid"].clone();
+    let body = serde_json::json!({"name": "idle", "space_guid": space}).to_string();
+    let (_, app) = platform.api(reqwest::Method::POST, "/v2/apps", Some(&body)).await;
+    let deploy = |guid: serde_json::Value| {
+        let platform = &platform;
+        async move {
+            let body = serde_json::json!({"relationships": {"app": {"data": {"guid": guid}}}}).to_string();
+            platform.api(reqwest::Method::POST, "/v3/deployments", Some(&body)).await
+        }
+    };
+    let (status, error) = deploy(app["metadata"]["guid"].clone()).await;
+    assert_eq!((status, error["error_code"].as_str()), (422, Some("CF-UnprocessableEntity")), "{error}");
+    assert!(error["description"].as_str().unwrap().contains("STOPPED"), "{error}");
+    let (status, error) = deploy(serde_json::Value::Null).await;
+    assert_eq!(status, 422, "no app: {error}");
+    let (status, error) = deploy(serde_json::json!("no-such-app")).await;
+    assert_eq!((status, error["error_code"].as_str()), (404, Some("CF-AppNotFound")), "{error}");
+    let (status, error) = platform.api(reqwest::Method::GET, "/v3/deployments/nope", None).await;
+    assert_eq!((status, error["error_code"].as_str()), (404, Some("CF-ResourceNotFound")), "{error}");
     platform.shutdown().await;
 }

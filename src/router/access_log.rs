@@ -7,6 +7,9 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// How often the log's thread writes the lines that came.
+const WRITE_INTERVAL: Duration = Duration::from_millis(100);
+
 pub struct AccessLog {
     lines: mpsc::Sender<String>,
 }
@@ -37,20 +40,26 @@ impl AccessLog {
         }
         let out = std::fs::OpenOptions::new().create(true).append(true).open(file)?;
         let (lines, receiver) = mpsc::channel::<String>();
+        // The thread wakes at intervals and writes what came meanwhile: a
+        // wake-up per line would cost the router a context switch per request.
         std::thread::Builder::new().name("router-access-log".into()).spawn(move || {
             let mut out = std::io::BufWriter::new(out);
             loop {
-                match receiver.recv_timeout(Duration::from_millis(200)) {
-                    Ok(line) => {
-                        let _ = out.write_all(line.as_bytes());
+                std::thread::sleep(WRITE_INTERVAL);
+                let ended = loop {
+                    match receiver.try_recv() {
+                        Ok(line) => {
+                            let _ = out.write_all(line.as_bytes());
+                        }
+                        Err(mpsc::TryRecvError::Empty) => break false,
+                        Err(mpsc::TryRecvError::Disconnected) => break true,
                     }
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        let _ = out.flush();
-                    }
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                };
+                let _ = out.flush();
+                if ended {
+                    return;
                 }
             }
-            let _ = out.flush();
         })?;
         Ok(AccessLog { lines })
     }

@@ -23,6 +23,7 @@ use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
 use hyper::body::Body as _;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
+use hyper::http::uri::PathAndQuery;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -138,13 +139,17 @@ impl Router {
                 break if tried == 0 { (unknown_route(&host), None) } else { (endpoint_failure(&host), None) };
             };
             tried += 1;
-            let Ok(uri) = format!("http://{}{path}", backend.address).parse() else {
+            let mut target = hyper::http::uri::Parts::default();
+            target.scheme = Some(hyper::http::uri::Scheme::HTTP);
+            target.authority = Some(backend.authority.clone());
+            target.path_and_query = Some(parts.uri.path_and_query().cloned().unwrap_or(PathAndQuery::from_static("/")));
+            let Ok(uri) = hyper::Uri::from_parts(target) else {
                 break (text(StatusCode::BAD_REQUEST, "400 Bad Request: invalid path\n".into()), None);
             };
             let mut attempt = parts.clone();
             attempt.uri = uri;
-            if let Some(instance) = backend.instance_id.as_deref().and_then(|i| i.parse().ok()) {
-                attempt.headers.insert("x-cf-instanceid", instance);
+            if let Some(instance) = &backend.instance_header {
+                attempt.headers.insert("x-cf-instanceid", instance.clone());
             }
             let attempt_body = if retryable { empty() } else { body.take().unwrap_or_else(empty) };
             match self.client.request(Request::from_parts(attempt, attempt_body)).await {

@@ -3,19 +3,26 @@
 //! entries whose DEA went quiet are pruned.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use hyper::header::HeaderValue;
+use hyper::http::uri::Authority;
 
 use crate::bus::messages::RouteRegistration;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An instance a route leads to; what a request to it needs is made once,
+/// at registration, and shared by every request.
+#[derive(Debug)]
 pub struct Backend {
     /// `host:port` of the instance.
     pub address: String,
-    pub instance_id: Option<String>,
+    pub authority: Authority,
+    /// `X-Cf-InstanceId` for requests to it.
+    pub instance_header: Option<HeaderValue>,
     pub app: Option<String>,
     pub index: Option<u32>,
-    last_seen: Instant,
+    last_seen: Mutex<Instant>,
 }
 
 #[derive(Default)]
@@ -25,7 +32,7 @@ pub struct RoutingTable {
 
 #[derive(Default)]
 struct Route {
-    backends: Vec<Backend>,
+    backends: Vec<Arc<Backend>>,
     /// Round-robin position.
     next: usize,
 }
@@ -37,19 +44,23 @@ fn normalize(uri: &str) -> String {
 impl RoutingTable {
     pub fn register(&self, registration: &RouteRegistration) {
         let address = format!("{}:{}", registration.host, registration.port);
+        let Ok(authority) = address.parse::<Authority>() else {
+            return tracing::warn!("ignoring a registration of {address}: not a host:port");
+        };
         let mut routes = self.routes.lock().expect("routing table");
         for uri in &registration.uris {
             let route = routes.entry(normalize(uri)).or_default();
             let now = Instant::now();
-            match route.backends.iter_mut().find(|b| b.address == address) {
-                Some(backend) => backend.last_seen = now,
-                None => route.backends.push(Backend {
+            match route.backends.iter().find(|b| b.address == address) {
+                Some(backend) => *backend.last_seen.lock().expect("backend") = now,
+                None => route.backends.push(Arc::new(Backend {
                     address: address.clone(),
-                    instance_id: registration.private_instance_id.clone(),
+                    authority: authority.clone(),
+                    instance_header: registration.private_instance_id.as_deref().and_then(|i| i.parse().ok()),
                     app: registration.app.clone(),
                     index: registration.index,
-                    last_seen: now,
-                }),
+                    last_seen: Mutex::new(now),
+                })),
             }
         }
     }
@@ -81,23 +92,25 @@ impl RoutingTable {
     pub fn prune(&self, threshold: Duration) {
         let mut routes = self.routes.lock().expect("routing table");
         for route in routes.values_mut() {
-            route.backends.retain(|b| b.last_seen.elapsed() < threshold);
+            route.backends.retain(|b| b.last_seen.lock().expect("backend").elapsed() < threshold);
         }
         routes.retain(|_, r| !r.backends.is_empty());
     }
 
     /// The backend for a request: the route with the longest matching path
     /// wins, and its backends take turns.
-    pub fn lookup(&self, host: &str, path: &str) -> Option<Backend> {
-        let host = host.to_ascii_lowercase();
-        let mut routes = self.routes.lock().expect("routing table");
-        let mut candidates: Vec<String> = Vec::new();
+    pub fn lookup(&self, host: &str, path: &str) -> Option<Arc<Backend>> {
+        let mut key = host.to_ascii_lowercase();
+        let host_len = key.len();
+        // `host/a/b`, `host/a`, then `host`: the longest path first.
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        for n in (1..=segments.len()).rev() {
-            candidates.push(format!("{host}/{}", segments[..n].join("/")));
-        }
-        candidates.push(host);
-        for key in candidates {
+        let mut routes = self.routes.lock().expect("routing table");
+        for n in (0..=segments.len()).rev() {
+            key.truncate(host_len);
+            for segment in &segments[..n] {
+                key.push('/');
+                key.push_str(segment);
+            }
             if let Some(route) = routes.get_mut(&key) {
                 let chosen = route.backends[route.next % route.backends.len()].clone();
                 route.next = route.next.wrapping_add(1);

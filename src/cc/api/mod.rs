@@ -10,6 +10,7 @@ mod bits;
 mod body;
 mod buildpacks;
 mod collection;
+mod deployments;
 mod domains;
 mod doppler;
 mod events;
@@ -55,6 +56,8 @@ pub fn router(cc: Cc) -> Router {
         .route("/v3", get(v3::root))
         .route("/v3/apps", get(v3::apps))
         .route("/v3/isolation_segments", get(v3::isolation_segments))
+        .route("/v3/deployments", post(deployments::create))
+        .route("/v3/deployments/{guid}", get(deployments::show))
         .route("/v3/spaces/{guid}/relationships/isolation_segment", get(v3::no_isolation_segment))
         .route("/v3/organizations/{guid}/relationships/default_isolation_segment", get(v3::no_isolation_segment))
         .route("/login", get(info::login_info))

@@ -1,7 +1,8 @@
 //! The slice of CF's v3 API that cf CLI v6 consults beside v2: the `/v3`
 //! link map, apps by name (push looks up an existing app's buildpacks), and
-//! isolation segments (none: instances run on the shared DEA pool). The
-//! advertised v3 version keeps v6 clients on v2 for everything else.
+//! isolation segments (none: instances run on the shared DEA pool);
+//! deployments live in [`super::deployments`]. The advertised v3 version
+//! keeps v6 clients on v2 for everything else.
 
 use axum::Json;
 use axum::extract::{OriginalUri, Query, State};
@@ -20,6 +21,7 @@ pub async fn root(State(cc): State<Cc>) -> Json<Value> {
     Json(json!({ "links": {
         "self": {"href": format!("{url}/v3")},
         "apps": {"href": format!("{url}/v3/apps")},
+        "deployments": {"href": format!("{url}/v3/deployments")},
         "isolation_segments": {"href": format!("{url}/v3/isolation_segments")},
         "spaces": {"href": format!("{url}/v3/spaces")},
         "organizations": {"href": format!("{url}/v3/organizations")},
