@@ -223,11 +223,44 @@ async fn inlined_lists_are_each_parents_own(platform: TestPlatform) {
     let crowded_apps = apps_of("crowded");
     assert_eq!(crowded_apps.len(), 50, "inlined lists stop at 50");
     assert_eq!(crowded_apps[..3], ["app-00", "app-01", "app-02"]);
-    // Each app of a page inlines its own space.
+    // Routes reach apps through route_mappings: two apps share one.
+    let domain = platform.get("/v2/shared_domains").await["resources"][0]["metadata"]["guid"].clone();
+    let guid_of = |name: &str| {
+        let page = &spaces["resources"];
+        let space = page.as_array().unwrap().iter().find(|s| s["entity"]["name"] == name).unwrap();
+        space["metadata"]["guid"].clone()
+    };
+    let app_guid = |name: &'static str| {
+        let platform = &platform;
+        async move { platform.get(&format!("/v2/apps?q=name:{name}")).await["resources"][0]["metadata"]["guid"].clone() }
+    };
+    for (host, space, apps) in [("solo", "dev", vec!["lonely"]), ("shared", "crowded", vec!["app-00", "app-01"])] {
+        let route = json!({"host": host, "domain_guid": domain, "space_guid": guid_of(space)}).to_string();
+        let (status, route) = platform.api(Method::POST, "/v2/routes", Some(&route)).await;
+        assert_eq!(status, 201, "{route}");
+        for app in apps {
+            let path = format!(
+                "/v2/routes/{}/apps/{}",
+                route["metadata"]["guid"].as_str().unwrap(),
+                app_guid(app).await.as_str().unwrap()
+            );
+            assert_eq!(platform.api(Method::PUT, &path, None).await.0, 201);
+        }
+    }
+    // Each app of a page inlines its own space and routes.
     let apps = platform.get("/v2/apps?inline-relations-depth=1&results-per-page=100").await;
     for app in apps["resources"].as_array().unwrap() {
-        let expected = if app["entity"]["name"] == "lonely" { "dev" } else { "crowded" };
+        let name = app["entity"]["name"].as_str().unwrap();
+        let expected = if name == "lonely" { "dev" } else { "crowded" };
         assert_eq!(app["entity"]["space"]["entity"]["name"], expected);
+        let routes: Vec<&str> =
+            app["entity"]["routes"].as_array().unwrap().iter().map(|r| r["entity"]["host"].as_str().unwrap()).collect();
+        let expected: &[&str] = match name {
+            "lonely" => &["solo"],
+            "app-00" | "app-01" => &["shared"],
+            _ => &[],
+        };
+        assert_eq!(routes, expected, "routes of {name}");
     }
     platform.shutdown().await;
 }

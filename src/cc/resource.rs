@@ -188,8 +188,10 @@ impl Resource {
     }
 
     /// For each parent guid, its first [`MAX_INLINE`] rows of this resource
-    /// meeting `condition` (whose `?` is the parent's guid), rendered. A
-    /// condition `column = ?` is one query for all parents; others, one each.
+    /// meeting `condition` (whose `?` stands for the parent's guid),
+    /// rendered. A condition of a [`Link`]'s shape is one query for all
+    /// the parents (a window keeps each parent's first rows); any other,
+    /// one query per parent.
     async fn children_of(
         &self,
         db: &AnyPool,
@@ -197,9 +199,7 @@ impl Resource {
         parents: &[String],
         depth: u32,
     ) -> ApiResult<Vec<Vec<Value>>> {
-        let Some(column) =
-            condition.strip_suffix(" = ?").filter(|c| c.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-        else {
+        let Some(link) = Link::parse(condition) else {
             let mut all = Vec::with_capacity(parents.len());
             for parent in parents {
                 let rows = self
@@ -209,22 +209,36 @@ impl Resource {
             }
             return Ok(all);
         };
-        let wanted: Vec<&str> = parents.iter().map(String::as_str).collect();
-        let (where_sql, binds) = self.where_clause(&[in_list(column, &wanted)]);
+        let table = self.table;
+        let list: Vec<String> = (1..=parents.len()).map(|i| format!("${i}")).collect();
+        let list = list.join(", ");
+        let (parent, from) = match link {
+            Link::Column(column) => {
+                (format!("{table}.{column}"), format!("{table} WHERE {table}.{column} IN ({list})"))
+            }
+            Link::Through { column, child, join, parent, filters } => (
+                format!("through.{parent}"),
+                format!(
+                    "{table} JOIN {join} through ON {table}.{column} = through.{child} WHERE through.{parent} IN ({list}){}",
+                    filters.iter().map(|(c, v)| format!(" AND through.{c} = '{v}'")).collect::<String>()
+                ),
+            ),
+        };
+        let scope: String = self.scope.iter().map(|s| format!(" AND {s}")).collect();
         let sql = format!(
-            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY id) AS inline_rank FROM {}{where_sql}) \
-             ranked WHERE inline_rank <= {MAX_INLINE} ORDER BY id",
-            self.table
+            "SELECT * FROM (SELECT {table}.*, {parent} AS inline_parent, ROW_NUMBER() OVER \
+             (PARTITION BY {parent} ORDER BY {table}.id) AS inline_rank FROM {from}{scope}) ranked \
+             WHERE inline_rank <= {MAX_INLINE} ORDER BY id"
         );
         let mut query = sqlx::query(&sql);
-        for b in binds {
-            query = query.bind(b);
+        for parent in parents {
+            query = query.bind(parent);
         }
         let rows = query.fetch_all(db).await?;
         let rendered = self.render_all(db, &rows, depth).await?;
         let mut by_parent: HashMap<String, Vec<Value>> = HashMap::new();
         for (row, value) in rows.iter().zip(rendered) {
-            let parent = row.try_get::<Option<String>, _>(column).ok().flatten().unwrap_or_default();
+            let parent = row.try_get::<Option<String>, _>("inline_parent").ok().flatten().unwrap_or_default();
             by_parent.entry(parent).or_default().push(value);
         }
         Ok(parents.iter().map(|parent| by_parent.remove(parent).unwrap_or_default()).collect())
@@ -342,5 +356,80 @@ fn column(row: &AnyRow, name: &str, kind: Kind) -> Value {
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or(Value::Null),
         Kind::Const(value) => serde_json::from_str(value).unwrap_or(Value::Null),
+    }
+}
+
+/// How a to-many relation's rows meet their parent, in the two shapes
+/// whose children a whole page can fetch at once.
+#[derive(Debug, PartialEq)]
+enum Link<'a> {
+    /// `column = ?`
+    Column(&'a str),
+    /// `column IN (SELECT child FROM join WHERE parent = ?[ AND c = 'v']…)`:
+    /// through a join table.
+    Through { column: &'a str, child: &'a str, join: &'a str, parent: &'a str, filters: Vec<(&'a str, &'a str)> },
+}
+
+impl<'a> Link<'a> {
+    fn parse(condition: &'a str) -> Option<Link<'a>> {
+        let name =
+            |s: &'a str| Some(s).filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        if let Some(column) = condition.strip_suffix(" = ?") {
+            return name(column).map(Link::Column);
+        }
+        let (column, rest) = condition.split_once(" IN (SELECT ")?;
+        let (child, rest) = rest.split_once(" FROM ")?;
+        let (join, rest) = rest.split_once(" WHERE ")?;
+        let (parent, rest) = rest.split_once(" = ?")?;
+        let mut conjuncts = rest.strip_suffix(')')?.split(" AND ");
+        if conjuncts.next() != Some("") {
+            return None;
+        }
+        let filters = conjuncts
+            .map(|filter| {
+                let (column, value) = filter.split_once(" = ")?;
+                let value = value.strip_prefix('\'')?.strip_suffix('\'')?;
+                Some((name(column)?, name(value)?))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Link::Through {
+            column: name(column)?,
+            child: name(child)?,
+            join: name(join)?,
+            parent: name(parent)?,
+            filters,
+        })
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::Link;
+
+    #[test]
+    fn the_shapes_a_page_fetches_at_once() {
+        assert_eq!(Link::parse("space_guid = ?"), Some(Link::Column("space_guid")));
+        assert_eq!(
+            Link::parse("guid IN (SELECT user_guid FROM space_roles WHERE space_guid = ? AND role = 'developers')"),
+            Some(Link::Through {
+                column: "guid",
+                child: "user_guid",
+                join: "space_roles",
+                parent: "space_guid",
+                filters: vec![("role", "developers")],
+            })
+        );
+        assert!(matches!(
+            Link::parse("guid IN (SELECT route_guid FROM route_mappings WHERE app_guid = ?)"),
+            Some(Link::Through { filters, .. }) if filters.is_empty()
+        ));
+        assert_eq!(
+            Link::parse(
+                "service_broker_guid IN (SELECT guid FROM service_brokers WHERE space_guid IS NULL OR space_guid = ?)"
+            ),
+            None
+        );
+        assert_eq!(Link::parse("guid IN (SELECT a FROM b WHERE c = ? OR 1 = 1)"), None);
+        assert_eq!(Link::parse("guid IN (SELECT a FROM b WHERE c = ? OR d = 'e' AND f = 'g')"), None);
     }
 }

@@ -1,7 +1,7 @@
 //! `wf bench api`: how fast the Cloud Controller answers the requests
 //! clients make when there are many apps, on SQLite and (given
 //! `--postgres`) on PostgreSQL. For each database it starts a CC of its
-//! own, fills it with `--apps` apps, and for each kind of request — first
+//! own, fills it with `--apps` apps (each with a route), and for each kind of request — first
 //! page, a filter (cf push's lookup), the last page, a page with
 //! inline-relations-depth=1, an app's summary — warms up, then sends
 //! `--requests` requests one at a time and again from 16 connections, the
@@ -131,7 +131,8 @@ async fn measure(target: &Target, requests: u64, connections: usize) -> Result<L
     Ok(report)
 }
 
-/// Inserts `count` stopped apps into the seeded space, in batches.
+/// Inserts `count` stopped apps into the seeded space, in batches, each
+/// with a route of its own.
 async fn seed_apps(database_url: &str, count: usize) -> Result<()> {
     let mut db = sqlx::AnyConnection::connect(database_url).await?;
     let space: String = sqlx::query_scalar("SELECT guid FROM spaces ORDER BY id LIMIT 1").fetch_one(&mut db).await?;
@@ -172,6 +173,21 @@ async fn seed_apps(database_url: &str, count: usize) -> Result<()> {
         }
         query.execute(&mut *tx).await?;
     }
+    // A route for each app, so inlined relations have rows to find.
+    let domain: String = sqlx::query_scalar("SELECT guid FROM domains ORDER BY id LIMIT 1").fetch_one(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO routes (guid, host, domain_guid, space_guid, created_at) \
+         SELECT 'route-' || guid, name, $1, space_guid, created_at FROM apps WHERE name LIKE 'bench-%'",
+    )
+    .bind(domain)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO route_mappings (guid, app_guid, route_guid, created_at) \
+         SELECT 'mapping-' || guid, guid, 'route-' || guid, created_at FROM apps WHERE name LIKE 'bench-%'",
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
