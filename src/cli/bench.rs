@@ -189,5 +189,8 @@ async fn seed_apps(database_url: &str, count: usize) -> Result<()> {
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    // Statistics, as a database in use has them (autovacuum, or SQLite's
+    // `PRAGMA optimize`), so the planners pick the indexes.
+    sqlx::query("ANALYZE").execute(&mut db).await?;
     Ok(())
 }
