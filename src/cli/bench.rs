@@ -189,8 +189,10 @@ async fn seed_apps(database_url: &str, count: usize) -> Result<()> {
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    // Statistics, as a database in use has them (autovacuum, or SQLite's
-    // `PRAGMA optimize`), so the planners pick the indexes.
-    sqlx::query("ANALYZE").execute(&mut db).await?;
+    // Statistics and a visibility map, as a database in use has them
+    // (autovacuum, or SQLite's `PRAGMA optimize`), so the planners pick
+    // the indexes.
+    let maintenance = if database_url.starts_with("postgres") { "VACUUM ANALYZE" } else { "ANALYZE" };
+    sqlx::query(maintenance).execute(&mut db).await?;
     Ok(())
 }
