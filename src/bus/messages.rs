@@ -382,4 +382,9 @@ impl LogMessage {
             timestamp: chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
         }
     }
+
+    /// Where the line is published: its app's log stream.
+    pub fn subject(&self) -> String {
+        subjects::app_logs(&self.app_id)
+    }
 }

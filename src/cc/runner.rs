@@ -283,7 +283,7 @@ pub async fn listen_for_exits(cc: Cc) -> Result<()> {
                 exit.droplet, exit.instance, exit.index, exit.reason, exit.exit_status, exit.exit_description
             );
             let line = LogMessage::new(&exit.droplet, "API", "0", "OUT", text);
-            if let Err(e) = cc.bus.publish(&subjects::app_logs(&exit.droplet), &line).await {
+            if let Err(e) = cc.bus.publish(&line.subject(), &line).await {
                 tracing::warn!("logging a crash: {e:#}");
             }
             if exit.reason == "CRASHED" {

@@ -179,7 +179,8 @@ async fn record_failure(cc: &Cc, guid: &str, task_id: Option<&str>, error: &Stag
     .await?;
     if recorded.rows_affected() > 0 {
         let text = format!("Staging failed: {} ({})", error.message, error.id);
-        cc.bus.publish(&subjects::app_logs(guid), &LogMessage::new(guid, "API", "0", "ERR", text)).await?;
+        let line = LogMessage::new(guid, "API", "0", "ERR", text);
+        cc.bus.publish(&line.subject(), &line).await?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! Commands on one app: `app`, `start`, `stop`, `restart`, `scale`,
-//! `delete`, `events`.
+//! Commands on one app: `app`, `start`, `stop`, `restart`, `restage`,
+//! `scale`, `delete`, `events`. Those that start instances wait for them
+//! by the app's events ([`super::wait`]).
 
 use anyhow::Result;
 use reqwest::Method;

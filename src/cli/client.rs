@@ -158,22 +158,3 @@ impl std::error::Error for ApiFailure {}
 pub fn q(filter: &str) -> String {
     url::form_urlencoded::byte_serialize(filter.as_bytes()).collect()
 }
-
-/// The wait between polls of the API: 20 ms at first, doubling to 250 ms.
-/// The platform mostly answers within tens of milliseconds, so a command
-/// returns soon after what it waits for happens, and a long wait is not
-/// polled hard.
-pub struct Backoff(std::time::Duration);
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff(std::time::Duration::from_millis(20))
-    }
-}
-
-impl Backoff {
-    pub async fn wait(&mut self) {
-        tokio::time::sleep(self.0).await;
-        self.0 = (self.0 * 2).min(std::time::Duration::from_millis(250));
-    }
-}

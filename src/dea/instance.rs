@@ -280,9 +280,8 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
 /// `[CELL/index]` as Diego's cells tag theirs: clients follow an
 /// instance's life by these.
 async fn tell(dea: &Dea, instance: &Instance, text: String) {
-    let app = &instance.start.droplet;
-    let line = LogMessage::new(app, "CELL", &instance.start.index.to_string(), "OUT", text);
-    if let Err(e) = dea.bus.publish(&subjects::app_logs(app), &line).await {
+    let line = LogMessage::new(&instance.start.droplet, "CELL", &instance.start.index.to_string(), "OUT", text);
+    if let Err(e) = dea.bus.publish(&line.subject(), &line).await {
         tracing::warn!("logging for instance {}: {e:#}", instance.id);
     }
 }

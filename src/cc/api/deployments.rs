@@ -15,29 +15,28 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 use super::apps::{APPS, app_event, writable_app};
-use super::body::Body;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::{Cc, new_guid, now, rollout, runner};
 
 /// `POST /v3/deployments` `{"relationships": {"app": {"data": {"guid": …}}}}`.
 pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
-    let body = Body::parse(&bytes, "UnprocessableEntity")?;
     let request: Value = serde_json::from_slice(&bytes).map_err(ApiError::parse)?;
+    let invalid = |reason: &str| ApiError::new("UnprocessableEntity", &[reason]);
     let app_guid = request["relationships"]["app"]["data"]["guid"]
         .as_str()
-        .ok_or_else(|| body.invalid("Relationships 'app' is required"))?
+        .ok_or_else(|| invalid("Relationships 'app' is required"))?
         .to_string();
     if !request["droplet"].is_null() {
-        return Err(body.invalid("A deployment rolls out the app's current droplet; 'droplet' cannot be given"));
+        return Err(invalid("A deployment rolls out the app's current droplet; 'droplet' cannot be given"));
     }
     let app = APPS.render(&writable_app(&cc, &user, &app_guid).await?);
     let entity = &app["entity"];
     if entity["state"] != "STARTED" {
-        return Err(body.invalid("Cannot create deployment for a STOPPED app."));
+        return Err(invalid("Cannot create deployment for a STOPPED app."));
     }
     if entity["package_state"] != "STAGED" {
-        return Err(body.invalid("Cannot create deployment for an app that is not staged."));
+        return Err(invalid("Cannot create deployment for an app that is not staged."));
     }
     let (guid, version, created_at) = (new_guid(), new_guid(), now());
     sqlx::query("UPDATE apps SET version = $1, updated_at = $2 WHERE guid = $3")
