@@ -279,7 +279,7 @@ pub(crate) enum Command {
 
 #[derive(Subcommand)]
 pub(crate) enum Wasm {
-    /// Run a wasi:cli component or a WASI preview 1 module as the platform would.
+    /// Run a wasi:cli component (WASI 0.2 or 0.3) or a WASI preview 1 module as the platform would.
     Run {
         /// Give the guest a directory: HOST::GUEST (or DIR for the same path).
         #[arg(long = "dir")]
@@ -293,6 +293,10 @@ pub(crate) enum Wasm {
         /// Seconds before the guest is stopped.
         #[arg(long)]
         timeout: Option<u64>,
+        /// Let the guest use the host's network: any address, as `wasmtime
+        /// run -S inherit-network` (without it, none).
+        #[arg(long)]
+        inherit_network: bool,
         file: String,
         /// Arguments for the guest.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

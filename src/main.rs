@@ -209,12 +209,13 @@ async fn main() {
         Command::Bench { what: Bench::Hm { instances, nats_server, postgres } } => {
             cli::bench_hm::hm(cli::bench_hm::HmBench { instances, nats_server, postgres }).await
         }
-        Command::Wasm { what: Wasm::Run { dirs, env, memory, timeout, file, args } } => {
+        Command::Wasm { what: Wasm::Run { dirs, env, memory, timeout, inherit_network, file, args } } => {
             let options = |memory_mb| cli::wasm::RunOptions {
                 file,
                 args,
                 dirs,
                 env,
+                inherit_network,
                 memory_mb,
                 timeout: timeout.map(std::time::Duration::from_secs),
             };

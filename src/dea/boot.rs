@@ -1,13 +1,15 @@
 //! How an instance starts: its droplet (cached by SHA1) unpacked into the
 //! instance directory, the CF environment built, the start command's
-//! component compiled (or taken from the cache), then, within the app's
-//! [`Limits`] and by what the component exports:
+//! component (or preview 1 module) compiled or taken from the cache, then,
+//! within the app's [`Limits`] and by what it exports:
 //!
 //! - a `wasi:http/incoming-handler` component is served by the DEA on the
 //!   instance's port, a store per request ([`crate::runtime::http`]);
-//! - a `wasi:cli/run` component runs as a long-lived program that listens
-//!   on `$PORT` itself ([`crate::runtime::command`]), with wasi:sockets as
-//!   [`SocketPolicy`] allows. It is RUNNING once its port accepts
+//! - a `wasi:cli/run` component (WASI 0.2 or 0.3), or a preview 1
+//!   module's `_start`, runs as a long-lived program that listens on
+//!   `$PORT` itself ([`crate::runtime::command`]), with wasi:sockets as
+//!   [`SocketPolicy`] allows (a preview 1 module has no sockets: it is a
+//!   worker, not a web process). It is RUNNING once its port accepts
 //!   connections (CF's port health check), or at once for
 //!   `health_check_type` `process` and `none`; its exit is a crash.
 
@@ -18,7 +20,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use wasmtime::component::Component;
-use wasmtime_wasi::{FsPerms, WasiCtx};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::egress::SocketPolicy;
 use super::env::{self, InstanceFacts};
@@ -27,7 +29,8 @@ use super::instance::{Instance, Server, crash};
 use super::log::GuestLogs;
 use super::{Dea, DeaRef, app_limits, droplet};
 use crate::blobstore::{keys, package, sha1_hex};
-use crate::runtime::command;
+use crate::runtime::Compiled;
+use crate::runtime::command::{self, CliVersion};
 use crate::runtime::http::HttpApp;
 use crate::runtime::limits::Limits;
 use crate::runtime::network::allow_network;
@@ -81,7 +84,7 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     let wasm = tokio::fs::read(instance.dir.join("app").join(&component_path))
         .await
         .with_context(|| format!("reading {component_path} named by the start command"))?;
-    let component = dea.runtime.component(&wasm).await?;
+    let program = dea.runtime.compile(&wasm).await?;
 
     let logs = GuestLogs::new(
         dea.bus.clone(),
@@ -97,45 +100,47 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     };
     *instance.limits.lock().expect("instance limits") = Some(limits.clone());
     let (app_dir, tmp_dir) = (instance.dir.join("app"), instance.dir.join("tmp"));
-    let make_wasi = move || -> Result<WasiCtx> {
+    let make_wasi = move || -> Result<WasiCtxBuilder> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&environment).args(&args).stdout(logs.stdout.clone()).stderr(logs.stderr.clone());
         wasi.preopened_dir(&app_dir, env::HOME, FsPerms::ReadWrite)?;
         wasi.preopened_dir(&tmp_dir, env::TMPDIR, FsPerms::ReadWrite)?;
         allow_network(&mut wasi, sockets.clone());
-        Ok(wasi.build())
+        Ok(wasi)
     };
 
-    match AppKind::of(&component, dea.runtime.engine()) {
-        Some(AppKind::Http) => serve(dea, instance, &component, make_wasi, limits, listener).await,
-        Some(AppKind::Command) => {
-            drop(listener);
-            run_program(dea, instance, component, make_wasi()?, limits).await
+    match (&program, AppKind::of(&program, dea.runtime.engine())) {
+        (Compiled::Component(component), Some(AppKind::Http)) => {
+            serve(dea, instance, component, make_wasi, limits, listener).await
         }
-        None => bail!(
+        (_, Some(AppKind::Command)) => {
+            drop(listener);
+            run_program(dea, instance, program, make_wasi()?, limits).await
+        }
+        _ => bail!(
             "{component_path} is neither an HTTP app (exporting wasi:http/incoming-handler@0.2) \
-             nor a program (exporting wasi:cli/run@0.2)"
+             nor a program (exporting wasi:cli/run@0.2 or @0.3, or a preview 1 module's _start)"
         ),
     }
 }
 
-/// What a component is, by what it exports.
+/// What a guest is, by what it exports.
 enum AppKind {
     Http,
     Command,
 }
 
 impl AppKind {
-    fn of(component: &Component, engine: &wasmtime::Engine) -> Option<AppKind> {
-        let exports: Vec<String> =
-            component.component_type().exports(engine).map(|(name, _)| name.to_string()).collect();
-        let exports_any = |prefix: &str| exports.iter().any(|name| name.starts_with(prefix));
-        if exports_any("wasi:http/incoming-handler@0.2") {
-            Some(AppKind::Http)
-        } else if exports_any("wasi:cli/run@0.2") {
-            Some(AppKind::Command)
-        } else {
-            None
+    fn of(program: &Compiled, engine: &wasmtime::Engine) -> Option<AppKind> {
+        match program {
+            Compiled::Module(module) => module.get_export("_start").is_some().then_some(AppKind::Command),
+            Compiled::Component(component) => {
+                let http = component
+                    .component_type()
+                    .exports(engine)
+                    .any(|(name, _)| name.starts_with("wasi:http/incoming-handler@0.2"));
+                if http { Some(AppKind::Http) } else { CliVersion::of(component, engine).map(|_| AppKind::Command) }
+            }
         }
     }
 }
@@ -148,7 +153,7 @@ async fn serve(
     dea: &DeaRef,
     instance: &Arc<Instance>,
     component: &Component,
-    make_wasi: impl Fn() -> Result<WasiCtx> + Send + Sync + 'static,
+    make_wasi: impl Fn() -> Result<WasiCtxBuilder> + Send + Sync + 'static,
     limits: Limits,
     listener: TcpListener,
 ) -> Result<()> {
@@ -175,14 +180,14 @@ async fn serve(
 async fn run_program(
     dea: &DeaRef,
     instance: &Arc<Instance>,
-    component: Component,
-    wasi: WasiCtx,
+    program: Compiled,
+    wasi: WasiCtxBuilder,
     limits: Limits,
 ) -> Result<()> {
     let (ended, mut has_ended) = tokio::sync::oneshot::channel();
     let runtime = dea.runtime.clone();
     let program = crate::runtime::spawn(async move {
-        let exit = command::run(&runtime, &component, wasi, limits, None).await;
+        let exit = command::run(&runtime, &program, wasi, limits, None).await;
         let _ = ended.send(match exit {
             Ok(exit) => match exit.ending {
                 Some(ending) => ending.to_string(),

@@ -11,6 +11,8 @@ use wasmtime::Store;
 use wasmtime::component::Component;
 use wasmtime_wasi::{FsPerms, WasiCtx};
 
+use super::guest::Wasi;
+
 use super::Runtime;
 use super::cpu::metered;
 use super::guest::{GuestState, LogStream};
@@ -67,7 +69,7 @@ impl LoadedBuildpack {
         dirs: &StagingDirs,
         run: &BuildpackRun,
     ) -> Result<Self> {
-        let linker = linker(runtime.engine(), false)?;
+        let linker = linker(runtime.engine())?;
         let mut wasi = WasiCtx::builder();
         wasi.envs(&run.env).stdout(run.log.clone()).stderr(run.log.clone());
         if let Some(check) = &run.limits.network {
@@ -81,7 +83,7 @@ impl LoadedBuildpack {
         ] {
             wasi.preopened_dir(host, guest, if writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly })?;
         }
-        let mut store = runtime.store(wasi.build(), run.limits.clone(), Some(run.deadline));
+        let mut store = runtime.store(Wasi::Component(wasi.build()), run.limits.clone(), Some(run.deadline));
         let cpu = run.limits.cpu.clone();
         let bindings = metered(Buildpack::instantiate_async(&mut store, component, &linker), cpu).await?;
         Ok(LoadedBuildpack { store, bindings })

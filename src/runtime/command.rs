@@ -1,47 +1,28 @@
-//! Running a `wasi:cli/run` program to its end, as `wf wasm run` does and
-//! as command instances will: a component, or a WASI preview 1 core module
-//! made into one with wasmtime's preview1 command adapter; its memory
-//! quota and deadline enforced; its exit code as a process's would be.
-//! (WASI 0.2 carries exit codes other than 0 and 1 only through
-//! `exit-with-code`; Rust's std and the preview 1 adapter report any failure
-//! as 1.)
+//! Running a program to its end, as `wf wasm run` does and as command
+//! instances do: a `wasi:cli/run` component (WASI 0.2, or 0.3 on the
+//! component model's async ABI), or a WASI preview 1 core module's
+//! `_start` on wasmtime-wasi's own preview 1 — so exit codes, arguments
+//! and environment behave exactly as under `wasmtime run`. Its memory
+//! quota and deadline are enforced; its exit code is a process's.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use wasmtime::Store;
 use wasmtime::component::Component;
-use wasmtime_wasi::WasiCtx;
-use wasmtime_wasi::p2::bindings::Command;
+use wasmtime_wasi::WasiCtxBuilder;
 
-use super::Runtime;
 use super::cpu::metered;
+use super::guest::{GuestState, Wasi};
 use super::limits::{Ending, Limits};
 use super::linker::linker;
+use super::{Compiled, Runtime};
 
 /// Exit codes for endings that are not the program's own, as shells report
 /// them: a trap is an abort (128 + SIGABRT), running out of time is
 /// `timeout`'s.
 pub const EXIT_TRAP: i32 = 134;
 pub const EXIT_TIMEOUT: i32 = 124;
-
-/// A component from component or preview 1 module bytes.
-pub fn as_component(bytes: &[u8]) -> Result<Vec<u8>> {
-    let is_core_module = bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] == [1, 0, 0, 0];
-    if !is_core_module {
-        return Ok(bytes.to_vec());
-    }
-    wit_component::ComponentEncoder::default()
-        .module(bytes)
-        .context("reading the core module")?
-        .adapter(
-            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-        )
-        .context("adapting WASI preview 1")?
-        .validate(true)
-        .encode()
-        .context("making the module a component")
-}
 
 /// How a program ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,26 +32,58 @@ pub struct Exit {
     pub ending: Option<Ending>,
 }
 
-/// Runs the component's `wasi:cli/run` to its end within `limits`, cut off
-/// at `deadline` if there is one.
+/// Which `wasi:cli/run` a component exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CliVersion {
+    P2,
+    P3,
+}
+
+impl CliVersion {
+    /// The `wasi:cli/run` version `component` exports, if any; 0.3 when
+    /// it exports both (as a wasip2 std binary exporting 0.3's `run`
+    /// does, its 0.2 `main` left unreachable), as wasmtime picks.
+    pub fn of(component: &Component, engine: &wasmtime::Engine) -> Option<CliVersion> {
+        let exports: Vec<String> =
+            component.component_type().exports(engine).map(|(name, _)| name.to_string()).collect();
+        let exports_run =
+            |version: &str| exports.iter().any(|name| name.starts_with(&format!("wasi:cli/run@{version}")));
+        if exports_run("0.3") {
+            Some(CliVersion::P3)
+        } else if exports_run("0.2") {
+            Some(CliVersion::P2)
+        } else {
+            None
+        }
+    }
+}
+
+/// Runs the program to its end within `limits`, cut off at `deadline` if
+/// there is one.
 pub async fn run(
     runtime: &Runtime,
-    component: &Component,
-    wasi: WasiCtx,
+    program: &Compiled,
+    mut wasi: WasiCtxBuilder,
     limits: Limits,
     deadline: Option<Instant>,
 ) -> Result<Exit> {
-    let linker = linker(runtime.engine(), false)?;
     let cpu = limits.cpu.clone();
+    let (program, wasi) = match program {
+        Compiled::Module(module) => (Program::Module(module.clone()), Wasi::Module(wasi.build_p1())),
+        Compiled::Component(component) => {
+            let version = CliVersion::of(component, runtime.engine()).context(
+                "the component is not a wasi:cli command (it must export wasi:cli/run@0.2 or wasi:cli/run@0.3)",
+            )?;
+            (Program::Component(component.clone(), version), Wasi::Component(wasi.build()))
+        }
+    };
     let mut store = runtime.store(wasi, limits, deadline);
-    let program = async move {
-        let command = Command::instantiate_async(&mut store, component, &linker).await.map_err(|e| {
-            anyhow::Error::from(e).context("the component is not a wasi:cli command (it must export wasi:cli/run)")
-        })?;
-        let outcome = command.wasi_cli_run().call_run(&mut store).await;
+    let engine = runtime.engine().clone();
+    let running = async move {
+        let outcome = program.run(&engine, &mut store).await?;
         Ok(match outcome {
-            Ok(Ok(())) => Exit { code: 0, ending: None },
-            Ok(Err(())) => Exit { code: 1, ending: None },
+            Ok(true) => Exit { code: 0, ending: None },
+            Ok(false) => Exit { code: 1, ending: None },
             Err(error) => match error.downcast_ref::<wasmtime_wasi::I32Exit>() {
                 Some(exit) => Exit { code: exit.0, ending: None },
                 None => {
@@ -81,5 +94,52 @@ pub async fn run(
             },
         })
     };
-    metered(program, cpu).await
+    metered(running, cpu).await
+}
+
+/// A program ready to run, by its kind.
+enum Program {
+    Module(wasmtime::Module),
+    Component(Component, CliVersion),
+}
+
+impl Program {
+    /// Instantiates and runs the program: an error if it cannot start,
+    /// else whether it succeeded, or the trap (or exit) it ended with.
+    async fn run(self, engine: &wasmtime::Engine, store: &mut Store<GuestState>) -> Result<wasmtime::Result<bool>> {
+        match self {
+            Program::Module(module) => {
+                let mut linker = wasmtime::Linker::new(engine);
+                wasmtime_wasi::p1::add_to_linker_async(&mut linker, GuestState::preview1)?;
+                let instance = linker
+                    .instantiate_async(&mut *store, &module)
+                    .await
+                    .map_err(|e| failed(e, "instantiating the module"))?;
+                let start = instance
+                    .get_typed_func::<(), ()>(&mut *store, "_start")
+                    .map_err(|e| failed(e, "the module is not a WASI command (it must export _start)"))?;
+                Ok(start.call_async(&mut *store, ()).await.map(|()| true))
+            }
+            Program::Component(component, CliVersion::P2) => {
+                let linker = linker(engine)?;
+                let command = wasmtime_wasi::p2::bindings::Command::instantiate_async(&mut *store, &component, &linker)
+                    .await
+                    .map_err(|e| failed(e, "instantiating the wasi:cli command"))?;
+                Ok(command.wasi_cli_run().call_run(&mut *store).await.map(|ran| ran.is_ok()))
+            }
+            Program::Component(component, CliVersion::P3) => {
+                let linker = linker(engine)?;
+                let command = wasmtime_wasi::p3::bindings::Command::instantiate_async(&mut *store, &component, &linker)
+                    .await
+                    .map_err(|e| failed(e, "instantiating the wasi:cli command"))?;
+                let ran = store.run_concurrent(async move |store| command.wasi_cli_run().call_run(store).await).await;
+                Ok(ran.and_then(|ran| ran).map(|ran| ran.is_ok()))
+            }
+        }
+    }
+}
+
+/// A wasmtime error, with what was being done.
+fn failed(error: wasmtime::Error, doing: &'static str) -> anyhow::Error {
+    anyhow::Error::from(error).context(doing)
 }

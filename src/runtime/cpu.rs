@@ -8,7 +8,9 @@
 //! stops the guest: past its wall-clock deadline (a request, a staging
 //! task, `wf wasm run --timeout`), or — for long-running programs — after
 //! [`super::limits::Limits::max_busy`] of CPU without once waiting on I/O
-//! or a clock (`wasi:io/poll`, counted by [`super::linker`]): stuck.
+//! or a clock: stuck. A wait is a poll of the guest's future that ends
+//! pending though no tick made it yield — the guest awaits the host,
+//! whatever WASI version or call it used to.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,10 +21,13 @@ use wasmtime::{StoreContextMut, UpdateDeadline};
 use super::guest::GuestState;
 use super::limits::Ending;
 
-/// CPU time used by one guest, across all its stores.
+/// CPU time used by one guest, across all its stores, and how often it
+/// was made to yield and how often it waited.
 #[derive(Debug, Default)]
 pub struct Cpu {
     nanos: AtomicU64,
+    yields: AtomicU64,
+    waits: AtomicU64,
 }
 
 impl Cpu {
@@ -30,18 +35,32 @@ impl Cpu {
         Duration::from_nanos(self.nanos.load(Ordering::Relaxed))
     }
 
+    /// Times the guest waited for the host (I/O, a clock, a child task).
+    pub fn waits(&self) -> u64 {
+        self.waits.load(Ordering::Relaxed)
+    }
+
     fn add(&self, spent: Duration) {
         self.nanos.fetch_add(spent.as_nanos() as u64, Ordering::Relaxed);
     }
+
+    fn yields(&self) -> u64 {
+        self.yields.load(Ordering::Relaxed)
+    }
 }
 
-/// `future`, with the time spent polling it added to `cpu`.
+/// `future`, with the time spent polling it added to `cpu`, and a poll
+/// that ends pending without a tick's yield counted as a wait.
 pub fn metered<F: Future>(future: F, cpu: std::sync::Arc<Cpu>) -> impl Future<Output = F::Output> {
     let mut future = Box::pin(future);
     std::future::poll_fn(move |cx| {
         let began = Instant::now();
+        let yields = cpu.yields();
         let result = future.as_mut().poll(cx);
         cpu.add(began.elapsed());
+        if result.is_pending() && cpu.yields() == yields {
+            cpu.waits.fetch_add(1, Ordering::Relaxed);
+        }
         result
     })
 }
@@ -51,8 +70,6 @@ pub fn metered<F: Future>(future: F, cpu: std::sync::Arc<Cpu>) -> impl Future<Ou
 pub struct Watch {
     /// When the store must be stopped, if ever.
     pub deadline: Option<Instant>,
-    /// Waits (polls, blocks) the guest has made so far.
-    pub waits: u64,
     waits_seen: u64,
     cpu_at_last_wait: Duration,
 }
@@ -70,15 +87,16 @@ pub fn on_tick(mut store: StoreContextMut<'_, GuestState>) -> wasmtime::Result<U
         return Err(state.stop(Ending::Deadline));
     }
     if let Some(max_busy) = state.limits.max_busy {
-        let used = state.limits.cpu.used();
+        let (used, waits) = (state.limits.cpu.used(), state.limits.cpu.waits());
         let watch = &mut state.watch;
-        if watch.waits != watch.waits_seen {
-            watch.waits_seen = watch.waits;
+        if waits != watch.waits_seen {
+            watch.waits_seen = waits;
             watch.cpu_at_last_wait = used;
         } else if used.saturating_sub(watch.cpu_at_last_wait) > max_busy {
             let busy = used - watch.cpu_at_last_wait;
             return Err(state.stop(Ending::Stuck { busy }));
         }
     }
+    state.limits.cpu.yields.fetch_add(1, Ordering::Relaxed);
     Ok(UpdateDeadline::Yield(1))
 }

@@ -1,5 +1,6 @@
-//! What every guest store holds: its WASI context, wasi:http context and
-//! resource table, the [`Limits`] it runs under and what it holds of them,
+//! What every guest store holds: its WASI context ([`Wasi`]: for
+//! components, or wasmtime-wasi's preview 1 context for core modules),
+//! wasi:http context and resource table, the [`Limits`] it runs under and what it holds of them,
 //! and — once the runtime stopped it — why ([`Ending`]).
 //! [`LogStream`] hands a guest's stdout/stderr to a callback line by line.
 
@@ -11,6 +12,7 @@ use std::time::Instant;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::{ResourceTable, ResourceTableError};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -18,8 +20,17 @@ use super::cpu::Watch;
 use super::limits::{Ending, Limits};
 use super::network::CheckedRequests;
 
+/// A guest's WASI context, by the kind of guest.
+pub enum Wasi {
+    /// For a component (WASI 0.2 and 0.3), beside the store's table.
+    Component(WasiCtx),
+    /// For a preview 1 core module, with the table of its own that
+    /// wasmtime-wasi's preview 1 keeps its descriptors in.
+    Module(WasiP1Ctx),
+}
+
 pub struct GuestState {
-    pub wasi: WasiCtx,
+    pub wasi: Wasi,
     pub http: WasiHttpCtx,
     /// Outgoing wasi:http requests, held to the guest's network rules.
     outgoing: CheckedRequests,
@@ -38,7 +49,7 @@ pub struct GuestState {
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 impl GuestState {
-    pub fn new(wasi: WasiCtx, limits: Limits, deadline: Option<Instant>) -> GuestState {
+    pub fn new(wasi: Wasi, limits: Limits, deadline: Option<Instant>) -> GuestState {
         let mut table = ResourceTable::new();
         table.set_max_capacity(limits.max_handles);
         GuestState {
@@ -51,6 +62,16 @@ impl GuestState {
             memory_held: 0,
             memory_refused: false,
             stopped: None,
+        }
+    }
+
+    /// The preview 1 context of a core module's store.
+    pub fn preview1(&mut self) -> &mut WasiP1Ctx {
+        match &mut self.wasi {
+            Wasi::Module(p1) => p1,
+            Wasi::Component(_) => {
+                unreachable!("preview 1 is linked only for core modules, whose store has its context")
+            }
         }
     }
 
@@ -90,7 +111,10 @@ impl Drop for GuestState {
 
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        match &mut self.wasi {
+            Wasi::Component(ctx) => WasiCtxView { ctx, table: &mut self.table },
+            Wasi::Module(p1) => p1.ctx(),
+        }
     }
 }
 

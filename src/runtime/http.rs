@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
 use wasmtime::PoolConcurrencyLimitError;
 use wasmtime::component::Component;
-use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -29,7 +29,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::Runtime;
 use super::cpu::metered;
-use super::guest::GuestState;
+use super::guest::{GuestState, Wasi};
 use super::limits::{Ending, Limits};
 use super::linker::linker;
 
@@ -43,7 +43,7 @@ pub fn concurrency(memory_bytes: u64) -> usize {
 pub struct HttpApp {
     runtime: Runtime,
     pre: ProxyPre<GuestState>,
-    make_wasi: Box<dyn Fn() -> Result<WasiCtx> + Send + Sync>,
+    make_wasi: Box<dyn Fn() -> Result<WasiCtxBuilder> + Send + Sync>,
     limits: Limits,
     request_timeout: Duration,
     slots: Arc<Semaphore>,
@@ -54,12 +54,12 @@ impl HttpApp {
     pub fn new(
         runtime: &Runtime,
         component: &Component,
-        make_wasi: impl Fn() -> Result<WasiCtx> + Send + Sync + 'static,
+        make_wasi: impl Fn() -> Result<WasiCtxBuilder> + Send + Sync + 'static,
         limits: Limits,
         request_timeout: Duration,
         crashes: mpsc::UnboundedSender<String>,
     ) -> Result<HttpApp> {
-        let pre = ProxyPre::new(linker(runtime.engine(), true)?.instantiate_pre(component)?)?;
+        let pre = ProxyPre::new(linker(runtime.engine())?.instantiate_pre(component)?)?;
         Ok(HttpApp {
             runtime: runtime.clone(),
             pre,
@@ -123,8 +123,8 @@ impl HttpApp {
             .await
             .map_err(|_| busy())?
             .map_err(internal)?;
-        let wasi = (self.make_wasi)().map_err(internal)?;
-        let mut store = self.runtime.store(wasi, self.limits.clone(), Some(deadline));
+        let mut wasi = (self.make_wasi)().map_err(internal)?;
+        let mut store = self.runtime.store(Wasi::Component(wasi.build()), self.limits.clone(), Some(deadline));
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let request = store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(internal)?;
         let out = store.data_mut().http().new_response_outparam(sender).map_err(internal)?;

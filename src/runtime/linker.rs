@@ -1,13 +1,10 @@
-//! The imports a guest gets: WASI 0.2 (and wasi:http for apps), with the
-//! few calls the DEA must see replaced by versions that look first and
-//! then do what wasmtime-wasi does:
-//!
-//! - file writes (`descriptor.write`, and the streams of
-//!   `write-via-stream`/`append-via-stream`) are checked against the
-//!   guest's disk quota; past it they fail with `quota` (EDQUOT);
-//! - waits (`wasi:io/poll`'s `poll` and `pollable.block`) are counted, so
-//!   [`super::cpu`] can tell a program waiting for work from one stuck in
-//!   a loop.
+//! The imports a component gets: WASI 0.2 and 0.3 with their wasi:http
+//! (outgoing requests held to the guest's network rules by
+//! [`super::network::CheckedRequests`]), with the
+//! file writes (`descriptor.write`, and the streams of
+//! `write-via-stream`/`append-via-stream`) replaced by versions that check
+//! the guest's disk quota first (past it they fail with `quota`, EDQUOT)
+//! and then do what wasmtime-wasi does.
 //!
 //! The replaced functions are named with the WASI version wasmtime-wasi
 //! implements; guests importing any older 0.2 version link to them too.
@@ -20,44 +17,24 @@ use wasmtime::Engine;
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::filesystem::{Descriptor, WasiFilesystemView};
 use wasmtime_wasi::p2::bindings::filesystem::types::{ErrorCode, HostDescriptor};
-use wasmtime_wasi::p2::{DynOutputStream, DynPollable, FsResult, OutputStream, Pollable, StreamError, StreamResult};
-use wasmtime_wasi_io::bindings::wasi::io::poll::{Host as PollHost, HostPollable};
+use wasmtime_wasi::p2::{DynOutputStream, FsResult, OutputStream, Pollable, StreamError, StreamResult};
 
 use super::guest::GuestState;
 use super::limits::Disk;
 
-const WASI_IO_POLL: &str = "wasi:io/poll@0.2.12";
 const WASI_FILESYSTEM_TYPES: &str = "wasi:filesystem/types@0.2.12";
 
-/// The linker for guests of `engine`; `http` adds wasi:http.
-pub fn linker(engine: &Engine, http: bool) -> Result<Linker<GuestState>> {
+/// The linker for component guests of `engine`.
+pub fn linker(engine: &Engine) -> Result<Linker<GuestState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    if http {
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    }
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
     linker.allow_shadowing(true);
-    count_waits(&mut linker)?;
     check_file_writes(&mut linker)?;
     linker.allow_shadowing(false);
     Ok(linker)
-}
-
-fn count_waits(linker: &mut Linker<GuestState>) -> Result<()> {
-    let mut poll = linker.instance(WASI_IO_POLL)?;
-    poll.func_wrap_async("poll", |mut store, (pollables,): (Vec<Resource<DynPollable>>,)| {
-        Box::new(async move {
-            store.data_mut().watch.waits += 1;
-            Ok((PollHost::poll(&mut store.data_mut().table, pollables).await?,))
-        })
-    })?;
-    poll.func_wrap_async("[method]pollable.block", |mut store, (pollable,): (Resource<DynPollable>,)| {
-        Box::new(async move {
-            store.data_mut().watch.waits += 1;
-            HostPollable::block(&mut store.data_mut().table, pollable).await
-        })
-    })?;
-    Ok(())
 }
 
 type Filesize = u64;

@@ -1,10 +1,12 @@
 //! The wasmtime glue staging and instances share: one [`Runtime`] (engine
-//! with async support, epoch interruption ticking every [`EPOCH_TICK`] and
-//! the pooling instance allocator), compiled components cached on disk by
-//! content and engine, and stores that run a guest within its [`Limits`]
-//! ([`limits`], [`cpu`], [`network`], [`linker`], [`guest`]). [`buildpack`] runs
-//! buildpack components; [`http`] serves wasi:http apps; [`command`] runs
-//! wasi:cli programs.
+//! with async support and the component model's async ABI (WASI 0.3),
+//! epoch interruption ticking every [`EPOCH_TICK`] and the pooling instance
+//! allocator), compiled guests — components, or WASI preview 1 core
+//! modules ([`Compiled`]) — cached on disk by content and engine, and
+//! stores that run a guest within its [`Limits`] ([`limits`], [`cpu`],
+//! [`network`], [`linker`], [`guest`]). [`buildpack`] runs buildpack
+//! components; [`http`] serves wasi:http apps; [`command`] runs wasi:cli
+//! programs and preview 1 commands.
 
 pub mod buildpack;
 pub mod command;
@@ -21,12 +23,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
-use wasmtime_wasi::WasiCtx;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Module, PoolingAllocationConfig, Precompiled, Store};
 
-use self::guest::GuestState;
+use self::guest::{GuestState, Wasi};
 use self::limits::Limits;
 use crate::blobstore::sha1_hex;
 
@@ -61,15 +62,31 @@ pub struct Runtime {
     engine: Engine,
     /// Where compiled components are kept between runs.
     cache_dir: PathBuf,
-    /// Components compiled or loaded by this process, by cache key; a
-    /// burst of starts of one droplet waits for a single compilation.
-    loaded: Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Component>>>>>,
+    /// Guests compiled or loaded by this process, by cache key; a burst
+    /// of starts of one droplet waits for a single compilation.
+    loaded: Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Compiled>>>>>,
+}
+
+/// A guest's code, compiled for this engine.
+#[derive(Clone)]
+pub enum Compiled {
+    Component(Component),
+    /// A WASI preview 1 core module, run on wasmtime-wasi's own preview 1.
+    Module(Module),
+}
+
+impl Compiled {
+    /// Whether `bytes` hold a core module (version 1) rather than a
+    /// component (a layer-1 binary).
+    fn is_core_module(bytes: &[u8]) -> bool {
+        bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] == [1, 0, 0, 0]
+    }
 }
 
 impl Runtime {
     pub fn new(cache_dir: &Path) -> Result<Runtime> {
         let mut config = Config::new();
-        config.wasm_component_model(true).epoch_interruption(true);
+        config.wasm_component_model(true).wasm_component_model_async(true).epoch_interruption(true);
         // Slots for memories, tables and instances are reserved up front and
         // reused, so a request's store costs no mmap (as `wasmtime serve`).
         let mut pool = PoolingAllocationConfig::default();
@@ -94,7 +111,7 @@ impl Runtime {
 
     /// A store for one run of a guest, within `limits` and (if given) cut
     /// off at `deadline`. It yields to the async runtime every epoch tick.
-    pub fn store(&self, wasi: WasiCtx, limits: Limits, deadline: Option<Instant>) -> Store<GuestState> {
+    pub fn store(&self, wasi: Wasi, limits: Limits, deadline: Option<Instant>) -> Store<GuestState> {
         let mut store = Store::new(&self.engine, GuestState::new(wasi, limits, deadline));
         store.limiter(|state| state);
         store.epoch_deadline_callback(cpu::on_tick);
@@ -102,38 +119,63 @@ impl Runtime {
         store
     }
 
-    /// The component in `bytes`, compiled at most once per content and
-    /// engine build: from memory, else from the disk cache, else compiled
-    /// (off the async threads) and cached.
+    /// The component in `bytes` (for what runs only components:
+    /// buildpacks, HTTP apps).
     pub async fn component(&self, bytes: &[u8]) -> Result<Component> {
+        match self.compile(bytes).await? {
+            Compiled::Component(component) => Ok(component),
+            Compiled::Module(_) => bail!("a WASI preview 1 module where a component is needed"),
+        }
+    }
+
+    /// The component or core module in `bytes`, compiled at most once per
+    /// content and engine build: from memory, else from the disk cache,
+    /// else compiled (off the async threads) and cached.
+    pub async fn compile(&self, bytes: &[u8]) -> Result<Compiled> {
         let key = format!("{}-{:016x}", sha1_hex(bytes), self.engine_hash());
         let cell = self.loaded.lock().expect("component cache").entry(key.clone()).or_default().clone();
-        let component = cell
+        let compiled = cell
             .get_or_try_init(|| async {
                 let path = self.cache_dir.join(format!("{key}.cwasm"));
                 let engine = self.engine.clone();
                 let bytes = bytes.to_vec();
-                tokio::task::spawn_blocking(move || -> Result<Component> {
-                    if path.exists() {
-                        // SAFETY: the file was written by `Component::serialize` of an
-                        // engine with the same compatibility hash (it is in the name),
-                        // in a directory only this DEA writes.
-                        if let Ok(component) = unsafe { Component::deserialize_file(&engine, &path) } {
-                            return Ok(component);
+                tokio::task::spawn_blocking(move || -> Result<Compiled> {
+                    // SAFETY: the file was written by `serialize` of an engine
+                    // with the same compatibility hash (it is in the name), in a
+                    // directory only this process's kind writes.
+                    let cached = match Engine::detect_precompiled_file(&path) {
+                        Ok(Some(Precompiled::Component)) => {
+                            unsafe { Component::deserialize_file(&engine, &path) }.map(Compiled::Component).ok()
                         }
+                        Ok(Some(Precompiled::Module)) => {
+                            unsafe { Module::deserialize_file(&engine, &path) }.map(Compiled::Module).ok()
+                        }
+                        _ => None,
+                    };
+                    if let Some(compiled) = cached {
+                        return Ok(compiled);
                     }
-                    let component = Component::new(&engine, &bytes)
-                        .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
+                    let (compiled, serialized) = if Compiled::is_core_module(&bytes) {
+                        let module = Module::new(&engine, &bytes)
+                            .map_err(|e| anyhow::Error::from(e).context("compiling the module"))?;
+                        let serialized = module.serialize()?;
+                        (Compiled::Module(module), serialized)
+                    } else {
+                        let component = Component::new(&engine, &bytes)
+                            .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
+                        let serialized = component.serialize()?;
+                        (Compiled::Component(component), serialized)
+                    };
                     let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
-                    if std::fs::write(&tmp, component.serialize()?).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+                    if std::fs::write(&tmp, serialized).is_ok() && std::fs::rename(&tmp, &path).is_err() {
                         let _ = std::fs::remove_file(&tmp);
                     }
-                    Ok(component)
+                    Ok(compiled)
                 })
                 .await?
             })
             .await?;
-        Ok(component.clone())
+        Ok(compiled.clone())
     }
 
     fn engine_hash(&self) -> u64 {
