@@ -54,6 +54,7 @@ guests=(
   "tests/fixtures/hostile-buildpack|wasm32-wasip2|hostile_buildpack.wasm|tests/fixtures/hostile_buildpack.wasm"
   "tests/fixtures/cli-tool|wasm32-wasip2|cli-tool.wasm|tests/fixtures/cli-tool.component.wasm"
   "tests/fixtures/cli-tool|wasm32-wasip1|cli-tool.wasm|tests/fixtures/cli-tool.wasip1.wasm"
+  "tests/fixtures/cli-p3|wasm32-wasip2|cli_p3.wasm|tests/fixtures/cli-p3.wasm"
 )
 
 status=0

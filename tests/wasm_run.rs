@@ -1,4 +1,5 @@
-//! `wf wasm run`: a wasi:cli component and a WASI preview 1 module run as
+//! `wf wasm run`: wasi:cli components (WASI 0.2 and 0.3) and a WASI
+//! preview 1 module run as
 //! the platform runs guests — arguments, environment, only the directories
 //! given, standard streams passed through, exit status, memory and time
 //! limits.
@@ -54,6 +55,13 @@ async fn components_and_preview1_modules_run_like_guests() {
         assert_eq!(code, 124, "{fixture}: {stderr}");
         assert!(stderr.contains("time limit"), "{fixture}: {stderr}");
     }
+    // A WASI 0.3 command: async `run`, stdout through a stream, exit-with-code.
+    let p3 = repo().join("tests/fixtures/cli-p3.wasm");
+    let (code, stdout, stderr) = wf_wasm_run(&["--env", "GREETING=hi", p3.to_str().unwrap(), "a", "b"]).await;
+    assert_eq!((code, stdout.as_str()), (0, "wasi 0.3: args a b greeting hi\n"), "{stderr}");
+    let (code, _, stderr) = wf_wasm_run(&[p3.to_str().unwrap(), "--exit", "9"]).await;
+    assert_eq!(code, 9, "{stderr}");
+
     let (code, _, stderr) = wf_wasm_run(&[repo().join("examples/hello-http/hello_http.wasm").to_str().unwrap()]).await;
     assert_eq!(code, 1);
     assert!(stderr.contains("wasi:cli command"), "an http component is not a command: {stderr}");
