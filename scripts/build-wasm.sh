@@ -55,6 +55,7 @@ guests=(
   "tests/fixtures/cli-tool|wasm32-wasip2|cli-tool.wasm|tests/fixtures/cli-tool.component.wasm"
   "tests/fixtures/cli-tool|wasm32-wasip1|cli-tool.wasm|tests/fixtures/cli-tool.wasip1.wasm"
   "tests/fixtures/cli-p3|wasm32-wasip2|cli_p3.wasm|tests/fixtures/cli-p3.wasm"
+  "tests/fixtures/http-p3|wasm32-wasip2|http_p3.wasm|tests/fixtures/http-p3.wasm"
 )
 
 status=0

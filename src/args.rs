@@ -264,7 +264,7 @@ pub(crate) enum Command {
         #[arg(short = 'f')]
         force: bool,
     },
-    /// Run WebAssembly here: `wf wasm run FILE [ARGS…]`.
+    /// Run WebAssembly here: `wf wasm run FILE [ARGS…]`, `wf wasm serve FILE`.
     Wasm {
         #[command(subcommand)]
         what: Wasm,
@@ -281,27 +281,44 @@ pub(crate) enum Command {
 pub(crate) enum Wasm {
     /// Run a wasi:cli component (WASI 0.2 or 0.3) or a WASI preview 1 module as the platform would.
     Run {
-        /// Give the guest a directory: HOST::GUEST (or DIR for the same path).
-        #[arg(long = "dir")]
-        dirs: Vec<String>,
-        /// Set an environment variable: KEY=value.
-        #[arg(long = "env")]
-        env: Vec<String>,
-        /// Memory limit, e.g. 64M.
-        #[arg(long, default_value = "256M")]
-        memory: String,
-        /// Seconds before the guest is stopped.
-        #[arg(long)]
-        timeout: Option<u64>,
-        /// Let the guest use the host's network: any address, as `wasmtime
-        /// run -S inherit-network` (without it, none).
-        #[arg(long)]
-        inherit_network: bool,
+        #[command(flatten)]
+        guest: GuestArgs,
         file: String,
         /// Arguments for the guest.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Serve a wasi:http component (WASI 0.2 or 0.3) as an instance would,
+    /// a store per request, until interrupted (as `wasmtime serve`).
+    Serve {
+        #[command(flatten)]
+        guest: GuestArgs,
+        /// Where to listen (port 0: any free port, printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        file: String,
+    },
+}
+
+/// What a guest run here is given.
+#[derive(Args)]
+pub(crate) struct GuestArgs {
+    /// Give the guest a directory: HOST::GUEST (or DIR for the same path).
+    #[arg(long = "dir")]
+    pub dirs: Vec<String>,
+    /// Set an environment variable: KEY=value.
+    #[arg(long = "env")]
+    pub env: Vec<String>,
+    /// Memory limit, e.g. 64M.
+    #[arg(long, default_value = "256M")]
+    pub memory: String,
+    /// Seconds before the guest (for `serve`: each request) is stopped.
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Let the guest use the host's network: any address, as `wasmtime
+    /// run -S inherit-network` (without it, none).
+    #[arg(long)]
+    pub inherit_network: bool,
 }
 
 #[derive(Subcommand)]

@@ -6,7 +6,7 @@ mod args;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use args::{Bench, Command, PushFlags, ServerArgs, Wasm, Wf};
+use args::{Bench, Command, GuestArgs, PushFlags, ServerArgs, Wasm, Wf};
 use clap::Parser;
 use wasmfoundry::cli;
 use wasmfoundry::server::{Platform, Role};
@@ -209,27 +209,33 @@ async fn main() {
         Command::Bench { what: Bench::Hm { instances, nats_server, postgres } } => {
             cli::bench_hm::hm(cli::bench_hm::HmBench { instances, nats_server, postgres }).await
         }
-        Command::Wasm { what: Wasm::Run { dirs, env, memory, timeout, inherit_network, file, args } } => {
-            let options = |memory_mb| cli::wasm::RunOptions {
-                file,
-                args,
-                dirs,
-                env,
-                inherit_network,
-                memory_mb,
-                timeout: timeout.map(std::time::Duration::from_secs),
-            };
-            match cli::push::parse_memory(&memory).map(options) {
-                Ok(options) => match cli::wasm::run(options).await {
-                    Ok(code) => std::process::exit(code),
-                    Err(e) => Err(e),
-                },
+        Command::Wasm { what: Wasm::Run { guest, file, args } } => match guest_options(guest, file, args) {
+            Ok(options) => match cli::wasm::run(options).await {
+                Ok(code) => std::process::exit(code),
                 Err(e) => Err(e),
-            }
-        }
+            },
+            Err(e) => Err(e),
+        },
+        Command::Wasm { what: Wasm::Serve { guest, addr, file } } => match guest_options(guest, file, Vec::new()) {
+            Ok(options) => cli::wasm::serve(options, addr).await,
+            Err(e) => Err(e),
+        },
     };
     if let Err(e) = result {
         eprintln!("FAILED\n{e:#}");
         std::process::exit(1);
     }
+}
+
+/// What `wf wasm run`/`serve` give the guest.
+fn guest_options(guest: GuestArgs, file: String, args: Vec<String>) -> anyhow::Result<cli::wasm::GuestOptions> {
+    Ok(cli::wasm::GuestOptions {
+        file,
+        args,
+        dirs: guest.dirs,
+        env: guest.env,
+        inherit_network: guest.inherit_network,
+        memory_mb: cli::push::parse_memory(&guest.memory)?,
+        timeout: guest.timeout.map(std::time::Duration::from_secs),
+    })
 }

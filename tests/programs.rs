@@ -2,8 +2,7 @@
 //! run once their port accepts connections (or at once with
 //! `health_check_type: process`), may listen on no other port, connect
 //! only where their security groups allow, and are stopped and reported
-//! when they exit, loop without waiting, or never listen. A WASI preview 1
-//! module and a WASI 0.3 component run as instances as under `wf wasm run`.
+//! when they exit, loop without waiting, or never listen.
 
 mod common;
 
@@ -127,29 +126,5 @@ async fn the_health_check_type_decides_when_a_program_runs() {
         assert_eq!(out.status.success(), healthy, "{endpoint}: {}", String::from_utf8_lossy(&out.stderr));
     }
     platform.wait_for_log(&guid, "GET /status/503 did not answer 2xx within 1 seconds", Duration::from_secs(10)).await;
-    platform.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn preview1_modules_and_wasi_0_3_components_run_as_instances() {
-    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
-    platform.login().await;
-    for (name, fixture, said) in [
-        ("p1", "tests/fixtures/cli-tool.wasip1.wasm", "args: --exit 7"),
-        ("p3", "tests/fixtures/cli-p3.wasm", "wasi 0.3: args --exit 7 greeting"),
-    ] {
-        let file = std::path::Path::new(fixture).file_name().unwrap().to_str().unwrap();
-        let command = format!("{file} --exit 7");
-        let dir = app_dir(&[fixture]);
-        // It exits at once, so the start may or may not be seen running first.
-        let _ = platform
-            .wf(&["push", name, "-p", dir.path().to_str().unwrap(), "-m", "32M", "-u", "process", "-c", &command])
-            .await;
-        let guid = platform.app_guid(name).await;
-        // Its stdout reaches the app's log; its exit is a crash with its own code.
-        platform.wait_for_log(&guid, said, Duration::from_secs(20)).await;
-        platform.wait_for_log(&guid, "the app exited with status 7", Duration::from_secs(20)).await;
-        platform.wait_for_states(&guid, &["CRASHED"], Duration::from_secs(20)).await;
-    }
     platform.shutdown().await;
 }

@@ -3,8 +3,9 @@
 //! component (or preview 1 module) compiled or taken from the cache, then,
 //! within the app's [`Limits`] and by what it exports:
 //!
-//! - a `wasi:http/incoming-handler` component is served by the DEA on the
-//!   instance's port, a store per request ([`crate::runtime::http`]);
+//! - a `wasi:http/incoming-handler` (WASI 0.2) or `wasi:http/handler`
+//!   (WASI 0.3) component is served by the DEA on the instance's port, a
+//!   store per request ([`crate::runtime::http`]);
 //! - a `wasi:cli/run` component (WASI 0.2 or 0.3), or a preview 1
 //!   module's `_start`, runs as a long-lived program that listens on
 //!   `$PORT` itself ([`crate::runtime::command`]), with wasi:sockets as
@@ -118,7 +119,7 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
             run_program(dea, instance, program, make_wasi()?, limits).await
         }
         _ => bail!(
-            "{component_path} is neither an HTTP app (exporting wasi:http/incoming-handler@0.2) \
+            "{component_path} is neither an HTTP app (exporting wasi:http/incoming-handler@0.2 or handler@0.3) \
              nor a program (exporting wasi:cli/run@0.2 or @0.3, or a preview 1 module's _start)"
         ),
     }
@@ -135,10 +136,9 @@ impl AppKind {
         match program {
             Compiled::Module(module) => module.get_export("_start").is_some().then_some(AppKind::Command),
             Compiled::Component(component) => {
-                let http = component
-                    .component_type()
-                    .exports(engine)
-                    .any(|(name, _)| name.starts_with("wasi:http/incoming-handler@0.2"));
+                let http = component.component_type().exports(engine).any(|(name, _)| {
+                    name.starts_with("wasi:http/incoming-handler@0.2") || name.starts_with("wasi:http/handler@0.3")
+                });
                 if http { Some(AppKind::Http) } else { CliVersion::of(component, engine).map(|_| AppKind::Command) }
             }
         }

@@ -1,9 +1,12 @@
 //! Serving a wasi:http component, as wasmtime's wasi-http does it: the
-//! component is pre-instantiated once ([`ProxyPre`]); every request gets a
-//! fresh store — its own WASI context and deadline, its memory taken from
-//! the instance's one budget — so requests share nothing and a crash dies
-//! with its store. At most [`concurrency`] requests run at once; the rest
-//! wait for a slot (503 if none frees up before their deadline).
+//! component — a WASI 0.2 `incoming-handler` or a WASI 0.3 `handler` — is
+//! pre-instantiated once ([`Handler`]); every request gets a fresh store —
+//! its own WASI context and deadline, its memory taken from the instance's
+//! one budget — so requests share nothing and a crash dies with its store.
+//! At most [`concurrency`] requests run at once; the rest wait for a slot
+//! (503 if none frees up before their deadline). A 0.3 handler may go on
+//! writing its body after it returned the response: its store's event loop
+//! runs until the body is sent or dropped.
 //!
 //! A trap, running out of memory or of handles is a crash of the instance
 //! (reported on `crashes`); a request that runs past its deadline is cut
@@ -14,18 +17,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
 use wasmtime::PoolConcurrencyLimitError;
+use wasmtime::Store;
 use wasmtime::component::Component;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::p3;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use super::Runtime;
 use super::cpu::metered;
@@ -39,10 +46,17 @@ pub fn concurrency(memory_bytes: u64) -> usize {
     (memory_bytes / (4 << 20)).clamp(1, 256) as usize
 }
 
+/// A pre-instantiated handler, by its WASI version.
+#[derive(Clone)]
+enum Handler {
+    P2(ProxyPre<GuestState>),
+    P3(ServicePre<GuestState>),
+}
+
 /// What an HTTP app's instance needs to make a store per request.
 pub struct HttpApp {
     runtime: Runtime,
-    pre: ProxyPre<GuestState>,
+    handler: Handler,
     make_wasi: Box<dyn Fn() -> Result<WasiCtxBuilder> + Send + Sync>,
     limits: Limits,
     request_timeout: Duration,
@@ -59,10 +73,14 @@ impl HttpApp {
         request_timeout: Duration,
         crashes: mpsc::UnboundedSender<String>,
     ) -> Result<HttpApp> {
-        let pre = ProxyPre::new(linker(runtime.engine())?.instantiate_pre(component)?)?;
+        let pre = linker(runtime.engine())?.instantiate_pre(component)?;
+        let handler = match ServicePre::new(pre.clone()) {
+            Ok(p3) => Handler::P3(p3),
+            Err(_) => Handler::P2(ProxyPre::new(pre)?),
+        };
         Ok(HttpApp {
             runtime: runtime.clone(),
-            pre,
+            handler,
             make_wasi: Box::new(make_wasi),
             slots: Arc::new(Semaphore::new(concurrency(limits.memory.limit_mb() << 20))),
             limits,
@@ -126,34 +144,54 @@ impl HttpApp {
         let mut wasi = (self.make_wasi)().map_err(internal)?;
         let mut store = self.runtime.store(Wasi::Component(wasi.build()), self.limits.clone(), Some(deadline));
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let request = store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(internal)?;
-        let out = store.data_mut().http().new_response_outparam(sender).map_err(internal)?;
-        let pre = self.pre.clone();
         let crashes = self.crashes.clone();
-        let run = async move {
-            let _slot = slot;
-            let proxy = match pre.instantiate_async(&mut store).await {
-                Ok(proxy) => proxy,
-                Err(e) => {
-                    // Out of pool slots or of the instance's memory budget is
-                    // not the app's fault: this request waits for capacity.
-                    let at_capacity =
-                        e.is::<PoolConcurrencyLimitError>() || !matches!(store.data().ending(&e), Ending::Trap(_));
-                    return Some(if at_capacity {
-                        busy()
-                    } else {
-                        (500, format!("500 Internal Server Error: the app cannot start: {e:#}\n"))
-                    });
-                }
-            };
-            let error = proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await.err()?;
-            match store.data().ending(&error) {
-                Ending::Deadline => Some((504, "504 Gateway Timeout: the app took too long to answer\n".to_string())),
-                ending => {
-                    let _ = crashes.send(ending.to_string());
-                    Some((500, "500 Internal Server Error: the app crashed\n".to_string()))
-                }
+        let run: BoxFuture<'static, Option<(u16, String)>> = match self.handler.clone() {
+            Handler::P2(pre) => {
+                let request = store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(internal)?;
+                let out = store.data_mut().http().new_response_outparam(sender).map_err(internal)?;
+                Box::pin(async move {
+                    let _slot = slot;
+                    let proxy = match pre.instantiate_async(&mut store).await {
+                        Ok(proxy) => proxy,
+                        Err(e) => return Some(cannot_start(&store, e)),
+                    };
+                    let error = proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await.err()?;
+                    Some(failed(&store, error, &crashes))
+                })
             }
+            Handler::P3(pre) => Box::pin(async move {
+                let _slot = slot;
+                let service = match pre.instantiate_async(&mut store).await {
+                    Ok(service) => service,
+                    Err(e) => return Some(cannot_start(&store, e)),
+                };
+                let (request, request_io) = p3::Request::from_http(store.data_mut().http().hooks, req);
+                let (body_done, body_gone) = tokio::sync::oneshot::channel::<()>();
+                let answered = store
+                    .run_concurrent(async move |accessor| -> wasmtime::Result<Option<(u16, String)>> {
+                        let response = match service.handle(accessor, request).await? {
+                            Ok(response) => response,
+                            Err(code) => {
+                                return Ok(Some((
+                                    502,
+                                    format!("502 Bad Gateway: the app failed to answer: {code:?}\n"),
+                                )));
+                            }
+                        };
+                        let response = accessor.with(|mut store| response.into_http(&mut store, request_io))?;
+                        let response = response.map(|body| SignalsDrop { body, _done: body_done }.boxed_unsync());
+                        let _ = sender.send(Ok(response));
+                        // The guest's tasks write the body while this loop runs.
+                        let _ = body_gone.await;
+                        Ok(None)
+                    })
+                    .await
+                    .and_then(|answered| answered);
+                match answered {
+                    Ok(failure) => failure,
+                    Err(error) => Some(failed(&store, error, &crashes)),
+                }
+            }),
         };
         let task = super::spawn(metered(run, self.limits.cpu.clone()));
         match receiver.await {
@@ -165,6 +203,58 @@ impl HttpApp {
                 Err(e) => Err((500, format!("500 Internal Server Error: {e}\n"))),
             },
         }
+    }
+}
+
+/// The answer when a request's instance could not be made. Out of pool
+/// slots or of the instance's memory budget is not the app's fault: the
+/// request waits for capacity (503).
+fn cannot_start(store: &Store<GuestState>, error: wasmtime::Error) -> (u16, String) {
+    let at_capacity =
+        error.is::<PoolConcurrencyLimitError>() || !matches!(store.data().ending(&error), Ending::Trap(_));
+    if at_capacity {
+        (503, "503 Service Unavailable: the instance is busy\n".to_string())
+    } else {
+        (500, format!("500 Internal Server Error: the app cannot start: {error:#}\n"))
+    }
+}
+
+/// The answer when the guest failed handling a request: past its deadline
+/// a 504; anything else crashed the instance (reported on `crashes`).
+fn failed(store: &Store<GuestState>, error: wasmtime::Error, crashes: &mpsc::UnboundedSender<String>) -> (u16, String) {
+    match store.data().ending(&error) {
+        Ending::Deadline => (504, "504 Gateway Timeout: the app took too long to answer\n".to_string()),
+        ending => {
+            let _ = crashes.send(ending.to_string());
+            (500, "500 Internal Server Error: the app crashed\n".to_string())
+        }
+    }
+}
+
+/// A response body that tells, by dropping `_done`, that the server is
+/// through with it (sent whole, or the client went away).
+struct SignalsDrop<B> {
+    body: B,
+    _done: tokio::sync::oneshot::Sender<()>,
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for SignalsDrop<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 

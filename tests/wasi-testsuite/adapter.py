@@ -1,4 +1,5 @@
-"""wasi-testsuite runtime adapter for wasmfoundry's `wf wasm run`.
+"""wasi-testsuite runtime adapter for wasmfoundry's `wf wasm run`
+(commands) and `wf wasm serve` (wasi:http services).
 
 It mirrors the suite's own `adapters/wasmtime.py`: the test runner loads
 this file as a module and asks it for the command line of each case. The
@@ -29,7 +30,7 @@ def get_wasi_versions() -> List[str]:
 
 
 def get_wasi_worlds() -> List[str]:
-    return ["wasi:cli/command"]
+    return ["wasi:cli/command", "wasi:http/service"]
 
 
 def compute_argv(test_path: str,
@@ -38,7 +39,11 @@ def compute_argv(test_path: str,
                  wasi_world: str,
                  wasi_version: str) -> List[str]:
     args, env, root = args_env_root
-    argv = WF + ["wasm", "run"]
+    if wasi_world == "wasi:http/service":
+        # Like `wasmtime serve`: the first line on stderr names the address.
+        argv = WF + ["wasm", "serve", "--addr", "127.0.0.1:0"]
+    else:
+        argv = WF + ["wasm", "run"]
     for key, value in env.items():
         argv += ["--env", f"{key}={value}"]
     if root:

@@ -1,7 +1,8 @@
 //! `wasm_buildpack`: the app is already a WebAssembly component (built with
 //! Rust, TinyGo, componentize-py, jco…) or a WASI preview 1 module. Staging
 //! finds it, proves it is valid and something the DEA can run — a component
-//! exporting `wasi:http/incoming-handler` (served per request) or
+//! exporting `wasi:http/incoming-handler` or (WASI 0.3) `wasi:http/handler`
+//! (served per request) or
 //! `wasi:cli/run` of WASI 0.2 or 0.3 (a long-running program), or a
 //! preview 1 module exporting `_start` (a program too) — and releases it
 //! as the start command.
@@ -21,7 +22,8 @@ const MAX_DEPTH: usize = 4;
 
 /// The exports that make a component, or a core module, something the DEA
 /// can run.
-const RUNNABLE_EXPORTS: [&str; 4] = ["wasi:http/incoming-handler@0.2", "wasi:cli/run@0.2", "wasi:cli/run@0.3", "_start"];
+const RUNNABLE_EXPORTS: [&str; 5] =
+    ["wasi:http/incoming-handler@0.2", "wasi:http/handler@0.3", "wasi:cli/run@0.2", "wasi:cli/run@0.3", "_start"];
 
 struct WasmBuildpack;
 
@@ -45,7 +47,7 @@ impl Buildpack for WasmBuildpack {
             .find(|name| RUNNABLE_EXPORTS.iter().any(|r| name.starts_with(r)))
             .ok_or_else(|| {
                 format!(
-                    "{rel} exports neither wasi:http/incoming-handler nor wasi:cli/run, nor (a preview 1 module) _start (it exports: {})",
+                    "{rel} exports neither a wasi:http handler nor wasi:cli/run, nor (a preview 1 module) _start (it exports: {})",
                     if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
                 )
             })?;
