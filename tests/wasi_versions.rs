@@ -1,6 +1,7 @@
 //! Guests of every WASI version the platform runs, pushed as apps and run
 //! here: a preview 1 module and a WASI 0.3 command run as programs (stdout
-//! in the app's log, their exit a crash with their own code); a WASI 0.3
+//! in the app's log, their exit a crash with their own code, and — their
+//! writes not checked one by one — past their disk quota stopped); a WASI 0.3
 //! HTTP handler is served per request by `wf wasm serve` and by the DEA
 //! through the router, its body written after it returned the response.
 
@@ -31,6 +32,16 @@ async fn preview1_modules_and_wasi_0_3_components_run_as_instances() {
         platform.wait_for_log(&guid, "the app exited with status 7", Duration::from_secs(20)).await;
         platform.wait_for_states(&guid, &["CRASHED"], Duration::from_secs(20)).await;
     }
+
+    // Preview 1 writes do not pass the checked WASI 0.2 calls: past its disk
+    // quota, such a guest is stopped when the DEA measures it.
+    let dir = app_dir(&["tests/fixtures/cli-tool.wasip1.wasm"]);
+    let command = "cli-tool.wasip1.wasm --fill 12";
+    let flags = ["-m", "32M", "-k", "8M", "-u", "process", "-c", command];
+    let _ = platform.wf(&[&["push", "filler", "-p", dir.path().to_str().unwrap()], &flags[..]].concat()).await;
+    let guid = platform.app_guid("filler").await;
+    platform.wait_for_log(&guid, "disk quota of 8 MB exceeded", Duration::from_secs(20)).await;
+    platform.wait_for_states(&guid, &["CRASHED"], Duration::from_secs(20)).await;
     platform.shutdown().await;
 }
 

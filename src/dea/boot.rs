@@ -34,6 +34,7 @@ use crate::runtime::Compiled;
 use crate::runtime::command::{self, CliVersion};
 use crate::runtime::http::HttpApp;
 use crate::runtime::limits::Limits;
+use crate::runtime::linker::file_writes_checked;
 use crate::runtime::network::allow_network;
 
 /// The droplet's bytes, from the DEA's cache or the blobstore (checked
@@ -99,6 +100,9 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
         max_busy: Some(Duration::from_secs(dea.config.max_busy_seconds)),
         ..app_limits(&start.limits, &instance.dir, sockets.clone(), logs.stderr.clone())
     };
+    if let Some(disk) = limits.disk.as_ref().filter(|_| !file_writes_checked(&program, dea.runtime.engine())) {
+        disk.unchecked_writes();
+    }
     *instance.limits.lock().expect("instance limits") = Some(limits.clone());
     let (app_dir, tmp_dir) = (instance.dir.join("app"), instance.dir.join("tmp"));
     let make_wasi = move || -> Result<WasiCtxBuilder> {

@@ -191,7 +191,8 @@ impl Instance {
         });
         let disk = disk_usage(&self.dir);
         if let Some(quota) = limits.as_ref().and_then(|limits| limits.disk.as_ref()) {
-            quota.measured(disk);
+            // (A guest past its quota is stopped by the periodic measurement.)
+            let _ = quota.measured(disk);
         }
         Usage {
             time: Utc::now().format("%Y-%m-%d %H:%M:%S %z").to_string(),
@@ -201,12 +202,12 @@ impl Instance {
         }
     }
 
-    /// Measures the instance's disk usage for its quota.
-    pub fn measure_disk(&self) {
-        let quota = self.limits.lock().expect("instance limits").as_ref().and_then(|limits| limits.disk.clone());
-        if let Some(quota) = quota {
-            quota.measured(disk_usage(&self.dir));
-        }
+    /// Measures the instance's disk usage for its quota; the crash reason
+    /// when a guest whose writes are not checked is past it.
+    pub fn measure_disk(&self) -> Option<String> {
+        let quota = self.limits.lock().expect("instance limits").as_ref().and_then(|limits| limits.disk.clone())?;
+        let past = quota.measured(disk_usage(&self.dir));
+        past.then(|| format!("disk quota of {} MB exceeded", quota.limit_mb()))
     }
 
     fn stop_serving(&self) {

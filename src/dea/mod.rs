@@ -116,7 +116,13 @@ impl Dea {
         tokio::spawn(register_periodically(Arc::downgrade(&dea)));
         tokio::spawn(periodically(Arc::downgrade(&dea), DISK_SAMPLE_INTERVAL, |dea| async move {
             let instances = dea.instances();
-            tokio::task::spawn_blocking(move || instances.iter().for_each(|i| i.measure_disk())).await?;
+            let past_quota = tokio::task::spawn_blocking(move || {
+                instances.into_iter().filter_map(|i| Some((i.measure_disk()?, i))).collect::<Vec<_>>()
+            })
+            .await?;
+            for (reason, instance) in past_quota {
+                instance::crash(&dea, &instance, reason).await;
+            }
             Ok(())
         }));
         tokio::spawn(periodically(Arc::downgrade(&dea), CRASH_LIFETIME / 60, |dea| async move {

@@ -95,26 +95,44 @@ impl Memory {
 /// A disk quota: bytes written under the guest's directory. The DEA
 /// [`Disk::measured`] the real usage every few seconds; writes in between
 /// are counted as growth, so overwrites count twice until the next sample.
+/// Only WASI 0.2's file writes are checked one by one ([`super::linker`]);
+/// a guest that can write otherwise (a preview 1 module, a WASI 0.3
+/// filesystem user) is marked [`Disk::unchecked_writes`], and past its
+/// quota when measured it must be stopped instead.
 pub struct Disk {
     limit: u64,
     used: AtomicU64,
     exceeded: AtomicBool,
+    writes_unchecked: AtomicBool,
     /// Called once, the first time a write is refused.
     on_exceeded: Box<dyn Fn() + Send + Sync>,
 }
 
 impl Disk {
     pub fn new(limit: u64, on_exceeded: impl Fn() + Send + Sync + 'static) -> Disk {
-        Disk { limit, used: AtomicU64::new(0), exceeded: AtomicBool::new(false), on_exceeded: Box::new(on_exceeded) }
+        Disk {
+            limit,
+            used: AtomicU64::new(0),
+            exceeded: AtomicBool::new(false),
+            writes_unchecked: AtomicBool::new(false),
+            on_exceeded: Box::new(on_exceeded),
+        }
+    }
+
+    /// Marks the guest as one whose writes are not checked one by one.
+    pub fn unchecked_writes(&self) {
+        self.writes_unchecked.store(true, Ordering::Release);
     }
 
     pub fn limit_mb(&self) -> u64 {
         self.limit / (1024 * 1024)
     }
 
-    /// Records the usage measured on disk.
-    pub fn measured(&self, bytes: u64) {
+    /// Records the usage measured on disk; true when the guest's writes
+    /// are unchecked and it is past its quota (it must be stopped).
+    pub fn measured(&self, bytes: u64) -> bool {
         self.used.store(bytes, Ordering::Release);
+        bytes > self.limit && self.writes_unchecked.load(Ordering::Acquire)
     }
 
     /// Whether `bytes` more may be written; counts them if so.
@@ -188,12 +206,16 @@ mod tests {
         let disk = Disk::new(1000, move || {
             count.fetch_add(1, Ordering::Relaxed);
         });
-        disk.measured(900);
+        assert!(!disk.measured(900));
         assert!(disk.write(100));
         assert!(!disk.write(1));
         assert!(!disk.write(1));
         assert_eq!(reported.load(Ordering::Relaxed), 1);
-        disk.measured(10);
+        assert!(!disk.measured(10));
         assert!(disk.write(500), "a new measurement frees what was deleted");
+        assert!(!disk.measured(2000), "past it, a guest whose writes are checked was refused them");
+        disk.unchecked_writes();
+        assert!(disk.measured(2000), "one whose writes are not checked must be stopped");
+        assert!(!disk.measured(1000));
     }
 }

@@ -19,6 +19,7 @@ use wasmtime_wasi::filesystem::{Descriptor, WasiFilesystemView};
 use wasmtime_wasi::p2::bindings::filesystem::types::{ErrorCode, HostDescriptor};
 use wasmtime_wasi::p2::{DynOutputStream, FsResult, OutputStream, Pollable, StreamError, StreamResult};
 
+use super::Compiled;
 use super::guest::GuestState;
 use super::limits::Disk;
 
@@ -35,6 +36,17 @@ pub fn linker(engine: &Engine) -> Result<Linker<GuestState>> {
     check_file_writes(&mut linker)?;
     linker.allow_shadowing(false);
     Ok(linker)
+}
+
+/// Whether every file write of `program` goes through the WASI 0.2 calls
+/// this linker checks: a component that imports no WASI 0.3 filesystem.
+pub fn file_writes_checked(program: &Compiled, engine: &Engine) -> bool {
+    match program {
+        Compiled::Module(_) => false,
+        Compiled::Component(component) => {
+            !component.component_type().imports(engine).any(|(name, _)| name.starts_with("wasi:filesystem/types@0.3"))
+        }
+    }
 }
 
 type Filesize = u64;
