@@ -44,6 +44,10 @@ async fn components_and_preview1_modules_run_like_guests() {
         if fixture.ends_with("wasip1.wasm") {
             // Preview 1 runs on wasmtime-wasi's own preview 1: proc_exit's code, as under wasmtime.
             assert_eq!(code, 7, "{fixture}: the guest's exit code is wf's");
+            // Its descriptors are held to the same cap as a component's handles.
+            let (code, _, stderr) = wf_wasm_run(&["--dir", &dir, program, "--hoard"]).await;
+            assert_eq!(code, 134, "{fixture}: {stderr}");
+            assert!(stderr.contains("too many open handles"), "{fixture}: {stderr}");
         } else {
             // WASI 0.2 carries only success or failure (exit-with-code is unstable).
             assert_eq!(code, 1, "{fixture}: a failing guest fails wf");

@@ -49,9 +49,12 @@ pub struct GuestState {
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 impl GuestState {
-    pub fn new(wasi: Wasi, limits: Limits, deadline: Option<Instant>) -> GuestState {
+    pub fn new(mut wasi: Wasi, limits: Limits, deadline: Option<Instant>) -> GuestState {
         let mut table = ResourceTable::new();
         table.set_max_capacity(limits.max_handles);
+        if let Wasi::Module(p1) = &mut wasi {
+            p1.ctx().table.set_max_capacity(limits.max_handles);
+        }
         GuestState {
             wasi,
             http: WasiHttpCtx::new(),
