@@ -5,7 +5,8 @@
 # pinned revision is taken from, in order,
 #
 #   $WASI_TESTSUITE_REPO              a git clone holding the revision
-#   ../.mirror/WebAssembly+wasi-testsuite/repo   a mirror beside the work tree
+#   .mirror/WebAssembly+wasi-testsuite/repo   a mirror beside the work tree,
+#                                     or beside where ../shared really is
 #   https://github.com/WebAssembly/wasi-testsuite (cloned into the cache)
 #
 # and unpacked afresh for every run (tests leave *.cleanup symlinks behind
@@ -29,8 +30,10 @@ absent() {
   exit 0
 }
 
+shared=$(cd "$repo/../shared" 2>/dev/null && pwd -P || true)
+mirror=.mirror/WebAssembly+wasi-testsuite/repo
 source_repo=
-for candidate in "${WASI_TESTSUITE_REPO:-}" "$repo/../.mirror/WebAssembly+wasi-testsuite/repo" "$cache/clone"; do
+for candidate in "${WASI_TESTSUITE_REPO:-}" "$repo/../$mirror" "${shared:+$shared/../$mirror}" "$cache/clone"; do
   if [ -n "$candidate" ] && git -C "$candidate" cat-file -e "$revision^{commit}" 2>/dev/null; then
     source_repo=$candidate
     break
