@@ -53,6 +53,10 @@ pub struct Config {
     pub router_register_interval: u64,
     /// Routes not registered again within this many seconds are dropped.
     pub router_prune_threshold: u64,
+    /// A router hands requests for instances of a DEA in its own process
+    /// to them in memory, not over a loopback connection (`false`: always
+    /// connect, as routers and DEAs on different hosts do).
+    pub router_in_process: bool,
     /// When the health manager restarts crashed instances.
     pub crash_policy: CrashPolicy,
     /// Seconds a buildpack may run before staging is cut off.
@@ -106,6 +110,7 @@ impl Default for Config {
             heartbeat_interval_ms: 2000,
             router_register_interval: 20,
             router_prune_threshold: 120,
+            router_in_process: true,
             crash_policy: CrashPolicy::default(),
             max_staging_runtime: 120,
             max_upload_size: 1024 * 1024 * 1024,
@@ -248,6 +253,7 @@ const FIELDS: &[&str] = &[
     "heartbeat_interval_ms",
     "router_register_interval",
     "router_prune_threshold",
+    "router_in_process",
     "max_staging_runtime",
     "max_upload_size",
     "request_timeout",

@@ -11,9 +11,11 @@
 //!    `wasmtime serve` of the same component: process start → first 200;
 //! 2. **serving**: GET / from `--connections` keep-alive connections for
 //!    `--seconds`, the load from a process of its own
-//!    ([`super::bench_load`]): through the router, straight to the
-//!    instance, and the reference, `wasmtime serve` of the same component
-//!    with the instance's environment.
+//!    ([`super::bench_load`]): through the router (which, in the DEA's
+//!    process as under `wf up`, hands the request over in memory), through a
+//!    router that connects to the instance as one on another host would,
+//!    straight to the instance, and the reference, `wasmtime serve` of the
+//!    same component with the instance's environment.
 //!
 //! `wasmtime` is looked for with `--wasmtime`, then on the PATH; without
 //! it the reference rows say so.
@@ -94,6 +96,10 @@ async fn run(options: &DeaBench, dir: &Path) -> Result<()> {
     let router_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let router_address = router_listener.local_addr()?.to_string();
     let router = Router::start(&config, bench.bus.clone(), router_listener).await?;
+    let remote_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let remote_address = remote_listener.local_addr()?.to_string();
+    let remote = Config { router_in_process: false, ..config.clone() };
+    let remote_router = Router::start(&remote, bench.bus.clone(), remote_listener).await?;
 
     let mut uncached = Vec::new();
     for run in 0..options.runs {
@@ -138,6 +144,7 @@ async fn run(options: &DeaBench, dir: &Path) -> Result<()> {
     let load =
         |address: String| LoadRun::run(Target::root(&address, HOST), Until::Seconds(seconds), options.connections);
     let through_router = load(router_address).await?;
+    let through_remote_router = load(remote_address).await?;
     let direct = load(target).await?;
     let reference = match &wasmtime {
         Some(wasmtime) => {
@@ -152,13 +159,15 @@ async fn run(options: &DeaBench, dir: &Path) -> Result<()> {
         options.seconds, options.connections
     );
     println!("{:<48} {:>11} {:>9} {:>9} {:>7} {:>12}", "", "requests/s", "p50 ms", "p99 ms", "failed", "÷ reference");
-    print_load("DEA through the router", &through_router, reference.as_ref());
+    print_load("DEA through the router (same process)", &through_router, reference.as_ref());
+    print_load("DEA through a router connecting to it", &through_remote_router, reference.as_ref());
     print_load("DEA, straight to the instance", &direct, reference.as_ref());
     match &reference {
         Some(reference) => print_load("reference: wasmtime serve, same env", reference, None),
         None => println!("{:<48} {:>11}", "reference: wasmtime serve", "not found (--wasmtime PATH)"),
     }
     router.abort();
+    remote_router.abort();
     bench.dea.shutdown().await;
     Ok(())
 }

@@ -8,6 +8,9 @@
 //! and 502 when no instance answers (with `X-Cf-RouterError`), adds
 //! X-Forwarded-For/Proto and X-Vcap-Request-Id, passes websockets through
 //! and writes an access log. Routers share nothing: run as many as you like.
+//! An instance served by a DEA in the router's own process (`wf up`) gets
+//! its requests in memory ([`crate::runtime::http::in_process`]), the same
+//! request with the same headers, without a loopback connection.
 
 mod access_log;
 mod table;
@@ -19,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
+use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
+use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Body as _;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
@@ -33,6 +37,7 @@ use tokio::net::TcpListener;
 use crate::bus::messages::{RouteRegistration, RouterStart, subjects};
 use crate::bus::{Bus, BusExt};
 use crate::config::Config;
+use crate::runtime::http::in_process;
 use access_log::AccessLog;
 pub use table::RoutingTable;
 
@@ -40,12 +45,18 @@ pub use table::RoutingTable;
 /// or drop the connection before answering.
 const MAX_ATTEMPTS: usize = 3;
 
+/// A request's body on its way to an instance.
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
+/// A response's body on its way back: an instance's over the network, or
+/// one served in this process.
+type ResponseBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 pub struct Router {
     table: RoutingTable,
     client: Client<HttpConnector, ProxyBody>,
     access_log: Option<AccessLog>,
+    /// Whether instances served in this process get requests in memory.
+    in_process: bool,
 }
 
 impl Router {
@@ -67,6 +78,7 @@ impl Router {
                 connector
             }),
             access_log,
+            in_process: config.router_in_process,
         });
         for (subject, add) in [(subjects::ROUTER_REGISTER, true), (subjects::ROUTER_UNREGISTER, false)] {
             let mut messages = bus.subscribe(subject, None).await?;
@@ -100,7 +112,7 @@ impl Router {
         Ok(tokio::spawn(serve(router, listener)))
     }
 
-    async fn handle(&self, req: Request<Incoming>, client: SocketAddr) -> Response<ProxyBody> {
+    async fn handle(&self, req: Request<Incoming>, client: SocketAddr) -> Response<ResponseBody> {
         let began = Instant::now();
         let (mut parts, body) = req.into_parts();
         let host = parts
@@ -152,8 +164,13 @@ impl Router {
                 attempt.headers.insert("x-cf-instanceid", instance.clone());
             }
             let attempt_body = if retryable { empty() } else { body.take().unwrap_or_else(empty) };
+            let served_here = self.in_process.then(|| backend.socket_address.and_then(in_process)).flatten();
+            if let Some(app) = served_here {
+                let response = app.handle(Request::from_parts(attempt, attempt_body)).await;
+                break (response.map(|b| b.map_err(Into::into).boxed_unsync()), Some(backend));
+            }
             match self.client.request(Request::from_parts(attempt, attempt_body)).await {
-                Ok(response) => break (response.map(|b| b.boxed()), Some(backend)),
+                Ok(response) => break (response.map(|b| b.map_err(Into::into).boxed_unsync()), Some(backend)),
                 Err(e) => {
                     tracing::debug!("backend {} failed: {e}", backend.address);
                     if e.is_connect() {
@@ -196,7 +213,7 @@ impl Router {
 }
 
 /// Joins a client's upgraded connection (a websocket) to the backend's.
-fn splice_upgrade(client: Option<hyper::upgrade::OnUpgrade>, response: &mut Response<ProxyBody>) {
+fn splice_upgrade(client: Option<hyper::upgrade::OnUpgrade>, response: &mut Response<ResponseBody>) {
     let backend = hyper::upgrade::on(response);
     let Some(client) = client else { return };
     tokio::spawn(async move {
@@ -213,14 +230,14 @@ fn empty() -> ProxyBody {
     Empty::new().map_err(|never: Infallible| match never {}).boxed()
 }
 
-fn unknown_route(host: &str) -> Response<ProxyBody> {
+fn unknown_route(host: &str) -> Response<ResponseBody> {
     let mut response =
         text(StatusCode::NOT_FOUND, format!("404 Not Found: Requested route ('{host}') does not exist.\n"));
     response.headers_mut().insert("x-cf-routererror", HeaderValue::from_static("unknown_route"));
     response
 }
 
-fn endpoint_failure(host: &str) -> Response<ProxyBody> {
+fn endpoint_failure(host: &str) -> Response<ResponseBody> {
     let mut response = text(
         StatusCode::BAD_GATEWAY,
         format!("502 Bad Gateway: Registered endpoint failed to handle the request ({host}).\n"),
@@ -229,8 +246,8 @@ fn endpoint_failure(host: &str) -> Response<ProxyBody> {
     response
 }
 
-fn text(status: StatusCode, body: String) -> Response<ProxyBody> {
-    let body = Full::new(Bytes::from(body)).map_err(|never: Infallible| match never {}).boxed();
+fn text(status: StatusCode, body: String) -> Response<ResponseBody> {
+    let body = Full::new(Bytes::from(body)).map_err(|never: Infallible| match never {}).boxed_unsync();
     let mut response = Response::new(body);
     *response.status_mut() = status;
     response.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"));

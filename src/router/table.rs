@@ -17,6 +17,8 @@ use crate::bus::messages::RouteRegistration;
 pub struct Backend {
     /// `host:port` of the instance.
     pub address: String,
+    /// The address as a socket address, when it is one (not a host name).
+    pub socket_address: Option<std::net::SocketAddr>,
     pub authority: Authority,
     /// `X-Cf-InstanceId` for requests to it.
     pub instance_header: Option<HeaderValue>,
@@ -55,6 +57,7 @@ impl RoutingTable {
                 Some(backend) => *backend.last_seen.lock().expect("backend") = now,
                 None => route.backends.push(Arc::new(Backend {
                     address: address.clone(),
+                    socket_address: address.parse().ok(),
                     authority: authority.clone(),
                     instance_header: registration.private_instance_id.as_deref().and_then(|i| i.parse().ok()),
                     app: registration.app.clone(),

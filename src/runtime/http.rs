@@ -8,11 +8,18 @@
 //! writing its body after it returned the response: its store's event loop
 //! runs until the body is sent or dropped.
 //!
+//! A router in the same process (`wf up`, one node) need not reach an app
+//! over a loopback connection: from when the app accepts connections until
+//! it starts draining, [`in_process`] finds it by its address, and the
+//! router hands it the request in memory.
+//!
 //! A trap, running out of memory or of handles is a crash of the instance
 //! (reported on `crashes`); a request that runs past its deadline is cut
 //! off with a 504 and is not.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -39,6 +46,38 @@ use super::cpu::metered;
 use super::guest::{GuestState, Wasi};
 use super::limits::{Ending, Limits};
 use super::linker::linker;
+
+/// The HTTP apps this process serves, by the address they listen on.
+static IN_PROCESS: LazyLock<Mutex<HashMap<SocketAddr, Weak<HttpApp>>>> = LazyLock::new(Mutex::default);
+
+/// The app this process serves on `address`, if it is not draining.
+pub fn in_process(address: SocketAddr) -> Option<Arc<HttpApp>> {
+    IN_PROCESS.lock().expect("in-process apps").get(&address)?.upgrade()
+}
+
+/// An app's entry in [`IN_PROCESS`], removed when this is dropped.
+struct Listed {
+    address: SocketAddr,
+    app: Weak<HttpApp>,
+}
+
+impl Listed {
+    fn new(address: SocketAddr, app: &Arc<HttpApp>) -> Listed {
+        let app = Arc::downgrade(app);
+        IN_PROCESS.lock().expect("in-process apps").insert(address, app.clone());
+        Listed { address, app }
+    }
+}
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        let mut apps = IN_PROCESS.lock().expect("in-process apps");
+        // The port may have gone to another app since.
+        if apps.get(&self.address).is_some_and(|app| app.ptr_eq(&self.app)) {
+            apps.remove(&self.address);
+        }
+    }
+}
 
 /// Requests an instance runs at once: one per 4 MB of its memory quota
 /// (a small component's store starts at about 1–2 MB), from 1 to 256.
@@ -96,6 +135,7 @@ impl HttpApp {
     pub async fn serve(self: Arc<Self>, listener: TcpListener, drain: tokio_util::sync::CancellationToken) {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut connections = tokio::task::JoinSet::new();
+        let listed = listener.local_addr().ok().map(|address| Listed::new(address, &self));
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
@@ -117,21 +157,27 @@ impl HttpApp {
                 _ = drain.cancelled() => break,
             }
         }
-        drop(listener);
+        drop((listed, listener));
         tokio::join!(graceful.shutdown(), async { while connections.join_next().await.is_some() {} });
     }
 
-    async fn handle(&self, req: hyper::Request<hyper::body::Incoming>) -> hyper::Response<HyperOutgoingBody> {
+    /// Answers one request (a failure of the app's is an error response).
+    pub async fn handle<B>(&self, req: hyper::Request<B>) -> hyper::Response<HyperOutgoingBody>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         match self.try_handle(req).await {
             Ok(response) => response,
             Err((status, message)) => plain(status, message),
         }
     }
 
-    async fn try_handle(
-        &self,
-        req: hyper::Request<hyper::body::Incoming>,
-    ) -> Result<hyper::Response<HyperOutgoingBody>, (u16, String)> {
+    async fn try_handle<B>(&self, req: hyper::Request<B>) -> Result<hyper::Response<HyperOutgoingBody>, (u16, String)>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         fn internal(e: impl std::fmt::Display) -> (u16, String) {
             (500, format!("500 Internal Server Error: {e}\n"))
         }
