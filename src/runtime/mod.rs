@@ -52,7 +52,9 @@ where
     let guests = GUESTS.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
             .thread_name("wasm-guest")
-            .worker_threads(std::thread::available_parallelism().map_or(1, |cores| cores.get().saturating_sub(1).max(1)))
+            .worker_threads(
+                std::thread::available_parallelism().map_or(1, |cores| cores.get().saturating_sub(1).max(1)),
+            )
             .event_interval(8)
             .enable_all()
             .build()
