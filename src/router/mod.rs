@@ -9,7 +9,7 @@
 //! X-Forwarded-For/Proto and X-Vcap-Request-Id, passes websockets through
 //! and writes an access log. Routers share nothing: run as many as you like.
 //! An instance served by a DEA in the router's own process (`wf up`) gets
-//! its requests in memory ([`crate::runtime::http::in_process`]), the same
+//! its requests in memory ([`crate::runtime::in_process`]), the same
 //! request with the same headers, without a loopback connection.
 
 mod access_log;
@@ -37,7 +37,7 @@ use tokio::net::TcpListener;
 use crate::bus::messages::{RouteRegistration, RouterStart, subjects};
 use crate::bus::{Bus, BusExt};
 use crate::config::Config;
-use crate::runtime::http::in_process;
+use crate::runtime::in_process;
 use access_log::AccessLog;
 pub use table::RoutingTable;
 
@@ -164,7 +164,7 @@ impl Router {
                 attempt.headers.insert("x-cf-instanceid", instance.clone());
             }
             let attempt_body = if retryable { empty() } else { body.take().unwrap_or_else(empty) };
-            let served_here = self.in_process.then(|| backend.socket_address.and_then(in_process)).flatten();
+            let served_here = self.in_process.then(|| backend.socket_address.and_then(in_process::find)).flatten();
             if let Some(app) = served_here {
                 let response = app.handle(Request::from_parts(attempt, attempt_body)).await;
                 break (response.map(|b| b.map_err(Into::into).boxed_unsync()), Some(backend));

@@ -8,18 +8,14 @@
 //! writing its body after it returned the response: its store's event loop
 //! runs until the body is sent or dropped.
 //!
-//! A router in the same process (`wf up`, one node) need not reach an app
-//! over a loopback connection: from when the app accepts connections until
-//! it starts draining, [`in_process`] finds it by its address, and the
-//! router hands it the request in memory.
+//! From when an app accepts connections until it starts draining, a
+//! router in the same process finds it in [`super::in_process`].
 //!
 //! A trap, running out of memory or of handles is a crash of the instance
 //! (reported on `crashes`); a request that runs past its deadline is cut
 //! off with a 504 and is not.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -44,40 +40,9 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 use super::Runtime;
 use super::cpu::metered;
 use super::guest::{GuestState, Wasi};
+use super::in_process::Listed;
 use super::limits::{Ending, Limits};
 use super::linker::linker;
-
-/// The HTTP apps this process serves, by the address they listen on.
-static IN_PROCESS: LazyLock<Mutex<HashMap<SocketAddr, Weak<HttpApp>>>> = LazyLock::new(Mutex::default);
-
-/// The app this process serves on `address`, if it is not draining.
-pub fn in_process(address: SocketAddr) -> Option<Arc<HttpApp>> {
-    IN_PROCESS.lock().expect("in-process apps").get(&address)?.upgrade()
-}
-
-/// An app's entry in [`IN_PROCESS`], removed when this is dropped.
-struct Listed {
-    address: SocketAddr,
-    app: Weak<HttpApp>,
-}
-
-impl Listed {
-    fn new(address: SocketAddr, app: &Arc<HttpApp>) -> Listed {
-        let app = Arc::downgrade(app);
-        IN_PROCESS.lock().expect("in-process apps").insert(address, app.clone());
-        Listed { address, app }
-    }
-}
-
-impl Drop for Listed {
-    fn drop(&mut self) {
-        let mut apps = IN_PROCESS.lock().expect("in-process apps");
-        // The port may have gone to another app since.
-        if apps.get(&self.address).is_some_and(|app| app.ptr_eq(&self.app)) {
-            apps.remove(&self.address);
-        }
-    }
-}
 
 /// Requests an instance runs at once: one per 4 MB of its memory quota
 /// (a small component's store starts at about 1–2 MB), from 1 to 256.

@@ -5,7 +5,8 @@
 //! modules ([`Compiled`]) — cached on disk by content and engine, and
 //! stores that run a guest within its [`Limits`] ([`limits`], [`cpu`],
 //! [`network`], [`linker`], [`guest`]). [`buildpack`] runs buildpack
-//! components; [`http`] serves wasi:http apps; [`command`] runs wasi:cli
+//! components; [`http`] serves wasi:http apps (found by a router in the
+//! same process through [`in_process`]); [`command`] runs wasi:cli
 //! programs and preview 1 commands.
 
 pub mod buildpack;
@@ -13,6 +14,7 @@ pub mod command;
 pub mod cpu;
 pub mod guest;
 pub mod http;
+pub mod in_process;
 pub mod limits;
 pub mod linker;
 pub mod network;
