@@ -105,6 +105,10 @@ impl Runtime {
         // core, a fifth of all CPU time under load for a small app.
         pool.linear_memory_keep_resident(1 << 20).table_keep_resident(64 << 10).decommit_batch_size(16);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        // Data segments are copied into the (resident) slot rather than
+        // mapped copy-on-write: a write to a mapped page costs a fault and
+        // a TLB shootdown on every core, on every request.
+        config.memory_init_cow(false);
         let engine = Engine::new(&config)?;
         let weak = engine.weak();
         std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
