@@ -101,7 +101,7 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
         ..app_limits(&start.limits, &instance.dir, sockets.clone(), logs.stderr.clone())
     };
     if let Some(disk) = limits.disk.as_ref().filter(|_| !file_writes_checked(&program, dea.runtime.engine())) {
-        disk.unchecked_writes();
+        disk.mark_writes_unchecked();
     }
     *instance.limits.lock().expect("instance limits") = Some(limits.clone());
     let (app_dir, tmp_dir) = (instance.dir.join("app"), instance.dir.join("tmp"));

@@ -1,7 +1,8 @@
 //! What every guest store holds: its WASI context ([`Wasi`]: for
 //! components, or wasmtime-wasi's preview 1 context for core modules),
-//! wasi:http context and resource table, the [`Limits`] it runs under and what it holds of them,
-//! and — once the runtime stopped it — why ([`Ending`]).
+//! wasi:http context and resource table, the [`Limits`] it runs under and
+//! what it holds of them, and — once the runtime stopped it — why
+//! ([`Ending`]).
 //! [`LogStream`] hands a guest's stdout/stderr to a callback line by line.
 
 use std::pin::Pin;

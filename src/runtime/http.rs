@@ -32,7 +32,7 @@ use wasmtime::component::Component;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
-use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p3;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
@@ -143,11 +143,7 @@ impl HttpApp {
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        fn internal(e: impl std::fmt::Display) -> (u16, String) {
-            (500, format!("500 Internal Server Error: {e}\n"))
-        }
         let deadline = Instant::now() + self.request_timeout;
-        let busy = || (503, "503 Service Unavailable: the instance is busy\n".to_string());
         let slot = tokio::time::timeout_at(deadline.into(), self.slots.clone().acquire_owned())
             .await
             .map_err(|_| busy())?
@@ -172,42 +168,13 @@ impl HttpApp {
             }
             Handler::P3(pre) => Box::pin(async move {
                 let _slot = slot;
-                let service = match pre.instantiate_async(&mut store).await {
-                    Ok(service) => service,
-                    Err(e) => return Some(cannot_start(&store, e)),
-                };
-                let (request, request_io) = p3::Request::from_http(store.data_mut().http().hooks, req);
-                let (body_done, body_gone) = tokio::sync::oneshot::channel::<()>();
-                let answered = store
-                    .run_concurrent(async move |accessor| -> wasmtime::Result<Option<(u16, String)>> {
-                        let response = match service.handle(accessor, request).await? {
-                            Ok(response) => response,
-                            Err(code) => {
-                                return Ok(Some((
-                                    502,
-                                    format!("502 Bad Gateway: the app failed to answer: {code:?}\n"),
-                                )));
-                            }
-                        };
-                        let response = accessor.with(|mut store| response.into_http(&mut store, request_io))?;
-                        let response = response.map(|body| SignalsDrop { body, _done: body_done }.boxed_unsync());
-                        let _ = sender.send(Ok(response));
-                        // The guest's tasks write the body while this loop runs.
-                        let _ = body_gone.await;
-                        Ok(None)
-                    })
-                    .await
-                    .and_then(|answered| answered);
-                match answered {
-                    Ok(failure) => failure,
-                    Err(error) => Some(failed(&store, error, &crashes)),
-                }
+                handle_p3(pre, store, req, sender, &crashes).await
             }),
         };
         let task = super::spawn(metered(run, self.limits.cpu.clone()));
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(code)) => Err((502, format!("502 Bad Gateway: the app failed to answer: {code:?}\n"))),
+            Ok(Err(code)) => Err(bad_gateway(code)),
             Err(_) => match task.await {
                 Ok(Some(failure)) => Err(failure),
                 Ok(None) => Err((500, "500 Internal Server Error: the app did not answer\n".to_string())),
@@ -217,17 +184,63 @@ impl HttpApp {
     }
 }
 
+/// What a WASI 0.3 handler's store does with one request: the response
+/// goes out on `sender` as soon as `handle` returns it; the store's event
+/// loop then runs on (the guest's tasks writing the body) until the body
+/// is sent or dropped. The failure, if the request failed.
+async fn handle_p3<B>(
+    pre: ServicePre<GuestState>,
+    mut store: Store<GuestState>,
+    req: hyper::Request<B>,
+    sender: tokio::sync::oneshot::Sender<Result<hyper::Response<HyperOutgoingBody>, ErrorCode>>,
+    crashes: &mpsc::UnboundedSender<String>,
+) -> Option<(u16, String)>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
+    let service = match pre.instantiate_async(&mut store).await {
+        Ok(service) => service,
+        Err(e) => return Some(cannot_start(&store, e)),
+    };
+    let (request, request_io) = p3::Request::from_http(store.data_mut().http().hooks, req);
+    let (body_done, body_gone) = tokio::sync::oneshot::channel::<()>();
+    let answered = store
+        .run_concurrent(async move |accessor| -> wasmtime::Result<Option<(u16, String)>> {
+            let response = match service.handle(accessor, request).await? {
+                Ok(response) => response,
+                Err(code) => return Ok(Some(bad_gateway(code))),
+            };
+            let response = accessor.with(|mut store| response.into_http(&mut store, request_io))?;
+            let _ = sender.send(Ok(response.map(|body| SignalsDrop { body, _done: body_done }.boxed_unsync())));
+            let _ = body_gone.await;
+            Ok(None)
+        })
+        .await
+        .and_then(|answered| answered);
+    answered.unwrap_or_else(|error| Some(failed(&store, error, crashes)))
+}
+
+fn internal(e: impl std::fmt::Display) -> (u16, String) {
+    (500, format!("500 Internal Server Error: {e}\n"))
+}
+
+fn busy() -> (u16, String) {
+    (503, "503 Service Unavailable: the instance is busy\n".to_string())
+}
+
+/// The answer when the app answered with an error code instead of a response.
+fn bad_gateway(code: impl std::fmt::Debug) -> (u16, String) {
+    (502, format!("502 Bad Gateway: the app failed to answer: {code:?}\n"))
+}
+
 /// The answer when a request's instance could not be made. Out of pool
 /// slots or of the instance's memory budget is not the app's fault: the
 /// request waits for capacity (503).
 fn cannot_start(store: &Store<GuestState>, error: wasmtime::Error) -> (u16, String) {
     let at_capacity =
         error.is::<PoolConcurrencyLimitError>() || !matches!(store.data().ending(&error), Ending::Trap(_));
-    if at_capacity {
-        (503, "503 Service Unavailable: the instance is busy\n".to_string())
-    } else {
-        (500, format!("500 Internal Server Error: the app cannot start: {error:#}\n"))
-    }
+    if at_capacity { busy() } else { (500, format!("500 Internal Server Error: the app cannot start: {error:#}\n")) }
 }
 
 /// The answer when the guest failed handling a request: past its deadline

@@ -97,7 +97,7 @@ impl Memory {
 /// are counted as growth, so overwrites count twice until the next sample.
 /// Only WASI 0.2's file writes are checked one by one ([`super::linker`]);
 /// a guest that can write otherwise (a preview 1 module, a WASI 0.3
-/// filesystem user) is marked [`Disk::unchecked_writes`], and past its
+/// filesystem user) is marked [`Disk::mark_writes_unchecked`], and past its
 /// quota when measured it must be stopped instead.
 pub struct Disk {
     limit: u64,
@@ -120,7 +120,7 @@ impl Disk {
     }
 
     /// Marks the guest as one whose writes are not checked one by one.
-    pub fn unchecked_writes(&self) {
+    pub fn mark_writes_unchecked(&self) {
         self.writes_unchecked.store(true, Ordering::Release);
     }
 
@@ -214,7 +214,7 @@ mod tests {
         assert!(!disk.measured(10));
         assert!(disk.write(500), "a new measurement frees what was deleted");
         assert!(!disk.measured(2000), "past it, a guest whose writes are checked was refused them");
-        disk.unchecked_writes();
+        disk.mark_writes_unchecked();
         assert!(disk.measured(2000), "one whose writes are not checked must be stopped");
         assert!(!disk.measured(1000));
     }

@@ -2,10 +2,9 @@
 //! Rust, TinyGo, componentize-py, jco…) or a WASI preview 1 module. Staging
 //! finds it, proves it is valid and something the DEA can run — a component
 //! exporting `wasi:http/incoming-handler` or (WASI 0.3) `wasi:http/handler`
-//! (served per request) or
-//! `wasi:cli/run` of WASI 0.2 or 0.3 (a long-running program), or a
-//! preview 1 module exporting `_start` (a program too) — and releases it
-//! as the start command.
+//! (served per request) or `wasi:cli/run` of WASI 0.2 or 0.3 (a
+//! long-running program), or a preview 1 module exporting `_start` (a
+//! program too) — and releases it as the start command.
 //!
 //! Which one: the `web:` line of a `Procfile` when there is one, otherwise
 //! the only `.wasm` in the app.
