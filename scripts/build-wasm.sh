@@ -39,14 +39,39 @@ export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS="$reproducible"
 export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="$reproducible"
 export SOURCE_DATE_EPOCH=0
 
-# The staticfile buildpack embeds its file server: built first, not committed.
+# The staticfile buildpack embeds its file server and js_buildpack its
+# runtime: built first, not committed.
 export WF_STATIC_SERVER_WASM="$target_dir/wasm32-wasip2/release/static_server.wasm"
+export WF_JS_RUNTIME_WASM="$target_dir/wasm32-wasip2/release/js_runtime.wasm"
+
+# QuickJS is C: rquickjs compiles it with the clang of a wasi-sdk at
+# $WASI_SDK. One made here from Debian's clang and the toolchain's
+# wasi-libc serves (rquickjs would otherwise download wasi-sdk), its clang
+# told to keep this machine's paths out of the objects.
+clang=$(command -v clang-22 || true)
+if [ -z "$clang" ]; then
+  echo "installing clang-22 (QuickJS is C)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-22 llvm-22 >&2
+  clang=$(command -v clang-22)
+fi
+sysroot=${WASM_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wasm-toolchain}/wasi-libc/usr
+export WASI_SDK=$target_dir/wasi-sdk
+mkdir -p "$WASI_SDK/bin" "$WASI_SDK/share"
+ln -sfn "$sysroot" "$WASI_SDK/share/wasi-sysroot"
+ln -sfn "$(command -v llvm-ar-22)" "$WASI_SDK/bin/ar"
+cat >"$WASI_SDK/bin/clang" <<CLANG
+#!/bin/sh
+exec "$clang" -ffile-prefix-map=$target_dir=/target -ffile-prefix-map=$cargo_home=/cargo "\$@"
+CLANG
+chmod +x "$WASI_SDK/bin/clang"
 
 # crate dir | target | built artifact name | committed path ("-": an intermediate)
 guests=(
   "buildpacks-wasm/wasm|wasm32-wasip2|wasm_buildpack.wasm|buildpacks-wasm/wasm_buildpack.wasm"
   "buildpacks-wasm/staticfile/server|wasm32-wasip2|static_server.wasm|-"
   "buildpacks-wasm/staticfile|wasm32-wasip2|staticfile_buildpack.wasm|buildpacks-wasm/staticfile_buildpack.wasm"
+  "buildpacks-wasm/js/runtime|wasm32-wasip2|js_runtime.wasm|-"
+  "buildpacks-wasm/js|wasm32-wasip2|js_buildpack.wasm|buildpacks-wasm/js_buildpack.wasm"
   "examples/hello-http|wasm32-wasip2|hello_http.wasm|examples/hello-http/hello_http.wasm"
   "examples/items|wasm32-wasip2|items.wasm|examples/items/items.wasm"
   "tests/fixtures/crasher|wasm32-wasip2|crasher.wasm|tests/fixtures/crasher-app/crasher.wasm"

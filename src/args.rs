@@ -358,6 +358,20 @@ pub(crate) enum Bench {
         #[arg(long)]
         wasmtime: Option<PathBuf>,
     },
+    /// Apps from source (examples/hello-js) against examples/hello-http:
+    /// push to the first 200, a new instance's first request, requests/s
+    /// and p99 through the router, memory per idle instance.
+    Languages {
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// Idle instances started to measure memory per instance.
+        #[arg(long, default_value_t = 10)]
+        idle: usize,
+    },
     /// Healing, as processes on a nats-server: kill -9 of a DEA, a
     /// nats-server restart, and the HM starting many instances again.
     Hm {

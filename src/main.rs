@@ -198,6 +198,10 @@ async fn main() {
             cli::bench_dea::dea(cli::bench_dea::DeaBench { runs, seconds, connections, wasmtime }).await
         }
         Command::Bench { what: Bench::Push { runs, wasmtime } } => cli::bench_push::push(runs, wasmtime).await,
+        Command::Bench { what: Bench::Languages { runs, seconds, connections, idle } } => {
+            cli::bench_languages::languages(cli::bench_languages::LanguagesBench { runs, seconds, connections, idle })
+                .await
+        }
         Command::Bench { what: Bench::DeaStart { data_dir, blobstore_url, droplet } } => {
             cli::bench_dea::start_once(data_dir, blobstore_url, droplet).await
         }

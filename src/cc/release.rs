@@ -28,6 +28,11 @@ pub const BUILTIN_BUILDPACKS: &[ReleasePackage] = &[
         bits: include_bytes!("../../buildpacks-wasm/wasm_buildpack.wasm"),
     },
     ReleasePackage {
+        name: "js_buildpack",
+        manifest: include_str!("../../buildpacks-wasm/js/Cargo.toml"),
+        bits: include_bytes!("../../buildpacks-wasm/js_buildpack.wasm"),
+    },
+    ReleasePackage {
         name: "staticfile_buildpack",
         manifest: include_str!("../../buildpacks-wasm/staticfile/Cargo.toml"),
         bits: include_bytes!("../../buildpacks-wasm/staticfile_buildpack.wasm"),
@@ -90,7 +95,7 @@ async fn install(cc: &Cc, package: &ReleasePackage, position: i64) -> Result<()>
         .execute(&cc.db)
         .await?;
     } else {
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO buildpacks (guid, name, stack, position, enabled, locked, filename, blob_key, sha1, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (name) DO NOTHING",
         )
@@ -106,6 +111,15 @@ async fn install(cc: &Cc, package: &ReleasePackage, position: i64) -> Result<()>
         .bind(now())
         .execute(&cc.db)
         .await?;
+        if inserted.rows_affected() == 1 {
+            // A package new in this release goes where the release puts
+            // it; the buildpacks from there on move down one.
+            sqlx::query("UPDATE buildpacks SET position = position + 1 WHERE position >= $1 AND name <> $2")
+                .bind(position)
+                .bind(package.name)
+                .execute(&cc.db)
+                .await?;
+        }
     }
     tracing::info!("installed buildpack {} version {} ({sha1})", package.name, package.version());
     Ok(())

@@ -36,25 +36,51 @@ pub async fn push(runs: usize, wasmtime: Option<std::path::PathBuf>) -> Result<(
     result
 }
 
-/// The platform and a logged-in `wf`.
-struct Bench {
+/// The platform (`wf up`'s defaults in `dir`) and a logged-in `wf`.
+pub(super) struct Bench {
     dir: std::path::PathBuf,
-    router: String,
-    app_dir: std::path::PathBuf,
+    pub platform: Platform,
+    pub api: String,
+    pub router: String,
+    /// The admin's password.
+    pub password: String,
 }
 
 impl Bench {
+    pub async fn start(dir: &Path) -> Result<Bench> {
+        let config = Config {
+            data_dir: dir.join("data"),
+            cc_listen: "127.0.0.1:0".parse()?,
+            router_listen: "127.0.0.1:0".parse()?,
+            ..Config::default()
+        };
+        let platform = Platform::start(config.clone(), &[Role::Cc, Role::Dea, Role::Router, Role::Hm]).await?;
+        let api = format!("http://{}", platform.cc_address.context("the CC runs")?);
+        let router = platform.router_address.context("the router runs")?.to_string();
+        let password = std::fs::read_to_string(config.data_dir.join(crate::cc::seed::ADMIN_PASSWORD_FILE))?;
+        let bench = Bench { dir: dir.to_path_buf(), platform, api, router, password: password.trim().to_string() };
+        let login = bench.wf(&["login", "-a", &bench.api, "-u", "admin", "-p", &bench.password]).output().await?;
+        anyhow::ensure!(login.status.success(), "wf login failed: {}", String::from_utf8_lossy(&login.stderr));
+        Ok(bench)
+    }
+
     /// `wf ARGS` as the user runs it; fails with its output when it fails.
-    fn wf(&self, args: &[&str]) -> tokio::process::Command {
+    pub fn wf(&self, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(std::env::current_exe().expect("wf's own path"));
         command.args(args).env("WF_HOME", self.dir.join("home")).kill_on_drop(true);
         command
     }
 
-    /// `wf push NAME`: (→ first answer `fresh` asks for, → command returned).
-    async fn push(&self, name: &str, is_new: impl Fn(&str) -> bool) -> Result<(Duration, Duration)> {
+    /// `wf push NAME -p APP_DIR`: (→ first answer `is_new` accepts, →
+    /// command returned).
+    pub async fn push(
+        &self,
+        name: &str,
+        app_dir: &Path,
+        is_new: impl Fn(&str) -> bool,
+    ) -> Result<(Duration, Duration)> {
         let began = Instant::now();
-        let mut command = self.wf(&["push", name, "-p", &self.app_dir.display().to_string(), "-m", "64M"]);
+        let mut command = self.wf(&["push", name, "-p", &app_dir.display().to_string(), "-m", "64M"]);
         let command = command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).output();
         let host = format!("{name}.localhost");
         let first = async {
@@ -78,26 +104,15 @@ impl Bench {
 }
 
 async fn run(runs: usize, wasmtime: Option<std::path::PathBuf>, dir: &Path) -> Result<()> {
-    let config = Config {
-        data_dir: dir.join("data"),
-        cc_listen: "127.0.0.1:0".parse()?,
-        router_listen: "127.0.0.1:0".parse()?,
-        ..Config::default()
-    };
-    let platform = Platform::start(config.clone(), &[Role::Cc, Role::Dea, Role::Router, Role::Hm]).await?;
-    let api = format!("http://{}", platform.cc_address.context("the CC runs")?);
-    let router = platform.router_address.context("the router runs")?.to_string();
+    let bench = Bench::start(dir).await?;
+    let router = bench.router.clone();
     let app_dir = dir.join("hello-http");
     std::fs::create_dir_all(&app_dir)?;
     std::fs::write(app_dir.join("hello_http.wasm"), HELLO)?;
-    let bench = Bench { dir: dir.to_path_buf(), router: router.clone(), app_dir };
-    let password = std::fs::read_to_string(config.data_dir.join(crate::cc::seed::ADMIN_PASSWORD_FILE))?;
-    let login = bench.wf(&["login", "-a", &api, "-u", "admin", "-p", password.trim()]).output().await?;
-    anyhow::ensure!(login.status.success(), "wf login failed: {}", String::from_utf8_lossy(&login.stderr));
 
     let (mut fresh_first, mut fresh_returned, mut first_ever) = (Vec::new(), Vec::new(), None);
     for run in 0..runs + 1 {
-        let times = bench.push(&format!("fresh-{run}"), |_| true).await?;
+        let times = bench.push(&format!("fresh-{run}"), &app_dir, |_| true).await?;
         match run {
             0 => first_ever = Some(times),
             _ => {
@@ -109,7 +124,7 @@ async fn run(runs: usize, wasmtime: Option<std::path::PathBuf>, dir: &Path) -> R
     let (mut again_first, mut again_returned) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let before = version(&answer(&router, "fresh-1.localhost").await.unwrap_or_default());
-        let times = bench.push("fresh-1", |body| version(body) != before).await?;
+        let times = bench.push("fresh-1", &app_dir, |body| version(body) != before).await?;
         again_first.push(times.0);
         again_returned.push(times.1);
     }
@@ -119,7 +134,7 @@ async fn run(runs: usize, wasmtime: Option<std::path::PathBuf>, dir: &Path) -> R
         let seconds = (again_returned.iter().max().copied().unwrap_or_default() + 2 * LOAD_MARGIN).as_secs_f64();
         let load = LoadRun::start(&target, Until::Seconds(seconds), 8)?;
         tokio::time::sleep(LOAD_MARGIN).await;
-        bench.push("fresh-1", |_| true).await?;
+        bench.push("fresh-1", &app_dir, |_| true).await?;
         let report = load.finish().await?;
         requests += report.requests;
         failed += report.failed;
@@ -129,8 +144,7 @@ async fn run(runs: usize, wasmtime: Option<std::path::PathBuf>, dir: &Path) -> R
     if let Some(wasmtime) = &wasmtime {
         for _ in 0..runs {
             let began = Instant::now();
-            let (_served, address) =
-                WasmtimeServe::start(wasmtime, &bench.app_dir.join("hello_http.wasm"), &[]).await?;
+            let (_served, address) = WasmtimeServe::start(wasmtime, &app_dir.join("hello_http.wasm"), &[]).await?;
             first_200(&address, "hello.bench", began).await?;
             reference.push(began.elapsed());
         }
@@ -152,12 +166,12 @@ async fn run(runs: usize, wasmtime: Option<std::path::PathBuf>, dir: &Path) -> R
     println!(
         "re-push under load (8 connections, own process): {requests} requests answered, {failed} failed (target 0)"
     );
-    platform.shutdown().await;
+    bench.platform.shutdown().await;
     Ok(())
 }
 
 /// The body of GET / for `host` through the router, if it answered 200.
-async fn answer(router: &str, host: &str) -> Option<String> {
+pub(super) async fn answer(router: &str, host: &str) -> Option<String> {
     let (status, body) = get_once(router, host).await?;
     (status == 200).then(|| String::from_utf8_lossy(&body).into_owned())
 }
@@ -168,7 +182,7 @@ fn version(body: &str) -> String {
     body["vcap_application"]["application_version"].as_str().unwrap_or_default().to_string()
 }
 
-fn print_row(label: &str, times: &mut [Duration], target: Option<f64>) {
+pub(super) fn print_row(label: &str, times: &mut [Duration], target: Option<f64>) {
     times.sort();
     let target = target.map(|t| format!("≤ {t:.2}")).unwrap_or_default();
     println!(

@@ -16,6 +16,7 @@ mod files;
 mod health;
 mod instance;
 mod log;
+mod preinit;
 mod snapshot;
 mod staging;
 

@@ -14,6 +14,7 @@ use anyhow::{Context, Result, anyhow};
 use super::droplet::{self, StagingInfo};
 use super::egress::SocketPolicy;
 use super::log::GuestLogs;
+use super::preinit;
 use super::{DeaRef, app_limits, env};
 use crate::blobstore::package;
 use crate::blobstore::{keys, sha1_hex};
@@ -126,6 +127,17 @@ async fn run(
         .map_err(|f| error("BuildpackReleaseFailed", format!("{}: {f}", buildpack.name)))?;
     drop(loaded);
     run.log.flush();
+    // The start command the instances will run: the app's own, else the release's.
+    let start_command = request
+        .start_message
+        .start_command
+        .clone()
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or(release.start_command.clone());
+    preinit::run(&dea.runtime, &start_command, &dirs, &run).await.map_err(|e| match e {
+        preinit::Error::TimedOut(message) => error("StagingTimeExpired", format!("{}: {message}", buildpack.name)),
+        preinit::Error::Failed(message) => error("BuildpackCompileFailed", format!("{}: {message}", buildpack.name)),
+    })?;
 
     log.line("-----> Uploading droplet");
     let info = StagingInfo {

@@ -12,12 +12,14 @@
 pub mod buildpack;
 pub mod command;
 pub mod cpu;
+mod function_cache;
 pub mod guest;
 pub mod http;
 pub mod in_process;
 pub mod limits;
 pub mod linker;
 pub mod network;
+pub mod preinit;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -109,6 +111,10 @@ impl Runtime {
         // mapped copy-on-write: a write to a mapped page costs a fault and
         // a TLB shootdown on every core, on every request.
         config.memory_init_cow(false);
+        std::fs::create_dir_all(cache_dir).with_context(|| format!("creating {}", cache_dir.display()))?;
+        config.enable_incremental_compilation(Arc::new(function_cache::FunctionCache::new(
+            cache_dir.join("functions"),
+        )?))?;
         let engine = Engine::new(&config)?;
         let weak = engine.weak();
         std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
@@ -118,7 +124,6 @@ impl Runtime {
                 std::thread::sleep(EPOCH_TICK);
             }
         })?;
-        std::fs::create_dir_all(cache_dir).with_context(|| format!("creating {}", cache_dir.display()))?;
         Ok(Runtime { engine, cache_dir: cache_dir.to_path_buf(), loaded: Arc::default() })
     }
 

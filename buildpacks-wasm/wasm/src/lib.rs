@@ -6,8 +6,8 @@
 //! long-running program), or a preview 1 module exporting `_start` (a
 //! program too) — and releases it as the start command.
 //!
-//! Which one: the `web:` line of a `Procfile` when there is one, otherwise
-//! the only `.wasm` in the app.
+//! Which one: the `web:` line of a `Procfile` when it names a `.wasm`,
+//! otherwise the only `.wasm` in the app.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,7 +28,11 @@ struct WasmBuildpack;
 
 impl Buildpack for WasmBuildpack {
     fn detect(build_dir: &Path) -> Option<String> {
-        let any = procfile_web(build_dir).is_some() || !find_programs(build_dir).is_empty();
+        // A Procfile that starts something else (`web: node app.js`) is
+        // another buildpack's app.
+        let web_is_wasm = procfile_web(build_dir)
+            .is_some_and(|command| command.split_whitespace().next().is_some_and(|first| first.ends_with(".wasm")));
+        let any = web_is_wasm || !find_programs(build_dir).is_empty();
         any.then(|| "wasm".to_string())
     }
 

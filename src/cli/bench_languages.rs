@@ -1,0 +1,222 @@
+//! `wf bench languages`: what running an app from source costs against a
+//! compiled component. examples/hello-js (the JavaScript runtime, loaded
+//! into a snapshot at staging) is measured beside examples/hello-http (the
+//! same answer from Rust compiled to a component) in one run, on a
+//! platform of the bench's own (`wf up`'s defaults in a temp dir), with
+//! `wf` run as a user runs it:
+//!
+//! 1. **push → first 200**: a fresh app each run (the first push of each
+//!    language, which compiles its runtime, apart), to the first routed 200
+//!    and to the command's return;
+//! 2. **first request of a new instance**: the app scaled up by one; once
+//!    the new instance is RUNNING, one GET straight to its port;
+//! 3. **serving**: GET / through the router from `--connections`
+//!    keep-alive connections for `--seconds`, the load from a process of
+//!    its own ([`super::bench_load`]): requests/s and p99;
+//! 4. **memory per idle instance**: this process's resident memory before
+//!    and after scaling the app up by `--idle` instances, divided by them.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::bench_load::{LoadReport, LoadRun, Target, Until, get_once, percentile};
+use super::bench_push::{Bench, print_row};
+
+/// An example app, as files.
+struct Example {
+    name: &'static str,
+    files: &'static [(&'static str, &'static [u8])],
+}
+
+const EXAMPLES: [Example; 2] = [
+    Example { name: "hello-http", files: &[("hello_http.wasm", super::bench_dea::HELLO)] },
+    Example {
+        name: "hello-js",
+        files: &[
+            ("package.json", include_bytes!("../../examples/hello-js/package.json")),
+            ("index.js", include_bytes!("../../examples/hello-js/index.js")),
+        ],
+    },
+];
+
+pub struct LanguagesBench {
+    pub runs: usize,
+    pub seconds: u64,
+    pub connections: usize,
+    pub idle: usize,
+}
+
+/// One example's figures.
+#[derive(Default)]
+struct Figures {
+    first_ever: Duration,
+    first_200: Vec<Duration>,
+    returned: Vec<Duration>,
+    first_request: Vec<Duration>,
+    load: Option<LoadReport>,
+    idle_kb: u64,
+}
+
+pub async fn languages(options: LanguagesBench) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("wf-bench-languages-{}", uuid::Uuid::new_v4().simple()));
+    let result = run(&options, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run(options: &LanguagesBench, dir: &Path) -> Result<()> {
+    let runs = options.runs.max(1);
+    let bench = Bench::start(dir).await?;
+    let http = reqwest::Client::new();
+    let tokens: Value = http
+        .post(format!("{}/oauth/token", bench.api))
+        .basic_auth("cf", Some(""))
+        .form(&[("grant_type", "password"), ("username", "admin"), ("password", bench.password.as_str())])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = tokens["access_token"].as_str().context("no token")?.to_string();
+    let api = Api { http, base: bench.api.clone(), token };
+
+    let mut all = Vec::new();
+    for example in &EXAMPLES {
+        let app_dir = dir.join(example.name);
+        for (name, bytes) in example.files {
+            std::fs::create_dir_all(&app_dir)?;
+            std::fs::write(app_dir.join(name), bytes)?;
+        }
+        let mut figures = Figures::default();
+        for run in 0..=runs {
+            let (first, returned) = bench.push(&format!("{}-{run}", example.name), &app_dir, |_| true).await?;
+            if run == 0 {
+                figures.first_ever = first;
+            } else {
+                figures.first_200.push(first);
+                figures.returned.push(returned);
+            }
+        }
+        let app = format!("{}-1", example.name);
+        let guid = api.app_guid(&app).await?;
+        for instances in 2..=runs + 1 {
+            figures.first_request.push(first_request_of_new_instance(&bench, &api, &app, &guid, instances).await?);
+        }
+        let target = Target::root(&bench.router, &format!("{app}.localhost"));
+        figures.load = Some(LoadRun::run(target, Until::Seconds(options.seconds as f64), options.connections).await?);
+        let idle_app = format!("{}-2", example.name);
+        let idle_guid = api.app_guid(&idle_app).await?;
+        let before = resident_kb();
+        scale(&bench, &api, &idle_app, &idle_guid, options.idle + 1).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        figures.idle_kb = resident_kb().saturating_sub(before) / options.idle.max(1) as u64;
+        scale(&bench, &api, &idle_app, &idle_guid, 1).await?;
+        all.push((example.name, figures));
+    }
+
+    println!(
+        "examples from source against examples/hello-http, one platform, {runs} runs, 64M instances; \
+         {} s of GET / from {} connections; release build recommended",
+        options.seconds, options.connections
+    );
+    println!("{:<52} {:>9} {:>9} {:>9}", "", "p50", "min", "target");
+    for (name, figures) in &mut all {
+        println!("{name}:");
+        print_row("  first push ever (compiles): first routed 200 s", &mut [figures.first_ever], None);
+        print_row("  push: first routed 200 s", &mut figures.first_200, Some(1.0));
+        print_row("  push: command returned s", &mut figures.returned, None);
+        figures.first_request.sort();
+        println!(
+            "{:<52} {:>9.2} {:>9.2} {:>9}",
+            "  new instance: first request ms",
+            percentile(&figures.first_request, 0.5).as_secs_f64() * 1000.0,
+            figures.first_request.first().copied().unwrap_or_default().as_secs_f64() * 1000.0,
+            "≤ 20"
+        );
+        if let Some(load) = &figures.load {
+            println!("{:<52} {:>9.0} {:>9} {:>9}", "  through the router: requests/s", load.per_second(), "", "");
+            println!("{:<52} {:>9.2} {:>9} {:>9}", "  through the router: p99 ms", load.p99_ms, "", "");
+            if load.failed > 0 {
+                println!("{:<52} {:>9}", "  through the router: failed requests", load.failed);
+            }
+        }
+        println!("{:<52} {:>9} {:>9} {:>9}", "  memory per idle instance KiB", figures.idle_kb, "", "");
+    }
+    let per_second = |name: &str| {
+        all.iter().find(|(n, _)| *n == name).and_then(|(_, f)| f.load.as_ref()).map(LoadReport::per_second)
+    };
+    if let (Some(js), Some(reference)) = (per_second("hello-js"), per_second("hello-http")) {
+        println!("hello-js requests/s: {:.2}× hello-http's (target ≥ 0.30)", js / reference.max(1e-9));
+    }
+    bench.platform.shutdown().await;
+    Ok(())
+}
+
+/// The Cloud Controller's API with the admin's token.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn get(&self, path: &str) -> Result<Value> {
+        let response = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await?;
+        Ok(response.json().await?)
+    }
+
+    async fn app_guid(&self, name: &str) -> Result<String> {
+        let apps = self.get(&format!("/v2/apps?q=name:{name}")).await?;
+        Ok(apps["resources"][0]["metadata"]["guid"].as_str().context("the app exists")?.to_string())
+    }
+}
+
+/// `wf scale NAME -i N`, then waits until all N instances are RUNNING.
+async fn scale(bench: &Bench, api: &Api, name: &str, guid: &str, instances: usize) -> Result<()> {
+    let count = instances.to_string();
+    let out = bench.wf(&["scale", name, "-i", &count]).output().await?;
+    anyhow::ensure!(out.status.success(), "wf scale failed: {}", String::from_utf8_lossy(&out.stderr));
+    let began = Instant::now();
+    loop {
+        let stats = api.get(&format!("/v2/apps/{guid}/stats")).await?;
+        let running = (0..instances).filter(|i| stats[i.to_string()]["state"] == "RUNNING").count();
+        if running == instances {
+            return Ok(());
+        }
+        anyhow::ensure!(began.elapsed() < Duration::from_secs(120), "{name}: {running} of {instances} RUNNING");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Scales the app to `instances` and times one GET straight to the new
+/// instance (index `instances - 1`) once it is RUNNING.
+async fn first_request_of_new_instance(
+    bench: &Bench,
+    api: &Api,
+    name: &str,
+    guid: &str,
+    instances: usize,
+) -> Result<Duration> {
+    scale(bench, api, name, guid, instances).await?;
+    let stats = api.get(&format!("/v2/apps/{guid}/stats")).await?;
+    let port = stats[(instances - 1).to_string()]["stats"]["port"].as_u64().context("the new instance's port")?;
+    let began = Instant::now();
+    let (status, _) = get_once(&format!("127.0.0.1:{port}"), &format!("{name}.localhost"))
+        .await
+        .context("the new instance did not answer")?;
+    let took = began.elapsed();
+    anyhow::ensure!(status == 200, "the new instance answered {status}");
+    Ok(took)
+}
+
+/// This process's resident memory, in KiB (Linux; 0 elsewhere).
+fn resident_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}

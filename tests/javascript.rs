@@ -1,0 +1,317 @@
+//! js_buildpack end to end: JavaScript source pushed as it is written
+//! (a fetch handler, ES modules or CommonJS, packages in node_modules) is
+//! detected, loaded once at staging into a snapshot of the QuickJS runtime,
+//! and served through the router with the CF environment; its mistakes are
+//! reported where CF reports them (staging for what cannot load, the app's
+//! log and a 500 for what throws), and it is held to the same limits and
+//! security groups as any guest.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{TestPlatform, eventually, repo};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// An app directory made of (path, text) files.
+fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+async fn request(platform: &TestPlatform, method: Method, host: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut request = platform.http.request(method, format!("{}{path}", platform.router)).header("host", host);
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// `wf push` that is expected to fail; returns what it printed.
+async fn failed_push(platform: &TestPlatform, name: &str, dir: &Path) -> String {
+    let out = platform.wf(&["push", name, "-p", dir.to_str().unwrap(), "-m", "64M"]).await;
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "push {name} should fail:\n{printed}");
+    printed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_js_runs_from_its_source_with_the_cf_environment() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    let staging = platform.push("hello-js", &repo().join("examples/hello-js"), &["-m", "64M", "-i", "2"]).await;
+    assert!(staging.contains("js_buildpack detected javascript"), "{staging}");
+    assert!(staging.contains("Loading the app into .wf/js.wasm"), "{staging}");
+    assert!(staging.contains("snapshot"), "{staging}");
+
+    let mut indexes = Vec::new();
+    for _ in 0..8 {
+        let (status, body) = request(&platform, Method::GET, "hello-js.localhost", "/", None).await;
+        assert_eq!(status, 200, "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["message"], "hello from wasmfoundry, in JavaScript");
+        assert_eq!(body["vcap_application"]["application_name"], "hello-js");
+        assert_eq!(body["vcap_application"]["application_uris"], json!(["hello-js.localhost"]));
+        assert_eq!(body["memory_limit"], "64m");
+        assert_eq!(body["port"].as_str().unwrap().parse::<u16>().unwrap(), body["vcap_application"]["port"]);
+        indexes.push(body["instance_index"].as_u64().unwrap());
+    }
+    indexes.sort();
+    indexes.dedup();
+    assert_eq!(indexes, [0, 1], "both instances answer, each with its own index");
+
+    let (status, body) =
+        request(&platform, Method::POST, "hello-js.localhost", "/echo", Some(r#"{"n": 42, "s": "é"}"#)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["echo"], json!({"n": 42, "s": "é"}));
+    let (status, body) = request(&platform, Method::POST, "hello-js.localhost", "/echo", Some("not json")).await;
+    assert_eq!((status, body.as_str()), (400, r#"{"error":"send a JSON body"}"#));
+    assert_eq!(request(&platform, Method::GET, "hello-js.localhost", "/nowhere", None).await.0, 404);
+
+    // console.log reaches the app's log.
+    let guid = platform.app_guid("hello-js").await;
+    platform.wait_for_log(&guid, "GET / on instance", Duration::from_secs(10)).await;
+    let out = platform.wf(&["logs", "hello-js", "--recent"]).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("GET / on instance"), "{out:?}");
+    platform.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packages_from_node_modules_are_imported_and_required() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    // An ES module app using a CommonJS package (main in a subdirectory), a
+    // scoped ES module package with an exports map, a relative module and
+    // JSON; and a CommonJS app with a fetch listener requiring the same.
+    let packages: &[(&str, &str)] = &[
+        ("node_modules/greeter/package.json", r#"{"name": "greeter", "main": "lib/greet.js"}"#),
+        ("node_modules/greeter/lib/greet.js", "exports.greet = (name) => `hello, ${name}`;\n"),
+        (
+            "node_modules/@acme/shout/package.json",
+            r#"{"name": "@acme/shout", "type": "module", "exports": {".": {"import": "./src/shout.js", "require": "./nope.cjs"}}}"#,
+        ),
+        ("node_modules/@acme/shout/src/shout.js", "export const shout = (s) => s.toUpperCase() + '!';\n"),
+        ("lib/config.json", r#"{"greeting": "from json"}"#),
+    ];
+    let mut esm = packages.to_vec();
+    esm.extend([
+        ("package.json", r#"{"name": "deps", "main": "server.mjs", "dependencies": {"greeter": "1"}}"#),
+        (
+            "server.mjs",
+            "import { greet } from 'greeter';\nimport { shout } from '@acme/shout';\nimport config from './lib/config.json';\n\
+             import path from 'node:path';\n\
+             export default { fetch: (req) => new Response(shout(greet(new URL(req.url).searchParams.get('name'))) + ' ' \
+             + config.greeting + ' ' + path.join('/a', '../b')) };\n",
+        ),
+    ]);
+    let dir = app(&esm);
+    platform.push("esm", dir.path(), &["-m", "64M"]).await;
+    let (status, body) = request(&platform, Method::GET, "esm.localhost", "/?name=wasm", None).await;
+    assert_eq!((status, body.as_str()), (200, "HELLO, WASM! from json /b"));
+
+    let mut cjs = packages.to_vec();
+    cjs.extend([
+        ("Procfile", "web: node app.js\n"),
+        (
+            "app.js",
+            "const { greet } = require('greeter');\nconst config = require('./lib/config');\n\
+             addEventListener('fetch', (event) => event.respondWith(new Response(greet(config.greeting), \
+             { headers: { 'x-made-by': 'cjs' } })));\n",
+        ),
+    ]);
+    let dir = app(&cjs);
+    platform.push("cjs", dir.path(), &["-m", "64M"]).await;
+    let response =
+        platform.http.get(format!("{}/", platform.router)).header("host", "cjs.localhost").send().await.unwrap();
+    assert_eq!(response.headers()["x-made-by"], "cjs");
+    assert_eq!(response.text().await.unwrap(), "hello, from json");
+    platform.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_cannot_load_fails_staging_and_what_throws_is_a_500_in_the_log() {
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
+    platform.login().await;
+    let broken = app(&[("index.js", "export default {\n  fetch(request) {\n    return new Response('x'\n  },\n};\n")]);
+    let printed = failed_push(&platform, "broken", broken.path()).await;
+    assert!(printed.contains("the app failed to load: SyntaxError"), "{printed}");
+    assert!(printed.contains("/home/vcap/app/index.js:4"), "the error points into the file: {printed}");
+
+    let throws_at_load = app(&[("index.js", "throw new TypeError('no config');\n")]);
+    let printed = failed_push(&platform, "load-throws", throws_at_load.path()).await;
+    assert!(printed.contains("TypeError: no config"), "{printed}");
+    let no_handler = app(&[("index.js", "console.log('nothing to serve');\n")]);
+    let printed = failed_push(&platform, "no-handler", no_handler.path()).await;
+    assert!(printed.contains("has no fetch handler"), "{printed}");
+    assert!(printed.contains("nothing to serve"), "what the app printed is in the staging log: {printed}");
+    let native = app(&[
+        ("index.js", "export default { fetch: () => new Response('x') };\n"),
+        ("node_modules/bcrypt/package.json", r#"{"name": "bcrypt"}"#),
+        ("node_modules/bcrypt/binding.gyp", "{}"),
+    ]);
+    let printed = failed_push(&platform, "native", native.path()).await;
+    assert!(printed.contains("node_modules/bcrypt is a native addon"), "{printed}");
+    let node_only = app(&[("index.js", "import fs from 'fs';\nexport default { fetch: () => new Response('x') };\n")]);
+    let printed = failed_push(&platform, "node-only", node_only.path()).await;
+    assert!(printed.contains("Cannot use Node's built-in module 'fs'"), "{printed}");
+
+    let throws = app(&[(
+        "index.js",
+        "function fail(what) { throw new Error(`boom: ${what}`); }\n\
+         export default { async fetch(request) { const p = new URL(request.url).pathname; \
+         if (p === '/boom') fail('asked'); return new Response('fine'); } };\n",
+    )]);
+    platform.push("throws", throws.path(), &["-m", "64M"]).await;
+    let (status, body) = request(&platform, Method::GET, "throws.localhost", "/boom", None).await;
+    assert_eq!((status, body.as_str()), (500, "Internal Server Error\n"));
+    let guid = platform.app_guid("throws").await;
+    platform.wait_for_log(&guid, "Error: boom: asked", Duration::from_secs(10)).await;
+    let frame = platform.wait_for_log(&guid, "at fail", Duration::from_secs(10)).await;
+    assert!(frame.contains("/home/vcap/app/index.js:1"), "the stack is logged, line by line: {frame}");
+    // A throw is the app's answer, not a crash: the instance serves on.
+    assert_eq!(request(&platform, Method::GET, "throws.localhost", "/", None).await, (200, "fine".to_string()));
+    assert_eq!(platform.states(&guid).await, ["RUNNING"]);
+    platform.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loops_and_hoarding_are_cut_off_and_fetch_is_held_to_security_groups() {
+    let platform = TestPlatform::start_configured("local:", None, |config| {
+        common::keep_crashes(config);
+        config.request_timeout = 2;
+    })
+    .await;
+    platform.login().await;
+    let hostile = app(&[(
+        "index.js",
+        "export default { async fetch(request) {\n\
+           const url = new URL(request.url);\n\
+           if (url.pathname === '/spin') for (;;) {}\n\
+           if (url.pathname === '/hoard') { const all = []; for (;;) all.push(new Array(100000).fill(all.length)); }\n\
+           if (url.pathname === '/fetch') {\n\
+             try { const r = await fetch(url.searchParams.get('to')); return new Response(`status ${r.status}: ${(await r.text()).length > 0}`); }\n\
+             catch (e) { return new Response(`${e.name}: ${e.message}`, { status: 502 }); }\n\
+           }\n\
+           return new Response('alive');\n\
+         } };\n",
+    )]);
+    platform.push("hostile", hostile.path(), &["-m", "32M"]).await;
+    let guid = platform.app_guid("hostile").await;
+    let host = "hostile.localhost";
+
+    let started = std::time::Instant::now();
+    assert_eq!(request(&platform, Method::GET, host, "/spin", None).await.0, 504);
+    assert!(started.elapsed() < Duration::from_secs(10), "cut off by the request timeout: {:?}", started.elapsed());
+    let (status, body) = request(&platform, Method::GET, host, "/hoard", None).await;
+    assert_eq!(status, 500, "{body}");
+    eventually("the app answers again", Duration::from_secs(20), || async {
+        (request(&platform, Method::GET, host, "/", None).await == (200, "alive".to_string())).then_some(())
+    })
+    .await;
+
+    // The Cloud Controller is on loopback, which no default security group opens.
+    let cc = platform.api.clone();
+    let (status, refused) = request(&platform, Method::GET, host, &format!("/fetch?to={cc}/v2/info"), None).await;
+    assert_eq!(status, 502, "{refused}");
+    assert!(refused.starts_with("TypeError: fetch failed") && refused.contains("security groups"), "{refused}");
+    let space = platform.get(&format!("/v2/apps/{guid}")).await["entity"]["space_guid"].as_str().unwrap().to_string();
+    let port = cc.rsplit(':').next().unwrap();
+    let group = json!({
+        "name": "cc", "space_guids": [space],
+        "rules": [{"protocol": "tcp", "destination": "127.0.0.1", "ports": port}],
+    });
+    let (status, body) = platform.api(Method::POST, "/v2/security_groups", Some(&group.to_string())).await;
+    assert_eq!(status, 201, "{body}");
+    let out = platform.wf(&["restart", "hostile"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (status, allowed) = request(&platform, Method::GET, host, &format!("/fetch?to={cc}/v2/info"), None).await;
+    assert_eq!((status, allowed.as_str()), (200, "status 200: true"));
+    platform.shutdown().await;
+}
+
+/// What cf CLI v6 sends to push (../shared/reference/cf-cli-v6-push.md),
+/// without a buildpack named: the platform detects JavaScript.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cf_cli_push_sequence_stages_javascript() {
+    let platform = TestPlatform::start("local:").await;
+    let token = platform.token().await;
+    let call = |method: Method, path: String, body: Option<Value>| {
+        let mut request = platform.http.request(method, format!("{}{path}", platform.api)).bearer_auth(&token);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let guid = |v: &Value| v["metadata"]["guid"].as_str().unwrap().to_string();
+    let (_, spaces) = call(Method::GET, "/v2/spaces?q=name%3Adev".into(), None).await;
+    let space = guid(&spaces["resources"][0]);
+    let (_, domains) = call(Method::GET, "/v2/shared_domains".into(), None).await;
+    let domain = guid(&domains["resources"][0]);
+    let (status, app) =
+        call(Method::POST, "/v2/apps".into(), Some(json!({"name": "js", "memory": 64, "space_guid": space}))).await;
+    assert_eq!(status, 201, "{app}");
+    let app_guid = guid(&app);
+    let (status, route) = call(
+        Method::POST,
+        "/v2/routes".into(),
+        Some(json!({"host": "js", "domain_guid": domain, "space_guid": space})),
+    )
+    .await;
+    assert_eq!(status, 201, "{route}");
+    let (status, _) = call(Method::PUT, format!("/v2/routes/{}/apps/{app_guid}", guid(&route)), None).await;
+    assert_eq!(status, 201);
+
+    let zip = {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for name in ["package.json", "index.js"] {
+            writer.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            writer.write_all(&std::fs::read(repo().join("examples/hello-js").join(name)).unwrap()).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    };
+    let form = reqwest::multipart::Form::new()
+        .text("resources", "[]")
+        .part("application", reqwest::multipart::Part::bytes(zip).file_name("application.zip"));
+    let response = platform
+        .http
+        .put(format!("{}/v2/apps/{app_guid}/bits", platform.api))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let (status, _) = call(Method::PUT, format!("/v2/apps/{app_guid}"), Some(json!({"state": "STARTED"}))).await;
+    assert_eq!(status, 201);
+    let app_path = format!("/v2/apps/{app_guid}");
+    let staged = eventually("staged", Duration::from_secs(60), || async {
+        let (_, app) = call(Method::GET, app_path.clone(), None).await;
+        assert_ne!(app["entity"]["package_state"], "FAILED", "{app}");
+        (app["entity"]["package_state"] == "STAGED").then_some(app)
+    })
+    .await;
+    assert_eq!(staged["entity"]["detected_buildpack"], "javascript");
+    assert_eq!(staged["entity"]["detected_start_command"], ".wf/js.wasm index.js");
+    let instances = format!("/v2/apps/{app_guid}/instances");
+    eventually("running", Duration::from_secs(30), || async {
+        let (_, body) = call(Method::GET, instances.clone(), None).await;
+        (body["0"]["state"] == "RUNNING").then_some(())
+    })
+    .await;
+    let (status, body) = platform.via_router("js.localhost", "/").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["vcap_application"]["application_name"], "js");
+    platform.shutdown().await;
+}
