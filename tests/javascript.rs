@@ -315,3 +315,65 @@ async fn the_cf_cli_push_sequence_stages_javascript() {
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["vcap_application"]["application_name"], "js");
     platform.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_apis_behave_as_browsers_have_them() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    let checks = app(&[(
+        "index.js",
+        r#"const atLoad = Math.random();
+export default {
+  async fetch(request) {
+    const u = new URL('../b/./c?x=1&y=two%20words#frag', 'https://Example.COM:443/a/d/e');
+    const params = new URLSearchParams('a=1&b=2&a=3');
+    params.append('c', 'x y');
+    const headers = new Headers({ 'Content-Type': 'text/plain' });
+    headers.append('set-cookie', 'a=1');
+    headers.append('Set-Cookie', 'b=2');
+    const bytes = new TextEncoder().encode('héllo');
+    const order = [];
+    await new Promise((resolve) => { setTimeout(() => { order.push('timer'); resolve(); }, 5); queueMicrotask(() => order.push('microtask')); });
+    const body = await new Request('http://x/', { method: 'POST', body: JSON.stringify({ k: [1, 2] }) }).json();
+    return Response.json({
+      href: u.href, host: u.host, pathname: u.pathname, y: u.searchParams.get('y'), hash: u.hash, origin: u.origin,
+      params: params.toString(), all_a: params.getAll('a'),
+      content_type: headers.get('CONTENT-TYPE'), cookies: headers.getSetCookie(),
+      utf8: Array.from(bytes), decoded: new TextDecoder().decode(bytes),
+      base64: btoa('hi there'), unbase64: atob('aGkgdGhlcmU='),
+      uuid: crypto.randomUUID(), order, body,
+      random_at_load: atLoad, random_now: Math.random(),
+      status: new Response(null, { status: 204 }).status, ok: new Response('x', { status: 404 }).ok,
+    });
+  },
+};
+"#,
+    )]);
+    platform.push("checks", checks.path(), &["-m", "64M"]).await;
+    let (status, first) = platform.via_router("checks.localhost", "/").await;
+    assert_eq!(status, 200, "{first}");
+    let first: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(first["href"], "https://example.com/a/b/c?x=1&y=two%20words#frag");
+    assert_eq!(
+        (&first["host"], &first["pathname"], &first["y"]),
+        (&json!("example.com"), &json!("/a/b/c"), &json!("two words"))
+    );
+    assert_eq!((&first["hash"], &first["origin"]), (&json!("#frag"), &json!("https://example.com")));
+    assert_eq!((&first["params"], &first["all_a"]), (&json!("a=1&b=2&a=3&c=x+y"), &json!(["1", "3"])));
+    assert_eq!((&first["content_type"], &first["cookies"]), (&json!("text/plain"), &json!(["a=1", "b=2"])));
+    assert_eq!((&first["utf8"], &first["decoded"]), (&json!([104, 195, 169, 108, 108, 111]), &json!("héllo")));
+    assert_eq!((&first["base64"], &first["unbase64"]), (&json!("aGkgdGhlcmU="), &json!("hi there")));
+    assert_eq!(first["order"], json!(["microtask", "timer"]));
+    assert_eq!(first["body"], json!({"k": [1, 2]}));
+    assert_eq!((&first["status"], &first["ok"]), (&json!(204), &json!(false)));
+    let uuid = first["uuid"].as_str().unwrap();
+    assert!(uuid.len() == 36 && uuid.as_bytes()[14] == b'4', "a v4 UUID: {uuid}");
+    // Every request starts from the same snapshot: what ran at load is the
+    // same, but randomness is drawn afresh.
+    let (_, second) = platform.via_router("checks.localhost", "/").await;
+    let second: Value = serde_json::from_str(&second).unwrap();
+    assert_eq!(first["random_at_load"], second["random_at_load"]);
+    assert_ne!(first["random_now"], second["random_now"]);
+    assert_ne!(first["uuid"], second["uuid"]);
+    platform.shutdown().await;
+}

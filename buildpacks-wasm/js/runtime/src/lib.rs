@@ -42,6 +42,9 @@ fn with_app<R>(f: impl FnOnce(&App) -> R) -> Result<R, String> {
     APP.with(|cell| cell.get_or_init(start).as_ref().map(f).map_err(Clone::clone))
 }
 
+/// What a request may allocate before QuickJS collects garbage.
+const GC_HEADROOM: usize = 4 << 20;
+
 /// Where the app is, as an instance sees it.
 const HOME: &str = "/home/vcap/app";
 
@@ -68,6 +71,12 @@ fn start() -> Result<App, String> {
         let loaded: Promise = load.call((file,)).map_err(|e| describe(&ctx, e))?;
         settle::<()>(&ctx, loaded)
     })?;
+    // Each request runs in a fresh copy of this heap, thrown away after it:
+    // collect once here, then leave requests room to allocate before
+    // QuickJS would walk the whole heap (its default is 1.5x the heap).
+    runtime.run_gc();
+    let heap = usize::try_from(runtime.memory_usage().malloc_size).unwrap_or(0);
+    runtime.set_gc_threshold(heap + GC_HEADROOM);
     Ok(App { _runtime: runtime, context })
 }
 
