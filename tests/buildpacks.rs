@@ -44,7 +44,7 @@ async fn admin_buildpacks_are_ordered_uploaded_locked_and_used(platform: TestPla
     let listed = platform.get("/v2/buildpacks?order-by=position").await;
     let names: Vec<&str> =
         listed["resources"].as_array().unwrap().iter().map(|b| b["entity"]["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["custom", "wasm_buildpack", "staticfile_buildpack"]);
+    assert_eq!(names, ["custom", "wasm_buildpack", "js_buildpack", "staticfile_buildpack"]);
     let (status, body) = platform.api(Method::POST, "/v2/buildpacks", Some(r#"{"name": "custom"}"#)).await;
     assert_eq!((status, body["code"].as_u64()), (400, Some(290001)));
     let (status, body) = platform.api(Method::POST, "/v2/buildpacks", Some(r#"{"name": "bad name!"}"#)).await;
@@ -74,8 +74,8 @@ async fn admin_buildpacks_are_ordered_uploaded_locked_and_used(platform: TestPla
     let (status, _) = platform.api(Method::PUT, &format!("/v2/buildpacks/{guid}"), Some(r#"{"position": 5}"#)).await;
     assert_eq!(status, 201);
     let listed = platform.get("/v2/buildpacks?order-by=position").await;
-    assert_eq!(listed["resources"][2]["entity"]["name"], "custom", "moved last");
-    assert_eq!(listed["resources"][2]["entity"]["position"], 3);
+    assert_eq!(listed["resources"][3]["entity"]["name"], "custom", "moved last");
+    assert_eq!(listed["resources"][3]["entity"]["position"], 4);
     platform.shutdown().await;
 }
 
@@ -196,5 +196,37 @@ async fn builtin_buildpacks_install_once_per_version_and_keep_admin_choices() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     restart().await;
     assert_eq!(find("wasm_buildpack").await["metadata"]["updated_at"], before);
+    platform.shutdown().await;
+}
+
+/// A release that brings a new built-in buildpack puts it where the release
+/// orders it, the others (an admin's too) moving down one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_builtin_buildpack_new_to_an_installation_takes_its_place_in_the_order() {
+    let platform = TestPlatform::start("local:").await;
+    let (status, body) =
+        platform.api(Method::POST, "/v2/buildpacks", Some(&json!({"name": "custom"}).to_string())).await;
+    assert_eq!(status, 201, "{body}");
+    // As if the installation predated js_buildpack.
+    let data = platform.dir.path().join("data");
+    let db = wasmfoundry::ccdb::connect(&format!("sqlite://{}?mode=rwc", data.join("cc.db").display())).await.unwrap();
+    sqlx::query("DELETE FROM buildpacks WHERE name = 'js_buildpack'").execute(&db).await.unwrap();
+    sqlx::query("UPDATE buildpacks SET position = position - 1 WHERE position > 2").execute(&db).await.unwrap();
+    let config = wasmfoundry::config::Config {
+        data_dir: data.clone(),
+        cc_listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    let cc = wasmfoundry::server::Platform::start(config, &[wasmfoundry::server::Role::Cc]).await.unwrap();
+    cc.shutdown().await;
+    let listed = platform.get("/v2/buildpacks?order-by=position").await;
+    let order: Vec<(String, u64)> = listed["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["entity"]["name"].as_str().unwrap().to_string(), b["entity"]["position"].as_u64().unwrap()))
+        .collect();
+    let expected = [("wasm_buildpack", 1), ("js_buildpack", 2), ("staticfile_buildpack", 3), ("custom", 4)];
+    assert_eq!(order, expected.map(|(name, position)| (name.to_string(), position)));
     platform.shutdown().await;
 }

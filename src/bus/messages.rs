@@ -154,6 +154,14 @@ pub struct DeaStart {
     pub egress_network_rules: Vec<EgressRule>,
 }
 
+impl DeaStart {
+    /// The command an instance runs: the app's own, else the one the
+    /// buildpack released.
+    pub fn effective_start_command(&self, released: &str) -> String {
+        self.start_command.clone().filter(|c| !c.trim().is_empty()).unwrap_or_else(|| released.to_string())
+    }
+}
+
 /// One security group rule, as CF writes it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct EgressRule {

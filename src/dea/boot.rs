@@ -29,7 +29,7 @@ use super::health;
 use super::instance::{Instance, Server, crash};
 use super::log::GuestLogs;
 use super::{Dea, DeaRef, app_limits, droplet};
-use crate::blobstore::{keys, package, sha1_hex};
+use crate::blobstore::{keys, sha1_hex};
 use crate::runtime::Compiled;
 use crate::runtime::command::{self, CliVersion};
 use crate::runtime::http::HttpApp;
@@ -77,12 +77,8 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     let environment = env::with_profile_d(env::instance(start, &facts, &info.config_vars), &instance.dir.join("app"));
     tokio::fs::write(instance.dir.join("logs/env.log"), env::env_log(&environment)).await?;
 
-    let command = start.start_command.clone().filter(|c| !c.trim().is_empty()).unwrap_or(info.start_command.clone());
-    let expanded = env::expand(&command, &environment);
-    let mut words = expanded.split_whitespace();
-    let component_path = package::safe_path(words.next().ok_or_else(|| anyhow!("the start command is empty"))?)
-        .map_err(|e| anyhow!("start command: {e}"))?;
-    let args: Vec<String> = std::iter::once(component_path.clone()).chain(words.map(str::to_string)).collect();
+    let command = start.effective_start_command(&info.start_command);
+    let (component_path, args) = env::start_program(&command, &environment)?;
     let wasm = tokio::fs::read(instance.dir.join("app").join(&component_path))
         .await
         .with_context(|| format!("reading {component_path} named by the start command"))?;

@@ -155,6 +155,19 @@ pub fn env_log(env: &[(String, String)]) -> String {
     env.iter().map(|(k, v)| format!("export {k}=\"{}\"\n", v.replace('\\', "\\\\").replace('"', "\\\""))).collect()
 }
 
+/// A start command as the guest runs it: `$VAR`s expanded from `env`, the
+/// component's path inside the app (checked), and the guest's arguments
+/// (that path, then the command's other words).
+pub fn start_program(command: &str, env: &[(String, String)]) -> anyhow::Result<(String, Vec<String>)> {
+    let expanded = expand(command, env);
+    let mut words = expanded.split_whitespace();
+    let first = words.next().ok_or_else(|| anyhow::anyhow!("the start command is empty"))?;
+    let component_path =
+        crate::blobstore::package::safe_path(first).map_err(|e| anyhow::anyhow!("start command: {e}"))?;
+    let args = std::iter::once(component_path.clone()).chain(words.map(str::to_string)).collect();
+    Ok((component_path, args))
+}
+
 /// Expands `$VAR` and `${VAR}` in a start command from the instance env.
 pub fn expand(text: &str, env: &[(String, String)]) -> String {
     let lookup = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();

@@ -12,7 +12,6 @@ use std::time::Instant;
 use wasmtime_wasi::{FsPerms, WasiCtx};
 
 use super::env;
-use crate::blobstore::package;
 use crate::runtime::Runtime;
 use crate::runtime::buildpack::{BuildpackRun, StagingDirs};
 use crate::runtime::limits::Ending;
@@ -35,9 +34,7 @@ pub async fn run(
     dirs: &StagingDirs,
     staging: &BuildpackRun,
 ) -> Result<(), Error> {
-    let command = env::expand(start_command, &staging.env);
-    let mut words = command.split_whitespace();
-    let Some(Ok(component_path)) = words.next().map(package::safe_path) else { return Ok(()) };
+    let Ok((component_path, args)) = env::start_program(start_command, &staging.env) else { return Ok(()) };
     let path = dirs.app.join(&component_path);
     let Ok(wasm) = tokio::fs::read(&path).await else { return Ok(()) };
     if !preinit::exports_preinit(&wasm) {
@@ -46,7 +43,6 @@ pub async fn run(
     staging.log.line(format!("-----> Loading the app into {component_path} (a snapshot instances start from)"));
     let started = Instant::now();
     let mut wasi = WasiCtx::builder();
-    let args: Vec<String> = std::iter::once(component_path.clone()).chain(words.map(str::to_string)).collect();
     let mut environment = staging.env.clone();
     environment.extend([("HOME".to_string(), env::HOME.to_string()), ("TMPDIR".to_string(), env::TMPDIR.to_string())]);
     wasi.envs(&environment).args(&args).stdout(staging.log.clone()).stderr(staging.log.clone());

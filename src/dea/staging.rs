@@ -127,13 +127,7 @@ async fn run(
         .map_err(|f| error("BuildpackReleaseFailed", format!("{}: {f}", buildpack.name)))?;
     drop(loaded);
     run.log.flush();
-    // The start command the instances will run: the app's own, else the release's.
-    let start_command = request
-        .start_message
-        .start_command
-        .clone()
-        .filter(|c| !c.trim().is_empty())
-        .unwrap_or(release.start_command.clone());
+    let start_command = request.start_message.effective_start_command(&release.start_command);
     preinit::run(&dea.runtime, &start_command, &dirs, &run).await.map_err(|e| match e {
         preinit::Error::TimedOut(message) => error("StagingTimeExpired", format!("{}: {message}", buildpack.name)),
         preinit::Error::Failed(message) => error("BuildpackCompileFailed", format!("{}: {message}", buildpack.name)),

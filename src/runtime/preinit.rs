@@ -69,27 +69,7 @@ pub fn exports_preinit(wasm: &[u8]) -> bool {
 pub async fn snapshot(
     runtime: &Runtime,
     wasm: &[u8],
-    wasi: WasiCtxBuilder,
-    limits: Limits,
-    deadline: Instant,
-) -> Result<Vec<u8>, Failure> {
-    // A panic in wizer (a component shape it does not expect) is this
-    // app's staging failure, not the DEA's.
-    let run = std::panic::AssertUnwindSafe(snapshot_unguarded(runtime, wasm, wasi, limits, deadline));
-    match futures::FutureExt::catch_unwind(run).await {
-        Ok(result) => result,
-        Err(panic) => {
-            let why =
-                panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
-            Err(Failure::Unsupported(anyhow!("wizer failed: {}", why.unwrap_or_default())))
-        }
-    }
-}
-
-async fn snapshot_unguarded(
-    runtime: &Runtime,
-    wasm: &[u8],
-    wasi: WasiCtxBuilder,
+    mut wasi: WasiCtxBuilder,
     limits: Limits,
     deadline: Instant,
 ) -> Result<Vec<u8>, Failure> {
@@ -97,9 +77,10 @@ async fn snapshot_unguarded(
     // The export stays: wizer removes only function exports, not an
     // interface; calling `initialize` again returns at once.
     wizer.init_func(PREINIT).keep_init_func(true);
-    let (context, instrumented) = wizer.instrument_component(wasm).map_err(|e| Failure::Unsupported(e.into()))?;
+    let (context, instrumented) = std::panic::catch_unwind(|| wizer.instrument_component(wasm))
+        .map_err(wizer_panicked)?
+        .map_err(|e| Failure::Unsupported(e.into()))?;
     let component = runtime.component(&instrumented).await.map_err(Failure::Unsupported)?;
-    let mut wasi = wasi;
     let cpu = limits.cpu.clone();
     let mut store = runtime.store(Wasi::Component(wasi.build()), limits, Some(deadline));
     let crashed = |store: &Store<GuestState>, error: wasmtime::Error| Failure::Crashed(store.data().ending(&error));
@@ -120,8 +101,18 @@ async fn snapshot_unguarded(
         Err(e) => return Err(crashed(&store, e)),
     }
     let mut state = Snapshotting { store: &mut store, instance };
-    let snapshot = wizer.snapshot_component(&context, &mut state).await.map_err(|e| Failure::Unsupported(e.into()))?;
-    Ok(snapshot)
+    let snapshotting = std::panic::AssertUnwindSafe(wizer.snapshot_component(&context, &mut state));
+    futures::FutureExt::catch_unwind(snapshotting)
+        .await
+        .map_err(wizer_panicked)?
+        .map_err(|e| Failure::Unsupported(e.into()))
+}
+
+/// A panic in wizer (a component shape it does not expect) is this app's
+/// failure, not the DEA's.
+fn wizer_panicked(panic: Box<dyn std::any::Any + Send>) -> Failure {
+    let why = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+    Failure::Unsupported(anyhow!("wizer failed: {}", why.unwrap_or_default()))
 }
 
 /// Reads the instrumented instance's state for wizer, through the
