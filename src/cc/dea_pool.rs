@@ -2,6 +2,11 @@
 //! `staging.advertise` messages: where to stage and where to place an
 //! instance. A DEA that has not advertised within the DEA timeout is gone
 //! and gets nothing more.
+//!
+//! An instance placed on a DEA is charged against its advert until an
+//! advert shows it (the app's instance count on that DEA went up): an
+//! advert the DEA sent before the start reached it would otherwise hand
+//! the same memory out twice.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,7 +23,21 @@ pub struct DeaPool {
     ttl: Duration,
     runners: Adverts,
     stagers: Adverts,
+    /// Instances placed on each DEA that its adverts do not show yet.
+    placed: Mutex<HashMap<String, Vec<Placed>>>,
 }
+
+/// An instance given to a DEA.
+struct Placed {
+    app: String,
+    memory: u64,
+    disk: u64,
+    at: Instant,
+}
+
+/// A placement no advert has shown within this is forgotten (its start
+/// failed, or the instance is gone again).
+const PLACED_TTL: Duration = Duration::from_secs(10);
 
 /// What one instance or staging task needs of a DEA.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +51,7 @@ pub struct Needs<'a> {
 
 impl DeaPool {
     pub fn new(ttl: Duration) -> Self {
-        DeaPool { ttl, runners: Mutex::default(), stagers: Mutex::default() }
+        DeaPool { ttl, runners: Mutex::default(), stagers: Mutex::default(), placed: Mutex::default() }
     }
 
     /// A DEA to stage on: the one with the most free memory.
@@ -48,6 +67,8 @@ impl DeaPool {
         if let Some((advert, _)) = self.runners.lock().expect("dea pool").get_mut(&chosen) {
             *advert.app_id_to_count.entry(app.to_string()).or_default() += 1;
         }
+        let placed = Placed { app: app.to_string(), memory: needs.memory, disk: needs.disk, at: Instant::now() };
+        self.placed.lock().expect("dea pool").entry(chosen.clone()).or_default().push(placed);
         Some(chosen)
     }
 
@@ -80,6 +101,38 @@ impl DeaPool {
         self.wait_for_advert(&self.stagers, patience).await
     }
 
+    /// Takes a DEA's new advert: placements it shows are settled, the
+    /// others stay charged against it.
+    fn advertised(&self, mut advert: Advertise) {
+        let mut runners = self.runners.lock().expect("dea pool");
+        let mut placed = self.placed.lock().expect("dea pool");
+        let pending = placed.entry(advert.id.clone()).or_default();
+        pending.retain(|p| p.at.elapsed() < PLACED_TTL);
+        // The current view is the last advert with the pending placements on top.
+        let view = runners.get(&advert.id).map(|(a, _)| &a.app_id_to_count);
+        let mut apps: Vec<String> = pending.iter().map(|p| p.app.clone()).collect();
+        apps.sort();
+        apps.dedup();
+        for app in apps {
+            let waiting = pending.iter().filter(|p| p.app == app).count() as u32;
+            let shown_before = view.and_then(|v| v.get(&app)).copied().unwrap_or(0).saturating_sub(waiting);
+            let shown_now = advert.app_id_to_count.get(&app).copied().unwrap_or(0);
+            let mut settled = shown_now.saturating_sub(shown_before).min(waiting);
+            // The oldest placements are the ones the DEA has had time to see.
+            pending.retain(|p| {
+                let seen = p.app == app && settled > 0;
+                settled -= u32::from(seen);
+                !seen
+            });
+        }
+        for p in pending.iter() {
+            advert.available_memory = advert.available_memory.saturating_sub(p.memory);
+            advert.available_disk = advert.available_disk.saturating_sub(p.disk);
+            *advert.app_id_to_count.entry(p.app.clone()).or_default() += 1;
+        }
+        runners.insert(advert.id.clone(), (advert, Instant::now()));
+    }
+
     async fn wait_for_advert(&self, pool: &Adverts, patience: Duration) {
         let deadline = Instant::now() + patience;
         let known = || pool.lock().expect("dea pool").values().any(|(_, seen)| seen.elapsed() < self.ttl);
@@ -96,14 +149,47 @@ pub async fn listen(cc: Cc) -> Result<()> {
         tokio::spawn(async move {
             while let Some(message) = adverts.next().await {
                 match message.json::<Advertise>() {
-                    Ok(advert) => {
-                        let pool = if stagers { &cc.deas.stagers } else { &cc.deas.runners };
-                        pool.lock().expect("dea pool").insert(advert.id.clone(), (advert, Instant::now()));
+                    Ok(advert) if stagers => {
+                        cc.deas.stagers.lock().expect("dea pool").insert(advert.id.clone(), (advert, Instant::now()));
                     }
+                    Ok(advert) => cc.deas.advertised(advert),
                     Err(e) => tracing::warn!("{e:#}"),
                 }
             }
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn advert(memory: u64, apps: &[(&str, u32)]) -> Advertise {
+        Advertise {
+            id: "dea".into(),
+            stacks: vec!["s".into()],
+            available_memory: memory,
+            available_disk: 10_000,
+            app_id_to_count: apps.iter().map(|(a, n)| (a.to_string(), *n)).collect(),
+        }
+    }
+
+    const NEEDS: Needs = Needs { memory: 64, disk: 1, stack: "s" };
+
+    #[test]
+    fn an_advert_sent_before_a_start_arrived_does_not_free_its_memory() {
+        let pool = DeaPool::new(Duration::from_secs(60));
+        pool.advertised(advert(128, &[("big", 2)]));
+        assert!(pool.find_dea(NEEDS, "other").is_some());
+        // The DEA advertises again before it got the start: still 128 free.
+        pool.advertised(advert(128, &[("big", 2)]));
+        assert!(pool.find_dea(NEEDS, "big").is_some(), "64 MB are left");
+        assert!(pool.find_dea(NEEDS, "big").is_none(), "and no more");
+        // Once the adverts show both, only what they say counts.
+        pool.advertised(advert(0, &[("big", 3), ("other", 1)]));
+        assert!(pool.find_dea(NEEDS, "big").is_none());
+        pool.advertised(advert(64, &[("big", 2), ("other", 1)]));
+        assert!(pool.find_dea(NEEDS, "big").is_some(), "an instance stopped: 64 MB free again");
+    }
 }
