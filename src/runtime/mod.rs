@@ -189,7 +189,7 @@ impl Runtime {
                         let serialized = component.serialize()?;
                         (Compiled::Component(component), serialized)
                     };
-                    tracing::info!("compiled {} KB of wasm in {} ms", bytes.len() / 1024, began.elapsed().as_millis());
+                    tracing::debug!("compiled {} KB of wasm in {} ms", bytes.len() / 1024, began.elapsed().as_millis());
                     let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
                     if std::fs::write(&tmp, serialized).is_ok() && std::fs::rename(&tmp, &path).is_err() {
                         let _ = std::fs::remove_file(&tmp);
