@@ -14,6 +14,7 @@
 //!   connections (CF's port health check), or at once for
 //!   `health_check_type` `process` and `none`; its exit is a crash.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,10 +33,11 @@ use super::{Dea, DeaRef, app_limits, droplet};
 use crate::blobstore::{keys, sha1_hex};
 use crate::runtime::Compiled;
 use crate::runtime::command::{self, CliVersion};
+use crate::runtime::guest::LogStream;
 use crate::runtime::http::HttpApp;
 use crate::runtime::limits::Limits;
 use crate::runtime::linker::file_writes_checked;
-use crate::runtime::network::allow_network;
+use crate::runtime::network::{SocketCheck, allow_network};
 
 /// The droplet's bytes, from the DEA's cache or the blobstore (checked
 /// against its SHA1 before it is cached).
@@ -101,13 +103,9 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     }
     *instance.limits.lock().expect("instance limits") = Some(limits.clone());
     let (app_dir, tmp_dir) = (instance.dir.join("app"), instance.dir.join("tmp"));
-    let make_wasi = move || -> Result<WasiCtxBuilder> {
-        let mut wasi = WasiCtx::builder();
-        wasi.envs(&environment).args(&args).stdout(logs.stdout.clone()).stderr(logs.stderr.clone());
-        wasi.preopened_dir(&app_dir, env::HOME, FsPerms::ReadWrite)?;
-        wasi.preopened_dir(&tmp_dir, env::TMPDIR, FsPerms::ReadWrite)?;
-        allow_network(&mut wasi, sockets.clone());
-        Ok(wasi)
+    let make_wasi = move || {
+        let (out, err) = (&logs.stdout, &logs.stderr);
+        instance_view(&environment, &args, (out, err), (&app_dir, &tmp_dir), Some(sockets.clone()))
     };
 
     match (&program, AppKind::of(&program, dea.runtime.engine())) {
@@ -123,6 +121,27 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
              nor a program (exporting wasi:cli/run@0.2 or @0.3, or a preview 1 module's _start)"
         ),
     }
+}
+
+/// The WASI a guest runs with as an instance sees it (staging's
+/// pre-initialisation too): its environment and arguments, its stdout and
+/// stderr, the app at HOME and scratch space at TMPDIR (read-write), and
+/// sockets where `network` allows.
+pub(super) fn instance_view(
+    environment: &[(String, String)],
+    args: &[String],
+    (stdout, stderr): (&LogStream, &LogStream),
+    (app_dir, tmp_dir): (&Path, &Path),
+    network: Option<SocketCheck>,
+) -> Result<WasiCtxBuilder> {
+    let mut wasi = WasiCtx::builder();
+    wasi.envs(environment).args(args).stdout(stdout.clone()).stderr(stderr.clone());
+    wasi.preopened_dir(app_dir, env::HOME, FsPerms::ReadWrite)?;
+    wasi.preopened_dir(tmp_dir, env::TMPDIR, FsPerms::ReadWrite)?;
+    if let Some(check) = network {
+        allow_network(&mut wasi, check);
+    }
+    Ok(wasi)
 }
 
 /// What a guest is, by what it exports.

@@ -9,13 +9,11 @@
 
 use std::time::Instant;
 
-use wasmtime_wasi::{FsPerms, WasiCtx};
-
+use super::boot::instance_view;
 use super::env;
 use crate::runtime::Runtime;
 use crate::runtime::buildpack::{BuildpackRun, StagingDirs};
 use crate::runtime::limits::Ending;
-use crate::runtime::network::allow_network;
 use crate::runtime::preinit::{self, Failure};
 
 /// Why pre-initialisation failed, as staging reports it.
@@ -42,19 +40,11 @@ pub async fn run(
     }
     staging.log.line(format!("-----> Loading the app into {component_path} (a snapshot instances start from)"));
     let started = Instant::now();
-    let mut wasi = WasiCtx::builder();
     let mut environment = staging.env.clone();
     environment.extend([("HOME".to_string(), env::HOME.to_string()), ("TMPDIR".to_string(), env::TMPDIR.to_string())]);
-    wasi.envs(&environment).args(&args).stdout(staging.log.clone()).stderr(staging.log.clone());
-    let preopened = wasi
-        .preopened_dir(&dirs.app, env::HOME, FsPerms::ReadWrite)
-        .and_then(|wasi| wasi.preopened_dir(&dirs.tmp, env::TMPDIR, FsPerms::ReadWrite));
-    if let Err(e) = preopened {
-        return Err(Error::Failed(format!("preparing the app's directories: {e:#}")));
-    }
-    if let Some(check) = &staging.limits.network {
-        allow_network(&mut wasi, check.clone());
-    }
+    let log = (&staging.log, &staging.log);
+    let wasi = instance_view(&environment, &args, log, (&dirs.app, &dirs.tmp), staging.limits.network.clone())
+        .map_err(|e| Error::Failed(format!("preparing the app's directories: {e:#}")))?;
     let snapshot = preinit::snapshot(runtime, &wasm, wasi, staging.limits.clone(), staging.deadline).await;
     staging.log.flush();
     let snapshot = snapshot.map_err(|failure| match failure {
