@@ -44,7 +44,7 @@ async fn admin_buildpacks_are_ordered_uploaded_locked_and_used(platform: TestPla
     let listed = platform.get("/v2/buildpacks?order-by=position").await;
     let names: Vec<&str> =
         listed["resources"].as_array().unwrap().iter().map(|b| b["entity"]["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["custom", "wasm_buildpack", "js_buildpack", "staticfile_buildpack"]);
+    assert_eq!(names, ["custom", "wasm_buildpack", "js_buildpack", "python_buildpack", "staticfile_buildpack"]);
     let (status, body) = platform.api(Method::POST, "/v2/buildpacks", Some(r#"{"name": "custom"}"#)).await;
     assert_eq!((status, body["code"].as_u64()), (400, Some(290001)));
     let (status, body) = platform.api(Method::POST, "/v2/buildpacks", Some(r#"{"name": "bad name!"}"#)).await;
@@ -226,7 +226,13 @@ async fn a_builtin_buildpack_new_to_an_installation_takes_its_place_in_the_order
         .iter()
         .map(|b| (b["entity"]["name"].as_str().unwrap().to_string(), b["entity"]["position"].as_u64().unwrap()))
         .collect();
-    let expected = [("wasm_buildpack", 1), ("js_buildpack", 2), ("staticfile_buildpack", 3), ("custom", 4)];
+    let expected = [
+        ("wasm_buildpack", 1),
+        ("js_buildpack", 2),
+        ("python_buildpack", 3),
+        ("staticfile_buildpack", 4),
+        ("custom", 5),
+    ];
     assert_eq!(order, expected.map(|(name, position)| (name.to_string(), position)));
     platform.shutdown().await;
 }

@@ -33,6 +33,11 @@ pub const BUILTIN_BUILDPACKS: &[ReleasePackage] = &[
         bits: include_bytes!("../../buildpacks-wasm/js_buildpack.wasm"),
     },
     ReleasePackage {
+        name: "python_buildpack",
+        manifest: include_str!("../../buildpacks-wasm/python/Cargo.toml"),
+        bits: include_bytes!("../../buildpacks-wasm/python_buildpack.wasm"),
+    },
+    ReleasePackage {
         name: "staticfile_buildpack",
         manifest: include_str!("../../buildpacks-wasm/staticfile/Cargo.toml"),
         bits: include_bytes!("../../buildpacks-wasm/staticfile_buildpack.wasm"),

@@ -1,0 +1,373 @@
+"""python_buildpack's runtime: a WSGI application served as a wasi:http handler.
+
+The droplet starts `.wf/python.wasm MODULE:CALLABLE` (CPython for WASI, built
+with componentize-py). At staging the DEA calls `initialize` (our preinit
+interface): the app's module is imported with `/home/vcap/app` and its vendored
+packages on `sys.path`, and the memory is snapshotted, so an instance's first
+request finds the app imported. Each request becomes a PEP 3333 environ; the
+response is what the app's iterable yields.
+
+What WASI lacks is bridged here: `sys.stdout`/`sys.stderr` write to the
+instance's log streams, `os.environ` is the instance's CF environment (read
+again per request: PORT, CF_INSTANCE_INDEX and VCAP_APPLICATION are the
+instance's, not staging's), and `urllib.request.urlopen` goes out through
+wasi:http, held to the app's security groups like every egress.
+"""
+
+import io
+import os
+import sys
+import traceback
+import urllib.parse
+
+import _wasmfoundry_wasi
+
+from componentize_py_types import Err, Ok
+from wit_world import exports
+from wit_world.imports import environment, outgoing_handler, stderr, stdout, streams, types
+
+APP_ROOT = "/home/vcap/app"
+# The standard library, beside the runtime in the droplet: the runtime
+# holds only the modules it imported when it was built.
+STDLIB_ZIP = os.path.join(APP_ROOT, ".wf", "python-stdlib.zip")
+# blocking-write-and-flush takes at most this many bytes per call.
+WRITE_CHUNK = 4096
+READ_CHUNK = 65536
+
+_app = None
+_load_error = None
+
+
+class _LogStream(io.TextIOBase):
+    """sys.stdout / sys.stderr: each write goes to the instance's stream,
+    asked for afresh (a stream opened before the snapshot is not the
+    instance's)."""
+
+    def __init__(self, open_stream, name):
+        self._open_stream = open_stream
+        self._name = name
+
+    @property
+    def name(self):
+        return self._name
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        data = text.encode("utf-8", "replace")
+        if data:
+            with self._open_stream() as stream:
+                for start in range(0, len(data), WRITE_CHUNK):
+                    stream.blocking_write_and_flush(data[start : start + WRITE_CHUNK])
+        return len(text)
+
+
+sys.stdout = _LogStream(stdout.get_stdout, "<stdout>")
+sys.stderr = _LogStream(stderr.get_stderr, "<stderr>")
+
+
+def _refresh_environ():
+    """os.environ becomes the environment this instance (or staging) was given."""
+    current = dict(environment.get_environment())
+    for name in [name for name in os.environ if name not in current]:
+        del os.environ[name]
+    for name, value in current.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
+
+
+def _site_dirs():
+    """Where a push keeps its pure-Python packages: `vendor/` (pip install
+    --target vendor) or a site-packages layout under vendor/, .python_packages
+    or a virtualenv pushed with the app."""
+    version = "python%d.%d" % sys.version_info[:2]
+    candidates = [os.path.join(APP_ROOT, "vendor")]
+    for base in ("vendor", ".python_packages", "venv", ".venv"):
+        candidates.append(os.path.join(APP_ROOT, base, "lib", version, "site-packages"))
+        candidates.append(os.path.join(APP_ROOT, base, "lib", "site-packages"))
+    return [path for path in candidates if os.path.isdir(path)]
+
+
+def _add_stdlib_zip():
+    """Puts the droplet's standard library on sys.path, and on the path of
+    each standard package already imported (urllib, email…): their
+    submodules are found there too."""
+    built_with = os.path.dirname(traceback.__file__)
+    sys.path.append(STDLIB_ZIP)
+    for module in list(sys.modules.values()):
+        for directory in list(getattr(module, "__path__", None) or []):
+            if isinstance(directory, str) and directory.startswith(built_with + "/"):
+                module.__path__.append(os.path.join(STDLIB_ZIP, directory[len(built_with) + 1 :]))
+
+
+def _load(target):
+    """Imports `module:callable`; with no callable named, the module's
+    `app`, else its `application` (Django's wsgi.py)."""
+    module_name, _, attribute = target.partition(":")
+    module = __import__(module_name)
+    for part in module_name.split(".")[1:]:
+        module = getattr(module, part)
+    for name in [attribute] if attribute else ["app", "application"]:
+        app = module
+        for part in name.split("."):
+            app = getattr(app, part, None)
+        if app is not None:
+            break
+    else:
+        raise RuntimeError(f"{module_name} has no WSGI callable {attribute or 'app'!r}")
+    if not callable(app):
+        raise RuntimeError(f"{module_name}:{name} is not callable")
+    return app
+
+
+def _ensure_loaded():
+    global _app, _load_error
+    if _app is None and _load_error is None:
+        _refresh_environ()
+        arguments = environment.get_arguments()
+        target = arguments[1] if len(arguments) > 1 else "app"
+        sys.path[:0] = [APP_ROOT] + _site_dirs()
+        _add_stdlib_zip()
+        try:
+            os.chdir(APP_ROOT)
+            _install_urllib_handler()
+            _app = _load(target)
+        except BaseException:  # noqa: BLE001 - what the app raised is its error
+            _load_error = traceback.format_exc()
+    return _load_error
+
+
+class Preinit(exports.Preinit):
+    def initialize(self):
+        error = _ensure_loaded()
+        # What the snapshot keeps must not name this store's host handles
+        # (wasi-libc's preopens, the preview 1 adapter's descriptors): they
+        # are looked up again in each instance.
+        _wasmfoundry_wasi.forget_host_handles()
+        if error is not None:
+            raise Err(error)
+
+
+# ---- outgoing HTTP: urllib through wasi:http --------------------------------
+
+_METHODS = {
+    "GET": types.Method_Get(),
+    "HEAD": types.Method_Head(),
+    "POST": types.Method_Post(),
+    "PUT": types.Method_Put(),
+    "DELETE": types.Method_Delete(),
+    "CONNECT": types.Method_Connect(),
+    "OPTIONS": types.Method_Options(),
+    "TRACE": types.Method_Trace(),
+    "PATCH": types.Method_Patch(),
+}
+
+
+def _read_all(body):
+    chunks = []
+    with body.stream() as stream:
+        while True:
+            try:
+                chunks.append(stream.blocking_read(READ_CHUNK))
+            except Err as error:
+                if isinstance(error.value, streams.StreamError_Closed):
+                    break
+                raise
+    return b"".join(chunks)
+
+
+def _write_all(stream, data):
+    for start in range(0, len(data), WRITE_CHUNK):
+        stream.blocking_write_and_flush(data[start : start + WRITE_CHUNK])
+
+
+# Headers wasi:http sets itself (from the authority and the body) and
+# refuses from a guest; urllib adds Host and Connection.
+_HOP_BY_HOP = {"host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"}
+
+
+def _send(method, url, headers, data, timeout):
+    """One request through wasi:http: (status, [(name, value)], body)."""
+    parts = urllib.parse.urlsplit(url)
+    fields = types.Fields.from_list(
+        [(name.lower(), value.encode("latin-1")) for name, value in headers if name.lower() not in _HOP_BY_HOP]
+    )
+    request = types.OutgoingRequest(fields)
+    request.set_method(_METHODS.get(method.upper(), types.Method_Other(method.upper())))
+    request.set_scheme(types.Scheme_Https() if parts.scheme == "https" else types.Scheme_Http())
+    request.set_authority(parts.netloc)
+    request.set_path_with_query(parts.path + ("?" + parts.query if parts.query else "") or "/")
+    body = request.body()
+    options = types.RequestOptions()
+    if isinstance(timeout, (int, float)):
+        nanos = int(timeout * 1e9)
+        options.set_connect_timeout(nanos)
+        options.set_first_byte_timeout(nanos)
+    try:
+        future = outgoing_handler.handle(request, options)
+        with body.write() as stream:
+            if data:
+                _write_all(stream, data)
+        types.OutgoingBody.finish(body, None)
+        with future.subscribe() as pollable:
+            pollable.block()
+        response = future.get().value  # Ok(response) or Err(error code), once ready
+    except Err as error:
+        raise OSError(f"{method} {url} failed: {_describe(error.value)}") from None
+    if isinstance(response, Err):
+        raise OSError(f"{method} {url} failed: {_describe(response.value)}")
+    response = response.value
+    status = response.status()
+    response_headers = [(name, value.decode("latin-1")) for name, value in response.headers().entries()]
+    return status, response_headers, _read_all(response.consume())
+
+
+def _describe(error_code):
+    """An ErrorCode as words: its case's name, and its detail if any."""
+    name = type(error_code).__name__.removeprefix("ErrorCode_")
+    detail = getattr(error_code, "value", None)
+    return f"{name} ({detail})" if detail else name
+
+
+def _install_urllib_handler():
+    import email.message
+    import http.client
+    import urllib.error
+    import urllib.request
+    import urllib.response
+
+    class WasiHttpHandler(urllib.request.BaseHandler):
+        handler_order = 100
+
+        def _open(self, req):
+            try:
+                status, headers, body = _send(
+                    req.get_method(), req.full_url, req.header_items(), req.data, req.timeout
+                )
+            except OSError as error:
+                raise urllib.error.URLError(error) from None
+            message = email.message.Message()
+            for name, value in headers:
+                message[name] = value
+            response = urllib.response.addinfourl(io.BytesIO(body), message, req.full_url, status)
+            response.msg = http.client.responses.get(status, "")
+            return response
+
+        http_open = _open
+        https_open = _open
+
+    urllib.request.install_opener(urllib.request.build_opener(WasiHttpHandler))
+
+
+# ---- serving ----------------------------------------------------------------
+
+def _environ(request, body):
+    path_with_query = request.path_with_query() or "/"
+    path, _, query = path_with_query.partition("?")
+    authority = request.authority() or "localhost"
+    host, _, port = authority.partition(":")
+    scheme = request.scheme()
+    environ = {
+        "REQUEST_METHOD": _method_name(request.method()),
+        "SCRIPT_NAME": "",
+        "PATH_INFO": urllib.parse.unquote_to_bytes(path).decode("latin-1"),
+        "QUERY_STRING": query,
+        "SERVER_NAME": host,
+        "SERVER_PORT": port or os.environ.get("PORT", "8080"),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "https" if isinstance(scheme, types.Scheme_Https) else "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    with request.headers() as headers:
+        for name, value in headers.entries():
+            value = value.decode("latin-1")
+            key = name.upper().replace("-", "_")
+            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                environ[key] = value
+            else:
+                key = "HTTP_" + key
+                environ[key] = environ[key] + "," + value if key in environ else value
+    forwarded = environ.get("HTTP_X_FORWARDED_PROTO")
+    if forwarded:
+        environ["wsgi.url_scheme"] = forwarded.split(",")[0].strip()
+    if "HTTP_X_FORWARDED_FOR" in environ:
+        environ["REMOTE_ADDR"] = environ["HTTP_X_FORWARDED_FOR"].split(",")[0].strip()
+    environ.setdefault("CONTENT_LENGTH", str(len(body)) if body else "")
+    return environ
+
+
+def _method_name(method):
+    if isinstance(method, types.Method_Other):
+        return method.value
+    return type(method).__name__.split("_", 1)[1].upper()
+
+
+def _respond(response_out, status, headers, chunks):
+    fields = types.Fields.from_list([(name.lower(), value.encode("latin-1")) for name, value in headers])
+    response = types.OutgoingResponse(fields)
+    response.set_status_code(status)
+    body = response.body()
+    types.ResponseOutparam.set(response_out, Ok(response))
+    with body.write() as stream:
+        for chunk in chunks:
+            _write_all(stream, chunk)
+    types.OutgoingBody.finish(body, None)
+
+
+def _error_response(response_out, status, text):
+    _respond(response_out, status, [("Content-Type", "text/plain; charset=utf-8")], [text.encode()])
+
+
+class IncomingHandler(exports.IncomingHandler):
+    def handle(self, request, response_out):
+        error = _ensure_loaded()
+        if error is not None:
+            print(error, file=sys.stderr)
+            _error_response(response_out, 500, "Internal Server Error\n")
+            return
+        _refresh_environ()
+        environ = _environ(request, _read_all(request.consume()))
+        started = []
+
+        def start_response(status, headers, exc_info=None):
+            if exc_info is not None:
+                try:
+                    if started and started[0][2]:
+                        raise exc_info[1].with_traceback(exc_info[2])
+                finally:
+                    exc_info = None
+            elif started:
+                raise AssertionError("start_response called twice without exc_info")
+            started[:] = [[status, list(headers), False]]
+            return lambda data: written.append(bytes(data))
+
+        written = []
+        try:
+            result = _app(environ, start_response)
+            try:
+                chunks = written + [bytes(chunk) for chunk in result if chunk]
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            if not started:
+                raise AssertionError("the app returned without calling start_response")
+        except BaseException:  # noqa: BLE001 - the app's error is a 500 and a log entry
+            traceback.print_exc()
+            _error_response(response_out, 500, "Internal Server Error\n")
+            return
+        status, headers, _ = started[0]
+        try:
+            code = int(status.split(" ", 1)[0])
+        except ValueError:
+            print(f"the app gave an invalid status {status!r}", file=sys.stderr)
+            _error_response(response_out, 500, "Internal Server Error\n")
+            return
+        _respond(response_out, code, headers, chunks)
