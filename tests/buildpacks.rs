@@ -74,8 +74,8 @@ async fn admin_buildpacks_are_ordered_uploaded_locked_and_used(platform: TestPla
     let (status, _) = platform.api(Method::PUT, &format!("/v2/buildpacks/{guid}"), Some(r#"{"position": 5}"#)).await;
     assert_eq!(status, 201);
     let listed = platform.get("/v2/buildpacks?order-by=position").await;
-    assert_eq!(listed["resources"][3]["entity"]["name"], "custom", "moved last");
-    assert_eq!(listed["resources"][3]["entity"]["position"], 4);
+    assert_eq!(listed["resources"][4]["entity"]["name"], "custom", "moved last");
+    assert_eq!(listed["resources"][4]["entity"]["position"], 5);
     platform.shutdown().await;
 }
 

@@ -8,40 +8,12 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
+use common::source_apps::{app, cf_cli_push, failed_push, request};
 use common::{TestPlatform, eventually, repo};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// An app directory made of (path, text) files.
-fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
-}
-
-async fn request(platform: &TestPlatform, method: Method, host: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut request = platform.http.request(method, format!("{}{path}", platform.router)).header("host", host);
-    if let Some(body) = body {
-        request = request.header("content-type", "application/json").body(body.to_string());
-    }
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-/// `wf push` that is expected to fail; returns what it printed.
-async fn failed_push(platform: &TestPlatform, name: &str, dir: &Path) -> String {
-    let out = platform.wf(&["push", name, "-p", dir.to_str().unwrap(), "-m", "64M"]).await;
-    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!out.status.success(), "push {name} should fail:\n{printed}");
-    printed
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hello_js_runs_from_its_source_with_the_cf_environment() {
@@ -237,79 +209,14 @@ async fn loops_and_hoarding_are_cut_off_and_fetch_is_held_to_security_groups() {
     platform.shutdown().await;
 }
 
-/// What cf CLI v6 sends to push (../shared/reference/cf-cli-v6-push.md),
-/// without a buildpack named: the platform detects JavaScript.
+/// What cf CLI v6 sends to push, without a buildpack named: the platform
+/// detects JavaScript.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cf_cli_push_sequence_stages_javascript() {
     let platform = TestPlatform::start("local:").await;
-    let token = platform.token().await;
-    let call = |method: Method, path: String, body: Option<Value>| {
-        let mut request = platform.http.request(method, format!("{}{path}", platform.api)).bearer_auth(&token);
-        if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body.to_string());
-        }
-        async move {
-            let response = request.send().await.unwrap();
-            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
-        }
-    };
-    let guid = |v: &Value| v["metadata"]["guid"].as_str().unwrap().to_string();
-    let (_, spaces) = call(Method::GET, "/v2/spaces?q=name%3Adev".into(), None).await;
-    let space = guid(&spaces["resources"][0]);
-    let (_, domains) = call(Method::GET, "/v2/shared_domains".into(), None).await;
-    let domain = guid(&domains["resources"][0]);
-    let (status, app) =
-        call(Method::POST, "/v2/apps".into(), Some(json!({"name": "js", "memory": 64, "space_guid": space}))).await;
-    assert_eq!(status, 201, "{app}");
-    let app_guid = guid(&app);
-    let (status, route) = call(
-        Method::POST,
-        "/v2/routes".into(),
-        Some(json!({"host": "js", "domain_guid": domain, "space_guid": space})),
-    )
-    .await;
-    assert_eq!(status, 201, "{route}");
-    let (status, _) = call(Method::PUT, format!("/v2/routes/{}/apps/{app_guid}", guid(&route)), None).await;
-    assert_eq!(status, 201);
-
-    let zip = {
-        use std::io::Write;
-        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        for name in ["package.json", "index.js"] {
-            writer.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
-            writer.write_all(&std::fs::read(repo().join("examples/hello-js").join(name)).unwrap()).unwrap();
-        }
-        writer.finish().unwrap().into_inner()
-    };
-    let form = reqwest::multipart::Form::new()
-        .text("resources", "[]")
-        .part("application", reqwest::multipart::Part::bytes(zip).file_name("application.zip"));
-    let response = platform
-        .http
-        .put(format!("{}/v2/apps/{app_guid}/bits", platform.api))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    let (status, _) = call(Method::PUT, format!("/v2/apps/{app_guid}"), Some(json!({"state": "STARTED"}))).await;
-    assert_eq!(status, 201);
-    let app_path = format!("/v2/apps/{app_guid}");
-    let staged = eventually("staged", Duration::from_secs(60), || async {
-        let (_, app) = call(Method::GET, app_path.clone(), None).await;
-        assert_ne!(app["entity"]["package_state"], "FAILED", "{app}");
-        (app["entity"]["package_state"] == "STAGED").then_some(app)
-    })
-    .await;
+    let staged = cf_cli_push(&platform, "js", &repo().join("examples/hello-js"), &["package.json", "index.js"]).await;
     assert_eq!(staged["entity"]["detected_buildpack"], "javascript");
     assert_eq!(staged["entity"]["detected_start_command"], ".wf/js.wasm index.js");
-    let instances = format!("/v2/apps/{app_guid}/instances");
-    eventually("running", Duration::from_secs(30), || async {
-        let (_, body) = call(Method::GET, instances.clone(), None).await;
-        (body["0"]["state"] == "RUNNING").then_some(())
-    })
-    .await;
     let (status, body) = platform.via_router("js.localhost", "/").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["vcap_application"]["application_name"], "js");

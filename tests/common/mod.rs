@@ -6,6 +6,7 @@
 
 pub mod broker;
 pub mod cluster;
+pub mod source_apps;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -225,6 +225,8 @@ def _send(method, url, headers, data, timeout):
 
 def _describe(error_code):
     """An ErrorCode as words: its case's name, and its detail if any."""
+    if isinstance(error_code, types.ErrorCode_HttpRequestDenied):
+        return "denied by the app's security groups"
     name = type(error_code).__name__.removeprefix("ErrorCode_")
     detail = getattr(error_code, "value", None)
     return f"{name} ({detail})" if detail else name

@@ -1,0 +1,112 @@
+//! Helpers for the tests of the buildpacks that run apps from source
+//! (tests/javascript.rs, tests/python.rs): app directories written from
+//! text, requests through the router, failed pushes, and the cf CLI v6
+//! push sequence for an app without a buildpack named.
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{TestPlatform, eventually};
+
+/// An app directory made of (path, text) files.
+pub fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// A request through the router with this Host (and a JSON body, if any):
+/// (status, body).
+pub async fn request(
+    platform: &TestPlatform,
+    method: Method,
+    host: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, String) {
+    let mut request = platform.http.request(method, format!("{}{path}", platform.router)).header("host", host);
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// `wf push` that is expected to fail; returns what it printed.
+pub async fn failed_push(platform: &TestPlatform, name: &str, dir: &Path) -> String {
+    let out = platform.wf(&["push", name, "-p", dir.to_str().unwrap(), "-m", "64M"]).await;
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "push {name} should fail:\n{printed}");
+    printed
+}
+
+/// What cf CLI v6 sends to push (../shared/reference/cf-cli-v6-push.md)
+/// the files `files` of `dir` as app `name` (64M, route `name.localhost`),
+/// without a buildpack named. Returns the app once it is staged and its
+/// instance runs.
+pub async fn cf_cli_push(platform: &TestPlatform, name: &str, dir: &Path, files: &[&str]) -> Value {
+    let token = platform.token().await;
+    let call = |method: Method, path: String, body: Option<Value>| {
+        let mut request = platform.http.request(method, format!("{}{path}", platform.api)).bearer_auth(&token);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let guid = |v: &Value| v["metadata"]["guid"].as_str().unwrap().to_string();
+    let (_, spaces) = call(Method::GET, "/v2/spaces?q=name%3Adev".into(), None).await;
+    let space = guid(&spaces["resources"][0]);
+    let (_, domains) = call(Method::GET, "/v2/shared_domains".into(), None).await;
+    let domain = guid(&domains["resources"][0]);
+    let (status, app) =
+        call(Method::POST, "/v2/apps".into(), Some(json!({"name": name, "memory": 64, "space_guid": space}))).await;
+    assert_eq!(status, 201, "{app}");
+    let app_guid = guid(&app);
+    let (status, route) = call(
+        Method::POST,
+        "/v2/routes".into(),
+        Some(json!({"host": name, "domain_guid": domain, "space_guid": space})),
+    )
+    .await;
+    assert_eq!(status, 201, "{route}");
+    let (status, _) = call(Method::PUT, format!("/v2/routes/{}/apps/{app_guid}", guid(&route)), None).await;
+    assert_eq!(status, 201);
+
+    let zip = {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for file in files {
+            writer.start_file(*file, zip::write::SimpleFileOptions::default()).unwrap();
+            writer.write_all(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    };
+    let (status, _) = platform.put_bits(&app_guid, zip, false).await;
+    assert_eq!(status, 201);
+    let (status, _) = call(Method::PUT, format!("/v2/apps/{app_guid}"), Some(json!({"state": "STARTED"}))).await;
+    assert_eq!(status, 201);
+    let app_path = format!("/v2/apps/{app_guid}");
+    let staged = eventually("staged", Duration::from_secs(120), || async {
+        let (_, app) = call(Method::GET, app_path.clone(), None).await;
+        assert_ne!(app["entity"]["package_state"], "FAILED", "{app}");
+        (app["entity"]["package_state"] == "STAGED").then_some(app)
+    })
+    .await;
+    let instances = format!("/v2/apps/{app_guid}/instances");
+    eventually("running", Duration::from_secs(60), || async {
+        let (_, body) = call(Method::GET, instances.clone(), None).await;
+        (body["0"]["state"] == "RUNNING").then_some(())
+    })
+    .await;
+    staged
+}

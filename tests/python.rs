@@ -1,0 +1,247 @@
+//! python_buildpack end to end: a WSGI app pushed as its source (with its
+//! pure-Python packages vendored) is detected, imported once at staging
+//! into a snapshot of the CPython runtime, and served through the router
+//! with the CF environment; what cannot load fails staging, what raises is
+//! a 500 with the traceback in the app's log, and the app is held to the
+//! same limits and security groups as any guest.
+
+mod common;
+
+use std::time::Duration;
+
+use common::source_apps::{app, cf_cli_push, failed_push, request};
+use common::{TestPlatform, eventually, repo};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_python_runs_from_its_source_with_the_cf_environment() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    let staging = platform.push("hello-python", &repo().join("examples/hello-python"), &["-m", "64M", "-i", "2"]).await;
+    assert!(staging.contains("python_buildpack detected python"), "{staging}");
+    assert!(staging.contains("Loading the app into .wf/python.wasm"), "{staging}");
+
+    let mut indexes = Vec::new();
+    let mut loaded_at = Vec::new();
+    for _ in 0..8 {
+        let (status, body) = request(&platform, Method::GET, "hello-python.localhost", "/", None).await;
+        assert_eq!(status, 200, "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["message"], "hello from wasmfoundry, in Python");
+        assert_eq!(body["vcap_application"]["application_name"], "hello-python");
+        assert_eq!(body["vcap_application"]["application_uris"], json!(["hello-python.localhost"]));
+        assert_eq!(body["memory_limit"], "64m");
+        assert_eq!(body["port"].as_str().unwrap().parse::<u16>().unwrap(), body["vcap_application"]["port"]);
+        indexes.push(body["instance_index"].as_u64().unwrap());
+        loaded_at.push(body["loaded_at"].as_str().unwrap().to_string());
+    }
+    indexes.sort();
+    indexes.dedup();
+    assert_eq!(indexes, [0, 1], "both instances answer, each with its own index");
+    loaded_at.dedup();
+    assert_eq!(loaded_at.len(), 1, "the module was imported once, at staging: {loaded_at:?}");
+
+    let (status, body) =
+        request(&platform, Method::POST, "hello-python.localhost", "/echo", Some(r#"{"n": 42, "s": "é"}"#)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["echo"], json!({"n": 42, "s": "é"}));
+    let (status, body) = request(&platform, Method::POST, "hello-python.localhost", "/echo", Some("not json")).await;
+    assert_eq!((status, body.as_str()), (400, r#"{"error": "send a JSON body"}"#));
+    assert_eq!(request(&platform, Method::GET, "hello-python.localhost", "/nowhere", None).await.0, 404);
+
+    // print() reaches the app's log.
+    let guid = platform.app_guid("hello-python").await;
+    platform.wait_for_log(&guid, "GET / on instance", Duration::from_secs(10)).await;
+    let out = platform.wf(&["logs", "hello-python", "--recent"]).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("GET / on instance"), "{out:?}");
+    platform.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vendored_packages_the_standard_library_and_the_apps_files_are_there() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    // Packages as `pip install --target vendor` lays them out, one in a
+    // site-packages layout; modules of the standard library the runtime
+    // was not built with (csv, decimal) imported at load and per request;
+    // a file of the app read per request; the Procfile names the callable.
+    let service = app(&[
+        ("requirements.txt", "greeting==1.0\nshout\n"),
+        ("vendor/greeting/__init__.py", "def greet(name):\n    return f'hello, {name}'\n"),
+        ("vendor/greeting-1.0.dist-info/METADATA", "Name: greeting\nVersion: 1.0\n"),
+        ("vendor/lib/python3.14/site-packages/shout.py", "def shout(s):\n    return s.upper() + '!'\n"),
+        ("templates/page.txt", "page for {who}\n"),
+        ("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT service:application\n"),
+        (
+            "service.py",
+            "import decimal\nfrom urllib.parse import parse_qs\nfrom greeting import greet\nfrom shout import shout\n\
+             def application(environ, start_response):\n\
+             \x20   query = parse_qs(environ['QUERY_STRING'])\n\
+             \x20   if environ['PATH_INFO'] == '/page':\n\
+             \x20       with open('templates/page.txt') as f:\n\
+             \x20           text = f.read().format(who=query['who'][0])\n\
+             \x20   else:\n\
+             \x20       import csv, io\n\
+             \x20       row = next(csv.reader(io.StringIO('a,\"b,c\"')))\n\
+             \x20       text = f\"{shout(greet(query['name'][0]))} {decimal.Decimal('0.1') + decimal.Decimal('0.2')} {row}\"\n\
+             \x20   start_response('200 OK', [('Content-Type', 'text/plain'), ('X-Made-By', 'service')])\n\
+             \x20   return [text.encode()]\n",
+        ),
+    ]);
+    let staging = platform.push("service", service.path(), &["-m", "64M"]).await;
+    assert!(staging.contains("Python WSGI app: service:application"), "{staging}");
+    assert!(staging.contains("1 packages vendored"), "{staging}");
+    let response = platform
+        .http
+        .get(format!("{}/?name=wasm", platform.router))
+        .header("host", "service.localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-made-by"], "service");
+    assert_eq!(response.text().await.unwrap(), "HELLO, WASM! 0.3 ['a', 'b,c']");
+    let (status, body) = request(&platform, Method::GET, "service.localhost", "/page?who=you", None).await;
+    assert_eq!((status, body.as_str()), (200, "page for you\n"));
+
+    // Django's wsgi.py: no Procfile, the callable found by its name.
+    let django = app(&[(
+        "wsgi.py",
+        "def application(environ, start_response):\n\
+         \x20   start_response('200 OK', [])\n\
+         \x20   return [environ['REQUEST_METHOD'].encode(), b' ', environ['wsgi.input'].read()]\n",
+    )]);
+    platform.push("django", django.path(), &["-m", "64M"]).await;
+    let (status, body) = request(&platform, Method::PUT, "django.localhost", "/", Some("{\"x\": 1}")).await;
+    assert_eq!((status, body.as_str()), (200, "PUT {\"x\": 1}"));
+    platform.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_cannot_load_fails_staging_and_what_raises_is_a_500_in_the_log() {
+    let platform = TestPlatform::start_configured("local:", None, common::keep_crashes).await;
+    platform.login().await;
+    let broken = app(&[("app.py", "def app(environ, start_response):\n    return [b'x'\n\nx = 1\n")]);
+    let printed = failed_push(&platform, "broken", broken.path()).await;
+    assert!(printed.contains("the app failed to load") && printed.contains("SyntaxError"), "{printed}");
+    assert!(printed.contains("/home/vcap/app/app.py\", line 2"), "the error points into the file: {printed}");
+
+    let missing = app(&[("main.py", "import flask\napp = flask.Flask(__name__)\n")]);
+    let printed = failed_push(&platform, "missing", missing.path()).await;
+    assert!(printed.contains("ModuleNotFoundError: No module named 'flask'"), "{printed}");
+    let not_vendored = app(&[("app.py", "def app(e, s):\n    pass\n"), ("requirements.txt", "# web\nflask==3.0\n")]);
+    let printed = failed_push(&platform, "not-vendored", not_vendored.path()).await;
+    assert!(printed.contains("pip install --target vendor -r requirements.txt"), "{printed}");
+    let compiled = app(&[
+        ("app.py", "def app(e, s):\n    pass\n"),
+        ("vendor/fastjson/__init__.py", ""),
+        ("vendor/fastjson/_speedups.cpython-314-x86_64-linux-gnu.so", "\x7fELF"),
+    ]);
+    let printed = failed_push(&platform, "compiled", compiled.path()).await;
+    assert!(printed.contains("compiled extension module") && printed.contains("package fastjson"), "{printed}");
+    let no_callable = app(&[("app.py", "print('nothing to serve')\n")]);
+    let printed = failed_push(&platform, "no-callable", no_callable.path()).await;
+    assert!(printed.contains("app has no WSGI callable 'app'"), "{printed}");
+    assert!(printed.contains("nothing to serve"), "what the app printed is in the staging log: {printed}");
+
+    let raises = app(&[(
+        "app.py",
+        "def fail(what):\n    raise ValueError(f'boom: {what}')\n\n\
+         def app(environ, start_response):\n\
+         \x20   if environ['PATH_INFO'] == '/boom':\n\
+         \x20       fail('asked')\n\
+         \x20   start_response('200 OK', [])\n\
+         \x20   return [b'fine']\n",
+    )]);
+    platform.push("raises", raises.path(), &["-m", "64M"]).await;
+    let (status, body) = request(&platform, Method::GET, "raises.localhost", "/boom", None).await;
+    assert_eq!((status, body.as_str()), (500, "Internal Server Error\n"));
+    let guid = platform.app_guid("raises").await;
+    platform.wait_for_log(&guid, "ValueError: boom: asked", Duration::from_secs(10)).await;
+    let frame = platform.wait_for_log(&guid, "in fail", Duration::from_secs(10)).await;
+    assert!(frame.contains("/home/vcap/app/app.py\", line 2"), "the traceback is logged, line by line: {frame}");
+    // An exception is the app's answer, not a crash: the instance serves on.
+    assert_eq!(request(&platform, Method::GET, "raises.localhost", "/", None).await, (200, "fine".to_string()));
+    assert_eq!(platform.states(&guid).await, ["RUNNING"]);
+    platform.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loops_and_hoarding_are_cut_off_and_urllib_is_held_to_security_groups() {
+    let platform = TestPlatform::start_configured("local:", None, |config| {
+        common::keep_crashes(config);
+        config.request_timeout = 2;
+    })
+    .await;
+    platform.login().await;
+    let hostile = app(&[(
+        "app.py",
+        "import urllib.request\n\n\
+         def app(environ, start_response):\n\
+         \x20   path = environ['PATH_INFO']\n\
+         \x20   if path == '/spin':\n\
+         \x20       while True:\n\
+         \x20           pass\n\
+         \x20   if path == '/hoard':\n\
+         \x20       hoard = []\n\
+         \x20       while True:\n\
+         \x20           hoard.append(bytearray(1 << 20))\n\
+         \x20   if path == '/fetch':\n\
+         \x20       try:\n\
+         \x20           with urllib.request.urlopen(environ['QUERY_STRING']) as response:\n\
+         \x20               text = f'status {response.status}: {len(response.read()) > 0}'\n\
+         \x20           start_response('200 OK', [])\n\
+         \x20       except OSError as error:\n\
+         \x20           text = f'{type(error).__name__}: {error}'\n\
+         \x20           start_response('502 Bad Gateway', [])\n\
+         \x20       return [text.encode()]\n\
+         \x20   start_response('200 OK', [])\n\
+         \x20   return [b'alive']\n",
+    )]);
+    platform.push("hostile", hostile.path(), &["-m", "64M"]).await;
+    let guid = platform.app_guid("hostile").await;
+    let host = "hostile.localhost";
+
+    let started = std::time::Instant::now();
+    assert_eq!(request(&platform, Method::GET, host, "/spin", None).await.0, 504);
+    assert!(started.elapsed() < Duration::from_secs(10), "cut off by the request timeout: {:?}", started.elapsed());
+    let (status, body) = request(&platform, Method::GET, host, "/hoard", None).await;
+    assert_eq!(status, 500, "{body}");
+    eventually("the app answers again", Duration::from_secs(30), || async {
+        (request(&platform, Method::GET, host, "/", None).await == (200, "alive".to_string())).then_some(())
+    })
+    .await;
+
+    // The Cloud Controller is on loopback, which no default security group opens.
+    let cc = platform.api.clone();
+    let (status, refused) = request(&platform, Method::GET, host, &format!("/fetch?{cc}/v2/info"), None).await;
+    assert_eq!(status, 502, "{refused}");
+    assert!(refused.starts_with("URLError") && refused.contains("security groups"), "{refused}");
+    let space = platform.get(&format!("/v2/apps/{guid}")).await["entity"]["space_guid"].as_str().unwrap().to_string();
+    let port = cc.rsplit(':').next().unwrap();
+    let group = json!({
+        "name": "cc", "space_guids": [space],
+        "rules": [{"protocol": "tcp", "destination": "127.0.0.1", "ports": port}],
+    });
+    let (status, body) = platform.api(Method::POST, "/v2/security_groups", Some(&group.to_string())).await;
+    assert_eq!(status, 201, "{body}");
+    let out = platform.wf(&["restart", "hostile"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (status, allowed) = request(&platform, Method::GET, host, &format!("/fetch?{cc}/v2/info"), None).await;
+    assert_eq!((status, allowed.as_str()), (200, "status 200: True"));
+    platform.shutdown().await;
+}
+
+/// What cf CLI v6 sends to push, without a buildpack named: the platform
+/// detects Python.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cf_cli_push_sequence_stages_python() {
+    let platform = TestPlatform::start("local:").await;
+    let staged = cf_cli_push(&platform, "py", &repo().join("examples/hello-python"), &["app.py"]).await;
+    assert_eq!(staged["entity"]["detected_buildpack"], "python");
+    assert_eq!(staged["entity"]["detected_start_command"], ".wf/python.wasm app");
+    let (status, body) = platform.via_router("py.localhost", "/").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["vcap_application"]["application_name"], "py");
+    platform.shutdown().await;
+}
