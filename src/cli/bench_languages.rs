@@ -1,7 +1,8 @@
 //! `wf bench languages`: what running an app from source costs against a
-//! compiled component. examples/hello-js (the JavaScript runtime, loaded
-//! into a snapshot at staging) is measured beside examples/hello-http (the
-//! same answer from Rust compiled to a component) in one run, on a
+//! compiled component. examples/hello-js and examples/hello-python (the
+//! JavaScript and Python runtimes, each loaded into a snapshot at staging)
+//! are measured beside examples/hello-http (the same answer from Rust
+//! compiled to a component) in one run, on a
 //! platform of the bench's own (`wf up`'s defaults in a temp dir), with
 //! `wf` run as a user runs it:
 //!
@@ -31,7 +32,7 @@ struct Example {
     files: &'static [(&'static str, &'static [u8])],
 }
 
-const EXAMPLES: [Example; 2] = [
+const EXAMPLES: [Example; 3] = [
     Example { name: "hello-http", files: &[("hello_http.wasm", super::bench_dea::HELLO)] },
     Example {
         name: "hello-js",
@@ -40,6 +41,7 @@ const EXAMPLES: [Example; 2] = [
             ("index.js", include_bytes!("../../examples/hello-js/index.js")),
         ],
     },
+    Example { name: "hello-python", files: &[("app.py", include_bytes!("../../examples/hello-python/app.py"))] },
 ];
 
 pub struct LanguagesBench {
@@ -147,8 +149,10 @@ async fn run(options: &LanguagesBench, dir: &Path) -> Result<()> {
     let per_second = |name: &str| {
         all.iter().find(|(n, _)| *n == name).and_then(|(_, f)| f.load.as_ref()).map(LoadReport::per_second)
     };
-    if let (Some(js), Some(reference)) = (per_second("hello-js"), per_second("hello-http")) {
-        println!("hello-js requests/s: {:.2}× hello-http's (target ≥ 0.30)", js / reference.max(1e-9));
+    for (name, target) in [("hello-js", " (target ≥ 0.30)"), ("hello-python", "")] {
+        if let (Some(from_source), Some(reference)) = (per_second(name), per_second("hello-http")) {
+            println!("{name} requests/s: {:.2}× hello-http's{target}", from_source / reference.max(1e-9));
+        }
     }
     bench.platform.shutdown().await;
     Ok(())
