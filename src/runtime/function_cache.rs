@@ -6,18 +6,43 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::blobstore::sha1_hex;
 
 #[derive(Debug)]
 pub struct FunctionCache {
     dir: PathBuf,
+    counts: Arc<Counts>,
+}
+
+/// How many functions were found in the cache and how many compiled, for
+/// the compile log line (counted per process: compiles at the same time
+/// add to one another's figures).
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub found: AtomicU64,
+    pub compiled: AtomicU64,
+    pub compiled_bytes: AtomicU64,
+}
+
+impl Counts {
+    /// (found, compiled, bytes of machine code compiled) so far.
+    pub fn read(&self) -> (u64, u64, u64) {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        (load(&self.found), load(&self.compiled), load(&self.compiled_bytes))
+    }
 }
 
 impl FunctionCache {
     pub fn new(dir: PathBuf) -> std::io::Result<FunctionCache> {
         std::fs::create_dir_all(&dir)?;
-        Ok(FunctionCache { dir })
+        Ok(FunctionCache { dir, counts: Arc::default() })
+    }
+
+    pub fn counts(&self) -> Arc<Counts> {
+        self.counts.clone()
     }
 
     fn path(&self, key: &[u8]) -> PathBuf {
@@ -28,10 +53,16 @@ impl FunctionCache {
 
 impl wasmtime::CacheStore for FunctionCache {
     fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
-        std::fs::read(self.path(key)).ok().map(Cow::Owned)
+        let found = std::fs::read(self.path(key)).ok().map(Cow::Owned);
+        if found.is_some() {
+            self.counts.found.fetch_add(1, Ordering::Relaxed);
+        }
+        found
     }
 
     fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
+        self.counts.compiled.fetch_add(1, Ordering::Relaxed);
+        self.counts.compiled_bytes.fetch_add(value.len() as u64, Ordering::Relaxed);
         let path = self.path(key);
         let Some(dir) = path.parent() else { return false };
         // Written aside and renamed: a reader never sees half an entry.

@@ -75,6 +75,7 @@ pub struct Runtime {
     /// Guests compiled or loaded by this process, by cache key; a burst
     /// of starts of one droplet waits for a single compilation.
     loaded: Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Compiled>>>>>,
+    function_counts: Arc<function_cache::Counts>,
 }
 
 /// A guest's code, compiled for this engine.
@@ -112,9 +113,9 @@ impl Runtime {
         // a TLB shootdown on every core, on every request.
         config.memory_init_cow(false);
         std::fs::create_dir_all(cache_dir).with_context(|| format!("creating {}", cache_dir.display()))?;
-        config.enable_incremental_compilation(Arc::new(function_cache::FunctionCache::new(
-            cache_dir.join("functions"),
-        )?))?;
+        let functions = function_cache::FunctionCache::new(cache_dir.join("functions"))?;
+        let function_counts = functions.counts();
+        config.enable_incremental_compilation(Arc::new(functions))?;
         let engine = Engine::new(&config)?;
         let weak = engine.weak();
         std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
@@ -124,7 +125,7 @@ impl Runtime {
                 std::thread::sleep(EPOCH_TICK);
             }
         })?;
-        Ok(Runtime { engine, cache_dir: cache_dir.to_path_buf(), loaded: Arc::default() })
+        Ok(Runtime { engine, cache_dir: cache_dir.to_path_buf(), loaded: Arc::default(), function_counts })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -161,6 +162,7 @@ impl Runtime {
                 let path = self.cache_dir.join(format!("{key}.cwasm"));
                 let engine = self.engine.clone();
                 let bytes = bytes.to_vec();
+                let counts = self.function_counts.clone();
                 tokio::task::spawn_blocking(move || -> Result<Compiled> {
                     // SAFETY: the file was written by `serialize` of an engine
                     // with the same compatibility hash (it is in the name), in a
@@ -178,6 +180,7 @@ impl Runtime {
                         return Ok(compiled);
                     }
                     let began = Instant::now();
+                    let before = counts.read();
                     let (compiled, serialized) = if Compiled::is_core_module(&bytes) {
                         let module = Module::new(&engine, &bytes)
                             .map_err(|e| anyhow::Error::from(e).context("compiling the module"))?;
@@ -189,7 +192,15 @@ impl Runtime {
                         let serialized = component.serialize()?;
                         (Compiled::Component(component), serialized)
                     };
-                    tracing::debug!("compiled {} KB of wasm in {} ms", bytes.len() / 1024, began.elapsed().as_millis());
+                    let after = counts.read();
+                    tracing::debug!(
+                        "compiled {} KB of wasm in {} ms: {} functions from the cache, {} compiled ({} KB)",
+                        bytes.len() / 1024,
+                        began.elapsed().as_millis(),
+                        after.0 - before.0,
+                        after.1 - before.1,
+                        (after.2 - before.2) / 1024
+                    );
                     let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
                     if std::fs::write(&tmp, serialized).is_ok() && std::fs::rename(&tmp, &path).is_err() {
                         let _ = std::fs::remove_file(&tmp);
