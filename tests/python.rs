@@ -9,8 +9,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::source_apps::{app, cf_cli_push, failed_push, request};
-use common::{TestPlatform, eventually, repo};
+use common::source_apps::{app, cf_cli_push, failed_push, held_like_any_guest, platform_with_short_requests, request};
+use common::{TestPlatform, repo};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -168,15 +168,10 @@ async fn what_cannot_load_fails_staging_and_what_raises_is_a_500_in_the_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loops_and_hoarding_are_cut_off_and_urllib_is_held_to_security_groups() {
-    let platform = TestPlatform::start_configured("local:", None, |config| {
-        common::keep_crashes(config);
-        config.request_timeout = 2;
-    })
-    .await;
-    platform.login().await;
+    let platform = platform_with_short_requests().await;
     let hostile = app(&[(
         "app.py",
-        "import urllib.request\n\n\
+        "import urllib.parse\nimport urllib.request\n\n\
          def app(environ, start_response):\n\
          \x20   path = environ['PATH_INFO']\n\
          \x20   if path == '/spin':\n\
@@ -188,7 +183,7 @@ async fn loops_and_hoarding_are_cut_off_and_urllib_is_held_to_security_groups() 
          \x20           hoard.append(bytearray(1 << 20))\n\
          \x20   if path == '/fetch':\n\
          \x20       try:\n\
-         \x20           with urllib.request.urlopen(environ['QUERY_STRING']) as response:\n\
+         \x20           with urllib.request.urlopen(urllib.parse.parse_qs(environ['QUERY_STRING'])['to'][0]) as response:\n\
          \x20               text = f'status {response.status}: {len(response.read()) > 0}'\n\
          \x20           start_response('200 OK', [])\n\
          \x20       except OSError as error:\n\
@@ -198,37 +193,8 @@ async fn loops_and_hoarding_are_cut_off_and_urllib_is_held_to_security_groups() 
          \x20   start_response('200 OK', [])\n\
          \x20   return [b'alive']\n",
     )]);
-    platform.push("hostile", hostile.path(), &["-m", "64M"]).await;
-    let guid = platform.app_guid("hostile").await;
-    let host = "hostile.localhost";
-
-    let started = std::time::Instant::now();
-    assert_eq!(request(&platform, Method::GET, host, "/spin", None).await.0, 504);
-    assert!(started.elapsed() < Duration::from_secs(10), "cut off by the request timeout: {:?}", started.elapsed());
-    let (status, body) = request(&platform, Method::GET, host, "/hoard", None).await;
-    assert_eq!(status, 500, "{body}");
-    eventually("the app answers again", Duration::from_secs(30), || async {
-        (request(&platform, Method::GET, host, "/", None).await == (200, "alive".to_string())).then_some(())
-    })
-    .await;
-
-    // The Cloud Controller is on loopback, which no default security group opens.
-    let cc = platform.api.clone();
-    let (status, refused) = request(&platform, Method::GET, host, &format!("/fetch?{cc}/v2/info"), None).await;
-    assert_eq!(status, 502, "{refused}");
-    assert!(refused.starts_with("URLError") && refused.contains("security groups"), "{refused}");
-    let space = platform.get(&format!("/v2/apps/{guid}")).await["entity"]["space_guid"].as_str().unwrap().to_string();
-    let port = cc.rsplit(':').next().unwrap();
-    let group = json!({
-        "name": "cc", "space_guids": [space],
-        "rules": [{"protocol": "tcp", "destination": "127.0.0.1", "ports": port}],
-    });
-    let (status, body) = platform.api(Method::POST, "/v2/security_groups", Some(&group.to_string())).await;
-    assert_eq!(status, 201, "{body}");
-    let out = platform.wf(&["restart", "hostile"]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (status, allowed) = request(&platform, Method::GET, host, &format!("/fetch?{cc}/v2/info"), None).await;
-    assert_eq!((status, allowed.as_str()), (200, "status 200: True"));
+    let refused = |body: &str| body.starts_with("URLError") && body.contains("security groups");
+    held_like_any_guest(&platform, hostile.path(), refused, "status 200: True").await;
     platform.shutdown().await;
 }
 

@@ -53,6 +53,25 @@ impl Release {
     }
 }
 
+/// The command of the `web:` line of the app's `Procfile`, if it has one.
+pub fn procfile_web(build_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(build_dir.join("Procfile")).ok()?;
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("web:"))
+        .map(|command| command.trim().to_string())
+        .filter(|command| !command.is_empty())
+}
+
+/// Writes `bytes` (a runtime, a server component the buildpack carries) to
+/// `path` under the app, making its directory; the error says what failed.
+pub fn write_into_app(build_dir: &Path, path: &str, bytes: &[u8]) -> Result<(), String> {
+    let target = build_dir.join(path);
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    std::fs::write(&target, bytes).map_err(|e| format!("writing {path}: {e}"))
+}
+
 /// The three steps of a buildpack. Errors are shown to the user as the
 /// reason staging failed, so say what is wrong with their app.
 pub trait Buildpack {

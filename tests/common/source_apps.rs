@@ -110,3 +110,55 @@ pub async fn cf_cli_push(platform: &TestPlatform, name: &str, dir: &Path, files:
     .await;
     staged
 }
+
+/// A platform whose requests time out after 2 s, crashed instances kept,
+/// logged in: for [`held_like_any_guest`].
+pub async fn platform_with_short_requests() -> TestPlatform {
+    let platform = TestPlatform::start_configured("local:", None, |config| {
+        super::keep_crashes(config);
+        config.request_timeout = 2;
+    })
+    .await;
+    platform.login().await;
+    platform
+}
+
+/// Pushes the app in `dir` as `hostile` (64M) and checks it is held like
+/// any guest: `/spin` (a loop) is cut off by the request timeout, `/hoard`
+/// (allocating without end) answers 500 and the app serves again, and
+/// `/fetch?to=URL` of the Cloud Controller (on loopback, which no default
+/// security group opens) is refused — `refused` checks the app's 502 body
+/// — until a security group opens it (after a restart: `allowed`, 200).
+/// `/` answers `alive`.
+pub async fn held_like_any_guest(platform: &TestPlatform, dir: &Path, refused: impl Fn(&str) -> bool, allowed: &str) {
+    platform.push("hostile", dir, &["-m", "64M"]).await;
+    let guid = platform.app_guid("hostile").await;
+    let host = "hostile.localhost";
+
+    let started = std::time::Instant::now();
+    assert_eq!(request(platform, Method::GET, host, "/spin", None).await.0, 504);
+    assert!(started.elapsed() < Duration::from_secs(10), "cut off by the request timeout: {:?}", started.elapsed());
+    let (status, body) = request(platform, Method::GET, host, "/hoard", None).await;
+    assert_eq!(status, 500, "{body}");
+    eventually("the app answers again", Duration::from_secs(30), || async {
+        (request(platform, Method::GET, host, "/", None).await == (200, "alive".to_string())).then_some(())
+    })
+    .await;
+
+    let cc = platform.api.clone();
+    let (status, body) = request(platform, Method::GET, host, &format!("/fetch?to={cc}/v2/info"), None).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(refused(&body), "{body}");
+    let space = platform.get(&format!("/v2/apps/{guid}")).await["entity"]["space_guid"].as_str().unwrap().to_string();
+    let port = cc.rsplit(':').next().unwrap();
+    let group = json!({
+        "name": "cc", "space_guids": [space],
+        "rules": [{"protocol": "tcp", "destination": "127.0.0.1", "ports": port}],
+    });
+    let (status, body) = platform.api(Method::POST, "/v2/security_groups", Some(&group.to_string())).await;
+    assert_eq!(status, 201, "{body}");
+    let out = platform.wf(&["restart", "hostile"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (status, body) = request(platform, Method::GET, host, &format!("/fetch?to={cc}/v2/info"), None).await;
+    assert_eq!((status, body.as_str()), (200, allowed));
+}

@@ -15,7 +15,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use wasmfoundry_guest::{Buildpack, Release};
+use wasmfoundry_guest::{Buildpack, Release, procfile_web, write_into_app};
 
 /// The runtime, built from `runtime/` by scripts/build-wasm.sh.
 const RUNTIME: &[u8] = include_bytes!(env!("WF_JS_RUNTIME_WASM"));
@@ -40,9 +40,7 @@ impl Buildpack for JavaScript {
                         before pushing (the runtime loads pure-JavaScript packages from the app's node_modules)"
                 .into());
         }
-        let runtime = build_dir.join(RUNTIME_PATH);
-        fs::create_dir_all(runtime.parent().expect("runtime dir")).map_err(|e| format!("creating .wf: {e}"))?;
-        fs::write(&runtime, RUNTIME).map_err(|e| format!("writing the runtime: {e}"))?;
+        write_into_app(build_dir, RUNTIME_PATH, RUNTIME)?;
         println!("       runtime: {RUNTIME_PATH} (QuickJS, {} KiB)", RUNTIME.len() / 1024);
         Ok(())
     }
@@ -93,10 +91,6 @@ fn existing(build_dir: &Path, file: &str) -> Result<String, String> {
     Err(format!("the main module {file} is not in the app"))
 }
 
-fn procfile_web(build_dir: &Path) -> Option<String> {
-    let text = fs::read_to_string(build_dir.join("Procfile")).ok()?;
-    text.lines().find_map(|line| line.trim().strip_prefix("web:").map(|c| c.trim().to_string()))
-}
 
 /// The string value of the first `"key": "value"` in a JSON text: enough
 /// for package.json's `main` and `scripts.start` without a JSON parser.

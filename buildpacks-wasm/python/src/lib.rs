@@ -17,7 +17,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use wasmfoundry_guest::{Buildpack, Release};
+use wasmfoundry_guest::{Buildpack, Release, procfile_web, write_into_app};
 
 /// The runtime, built from `runtime/` by scripts/build-wasm.sh, and the
 /// standard library it imports from (it holds only what it imported when
@@ -60,9 +60,8 @@ impl Buildpack for Python {
                         (the runtime imports pure-Python packages from the app's vendor directory)"
                 .into());
         }
-        fs::create_dir_all(build_dir.join(".wf")).map_err(|e| format!("creating .wf: {e}"))?;
-        fs::write(build_dir.join(RUNTIME_PATH), RUNTIME).map_err(|e| format!("writing the runtime: {e}"))?;
-        fs::write(build_dir.join(STDLIB_PATH), STDLIB).map_err(|e| format!("writing the standard library: {e}"))?;
+        write_into_app(build_dir, RUNTIME_PATH, RUNTIME)?;
+        write_into_app(build_dir, STDLIB_PATH, STDLIB)?;
         println!("       runtime: {RUNTIME_PATH} (CPython 3.14, {} KiB)", RUNTIME.len() / 1024);
         Ok(())
     }
@@ -114,10 +113,6 @@ fn existing_module(build_dir: &Path, module: &str) -> Result<(), String> {
     }
 }
 
-fn procfile_web(build_dir: &Path) -> Option<String> {
-    let text = fs::read_to_string(build_dir.join("Procfile")).ok()?;
-    text.lines().find_map(|line| line.trim().strip_prefix("web:").map(|c| c.trim().to_string()))
-}
 
 fn lists_requirements(build_dir: &Path) -> bool {
     fs::read_to_string(build_dir.join("requirements.txt")).is_ok_and(|text| {

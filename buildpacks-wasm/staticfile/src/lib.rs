@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use wasmfoundry_guest::{Buildpack, Release};
+use wasmfoundry_guest::{Buildpack, Release, write_into_app};
 
 /// The file server, built from `server/` by scripts/build-wasm.sh.
 const SERVER: &[u8] = include_bytes!(env!("WF_STATIC_SERVER_WASM"));
@@ -43,9 +43,7 @@ impl Buildpack for Staticfile {
         let files = fingerprints(&root);
         println!("-----> Static site: {} files under {}", files.len(), options.root.as_deref().unwrap_or("the app"));
         report_changes(cache_dir, &files);
-        let server = build_dir.join(SERVER_PATH);
-        fs::create_dir_all(server.parent().expect("server dir")).map_err(|e| format!("creating .staticfile: {e}"))?;
-        fs::write(&server, SERVER).map_err(|e| format!("writing the file server: {e}"))?;
+        write_into_app(build_dir, SERVER_PATH, SERVER)?;
         println!("       file server: {SERVER_PATH} ({} KiB)", SERVER.len() / 1024);
         Ok(())
     }

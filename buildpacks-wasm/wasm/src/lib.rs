@@ -12,7 +12,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use wasmfoundry_guest::{Buildpack, Release};
+use wasmfoundry_guest::{Buildpack, Release, procfile_web};
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 /// Components this deep below the app root are still found (CF apps keep
@@ -91,14 +91,6 @@ fn start_program(build_dir: &Path) -> Result<(PathBuf, String), String> {
     }
 }
 
-/// The `web:` command of the app's Procfile, if any.
-fn procfile_web(build_dir: &Path) -> Option<String> {
-    let text = fs::read_to_string(build_dir.join("Procfile")).ok()?;
-    text.lines()
-        .find_map(|line| line.strip_prefix("web:"))
-        .map(|command| command.trim().to_string())
-        .filter(|command| !command.is_empty())
-}
 
 fn find_programs(build_dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
