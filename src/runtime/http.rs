@@ -44,10 +44,21 @@ use super::in_process::Listed;
 use super::limits::{Ending, Limits};
 use super::linker::linker;
 
-/// Requests an instance runs at once: one per 4 MB of its memory quota
-/// (a small component's store starts at about 1–2 MB), from 1 to 256.
-pub fn concurrency(memory_bytes: u64) -> usize {
-    (memory_bytes / (4 << 20)).clamp(1, 256) as usize
+/// Requests an instance runs at once: as many stores as its memory quota
+/// holds, each counted at `store_bytes` and at least 4 MB (a small
+/// component's store starts at about 1–2 MB), from 1 to 256. More would
+/// not fail one by one as they grow: they wait for a slot.
+pub fn concurrency(memory_bytes: u64, store_bytes: u64) -> usize {
+    (memory_bytes / store_bytes.max(4 << 20)).clamp(1, 256) as usize
+}
+
+/// What one store of `component` takes before it allocates anything: its
+/// largest memory's initial size (a language runtime's snapshot starts at
+/// megabytes: the interpreter and the app's code), with a quarter more for
+/// what a request allocates.
+fn store_bytes(component: &Component) -> u64 {
+    let initial = component.resources_required().and_then(|r| r.max_initial_memory_size).unwrap_or(0) << 16;
+    initial + initial / 4
 }
 
 /// A pre-instantiated handler, by its WASI version.
@@ -86,7 +97,7 @@ impl HttpApp {
             runtime: runtime.clone(),
             handler,
             make_wasi: Box::new(make_wasi),
-            slots: Arc::new(Semaphore::new(concurrency(limits.memory.limit_mb() << 20))),
+            slots: Arc::new(Semaphore::new(concurrency(limits.memory.limit_mb() << 20, store_bytes(component)))),
             limits,
             request_timeout,
             crashes,
