@@ -93,11 +93,14 @@ impl HttpApp {
             Ok(p3) => Handler::P3(p3),
             Err(_) => Handler::P2(ProxyPre::new(pre)?),
         };
+        let store_bytes = store_bytes(component);
+        let slots = concurrency(limits.memory.limit_mb() << 20, store_bytes);
+        tracing::debug!("serving {slots} requests at once, a store counted at {} KiB", store_bytes >> 10);
         Ok(HttpApp {
             runtime: runtime.clone(),
             handler,
             make_wasi: Box::new(make_wasi),
-            slots: Arc::new(Semaphore::new(concurrency(limits.memory.limit_mb() << 20, store_bytes(component)))),
+            slots: Arc::new(Semaphore::new(slots)),
             limits,
             request_timeout,
             crashes,
