@@ -127,7 +127,13 @@ async fn run(config: Config, apps: usize, requests: u64, backend: &str) -> Resul
 async fn measure(target: &Target, requests: u64, connections: usize) -> Result<LoadReport> {
     LoadRun::run(target.clone(), Until::Requests(WARM_UP), connections).await?;
     let report = LoadRun::run(target.clone(), Until::Requests(requests), connections).await?;
-    anyhow::ensure!(report.failed == 0, "{} answered {} requests with an error", target.path, report.failed);
+    anyhow::ensure!(
+        report.failed == 0,
+        "{} answered {} requests with an error: {}",
+        target.path,
+        report.failed,
+        report.failures.join("; ")
+    );
     Ok(report)
 }
 

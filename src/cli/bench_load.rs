@@ -24,6 +24,10 @@ pub struct LoadReport {
     pub requests: u64,
     /// Requests answered otherwise, or lost with their connection.
     pub failed: u64,
+    /// What the first few failures were (a status and the start of its
+    /// body, or the connection's error), one of each.
+    #[serde(default)]
+    pub failures: Vec<String>,
     pub seconds: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -114,17 +118,21 @@ pub async fn generate(target: Target, until: Until, connections: usize) -> Resul
         let (target, end) = (target.clone(), end.clone());
         clients.spawn(async move { client(&target, &end).await });
     }
-    let (mut latencies, mut failed) = (Vec::new(), 0);
+    let (mut latencies, mut failed, mut failures) = (Vec::new(), 0, Vec::new());
     while let Some(client) = clients.join_next().await {
-        let (times, errors) = client?;
-        latencies.extend(times);
-        failed += errors;
+        let seen = client?;
+        latencies.extend(seen.latencies);
+        failed += seen.failed;
+        for failure in seen.failures {
+            note_failure(&mut failures, failure);
+        }
     }
     latencies.sort();
     let ms = |q: f64| percentile(&latencies, q).as_secs_f64() * 1000.0;
     let report = LoadReport {
         requests: latencies.len() as u64,
         failed,
+        failures,
         seconds: began.elapsed().as_secs_f64(),
         p50_ms: ms(0.50),
         p99_ms: ms(0.99),
@@ -149,23 +157,51 @@ impl End {
     }
 }
 
-/// One connection's requests until the run ends: the latencies of the 2xx
-/// answers and the count of failures.
-async fn client(target: &Target, end: &End) -> (Vec<Duration>, u64) {
-    let (mut latencies, mut failed) = (Vec::new(), 0);
+/// What one connection saw: the latencies of the 2xx answers, the count
+/// of failures and what the first few were.
+#[derive(Default)]
+struct Seen {
+    latencies: Vec<Duration>,
+    failed: u64,
+    failures: Vec<String>,
+}
+
+impl Seen {
+    fn failure(&mut self, what: String) {
+        self.failed += 1;
+        note_failure(&mut self.failures, what);
+    }
+}
+
+/// Keeps up to three distinct failure descriptions.
+fn note_failure(failures: &mut Vec<String>, what: String) {
+    if failures.len() < 3 && !failures.contains(&what) {
+        failures.push(what);
+    }
+}
+
+/// One connection's requests until the run ends.
+async fn client(target: &Target, end: &End) -> Seen {
+    let mut seen = Seen::default();
     let mut pending = end.another();
     while pending {
-        let Ok(stream) = tokio::net::TcpStream::connect(&target.address).await else {
-            failed += 1;
-            pending = end.another();
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
+        let stream = match tokio::net::TcpStream::connect(&target.address).await {
+            Ok(stream) => stream,
+            Err(e) => {
+                seen.failure(format!("connecting: {e}"));
+                pending = end.another();
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
-        let Ok((mut sender, connection)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await else {
-            failed += 1;
-            pending = end.another();
-            continue;
+        let (mut sender, connection) = match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
+            Ok(handshake) => handshake,
+            Err(e) => {
+                seen.failure(format!("handshake: {e}"));
+                pending = end.another();
+                continue;
+            }
         };
         tokio::spawn(connection);
         while pending {
@@ -173,28 +209,35 @@ async fn client(target: &Target, end: &End) -> (Vec<Duration>, u64) {
             if let Some(authorization) = &target.authorization {
                 request = request.header("authorization", authorization);
             }
-            let Ok(request) = request.body(Empty::<Bytes>::new()) else { return (latencies, failed + 1) };
+            let Ok(request) = request.body(Empty::<Bytes>::new()) else {
+                seen.failure("an invalid request".into());
+                return seen;
+            };
             let sent = Instant::now();
             match sender.send_request(request).await {
                 Ok(response) => {
-                    let success = response.status().is_success();
-                    let whole = response.into_body().collect().await.is_ok();
-                    match success && whole {
-                        true => latencies.push(sent.elapsed()),
-                        false => failed += 1,
+                    let status = response.status();
+                    match response.into_body().collect().await {
+                        Ok(_) if status.is_success() => seen.latencies.push(sent.elapsed()),
+                        Ok(body) => {
+                            let body = body.to_bytes();
+                            let start = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+                            seen.failure(format!("{status}: {start}"));
+                        }
+                        Err(e) => seen.failure(format!("{status}, then the body broke off: {e}")),
                     }
                     pending = end.another();
                 }
-                Err(_) => {
+                Err(e) => {
                     // The connection broke: count it and connect again.
-                    failed += 1;
+                    seen.failure(format!("the connection broke: {e}"));
                     pending = end.another();
                     break;
                 }
             }
         }
     }
-    (latencies, failed)
+    seen
 }
 
 /// One GET / for `host` on a new connection, as plain as a client can
