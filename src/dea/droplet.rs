@@ -67,8 +67,11 @@ fn set_mode(_path: &Path, _mode: u32) -> Result<()> {
 /// `staging_info.yml`), reproducible: the same files give the same bytes
 /// (names in order, fixed times and owners), so a droplet staged again from
 /// the same package has the same SHA1 and every cache keyed by it hits.
+///
+/// Compressed at gzip's fastest level: packing is on the way from push to
+/// running app, and a language runtime's snapshot is megabytes.
 pub fn pack(dir: &Path, entries: &[&str]) -> Result<Vec<u8>> {
-    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut tar = tar::Builder::new(encoder);
     tar.mode(tar::HeaderMode::Deterministic);
     tar.follow_symlinks(false);

@@ -58,5 +58,13 @@ pub async fn run(
         started.elapsed().as_millis(),
         snapshot.len() / 1024
     ));
+    // Compiling a runtime's snapshot takes a second or more even from
+    // cached functions: this DEA starts now, while the droplet is packed
+    // and uploaded, so an instance started here finds it compiled (or
+    // waits for this compile). A failure shows when an instance compiles.
+    let runtime = runtime.clone();
+    tokio::spawn(async move {
+        let _ = runtime.component(&snapshot).await;
+    });
     Ok(())
 }

@@ -94,6 +94,15 @@ impl Compiled {
     }
 }
 
+/// Whether the kernel has the PAGEMAP_SCAN ioctl (Linux 6.7 and later),
+/// which wasmtime then uses to find a slot's dirty pages.
+fn pagemap_scan_supported() -> bool {
+    let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") else { return false };
+    let mut numbers = release.trim().split(|c: char| !c.is_ascii_digit()).map(|n| n.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    (major, minor) >= (6, 7)
+}
+
 impl Runtime {
     pub fn new(cache_dir: &Path) -> Result<Runtime> {
         let mut config = Config::new();
@@ -102,11 +111,20 @@ impl Runtime {
         // reused, so a request's store costs no mmap (as `wasmtime serve`).
         let mut pool = PoolingAllocationConfig::default();
         pool.table_elements(100_000);
-        // A slot's first MB of memory (and 64 KB of table) is reset with
-        // memset, not madvise, and the rest decommitted in batches: each
-        // madvise costs page faults on reuse and a TLB shootdown on every
-        // core, a fifth of all CPU time under load for a small app.
-        pool.linear_memory_keep_resident(1 << 20).table_keep_resident(64 << 10).decommit_batch_size(16);
+        // A used slot's memory is put back as it was by writing over the
+        // pages the store dirtied — Linux's PAGEMAP_SCAN finds them — up to
+        // 16 MB of it (and 64 KB of table) kept resident; only the rest is
+        // madvised away, in batches. Each madvise costs page faults on reuse
+        // and a TLB shootdown on every core. Measured with `wf bench
+        // languages`, against the first MB rewritten and no scan:
+        // hello-http 5,263 → 9,526 requests/s, hello-js 1,178 → 1,925,
+        // hello-python 243 → 283. Without the scan the kept part is
+        // rewritten whole, dirty or not: then only the first MB is kept.
+        let keep_resident = if pagemap_scan_supported() { 16 << 20 } else { 1 << 20 };
+        pool.linear_memory_keep_resident(keep_resident)
+            .table_keep_resident(64 << 10)
+            .decommit_batch_size(16)
+            .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         // Memories start as copy-on-write mappings of the module's image
         // (wasmtime's default): a request's store touches a few pages of a
