@@ -3,6 +3,8 @@
 //! Controller owns what is in it; the health manager reads desired state
 //! and crash records from it and keeps its lease there.
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -25,6 +27,15 @@ pub async fn connect(url: &str) -> Result<AnyPool> {
         sqlx::migrate!("./migrations/postgres").run(&pool).await.context("migrating the PostgreSQL CCDB")?;
     }
     Ok(pool)
+}
+
+/// The URL of a SQLite CCDB file, created if missing: `sqlite:PATH`, with
+/// `/` between names on Windows. sqlx reads it through `Url` first, where
+/// `sqlite://C:\wf\cc.db` would make `C` a host and lose the drive.
+pub fn sqlite_url(file: &Path) -> String {
+    let path = file.display().to_string();
+    let path = if cfg!(windows) { path.replace('\\', "/") } else { path };
+    format!("sqlite:{path}?mode=rwc")
 }
 
 /// The URL without its password, for error messages.

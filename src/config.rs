@@ -153,9 +153,7 @@ impl Config {
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("cc.db").display()))
+        self.database_url.clone().unwrap_or_else(|| crate::ccdb::sqlite_url(&self.data_dir.join("cc.db")))
     }
 
     pub fn blobstore_url(&self) -> String {

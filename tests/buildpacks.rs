@@ -160,7 +160,7 @@ async fn builtin_buildpacks_install_once_per_version_and_keep_admin_choices() {
 
     // As if an older release had installed both.
     let data = platform.dir.path().join("data");
-    let db = wasmfoundry::ccdb::connect(&format!("sqlite://{}?mode=rwc", data.join("cc.db").display())).await.unwrap();
+    let db = wasmfoundry::ccdb::connect(&wasmfoundry::ccdb::sqlite_url(&data.join("cc.db"))).await.unwrap();
     sqlx::query("UPDATE buildpacks SET sha1 = 'old', filename = 'old.wasm'").execute(&db).await.unwrap();
     let config = wasmfoundry::config::Config {
         data_dir: data.clone(),
@@ -209,7 +209,7 @@ async fn a_builtin_buildpack_new_to_an_installation_takes_its_place_in_the_order
     assert_eq!(status, 201, "{body}");
     // As if the installation predated js_buildpack.
     let data = platform.dir.path().join("data");
-    let db = wasmfoundry::ccdb::connect(&format!("sqlite://{}?mode=rwc", data.join("cc.db").display())).await.unwrap();
+    let db = wasmfoundry::ccdb::connect(&wasmfoundry::ccdb::sqlite_url(&data.join("cc.db"))).await.unwrap();
     sqlx::query("DELETE FROM buildpacks WHERE name = 'js_buildpack'").execute(&db).await.unwrap();
     sqlx::query("UPDATE buildpacks SET position = position - 1 WHERE position > 2").execute(&db).await.unwrap();
     let config = wasmfoundry::config::Config {

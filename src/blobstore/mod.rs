@@ -40,6 +40,14 @@ pub mod keys {
     }
 }
 
+/// The directory of a `file://` URL's rest: `/srv/blobs`; on Windows
+/// `file:///C:/blobs` names `C:/blobs` (and `file://C:\blobs` is taken as
+/// written).
+fn file_url_dir(rest: &str, windows_host: bool) -> &str {
+    let drive = rest.as_bytes().get(..3).is_some_and(|b| b[0] == b'/' && b[1].is_ascii_alphabetic() && b[2] == b':');
+    if windows_host && drive { &rest[1..] } else { rest }
+}
+
 impl Blobstore {
     /// Opens the blobstore a URL names: `file:///abs/dir` or
     /// `s3://bucket/prefix`. S3 settings come from the usual AWS_* variables;
@@ -48,6 +56,7 @@ impl Blobstore {
     /// which is then addressed path-style.
     pub fn open(url: &str) -> Result<Blobstore> {
         let store: Arc<dyn ObjectStore> = if let Some(dir) = url.strip_prefix("file://") {
+            let dir = file_url_dir(dir, cfg!(windows));
             std::fs::create_dir_all(dir).with_context(|| format!("creating blobstore directory {dir}"))?;
             Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir)?)
         } else if url.starts_with("s3://") {
@@ -104,4 +113,17 @@ impl Blobstore {
 /// Hex SHA1 of some bytes: CF's fingerprint for files, packages and droplets.
 pub fn sha1_hex(bytes: &[u8]) -> String {
     hex::encode(Sha1::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_url_dir;
+
+    #[test]
+    fn file_urls_name_drive_directories_on_windows() {
+        assert_eq!(file_url_dir("/C:/wf/blobstore", true), "C:/wf/blobstore");
+        assert_eq!(file_url_dir("C:\\wf\\blobstore", true), "C:\\wf\\blobstore");
+        assert_eq!(file_url_dir("/srv/blobs", true), "/srv/blobs");
+        assert_eq!(file_url_dir("/C:/wf", false), "/C:/wf", "on Unix `/C:` is a directory like any other");
+    }
 }

@@ -30,8 +30,16 @@ pub struct Limits {
     pub max_ratio: u64,
 }
 
-/// A path inside the app, or why it is not one.
+/// A path inside the app, or why it is not one. Windows clients write `\`
+/// between names: it is read as `/`. Absolute paths — `/x`, a drive (`C:\x`,
+/// `C:x`), a UNC share (`\\server\share`), a device path (`\\?\C:\x`) —
+/// and `..` are refused, as is a name a Windows DEA could not write as a file
+/// (see [`windows_file_name`]) when this host is Windows.
 pub fn safe_path(name: &str) -> Result<String, Refusal> {
+    safe_path_on(name, cfg!(windows))
+}
+
+fn safe_path_on(name: &str, windows_host: bool) -> Result<String, Refusal> {
     let normalized = name.replace('\\', "/");
     if normalized.starts_with('/') || normalized.chars().nth(1) == Some(':') {
         return Err(format!("{name:?} is an absolute path"));
@@ -41,6 +49,9 @@ pub fn safe_path(name: &str) -> Result<String, Refusal> {
         match part {
             "" | "." => {}
             ".." => return Err(format!("{name:?} points outside the app")),
+            p if windows_host && !windows_file_name(p) => {
+                return Err(format!("{name:?} cannot be a file on Windows ({p:?})"));
+            }
             p => parts.push(p),
         }
     }
@@ -48,6 +59,21 @@ pub fn safe_path(name: &str) -> Result<String, Refusal> {
         return Err(format!("{name:?} is not a file name"));
     }
     Ok(parts.join("/"))
+}
+
+/// Whether Windows writes `part` as the file of that name: not with `:`
+/// (an NTFS alternate stream) or another character Windows refuses, not a
+/// device (`CON`, `NUL`, `COM1`…, with any extension), not ending in a dot
+/// or space (Windows drops them, so two names would be one file).
+fn windows_file_name(part: &str) -> bool {
+    const DEVICES: [&str; 4] = ["CON", "PRN", "AUX", "NUL"];
+    let stem = part.split('.').next().unwrap_or(part).trim_end().to_ascii_uppercase();
+    let numbered_device =
+        (stem.starts_with("COM") || stem.starts_with("LPT")) && stem.len() == 4 && stem.as_bytes()[3].is_ascii_digit();
+    !part.chars().any(|c| matches!(c, ':' | '<' | '>' | '"' | '|' | '?' | '*') || c < ' ')
+        && !DEVICES.contains(&stem.as_str())
+        && !numbered_device
+        && !part.ends_with(['.', ' '])
 }
 
 /// Whether a link at `path` pointing to `target` stays inside the app.
@@ -143,5 +169,42 @@ mod tests {
         assert!(link_stays_inside("a/b", "../c"));
         assert!(!link_stays_inside("a/b", "../../c"));
         assert!(!link_stays_inside("a", "/etc"));
+    }
+
+    #[test]
+    fn windows_separators_are_read_as_slashes() {
+        assert_eq!(safe_path("web\\static\\app.css").unwrap(), "web/static/app.css");
+        assert_eq!(safe_path("a\\.\\b/c.txt").unwrap(), "a/b/c.txt");
+        assert!(safe_path("a\\..\\..\\b").is_err(), "`..` with backslashes still escapes");
+        assert!(safe_path("..\\b").is_err());
+    }
+
+    #[test]
+    fn drive_letters_unc_and_device_paths_are_absolute() {
+        for name in [
+            "C:\\x",
+            "c:/x",
+            "C:x",
+            "D:",
+            "\\\\server\\share\\x",
+            "//server/share/x",
+            "\\\\?\\C:\\x",
+            "\\\\.\\pipe\\p",
+            "\\x",
+        ] {
+            let refusal = safe_path(name).unwrap_err();
+            assert!(refusal.contains("absolute"), "{name}: {refusal}");
+        }
+    }
+
+    #[test]
+    fn names_windows_cannot_write_are_refused_on_windows_only() {
+        for name in ["notes.txt:hidden", "dir/CON", "nul.txt", "com1.log", "LPT9", "a?b", "trailing.", "dir /x"] {
+            assert!(safe_path_on(name, true).unwrap_err().contains("cannot be a file on Windows"), "{name}");
+            assert!(safe_path_on(name, false).is_ok(), "{name} is a file name on Linux and macOS");
+        }
+        for name in ["console.log", "com10.txt", "nullable.js", "a.b.c", "auxiliary/x"] {
+            assert!(safe_path_on(name, true).is_ok(), "{name}");
+        }
     }
 }

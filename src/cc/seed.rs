@@ -145,9 +145,9 @@ async fn ensure(db: &AnyPool, table: &str, key_column: &str, key: &str, extra: &
     Ok(guid)
 }
 
-/// Puts a built-in buildpack in the blobstore and the buildpacks table,
-/// replacing an older build of it.
-/// Writes a secret readable by its owner only.
+/// Writes a secret readable by its owner only. (On Windows the file takes
+/// its directory's ACL: in a data directory under the user's profile, the
+/// user, SYSTEM and administrators.)
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();

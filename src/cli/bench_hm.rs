@@ -70,8 +70,7 @@ where
 impl Processes {
     async fn start(dir: &Path, options: &HmBench) -> Result<Processes> {
         let (cc_port, router_port, nats_port) = (free_port()?, free_port()?, free_port()?);
-        let database_url =
-            options.postgres.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("cc.db").display()));
+        let database_url = options.postgres.clone().unwrap_or_else(|| crate::ccdb::sqlite_url(&dir.join("cc.db")));
         let shared = format!(
             "database_url: {database_url}\nbus_url: nats://127.0.0.1:{nats_port}\nblobstore_url: file://{}\n\
              cc_listen: 127.0.0.1:{cc_port}\nrouter_listen: 127.0.0.1:{router_port}\n",

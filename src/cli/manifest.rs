@@ -2,7 +2,8 @@
 //! memory, disk_quota, instances, health-check-type, timeout, buildpack,
 //! command, env, routes,
 //! no-route, random-route and services (instances to bind). Paths are
-//! relative to the manifest.
+//! relative to the manifest, written with `/` or `\` (a manifest from
+//! Windows reads the same everywhere), and CRLF line endings are lines.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -78,7 +79,7 @@ pub fn read(file: &Path) -> Result<Vec<PushOptions>> {
                 })
                 .collect();
             Ok(PushOptions {
-                path: base.join(app.path.as_deref().unwrap_or(".")).to_string_lossy().into_owned(),
+                path: base.join(app.path.as_deref().unwrap_or(".").replace('\\', "/")).to_string_lossy().into_owned(),
                 memory_mb: megabytes(&app.memory)?,
                 disk_quota_mb: megabytes(&app.disk_quota)?,
                 instances: app.instances,
@@ -95,4 +96,25 @@ pub fn read(file: &Path) -> Result<Vec<PushOptions>> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_written_on_windows_reads_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("manifest.yml");
+        let text = "applications:\n- name: web\n  path: site\\public\n  memory: 64M\n  command: |\n    .wf/js.wasm index.js\n  env:\n    GREETING: hello\n";
+        std::fs::write(&file, text.replace('\n', "\r\n")).unwrap();
+        let apps = read(&file).unwrap();
+        assert_eq!(apps.len(), 1);
+        let app = &apps[0];
+        assert_eq!(app.name, "web");
+        assert_eq!(Path::new(&app.path), dir.path().join("site/public"));
+        assert_eq!(app.memory_mb, Some(64));
+        assert_eq!(app.command.as_deref(), Some(".wf/js.wasm index.js\n"), "no carriage return left in a block");
+        assert_eq!(app.env.as_ref().unwrap().get("GREETING").map(String::as_str), Some("hello"));
+    }
 }
