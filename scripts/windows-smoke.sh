@@ -2,7 +2,8 @@
 # The Windows smoke test: wf.exe (scripts/cross-build.sh windows) under
 # Debian's Wine runs a committed wasi:cli component, and `wf.exe up` serves
 # the v2 API and runs examples/hello-http, pushed to it by the Linux wf,
-# through its router.
+# through its router, two instances, restarted; and a static site whose
+# links became copies on Windows.
 #
 #   scripts/windows-smoke.sh [LINUX_WF]   (default $CARGO_TARGET_DIR/debug/wf)
 set -euo pipefail
@@ -48,8 +49,22 @@ echo
 export HOME=$work/home
 mkdir -p "$HOME"
 "$linux_wf" login -a "http://$api" -u admin -p "$(cat "$work/up/admin-password")"
-"$linux_wf" push hello -p examples/hello-http -m 64M || { cat "$work/up.log"; fail "push failed"; }
-body=$(curl -sf -H "Host: hello.localhost" "http://$router/") || { cat "$work/up.log"; fail "hello does not answer through the router"; }
+routed() { curl -sf -H "Host: $1" "http://$router$2" || { cat "$work/up.log"; fail "$1$2 does not answer through the router"; }; }
+"$linux_wf" push hello -p examples/hello-http -m 64M -i 2 || { cat "$work/up.log"; fail "push failed"; }
+body=$(routed hello.localhost /)
 echo "$body"
 grep -q '"application_name":"hello"' <<<"$body" || fail "hello answered without its VCAP_APPLICATION"
+"$linux_wf" restart hello || { cat "$work/up.log"; fail "restart failed"; }
+routed hello.localhost / | grep -q '"application_name":"hello"' || fail "hello does not answer after a restart"
+
+echo "--- a site with links: on Windows they are copies"
+site=$work/site
+mkdir -p "$site/releases/v2"
+echo "<h1>home</h1>" >"$site/index.html"
+echo "<p>v2 notes</p>" >"$site/releases/v2/notes.html"
+ln -s releases/v2 "$site/latest"
+ln -s index.html "$site/home.html"
+"$linux_wf" push site -p "$site" -m 32M || { cat "$work/up.log"; fail "push of the site failed"; }
+[ "$(routed site.localhost /latest/notes.html)" = "<p>v2 notes</p>" ] || fail "a link to a directory is not served"
+[ "$(routed site.localhost /home.html)" = "<h1>home</h1>" ] || fail "a link to a file is not served"
 echo "windows smoke test: passed"

@@ -26,3 +26,4 @@ pub mod lifecycle;
 pub mod router;
 pub mod runtime;
 pub mod server;
+pub mod write_aside;

@@ -136,3 +136,28 @@ async fn a_staticfile_picks_the_root_and_pushstate() {
     assert_eq!(body, b"<div id=app></div>", "files outside the root are not served");
     platform.shutdown().await;
 }
+
+/// Links in the pushed directory reach the app as links (copies where the
+/// DEA's host cannot make links: see `dea/links.rs`); one leaving the app
+/// fails the upload and keeps what was there.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_in_a_site_are_served_and_links_out_of_it_refused() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    let site = Site::new(&[("index.html", b"<h1>home</h1>"), ("releases/v2/notes.html", b"<p>v2 notes</p>")]);
+    std::os::unix::fs::symlink("releases/v2", site.path().join("latest")).unwrap();
+    std::os::unix::fs::symlink("index.html", site.path().join("home.html")).unwrap();
+    platform.push("linked", site.path(), &["-m", "32M"]).await;
+    let host = "linked.localhost";
+    assert_eq!(fetch(&platform, host, "/latest/notes.html", &[]).await.2, b"<p>v2 notes</p>");
+    assert_eq!(fetch(&platform, host, "/home.html", &[]).await.2, b"<h1>home</h1>");
+
+    std::os::unix::fs::symlink("../../etc/passwd", site.path().join("passwd")).unwrap();
+    let out = platform.wf(&["push", "linked", "-p", site.path().to_str().unwrap(), "-m", "32M"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("link passwd points outside the app (../../etc/passwd)"), "{stderr}");
+    assert_eq!(fetch(&platform, host, "/latest/notes.html", &[]).await.0, 200, "the app kept its package");
+    platform.shutdown().await;
+}

@@ -1,5 +1,6 @@
 //! The app directory as the cf CLI uploads it: every file fingerprinted by
-//! SHA1 for `resource_match`, the ones the CC lacks zipped. Ignored like
+//! SHA1 for `resource_match`, the ones the CC lacks zipped, links zipped as
+//! links (the CC refuses one that leaves the app). Ignored like
 //! `cf push` ignores them: `.cfignore` patterns plus `.git`, `.hg`, `.svn`,
 //! `_darcs`, `.DS_Store`, `.cfignore` and `manifest.yml`.
 
@@ -20,11 +21,17 @@ pub struct AppFile {
     pub sha1: String,
     pub size: u64,
     pub mode: u32,
+    /// For a symbolic link, its target, `/`-separated; its SHA1 and size
+    /// are the target's text's.
+    pub link: Option<String>,
 }
 
 impl AppFile {
-    pub fn fingerprint(&self) -> Value {
-        json!({"fn": self.name, "sha1": self.sha1, "size": self.size, "mode": format!("{:o}", self.mode)})
+    /// What `resource_match` is asked about; a link is always uploaded.
+    pub fn fingerprint(&self) -> Option<Value> {
+        self.link
+            .is_none()
+            .then(|| json!({"fn": self.name, "sha1": self.sha1, "size": self.size, "mode": format!("{:o}", self.mode)}))
     }
 }
 
@@ -78,6 +85,17 @@ fn walk(root: &Path, dir: &Path, patterns: &[String], files: &mut Vec<AppFile>) 
                 mode: mode(&entry.metadata()?),
                 name,
                 path,
+                link: None,
+            });
+        } else if kind.is_symlink() {
+            let target = std::fs::read_link(&path)?.to_string_lossy().replace('\\', "/");
+            files.push(AppFile {
+                sha1: sha1_hex(target.as_bytes()),
+                size: target.len() as u64,
+                mode: 0o777,
+                name,
+                path,
+                link: Some(target),
             });
         }
     }
@@ -100,6 +118,10 @@ pub fn zip(files: &[&AppFile]) -> Result<Vec<u8>> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for file in files {
         let options = zip::write::SimpleFileOptions::default().unix_permissions(file.mode);
+        if let Some(target) = &file.link {
+            writer.add_symlink(file.name.as_str(), target.as_str(), options)?;
+            continue;
+        }
         writer.start_file(file.name.as_str(), options)?;
         writer.write_all(&std::fs::read(&file.path)?)?;
     }

@@ -190,18 +190,18 @@ fn wanted_routes(options: &PushOptions, domains: &[Value]) -> Result<Vec<(String
 async fn upload(client: &mut Client, app_guid: &str, dir: &Path) -> Result<()> {
     let dir = dir.to_path_buf();
     let files = tokio::task::spawn_blocking(move || bits::collect(&dir)).await??;
-    let fingerprints: Vec<Value> = files.iter().map(|f| f.fingerprint()).collect();
+    let fingerprints: Vec<Value> = files.iter().filter_map(|f| f.fingerprint()).collect();
     let known = client.call(Method::PUT, "/v2/resource_match", Payload::Json(Value::Array(fingerprints))).await?;
     let known: Vec<String> = known
         .as_array()
         .map(|a| a.iter().filter_map(|f| f["sha1"].as_str().map(str::to_string)).collect())
         .unwrap_or_default();
     let (matched, missing): (Vec<&bits::AppFile>, Vec<&bits::AppFile>) =
-        files.iter().partition(|f| known.contains(&f.sha1));
+        files.iter().partition(|f| f.link.is_none() && known.contains(&f.sha1));
     let size: u64 = missing.iter().map(|f| f.size).sum();
     println!("Uploading {} files ({} KB), {} already on the server", missing.len(), size.div_ceil(1024), matched.len());
     let zip = bits::zip(&missing)?;
-    let resources = serde_json::to_string(&matched.iter().map(|f| f.fingerprint()).collect::<Vec<_>>())?;
+    let resources = serde_json::to_string(&matched.iter().filter_map(|f| f.fingerprint()).collect::<Vec<_>>())?;
     let form = move || {
         let part = reqwest::multipart::Part::bytes(zip.clone())
             .file_name("application.zip")

@@ -50,11 +50,12 @@ async fn droplet_bytes(dea: &Dea, sha1: &str) -> Result<Vec<u8>> {
     if sha1_hex(&bytes) != sha1 {
         bail!("droplet {sha1} in the blobstore does not match its SHA1");
     }
-    tokio::fs::create_dir_all(cached.parent().expect("droplet cache dir")).await?;
-    let tmp = cached.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-    tokio::fs::write(&tmp, &bytes).await?;
-    tokio::fs::rename(&tmp, &cached).await?;
-    Ok(bytes)
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(cached.parent().expect("droplet cache dir"))?;
+        crate::write_aside::content_addressed(&cached, &bytes)?;
+        Ok(bytes)
+    })
+    .await?
 }
 
 pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {

@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
+use super::links::{self, Link};
 use crate::blobstore::package::{self, Limits};
 
 pub const STAGING_INFO: &str = "staging_info.yml";
@@ -22,34 +23,26 @@ pub struct StagingInfo {
     pub config_vars: Vec<(String, String)>,
 }
 
-/// Writes the files of a package zip under `dest`.
+/// How many bytes an app may unpack to, copies of its links included.
+pub const MAX_APP_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
+/// Writes the files of a package zip under `dest`, its links last.
 pub fn unpack_package(zip: &[u8], dest: &Path, limits: Limits) -> Result<()> {
     let files = package::read_zip(zip, limits).map_err(|e| anyhow!("invalid app package: {e}"))?;
+    let mut links = Vec::new();
     for file in files {
         let path = dest.join(&file.path);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
         if file.symlink {
-            make_symlink(&String::from_utf8_lossy(&file.contents), &path)?;
+            links.push(Link { path: file.path, target: String::from_utf8_lossy(&file.contents).into_owned() });
         } else {
             std::fs::write(&path, &file.contents).with_context(|| format!("writing {}", path.display()))?;
             set_mode(&path, file.mode)?;
         }
     }
-    Ok(())
-}
-
-#[cfg(unix)]
-fn make_symlink(target: &str, path: &Path) -> Result<()> {
-    Ok(std::os::unix::fs::symlink(target, path)?)
-}
-
-#[cfg(not(unix))]
-fn make_symlink(target: &str, path: &Path) -> Result<()> {
-    // Without unprivileged symlinks, a link becomes a copy of its target's
-    // path as text, which is what git does too.
-    Ok(std::fs::write(path, target)?)
+    links::create(dest, &links, limits.max_total_bytes)
 }
 
 #[cfg(unix)]
@@ -99,12 +92,34 @@ fn append_in_order<W: std::io::Write>(tar: &mut tar::Builder<W>, path: &Path, na
     Ok(())
 }
 
-/// Unpacks a tar.gz under `dest`; entries cannot land outside it.
+/// Unpacks a tar.gz under `dest`; entries cannot land outside it. As
+/// `tar` does, directories come last (a read-only one would refuse its
+/// files), and links after them.
 pub fn unpack(bytes: &[u8], dest: &Path) -> Result<()> {
+    let unpacking = || format!("unpacking into {}", dest.display());
     std::fs::create_dir_all(dest)?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
-    archive.set_preserve_permissions(true);
-    archive.unpack(dest).with_context(|| format!("unpacking into {}", dest.display()))
+    let (mut directories, mut links) = (Vec::new(), Vec::new());
+    for entry in archive.entries().with_context(unpacking)? {
+        let mut entry = entry.with_context(unpacking)?;
+        entry.set_preserve_permissions(true);
+        let kind = entry.header().entry_type();
+        if kind.is_dir() {
+            directories.push(entry);
+        } else if kind.is_symlink() {
+            let path = package::safe_path(&entry.path()?.to_string_lossy()).map_err(|e| anyhow!(e));
+            let target = entry.link_name()?.ok_or_else(|| anyhow!("a link without a target"));
+            let (path, target) = (path.with_context(unpacking)?, target.with_context(unpacking)?);
+            links.push(Link { path, target: target.to_string_lossy().into_owned() });
+        } else {
+            entry.unpack_in(dest).with_context(unpacking)?;
+        }
+    }
+    directories.sort_by(|a, b| b.path_bytes().cmp(&a.path_bytes()));
+    for mut directory in directories {
+        directory.unpack_in(dest).with_context(unpacking)?;
+    }
+    links::create(dest, &links, MAX_APP_BYTES).with_context(unpacking)
 }
 
 pub fn read_staging_info(dir: &Path) -> Result<StagingInfo> {

@@ -15,6 +15,7 @@ pub mod env;
 mod files;
 mod health;
 mod instance;
+mod links;
 mod log;
 mod preinit;
 mod snapshot;

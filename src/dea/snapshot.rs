@@ -44,17 +44,10 @@ pub fn load(dir: &Path) -> Option<Snapshot> {
     serde_json::from_slice(&std::fs::read(path(dir)).ok()?).ok()
 }
 
-/// Replaces the snapshot (written aside under a name of its own, then
-/// renamed: never half-written, whoever else writes).
+/// Replaces the snapshot, never half-written whoever else writes.
 fn save(dir: &Path, snapshot: &Snapshot) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!("snapshot.json.{}.tmp", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&tmp, serde_json::to_vec(snapshot)?)?;
-    if let Err(e) = std::fs::rename(&tmp, path(dir)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.into());
-    }
-    Ok(())
+    Ok(crate::write_aside::replace(&path(dir), &serde_json::to_vec(snapshot)?)?)
 }
 
 /// Replaces the snapshot off the async threads; a failure is logged (the

@@ -23,9 +23,6 @@ use crate::runtime::buildpack::{BuildpackRun, Failure, LoadedBuildpack, StagingD
 use crate::runtime::guest::LogStream;
 use crate::runtime::limits::Ending;
 
-/// Unpacked size allowed for an app package.
-const MAX_APP_BYTES: u64 = 4 * 1024 * 1024 * 1024;
-
 /// Runs one staging task and sends its replies to `reply_to`.
 pub async fn stage(dea: DeaRef, request: StagingRequest, reply_to: String) {
     let memory = request.start_message.limits.mem;
@@ -92,7 +89,7 @@ async fn run(
         droplet::unpack_package(
             &app_package,
             &app_dir,
-            package::Limits { max_total_bytes: MAX_APP_BYTES, max_ratio: 1000 },
+            package::Limits { max_total_bytes: droplet::MAX_APP_BYTES, max_ratio: 1000 },
         )
     })
     .await
@@ -221,13 +218,13 @@ async fn load(
             if sha1_hex(&bytes) != buildpack.sha1 {
                 return Err(staging_error(anyhow!("buildpack {} does not match its SHA1", buildpack.name)));
             }
-            let write = async {
-                tokio::fs::create_dir_all(cached.parent().context("cache dir")?).await?;
-                tokio::fs::write(&cached, &bytes).await?;
-                anyhow::Ok(())
-            };
-            write.await.map_err(staging_error)?;
-            bytes
+            // Written aside: another staging may be reading it.
+            let write = tokio::task::spawn_blocking(move || {
+                std::fs::create_dir_all(cached.parent().context("cache dir")?)?;
+                crate::write_aside::content_addressed(&cached, &bytes)?;
+                anyhow::Ok(bytes)
+            });
+            write.await.map_err(|e| staging_error(e.into()))?.map_err(staging_error)?
         }
     };
     let component = dea

@@ -65,13 +65,6 @@ impl wasmtime::CacheStore for FunctionCache {
         self.counts.compiled_bytes.fetch_add(value.len() as u64, Ordering::Relaxed);
         let path = self.path(key);
         let Some(dir) = path.parent() else { return false };
-        // Written aside and renamed: a reader never sees half an entry.
-        let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
-        let written = std::fs::create_dir_all(dir).is_ok() && std::fs::write(&tmp, value).is_ok();
-        if written && std::fs::rename(&tmp, &path).is_ok() {
-            return true;
-        }
-        let _ = std::fs::remove_file(&tmp);
-        false
+        std::fs::create_dir_all(dir).is_ok() && crate::write_aside::content_addressed(&path, &value).is_ok()
     }
 }

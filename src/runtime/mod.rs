@@ -221,9 +221,8 @@ impl Runtime {
                         after.1 - before.1,
                         (after.2 - before.2) / 1024
                     );
-                    let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
-                    if std::fs::write(&tmp, serialized).is_ok() && std::fs::rename(&tmp, &path).is_err() {
-                        let _ = std::fs::remove_file(&tmp);
+                    if let Err(e) = crate::write_aside::content_addressed(&path, &serialized) {
+                        tracing::debug!("keeping compiled code at {}: {e}", path.display());
                     }
                     Ok(compiled)
                 })
