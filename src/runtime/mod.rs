@@ -29,7 +29,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, Module, PoolingAllocationConfig, Precompiled, Store};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, Module, PoolingAllocationConfig, Precompiled, ProfilingStrategy, Store,
+};
 
 use self::guest::{GuestState, Wasi};
 use self::limits::Limits;
@@ -103,6 +105,20 @@ fn pagemap_scan_supported() -> bool {
     (major, minor) >= (6, 7)
 }
 
+/// `WF_WASM_PROFILER=perfmap` (or `jitdump`) tells `perf` the names of
+/// guests' functions, as `wasmtime run --profile` does.
+fn profiler_from_env() -> ProfilingStrategy {
+    match std::env::var("WF_WASM_PROFILER").as_deref() {
+        Err(_) | Ok("") => ProfilingStrategy::None,
+        Ok("perfmap") => ProfilingStrategy::PerfMap,
+        Ok("jitdump") => ProfilingStrategy::JitDump,
+        Ok(other) => {
+            tracing::warn!("WF_WASM_PROFILER={other} is not perfmap or jitdump: no profiler");
+            ProfilingStrategy::None
+        }
+    }
+}
+
 impl Runtime {
     pub fn new(cache_dir: &Path) -> Result<Runtime> {
         let mut config = Config::new();
@@ -132,6 +148,7 @@ impl Runtime {
         // all of it. Measured with `wf bench languages`: Python 93 → 202
         // requests/s, JavaScript 624 → 840, a Rust component unchanged.
         config.memory_init_cow(true);
+        config.profiler(profiler_from_env());
         std::fs::create_dir_all(cache_dir).with_context(|| format!("creating {}", cache_dir.display()))?;
         let functions = function_cache::FunctionCache::new(cache_dir.join("functions"))?;
         let function_counts = functions.counts();
