@@ -29,21 +29,20 @@ pub fn content_addressed(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Replaces a file with `bytes`, trying again while the OS refuses.
 pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    const TRIES: u32 = 20;
+    const TRIES: u64 = 20;
     let aside = write_beside(path, bytes)?;
-    let mut tries = 1;
-    loop {
-        match std::fs::rename(&aside, path) {
-            Err(_) if tries < TRIES => std::thread::sleep(Duration::from_millis(10 * u64::from(tries))),
-            renamed => {
-                if renamed.is_err() {
-                    let _ = std::fs::remove_file(&aside);
-                }
-                return renamed;
-            }
+    let mut renamed = std::fs::rename(&aside, path);
+    for waited in 1..TRIES {
+        if renamed.is_ok() {
+            break;
         }
-        tries += 1;
+        std::thread::sleep(Duration::from_millis(10 * waited));
+        renamed = std::fs::rename(&aside, path);
     }
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&aside);
+    }
+    renamed
 }
 
 fn write_beside(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {

@@ -31,16 +31,16 @@ pub fn unpack_package(zip: &[u8], dest: &Path, limits: Limits) -> Result<()> {
     let files = package::read_zip(zip, limits).map_err(|e| anyhow!("invalid app package: {e}"))?;
     let mut links = Vec::new();
     for file in files {
+        if file.symlink {
+            links.push(Link { path: file.path, target: String::from_utf8_lossy(&file.contents).into_owned() });
+            continue;
+        }
         let path = dest.join(&file.path);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        if file.symlink {
-            links.push(Link { path: file.path, target: String::from_utf8_lossy(&file.contents).into_owned() });
-        } else {
-            std::fs::write(&path, &file.contents).with_context(|| format!("writing {}", path.display()))?;
-            set_mode(&path, file.mode)?;
-        }
+        std::fs::write(&path, &file.contents).with_context(|| format!("writing {}", path.display()))?;
+        set_mode(&path, file.mode)?;
     }
     links::create(dest, &links, limits.max_total_bytes)
 }

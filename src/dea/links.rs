@@ -19,7 +19,7 @@ use anyhow::{Result, anyhow};
 
 /// A link of the app: where it is (relative, `/`-separated) and its target
 /// as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Link {
     pub path: String,
     pub target: String,
@@ -62,7 +62,7 @@ fn symlink(_target: &str, _path: &Path) -> bool {
 
 /// Writes a copy of each link of `copies` (some of `links`, all of the
 /// app's links, through which targets resolve).
-pub fn copy_targets(root: &Path, links: &[Link], copies: &[&Link], budget: u64) -> Result<()> {
+fn copy_targets(root: &Path, links: &[Link], copies: &[&Link], budget: u64) -> Result<()> {
     let mut copier = Copier {
         root,
         links: links.iter().map(|link| (components(&link.path), link.target.as_str())).collect(),
