@@ -10,7 +10,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::source_apps::{app, cf_cli_push, failed_push, held_like_any_guest, platform_with_short_requests, request};
+use common::source_apps::{
+    app, cf_cli_push, failed_push, held_like_any_guest, keeps_state_between_requests_until_cut_off,
+    platform_with_short_requests, request,
+};
 use common::{TestPlatform, repo};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -172,6 +175,22 @@ async fn loops_and_hoarding_are_cut_off_and_fetch_is_held_to_security_groups() {
     )]);
     let refused = |body: &str| body.starts_with("TypeError: fetch failed") && body.contains("security groups");
     held_like_any_guest(&platform, hostile.path(), refused, "status 200: true").await;
+    platform.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn module_state_lasts_between_requests_as_in_a_node_process() {
+    let platform = platform_with_short_requests().await;
+    let counter = app(&[(
+        "index.js",
+        "let count = 0;\n\
+         export default { fetch(request) {\n\
+           if (new URL(request.url).pathname === '/spin') for (;;) {}\n\
+           count += 1;\n\
+           return new Response(String(count));\n\
+         } };\n",
+    )]);
+    keeps_state_between_requests_until_cut_off(&platform, counter.path()).await;
     platform.shutdown().await;
 }
 

@@ -108,7 +108,9 @@ async fn run(options: &LanguagesBench, dir: &Path) -> Result<()> {
         }
         let target = Target::root(&bench.router, &format!("{app}.localhost"));
         figures.load = Some(LoadRun::run(target, Until::Seconds(options.seconds as f64), options.connections).await?);
-        let idle_app = format!("{}-2", example.name);
+        // The first push's app: one instance, not used since (there is no
+        // second run's app with --runs 1).
+        let idle_app = format!("{}-0", example.name);
         let idle_guid = api.app_guid(&idle_app).await?;
         let before = resident_kb();
         scale(&bench, &api, &idle_app, &idle_guid, options.idle + 1).await?;

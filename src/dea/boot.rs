@@ -1,6 +1,8 @@
 //! How an instance starts: its droplet (cached by SHA1) unpacked into the
 //! instance directory, the CF environment built, the start command's
-//! component (or preview 1 module) compiled or taken from the cache, then,
+//! component (or preview 1 module) compiled or taken from the cache (a
+//! snapshot not compiled yet may start from what it was taken of:
+//! [`crate::runtime::snapshot_base`]), then,
 //! within the app's [`Limits`] and by what it exports:
 //!
 //! - a `wasi:http/incoming-handler` (WASI 0.2) or `wasi:http/handler`
@@ -21,13 +23,14 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use wasmtime::component::Component;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::egress::SocketPolicy;
 use super::env::{self, InstanceFacts};
 use super::health;
-use super::instance::{Instance, Server, crash};
+use super::instance::{Instance, Server, crash, tell};
 use super::log::GuestLogs;
 use super::{Dea, DeaRef, app_limits, droplet};
 use crate::blobstore::{keys, sha1_hex};
@@ -36,6 +39,7 @@ use crate::runtime::command::{self, CliVersion};
 use crate::runtime::guest::LogStream;
 use crate::runtime::http::HttpApp;
 use crate::runtime::limits::Limits;
+use crate::runtime::snapshot_base::{self, Start};
 use crate::runtime::linker::file_writes_checked;
 use crate::runtime::network::{SocketCheck, allow_network};
 
@@ -85,7 +89,20 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     let wasm = tokio::fs::read(instance.dir.join("app").join(&component_path))
         .await
         .with_context(|| format!("reading {component_path} named by the start command"))?;
-    let program = dea.runtime.compile(&wasm).await?;
+    let (program, snapshot) = match snapshot_base::start(&dea.runtime, &wasm).await? {
+        Start::Compiled(program) => (program, None),
+        Start::Base { base, snapshot } => {
+            tell(dea, instance, "Starting from the app's runtime, which loads the app, while its snapshot compiles".into())
+                .await;
+            let (dea, instance) = (dea.clone(), instance.clone());
+            let compiled = tokio::spawn(async move {
+                let compiled = snapshot.await??;
+                tell(&dea, &instance, "Snapshot compiled: new requests start from it".into()).await;
+                Ok(compiled)
+            });
+            (Compiled::Component(base), Some(compiled))
+        }
+    };
 
     let logs = GuestLogs::new(
         dea.bus.clone(),
@@ -111,10 +128,15 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
 
     match (&program, AppKind::of(&program, dea.runtime.engine())) {
         (Compiled::Component(component), Some(AppKind::Http)) => {
-            serve(dea, instance, component, make_wasi, limits, listener).await
+            serve(dea, instance, component, snapshot, make_wasi, limits, listener).await
         }
         (_, Some(AppKind::Command)) => {
             drop(listener);
+            // A program is one store: it starts from the snapshot.
+            let program = match snapshot {
+                Some(compiling) => Compiled::Component(compiling.await??),
+                None => program,
+            };
             run_program(dea, instance, program, make_wasi()?, limits).await
         }
         _ => bail!(
@@ -173,6 +195,7 @@ async fn serve(
     dea: &DeaRef,
     instance: &Arc<Instance>,
     component: &Component,
+    snapshot: Option<JoinHandle<Result<Component>>>,
     make_wasi: impl Fn() -> Result<WasiCtxBuilder> + Send + Sync + 'static,
     limits: Limits,
     listener: TcpListener,
@@ -182,6 +205,10 @@ async fn serve(
     let app =
         HttpApp::new(&dea.runtime, component, make_wasi, Limits { max_busy: None, ..limits }, request_timeout, crashes)
             .map_err(|e| anyhow!("the component cannot be served: {e:#}"))?;
+    let app = match snapshot {
+        Some(compiling) => app.until_compiled(compiling),
+        None => app,
+    };
     let drain = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(Arc::new(app).serve(listener, drain.clone()));
     *instance.server.lock().expect("instance server") = Some(Server::Http { task, drain });

@@ -280,7 +280,7 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
 /// A line of the DEA's own on the instance's log stream, tagged
 /// `[CELL/index]` as Diego's cells tag theirs: clients follow an
 /// instance's life by these.
-async fn tell(dea: &Dea, instance: &Instance, text: String) {
+pub(super) async fn tell(dea: &Dea, instance: &Instance, text: String) {
     let line = LogMessage::new(&instance.start.droplet, "CELL", &instance.start.index.to_string(), "OUT", text);
     if let Err(e) = dea.bus.publish(&line.subject(), &line).await {
         tracing::warn!("logging for instance {}: {e:#}", instance.id);

@@ -6,6 +6,9 @@
 //! snapshot in the droplet in its place ([`crate::runtime::preinit`]).
 //! The app's own load errors (a syntax error, a module that throws) fail
 //! staging here, with the app's message, rather than every instance later.
+//! This DEA's instances of the droplet need not wait for the snapshot to
+//! compile: they start from what it was taken of, compiled here already
+//! ([`crate::runtime::snapshot_base`]).
 
 use std::time::Instant;
 
@@ -58,13 +61,5 @@ pub async fn run(
         started.elapsed().as_millis(),
         snapshot.len() / 1024
     ));
-    // Compiling a runtime's snapshot takes a second or more even from
-    // cached functions: this DEA starts now, while the droplet is packed
-    // and uploaded, so an instance started here finds it compiled (or
-    // waits for this compile). A failure shows when an instance compiles.
-    let runtime = runtime.clone();
-    tokio::spawn(async move {
-        let _ = runtime.component(&snapshot).await;
-    });
     Ok(())
 }

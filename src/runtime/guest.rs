@@ -79,6 +79,18 @@ impl GuestState {
         }
     }
 
+    /// Readies a store that served a request for the next one, which must
+    /// end by `deadline`.
+    pub fn rearm(&mut self, deadline: Instant) {
+        self.watch = Watch::until(Some(deadline));
+    }
+
+    /// Whether the store ended its last call as good as new: not stopped
+    /// by the runtime and never refused memory.
+    pub fn is_reusable(&self) -> bool {
+        self.stopped.is_none() && !self.memory_refused
+    }
+
     /// Records that the runtime stops the guest, and the trap that does it.
     pub fn stop(&mut self, ending: Ending) -> wasmtime::Error {
         let error = wasmtime::Error::msg(ending.to_string());

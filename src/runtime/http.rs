@@ -3,6 +3,9 @@
 //! pre-instantiated once ([`Handler`]); every request gets a fresh store —
 //! its own WASI context and deadline, its memory taken from the instance's
 //! one budget — so requests share nothing and a crash dies with its store.
+//! A language runtime that loaded an app is the exception: like the
+//! process it stands for, it serves one request after another in a store
+//! kept warm ([`super::warm`]).
 //! At most [`concurrency`] requests run at once; the rest wait for a slot
 //! (503 if none frees up before their deadline). A 0.3 handler may go on
 //! writing its body after it returned the response: its store's event loop
@@ -15,7 +18,7 @@
 //! (reported on `crashes`); a request that runs past its deadline is cut
 //! off with a 504 and is not.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -28,14 +31,15 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
 use wasmtime::PoolConcurrencyLimitError;
 use wasmtime::Store;
-use wasmtime::component::Component;
+use tokio::task::JoinHandle;
+use wasmtime::component::{Component, Instance, InstancePre};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::WasiHttpView;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p3;
-use wasmtime_wasi_http::p3::bindings::ServicePre;
+use wasmtime_wasi_http::p3::bindings::{Service, ServicePre};
 
 use super::Runtime;
 use super::cpu::metered;
@@ -43,6 +47,8 @@ use super::guest::{GuestState, Wasi};
 use super::in_process::Listed;
 use super::limits::{Ending, Limits};
 use super::linker::linker;
+use super::preinit;
+use super::warm::{self, WarmStores};
 
 /// Requests an instance runs at once: as many stores as its memory quota
 /// holds, each counted at `store_bytes` and at least 4 MB (a small
@@ -68,14 +74,38 @@ enum Handler {
     P3(ServicePre<GuestState>),
 }
 
+impl Handler {
+    fn of(runtime: &Runtime, component: &Component) -> Result<Handler> {
+        let pre = linker(runtime.engine())?.instantiate_pre(component)?;
+        Ok(match ServicePre::new(pre.clone()) {
+            Ok(p3) => Handler::P3(p3),
+            Err(_) => Handler::P2(ProxyPre::new(pre)?),
+        })
+    }
+}
+
+/// What new stores are made from.
+#[derive(Clone)]
+struct Code {
+    handler: Handler,
+    /// Whether a new store loads the app (calls `initialize`) before its
+    /// first request: it is made from the component a snapshot not yet
+    /// compiled was taken of ([`super::snapshot_base`]).
+    loads_app: bool,
+}
+
 /// What an HTTP app's instance needs to make a store per request.
 pub struct HttpApp {
     runtime: Runtime,
-    handler: Handler,
+    code: RwLock<Code>,
+    /// The snapshot compiling, to make stores from once it is compiled.
+    snapshot: Mutex<Option<JoinHandle<Result<Component>>>>,
     make_wasi: Box<dyn Fn() -> Result<WasiCtxBuilder> + Send + Sync>,
     limits: Limits,
     request_timeout: Duration,
     slots: Arc<Semaphore>,
+    /// Stores kept between requests, for a language runtime's handler.
+    warm: Option<Arc<WarmStores<Proxy>>>,
     crashes: mpsc::UnboundedSender<String>,
 }
 
@@ -88,23 +118,43 @@ impl HttpApp {
         request_timeout: Duration,
         crashes: mpsc::UnboundedSender<String>,
     ) -> Result<HttpApp> {
-        let pre = linker(runtime.engine())?.instantiate_pre(component)?;
-        let handler = match ServicePre::new(pre.clone()) {
-            Ok(p3) => Handler::P3(p3),
-            Err(_) => Handler::P2(ProxyPre::new(pre)?),
+        let handler = Handler::of(runtime, component)?;
+        let warm = match handler {
+            Handler::P2(_) if preinit::is_preinitialisable(component, runtime.engine()) => Some(Arc::default()),
+            _ => None,
         };
         let store_bytes = store_bytes(component);
         let slots = concurrency(limits.memory.limit_mb() << 20, store_bytes);
         tracing::debug!("serving {slots} requests at once, a store counted at {} KiB", store_bytes >> 10);
         Ok(HttpApp {
             runtime: runtime.clone(),
-            handler,
+            code: RwLock::new(Code { handler, loads_app: false }),
+            snapshot: Mutex::new(None),
             make_wasi: Box::new(make_wasi),
             slots: Arc::new(Semaphore::new(slots)),
+            warm,
             limits,
             request_timeout,
             crashes,
         })
+    }
+
+    /// Serves from the component `new` was given — what a snapshot was
+    /// taken of — with each new store loading the app, until `snapshot`
+    /// is compiled; new stores are made from the snapshot after.
+    pub fn until_compiled(self, snapshot: JoinHandle<Result<Component>>) -> HttpApp {
+        self.code.write().expect("app code").loads_app = true;
+        *self.snapshot.lock().expect("app snapshot") = Some(snapshot);
+        self
+    }
+
+    /// New stores are made from `compiled` (the snapshot) from now on, if
+    /// it compiled; else they go on loading the app themselves.
+    fn take_over(&self, compiled: Result<Component>) {
+        match compiled.and_then(|component| Handler::of(&self.runtime, &component)) {
+            Ok(handler) => *self.code.write().expect("app code") = Code { handler, loads_app: false },
+            Err(e) => tracing::warn!("the snapshot cannot be served ({e:#}): stores go on loading the app"),
+        }
     }
 
     /// Accepts connections until `drain` is cancelled, then finishes the
@@ -115,6 +165,16 @@ impl HttpApp {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut connections = tokio::task::JoinSet::new();
         let listed = listener.local_addr().ok().map(|address| Listed::new(address, &self));
+        if let Some(compiling) = self.snapshot.lock().expect("app snapshot").take() {
+            let app = Arc::downgrade(&self);
+            tokio::spawn(async move {
+                let compiled = compiling.await.map_err(anyhow::Error::from).and_then(|compiled| compiled);
+                if let Some(app) = app.upgrade() {
+                    app.take_over(compiled);
+                }
+            });
+        }
+        let mut trim = tokio::time::interval(warm::IDLE / 3);
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
@@ -133,6 +193,9 @@ impl HttpApp {
                     });
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                _ = trim.tick(), if self.warm.is_some() => {
+                    self.warm.iter().for_each(|warm| warm.trim(warm::IDLE));
+                }
                 _ = drain.cancelled() => break,
             }
         }
@@ -162,28 +225,47 @@ impl HttpApp {
             .await
             .map_err(|_| busy())?
             .map_err(internal)?;
-        let mut wasi = (self.make_wasi)().map_err(internal)?;
-        let mut store = self.runtime.store(Wasi::Component(wasi.build()), self.limits.clone(), Some(deadline));
-        let (sender, receiver) = tokio::sync::oneshot::channel();
         let crashes = self.crashes.clone();
-        let run: BoxFuture<'static, Option<(u16, String)>> = match self.handler.clone() {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let Code { handler, loads_app } = self.code.read().expect("app code").clone();
+        let run: BoxFuture<'static, Option<(u16, String)>> = match handler {
             Handler::P2(pre) => {
+                let (mut store, warm_proxy) = match self.warm.as_ref().and_then(|warm| warm.take(deadline)) {
+                    Some((store, proxy)) => (store, Some(proxy)),
+                    None => (self.new_store(deadline)?, None),
+                };
                 let request = store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(internal)?;
                 let out = store.data_mut().http().new_response_outparam(sender).map_err(internal)?;
+                let warm = self.warm.clone();
                 Box::pin(async move {
                     let _slot = slot;
-                    let proxy = match pre.instantiate_async(&mut store).await {
-                        Ok(proxy) => proxy,
-                        Err(e) => return Some(cannot_start(&store, e)),
+                    let proxy = match warm_proxy {
+                        Some(proxy) => proxy,
+                        None => match instantiate(pre.instance_pre(), loads_app, &mut store, &crashes).await {
+                            Ok(instance) => match Proxy::new(&mut store, &instance) {
+                                Ok(proxy) => proxy,
+                                Err(e) => return Some(cannot_start(&store, e)),
+                            },
+                            Err(failure) => return Some(failure),
+                        },
                     };
-                    let error = proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await.err()?;
-                    Some(failed(&store, error, &crashes))
+                    if let Err(error) = proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await {
+                        return Some(failed(&store, error, &crashes));
+                    }
+                    // Kept before the slot frees: the next request finds it.
+                    if let Some(warm) = warm {
+                        warm.keep(store, proxy);
+                    }
+                    None
                 })
             }
-            Handler::P3(pre) => Box::pin(async move {
-                let _slot = slot;
-                handle_p3(pre, store, req, sender, &crashes).await
-            }),
+            Handler::P3(pre) => {
+                let store = self.new_store(deadline)?;
+                Box::pin(async move {
+                    let _slot = slot;
+                    handle_p3(pre, loads_app, store, req, sender, &crashes).await
+                })
+            }
         };
         let task = super::spawn(metered(run, self.limits.cpu.clone()));
         match receiver.await {
@@ -196,6 +278,12 @@ impl HttpApp {
             },
         }
     }
+
+    /// A store of its own for a request that must end by `deadline`.
+    fn new_store(&self, deadline: Instant) -> Result<Store<GuestState>, (u16, String)> {
+        let mut wasi = (self.make_wasi)().map_err(internal)?;
+        Ok(self.runtime.store(Wasi::Component(wasi.build()), self.limits.clone(), Some(deadline)))
+    }
 }
 
 /// What a WASI 0.3 handler's store does with one request: the response
@@ -204,6 +292,7 @@ impl HttpApp {
 /// is sent or dropped. The failure, if the request failed.
 async fn handle_p3<B>(
     pre: ServicePre<GuestState>,
+    loads_app: bool,
     mut store: Store<GuestState>,
     req: hyper::Request<B>,
     sender: tokio::sync::oneshot::Sender<Result<hyper::Response<HyperOutgoingBody>, ErrorCode>>,
@@ -213,9 +302,12 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
-    let service = match pre.instantiate_async(&mut store).await {
-        Ok(service) => service,
-        Err(e) => return Some(cannot_start(&store, e)),
+    let service = match instantiate(pre.instance_pre(), loads_app, &mut store, crashes).await {
+        Ok(instance) => match Service::new(&mut store, &instance) {
+            Ok(service) => service,
+            Err(e) => return Some(cannot_start(&store, e)),
+        },
+        Err(failure) => return Some(failure),
     };
     let (request, request_io) = p3::Request::from_http(store.data_mut().http().hooks, req);
     let (body_done, body_gone) = tokio::sync::oneshot::channel::<()>();
@@ -233,6 +325,30 @@ where
         .await
         .and_then(|answered| answered);
     answered.unwrap_or_else(|error| Some(failed(&store, error, crashes)))
+}
+
+/// An instance of the app in `store`; when `loads_app`, with the app
+/// loaded by its `initialize` (a failure to load is a crash).
+async fn instantiate(
+    pre: &InstancePre<GuestState>,
+    loads_app: bool,
+    store: &mut Store<GuestState>,
+    crashes: &mpsc::UnboundedSender<String>,
+) -> Result<Instance, (u16, String)> {
+    let instance = pre.instantiate_async(&mut *store).await.map_err(|e| cannot_start(store, e))?;
+    if loads_app {
+        let initialize = preinit::initialize_func(store, &instance)
+            .ok_or_else(|| internal(format!("{} has no initialize", preinit::PREINIT)))?;
+        match initialize.call_async(&mut *store, ()).await {
+            Ok((Ok(()),)) => {}
+            Ok((Err(message),)) => {
+                let _ = crashes.send(format!("the app failed to load: {message}"));
+                return Err((500, "500 Internal Server Error: the app failed to load\n".to_string()));
+            }
+            Err(e) => return Err(failed(store, e, crashes)),
+        }
+    }
+    Ok(instance)
 }
 
 fn internal(e: impl std::fmt::Display) -> (u16, String) {

@@ -6,7 +6,8 @@
 //! stores that run a guest within its [`Limits`] ([`limits`], [`cpu`],
 //! [`network`], [`linker`], [`guest`]). [`buildpack`] runs buildpack
 //! components; [`http`] serves wasi:http apps (found by a router in the
-//! same process through [`in_process`]); [`command`] runs wasi:cli
+//! same process through [`in_process`]; a language runtime's stores kept
+//! between requests by [`warm`]); [`command`] runs wasi:cli
 //! programs and preview 1 commands.
 
 pub mod buildpack;
@@ -20,6 +21,8 @@ pub mod limits;
 pub mod linker;
 pub mod network;
 pub mod preinit;
+pub mod snapshot_base;
+mod warm;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -119,6 +122,20 @@ fn profiler_from_env() -> ProfilingStrategy {
     }
 }
 
+/// Compiled code from the disk cache, if it is there and loads.
+fn load_compiled(engine: &Engine, path: &Path) -> Option<Compiled> {
+    // SAFETY: the file was written by `serialize` of an engine with the
+    // same compatibility hash (it is in the name), in a directory only this
+    // process's kind writes.
+    match Engine::detect_precompiled_file(path) {
+        Ok(Some(Precompiled::Component)) => {
+            unsafe { Component::deserialize_file(engine, path) }.map(Compiled::Component).ok()
+        }
+        Ok(Some(Precompiled::Module)) => unsafe { Module::deserialize_file(engine, path) }.map(Compiled::Module).ok(),
+        _ => None,
+    }
+}
+
 impl Runtime {
     pub fn new(cache_dir: &Path) -> Result<Runtime> {
         let mut config = Config::new();
@@ -192,7 +209,7 @@ impl Runtime {
     /// content and engine build: from memory, else from the disk cache,
     /// else compiled (off the async threads) and cached.
     pub async fn compile(&self, bytes: &[u8]) -> Result<Compiled> {
-        let key = format!("{}-{:016x}", sha1_hex(bytes), self.engine_hash());
+        let key = self.key(&sha1_hex(bytes));
         let cell = self.loaded.lock().expect("component cache").entry(key.clone()).or_default().clone();
         let compiled = cell
             .get_or_try_init(|| async {
@@ -201,19 +218,7 @@ impl Runtime {
                 let bytes = bytes.to_vec();
                 let counts = self.function_counts.clone();
                 tokio::task::spawn_blocking(move || -> Result<Compiled> {
-                    // SAFETY: the file was written by `serialize` of an engine
-                    // with the same compatibility hash (it is in the name), in a
-                    // directory only this process's kind writes.
-                    let cached = match Engine::detect_precompiled_file(&path) {
-                        Ok(Some(Precompiled::Component)) => {
-                            unsafe { Component::deserialize_file(&engine, &path) }.map(Compiled::Component).ok()
-                        }
-                        Ok(Some(Precompiled::Module)) => {
-                            unsafe { Module::deserialize_file(&engine, &path) }.map(Compiled::Module).ok()
-                        }
-                        _ => None,
-                    };
-                    if let Some(compiled) = cached {
+                    if let Some(compiled) = load_compiled(&engine, &path) {
                         return Ok(compiled);
                     }
                     let began = Instant::now();
@@ -247,6 +252,31 @@ impl Runtime {
             })
             .await?;
         Ok(compiled.clone())
+    }
+
+    /// Whether the guest in `bytes` is compiled already (in memory or on
+    /// disk): [`Runtime::compile`] would only load it.
+    pub fn is_compiled(&self, bytes: &[u8]) -> bool {
+        let key = self.key(&sha1_hex(bytes));
+        let in_memory = self.loaded.lock().expect("component cache").get(&key).is_some_and(|cell| cell.initialized());
+        in_memory || self.cache_dir.join(format!("{key}.cwasm")).is_file()
+    }
+
+    /// The compiled code of the guest whose bytes have SHA1 `sha1`, if this
+    /// runtime has it (in memory or on disk); it never compiles.
+    pub async fn compiled_by_sha1(&self, sha1: &str) -> Option<Compiled> {
+        let key = self.key(sha1);
+        let cell = self.loaded.lock().expect("component cache").get(&key).cloned();
+        if let Some(compiled) = cell.as_ref().and_then(|cell| cell.get()) {
+            return Some(compiled.clone());
+        }
+        let (engine, path) = (self.engine.clone(), self.cache_dir.join(format!("{key}.cwasm")));
+        tokio::task::spawn_blocking(move || load_compiled(&engine, &path)).await.ok().flatten()
+    }
+
+    /// Where compiled code is found, in memory and on disk, for this engine.
+    fn key(&self, sha1: &str) -> String {
+        format!("{sha1}-{:016x}", self.engine_hash())
     }
 
     fn engine_hash(&self) -> u64 {

@@ -8,8 +8,8 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
-use wasmtime::Store;
-use wasmtime::component::{Instance, Lift, WasmList};
+use wasmtime::component::{Component, Instance, Lift, TypedFunc, WasmList};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
@@ -63,9 +63,26 @@ pub fn exports_preinit(wasm: &[u8]) -> bool {
     false
 }
 
+/// Whether a compiled `component` exports [`PREINIT`] (a snapshot does:
+/// the export stays).
+pub fn is_preinitialisable(component: &Component, engine: &Engine) -> bool {
+    component.component_type().exports(engine).any(|(name, _)| name == PREINIT)
+}
+
+/// The `initialize` of an instance of a pre-initialisable component.
+pub fn initialize_func(
+    store: &mut Store<GuestState>,
+    instance: &Instance,
+) -> Option<TypedFunc<(), (Result<(), String>,)>> {
+    let interface = instance.get_export_index(&mut *store, None, PREINIT)?;
+    let func = instance.get_export_index(&mut *store, Some(&interface), "initialize")?;
+    instance.get_typed_func(&mut *store, &func).ok()
+}
+
 /// Runs `initialize` of the component in `wasm` with `wasi`, within
 /// `limits` and `deadline`, and returns the snapshot: the same component
-/// with its state as `initialize` left it.
+/// with its state as `initialize` left it, naming the component it was
+/// taken of ([`super::snapshot_base`]).
 pub async fn snapshot(
     runtime: &Runtime,
     wasm: &[u8],
@@ -73,6 +90,7 @@ pub async fn snapshot(
     limits: Limits,
     deadline: Instant,
 ) -> Result<Vec<u8>, Failure> {
+    let began = Instant::now();
     let mut wizer = Wizer::new();
     // The export stays: wizer removes only function exports, not an
     // interface; calling `initialize` again returns at once.
@@ -80,7 +98,9 @@ pub async fn snapshot(
     let (context, instrumented) = std::panic::catch_unwind(|| wizer.instrument_component(wasm))
         .map_err(wizer_panicked)?
         .map_err(|e| Failure::Unsupported(e.into()))?;
+    let instrumented_at = began.elapsed();
     let component = runtime.component(&instrumented).await.map_err(Failure::Unsupported)?;
+    let compiled_at = began.elapsed();
     let cpu = limits.cpu.clone();
     let mut store = runtime.store(Wasi::Component(wasi.build()), limits, Some(deadline));
     let crashed = |store: &Store<GuestState>, error: wasmtime::Error| Failure::Crashed(store.data().ending(&error));
@@ -89,23 +109,26 @@ pub async fn snapshot(
         Ok(instance) => instance,
         Err(e) => return Err(crashed(&store, e)),
     };
-    let initialize = (|| {
-        let interface = instance.get_export_index(&mut store, None, PREINIT)?;
-        let func = instance.get_export_index(&mut store, Some(&interface), "initialize")?;
-        instance.get_typed_func::<(), (Result<(), String>,)>(&mut store, &func).ok()
-    })()
-    .ok_or_else(|| Failure::Unsupported(anyhow!("{PREINIT} has no `initialize: func() -> result<_, string>`")))?;
+    let initialize = initialize_func(&mut store, &instance)
+        .ok_or_else(|| Failure::Unsupported(anyhow!("{PREINIT} has no `initialize: func() -> result<_, string>`")))?;
     match metered(initialize.call_async(&mut store, ()), cpu.clone()).await {
         Ok((Ok(()),)) => {}
         Ok((Err(message),)) => return Err(Failure::Refused(message)),
         Err(e) => return Err(crashed(&store, e)),
     }
+    let initialized_at = began.elapsed();
     let mut state = Snapshotting { store: &mut store, instance };
     let snapshotting = std::panic::AssertUnwindSafe(wizer.snapshot_component(&context, &mut state));
-    futures::FutureExt::catch_unwind(snapshotting)
+    let snapshot = futures::FutureExt::catch_unwind(snapshotting)
         .await
         .map_err(wizer_panicked)?
-        .map_err(|e| Failure::Unsupported(e.into()))
+        .map_err(|e| Failure::Unsupported(e.into()))?;
+    tracing::debug!(
+        "snapshot: instrumented in {instrumented_at:?}, compiled by {compiled_at:?}, initialized by {initialized_at:?}, \
+         taken by {:?}",
+        began.elapsed()
+    );
+    Ok(super::snapshot_base::mark(snapshot, &instrumented))
 }
 
 /// A panic in wizer (a component shape it does not expect) is this app's

@@ -162,3 +162,20 @@ pub async fn held_like_any_guest(platform: &TestPlatform, dir: &Path, refused: i
     let (status, body) = request(platform, Method::GET, host, &format!("/fetch?to={cc}/v2/info"), None).await;
     assert_eq!((status, body.as_str()), (200, allowed));
 }
+
+/// An app from source is a process, as on CF: what it keeps between
+/// requests (here a count, at `/`) is there for the next request of the
+/// instance. A request cut off at its deadline (`/spin` loops) ends that
+/// process; the next request starts again from the staged snapshot. The
+/// app is pushed as `counter` (one instance), requests go one at a time.
+pub async fn keeps_state_between_requests_until_cut_off(platform: &TestPlatform, dir: &Path) {
+    platform.push("counter", dir, &["-m", "64M"]).await;
+    let host = "counter.localhost";
+    for expected in ["1", "2", "3"] {
+        assert_eq!(request(platform, Method::GET, host, "/", None).await, (200, expected.to_string()));
+    }
+    assert_eq!(request(platform, Method::GET, host, "/spin", None).await.0, 504);
+    for expected in ["1", "2"] {
+        assert_eq!(request(platform, Method::GET, host, "/", None).await, (200, expected.to_string()));
+    }
+}

@@ -14,11 +14,16 @@ instance's, not staging's), and `urllib.request.urlopen` goes out through
 wasi:http, held to the app's security groups like every egress.
 """
 
+import email.message
+import http.client
 import io
 import os
 import sys
 import traceback
+import urllib.error
 import urllib.parse
+import urllib.request
+import urllib.response
 
 import _wasmfoundry_wasi
 
@@ -233,12 +238,6 @@ def _describe(error_code):
 
 
 def _install_urllib_handler():
-    import email.message
-    import http.client
-    import urllib.error
-    import urllib.request
-    import urllib.response
-
     class WasiHttpHandler(urllib.request.BaseHandler):
         handler_order = 100
 
