@@ -8,7 +8,10 @@
 //!
 //! 1. **push → first 200**: a fresh app each run (the first push of each
 //!    language, which compiles its runtime, apart), to the first routed 200
-//!    and to the command's return;
+//!    and to the command's return; then until its snapshot is compiled
+//!    (an app from source serves from its runtime until then), which the
+//!    next push waits for: each push is measured on a platform at rest,
+//!    as are the figures below;
 //! 2. **first request of a new instance**: the app scaled up by one; once
 //!    the new instance is RUNNING, one GET straight to its port;
 //! 3. **serving**: GET / through the router from `--connections`
@@ -57,6 +60,7 @@ struct Figures {
     first_ever: Duration,
     first_200: Vec<Duration>,
     returned: Vec<Duration>,
+    snapshot_compiled: Vec<Duration>,
     first_request: Vec<Duration>,
     load: Option<LoadReport>,
     idle_kb: u64,
@@ -93,12 +97,16 @@ async fn run(options: &LanguagesBench, dir: &Path) -> Result<()> {
         }
         let mut figures = Figures::default();
         for run in 0..=runs {
-            let (first, returned) = bench.push(&format!("{}-{run}", example.name), &app_dir, |_| true).await?;
+            let name = format!("{}-{run}", example.name);
+            let pushed = Instant::now();
+            let (first, returned) = bench.push(&name, &app_dir, |_| true).await?;
+            let compiled = api.snapshot_compiled(&api.app_guid(&name).await?).await?.then(|| pushed.elapsed());
             if run == 0 {
                 figures.first_ever = first;
             } else {
                 figures.first_200.push(first);
                 figures.returned.push(returned);
+                figures.snapshot_compiled.extend(compiled);
             }
         }
         let app = format!("{}-1", example.name);
@@ -131,6 +139,9 @@ async fn run(options: &LanguagesBench, dir: &Path) -> Result<()> {
         print_row("  first push ever (compiles): first routed 200 s", &mut [figures.first_ever], None);
         print_row("  push: first routed 200 s", &mut figures.first_200, Some(1.0));
         print_row("  push: command returned s", &mut figures.returned, None);
+        if !figures.snapshot_compiled.is_empty() {
+            print_row("  push: snapshot compiled s", &mut figures.snapshot_compiled, None);
+        }
         figures.first_request.sort();
         println!(
             "{:<52} {:>9.2} {:>9.2} {:>9}",
@@ -171,6 +182,25 @@ impl Api {
     async fn get(&self, path: &str) -> Result<Value> {
         let response = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await?;
         Ok(response.json().await?)
+    }
+
+    /// Waits until the app's first instance serves from its compiled
+    /// snapshot, if it started from its runtime (then true).
+    async fn snapshot_compiled(&self, guid: &str) -> Result<bool> {
+        let began = Instant::now();
+        loop {
+            let logs = self.get(&format!("/v2/apps/{guid}/logs")).await?;
+            let lines: Vec<&str> =
+                logs.as_array().into_iter().flatten().filter_map(|l| l["message"].as_str()).collect();
+            if lines.iter().any(|line| line.starts_with("Snapshot compiled")) {
+                return Ok(true);
+            }
+            if !lines.iter().any(|line| line.contains("while its snapshot compiles")) {
+                return Ok(false);
+            }
+            anyhow::ensure!(began.elapsed() < Duration::from_secs(300), "the snapshot did not compile in 5 minutes");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     async fn app_guid(&self, name: &str) -> Result<String> {

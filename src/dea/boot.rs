@@ -39,9 +39,9 @@ use crate::runtime::command::{self, CliVersion};
 use crate::runtime::guest::LogStream;
 use crate::runtime::http::HttpApp;
 use crate::runtime::limits::Limits;
-use crate::runtime::snapshot_base::{self, Start};
 use crate::runtime::linker::file_writes_checked;
 use crate::runtime::network::{SocketCheck, allow_network};
+use crate::runtime::snapshot_base::{self, Start};
 
 /// The droplet's bytes, from the DEA's cache or the blobstore (checked
 /// against its SHA1 before it is cached).
@@ -92,8 +92,12 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     let (program, snapshot) = match snapshot_base::start(&dea.runtime, &wasm).await? {
         Start::Compiled(program) => (program, None),
         Start::Base { base, snapshot } => {
-            tell(dea, instance, "Starting from the app's runtime, which loads the app, while its snapshot compiles".into())
-                .await;
+            tell(
+                dea,
+                instance,
+                "Starting from the app's runtime, which loads the app, while its snapshot compiles".into(),
+            )
+            .await;
             let (dea, instance) = (dea.clone(), instance.clone());
             let compiled = tokio::spawn(async move {
                 let compiled = snapshot.await??;

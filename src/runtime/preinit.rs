@@ -76,7 +76,7 @@ pub fn initialize_func(
 ) -> Option<TypedFunc<(), (Result<(), String>,)>> {
     let interface = instance.get_export_index(&mut *store, None, PREINIT)?;
     let func = instance.get_export_index(&mut *store, Some(&interface), "initialize")?;
-    instance.get_typed_func(&mut *store, &func).ok()
+    instance.get_typed_func(&mut *store, func).ok()
 }
 
 /// Runs `initialize` of the component in `wasm` with `wasi`, within

@@ -66,21 +66,23 @@ pub enum Start {
     Compiled(Compiled),
     /// The component the snapshot was taken of; stores made from it load
     /// the app. The snapshot's compile runs meanwhile.
-    Base { base: Component, snapshot: JoinHandle<Result<Component>> },
+    Base {
+        base: Component,
+        snapshot: JoinHandle<Result<Component>>,
+    },
 }
 
 /// The compiled guest in `wasm`; for a snapshot not compiled yet whose
 /// base this runtime has, that base, with the snapshot compiling.
 pub async fn start(runtime: &Runtime, wasm: &[u8]) -> Result<Start> {
-    if !runtime.is_compiled(wasm) {
-        if let Some(Compiled::Component(base)) = match base_sha1(wasm) {
-            Some(sha1) => runtime.compiled_by_sha1(&sha1).await,
-            None => None,
-        } {
-            let (runtime, wasm) = (runtime.clone(), wasm.to_vec());
-            let snapshot = tokio::spawn(async move { runtime.component(&wasm).await });
-            return Ok(Start::Base { base, snapshot });
-        }
+    let base = match base_sha1(wasm) {
+        Some(sha1) if !runtime.is_compiled(wasm) => runtime.compiled_by_sha1(&sha1).await,
+        _ => None,
+    };
+    if let Some(Compiled::Component(base)) = base {
+        let (runtime, wasm) = (runtime.clone(), wasm.to_vec());
+        let snapshot = tokio::spawn(async move { runtime.component(&wasm).await });
+        return Ok(Start::Base { base, snapshot });
     }
     Ok(Start::Compiled(runtime.compile(wasm).await?))
 }
