@@ -69,7 +69,45 @@ pub fn write_into_app(build_dir: &Path, path: &str, bytes: &[u8]) -> Result<(), 
     if let Some(dir) = target.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     }
-    std::fs::write(&target, bytes).map_err(|e| format!("writing {path}: {e}"))
+    match write_whole(&target, bytes) {
+        Some(written) => written,
+        None => std::fs::write(&target, bytes).map_err(|e| e.to_string()),
+    }
+    .map_err(|e| format!("writing {path}: {e}"))
+}
+
+/// Writes `bytes` to `file` through the descriptor of the preopened
+/// directory it is under, in one call where the host takes it whole.
+/// std writes files 4 KB at a time (what WASI's `blocking-write-and-flush`
+/// takes), each call a trip to the host: 0.3 s for a 20 MB runtime. None
+/// when `file` is under no preopened directory.
+fn write_whole(file: &Path, bytes: &[u8]) -> Option<Result<(), String>> {
+    use wasi::filesystem::preopens::get_directories;
+    use wasi::filesystem::types::{DescriptorFlags, OpenFlags, PathFlags};
+
+    let file = file.to_str()?;
+    let (dir, relative) = get_directories()
+        .into_iter()
+        .filter_map(|(dir, at)| {
+            let relative = file.strip_prefix(at.trim_end_matches('/'))?.strip_prefix('/')?.to_string();
+            Some((at.len(), dir, relative))
+        })
+        .max_by_key(|(length, _, _)| *length)
+        .map(|(_, dir, relative)| (dir, relative))?;
+    let open = dir.open_at(
+        PathFlags::empty(),
+        &relative,
+        OpenFlags::CREATE | OpenFlags::TRUNCATE,
+        DescriptorFlags::WRITE,
+    );
+    let written = open.and_then(|opened| {
+        let mut offset = 0;
+        while offset < bytes.len() {
+            offset += opened.write(&bytes[offset..], offset as u64)? as usize;
+        }
+        Ok(())
+    });
+    Some(written.map_err(|code| format!("{code:?}")))
 }
 
 /// The three steps of a buildpack. Errors are shown to the user as the

@@ -17,6 +17,7 @@ mod function_cache;
 pub mod guest;
 pub mod http;
 pub mod in_process;
+mod instrumented;
 pub mod limits;
 pub mod linker;
 pub mod network;

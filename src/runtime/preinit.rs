@@ -95,11 +95,9 @@ pub async fn snapshot(
     // The export stays: wizer removes only function exports, not an
     // interface; calling `initialize` again returns at once.
     wizer.init_func(PREINIT).keep_init_func(true);
-    let (context, instrumented) = std::panic::catch_unwind(|| wizer.instrument_component(wasm))
-        .map_err(wizer_panicked)?
-        .map_err(|e| Failure::Unsupported(e.into()))?;
+    let instrumented = super::instrumented::instrument(&wizer, wasm).map_err(Failure::Unsupported)?;
     let instrumented_at = began.elapsed();
-    let component = runtime.component(&instrumented).await.map_err(Failure::Unsupported)?;
+    let component = runtime.component(&instrumented.bytes).await.map_err(Failure::Unsupported)?;
     let compiled_at = began.elapsed();
     let cpu = limits.cpu.clone();
     let mut store = runtime.store(Wasi::Component(wasi.build()), limits, Some(deadline));
@@ -118,7 +116,7 @@ pub async fn snapshot(
     }
     let initialized_at = began.elapsed();
     let mut state = Snapshotting { store: &mut store, instance };
-    let snapshotting = std::panic::AssertUnwindSafe(wizer.snapshot_component(&context, &mut state));
+    let snapshotting = std::panic::AssertUnwindSafe(wizer.snapshot_component(instrumented.context(), &mut state));
     let snapshot = futures::FutureExt::catch_unwind(snapshotting)
         .await
         .map_err(wizer_panicked)?
@@ -128,14 +126,22 @@ pub async fn snapshot(
          taken by {:?}",
         began.elapsed()
     );
-    Ok(super::snapshot_base::mark(snapshot, &instrumented))
+    Ok(super::snapshot_base::mark(snapshot, &instrumented.bytes))
 }
 
 /// A panic in wizer (a component shape it does not expect) is this app's
 /// failure, not the DEA's.
 fn wizer_panicked(panic: Box<dyn std::any::Any + Send>) -> Failure {
-    let why = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
-    Failure::Unsupported(anyhow!("wizer failed: {}", why.unwrap_or_default()))
+    Failure::Unsupported(anyhow!("wizer failed: {}", panic_message(&*panic)))
+}
+
+/// What a panic said.
+pub(super) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 /// Reads the instrumented instance's state for wizer, through the

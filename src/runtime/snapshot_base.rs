@@ -33,7 +33,8 @@ pub fn mark(mut snapshot: Vec<u8>, base: &[u8]) -> Vec<u8> {
     snapshot
 }
 
-fn leb128(mut value: usize, out: &mut Vec<u8>) {
+/// `value` in unsigned LEB128, as wasm encodes sizes.
+pub(super) fn leb128(mut value: usize, out: &mut Vec<u8>) {
     loop {
         let byte = (value & 0x7f) as u8;
         value >>= 7;
