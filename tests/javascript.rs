@@ -223,6 +223,12 @@ export default {
     const headers = new Headers({ 'Content-Type': 'text/plain' });
     headers.append('set-cookie', 'a=1');
     headers.append('Set-Cookie', 'b=2');
+    const copied = new Headers(headers);
+    const dots = new URL('http://h/a/%2E%2e/b/./c d');
+    const late = new URL('http://h/p?q=1');
+    late.search = '?q=2';
+    const q = late.searchParams.get('q');
+    late.searchParams.set('r', '3');
     const bytes = new TextEncoder().encode('héllo');
     const order = [];
     await new Promise((resolve) => { setTimeout(() => { order.push('timer'); resolve(); }, 5); queueMicrotask(() => order.push('microtask')); });
@@ -230,7 +236,8 @@ export default {
     return Response.json({
       href: u.href, host: u.host, pathname: u.pathname, y: u.searchParams.get('y'), hash: u.hash, origin: u.origin,
       params: params.toString(), all_a: params.getAll('a'),
-      content_type: headers.get('CONTENT-TYPE'), cookies: headers.getSetCookie(),
+      content_type: headers.get('CONTENT-TYPE'), cookies: headers.getSetCookie(), copied_cookies: copied.getSetCookie(),
+      dots: dots.href, q, late: late.href,
       utf8: Array.from(bytes), decoded: new TextDecoder().decode(bytes),
       base64: btoa('hi there'), unbase64: atob('aGkgdGhlcmU='),
       uuid: crypto.randomUUID(), order, body,
@@ -242,6 +249,10 @@ export default {
 "#,
     )]);
     platform.push("checks", checks.path(), &["-m", "64M"]).await;
+    // Until then, a store the instance makes loads the app itself (and draws
+    // its own `atLoad`).
+    let guid = platform.app_guid("checks").await;
+    platform.wait_for_log(&guid, "Snapshot compiled", Duration::from_secs(120)).await;
     let (status, first) = platform.via_router("checks.localhost", "/").await;
     assert_eq!(status, 200, "{first}");
     let first: Value = serde_json::from_str(&first).unwrap();
@@ -253,6 +264,9 @@ export default {
     assert_eq!((&first["hash"], &first["origin"]), (&json!("#frag"), &json!("https://example.com")));
     assert_eq!((&first["params"], &first["all_a"]), (&json!("a=1&b=2&a=3&c=x+y"), &json!(["1", "3"])));
     assert_eq!((&first["content_type"], &first["cookies"]), (&json!("text/plain"), &json!(["a=1", "b=2"])));
+    assert_eq!(first["copied_cookies"], json!(["a=1", "b=2"]), "a copy keeps each cookie apart");
+    assert_eq!(first["dots"], "http://h/b/c%20d", "dot segments, %2e too, are removed; a space is encoded");
+    assert_eq!((&first["q"], &first["late"]), (&json!("2"), &json!("http://h/p?q=2&r=3")));
     assert_eq!((&first["utf8"], &first["decoded"]), (&json!([104, 195, 169, 108, 108, 111]), &json!("héllo")));
     assert_eq!((&first["base64"], &first["unbase64"]), (&json!("aGkgdGhlcmU="), &json!("hi there")));
     assert_eq!(first["order"], json!(["microtask", "timer"]));

@@ -71,7 +71,12 @@ impl GuestLogs {
             );
             Ok(LogStream::new(move |line: String| {
                 if let Some(file) = &file {
-                    let _ = writeln!(file.lock().expect("log file"), "{line}");
+                    // One write per line: the file is not buffered, and a
+                    // line must not interleave with another's.
+                    let mut bytes = Vec::with_capacity(line.len() + 1);
+                    bytes.extend_from_slice(line.as_bytes());
+                    bytes.push(b'\n');
+                    let _ = file.lock().expect("log file").write_all(&bytes);
                 }
                 let message = LogMessage::new(&app, &source_type, &source_instance, message_type, line);
                 if sender.try_send(message).is_err() {

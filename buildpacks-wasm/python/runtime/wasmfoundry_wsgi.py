@@ -72,6 +72,12 @@ sys.stdout = _LogStream(stdout.get_stdout, "<stdout>")
 sys.stderr = _LogStream(stderr.get_stderr, "<stderr>")
 
 
+# Whether os.environ is this instance's yet: a snapshot holds staging's, and
+# a store belongs to one instance for its life, so its first request reads
+# the instance's and the rest keep it.
+_environ_is_instances = False
+
+
 def _refresh_environ():
     """os.environ becomes the environment this instance (or staging) was given."""
     current = dict(environment.get_environment())
@@ -333,7 +339,10 @@ class IncomingHandler(exports.IncomingHandler):
             print(error, file=sys.stderr)
             _error_response(response_out, 500, "Internal Server Error\n")
             return
-        _refresh_environ()
+        global _environ_is_instances
+        if not _environ_is_instances:
+            _refresh_environ()
+            _environ_is_instances = True
         environ = _environ(request, _read_all(request.consume()))
         started = []
 

@@ -76,8 +76,9 @@ fn pair(line: Vec<String>) -> Option<(String, String)> {
 
 /// Lets `waitUntil` promises finish after the response has gone.
 fn after_response(ctx: &Ctx<'_>) {
-    let pending = ctx.globals().get::<_, Object>("__wf").and_then(|wf| wf.get::<_, rquickjs::Promise>("afterResponse"));
-    if let Ok(pending) = pending {
+    let pending =
+        ctx.globals().get::<_, Object>("__wf").and_then(|wf| wf.get::<_, Option<rquickjs::Promise>>("afterResponse"));
+    if let Ok(Some(pending)) = pending {
         if let Err(error) = settle::<rquickjs::Value>(ctx, pending) {
             super::host_print_error(&error);
         }

@@ -47,13 +47,17 @@
     dir: (v) => wf.print(1, inspect(v)),
   });
 
-  // ---- process: the instance's environment, read afresh for each request ----
+  // ---- process: the instance's environment ----
+  // Read as the app loads (in a snapshot, the staging instance's), then
+  // again before a store's first request: the instance's own. A store
+  // belongs to one instance for its life, so once is enough.
   const env = {};
   const refreshEnv = () => {
     for (const k of Object.keys(env)) delete env[k];
     Object.assign(env, wf.env());
   };
   refreshEnv();
+  let envIsInstances = false;
   define('process', {
     env, argv: ['wf-js', ...wf.args().slice(1)], platform: 'wasi', version: 'v20.0.0',
     versions: { quickjs: '2025' }, cwd: () => wf.home,
@@ -190,6 +194,8 @@
   }
   const special = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443', 'ftp:': '21', 'file:': '' };
   const normalizePath = (path) => {
+    // Only a segment that is a dot or two (or %2e) changes anything.
+    if (!/(^|\/)(\.|%2e)/i.test(path)) return path.startsWith('/') ? path : `/${path}`;
     const out = [];
     const parts = path.split('/');
     for (let i = 0; i < parts.length; i++) {
@@ -202,7 +208,15 @@
     const joined = out.join('/');
     return joined.startsWith('/') ? joined : `/${joined}`;
   };
-  const encodeSet = (s, re) => s.replace(re, (c) => encodeURIComponent(c));
+  // Percent-encodes the characters of a set, tested for first: most URLs
+  // have none, and a test costs less than a replace that finds nothing.
+  const encoder = (chars) => {
+    const any = new RegExp(`[${chars}]`);
+    const every = new RegExp(`[${chars}]`, 'g');
+    return (s) => (any.test(s) ? s.replace(every, (c) => encodeURIComponent(c)) : s);
+  };
+  const encodePath = encoder('\\s"<>`{}');
+  const encodeQuery = encoder('\\s"<>`');
   const parseURL = (input, base) => {
     input = String(input).trim();
     const m = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/s.exec(input);
@@ -213,7 +227,7 @@
         const [, path, query, hash] = /^([^?#]*)(\?[^#]*)?(#.*)?$/s.exec(rest);
         return { protocol, username: '', password: '', hostname: '', port: '', pathname: path, search: query && query.length > 1 ? query : '', hash: hash && hash.length > 1 ? hash : '', opaque: true };
       }
-      rest = rest.replace(/\\/g, '/');
+      if (rest.includes('\\')) rest = rest.replace(/\\/g, '/');
       if (!rest.startsWith('//')) {
         if (base && base.protocol === protocol) return parseRelative(rest, base);
         rest = `//${rest.replace(/^\/*/, '')}`;
@@ -237,9 +251,9 @@
       if (port === special[protocol]) port = '';
       return {
         protocol, username, password, hostname, port,
-        pathname: normalizePath(encodeSet(a[2] || '/', /[\s"<>`{}]/g)),
-        search: a[3] && a[3].length > 1 ? encodeSet(a[3], /[\s"<>`]/g) : '',
-        hash: a[4] && a[4].length > 1 ? encodeSet(a[4], /[\s"<>`]/g) : '',
+        pathname: normalizePath(encodePath(a[2] || '/')),
+        search: a[3] && a[3].length > 1 ? encodeQuery(a[3]) : '',
+        hash: a[4] && a[4].length > 1 ? encodeQuery(a[4]) : '',
       };
     }
     if (!base) throw new TypeError(`Invalid URL: ${input}`);
@@ -251,17 +265,16 @@
     const r = { ...base, hash: hash && hash.length > 1 ? hash : '' };
     if (path) {
       const dir = base.pathname.slice(0, base.pathname.lastIndexOf('/') + 1);
-      r.pathname = normalizePath(encodeSet(path.startsWith('/') ? path : dir + path, /[\s"<>`{}]/g));
+      r.pathname = normalizePath(encodePath(path.startsWith('/') ? path : dir + path));
       r.search = query && query.length > 1 ? query : '';
     } else if (query !== undefined) r.search = query.length > 1 ? query : '';
     return r;
   };
   class URL {
     #p;
-    #params;
+    #params = null; // made when first asked for
     constructor(input, base) {
       this.#p = parseURL(input, base === undefined ? undefined : parseURL(base instanceof URL ? base.href : base));
-      this.#params = URLSearchParams._bind(new URLSearchParams(this.#p.search), this);
     }
     static canParse(input, base) { try { new URL(input, base); return true; } catch { return false; } }
     _setSearch(s) { this.#p.search = s ? `?${s}` : ''; }
@@ -279,10 +292,10 @@
     set host(v) { const [h, p] = String(v).split(':'); this.hostname = h; if (p !== undefined) this.port = p; }
     get origin() { return this.#p.opaque ? 'null' : `${this.protocol}//${this.host}`; }
     get pathname() { return this.#p.pathname; }
-    set pathname(v) { this.#p.pathname = this.#p.opaque ? String(v) : normalizePath(encodeSet(String(v), /[\s"<>`{}]/g)); }
+    set pathname(v) { this.#p.pathname = this.#p.opaque ? String(v) : normalizePath(encodePath(String(v))); }
     get search() { return this.#p.search; }
-    set search(v) { v = String(v).replace(/^\?/, ''); this.#p.search = v ? `?${v}` : ''; URLSearchParams._reparse(this.#params, v); }
-    get searchParams() { return this.#params; }
+    set search(v) { v = String(v).replace(/^\?/, ''); this.#p.search = v ? `?${v}` : ''; if (this.#params) URLSearchParams._reparse(this.#params, v); }
+    get searchParams() { return this.#params ??= URLSearchParams._bind(new URLSearchParams(this.#p.search), this); }
     get hash() { return this.#p.hash; }
     set hash(v) { v = String(v).replace(/^#/, ''); this.#p.hash = v ? `#${v}` : ''; }
     get href() {
@@ -291,7 +304,7 @@
       const cred = p.username ? `${p.username}${p.password ? `:${p.password}` : ''}@` : '';
       return `${p.protocol}//${cred}${this.host}${p.pathname}${p.search}${p.hash}`;
     }
-    set href(v) { this.#p = parseURL(v); URLSearchParams._reparse(this.#params, this.#p.search); }
+    set href(v) { this.#p = parseURL(v); if (this.#params) URLSearchParams._reparse(this.#params, this.#p.search); }
     toString() { return this.href; }
     toJSON() { return this.href; }
   }
@@ -299,21 +312,28 @@
   define('URLSearchParams', URLSearchParams);
 
   // ---- Headers, Request, Response ----
+  // Names checked once: an app uses the same few again and again.
+  const validNames = new Set();
   const headerName = (name) => {
     name = String(name).toLowerCase();
+    if (validNames.has(name)) return name;
     if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw new TypeError(`Invalid header name: ${name}`);
+    if (validNames.size < 256) validNames.add(name);
     return name;
   };
   class Headers {
     #map = new Map();
     constructor(init) {
-      if (init instanceof Headers) init.forEach((v, k) => this.append(k, v));
+      if (init instanceof Headers) this.#map = new Map(init.#map);
       else if (Array.isArray(init)) for (const [k, v] of init) this.append(k, v);
       else if (init && typeof init === 'object') for (const k of Object.keys(init)) this.append(k, init[k]);
     }
-    append(k, v) { k = headerName(k); v = String(v).trim(); const old = this.#map.get(k); this.#map.set(k, old === undefined ? v : k === 'set-cookie' ? `${old}\n${v}` : `${old}, ${v}`); }
+    append(k, v) { this.#add(headerName(k), String(v).trim()); }
+    #add(k, v) { const old = this.#map.get(k); this.#map.set(k, old === undefined ? v : k === 'set-cookie' ? `${old}\n${v}` : `${old}, ${v}`); }
+    // Field lines wasi:http has checked already: lower-case names, trimmed values.
+    static _fromLines(lines) { const h = new Headers(); for (const [k, v] of lines) h.#add(k, v); return h; }
     delete(k) { this.#map.delete(headerName(k)); }
-    get(k) { const v = this.#map.get(headerName(k)); return v === undefined ? null : v.replace(/\n/g, ', '); }
+    get(k) { k = headerName(k); const v = this.#map.get(k); return v === undefined ? null : k === 'set-cookie' ? v.replace(/\n/g, ', ') : v; }
     getSetCookie() { const v = this.#map.get('set-cookie'); return v === undefined ? [] : v.split('\n'); }
     has(k) { return this.#map.has(headerName(k)); }
     set(k, v) { this.#map.set(headerName(k), String(v).trim()); }
@@ -403,8 +423,7 @@
     for (let hops = 0; ; hops++) {
       const body = request._body === null ? null : typeof request._body === 'string' ? wf.encodeUtf8(request._body) : request._body;
       const [status, lines, bytes] = wf.fetch(request.method, url, request.headers._lines(), body);
-      const headers = new Headers();
-      for (const [k, v] of lines) headers.append(k, v);
+      const headers = Headers._fromLines(lines);
       const location = headers.get('location');
       if ([301, 302, 303, 307, 308].includes(status) && location && request.redirect === 'follow' && hops < 20) {
         url = new URL(location, url).href;
@@ -437,9 +456,8 @@
 
   // Called by the runtime for each request; returns [status, lines, bytes].
   wf.dispatch = async (method, url, lines, body) => {
-    refreshEnv();
-    const headers = new Headers();
-    for (const [k, v] of lines) headers.append(k, v);
+    if (!envIsInstances) { refreshEnv(); envIsInstances = true; }
+    const headers = Headers._fromLines(lines);
     const request = new Request(url, { method, headers });
     request._body = body;
     const waits = [];
@@ -454,7 +472,7 @@
     }
     if (!(response instanceof Response)) throw new TypeError(`the fetch handler returned ${inspect(response, 1)}, not a Response`);
     // waitUntil work goes on after the response is sent (lib.rs).
-    wf.afterResponse = Promise.all(waits);
+    wf.afterResponse = waits.length ? Promise.all(waits) : null;
     return [response.status, response.headers._lines(), response._body === null ? null : response._bytes()];
   };
   wf.runTimer = runTimer;
