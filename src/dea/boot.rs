@@ -23,7 +23,6 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use wasmtime::component::Component;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
@@ -41,7 +40,7 @@ use crate::runtime::http::HttpApp;
 use crate::runtime::limits::Limits;
 use crate::runtime::linker::file_writes_checked;
 use crate::runtime::network::{SocketCheck, allow_network};
-use crate::runtime::snapshot_base::{self, Start};
+use crate::runtime::snapshot_base::{self, Compiling, Start};
 
 /// The droplet's bytes, from the DEA's cache or the blobstore (checked
 /// against its SHA1 before it is cached).
@@ -89,24 +88,7 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     let wasm = tokio::fs::read(instance.dir.join("app").join(&component_path))
         .await
         .with_context(|| format!("reading {component_path} named by the start command"))?;
-    let (program, snapshot) = match snapshot_base::start(&dea.runtime, &wasm).await? {
-        Start::Compiled(program) => (program, None),
-        Start::Base { base, snapshot } => {
-            tell(
-                dea,
-                instance,
-                "Starting from the app's runtime, which loads the app, while its snapshot compiles".into(),
-            )
-            .await;
-            let (dea, instance) = (dea.clone(), instance.clone());
-            let compiled = tokio::spawn(async move {
-                let compiled = snapshot.await??;
-                tell(&dea, &instance, "Snapshot compiled: new requests start from it".into()).await;
-                Ok(compiled)
-            });
-            (Compiled::Component(base), Some(compiled))
-        }
-    };
+    let (program, snapshot) = compile(dea, instance, wasm).await?;
 
     let logs = GuestLogs::new(
         dea.bus.clone(),
@@ -147,6 +129,26 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
             "{component_path} is neither an HTTP app (exporting wasi:http/incoming-handler@0.2 or handler@0.3) \
              nor a program (exporting wasi:cli/run@0.2 or @0.3, or a preview 1 module's _start)"
         ),
+    }
+}
+
+/// The start command's guest compiled, or taken from the cache; a snapshot
+/// not compiled yet starts from its base where this DEA has it, and the
+/// app's log says so, then says when the snapshot takes over.
+async fn compile(dea: &DeaRef, instance: &Arc<Instance>, wasm: Vec<u8>) -> Result<(Compiled, Option<Compiling>)> {
+    match snapshot_base::start(&dea.runtime, wasm).await? {
+        Start::Compiled(program) => Ok((program, None)),
+        Start::Base { base, snapshot } => {
+            let why = "Starting from the app's runtime, which loads the app, while its snapshot compiles";
+            tell(dea, instance, why.into()).await;
+            let (dea, instance) = (dea.clone(), instance.clone());
+            let compiled = tokio::spawn(async move {
+                let compiled = snapshot.await??;
+                tell(&dea, &instance, "Snapshot compiled: new requests start from it".into()).await;
+                Ok(compiled)
+            });
+            Ok((Compiled::Component(base), Some(compiled)))
+        }
     }
 }
 
@@ -199,7 +201,7 @@ async fn serve(
     dea: &DeaRef,
     instance: &Arc<Instance>,
     component: &Component,
-    snapshot: Option<JoinHandle<Result<Component>>>,
+    snapshot: Option<Compiling>,
     make_wasi: impl Fn() -> Result<WasiCtxBuilder> + Send + Sync + 'static,
     limits: Limits,
     listener: TcpListener,

@@ -29,7 +29,6 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinHandle;
 use wasmtime::PoolConcurrencyLimitError;
 use wasmtime::Store;
 use wasmtime::component::{Component, Instance, InstancePre};
@@ -48,6 +47,7 @@ use super::in_process::Listed;
 use super::limits::{Ending, Limits};
 use super::linker::linker;
 use super::preinit;
+use super::snapshot_base::Compiling;
 use super::warm::{self, WarmStores};
 
 /// Requests an instance runs at once: as many stores as its memory quota
@@ -99,7 +99,7 @@ pub struct HttpApp {
     runtime: Runtime,
     code: RwLock<Code>,
     /// The snapshot compiling, to make stores from once it is compiled.
-    snapshot: Mutex<Option<JoinHandle<Result<Component>>>>,
+    snapshot: Mutex<Option<Compiling>>,
     make_wasi: Box<dyn Fn() -> Result<WasiCtxBuilder> + Send + Sync>,
     limits: Limits,
     request_timeout: Duration,
@@ -142,7 +142,7 @@ impl HttpApp {
     /// Serves from the component `new` was given — what a snapshot was
     /// taken of — with each new store loading the app, until `snapshot`
     /// is compiled; new stores are made from the snapshot after.
-    pub fn until_compiled(self, snapshot: JoinHandle<Result<Component>>) -> HttpApp {
+    pub fn until_compiled(self, snapshot: Compiling) -> HttpApp {
         self.code.write().expect("app code").loads_app = true;
         *self.snapshot.lock().expect("app snapshot") = Some(snapshot);
         self

@@ -98,6 +98,14 @@ impl Compiled {
     fn is_core_module(bytes: &[u8]) -> bool {
         bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] == [1, 0, 0, 0]
     }
+
+    /// The component, for what runs only components (buildpacks, HTTP apps).
+    pub fn into_component(self) -> Result<Component> {
+        match self {
+            Compiled::Component(component) => Ok(component),
+            Compiled::Module(_) => bail!("a WASI preview 1 module where a component is needed"),
+        }
+    }
 }
 
 /// Whether the kernel has the PAGEMAP_SCAN ioctl (Linux 6.7 and later),
@@ -200,17 +208,19 @@ impl Runtime {
     /// The component in `bytes` (for what runs only components:
     /// buildpacks, HTTP apps).
     pub async fn component(&self, bytes: &[u8]) -> Result<Component> {
-        match self.compile(bytes).await? {
-            Compiled::Component(component) => Ok(component),
-            Compiled::Module(_) => bail!("a WASI preview 1 module where a component is needed"),
-        }
+        self.compile(bytes).await?.into_component()
     }
 
     /// The component or core module in `bytes`, compiled at most once per
     /// content and engine build: from memory, else from the disk cache,
     /// else compiled (off the async threads) and cached.
     pub async fn compile(&self, bytes: &[u8]) -> Result<Compiled> {
-        let key = self.key(&sha1_hex(bytes));
+        self.compile_known(&sha1_hex(bytes), bytes).await
+    }
+
+    /// [`Runtime::compile`] of `bytes` whose SHA1 the caller has computed.
+    pub async fn compile_known(&self, sha1: &str, bytes: &[u8]) -> Result<Compiled> {
+        let key = self.key(sha1);
         let cell = self.loaded.lock().expect("component cache").entry(key.clone()).or_default().clone();
         let compiled = cell
             .get_or_try_init(|| async {
@@ -255,10 +265,10 @@ impl Runtime {
         Ok(compiled.clone())
     }
 
-    /// Whether the guest in `bytes` is compiled already (in memory or on
-    /// disk): [`Runtime::compile`] would only load it.
-    pub fn is_compiled(&self, bytes: &[u8]) -> bool {
-        let key = self.key(&sha1_hex(bytes));
+    /// Whether the guest whose bytes have SHA1 `sha1` is compiled already
+    /// (in memory or on disk): [`Runtime::compile`] would only load it.
+    pub fn is_compiled(&self, sha1: &str) -> bool {
+        let key = self.key(sha1);
         let in_memory = self.loaded.lock().expect("component cache").get(&key).is_some_and(|cell| cell.initialized());
         in_memory || self.cache_dir.join(format!("{key}.cwasm")).is_file()
     }

@@ -46,21 +46,36 @@ pub(super) fn leb128(mut value: usize, out: &mut Vec<u8>) {
     }
 }
 
-/// The SHA1 of the component `wasm` is a snapshot of, if it says.
+/// The SHA1 of the component `wasm` is a snapshot of, if it says. Only
+/// the outer component's sections are read: nested modules (the runtime's
+/// megabytes of code) are stepped over, not parsed.
 fn base_sha1(wasm: &[u8]) -> Option<String> {
-    let mut depth = 0usize;
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        match payload.ok()? {
-            wasmparser::Payload::ModuleSection { .. } | wasmparser::Payload::ComponentSection { .. } => depth += 1,
-            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
-            wasmparser::Payload::CustomSection(section) if depth == 0 && section.name() == SECTION => {
+    use wasmparser::{Chunk, Payload};
+    let mut parser = wasmparser::Parser::new(0);
+    let mut offset = 0;
+    loop {
+        let Chunk::Parsed { consumed, payload } = parser.parse(wasm.get(offset..)?, true).ok()? else {
+            return None;
+        };
+        offset += consumed;
+        match payload {
+            // The outer parser has counted the nested binary already; its
+            // bytes are only to be passed over.
+            Payload::ModuleSection { unchecked_range, .. } | Payload::ComponentSection { unchecked_range, .. } => {
+                offset = unchecked_range.end;
+            }
+            Payload::CustomSection(section) if section.name() == SECTION => {
                 return String::from_utf8(section.data().to_vec()).ok();
             }
+            Payload::End(_) => return None,
             _ => {}
         }
     }
-    None
 }
+
+/// A snapshot compiling, to take over from the base an instance started
+/// with.
+pub type Compiling = JoinHandle<Result<Component>>;
 
 /// What an instance of the guest in `wasm` starts from.
 pub enum Start {
@@ -69,23 +84,25 @@ pub enum Start {
     /// the app. The snapshot's compile runs meanwhile.
     Base {
         base: Component,
-        snapshot: JoinHandle<Result<Component>>,
+        snapshot: Compiling,
     },
 }
 
 /// The compiled guest in `wasm`; for a snapshot not compiled yet whose
 /// base this runtime has, that base, with the snapshot compiling.
-pub async fn start(runtime: &Runtime, wasm: &[u8]) -> Result<Start> {
-    let base = match base_sha1(wasm) {
-        Some(sha1) if !runtime.is_compiled(wasm) => runtime.compiled_by_sha1(&sha1).await,
+pub async fn start(runtime: &Runtime, wasm: Vec<u8>) -> Result<Start> {
+    // Hashed once: a snapshot is tens of megabytes.
+    let sha1 = sha1_hex(&wasm);
+    let base = match base_sha1(&wasm) {
+        Some(base_sha1) if !runtime.is_compiled(&sha1) => runtime.compiled_by_sha1(&base_sha1).await,
         _ => None,
     };
     if let Some(Compiled::Component(base)) = base {
-        let (runtime, wasm) = (runtime.clone(), wasm.to_vec());
-        let snapshot = tokio::spawn(async move { runtime.component(&wasm).await });
+        let runtime = runtime.clone();
+        let snapshot = tokio::spawn(async move { runtime.compile_known(&sha1, &wasm).await?.into_component() });
         return Ok(Start::Base { base, snapshot });
     }
-    Ok(Start::Compiled(runtime.compile(wasm).await?))
+    runtime.compile_known(&sha1, &wasm).await.map(Start::Compiled)
 }
 
 #[cfg(test)]
@@ -100,5 +117,18 @@ mod tests {
         let marked = mark(component, b"the runtime");
         assert_eq!(base_sha1(&marked), Some(sha1_hex(b"the runtime")));
         Component::new(&wasmtime::Engine::default(), &marked).expect("a custom section is valid anywhere");
+    }
+
+    #[test]
+    fn a_section_inside_a_nested_module_names_nothing() {
+        // A core module that carries a section of the same name, nested in
+        // a component: only the component's own sections count.
+        let module = mark(b"\0asm\x01\x00\x00\x00".to_vec(), b"not this");
+        let mut component = b"\0asm\x0d\x00\x01\x00".to_vec();
+        component.push(1); // a core module section
+        leb128(module.len(), &mut component);
+        component.extend_from_slice(&module);
+        assert_eq!(base_sha1(&component), None);
+        assert_eq!(base_sha1(&mark(component, b"this")), Some(sha1_hex(b"this")));
     }
 }
