@@ -228,16 +228,24 @@ impl HttpApp {
         let crashes = self.crashes.clone();
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let Code { handler, loads_app } = self.code.read().expect("app code").clone();
+        let mut lease = None;
         let run: BoxFuture<'static, Option<(u16, String)>> = match handler {
             Handler::P2(pre) => {
-                let (mut store, warm_proxy) = match self.warm.as_ref().and_then(|warm| warm.take(deadline)) {
+                let kept = match &self.warm {
+                    Some(warm) => warm.take(deadline).await,
+                    None => None,
+                };
+                let (mut store, warm_proxy) = match kept {
                     Some((store, proxy)) => (store, Some(proxy)),
                     None => (self.new_store(deadline)?, None),
                 };
                 let request = store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(internal)?;
                 let out = store.data_mut().http().new_response_outparam(sender).map_err(internal)?;
                 let warm = self.warm.clone();
+                lease = warm.as_ref().map(|warm| warm.lease());
+                let back = lease.clone().map(warm::Back);
                 Box::pin(async move {
+                    let _back = back;
                     let _slot = slot;
                     let proxy = match warm_proxy {
                         Some(proxy) => proxy,
@@ -269,7 +277,10 @@ impl HttpApp {
         };
         let task = super::spawn(metered(run, self.limits.cpu.clone()));
         match receiver.await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(response)) => Ok(match lease {
+                Some(lease) => response.map(|body| SignalsDrop { body, _done: warm::Sent(lease) }.boxed_unsync()),
+                None => response,
+            }),
             Ok(Err(code)) => Err(bad_gateway(code)),
             Err(_) => match task.await {
                 Ok(Some(failure)) => Err(failure),
@@ -387,12 +398,12 @@ fn failed(store: &Store<GuestState>, error: wasmtime::Error, crashes: &mpsc::Unb
 
 /// A response body that tells, by dropping `_done`, that the server is
 /// through with it (sent whole, or the client went away).
-struct SignalsDrop<B> {
+struct SignalsDrop<B, D> {
     body: B,
-    _done: tokio::sync::oneshot::Sender<()>,
+    _done: D,
 }
 
-impl<B: hyper::body::Body + Unpin> hyper::body::Body for SignalsDrop<B> {
+impl<B: hyper::body::Body + Unpin, D: Unpin> hyper::body::Body for SignalsDrop<B, D> {
     type Data = B::Data;
     type Error = B::Error;
 

@@ -13,16 +13,29 @@
 //! dropped, and a fresh one made from the snapshot takes its place, as a
 //! worker that died would be. Stores idle for [`IDLE`] give their memory
 //! back.
+//!
+//! A store comes back a moment after its response went out (the handler
+//! returns after it). A client that sends its next request at once must
+//! not find the instance with no store and get a new one — with module
+//! state of its own — so a request that finds none idle while one whose
+//! response is sent is on its way back waits for it, a little
+//! ([`RETURN_WAIT`]).
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
 use wasmtime::Store;
 
 use super::guest::GuestState;
 
 /// How long an idle store is kept.
 pub const IDLE: Duration = Duration::from_secs(30);
+
+/// How long a request waits for a store whose request was answered,
+/// rather than have a new one made.
+const RETURN_WAIT: Duration = Duration::from_millis(50);
 
 struct Kept<T> {
     store: Store<GuestState>,
@@ -34,22 +47,56 @@ struct Kept<T> {
 /// it (`T`).
 pub struct WarmStores<T> {
     idle: Mutex<Vec<Kept<T>>>,
+    returning: Arc<Returning>,
+}
+
+/// The stores whose response is sent, on their way back.
+#[derive(Default)]
+struct Returning {
+    count: AtomicUsize,
+    /// Told when one of them is back (or thrown away).
+    back: Notify,
 }
 
 impl<T> Default for WarmStores<T> {
     fn default() -> Self {
-        WarmStores { idle: Mutex::new(Vec::new()) }
+        WarmStores { idle: Mutex::new(Vec::new()), returning: Arc::default() }
     }
 }
 
 impl<T> WarmStores<T> {
-    /// The store used last, ready to run until `deadline`: its pages are
-    /// the likeliest still in the CPU's caches.
-    pub fn take(&self, deadline: Instant) -> Option<(Store<GuestState>, T)> {
+    /// The store used last, ready to run until `deadline` (its pages are
+    /// the likeliest still in the CPU's caches), waiting a little for one
+    /// on its way back if none is idle; `None`: make a new one.
+    pub async fn take(&self, deadline: Instant) -> Option<(Store<GuestState>, T)> {
+        let wait = async {
+            loop {
+                let back = self.returning.back.notified();
+                tokio::pin!(back);
+                // Registered before looking, so a return in between is seen.
+                back.as_mut().enable();
+                if let Some(taken) = self.pop(deadline) {
+                    return Some(taken);
+                }
+                if self.returning.count.load(Ordering::Acquire) == 0 {
+                    return None;
+                }
+                back.await;
+            }
+        };
+        tokio::time::timeout(RETURN_WAIT, wait).await.ok().flatten()
+    }
+
+    fn pop(&self, deadline: Instant) -> Option<(Store<GuestState>, T)> {
         let Kept { mut store, handler, .. } = self.idle.lock().expect("warm stores").pop()?;
         store.data_mut().rearm(deadline);
         store.set_epoch_deadline(1);
         Some((store, handler))
+    }
+
+    /// Follows a store out serving a request, taken or new.
+    pub fn lease(&self) -> Arc<Lease> {
+        Arc::new(Lease { returning: self.returning.clone(), stage: Mutex::new(Stage::Serving) })
     }
 
     /// Keeps `store` for the next request, if it is as good as new.
@@ -69,5 +116,47 @@ impl<T> WarmStores<T> {
         };
         // Dropped outside the lock: giving a store's slot back takes a while.
         drop(stale);
+    }
+}
+
+/// A store out serving one request: its response is sent when the
+/// [`Sent`] given the response body is dropped, and the store is back
+/// (kept, or thrown away) when the [`Back`] the serving task holds is.
+pub struct Lease {
+    returning: Arc<Returning>,
+    stage: Mutex<Stage>,
+}
+
+#[derive(PartialEq)]
+enum Stage {
+    Serving,
+    Sent,
+    Back,
+}
+
+/// Dropped once the response body is sent (or the client went away).
+pub struct Sent(pub Arc<Lease>);
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        let mut stage = self.0.stage.lock().expect("lease");
+        if *stage == Stage::Serving {
+            *stage = Stage::Sent;
+            self.0.returning.count.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Dropped once the serving task is done with the store.
+pub struct Back(pub Arc<Lease>);
+
+impl Drop for Back {
+    fn drop(&mut self) {
+        let mut stage = self.0.stage.lock().expect("lease");
+        if *stage == Stage::Sent {
+            self.0.returning.count.fetch_sub(1, Ordering::AcqRel);
+        }
+        *stage = Stage::Back;
+        self.0.returning.back.notify_waiters();
     }
 }

@@ -136,6 +136,7 @@ pub async fn held_like_any_guest(platform: &TestPlatform, dir: &Path, refused: i
     let host = "hostile.localhost";
 
     let started = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(request(platform, Method::GET, host, "/spin", None).await.0, 504);
     assert!(started.elapsed() < Duration::from_secs(10), "cut off by the request timeout: {:?}", started.elapsed());
     let (status, body) = request(platform, Method::GET, host, "/hoard", None).await;
@@ -167,17 +168,14 @@ pub async fn held_like_any_guest(platform: &TestPlatform, dir: &Path, refused: i
 /// requests (here a count, at `/`) is there for the next request of the
 /// instance. A request cut off at its deadline (`/spin` loops) ends that
 /// process; the next request starts again from the staged snapshot. The
-/// app is pushed as `counter` (one instance), requests go one at a time.
-/// A store is kept for the next request once its handler has returned,
-/// just after the response went out: each request comes a moment after
-/// the one before (sooner, it would find no store idle and get a new one).
+/// app is pushed as `counter` (one instance), requests go one at a time,
+/// each as soon as the one before is answered: a store comes back just
+/// after its response, and a request that comes sooner waits for it
+/// rather than get a new store (with a count of its own).
 pub async fn keeps_state_between_requests_until_cut_off(platform: &TestPlatform, dir: &Path) {
     platform.push("counter", dir, &["-m", "64M"]).await;
     let host = "counter.localhost";
-    let count = || async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        request(platform, Method::GET, host, "/", None).await
-    };
+    let count = || request(platform, Method::GET, host, "/", None);
     for expected in ["1", "2", "3"] {
         assert_eq!(count().await, (200, expected.to_string()));
     }
