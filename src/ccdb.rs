@@ -7,12 +7,12 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use sqlx::AnyPool;
-use sqlx::any::AnyPoolOptions;
+use sqlx::pool::PoolOptions;
 
 pub async fn connect(url: &str) -> Result<AnyPool> {
     sqlx::any::install_default_drivers();
     let sqlite = url.starts_with("sqlite:");
-    let pool = AnyPoolOptions::new()
+    let pool = pool_options()
         // One writer at a time is all SQLite does; more connections only contend.
         .max_connections(if sqlite { 1 } else { 10 })
         .connect(url)
@@ -27,6 +27,15 @@ pub async fn connect(url: &str) -> Result<AnyPool> {
         sqlx::migrate!("./migrations/postgres").run(&pool).await.context("migrating the PostgreSQL CCDB")?;
     }
     Ok(pool)
+}
+
+/// How the platform's pools of database connections are kept (the CCDB's,
+/// the PostgreSQL broker's): without reaping idle or old connections, as
+/// sqlx 0.8's reaper task can spin forever on a miscounted idle queue
+/// (launchbadge/sqlx#3645), a core lost and a process that never exits. A
+/// dead connection is still found, and replaced, when next taken.
+pub fn pool_options<DB: sqlx::Database>() -> PoolOptions<DB> {
+    PoolOptions::new().idle_timeout(None).max_lifetime(None)
 }
 
 /// The URL of a SQLite CCDB file, created if missing: `sqlite:PATH`, with

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use base64::Engine;
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -44,7 +44,10 @@ type Shared = State<Arc<Broker>>;
 
 /// Serves the broker on `listener` until the task is dropped.
 pub async fn start(config: &Config, url: &str, listener: TcpListener) -> Result<tokio::task::JoinHandle<()>> {
-    let db = PgPool::connect(url).await.context("the postgresql broker connecting to postgresql_broker_url")?;
+    let db = crate::ccdb::pool_options::<Postgres>()
+        .connect(url)
+        .await
+        .context("the postgresql broker connecting to postgresql_broker_url")?;
     let parsed = url::Url::parse(url).context("postgresql_broker_url is a URL")?;
     let broker = Arc::new(Broker {
         db,
