@@ -73,10 +73,7 @@ impl GuestLogs {
                 if let Some(file) = &file {
                     // One write per line: the file is not buffered, and a
                     // line must not interleave with another's.
-                    let mut bytes = Vec::with_capacity(line.len() + 1);
-                    bytes.extend_from_slice(line.as_bytes());
-                    bytes.push(b'\n');
-                    let _ = file.lock().expect("log file").write_all(&bytes);
+                    let _ = file.lock().expect("log file").write_all(format!("{line}\n").as_bytes());
                 }
                 let message = LogMessage::new(&app, &source_type, &source_instance, message_type, line);
                 if sender.try_send(message).is_err() {
