@@ -205,6 +205,16 @@ async fn client(target: &Target, end: &End) -> Seen {
         };
         tokio::spawn(connection);
         while pending {
+            // A keep-alive connection takes its next request only once it
+            // has finished with the last response, which can be a moment
+            // after the client read that response's body; sending before
+            // then is refused as "not ready", a failure of this client
+            // and not of the server.
+            if let Err(e) = sender.ready().await {
+                seen.failure(format!("the connection closed: {e}"));
+                pending = end.another();
+                break;
+            }
             let mut request = hyper::Request::get(&target.path).header("host", &target.host);
             if let Some(authorization) = &target.authorization {
                 request = request.header("authorization", authorization);
