@@ -44,6 +44,11 @@ pub struct Config {
     /// a disk quota caps what an instance may write, it is not reserved,
     /// and few instances fill theirs.
     pub disk_overcommit_factor: u64,
+    /// Disk (MB) the DEA's caches — droplets, compiled code — may take,
+    /// as Diego's executor caps its download cache
+    /// (`max_cache_size_in_bytes`, 10 GB there too): past it, what was
+    /// used least recently and no instance on the DEA uses is removed.
+    pub dea_cache_mb: u64,
     /// How often a DEA advertises its capacity and sends `dea.heartbeat`
     /// (ms). A DEA silent for three intervals counts as gone; the health
     /// manager looks twice per interval.
@@ -107,6 +112,7 @@ impl Default for Config {
             dea_memory_mb: None,
             dea_disk_mb: None,
             disk_overcommit_factor: 8,
+            dea_cache_mb: 10 * 1024,
             heartbeat_interval_ms: 2000,
             router_register_interval: 20,
             router_prune_threshold: 120,
@@ -248,6 +254,7 @@ const FIELDS: &[&str] = &[
     "dea_memory_mb",
     "dea_disk_mb",
     "disk_overcommit_factor",
+    "dea_cache_mb",
     "heartbeat_interval_ms",
     "router_register_interval",
     "router_prune_threshold",

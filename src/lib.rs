@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod dea;
 pub mod deployment;
+pub mod file_cache;
 pub mod hm;
 pub mod lifecycle;
 pub mod router;

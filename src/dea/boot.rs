@@ -88,7 +88,8 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     let wasm = tokio::fs::read(instance.dir.join("app").join(&component_path))
         .await
         .with_context(|| format!("reading {component_path} named by the start command"))?;
-    let (program, snapshot) = compile(dea, instance, wasm).await?;
+    let sha1 = instance.code_sha1.get_or_init(|| sha1_hex(&wasm)).clone();
+    let (program, snapshot) = compile(dea, instance, sha1, wasm).await?;
 
     let logs = GuestLogs::new(
         dea.bus.clone(),
@@ -132,11 +133,17 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     }
 }
 
-/// The start command's guest compiled, or taken from the cache; a snapshot
-/// not compiled yet starts from its base where this DEA has it, and the
-/// app's log says so, then says when the snapshot takes over.
-async fn compile(dea: &DeaRef, instance: &Arc<Instance>, wasm: Vec<u8>) -> Result<(Compiled, Option<Compiling>)> {
-    match snapshot_base::start(&dea.runtime, wasm).await? {
+/// The start command's guest (`wasm`, of SHA1 `sha1`) compiled, or taken
+/// from the cache; a snapshot not compiled yet starts from its base where
+/// this DEA has it, and the app's log says so, then says when the
+/// snapshot takes over.
+async fn compile(
+    dea: &DeaRef,
+    instance: &Arc<Instance>,
+    sha1: String,
+    wasm: Vec<u8>,
+) -> Result<(Compiled, Option<Compiling>)> {
+    match snapshot_base::start(&dea.runtime, sha1, wasm).await? {
         Start::Compiled(program) => Ok((program, None)),
         Start::Base { base, snapshot } => {
             let why = "Starting from the app's runtime, which loads the app, while its snapshot compiles";

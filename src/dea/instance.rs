@@ -10,7 +10,7 @@
 //! has a successor fails no request. Nothing else on the DEA is touched.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -61,6 +61,9 @@ pub struct Instance {
     pub(super) server: Mutex<Option<Server>>,
     /// What the running guest holds of its limits.
     pub(super) limits: Mutex<Option<Limits>>,
+    /// The SHA1 of the guest its start command names, once read: its
+    /// compiled code is in use while the instance is here.
+    pub(super) code_sha1: OnceLock<String>,
     /// CPU time used as of the last stats report, and when that was.
     cpu_sample: Mutex<(Instant, Duration)>,
 }
@@ -258,6 +261,7 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
         began: Instant::now(),
         server: Mutex::new(None),
         limits: Mutex::new(None),
+        code_sha1: OnceLock::new(),
         cpu_sample: Mutex::new((Instant::now(), Duration::ZERO)),
     });
     dea.instances.lock().expect("dea instances").insert(id.clone(), instance.clone());
@@ -275,6 +279,8 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
         }
         Err(e) => crash(&dea, &instance, format!("failed to start: {e:#}")).await,
     }
+    // Its droplet and compiled code are cached now.
+    dea.caches_changed.notify_one();
 }
 
 /// A line of the DEA's own on the instance's log stream, tagged
@@ -330,6 +336,7 @@ pub async fn stop(dea: &Dea, instance: &Instance) {
         exited(dea, instance, "STOPPED", 0, "stopped by the Cloud Controller".into()).await;
     }
     let _ = tokio::fs::remove_dir_all(&instance.dir).await;
+    dea.caches_changed.notify_one();
 }
 
 async fn exited(dea: &Dea, instance: &Instance, reason: &str, exit_status: i32, exit_description: String) {

@@ -9,6 +9,7 @@
 //! code (caches) and instance directories.
 
 mod boot;
+mod cache;
 pub mod droplet;
 mod egress;
 pub mod env;
@@ -62,6 +63,8 @@ pub struct Dea {
     snapshot: snapshot::SnapshotWriter,
     /// Set while shutting down: the snapshot keeps what ran, to come back.
     stopping: AtomicBool,
+    /// Told when the caches may be past their budget ([`cache`]).
+    caches_changed: Arc<tokio::sync::Notify>,
 }
 
 pub type DeaRef = Arc<Dea>;
@@ -94,6 +97,7 @@ impl Dea {
                 capacity,
                 staging_memory: Mutex::new(0),
                 stopping: Default::default(),
+                caches_changed: Arc::default(),
             }
         });
         // Staging work and instance directories of the previous run are
@@ -116,6 +120,7 @@ impl Dea {
         let heartbeat = dea.config.heartbeat_interval();
         tokio::spawn(periodically(Arc::downgrade(&dea), heartbeat, |dea| async move { dea.advertise().await }));
         tokio::spawn(register_periodically(Arc::downgrade(&dea)));
+        tokio::spawn(cache::keep_within_budget(Arc::downgrade(&dea), dea.caches_changed.clone()));
         tokio::spawn(periodically(Arc::downgrade(&dea), DISK_SAMPLE_INTERVAL, |dea| async move {
             let instances = dea.instances();
             let past_quota = tokio::task::spawn_blocking(move || {
@@ -167,7 +172,8 @@ impl Dea {
         let request: StagingRequest = message.json()?;
         let Some(reply_to) = message.reply.clone() else { return Ok(()) };
         // Buildpacks run on the guests' threads, like instances.
-        crate::runtime::spawn(staging::stage(self, request, reply_to)).await?;
+        crate::runtime::spawn(staging::stage(self.clone(), request, reply_to)).await?;
+        self.caches_changed.notify_one();
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 //! the functions never seen before go through Cranelift.
 
 use std::borrow::Cow;
+use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,11 +54,15 @@ impl FunctionCache {
 
 impl wasmtime::CacheStore for FunctionCache {
     fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
-        let found = std::fs::read(self.path(key)).ok().map(Cow::Owned);
-        if found.is_some() {
-            self.counts.found.fetch_add(1, Ordering::Relaxed);
-        }
-        found
+        // Opened writable to mark the use on the same handle (a compile
+        // gets tens of thousands of functions): the cache's order
+        // ([`crate::file_cache`]) is by last use.
+        let mut file = std::fs::File::options().read(true).write(true).open(self.path(key)).ok()?;
+        let mut found = Vec::new();
+        file.read_to_end(&mut found).ok()?;
+        let _ = file.set_modified(std::time::SystemTime::now());
+        self.counts.found.fetch_add(1, Ordering::Relaxed);
+        Some(Cow::Owned(found))
     }
 
     fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {

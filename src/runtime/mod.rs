@@ -40,6 +40,7 @@ use wasmtime::{
 use self::guest::{GuestState, Wasi};
 use self::limits::Limits;
 use crate::blobstore::sha1_hex;
+use crate::file_cache;
 
 /// How often the epoch advances: a guest running wasm yields its thread
 /// at least this often.
@@ -136,13 +137,17 @@ fn load_compiled(engine: &Engine, path: &Path) -> Option<Compiled> {
     // SAFETY: the file was written by `serialize` of an engine with the
     // same compatibility hash (it is in the name), in a directory only this
     // process's kind writes.
-    match Engine::detect_precompiled_file(path) {
+    let compiled = match Engine::detect_precompiled_file(path) {
         Ok(Some(Precompiled::Component)) => {
             unsafe { Component::deserialize_file(engine, path) }.map(Compiled::Component).ok()
         }
         Ok(Some(Precompiled::Module)) => unsafe { Module::deserialize_file(engine, path) }.map(Compiled::Module).ok(),
         _ => None,
+    };
+    if compiled.is_some() {
+        file_cache::touch(path);
     }
+    compiled
 }
 
 impl Runtime {
@@ -221,10 +226,15 @@ impl Runtime {
     /// [`Runtime::compile`] of `bytes` whose SHA1 the caller has computed.
     pub async fn compile_known(&self, sha1: &str, bytes: &[u8]) -> Result<Compiled> {
         let key = self.key(sha1);
-        let cell = self.loaded.lock().expect("component cache").entry(key.clone()).or_default().clone();
+        let path = self.cache_dir.join(format!("{key}.cwasm"));
+        let cell = self.loaded.lock().expect("component cache").entry(key).or_default().clone();
+        if cell.initialized() {
+            // A use from memory is a use of the file, for the cache's order.
+            file_cache::touch(&path);
+        }
         let compiled = cell
             .get_or_try_init(|| async {
-                let path = self.cache_dir.join(format!("{key}.cwasm"));
+                let path = path.clone();
                 let engine = self.engine.clone();
                 let bytes = bytes.to_vec();
                 let counts = self.function_counts.clone();
@@ -265,6 +275,16 @@ impl Runtime {
         Ok(compiled.clone())
     }
 
+    /// Lets go of the compiled code whose cache files named `names` were
+    /// removed ([`file_cache::trim`]): what this runtime holds in memory
+    /// follows its cache on disk. Whoever runs the code holds it still.
+    pub fn forget(&self, names: &[String]) {
+        let mut loaded = self.loaded.lock().expect("component cache");
+        for key in names.iter().filter_map(|name| name.strip_suffix(".cwasm")) {
+            loaded.remove(key);
+        }
+    }
+
     /// Whether the guest whose bytes have SHA1 `sha1` is compiled already
     /// (in memory or on disk): [`Runtime::compile`] would only load it.
     pub fn is_compiled(&self, sha1: &str) -> bool {
@@ -278,10 +298,12 @@ impl Runtime {
     pub async fn compiled_by_sha1(&self, sha1: &str) -> Option<Compiled> {
         let key = self.key(sha1);
         let cell = self.loaded.lock().expect("component cache").get(&key).cloned();
+        let path = self.cache_dir.join(format!("{key}.cwasm"));
         if let Some(compiled) = cell.as_ref().and_then(|cell| cell.get()) {
+            file_cache::touch(&path);
             return Some(compiled.clone());
         }
-        let (engine, path) = (self.engine.clone(), self.cache_dir.join(format!("{key}.cwasm")));
+        let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || load_compiled(&engine, &path)).await.ok().flatten()
     }
 

@@ -88,11 +88,11 @@ pub enum Start {
     },
 }
 
-/// The compiled guest in `wasm`; for a snapshot not compiled yet whose
-/// base this runtime has, that base, with the snapshot compiling.
-pub async fn start(runtime: &Runtime, wasm: Vec<u8>) -> Result<Start> {
-    // Hashed once: a snapshot is tens of megabytes.
-    let sha1 = sha1_hex(&wasm);
+/// The compiled guest in `wasm`, whose SHA1 is `sha1` (hashed once by
+/// the caller: a snapshot is tens of megabytes); for a snapshot not
+/// compiled yet whose base this runtime has, that base, with the snapshot
+/// compiling.
+pub async fn start(runtime: &Runtime, sha1: String, wasm: Vec<u8>) -> Result<Start> {
     let base = match base_sha1(&wasm) {
         Some(base_sha1) if !runtime.is_compiled(&sha1) => runtime.compiled_by_sha1(&base_sha1).await,
         _ => None,
