@@ -42,11 +42,13 @@ use crate::runtime::linker::file_writes_checked;
 use crate::runtime::network::{SocketCheck, allow_network};
 use crate::runtime::snapshot_base::{self, Compiling, Start};
 
-/// The droplet's bytes, from the DEA's cache or the blobstore (checked
-/// against its SHA1 before it is cached).
+/// The droplet's bytes, from the DEA's cache (a use, for its order:
+/// [`super::cache`]) or the blobstore (checked against its SHA1 before it
+/// is cached).
 async fn droplet_bytes(dea: &Dea, sha1: &str) -> Result<Vec<u8>> {
     let cached = dea.dir.join("droplets").join(format!("{sha1}.tgz"));
     if let Ok(bytes) = tokio::fs::read(&cached).await {
+        crate::file_cache::touch(&cached);
         return Ok(bytes);
     }
     let bytes = dea.blobstore.get(&keys::droplet(sha1)).await?.to_vec();

@@ -43,8 +43,9 @@ async fn trim(dea: &Dea) {
     let budget = dea.config.dea_cache_mb.saturating_mul(1024 * 1024);
     // A cached file's name starts with the SHA1 of what it was made from.
     let named_in_use = move |name: &str| name.split(['.', '-']).next().is_some_and(|sha1| in_use.contains(sha1));
-    match tokio::task::spawn_blocking(move || file_cache::trim(&dirs, budget, named_in_use)).await {
-        Ok(Ok(trimmed)) if !trimmed.removed.is_empty() => {
+    let trimmed = tokio::task::spawn_blocking(move || file_cache::trim(&dirs, budget, named_in_use)).await;
+    match trimmed.map_err(std::io::Error::other).and_then(|trimmed| trimmed) {
+        Ok(trimmed) if !trimmed.removed.is_empty() => {
             dea.runtime.forget(&trimmed.removed);
             tracing::info!(
                 "caches past {} MB: removed {} files ({} MB) used least recently; {} MB kept",
@@ -54,8 +55,7 @@ async fn trim(dea: &Dea) {
                 trimmed.kept_bytes >> 20
             );
         }
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => tracing::warn!("trimming the caches: {e}"),
+        Ok(_) => {}
         Err(e) => tracing::warn!("trimming the caches: {e}"),
     }
 }
