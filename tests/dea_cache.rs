@@ -41,7 +41,7 @@ fn caches(dea: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_its_budget_the_dea_keeps_only_what_its_instances_run() {
     // No room at all: only what instances use may stay.
-    let platform = TestPlatform::start_configured("local:", None, |config| config.dea_cache_mb = 0).await;
+    let mut platform = TestPlatform::start_configured("local:", None, |config| config.dea_cache_mb = 0).await;
     platform.login().await;
     platform.push("kept", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
     platform.push("parked", app_dir(&["tests/fixtures/http-p3.wasm"]).path(), &["-m", "32M"]).await;
@@ -81,6 +81,20 @@ async fn past_its_budget_the_dea_keeps_only_what_its_instances_run() {
     let (status, body) = platform.via_router("parked.localhost", "/").await;
     assert_eq!(status, 200, "{body}");
     assert!(body.starts_with("wasi 0.3 handler: /"), "{body}");
-    assert_eq!(caches(&dea), (droplets, compiled), "both apps' files are back");
+    assert_eq!(caches(&dea), (droplets.clone(), compiled.clone()), "both apps' files are back");
+
+    // A restarted DEA re-adopts both: neither's files go while the other
+    // is still starting.
+    platform.restart_dea().await;
+    for host in ["kept.localhost", "parked.localhost"] {
+        let p = &platform;
+        eventually(&format!("{host} answering again"), Duration::from_secs(20), || async move {
+            (p.via_router(host, "/").await.0 == 200).then_some(())
+        })
+        .await;
+    }
+    // The trim after the last start has had its moment.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(caches(&dea), (droplets, compiled), "what runs stays cached");
     platform.shutdown().await;
 }

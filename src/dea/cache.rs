@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::Dea;
+use crate::bus::messages::InstanceState;
 use crate::file_cache;
 
 /// How long the caches go unchecked when nothing changed them (dea_ng's
@@ -33,8 +34,13 @@ pub(super) async fn keep_within_budget(dea: Weak<Dea>, changed: Arc<Notify>) {
 }
 
 async fn trim(dea: &Dea) {
-    let in_use: HashSet<String> = dea
-        .instances()
+    let instances = dea.instances();
+    // An instance still unpacking its droplet does not know its code yet:
+    // the trim waits for its start to end, which asks for another.
+    if instances.iter().any(|i| i.code_sha1.get().is_none() && i.state() == InstanceState::Starting) {
+        return;
+    }
+    let in_use: HashSet<String> = instances
         .iter()
         .flat_map(|instance| [Some(instance.start.sha1.clone()), instance.code_sha1.get().cloned()])
         .flatten()
