@@ -226,7 +226,7 @@ impl Runtime {
     /// [`Runtime::compile`] of `bytes` whose SHA1 the caller has computed.
     pub async fn compile_known(&self, sha1: &str, bytes: &[u8]) -> Result<Compiled> {
         let key = self.key(sha1);
-        let path = self.cache_dir.join(format!("{key}.cwasm"));
+        let path = self.cache_file(&key);
         let cell = self.loaded.lock().expect("component cache").entry(key).or_default().clone();
         if cell.initialized() {
             // A use from memory is a use of the file, for the cache's order.
@@ -290,7 +290,7 @@ impl Runtime {
     pub fn is_compiled(&self, sha1: &str) -> bool {
         let key = self.key(sha1);
         let in_memory = self.loaded.lock().expect("component cache").get(&key).is_some_and(|cell| cell.initialized());
-        in_memory || self.cache_dir.join(format!("{key}.cwasm")).is_file()
+        in_memory || self.cache_file(&key).is_file()
     }
 
     /// The compiled code of the guest whose bytes have SHA1 `sha1`, if this
@@ -298,13 +298,19 @@ impl Runtime {
     pub async fn compiled_by_sha1(&self, sha1: &str) -> Option<Compiled> {
         let key = self.key(sha1);
         let cell = self.loaded.lock().expect("component cache").get(&key).cloned();
-        let path = self.cache_dir.join(format!("{key}.cwasm"));
+        let path = self.cache_file(&key);
         if let Some(compiled) = cell.as_ref().and_then(|cell| cell.get()) {
             file_cache::touch(&path);
             return Some(compiled.clone());
         }
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || load_compiled(&engine, &path)).await.ok().flatten()
+    }
+
+    /// The disk cache's file of the compiled code under `key`; its name,
+    /// less `.cwasm`, is the key ([`Runtime::forget`]).
+    fn cache_file(&self, key: &str) -> PathBuf {
+        self.cache_dir.join(format!("{key}.cwasm"))
     }
 
     /// Where compiled code is found, in memory and on disk, for this engine.
