@@ -177,6 +177,9 @@ impl Config {
         self.broker_url.clone().unwrap_or_else(|| format!("http://{}", self.broker_listen))
     }
 
+    /// The user the built-in broker takes basic auth from, and CCs send.
+    pub const BROKER_USERNAME: &str = "broker";
+
     /// The built-in broker's password: configured, or kept in the data dir.
     pub fn broker_password(&self) -> Result<String> {
         if let Some(password) = &self.broker_password {
@@ -196,13 +199,6 @@ impl Config {
 
     pub fn broker_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.broker_client_timeout_seconds.max(1))
-    }
-
-    pub fn broker_poll_timing(&self) -> crate::cc::brokers::operations::PollTiming {
-        crate::cc::brokers::operations::PollTiming {
-            first: std::time::Duration::from_millis(self.broker_poll_interval_ms.max(10)),
-            give_up_after: std::time::Duration::from_secs(self.broker_max_poll_minutes.max(1) * 60),
-        }
     }
 
     /// How long a DEA may be silent before its instances count as gone.

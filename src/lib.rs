@@ -8,10 +8,11 @@
 //! the CC wants; service brokers ([`broker`], a built-in one for
 //! PostgreSQL) provision what apps bind to. They share only the message [`bus`] (NATS subjects), the
 //! [`blobstore`] and the CC database ([`ccdb`]); what both the CC and the HM
-//! know of instances is in [`lifecycle`]; [`server`] wires whichever roles a
+//! know of instances is in [`lifecycle`], what every role says to another in [`protocol`]; [`server`] wires whichever roles a
 //! process runs, [`deployment`] runs many such processes from one
 //! manifest, and [`cli`] is the `wf` client.
 
+pub mod bench;
 pub mod blobstore;
 pub mod broker;
 pub mod bus;
@@ -24,6 +25,7 @@ pub mod deployment;
 pub mod file_cache;
 pub mod hm;
 pub mod lifecycle;
+pub mod protocol;
 pub mod router;
 pub mod runtime;
 pub mod server;

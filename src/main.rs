@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use args::{Bench, Command, GuestArgs, PushFlags, ServerArgs, Wasm, Wf};
 use clap::Parser;
-use wasmfoundry::cli;
 use wasmfoundry::server::{Platform, Role};
+use wasmfoundry::{bench, cli};
 
 async fn serve(args: ServerArgs, roles: &[Role]) -> Result<()> {
     let platform = Platform::start(args.config()?, roles).await?;
@@ -192,26 +192,25 @@ async fn main() {
         Command::ServiceKey { service, key } => cli::service_keys::show(&service, &key).await,
         Command::DeleteServiceKey { service, key, force: _ } => cli::service_keys::delete(&service, &key).await,
         Command::Bench { what: Bench::Api { apps, requests, postgres } } => {
-            cli::bench::api(apps, requests, postgres).await
+            bench::api::api(apps, requests, postgres).await
         }
         Command::Bench { what: Bench::Dea { runs, seconds, connections, wasmtime } } => {
-            cli::bench_dea::dea(cli::bench_dea::DeaBench { runs, seconds, connections, wasmtime }).await
+            bench::dea::dea(bench::dea::DeaBench { runs, seconds, connections, wasmtime }).await
         }
-        Command::Bench { what: Bench::Push { runs, wasmtime } } => cli::bench_push::push(runs, wasmtime).await,
+        Command::Bench { what: Bench::Push { runs, wasmtime } } => bench::push::push(runs, wasmtime).await,
         Command::Bench { what: Bench::Languages { runs, seconds, connections, idle } } => {
-            cli::bench_languages::languages(cli::bench_languages::LanguagesBench { runs, seconds, connections, idle })
-                .await
+            bench::languages::languages(bench::languages::LanguagesBench { runs, seconds, connections, idle }).await
         }
         Command::Bench { what: Bench::DeaStart { data_dir, blobstore_url, droplet } } => {
-            cli::bench_dea::start_once(data_dir, blobstore_url, droplet).await
+            bench::dea::start_once(data_dir, blobstore_url, droplet).await
         }
         Command::Bench { what: Bench::Load { address, host, path, authorization, seconds, requests, connections } } => {
-            use cli::bench_load::{Target, Until, generate};
+            use bench::load::{Target, Until, generate};
             let until = requests.map(Until::Requests).unwrap_or(Until::Seconds(seconds.unwrap_or(10.0)));
             generate(Target { address, host, path, authorization }, until, connections).await
         }
         Command::Bench { what: Bench::Hm { instances, nats_server, postgres } } => {
-            cli::bench_hm::hm(cli::bench_hm::HmBench { instances, nats_server, postgres }).await
+            bench::hm::hm(bench::hm::HmBench { instances, nats_server, postgres }).await
         }
         Command::Wasm { what: Wasm::Run { guest, file, args } } => match guest_options(guest, file, args) {
             Ok(options) => match cli::wasm::run(options).await {

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::dea::{Dea, DeaRef};
 use crate::hm::HealthManager;
 use crate::router::Router;
+use crate::runtime::http::LocalHttpApps;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -53,6 +54,8 @@ pub struct Platform {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// What a restarted DEA connects to again.
     backends: (Config, Bus, Blobstore),
+    /// The HTTP instances of this process's DEA, for its router.
+    local_apps: LocalHttpApps,
 }
 
 impl Platform {
@@ -67,6 +70,7 @@ impl Platform {
             dea: None,
             tasks: Vec::new(),
             backends: (config.clone(), bus.clone(), blobstore.clone()),
+            local_apps: LocalHttpApps::default(),
         };
 
         // Bind first so the real ports (when asked for port 0) are what the
@@ -81,7 +85,7 @@ impl Platform {
             let listener = bind(config.router_listen, "the router").await?;
             config.router_listen = listener.local_addr()?;
             platform.router_address = Some(config.router_listen);
-            platform.tasks.push(Router::start(&config, bus.clone(), listener).await?);
+            platform.tasks.push(Router::start(&config, bus.clone(), listener, platform.local_apps.clone()).await?);
         }
         if roles.contains(&Role::Broker)
             && let Some(url) = config.postgresql_broker_url.clone()
@@ -106,7 +110,7 @@ impl Platform {
         }
         if roles.contains(&Role::Dea) {
             platform.backends.0 = config.clone();
-            platform.dea = Some(Dea::start(config, bus, blobstore).await?);
+            platform.dea = Some(Dea::start(config, bus, blobstore, platform.local_apps.clone()).await?);
         }
         Ok(platform)
     }
@@ -118,7 +122,7 @@ impl Platform {
             dea.shutdown().await;
         }
         let (config, bus, blobstore) = self.backends.clone();
-        self.dea = Some(Dea::start(config, bus, blobstore).await?);
+        self.dea = Some(Dea::start(config, bus, blobstore, self.local_apps.clone()).await?);
         Ok(())
     }
 

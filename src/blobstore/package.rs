@@ -25,7 +25,7 @@ pub type Refusal = String;
 /// Upper bound of how much a zip may inflate in all, and how many times
 /// bigger than its compressed bytes (a zip bomb is tiny and huge).
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct UnpackLimits {
     pub max_total_bytes: u64,
     pub max_ratio: u64,
 }
@@ -96,7 +96,7 @@ fn link_stays_inside(path: &str, target: &str) -> bool {
 }
 
 /// The files of an uploaded zip.
-pub fn read_zip(bytes: &[u8], limits: Limits) -> Result<Vec<PackageFile>, Refusal> {
+pub fn read_zip(bytes: &[u8], limits: UnpackLimits) -> Result<Vec<PackageFile>, Refusal> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("not a valid zip file: {e}"))?;
     let mut files = Vec::new();
     let mut total: u64 = 0;

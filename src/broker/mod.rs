@@ -2,7 +2,7 @@
 //! `postgresql_broker_url` names a PostgreSQL server): an Open Service
 //! Broker API 2.13 server offering `postgresql`. It is a separate role
 //! that speaks OSB over HTTP with basic auth, like any broker a CF operator
-//! registers; the CC registers it by itself ([`crate::cc::builtin_broker`]).
+//! registers; the CC registers it by itself ([`crate::cc::osb::builtin`]).
 //! Each instance is a database, each binding a login role of its own
 //! ([`postgres`]); every operation finishes synchronously.
 
@@ -30,7 +30,6 @@ const PLANS: [(&str, &str, i64, &str); 2] = [
     ("wf-postgresql-small", "small", 10, "A database of its own, 10 connections at most"),
     ("wf-postgresql-medium", "medium", 50, "A database of its own, 50 connections at most"),
 ];
-pub const USERNAME: &str = "broker";
 
 struct Broker {
     db: PgPool,
@@ -91,7 +90,8 @@ fn ok(status: StatusCode, body: Value) -> Answer {
 
 /// 401 unless the request carries the broker's credentials.
 async fn check_auth(State(broker): Shared, request: Request, next: Next) -> Answer {
-    let expected = base64::engine::general_purpose::STANDARD.encode(format!("{USERNAME}:{}", broker.password));
+    let expected =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", Config::BROKER_USERNAME, broker.password));
     match request.headers().get("authorization").and_then(|v| v.to_str().ok()) {
         Some(given) if given.strip_prefix("Basic ") == Some(expected.as_str()) => Ok(next.run(request).await),
         _ => Err(Failure(StatusCode::UNAUTHORIZED, "the broker's credentials are needed".into())),

@@ -1,6 +1,6 @@
 //! The message bus: CF's NATS dispatch between roles.
 //!
-//! Roles talk only through subjects (see [`messages`] for every subject and
+//! Roles talk only through subjects (see [`crate::protocol::messages`] for every subject and
 //! its message). Two implementations of [`MessageBus`] give the same
 //! semantics — subjects with `*` and `>` wildcards, queue groups,
 //! request/reply through inbox subjects:
@@ -9,7 +9,7 @@
 //! - [`nats`]: a real NATS server through async-nats, for many machines.
 
 pub mod local;
-pub mod messages;
+
 pub mod nats;
 mod subject;
 

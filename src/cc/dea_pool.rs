@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::Cc;
-use crate::bus::messages::{Advertise, subjects};
+use crate::protocol::messages::{Advertise, subjects};
 
 type Adverts = Mutex<HashMap<String, (Advertise, Instant)>>;
 

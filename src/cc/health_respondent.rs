@@ -7,10 +7,10 @@
 use anyhow::Result;
 use sqlx::Row;
 
-use super::api::APPS;
 use super::{Cc, runner};
-use crate::bus::messages::{DeaStop, HealthStart, HealthStartReply, HealthStop, subjects};
 use crate::bus::{BusExt, Message, reply};
+use crate::cc::model::APPS;
+use crate::protocol::messages::{DeaStop, HealthStart, HealthStartReply, HealthStop, subjects};
 
 pub async fn listen(cc: Cc) -> Result<()> {
     // One CC of many answers each request.

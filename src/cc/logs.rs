@@ -9,7 +9,7 @@ use anyhow::Result;
 use tokio::sync::broadcast;
 
 use super::Cc;
-use crate::bus::messages::{LogMessage, subjects};
+use crate::protocol::messages::{LogMessage, subjects};
 
 pub const RECENT_LINES: usize = 1000;
 

@@ -7,23 +7,23 @@
 //! `health.stop`.
 
 pub mod api;
+pub mod app_observer;
 pub mod auth;
-pub mod brokers;
-pub mod builtin_broker;
 pub mod dea_pool;
 pub mod error;
 pub mod events;
 pub mod health_respondent;
 pub mod logs;
+pub mod model;
+pub mod osb;
 pub mod permissions;
-pub mod query;
 pub mod quotas;
 pub mod release;
-pub mod resource;
 pub mod rollout;
 pub mod runner;
 pub mod seed;
 pub mod stager;
+pub mod v2;
 
 use std::sync::Arc;
 
@@ -83,7 +83,7 @@ impl CloudController {
         stager::resume_lost_stagings(cc.clone());
         logs::listen(cc.clone()).await?;
         runner::listen_for_exits(cc.clone()).await?;
-        let loops = [Some(brokers::poller::spawn(cc.clone())), builtin_broker::register(cc.clone())];
+        let loops = [Some(osb::poller::spawn(cc.clone())), osb::builtin::register(cc.clone())];
         cc.background.lock().expect("background tasks").extend(loops.into_iter().flatten());
         Ok(cc)
     }

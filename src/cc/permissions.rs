@@ -12,7 +12,7 @@ use sqlx::AnyPool;
 
 use super::auth::User;
 use super::error::{ApiError, ApiResult};
-use super::query::Condition;
+use super::model::sql::Condition;
 
 /// Which rows of a resource a user may see.
 #[derive(Debug, Clone, Copy)]

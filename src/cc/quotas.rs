@@ -20,7 +20,7 @@ pub async fn default_quota(db: &AnyPool) -> ApiResult<String> {
 }
 
 /// One quota's limits that apps and routes are checked against.
-struct Limits {
+struct QuotaLimits {
     memory_limit: i64,
     instance_memory_limit: i64,
     app_instance_limit: i64,
@@ -58,7 +58,7 @@ const SPACE: Errors = Errors {
 
 /// The org's and (if any) the space's quota, each with the SQL condition
 /// selecting the apps and routes it covers and its error names.
-async fn quotas_of(db: &AnyPool, space: &str) -> ApiResult<Vec<(Limits, &'static str, String, &'static Errors)>> {
+async fn quotas_of(db: &AnyPool, space: &str) -> ApiResult<Vec<(QuotaLimits, &'static str, String, &'static Errors)>> {
     let row = sqlx::query(
         "SELECT s.organization_guid, s.space_quota_definition_guid, o.quota_definition_guid FROM spaces s \
          JOIN organizations o ON o.guid = s.organization_guid WHERE s.guid = $1",
@@ -93,13 +93,13 @@ async fn quotas_of(db: &AnyPool, space: &str) -> ApiResult<Vec<(Limits, &'static
         );
         if let Some(q) = sqlx::query(&sql).bind(&guid).fetch_optional(db).await? {
             let get = |i: usize| q.try_get::<i64, _>(i).unwrap_or(-1);
-            let limits = Limits {
+            let limits = QuotaLimits {
                 memory_limit: get(0),
                 instance_memory_limit: get(1),
                 app_instance_limit: get(2),
                 total_routes: get(3),
                 total_services: get(4),
-                non_basic_services_allowed: crate::cc::resource::bool_column(&q, "non_basic_services_allowed")
+                non_basic_services_allowed: crate::cc::model::resource::bool_column(&q, "non_basic_services_allowed")
                     .unwrap_or(true),
             };
             found.push((limits, scope, owner, errors));

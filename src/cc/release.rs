@@ -9,9 +9,10 @@
 use anyhow::Result;
 use sqlx::Row;
 
-use super::resource::bool_column;
-use super::{Cc, new_guid, now, seed::STACK};
+use super::model::resource::bool_column;
+use super::{Cc, new_guid, now};
 use crate::blobstore::{keys, sha1_hex};
+use crate::protocol::STACK;
 
 pub struct ReleasePackage {
     pub name: &'static str,

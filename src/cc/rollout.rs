@@ -1,6 +1,6 @@
 //! Starting a version of a started app, and retiring the versions before
 //! it as their successors come up (the rule is
-//! [`crate::lifecycle::rollout`]'s). Every start of a whole app goes
+//! [`crate::lifecycle::handover`]'s). Every start of a whole app goes
 //! through here — the first one has nothing to retire — so a re-push, a
 //! restage or a changed environment never leaves a route without an
 //! instance: the old ones keep serving until the new ones pass their
@@ -15,9 +15,9 @@ use super::Cc;
 use super::error::{ApiError, ApiResult};
 use super::runner;
 use crate::bus::BusExt;
-use crate::bus::messages::{DeaStop, subjects};
 use crate::lifecycle::actual::Reported;
-use crate::lifecycle::rollout;
+use crate::lifecycle::handover;
+use crate::protocol::messages::{DeaStop, subjects};
 
 /// How long the CC follows a rollout; the health manager ends any it left.
 const FOLLOW_FOR: Duration = Duration::from_secs(300);
@@ -56,7 +56,7 @@ async fn follow(cc: Cc, guid: String, version: String, instances: u32) {
     loop {
         let reported = cc.actual.instances(Some(&guid));
         let all: Vec<&Reported> = reported.iter().collect();
-        let handover = rollout::handover(&all, &version, instances);
+        let handover = handover::between(&all, &version, instances);
         let retire: Vec<String> =
             handover.retire.iter().map(|r| r.instance.instance.clone()).filter(|id| asked.insert(id.clone())).collect();
         stop_instances(&cc, &guid, retire).await;

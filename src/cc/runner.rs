@@ -1,7 +1,6 @@
 //! How the CC makes DEAs run what it wants: `dea.<id>.start` per instance
 //! on a DEA picked from the pool, `dea.stop`, `dea.update` when routes
-//! change, and `dea.find.droplet` to learn what actually runs. Changes to an
-//! app are acted on here after they are stored, as CF's AppObserver did.
+//! change, and `dea.find.droplet` to learn what actually runs.
 
 use std::time::Duration;
 
@@ -10,13 +9,13 @@ use serde_json::Value;
 use sqlx::Row;
 
 use super::Cc;
-use super::api::APPS;
-use super::api::{security_groups, services};
+
 use super::dea_pool::Needs;
 use super::error::{ApiError, ApiResult};
-use super::{events, rollout, stager};
+use super::events;
 use crate::bus::BusExt;
-use crate::bus::messages::{
+use crate::cc::model::{APPS, security_group, service_binding};
+use crate::protocol::messages::{
     DeaStart, DeaStop, DeaUpdate, DropletExited, FindDroplet, FindDropletReply, InstanceState, Limits, LogMessage,
     subjects,
 };
@@ -25,40 +24,6 @@ use crate::bus::messages::{
 const FIND_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Open-handle cap per instance.
 const FDS_LIMIT: u64 = 256;
-
-/// Acts on a stored change of an app, `before` and `after` being its entity.
-pub async fn react_to_change(cc: &Cc, guid: &str, before: &Value, after: &Value) -> ApiResult<()> {
-    let was_started = before["state"] == "STARTED";
-    if after["state"] != "STARTED" {
-        if was_started {
-            stop_all(cc, guid).await?;
-        }
-        return Ok(());
-    }
-    let instances = after["instances"].as_u64().unwrap_or(0) as u32;
-    if !was_started || after["version"] != before["version"] {
-        // A started app's old instances serve on until the new ones run.
-        if after["package_state"] == "STAGED" {
-            rollout::roll_out(cc, guid, after["version"].as_str().unwrap_or_default(), instances).await?;
-        } else {
-            tokio::spawn(stager::stage_and_start(cc.clone(), guid.to_string()));
-        }
-    } else if after["package_state"] == "STAGED" {
-        let previous = before["instances"].as_u64().unwrap_or(0) as u32;
-        if instances > previous {
-            start_instances(cc, guid, previous..instances).await?;
-        } else if instances < previous {
-            let stop = DeaStop {
-                droplet: guid.into(),
-                version: None,
-                instances: None,
-                indices: Some((instances..previous).collect()),
-            };
-            cc.bus.publish(subjects::DEA_STOP, &stop).await?;
-        }
-    }
-    Ok(())
-}
 
 /// The start message of one instance, from the app as stored.
 pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStart> {
@@ -70,7 +35,7 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
         sqlx::query_scalar("SELECT name FROM spaces WHERE guid = $1").bind(&space_guid).fetch_one(&cc.db).await?;
     let env: serde_json::Map<String, Value> = serde_json::from_str(&text("environment_json")).unwrap_or_default();
     let command = text("command");
-    let egress_network_rules = security_groups::rules_for(cc, &space_guid, false).await?;
+    let egress_network_rules = security_group::egress_rules(&cc.db, &space_guid, false).await?;
     Ok(DeaStart {
         droplet: guid.to_string(),
         name: text("name"),
@@ -79,8 +44,8 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
         sha1: text("droplet_hash"),
         executable_uri: text("droplet_hash"),
         version: text("version"),
-        services: services::bound_services(cc, guid).await?,
-        limits: Limits { mem: int("memory"), disk: int("disk_quota"), fds: FDS_LIMIT },
+        services: service_binding::bound_services(&cc.db, guid).await?,
+        limits: Limits { memory_mb: int("memory"), disk_mb: int("disk_quota"), fds: FDS_LIMIT },
         env: env
             .iter()
             .map(|(k, v)| match v {
@@ -189,7 +154,8 @@ pub async fn place_instances(cc: &Cc, guid: &str, indices: &[u32]) -> Vec<u32> {
     cc.deas.wait_for_any(Duration::from_secs(5)).await;
     let mut placed = Vec::new();
     for &index in indices {
-        let needs = Needs { memory: message.limits.mem, disk: message.limits.disk, stack: super::seed::STACK };
+        let needs =
+            Needs { memory: message.limits.memory_mb, disk: message.limits.disk_mb, stack: crate::protocol::STACK };
         let Some(dea) = cc.deas.find_dea(needs, guid) else { continue };
         let message = DeaStart { index, ..message.clone() };
         match cc.bus.publish(&subjects::dea_start(&dea), &message).await {

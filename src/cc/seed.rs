@@ -12,11 +12,10 @@ use rand::distributions::Alphanumeric;
 use sqlx::AnyPool;
 
 use super::{Cc, auth, new_guid, now};
+use crate::protocol::{STACK, STACK_DESCRIPTION};
 
 pub const DEFAULT_ORG: &str = "default";
 pub const DEFAULT_SPACE: &str = "dev";
-pub const STACK: &str = "wasi-p2";
-const STACK_DESCRIPTION: &str = "WebAssembly components on WASI 0.2, run by wasmtime";
 pub const ADMIN: &str = "admin";
 /// Where the first start leaves the admin password.
 pub const ADMIN_PASSWORD_FILE: &str = "admin-password";

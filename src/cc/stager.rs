@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use super::api::APPS;
-use super::api::security_groups;
 use super::dea_pool::Needs;
 use super::error::ApiResult;
-use super::{Cc, new_guid, now, rollout, runner, seed};
+use super::{Cc, new_guid, now, rollout, runner};
 use crate::blobstore::keys;
 use crate::bus::BusExt;
-use crate::bus::messages::{
+use crate::cc::model::{APPS, security_group};
+use crate::protocol::STACK;
+use crate::protocol::messages::{
     AdminBuildpack, LogMessage, StagingError, StagingProperties, StagingReply, StagingRequest, subjects,
 };
 
@@ -61,7 +61,7 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     .await?;
 
     let mut start_message = runner::start_message(cc, guid, 0).await?;
-    start_message.egress_network_rules = security_groups::rules_for(cc, &start_message.space_guid, true).await?;
+    start_message.egress_network_rules = security_group::egress_rules(&cc.db, &start_message.space_guid, true).await?;
     let request = StagingRequest {
         app_id: guid.to_string(),
         task_id: task_id.clone(),
@@ -69,18 +69,18 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
         download_uri: keys::package(&package_hash),
         buildpack_cache_key: keys::buildpack_cache(guid),
         admin_buildpacks: admin_buildpacks(cc).await?,
-        stack: seed::STACK.to_string(),
+        stack: STACK.to_string(),
         start_message,
     };
     let limits = request.start_message.limits;
-    let needs = Needs { memory: limits.mem, disk: limits.disk, stack: seed::STACK };
+    let needs = Needs { memory: limits.memory_mb, disk: limits.disk_mb, stack: STACK };
     cc.deas.wait_for_stager(STAGER_PATIENCE).await;
     let Some(stager) = cc.deas.find_stager(needs) else {
         let failure = StagingError {
             id: "StagingError".into(),
             message: format!(
                 "no DEA has {}M of memory and {}M of disk free to stage this app",
-                limits.mem, limits.disk
+                limits.memory_mb, limits.disk_mb
             ),
         };
         return record_failure(cc, guid, Some(&task_id), &failure).await;

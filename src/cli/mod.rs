@@ -7,12 +7,6 @@
 pub mod admin;
 pub mod app;
 pub mod apps;
-pub mod bench;
-pub mod bench_dea;
-pub mod bench_hm;
-pub mod bench_languages;
-pub mod bench_load;
-pub mod bench_push;
 pub mod bits;
 pub mod brokers;
 pub mod client;

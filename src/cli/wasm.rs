@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
-use crate::runtime::http::HttpApp;
-use crate::runtime::limits::Limits;
+use crate::runtime::http::{HttpApp, LocalHttpApps};
+use crate::runtime::limits::GuestLimits;
 use crate::runtime::network::{SocketCheck, allow_network};
 use crate::runtime::{Runtime, command};
 
@@ -67,8 +67,8 @@ impl GuestOptions {
         self.inherit_network.then(|| Arc::new(|_, _| true) as SocketCheck)
     }
 
-    fn limits(&self) -> Limits {
-        Limits { network: self.network(), ..Limits::memory(self.memory_mb * 1024 * 1024) }
+    fn limits(&self) -> GuestLimits {
+        GuestLimits { network: self.network(), ..GuestLimits::memory(self.memory_mb * 1024 * 1024) }
     }
 
     fn runtime(&self) -> Result<(Runtime, Vec<u8>)> {
@@ -113,6 +113,6 @@ pub async fn serve(options: GuestOptions, addr: SocketAddr) -> Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         interrupted.cancel();
     });
-    Arc::new(app).serve(listener, drain).await;
+    Arc::new(app).serve(listener, drain, LocalHttpApps::default()).await;
     Ok(())
 }

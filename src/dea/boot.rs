@@ -3,7 +3,7 @@
 //! component (or preview 1 module) compiled or taken from the cache (a
 //! snapshot not compiled yet may start from what it was taken of:
 //! [`crate::runtime::snapshot_base`]), then,
-//! within the app's [`Limits`] and by what it exports:
+//! within the app's [`GuestLimits`] and by what it exports:
 //!
 //! - a `wasi:http/incoming-handler` (WASI 0.2) or `wasi:http/handler`
 //!   (WASI 0.3) component is served by the DEA on the instance's port, a
@@ -27,20 +27,43 @@ use wasmtime::component::Component;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::egress::SocketPolicy;
-use super::env::{self, InstanceFacts};
+use super::env;
 use super::health;
 use super::instance::{Instance, Server, crash, tell};
 use super::log::GuestLogs;
 use super::{Dea, DeaRef, app_limits, droplet};
 use crate::blobstore::{keys, sha1_hex};
+use crate::protocol::messages::{DeaStart, InstanceState};
+use crate::protocol::vcap::InstanceFacts;
 use crate::runtime::Compiled;
 use crate::runtime::command::{self, CliVersion};
 use crate::runtime::guest::LogStream;
 use crate::runtime::http::HttpApp;
-use crate::runtime::limits::Limits;
+use crate::runtime::limits::GuestLimits;
 use crate::runtime::linker::file_writes_checked;
 use crate::runtime::network::{SocketCheck, allow_network};
 use crate::runtime::snapshot_base::{self, Compiling, Start};
+
+/// Starts an instance (under `id` when re-adopting one the DEA saved);
+/// failures to start are reported as a crash.
+pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
+    let instance = Instance::add(&dea, start, id);
+    tell(&dea, &instance, format!("Cell {} creating container for instance {}", dea.id, instance.id)).await;
+    match boot(&dea, &instance).await {
+        Ok(()) => {
+            instance.set_state(InstanceState::Running);
+            if let Err(e) = instance.register(&dea).await {
+                tracing::warn!("registering routes: {e:#}");
+            }
+            let _ = dea.advertise().await;
+            // After the heartbeat: whoever waits on this line finds the CC knowing it.
+            tell(&dea, &instance, "Container became healthy".into()).await;
+        }
+        Err(e) => crash(&dea, &instance, format!("failed to start: {e:#}")).await,
+    }
+    // Its droplet and compiled code are cached now.
+    dea.caches_changed.notify_one();
+}
 
 /// The droplet's bytes, from the DEA's cache (a use, for its order:
 /// [`super::cache`]) or the blobstore (checked against its SHA1 before it
@@ -63,7 +86,7 @@ async fn droplet_bytes(dea: &Dea, sha1: &str) -> Result<Vec<u8>> {
     .await?
 }
 
-pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
+async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     let start = &instance.start;
     let bytes = droplet_bytes(dea, &start.sha1).await?;
     let dir = instance.dir.clone();
@@ -101,7 +124,7 @@ pub(super) async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
         Some(&instance.dir.join("logs")),
     )?;
     let sockets = SocketPolicy { port: Some(port), rules: Arc::new(start.egress_network_rules.clone()) }.check();
-    let limits = Limits {
+    let limits = GuestLimits {
         max_busy: Some(Duration::from_secs(dea.config.max_busy_seconds)),
         ..app_limits(&start.limits, &instance.dir, sockets.clone(), logs.stderr.clone())
     };
@@ -212,20 +235,26 @@ async fn serve(
     component: &Component,
     snapshot: Option<Compiling>,
     make_wasi: impl Fn() -> Result<WasiCtxBuilder> + Send + Sync + 'static,
-    limits: Limits,
+    limits: GuestLimits,
     listener: TcpListener,
 ) -> Result<()> {
     let (crashes, mut crashed) = mpsc::unbounded_channel();
     let request_timeout = Duration::from_secs(dea.config.request_timeout);
-    let app =
-        HttpApp::new(&dea.runtime, component, make_wasi, Limits { max_busy: None, ..limits }, request_timeout, crashes)
-            .map_err(|e| anyhow!("the component cannot be served: {e:#}"))?;
+    let app = HttpApp::new(
+        &dea.runtime,
+        component,
+        make_wasi,
+        GuestLimits { max_busy: None, ..limits },
+        request_timeout,
+        crashes,
+    )
+    .map_err(|e| anyhow!("the component cannot be served: {e:#}"))?;
     let app = match snapshot {
         Some(compiling) => app.until_compiled(compiling),
         None => app,
     };
     let drain = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(Arc::new(app).serve(listener, drain.clone()));
+    let task = tokio::spawn(Arc::new(app).serve(listener, drain.clone(), dea.local_apps.clone()));
     *instance.server.lock().expect("instance server") = Some(Server::Http { task, drain });
     let (dea_ref, instance_ref) = (dea.clone(), instance.clone());
     tokio::spawn(async move {
@@ -244,7 +273,7 @@ async fn run_program(
     instance: &Arc<Instance>,
     program: Compiled,
     wasi: WasiCtxBuilder,
-    limits: Limits,
+    limits: GuestLimits,
 ) -> Result<()> {
     let (ended, mut has_ended) = tokio::sync::oneshot::channel();
     let runtime = dea.runtime.clone();

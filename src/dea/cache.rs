@@ -16,8 +16,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::Dea;
-use crate::bus::messages::InstanceState;
 use crate::file_cache;
+use crate::protocol::messages::InstanceState;
 
 /// How long the caches go unchecked when nothing changed them (dea_ng's
 /// droplet reaper ran every minute).

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
 use super::links::{self, Link};
-use crate::blobstore::package::{self, Limits};
+use crate::blobstore::package::{self, UnpackLimits};
 
 pub const STAGING_INFO: &str = "staging_info.yml";
 
@@ -27,7 +27,7 @@ pub struct StagingInfo {
 pub const MAX_APP_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 /// Writes the files of a package zip under `dest`, its links last.
-pub fn unpack_package(zip: &[u8], dest: &Path, limits: Limits) -> Result<()> {
+pub fn unpack_package(zip: &[u8], dest: &Path, limits: UnpackLimits) -> Result<()> {
     let files = package::read_zip(zip, limits).map_err(|e| anyhow!("invalid app package: {e}"))?;
     let mut links = Vec::new();
     for file in files {

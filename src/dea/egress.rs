@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use wasmtime_wasi::sockets::SocketAddrUse;
 
-use crate::bus::messages::EgressRule;
+use crate::protocol::messages::EgressRule;
 use crate::runtime::network::SocketCheck;
 
 #[derive(Debug, Clone)]

@@ -5,88 +5,24 @@
 //! then the app's `.profile.d/*.env` files — later entries win. The result
 //! is also written to the instance's `logs/env.log`.
 
-use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
-
-use crate::bus::messages::DeaStart;
+use crate::protocol::STACK;
+use crate::protocol::messages::DeaStart;
+use crate::protocol::vcap::{InstanceFacts, database_url, vcap_application, vcap_services};
 
 /// Where an instance's directories appear inside the guest.
 pub const HOME: &str = "/home/vcap/app";
 pub const TMPDIR: &str = "/home/vcap/tmp";
-
-/// One running instance, as its environment describes it.
-pub struct InstanceFacts<'a> {
-    pub instance_id: &'a str,
-    pub host: &'a str,
-    pub port: u16,
-    pub started_at: DateTime<Utc>,
-}
-
-pub fn vcap_application(app: &DeaStart, instance: Option<&InstanceFacts>) -> Value {
-    let mut value = json!({
-        "limits": {"mem": app.limits.mem, "disk": app.limits.disk, "fds": app.limits.fds},
-        "application_id": app.droplet,
-        "application_version": app.version,
-        "application_name": app.name,
-        "application_uris": app.uris,
-        "version": app.version,
-        "name": app.name,
-        "uris": app.uris,
-        "users": if app.users.is_empty() { Value::Null } else { json!(app.users) },
-        "space_id": app.space_guid,
-        "space_name": app.space_name,
-    });
-    if let Some(i) = instance {
-        let started = i.started_at.format("%Y-%m-%d %H:%M:%S %z").to_string();
-        let timestamp = i.started_at.timestamp();
-        value["instance_id"] = json!(i.instance_id);
-        value["instance_index"] = json!(app.index);
-        value["host"] = json!("0.0.0.0");
-        value["port"] = json!(i.port);
-        value["started_at"] = json!(started);
-        value["started_at_timestamp"] = json!(timestamp);
-        value["start"] = json!(started);
-        value["state_timestamp"] = json!(timestamp);
-    }
-    value
-}
 
 /// `KEY=value` strings as `(key, value)`.
 pub fn parse_pairs(env: &[String]) -> Vec<(String, String)> {
     env.iter().filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-/// VCAP_SERVICES: the bound services (as `dea.start` carries them) by label.
-pub fn vcap_services(services: &[Value]) -> Value {
-    let mut by_label = serde_json::Map::new();
-    for service in services {
-        let label = service["label"].as_str().unwrap_or("user-provided").to_string();
-        if let Value::Array(list) = by_label.entry(label).or_insert_with(|| json!([])) {
-            list.push(service.clone());
-        }
-    }
-    Value::Object(by_label)
-}
-
-/// DATABASE_URL, as CF's DEA made it: the `uri` credential of the first
-/// bound service that is a MySQL or PostgreSQL URL, with the scheme Rails
-/// expects (`mysql2://`, `postgres://`).
-pub fn database_url(services: &[Value]) -> Option<String> {
-    services.iter().filter_map(|s| s["credentials"]["uri"].as_str()).find_map(|uri| {
-        let (scheme, rest) = uri.split_once("://")?;
-        match scheme {
-            "mysql" | "mysql2" => Some(format!("mysql2://{rest}")),
-            "postgres" | "postgresql" => Some(format!("postgres://{rest}")),
-            _ => None,
-        }
-    })
-}
-
 fn common(app: &DeaStart, instance: Option<&InstanceFacts>) -> Vec<(String, String)> {
     let mut env = vec![
         ("VCAP_APPLICATION".into(), vcap_application(app, instance).to_string()),
         ("VCAP_SERVICES".into(), vcap_services(&app.services).to_string()),
-        ("MEMORY_LIMIT".into(), format!("{}m", app.limits.mem)),
+        ("MEMORY_LIMIT".into(), format!("{}m", app.limits.memory_mb)),
     ];
     if let Some(url) = database_url(&app.services) {
         env.push(("DATABASE_URL".into(), url));
@@ -97,7 +33,7 @@ fn common(app: &DeaStart, instance: Option<&InstanceFacts>) -> Vec<(String, Stri
 /// The environment buildpacks stage with.
 pub fn staging(app: &DeaStart, user_env: &[String]) -> Vec<(String, String)> {
     let mut env = common(app, None);
-    env.push(("CF_STACK".into(), crate::cc::seed::STACK.into()));
+    env.push(("CF_STACK".into(), STACK.into()));
     env.extend(parse_pairs(user_env));
     env
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use base64::Engine;
 
 use crate::blobstore::package::safe_path;
-use crate::bus::messages::FilesReply;
+use crate::protocol::messages::FilesReply;
 
 /// Largest file served whole.
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;

@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::bus::messages::DeaStart;
+use crate::protocol::messages::DeaStart;
 
 /// How often a failing check is tried again.
 const RETRY: Duration = Duration::from_millis(20);

@@ -1,7 +1,7 @@
 //! One app instance on this DEA, from `dea.<id>.start` to its end: it is
 //! STARTING while [`super::boot`] brings it up, RUNNING once that succeeds
 //! (and its routes are registered), and reported in heartbeats, stats and
-//! the snapshot throughout. It ends by `dea.stop` or by crashing (CRASHED:
+//! the saved instances throughout. It ends by `dea.stop` or by crashing (CRASHED:
 //! a trap, a limit, a failed health check); either way the router forgets
 //! it and `droplet.exited` says why. A stopped instance is STOPPING while
 //! it drains: off its routes first, it serves on for a moment (routers
@@ -16,13 +16,13 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use super::{Dea, DeaRef, boot, disk_usage};
+use super::{Dea, disk_usage};
 use crate::bus::BusExt;
-use crate::bus::messages::{
+use crate::protocol::messages::{
     DeaStart, DropletExited, FindDropletReply, InstanceHeartbeat, InstanceState, InstanceStats, LogMessage,
     RouteRegistration, Usage, subjects,
 };
-use crate::runtime::limits::Limits;
+use crate::runtime::limits::GuestLimits;
 
 /// How long a crashed instance's server lingers so the answer to the
 /// request that crashed it (a 500) still reaches the client.
@@ -60,7 +60,7 @@ pub struct Instance {
     /// The server (HTTP app) or program (command app).
     pub(super) server: Mutex<Option<Server>>,
     /// What the running guest holds of its limits.
-    pub(super) limits: Mutex<Option<Limits>>,
+    pub(super) limits: Mutex<Option<GuestLimits>>,
     /// The SHA1 of the guest its start command names, once read: its
     /// compiled code is in use while the instance is here.
     pub(super) code_sha1: OnceLock<String>,
@@ -106,7 +106,7 @@ impl Instance {
         Some(std::mem::replace(&mut status.state, InstanceState::Stopping))
     }
 
-    fn set_state(&self, state: InstanceState) -> InstanceState {
+    pub(super) fn set_state(&self, state: InstanceState) -> InstanceState {
         let mut status = self.status.lock().expect("instance status");
         let before = status.state;
         status.state = state;
@@ -174,8 +174,8 @@ impl Instance {
                 host: dea.config.dea_host.clone(),
                 port: status.port,
                 uptime: self.began.elapsed().as_secs(),
-                mem_quota: self.start.limits.mem * mb,
-                disk_quota: self.start.limits.disk * mb,
+                mem_quota: self.start.limits.memory_mb * mb,
+                disk_quota: self.start.limits.disk_mb * mb,
                 fds_quota: self.start.limits.fds,
                 usage: self.usage(),
             }),
@@ -243,44 +243,32 @@ impl Instance {
     }
 }
 
-/// Starts an instance (under `id` when re-adopting one from the
-/// snapshot); failures to start are reported as a crash.
-pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
-    let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let instance = Arc::new(Instance {
-        dir: dea.dir.join("instances").join(&id),
-        status: Mutex::new(Status {
-            state: InstanceState::Starting,
-            since: epoch_seconds(),
-            port: 0,
-            uris: start.uris.clone(),
-        }),
-        id: id.clone(),
-        start,
-        started_at: Utc::now(),
-        began: Instant::now(),
-        server: Mutex::new(None),
-        limits: Mutex::new(None),
-        code_sha1: OnceLock::new(),
-        cpu_sample: Mutex::new((Instant::now(), Duration::ZERO)),
-    });
-    dea.instances.lock().expect("dea instances").insert(id.clone(), instance.clone());
-    dea.save_snapshot();
-    tell(&dea, &instance, format!("Cell {} creating container for instance {id}", dea.id)).await;
-    match boot::boot(&dea, &instance).await {
-        Ok(()) => {
-            instance.set_state(InstanceState::Running);
-            if let Err(e) = instance.register(&dea).await {
-                tracing::warn!("registering routes: {e:#}");
-            }
-            let _ = dea.advertise().await;
-            // After the heartbeat: whoever waits on this line finds the CC knowing it.
-            tell(&dea, &instance, "Container became healthy".into()).await;
-        }
-        Err(e) => crash(&dea, &instance, format!("failed to start: {e:#}")).await,
+impl Instance {
+    /// A new instance of `start` (under `id` when re-adopting one from the
+    /// DEA's saved instances), STARTING, listed on the DEA and saved.
+    pub(super) fn add(dea: &Dea, start: DeaStart, id: Option<String>) -> Arc<Instance> {
+        let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        let instance = Arc::new(Instance {
+            dir: dea.dir.join("instances").join(&id),
+            status: Mutex::new(Status {
+                state: InstanceState::Starting,
+                since: epoch_seconds(),
+                port: 0,
+                uris: start.uris.clone(),
+            }),
+            id: id.clone(),
+            start,
+            started_at: Utc::now(),
+            began: Instant::now(),
+            server: Mutex::new(None),
+            limits: Mutex::new(None),
+            code_sha1: OnceLock::new(),
+            cpu_sample: Mutex::new((Instant::now(), Duration::ZERO)),
+        });
+        dea.instances.lock().expect("dea instances").insert(id, instance.clone());
+        dea.save_instances();
+        instance
     }
-    // Its droplet and compiled code are cached now.
-    dea.caches_changed.notify_one();
 }
 
 /// A line of the DEA's own on the instance's log stream, tagged
@@ -312,7 +300,7 @@ pub(super) async fn crash(dea: &Dea, instance: &Instance, description: String) {
     for crashed in earlier {
         Box::pin(stop(dea, &crashed)).await;
     }
-    dea.save_snapshot();
+    dea.save_instances();
     let _ = instance.unregister(dea).await;
     exited(dea, instance, "CRASHED", 255, description).await;
     let _ = dea.advertise().await;
@@ -322,7 +310,7 @@ pub(super) async fn crash(dea: &Dea, instance: &Instance, description: String) {
 /// its directory.
 pub async fn stop(dea: &Dea, instance: &Instance) {
     let Some(before) = instance.begin_stopping() else { return };
-    dea.save_snapshot();
+    dea.save_instances();
     if before != InstanceState::Crashed {
         tell(dea, instance, format!("Cell {} stopping instance {}", dea.id, instance.id)).await;
         let _ = instance.unregister(dea).await;

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 use tokio::sync::mpsc;
 
-use crate::bus::messages::{LogMessage, subjects};
 use crate::bus::{Bus, BusExt};
+use crate::protocol::messages::{LogMessage, subjects};
 use crate::runtime::guest::LogStream;
 
 /// Lines waiting to be shipped to the bus; beyond this a flooding guest's

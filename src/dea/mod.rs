@@ -8,6 +8,7 @@
 //! It owns nothing but its directory: staging work, droplets and compiled
 //! code (caches) and instance directories.
 
+mod app_snapshot;
 mod boot;
 mod cache;
 pub mod droplet;
@@ -18,8 +19,7 @@ mod health;
 mod instance;
 mod links;
 mod log;
-mod preinit;
-mod snapshot;
+mod saved_instances;
 mod staging;
 
 use std::collections::HashMap;
@@ -31,13 +31,14 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::blobstore::Blobstore;
-use crate::bus::messages::{
+use crate::bus::{Bus, BusExt, Message, reply};
+use crate::config::Config;
+use crate::protocol::messages::{
     Advertise, DeaStart, DeaStop, DeaUpdate, FilesReply, FilesRequest, FindDroplet, Heartbeat, InstanceState,
     RouterStart, StagingRequest, subjects,
 };
-use crate::bus::{Bus, BusExt, Message, reply};
-use crate::config::Config;
 use crate::runtime::Runtime;
+use crate::runtime::http::LocalHttpApps;
 use instance::Instance;
 
 /// How often instances' disk usage is measured for their quotas.
@@ -52,6 +53,8 @@ pub struct Dea {
     bus: Bus,
     blobstore: Blobstore,
     runtime: Runtime,
+    /// Where its HTTP instances are listed for a router in this process.
+    local_apps: LocalHttpApps,
     dir: PathBuf,
     instances: Mutex<HashMap<String, Arc<Instance>>>,
     /// What the DEA offers (MB): memory and disk.
@@ -60,8 +63,8 @@ pub struct Dea {
     staging_memory: Mutex<u64>,
     /// Seconds between route registrations, as the routers ask.
     register_interval: AtomicU64,
-    snapshot: snapshot::SnapshotWriter,
-    /// Set while shutting down: the snapshot keeps what ran, to come back.
+    saved_instances: saved_instances::SavedInstancesWriter,
+    /// Set while shutting down: the saved instances keep what ran, to come back.
     stopping: AtomicBool,
     /// Told when the caches may be past their budget ([`cache`]).
     caches_changed: Arc<tokio::sync::Notify>,
@@ -71,10 +74,11 @@ pub type DeaRef = Arc<Dea>;
 
 impl Dea {
     /// Starts the DEA: subscribes to its subjects and begins advertising.
-    pub async fn start(config: Config, bus: Bus, blobstore: Blobstore) -> Result<DeaRef> {
+    /// Its HTTP instances are listed in `local_apps` while they accept.
+    pub async fn start(config: Config, bus: Bus, blobstore: Blobstore, local_apps: LocalHttpApps) -> Result<DeaRef> {
         let dir = std::path::absolute(config.data_dir.join("dea"))?;
         let runtime = Runtime::new(&dir.join("compiled"))?;
-        let previous = snapshot::load(&dir).unwrap_or_default();
+        let previous = saved_instances::load(&dir).unwrap_or_default();
         let id = if previous.dea_id.is_empty() {
             format!("dea-{}", uuid::Uuid::new_v4().simple())
         } else {
@@ -87,11 +91,14 @@ impl Dea {
             Dea {
                 id,
                 register_interval: AtomicU64::new(config.router_register_interval),
-                snapshot: snapshot::SnapshotWriter::start(dir.clone(), move || weak.upgrade()?.snapshot()),
+                saved_instances: saved_instances::SavedInstancesWriter::start(dir.clone(), move || {
+                    weak.upgrade()?.running_instances()
+                }),
                 config,
                 bus,
                 blobstore,
                 runtime,
+                local_apps,
                 dir,
                 instances: Mutex::default(),
                 capacity,
@@ -101,7 +108,7 @@ impl Dea {
             }
         });
         // Staging work and instance directories of the previous run are
-        // removed; the instances in its snapshot start again below.
+        // removed; the instances it saved start again below.
         for stale in ["instances", "staging"] {
             let _ = std::fs::remove_dir_all(dea.dir.join(stale));
         }
@@ -114,8 +121,8 @@ impl Dea {
         dea.subscribe(&subjects::dea_files(&dea.id), |dea, m| async move { dea.on_files(m).await }).await?;
         dea.advertise().await?;
         for saved in previous.instances {
-            tracing::info!("re-adopting instance {} of app {} from the snapshot", saved.start.index, saved.start.name);
-            tokio::spawn(instance::start(dea.clone(), saved.start, Some(saved.id)));
+            tracing::info!("re-adopting instance {} of app {} it saved", saved.start.index, saved.start.name);
+            tokio::spawn(boot::start(dea.clone(), saved.start, Some(saved.id)));
         }
         let heartbeat = dea.config.heartbeat_interval();
         tokio::spawn(periodically(Arc::downgrade(&dea), heartbeat, |dea| async move { dea.advertise().await }));
@@ -179,7 +186,7 @@ impl Dea {
 
     async fn on_start(self: Arc<Self>, message: Message) -> Result<()> {
         let start: DeaStart = message.json()?;
-        instance::start(self, start, None).await;
+        boot::start(self, start, None).await;
         Ok(())
     }
 
@@ -254,14 +261,14 @@ impl Dea {
         let mut disk = 0;
         for instance in &instances {
             if matches!(instance.state(), InstanceState::Starting | InstanceState::Running) {
-                memory += instance.start.limits.mem;
-                disk += instance.start.limits.disk;
+                memory += instance.start.limits.memory_mb;
+                disk += instance.start.limits.disk_mb;
                 *app_id_to_count.entry(instance.start.droplet.clone()).or_insert(0) += 1;
             }
         }
         let advert = Advertise {
             id: self.id.clone(),
-            stacks: vec![crate::cc::seed::STACK.to_string()],
+            stacks: vec![crate::protocol::STACK.to_string()],
             available_memory: self.capacity.0.saturating_sub(memory),
             available_disk: self.capacity.1.saturating_sub(disk),
             app_id_to_count,
@@ -279,14 +286,14 @@ impl Dea {
         Ok(())
     }
 
-    /// Asks for the snapshot to be written with what runs now.
-    fn save_snapshot(&self) {
-        self.snapshot.changed();
+    /// Asks for the saved instances to be written with what runs now.
+    fn save_instances(&self) {
+        self.saved_instances.changed();
     }
 
-    /// What runs now, as the snapshot keeps it; None while shutting down
-    /// (the snapshot then keeps what ran before, for the next start).
-    fn snapshot(&self) -> Option<snapshot::Snapshot> {
+    /// What runs now, as it is saved; None while shutting down (what is
+    /// saved then is what ran before, for the next start).
+    fn running_instances(&self) -> Option<saved_instances::SavedInstances> {
         if self.stopping.load(Ordering::SeqCst) {
             return None;
         }
@@ -294,16 +301,16 @@ impl Dea {
             .instances()
             .into_iter()
             .filter(|i| matches!(i.state(), InstanceState::Starting | InstanceState::Running))
-            .map(|i| snapshot::SavedInstance { id: i.id.clone(), start: i.start.clone() })
+            .map(|i| saved_instances::SavedInstance { id: i.id.clone(), start: i.start.clone() })
             .collect();
-        Some(snapshot::Snapshot { dea_id: self.id.clone(), instances })
+        Some(saved_instances::SavedInstances { dea_id: self.id.clone(), instances })
     }
 
-    /// Stops every instance (on shutdown), reporting each; the snapshot
-    /// keeps them so the next start brings them back.
+    /// Stops every instance (on shutdown), reporting each; they stay saved
+    /// so the next start brings them back.
     pub async fn shutdown(&self) {
-        if let Some(current) = self.snapshot() {
-            snapshot::write(&self.dir, current).await;
+        if let Some(current) = self.running_instances() {
+            saved_instances::write(&self.dir, current).await;
         }
         self.stopping.store(true, Ordering::SeqCst);
         let instances = self.instances();
@@ -360,21 +367,21 @@ pub fn disk_usage(dir: &std::path::Path) -> u64 {
 /// the app's memory, disk quota (on `dir`, as used now) and handles, and
 /// `network`. Going over the disk quota is told on `log`.
 pub(crate) fn app_limits(
-    limits: &crate::bus::messages::Limits,
+    limits: &crate::protocol::messages::Limits,
     dir: &std::path::Path,
     network: crate::runtime::network::SocketCheck,
     log: crate::runtime::guest::LogStream,
-) -> crate::runtime::limits::Limits {
-    use crate::runtime::limits::{Disk, Limits};
+) -> crate::runtime::limits::GuestLimits {
+    use crate::runtime::limits::{Disk, GuestLimits};
     let mb = 1024 * 1024;
-    let disk_mb = limits.disk;
+    let disk_mb = limits.disk_mb;
     let disk =
         Disk::new(disk_mb * mb, move || log.line(format!("disk quota of {disk_mb} MB exceeded: writes are refused")));
     disk.measured(disk_usage(dir));
-    Limits {
+    GuestLimits {
         disk: Some(Arc::new(disk)),
         max_handles: limits.fds as usize,
         network: Some(network),
-        ..Limits::memory(limits.mem * mb)
+        ..GuestLimits::memory(limits.memory_mb * mb)
     }
 }

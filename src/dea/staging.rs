@@ -11,21 +11,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
+use super::app_snapshot;
 use super::droplet::{self, StagingInfo};
 use super::egress::SocketPolicy;
 use super::log::GuestLogs;
-use super::preinit;
 use super::{DeaRef, app_limits, env};
 use crate::blobstore::package;
 use crate::blobstore::{keys, sha1_hex};
-use crate::bus::messages::{AdminBuildpack, StagingError, StagingReply, StagingRequest, subjects};
+use crate::protocol::messages::{AdminBuildpack, StagingError, StagingReply, StagingRequest, subjects};
 use crate::runtime::buildpack::{BuildpackRun, Failure, LoadedBuildpack, StagingDirs};
+use crate::runtime::ending::Ending;
 use crate::runtime::guest::LogStream;
-use crate::runtime::limits::Ending;
 
 /// Runs one staging task and sends its replies to `reply_to`.
 pub async fn stage(dea: DeaRef, request: StagingRequest, reply_to: String) {
-    let memory = request.start_message.limits.mem;
+    let memory = request.start_message.limits.memory_mb;
     *dea.staging_memory.lock().expect("staging memory") += memory;
     let work = dea.dir.join("staging").join(&request.task_id);
     let started = StagingReply {
@@ -89,7 +89,7 @@ async fn run(
         droplet::unpack_package(
             &app_package,
             &app_dir,
-            package::Limits { max_total_bytes: droplet::MAX_APP_BYTES, max_ratio: 1000 },
+            package::UnpackLimits { max_total_bytes: droplet::MAX_APP_BYTES, max_ratio: 1000 },
         )
     })
     .await
@@ -125,9 +125,11 @@ async fn run(
     drop(loaded);
     run.log.flush();
     let start_command = request.start_message.effective_start_command(&release.start_command);
-    preinit::run(&dea.runtime, &start_command, &dirs, &run).await.map_err(|e| match e {
-        preinit::Error::TimedOut(message) => error("StagingTimeExpired", format!("{}: {message}", buildpack.name)),
-        preinit::Error::Failed(message) => error("BuildpackCompileFailed", format!("{}: {message}", buildpack.name)),
+    app_snapshot::run(&dea.runtime, &start_command, &dirs, &run).await.map_err(|e| match e {
+        app_snapshot::Error::TimedOut(message) => error("StagingTimeExpired", format!("{}: {message}", buildpack.name)),
+        app_snapshot::Error::Failed(message) => {
+            error("BuildpackCompileFailed", format!("{}: {message}", buildpack.name))
+        }
     })?;
 
     log.line("-----> Uploading droplet");

@@ -1,6 +1,6 @@
 //! The Health Manager: keeps what runs equal to what users asked for.
 //!
-//! Desired state is the CCDB's apps ([`desired`]); actual state is what
+//! Desired state is the CCDB's apps ([`crate::lifecycle::desired`]); actual state is what
 //! DEAs report in `dea.heartbeat` ([`crate::lifecycle::actual`]); crashes
 //! are counted in the CCDB ([`crate::lifecycle::crashes`]). Twice per
 //! heartbeat interval, and at once when `droplet.exited` reports a crash,
@@ -18,7 +18,6 @@
 //! know — not that every DEA died — and an HM cut off from the bus lets
 //! the lease go to one that is not.
 
-mod desired;
 mod lease;
 mod plan;
 
@@ -30,11 +29,11 @@ use anyhow::Result;
 use futures::StreamExt;
 use sqlx::AnyPool;
 
-use crate::bus::messages::{HealthStart, HealthStartReply, HealthStop, subjects};
 use crate::bus::{Bus, BusExt};
 use crate::config::Config;
 use crate::lifecycle::actual::{self, ActualState};
-use crate::lifecycle::crashes;
+use crate::lifecycle::{crashes, desired};
+use crate::protocol::messages::{HealthStart, HealthStartReply, HealthStop, subjects};
 
 /// How long the CC has to answer a `health.start`.
 const START_REPLY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -7,7 +7,7 @@
 //! - started but not staged: leave it alone (staging is in flight);
 //! - staged: stop indices at or past `instances`, instances of other
 //!   versions once their index's new instance runs (the
-//!   [rollout](crate::lifecycle::rollout) rule), and all but one of an
+//!   [handover](crate::lifecycle::handover) rule), and all but one of an
 //!   index's live instances; start each
 //!   missing index — a crashed one once the [`CrashPolicy`] allows — unless
 //!   the CC changed the app a moment ago (its own start or stop is still
@@ -15,26 +15,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::bus::messages::InstanceState;
 use crate::lifecycle::actual::Reported;
 use crate::lifecycle::crashes::CrashRecord;
+use crate::lifecycle::desired::DesiredApp;
+use crate::lifecycle::handover;
 use crate::lifecycle::policy::CrashPolicy;
-use crate::lifecycle::rollout;
+use crate::protocol::messages::InstanceState;
 
 /// How long a crash may go uncounted by the CC before the HM counts it
 /// itself (the CC that should have was down).
 pub const UNCOUNTED_CRASH_WAIT: f64 = 10.0;
-
-/// An app as the CCDB wants it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DesiredApp {
-    pub version: String,
-    pub instances: u32,
-    pub started: bool,
-    pub staged: bool,
-    /// False while a change the CC made is recent enough to be in flight.
-    pub settled: bool,
-}
 
 pub struct Inputs<'a> {
     pub desired: &'a HashMap<String, DesiredApp>,
@@ -81,7 +71,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
         if !desired.staged {
             continue;
         }
-        let retired = rollout::handover(instances, &desired.version, desired.instances).retire;
+        let retired = handover::between(instances, &desired.version, desired.instances).retire;
         let mut live_by_index: BTreeMap<u32, Vec<&Reported>> = BTreeMap::new();
         for r in instances {
             if r.instance.index >= desired.instances || retired.contains(r) {

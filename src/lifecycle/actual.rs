@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::bus::Bus;
-use crate::bus::messages::{Heartbeat, InstanceHeartbeat, subjects};
+use crate::protocol::messages::{Heartbeat, InstanceHeartbeat, subjects};
 
 /// One instance as its DEA last reported it.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,7 @@
 
 use sqlx::{AnyPool, Row};
 
-use crate::bus::messages::DropletExited;
+use crate::protocol::messages::DropletExited;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrashRecord {

@@ -9,7 +9,7 @@
 //! X-Forwarded-For/Proto and X-Vcap-Request-Id, passes websockets through
 //! and writes an access log. Routers share nothing: run as many as you like.
 //! An instance served by a DEA in the router's own process (`wf up`) gets
-//! its requests in memory ([`crate::runtime::in_process`]), the same
+//! its requests in memory (the [`LocalHttpApps`] it is given), the same
 //! request with the same headers, without a loopback connection.
 
 mod access_log;
@@ -34,10 +34,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
-use crate::bus::messages::{RouteRegistration, RouterStart, subjects};
 use crate::bus::{Bus, BusExt};
 use crate::config::Config;
-use crate::runtime::in_process;
+use crate::protocol::messages::{RouteRegistration, RouterStart, subjects};
+use crate::runtime::http::LocalHttpApps;
 use access_log::AccessLog;
 pub use table::RoutingTable;
 
@@ -55,13 +55,20 @@ pub struct Router {
     table: RoutingTable,
     client: Client<HttpConnector, ProxyBody>,
     access_log: Option<AccessLog>,
-    /// Whether instances served in this process get requests in memory.
-    in_process: bool,
+    /// The instances served in this process, which get requests in memory.
+    in_process: Option<LocalHttpApps>,
 }
 
 impl Router {
     /// Listens on the bus and serves on `listener` until the task is dropped.
-    pub async fn start(config: &Config, bus: Bus, listener: TcpListener) -> Result<tokio::task::JoinHandle<()>> {
+    /// Instances listed in `local_apps` get their requests in memory
+    /// (unless `router_in_process` is off).
+    pub async fn start(
+        config: &Config,
+        bus: Bus,
+        listener: TcpListener,
+        local_apps: LocalHttpApps,
+    ) -> Result<tokio::task::JoinHandle<()>> {
         let log_file = config.data_dir.join("router").join("access.log");
         let access_log = match AccessLog::open(&log_file) {
             Ok(log) => Some(log),
@@ -78,7 +85,7 @@ impl Router {
                 connector
             }),
             access_log,
-            in_process: config.router_in_process,
+            in_process: config.router_in_process.then_some(local_apps),
         });
         for (subject, add) in [(subjects::ROUTER_REGISTER, true), (subjects::ROUTER_UNREGISTER, false)] {
             let mut messages = bus.subscribe(subject, None).await?;
@@ -164,7 +171,7 @@ impl Router {
                 attempt.headers.insert("x-cf-instanceid", instance.clone());
             }
             let attempt_body = if retryable { empty() } else { body.take().unwrap_or_else(empty) };
-            let served_here = self.in_process.then(|| backend.socket_address.and_then(in_process::find)).flatten();
+            let served_here = self.in_process.as_ref().zip(backend.socket_address).and_then(|(apps, at)| apps.find(at));
             if let Some(app) = served_here {
                 let response = app.handle(Request::from_parts(attempt, attempt_body)).await;
                 break (response.map(|b| b.map_err(Into::into).boxed_unsync()), Some(backend));

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use hyper::header::HeaderValue;
 use hyper::http::uri::Authority;
 
-use crate::bus::messages::RouteRegistration;
+use crate::protocol::messages::RouteRegistration;
 
 /// An instance a route leads to; what a request to it needs is made once,
 /// at registration, and shared by every request.

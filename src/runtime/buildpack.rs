@@ -15,8 +15,9 @@ use super::guest::Wasi;
 
 use super::Runtime;
 use super::cpu::metered;
+use super::ending::Ending;
 use super::guest::{GuestState, LogStream};
-use super::limits::{Ending, Limits};
+use super::limits::GuestLimits;
 use super::linker::linker;
 use super::network::allow_network;
 
@@ -41,7 +42,7 @@ pub struct BuildpackRun {
     pub env: Vec<(String, String)>,
     /// Memory, disk (of the staging directory), handles and network (the
     /// staging security groups).
-    pub limits: Limits,
+    pub limits: GuestLimits,
     /// Time left for the whole staging; the guest is cut off after it.
     pub deadline: Instant,
     pub log: LogStream,

@@ -13,8 +13,9 @@ use wasmtime::component::Component;
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::cpu::metered;
+use super::ending::Ending;
 use super::guest::{GuestState, Wasi};
-use super::limits::{Ending, Limits};
+use super::limits::GuestLimits;
 use super::linker::linker;
 use super::{Compiled, Runtime};
 
@@ -64,7 +65,7 @@ pub async fn run(
     runtime: &Runtime,
     program: &Compiled,
     mut wasi: WasiCtxBuilder,
-    limits: Limits,
+    limits: GuestLimits,
     deadline: Option<Instant>,
 ) -> Result<Exit> {
     let cpu = limits.cpu.clone();

@@ -3,11 +3,11 @@
 //! Wasm runs inside the `poll` of the future that calls it, so the time
 //! spent in those polls ([`metered`]) is the guest's CPU time — what the
 //! DEA reports as `usage.cpu`. Every store's epoch deadline is one tick
-//! ([`super::EPOCH_TICK`]) ahead; at each tick [`on_tick`] either yields to
+//! ([`super::EPOCH_TICK`]) ahead; at each tick [`Watch::tick`] either yields to
 //! the async runtime (so a guest in a loop never holds a DEA thread) or
 //! stops the guest: past its wall-clock deadline (a request, a staging
 //! task, `wf wasm run --timeout`), or — for long-running programs — after
-//! [`super::limits::Limits::max_busy`] of CPU without once waiting on I/O
+//! [`super::limits::GuestLimits::max_busy`] of CPU without once waiting on I/O
 //! or a clock: stuck. A wait is a poll of the guest's future that ends
 //! pending though no tick made it yield — the guest awaits the host,
 //! whatever WASI version or call it used to.
@@ -16,10 +16,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use wasmtime::{StoreContextMut, UpdateDeadline};
-
-use super::guest::GuestState;
-use super::limits::Ending;
+use super::ending::Ending;
 
 /// CPU time used by one guest, across all its stores, and how often it
 /// was made to yield and how often it waited.
@@ -80,23 +77,23 @@ impl Watch {
     }
 }
 
-/// The epoch callback of every guest store: yield, or stop the guest.
-pub fn on_tick(mut store: StoreContextMut<'_, GuestState>) -> wasmtime::Result<UpdateDeadline> {
-    let state = store.data_mut();
-    if state.watch.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-        return Err(state.stop(Ending::Deadline));
-    }
-    if let Some(max_busy) = state.limits.max_busy {
-        let (used, waits) = (state.limits.cpu.used(), state.limits.cpu.waits());
-        let watch = &mut state.watch;
-        if waits != watch.waits_seen {
-            watch.waits_seen = waits;
-            watch.cpu_at_last_wait = used;
-        } else if used.saturating_sub(watch.cpu_at_last_wait) > max_busy {
-            let busy = used - watch.cpu_at_last_wait;
-            return Err(state.stop(Ending::Stuck { busy }));
+impl Watch {
+    /// At an epoch tick: why the store must stop — past its deadline, or
+    /// `max_busy` of CPU without a wait — or else a yield, counted on `cpu`.
+    pub fn tick(&mut self, cpu: &Cpu, max_busy: Option<Duration>) -> Result<(), Ending> {
+        if self.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return Err(Ending::Deadline);
         }
+        if let Some(max_busy) = max_busy {
+            let (used, waits) = (cpu.used(), cpu.waits());
+            if waits != self.waits_seen {
+                self.waits_seen = waits;
+                self.cpu_at_last_wait = used;
+            } else if used.saturating_sub(self.cpu_at_last_wait) > max_busy {
+                return Err(Ending::Stuck { busy: used - self.cpu_at_last_wait });
+            }
+        }
+        cpu.yields.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
-    state.limits.cpu.yields.fetch_add(1, Ordering::Relaxed);
-    Ok(UpdateDeadline::Yield(1))
 }

@@ -1,6 +1,6 @@
 //! What every guest store holds: its WASI context ([`Wasi`]: for
 //! components, or wasmtime-wasi's preview 1 context for core modules),
-//! wasi:http context and resource table, the [`Limits`] it runs under and
+//! wasi:http context and resource table, the [`GuestLimits`] it runs under and
 //! what it holds of them, and — once the runtime stopped it — why
 //! ([`Ending`]).
 //! [`LogStream`] hands a guest's stdout/stderr to a callback line by line.
@@ -10,15 +10,16 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use wasmtime::ResourceLimiter;
 use wasmtime::component::{ResourceTable, ResourceTableError};
+use wasmtime::{ResourceLimiter, StoreContextMut, UpdateDeadline};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::cpu::Watch;
-use super::limits::{Ending, Limits};
+use super::ending::Ending;
+use super::limits::GuestLimits;
 use super::network::CheckedRequests;
 
 /// A guest's WASI context, by the kind of guest.
@@ -36,7 +37,7 @@ pub struct GuestState {
     /// Outgoing wasi:http requests, held to the guest's network rules.
     outgoing: CheckedRequests,
     pub table: ResourceTable,
-    pub limits: Limits,
+    pub limits: GuestLimits,
     pub watch: Watch,
     /// Bytes of the memory budget this store holds.
     memory_held: u64,
@@ -50,7 +51,7 @@ pub struct GuestState {
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 impl GuestState {
-    pub fn new(mut wasi: Wasi, limits: Limits, deadline: Option<Instant>) -> GuestState {
+    pub fn new(mut wasi: Wasi, limits: GuestLimits, deadline: Option<Instant>) -> GuestState {
         let mut table = ResourceTable::new();
         table.set_max_capacity(limits.max_handles);
         if let Wasi::Module(p1) = &mut wasi {
@@ -89,6 +90,16 @@ impl GuestState {
     /// by the runtime and never refused memory.
     pub fn is_reusable(&self) -> bool {
         self.stopped.is_none() && !self.memory_refused
+    }
+
+    /// The epoch callback of every guest store: yield, or stop the guest
+    /// (see [`super::cpu`]).
+    pub fn on_tick(mut store: StoreContextMut<'_, GuestState>) -> wasmtime::Result<UpdateDeadline> {
+        let state = store.data_mut();
+        match state.watch.tick(&state.limits.cpu, state.limits.max_busy) {
+            Ok(()) => Ok(UpdateDeadline::Yield(1)),
+            Err(ending) => Err(state.stop(ending)),
+        }
     }
 
     /// Records that the runtime stops the guest, and the trap that does it.

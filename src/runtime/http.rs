@@ -12,7 +12,7 @@
 //! runs until the body is sent or dropped.
 //!
 //! From when an app accepts connections until it starts draining, a
-//! router in the same process finds it in [`super::in_process`].
+//! router in the same process finds it in the [`LocalHttpApps`] it was given.
 //!
 //! A trap, running out of memory or of handles is a crash of the instance
 //! (reported on `crashes`); a request that runs past its deadline is cut
@@ -42,9 +42,10 @@ use wasmtime_wasi_http::p3::bindings::{Service, ServicePre};
 
 use super::Runtime;
 use super::cpu::metered;
+use super::ending::Ending;
 use super::guest::{GuestState, Wasi};
-use super::in_process::Listed;
-use super::limits::{Ending, Limits};
+use super::in_process::LocalApps;
+use super::limits::GuestLimits;
 use super::linker::linker;
 use super::preinit;
 use super::snapshot_base::Compiling;
@@ -94,6 +95,9 @@ struct Code {
     loads_app: bool,
 }
 
+/// The HTTP apps of this process, for a router in it (see [`super::in_process`]).
+pub type LocalHttpApps = LocalApps<HttpApp>;
+
 /// What an HTTP app's instance needs to make a store per request.
 pub struct HttpApp {
     runtime: Runtime,
@@ -101,7 +105,7 @@ pub struct HttpApp {
     /// The snapshot compiling, to make stores from once it is compiled.
     snapshot: Mutex<Option<Compiling>>,
     make_wasi: Box<dyn Fn() -> Result<WasiCtxBuilder> + Send + Sync>,
-    limits: Limits,
+    limits: GuestLimits,
     request_timeout: Duration,
     slots: Arc<Semaphore>,
     /// Stores kept between requests, for a language runtime's handler.
@@ -114,7 +118,7 @@ impl HttpApp {
         runtime: &Runtime,
         component: &Component,
         make_wasi: impl Fn() -> Result<WasiCtxBuilder> + Send + Sync + 'static,
-        limits: Limits,
+        limits: GuestLimits,
         request_timeout: Duration,
         crashes: mpsc::UnboundedSender<String>,
     ) -> Result<HttpApp> {
@@ -160,11 +164,17 @@ impl HttpApp {
     /// Accepts connections until `drain` is cancelled, then finishes the
     /// requests in flight and closes every connection (idle keep-alive
     /// ones at once) before it returns. Connections still open when the
-    /// future is dropped are dropped with it.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, drain: tokio_util::sync::CancellationToken) {
+    /// future is dropped are dropped with it. While it accepts, the app is
+    /// listed in `local` for a router in this process.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        drain: tokio_util::sync::CancellationToken,
+        local: LocalHttpApps,
+    ) {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut connections = tokio::task::JoinSet::new();
-        let listed = listener.local_addr().ok().map(|address| Listed::new(address, &self));
+        let listed = listener.local_addr().ok().map(|address| local.list(address, &self));
         if let Some(compiling) = self.snapshot.lock().expect("app snapshot").take() {
             let app = Arc::downgrade(&self);
             tokio::spawn(async move {

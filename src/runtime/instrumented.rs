@@ -29,8 +29,8 @@ pub struct Instrumented {
 impl Instrumented {
     fn new(wizer: &Wizer, wasm: &[u8]) -> Result<Instrumented> {
         let wasm: Box<[u8]> = wasm.into();
-        let (context, bytes) = std::panic::catch_unwind(|| wizer.instrument_component(&wasm))
-            .map_err(|panic| anyhow!("wizer failed: {}", super::preinit::panic_message(&*panic)))??;
+        let (context, bytes) =
+            std::panic::catch_unwind(|| wizer.instrument_component(&wasm)).map_err(|panic| wizer_failed(&*panic))??;
         // SAFETY: `context` borrows only the allocation `wasm` owns, which
         // moves into the same struct unchanged, is never handed out mutably
         // and is dropped after `context` (field order).
@@ -63,6 +63,12 @@ pub fn instrument(wizer: &Wizer, wasm: &[u8]) -> Result<Arc<Instrumented>> {
         kept.remove(0);
     }
     Ok(instrumented)
+}
+
+/// What wizer said as it panicked (on a component shape it does not expect).
+pub(super) fn wizer_failed(panic: &(dyn std::any::Any + Send)) -> anyhow::Error {
+    let said = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+    anyhow!("wizer failed: {}", said.unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //! - network ([`super::network`]): which addresses it may bind, listen on
 //!   and connect to; none at all unless given.
 //!
-//! When one of them stops a guest, [`Ending`] says which, for the crash
+//! When one of them stops a guest, [`super::ending::Ending`] says which, for the crash
 //! report.
 
 use std::sync::Arc;
@@ -32,7 +32,7 @@ pub const DEFAULT_MAX_HANDLES: usize = 16384;
 
 /// The limits one guest runs under; every store of the guest shares them.
 #[derive(Clone)]
-pub struct Limits {
+pub struct GuestLimits {
     pub memory: Arc<Memory>,
     pub disk: Option<Arc<Disk>>,
     pub max_handles: usize,
@@ -44,10 +44,10 @@ pub struct Limits {
     pub network: Option<SocketCheck>,
 }
 
-impl Limits {
+impl GuestLimits {
     /// Just a memory limit (handles at their default, no disk quota).
-    pub fn memory(bytes: u64) -> Limits {
-        Limits {
+    pub fn memory(bytes: u64) -> GuestLimits {
+        GuestLimits {
             memory: Arc::new(Memory::new(bytes)),
             disk: None,
             max_handles: DEFAULT_MAX_HANDLES,
@@ -147,41 +147,6 @@ impl Disk {
             (self.on_exceeded)();
         }
         fits
-    }
-}
-
-/// Why the runtime stopped a guest (rather than the guest ending itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ending {
-    OutOfMemory {
-        limit_mb: u64,
-    },
-    /// Ran past its wall-clock deadline.
-    Deadline,
-    /// Spent its whole CPU allowance without waiting on anything.
-    Stuck {
-        busy: Duration,
-    },
-    TooManyHandles {
-        max: usize,
-    },
-    /// Any other trap: the guest's own fault.
-    Trap(String),
-}
-
-impl std::fmt::Display for Ending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Ending::OutOfMemory { limit_mb } => write!(f, "out of memory: it needed more than its {limit_mb} MB quota"),
-            Ending::Deadline => f.write_str("it ran past its time limit"),
-            Ending::Stuck { busy } => {
-                write!(f, "stuck: it ran for {:.1}s of CPU without waiting for anything", busy.as_secs_f64())
-            }
-            Ending::TooManyHandles { max } => {
-                write!(f, "too many open handles (files, sockets, streams): the cap is {max}")
-            }
-            Ending::Trap(message) => write!(f, "it crashed: {message}"),
-        }
     }
 }
 

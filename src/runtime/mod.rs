@@ -3,7 +3,7 @@
 //! epoch interruption ticking every [`EPOCH_TICK`] and the pooling instance
 //! allocator), compiled guests — components, or WASI preview 1 core
 //! modules ([`Compiled`]) — cached on disk by content and engine, and
-//! stores that run a guest within its [`Limits`] ([`limits`], [`cpu`],
+//! stores that run a guest within its [`GuestLimits`] ([`limits`], [`cpu`],
 //! [`network`], [`linker`], [`guest`]). [`buildpack`] runs buildpack
 //! components; [`http`] serves wasi:http apps (found by a router in the
 //! same process through [`in_process`]; a language runtime's stores kept
@@ -13,6 +13,7 @@
 pub mod buildpack;
 pub mod command;
 pub mod cpu;
+pub mod ending;
 mod function_cache;
 pub mod guest;
 pub mod http;
@@ -38,7 +39,7 @@ use wasmtime::{
 };
 
 use self::guest::{GuestState, Wasi};
-use self::limits::Limits;
+use self::limits::GuestLimits;
 use crate::blobstore::sha1_hex;
 use crate::file_cache;
 
@@ -202,10 +203,10 @@ impl Runtime {
 
     /// A store for one run of a guest, within `limits` and (if given) cut
     /// off at `deadline`. It yields to the async runtime every epoch tick.
-    pub fn store(&self, wasi: Wasi, limits: Limits, deadline: Option<Instant>) -> Store<GuestState> {
+    pub fn store(&self, wasi: Wasi, limits: GuestLimits, deadline: Option<Instant>) -> Store<GuestState> {
         let mut store = Store::new(&self.engine, GuestState::new(wasi, limits, deadline));
         store.limiter(|state| state);
-        store.epoch_deadline_callback(cpu::on_tick);
+        store.epoch_deadline_callback(GuestState::on_tick);
         store.set_epoch_deadline(1);
         store
     }

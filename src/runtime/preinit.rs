@@ -15,8 +15,9 @@ use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
 use super::Runtime;
 use super::cpu::metered;
+use super::ending::Ending;
 use super::guest::{GuestState, Wasi};
-use super::limits::{Ending, Limits};
+use super::limits::GuestLimits;
 use super::linker::linker;
 
 /// The interface a pre-initialisable component exports.
@@ -87,7 +88,7 @@ pub async fn snapshot(
     runtime: &Runtime,
     wasm: &[u8],
     mut wasi: WasiCtxBuilder,
-    limits: Limits,
+    limits: GuestLimits,
     deadline: Instant,
 ) -> Result<Vec<u8>, Failure> {
     let began = Instant::now();
@@ -132,16 +133,7 @@ pub async fn snapshot(
 /// A panic in wizer (a component shape it does not expect) is this app's
 /// failure, not the DEA's.
 fn wizer_panicked(panic: Box<dyn std::any::Any + Send>) -> Failure {
-    Failure::Unsupported(anyhow!("wizer failed: {}", panic_message(&*panic)))
-}
-
-/// What a panic said.
-pub(super) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
+    Failure::Unsupported(super::instrumented::wizer_failed(&*panic))
 }
 
 /// Reads the instrumented instance's state for wizer, through the

@@ -9,10 +9,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::apps::{APPS, app_event, writable_app};
+use super::app_access::{app_event, writable_app};
 use crate::blobstore::keys;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::APPS;
 use crate::cc::{Cc, new_guid, now, runner, stager};
 
 /// `GET /v2/apps/:guid/env` (space developers): what the app's instances
@@ -26,8 +27,8 @@ pub async fn env(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Strin
         "staging_env_json": {},
         "running_env_json": {},
         "environment_json": environment,
-        "system_env_json": {"VCAP_SERVICES": crate::dea::env::vcap_services(&start.services)},
-        "application_env_json": {"VCAP_APPLICATION": crate::dea::env::vcap_application(&start, None)},
+        "system_env_json": {"VCAP_SERVICES": crate::protocol::vcap::vcap_services(&start.services)},
+        "application_env_json": {"VCAP_APPLICATION": crate::protocol::vcap::vcap_application(&start, None)},
     })))
 }
 

@@ -9,67 +9,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::app_access::{app_event, writable_app};
 use super::body::Body;
 use super::collection::created;
-use super::events::EVENTS;
-use super::routes::{ROUTE_MAPPINGS, ROUTES};
-use super::services::SERVICE_BINDINGS;
-use super::spaces::SPACES;
-use super::stacks::STACKS;
 use crate::cc::auth::CurrentUser;
-use crate::cc::error::taken_or;
-use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::events::{self, Actee, Actor};
-use crate::cc::permissions::{Visibility, is_space_developer, require};
-use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field, to_many};
-use crate::cc::{Cc, new_guid, now, quotas, runner, seed};
-
-pub static APPS: Resource = Resource {
-    table: "apps",
-    path: "/v2/apps",
-    fields: &[
-        field("name", Text),
-        field("production", Bool),
-        field("buildpack", Text),
-        field("detected_buildpack", Text),
-        field("detected_buildpack_guid", Text),
-        field("environment_json", Kind::Json),
-        field("memory", Int),
-        field("instances", Int),
-        field("disk_quota", Int),
-        field("state", Text),
-        field("version", Text),
-        field("command", Text),
-        field("console", Const("false")),
-        field("debug", Const("null")),
-        field("staging_task_id", Text),
-        field("package_state", Text),
-        field("health_check_http_endpoint", Text),
-        field("health_check_type", Text),
-        field("health_check_timeout", Int),
-        field("staging_failed_reason", Text),
-        field("staging_failed_description", Text),
-        field("diego", Const("false")),
-        field("docker_image", Text),
-        field("docker_credentials", Const(r#"{"username":null,"password":null}"#)),
-        field("package_updated_at", Text),
-        field("detected_start_command", Text),
-        field("enable_ssh", Bool),
-        field("ports", Const("null")),
-    ],
-    to_one: &[ToOne { name: "space", resource: &SPACES }, ToOne { name: "stack", resource: &STACKS }],
-    to_many: &[
-        to_many("routes", &ROUTES, "guid IN (SELECT route_guid FROM route_mappings WHERE app_guid = ?)"),
-        to_many("events", &EVENTS, "actee = ?"),
-        to_many("service_bindings", &SERVICE_BINDINGS, "app_guid = ?"),
-        to_many("route_mappings", &ROUTE_MAPPINGS, "app_guid = ?"),
-    ],
-    not_found: "AppNotFound",
-    filters: &["name", "space_guid", "stack_guid", "state", "package_state", "instances", "memory", "created_at"],
-    scope: None,
-    visibility: Visibility::InSpace("space_guid"),
-};
+use crate::cc::error::{ApiError, ApiResult, taken_or};
+use crate::cc::model::sql::{Assignments, SqlValue};
+use crate::cc::model::{APPS, SPACES};
+use crate::cc::permissions::{is_space_developer, require};
+use crate::cc::{Cc, app_observer, new_guid, now, quotas, runner};
+use crate::protocol::STACK;
 
 const DEFAULT_MEMORY_MB: i64 = 1024;
 const DEFAULT_DISK_MB: i64 = 1024;
@@ -157,7 +106,7 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
         }
         None => {
             sqlx::query_scalar::<_, String>("SELECT guid FROM stacks WHERE name = $1")
-                .bind(seed::STACK)
+                .bind(STACK)
                 .fetch_optional(&cc.db)
                 .await?
         }
@@ -276,7 +225,7 @@ pub async fn update(
         let kind = if after["entity"]["state"] == "STARTED" { "audit.app.start" } else { "audit.app.stop" };
         app_event(&cc, &user, kind, &guid, &after["entity"], json!({})).await;
     }
-    runner::react_to_change(&cc, &guid, &before["entity"], &after["entity"]).await?;
+    app_observer::react_to_change(&cc, &guid, &before["entity"], &after["entity"]).await?;
     Ok((StatusCode::CREATED, Json(after)).into_response())
 }
 
@@ -308,26 +257,4 @@ pub async fn unmap_route(
 ) -> ApiResult<StatusCode> {
     super::routes::remove_mapping(&cc, &user, &app, &route).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The app, if the user sees it (else AppNotFound) and may change it (else NotAuthorized).
-pub async fn writable_app(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<sqlx::any::AnyRow> {
-    let app = APPS.find_for(&cc.db, guid, &user.user).await?;
-    let space: String = sqlx::Row::try_get(&app, "space_guid").unwrap_or_default();
-    require(is_space_developer(&cc.db, &user.user, &space).await?)?;
-    Ok(app)
-}
-
-/// Records `kind` (audit.app.*) about the app whose entity this is.
-pub async fn app_event(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, entity: &Value, metadata: Value) {
-    let space = entity["space_guid"].as_str().unwrap_or_default();
-    let org = events::org_of_space(&cc.db, space).await;
-    let actee = Actee {
-        guid,
-        kind: "app",
-        name: entity["name"].as_str().unwrap_or_default(),
-        space_guid: space,
-        organization_guid: &org,
-    };
-    events::record(&cc.db, kind, Actor::User(&user.user), &actee, metadata).await;
 }

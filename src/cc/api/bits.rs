@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apps::writable_app;
+use super::app_access::writable_app;
 use super::jobs;
-use crate::blobstore::package::{self, Limits, PackageFile};
+use crate::blobstore::package::{self, PackageFile, UnpackLimits};
 use crate::blobstore::{keys, sha1_hex};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
@@ -106,7 +106,7 @@ pub async fn upload(
 /// Assembles, stores and records the package; nothing changes on failure.
 async fn store_package(cc: &Cc, app: &str, resources: Vec<Fingerprint>, application: Option<Vec<u8>>) -> ApiResult<()> {
     let invalid = |reason: &str| ApiError::new("AppBitsUploadInvalid", &[reason]);
-    let limits = Limits { max_total_bytes: cc.config.max_upload_size, max_ratio: 200 };
+    let limits = UnpackLimits { max_total_bytes: cc.config.max_upload_size, max_ratio: 200 };
     let uploaded = match application {
         Some(zip) if !zip.is_empty() => tokio::task::spawn_blocking(move || package::read_zip(&zip, limits))
             .await

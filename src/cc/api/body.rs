@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::query::{Assignments, SqlValue};
+use crate::cc::model::sql::{Assignments, SqlValue};
 
 pub struct Body {
     map: Map<String, Value>,

@@ -13,31 +13,12 @@ use crate::blobstore::{keys, package, sha1_hex};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::permissions::require;
-use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::{Cc, new_guid, now, seed};
+use crate::cc::{Cc, new_guid, now};
+use crate::protocol::STACK;
 
-use crate::cc::permissions::Visibility;
-use crate::cc::resource::{Kind::*, Resource, field};
-
-pub static BUILDPACKS: Resource = Resource {
-    table: "buildpacks",
-    path: "/v2/buildpacks",
-    fields: &[
-        field("name", Text),
-        field("stack", Text),
-        field("position", Int),
-        field("enabled", Bool),
-        field("locked", Bool),
-        field("filename", Text),
-    ],
-    to_one: &[],
-    to_many: &[],
-    not_found: "NotFound",
-    filters: &["name", "stack", "position", "enabled"],
-    scope: None,
-    visibility: Visibility::Everyone,
-};
+use crate::cc::model::BUILDPACKS;
 
 /// `POST /v2/buildpacks` (admins): a new admin buildpack, at `position`
 /// (others move down) or last.
@@ -52,7 +33,7 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
     )
     .bind(&guid)
     .bind(&name)
-    .bind(body.string("stack")?.unwrap_or_else(|| seed::STACK.into()))
+    .bind(body.string("stack")?.unwrap_or_else(|| STACK.into()))
     .bind(body.bool("enabled")?.unwrap_or(true))
     .bind(body.bool("locked")?.unwrap_or(false))
     .bind(now())
@@ -157,7 +138,7 @@ fn component_in(data: &[u8]) -> Result<Vec<u8>, String> {
     if is_component(data) {
         return Ok(data.to_vec());
     }
-    let limits = package::Limits { max_total_bytes: 512 * 1024 * 1024, max_ratio: 200 };
+    let limits = package::UnpackLimits { max_total_bytes: 512 * 1024 * 1024, max_ratio: 200 };
     let files =
         package::read_zip(data, limits).map_err(|e| format!("not a wasm component, nor a zip holding one ({e})"))?;
     let mut components = files.into_iter().filter(|f| f.path.ends_with(".wasm") && is_component(&f.contents));

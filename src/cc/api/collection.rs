@@ -13,8 +13,9 @@ use serde_json::json;
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
-use crate::cc::query::{Condition, ListParams};
-use crate::cc::resource::Resource;
+use crate::cc::model::resource::Resource;
+use crate::cc::model::sql::Condition;
+use crate::cc::v2::list_params::ListParams;
 
 /// Adds `GET <path>`, `GET <path>/{guid}` and the nested lists.
 pub fn routes(router: Router<Cc>, resource: &'static Resource) -> Router<Cc> {

@@ -14,9 +14,10 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::apps::{APPS, app_event, writable_app};
+use super::app_access::{app_event, writable_app};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::APPS;
 use crate::cc::{Cc, new_guid, now, rollout, runner};
 
 /// `POST /v3/deployments` `{"relationships": {"app": {"data": {"guid": …}}}}`.

@@ -9,56 +9,12 @@ use axum::response::Response;
 
 use super::body::Body;
 use super::collection::created;
-use super::organizations::ORGANIZATIONS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::permissions::Visibility;
+use crate::cc::model::{ORGANIZATIONS, PRIVATE_DOMAINS, SHARED_DOMAINS};
 use crate::cc::permissions::{is_org_manager, require};
-use crate::cc::resource::{Kind::*, Resource, ToOne, field, link};
 use crate::cc::{Cc, new_guid, now};
-
-/// Any domain, shared or private (for lookups by guid).
-pub static DOMAINS: Resource = Resource {
-    table: "domains",
-    path: "/v2/domains",
-    fields: &[field("name", Text)],
-    to_one: &[],
-    to_many: &[],
-    not_found: "DomainNotFound",
-    filters: &["name"],
-    scope: None,
-    visibility: Visibility::Everyone,
-};
-
-pub static SHARED_DOMAINS: Resource = Resource {
-    table: "domains",
-    path: "/v2/shared_domains",
-    fields: &[
-        field("name", Text),
-        field("internal", Const("false")),
-        field("router_group_guid", Const("null")),
-        field("router_group_type", Const("null")),
-    ],
-    to_one: &[],
-    to_many: &[],
-    not_found: "DomainNotFound",
-    filters: &["name"],
-    scope: Some("owning_organization_guid IS NULL"),
-    visibility: Visibility::Everyone,
-};
-
-pub static PRIVATE_DOMAINS: Resource = Resource {
-    table: "domains",
-    path: "/v2/private_domains",
-    fields: &[field("name", Text)],
-    to_one: &[ToOne { name: "owning_organization", resource: &ORGANIZATIONS }],
-    to_many: &[link("shared_organizations")],
-    not_found: "DomainNotFound",
-    filters: &["name"],
-    scope: Some("owning_organization_guid IS NOT NULL"),
-    visibility: Visibility::InOrg("owning_organization_guid"),
-};
 
 /// A domain name: dot-separated DNS labels.
 fn valid_domain(name: &str) -> bool {

@@ -12,11 +12,11 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::apps::APPS;
-use crate::bus::messages::LogMessage;
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
+use crate::cc::model::APPS;
+use crate::protocol::messages::LogMessage;
 
 /// Separates the parts of a recent-logs answer.
 const BOUNDARY: &str = "wasmfoundry-recent-logs";

@@ -11,12 +11,13 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::apps::{APPS, writable_app};
+use super::app_access::writable_app;
 use crate::bus::BusExt;
-use crate::bus::messages::{FilesReply, FilesRequest, FindDropletReply, InstanceState, subjects};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::APPS;
 use crate::cc::{Cc, runner};
+use crate::protocol::messages::{FilesReply, FilesRequest, FindDropletReply, InstanceState, subjects};
 
 /// The started app's entity, or the error CF gives when there is nothing to report.
 async fn started_app(cc: &Cc, user: &CurrentUser, guid: &str, stopped_error: &str) -> ApiResult<Value> {

@@ -10,10 +10,10 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::apps::APPS;
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
+use crate::cc::model::APPS;
 
 pub async fn recent(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
     APPS.find_for(&cc.db, &guid, &user.user).await?;

@@ -4,6 +4,7 @@
 //! [`ApiError`](crate::cc::error::ApiError) in CF's shape, unknown paths
 //! included.
 
+mod app_access;
 mod app_actions;
 mod apps;
 mod bits;
@@ -13,7 +14,6 @@ mod collection;
 mod deployments;
 mod domains;
 mod doppler;
-mod events;
 mod feature_flags;
 mod info;
 mod instances;
@@ -31,7 +31,6 @@ mod service_instances;
 mod service_keys;
 pub mod services;
 mod spaces;
-mod stacks;
 mod summary;
 mod uaa;
 mod users;
@@ -42,11 +41,15 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::routing::{get, post, put};
 
-pub use apps::APPS;
-
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiError;
+use crate::cc::model::{
+    ALL_SERVICE_INSTANCES, APPS, BUILDPACKS, EVENTS, ORGANIZATIONS, PRIVATE_DOMAINS, QUOTA_DEFINITIONS, ROUTE_MAPPINGS,
+    ROUTES, SECURITY_GROUPS, SERVICE_BINDINGS, SERVICE_BROKERS, SERVICE_INSTANCES, SERVICE_KEYS,
+    SERVICE_PLAN_VISIBILITIES, SERVICE_PLANS, SERVICES, SHARED_DOMAINS, SPACE_QUOTA_DEFINITIONS, SPACES, STACKS,
+    USER_PROVIDED_SERVICE_INSTANCES, USERS,
+};
 
 pub fn router(cc: Cc) -> Router {
     let upload_limit = cc.config.max_upload_size as usize + 1024 * 1024;
@@ -142,34 +145,30 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/buildpacks/{guid}/bits", put(buildpacks::upload).layer(DefaultBodyLimit::max(upload_limit)));
     for resource in [
         &APPS,
-        &routes::ROUTES,
-        &routes::ROUTE_MAPPINGS,
-        &domains::SHARED_DOMAINS,
-        &domains::PRIVATE_DOMAINS,
-        &organizations::ORGANIZATIONS,
-        &spaces::SPACES,
-        &stacks::STACKS,
-        &buildpacks::BUILDPACKS,
-        &users::USERS,
-        &events::EVENTS,
-        &quotas::QUOTA_DEFINITIONS,
-        &quotas::SPACE_QUOTA_DEFINITIONS,
-        &security_groups::SECURITY_GROUPS,
-        &services::USER_PROVIDED_SERVICE_INSTANCES,
-        &services::SERVICE_BINDINGS,
-        &service_keys::SERVICE_KEYS,
-        &service_brokers::SERVICE_BROKERS,
-        &marketplace::SERVICES,
-        &marketplace::SERVICE_PLANS,
-        &service_access::SERVICE_PLAN_VISIBILITIES,
+        &ROUTES,
+        &ROUTE_MAPPINGS,
+        &SHARED_DOMAINS,
+        &PRIVATE_DOMAINS,
+        &ORGANIZATIONS,
+        &SPACES,
+        &STACKS,
+        &BUILDPACKS,
+        &USERS,
+        &EVENTS,
+        &QUOTA_DEFINITIONS,
+        &SPACE_QUOTA_DEFINITIONS,
+        &SECURITY_GROUPS,
+        &USER_PROVIDED_SERVICE_INSTANCES,
+        &SERVICE_BINDINGS,
+        &SERVICE_KEYS,
+        &SERVICE_BROKERS,
+        &SERVICES,
+        &SERVICE_PLANS,
+        &SERVICE_PLAN_VISIBILITIES,
     ] {
         router = collection::routes(router, resource);
     }
-    router = collection::routes_with_members(
-        router,
-        &service_instances::SERVICE_INSTANCES,
-        &service_instances::ALL_SERVICE_INSTANCES,
-    );
+    router = collection::routes_with_members(router, &SERVICE_INSTANCES, &ALL_SERVICE_INSTANCES);
     for role in roles::ORG_ROLES {
         let by_name = move |State(cc): State<Cc>, user: CurrentUser, Path(org): Path<String>, body: Bytes| {
             roles::add_org_role_by_name(cc, user, org, role, body)

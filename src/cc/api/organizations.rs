@@ -9,61 +9,15 @@ use sqlx::Row;
 
 use super::body::Body;
 use super::collection::created;
-use super::domains::PRIVATE_DOMAINS;
-use super::quotas::{QUOTA_DEFINITIONS, SPACE_QUOTA_DEFINITIONS};
-use super::spaces::SPACES;
-use super::users::USERS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
-use crate::cc::permissions::{Visibility, is_org_manager, require};
-use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::resource::{Kind::*, Resource, ToOne, field, link, none_yet, to_many};
+use crate::cc::model::sql::{Assignments, SqlValue};
+use crate::cc::model::{ORGANIZATIONS, QUOTA_DEFINITIONS};
+use crate::cc::permissions::{is_org_manager, require};
+use crate::cc::v2::list_params::recursive;
 use crate::cc::{Cc, new_guid, now};
-
-pub static ORGANIZATIONS: Resource = Resource {
-    table: "organizations",
-    path: "/v2/organizations",
-    fields: &[
-        field("name", Text),
-        field("billing_enabled", Bool),
-        field("status", Text),
-        field("default_isolation_segment_guid", Const("null")),
-    ],
-    to_one: &[ToOne { name: "quota_definition", resource: &QUOTA_DEFINITIONS }],
-    to_many: &[
-        to_many("spaces", &SPACES, "organization_guid = ?"),
-        link("domains"),
-        to_many("private_domains", &PRIVATE_DOMAINS, "owning_organization_guid = ?"),
-        to_many(
-            "users",
-            &USERS,
-            "guid IN (SELECT user_guid FROM organization_roles WHERE organization_guid = ? AND role = 'users')",
-        ),
-        to_many(
-            "managers",
-            &USERS,
-            "guid IN (SELECT user_guid FROM organization_roles WHERE organization_guid = ? AND role = 'managers')",
-        ),
-        to_many(
-            "billing_managers",
-            &USERS,
-            "guid IN (SELECT user_guid FROM organization_roles WHERE organization_guid = ? AND role = 'billing_managers')",
-        ),
-        to_many(
-            "auditors",
-            &USERS,
-            "guid IN (SELECT user_guid FROM organization_roles WHERE organization_guid = ? AND role = 'auditors')",
-        ),
-        none_yet("app_events"),
-        to_many("space_quota_definitions", &SPACE_QUOTA_DEFINITIONS, "organization_guid = ?"),
-    ],
-    not_found: "OrganizationNotFound",
-    filters: &["name", "status"],
-    scope: None,
-    visibility: Visibility::InOrg("guid"),
-};
 
 /// `POST /v2/organizations` (admins).
 pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
@@ -162,9 +116,4 @@ pub async fn delete(
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Whether the query asks to delete what a resource contains, too.
-pub fn recursive(query: Option<&str>) -> bool {
-    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).any(|(k, v)| k == "recursive" && v == "true")
 }

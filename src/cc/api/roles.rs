@@ -13,12 +13,10 @@ use axum::response::{IntoResponse, Response};
 use sqlx::Row;
 
 use super::body::Body;
-use super::organizations::ORGANIZATIONS;
-use super::spaces::SPACES;
-use super::users::USERS;
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::{ORGANIZATIONS, SPACES, USERS};
 use crate::cc::permissions::{is_org_manager, is_space_manager, require};
 
 pub const ORG_ROLES: [&str; 4] = ["users", "managers", "billing_managers", "auditors"];

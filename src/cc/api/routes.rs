@@ -9,49 +9,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::apps::{APPS, app_event, writable_app};
+use super::app_access::{app_event, writable_app};
 use super::body::Body;
-use super::domains::{DOMAINS, SHARED_DOMAINS};
-use super::spaces::SPACES;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
-use crate::cc::permissions::{Visibility, is_space_developer, require};
-use crate::cc::resource::{Kind::*, Resource, ToOne, field, to_many};
+use crate::cc::model::{APPS, DOMAINS, ROUTE_MAPPINGS, ROUTES, SPACES};
+use crate::cc::permissions::{is_space_developer, require};
 use crate::cc::{Cc, new_guid, now, quotas, runner};
-
-pub static ROUTES: Resource = Resource {
-    table: "routes",
-    path: "/v2/routes",
-    fields: &[
-        field("host", Text),
-        field("path", Text),
-        field("port", Int),
-        field("service_instance_guid", Const("null")),
-    ],
-    to_one: &[ToOne { name: "domain", resource: &SHARED_DOMAINS }, ToOne { name: "space", resource: &SPACES }],
-    to_many: &[
-        to_many("apps", &APPS, "guid IN (SELECT app_guid FROM route_mappings WHERE route_guid = ?)"),
-        to_many("route_mappings", &ROUTE_MAPPINGS, "route_guid = ?"),
-    ],
-    not_found: "RouteNotFound",
-    filters: &["host", "domain_guid", "path", "port", "space_guid"],
-    scope: None,
-    visibility: Visibility::InSpace("space_guid"),
-};
-
-pub static ROUTE_MAPPINGS: Resource = Resource {
-    table: "route_mappings",
-    path: "/v2/route_mappings",
-    fields: &[field("app_port", Int)],
-    to_one: &[ToOne { name: "app", resource: &APPS }, ToOne { name: "route", resource: &ROUTES }],
-    to_many: &[],
-    not_found: "RouteMappingNotFound",
-    filters: &["app_guid", "route_guid"],
-    scope: None,
-    visibility: Visibility::InSpace("(SELECT space_guid FROM apps WHERE apps.guid = route_mappings.app_guid)"),
-};
 
 /// A DNS label: letters, digits and inner hyphens, at most 63 characters.
 fn valid_host(host: &str) -> bool {

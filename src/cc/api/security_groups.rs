@@ -4,7 +4,7 @@
 //! running, `…/staging_spaces/:space` for staging) and, as a platform
 //! default (`/v2/config/running_security_groups/:guid`,
 //! `/v2/config/staging_security_groups/:guid`), to every app. Admins
-//! manage them; others see the groups bound to spaces they see. The DEA applies the rules to every socket ([`rules_for`]
+//! manage them; others see the groups bound to spaces they see. The DEA applies the rules to every socket ([`crate::cc::model::security_group::egress_rules`]
 //! feeds `dea.start`'s `egress_network_rules`).
 
 use axum::Json;
@@ -16,62 +16,14 @@ use serde_json::Value;
 
 use super::body::Body;
 use super::collection::created;
-use super::spaces::SPACES;
-use crate::bus::messages::EgressRule;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult, taken_or};
-use crate::cc::permissions::{Visibility, require};
-use crate::cc::query::{Condition, ListParams, SqlValue};
-use crate::cc::resource::{Kind, Kind::*, Resource, field, to_many};
+use crate::cc::model::sql::{Condition, SqlValue};
+use crate::cc::model::{SECURITY_GROUPS, SPACES};
+use crate::cc::permissions::require;
+use crate::cc::v2::list_params::ListParams;
 use crate::cc::{Cc, new_guid, now};
-
-pub static SECURITY_GROUPS: Resource = Resource {
-    table: "security_groups",
-    path: "/v2/security_groups",
-    fields: &[
-        field("name", Text),
-        field("rules", Kind::Json),
-        field("running_default", Bool),
-        field("staging_default", Bool),
-    ],
-    to_one: &[],
-    to_many: &[
-        to_many(
-            "spaces",
-            &SPACES,
-            "guid IN (SELECT space_guid FROM security_group_spaces WHERE security_group_guid = ?)",
-        ),
-        to_many(
-            "staging_spaces",
-            &SPACES,
-            "guid IN (SELECT space_guid FROM staging_security_group_spaces WHERE security_group_guid = ?)",
-        ),
-    ],
-    not_found: "SecurityGroupNotFound",
-    filters: &["name", "running_default", "staging_default"],
-    scope: None,
-    visibility: Visibility::BoundToSpaces(&[
-        ("security_group_spaces", "security_group_guid"),
-        ("staging_security_group_spaces", "security_group_guid"),
-    ]),
-};
-
-/// The egress rules that apply to an app of `space`: its space's groups for
-/// running (or staging) and the platform's defaults for it.
-pub async fn rules_for(cc: &Cc, space: &str, staging: bool) -> ApiResult<Vec<EgressRule>> {
-    let (bindings, default) = if staging {
-        ("staging_security_group_spaces", "staging_default")
-    } else {
-        ("security_group_spaces", "running_default")
-    };
-    let sql = format!(
-        "SELECT rules FROM security_groups WHERE {default} = TRUE \
-         OR guid IN (SELECT security_group_guid FROM {bindings} WHERE space_guid = $1) ORDER BY id"
-    );
-    let groups: Vec<String> = sqlx::query_scalar(&sql).bind(space).fetch_all(&cc.db).await?;
-    // Rules were checked when stored; one that no longer parses allows nothing.
-    Ok(groups.iter().flat_map(|rules| serde_json::from_str::<Vec<EgressRule>>(rules).unwrap_or_default()).collect())
-}
+use crate::protocol::messages::EgressRule;
 
 /// The `rules` of a request, checked as CF checks them; stored as given.
 fn rules(body: &Body) -> ApiResult<Option<String>> {
@@ -116,7 +68,7 @@ pub async fn update(
     require(user.user.admin)?;
     SECURITY_GROUPS.find(&cc.db, &guid).await?;
     let body = Body::parse(&bytes, "SecurityGroupInvalid")?;
-    let mut update = crate::cc::query::Assignments::default();
+    let mut update = crate::cc::model::sql::Assignments::default();
     let name = body.set_text(&mut update, "name")?;
     if let Some(rules) = rules(&body)? {
         update.set("rules", SqlValue::Text(Some(rules)));

@@ -11,29 +11,12 @@ use axum::response::Response;
 
 use super::body::Body;
 use super::collection::created;
-use super::marketplace::SERVICE_PLANS;
-use super::organizations::ORGANIZATIONS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiResult, taken_or};
-use crate::cc::permissions::{Visibility, require};
-use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::resource::{Resource, ToOne};
+use crate::cc::model::sql::{Assignments, SqlValue};
+use crate::cc::model::{ORGANIZATIONS, SERVICE_PLAN_VISIBILITIES, SERVICE_PLANS};
+use crate::cc::permissions::require;
 use crate::cc::{Cc, new_guid, now};
-
-pub static SERVICE_PLAN_VISIBILITIES: Resource = Resource {
-    table: "service_plan_visibilities",
-    path: "/v2/service_plan_visibilities",
-    fields: &[],
-    to_one: &[
-        ToOne { name: "service_plan", resource: &SERVICE_PLANS },
-        ToOne { name: "organization", resource: &ORGANIZATIONS },
-    ],
-    to_many: &[],
-    not_found: "ServicePlanVisibilityNotFound",
-    filters: &["service_plan_guid", "organization_guid"],
-    scope: None,
-    visibility: Visibility::InOrg("organization_guid"),
-};
 
 /// `PUT /v2/service_plans/:guid` (admins): make a plan public or not.
 pub async fn update_plan(

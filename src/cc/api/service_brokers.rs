@@ -14,27 +14,13 @@ use sqlx::Row;
 use super::body::Body;
 use super::collection::created;
 use super::marketplace::store_catalog;
-use super::spaces::SPACES;
 use crate::cc::auth::CurrentUser;
-use crate::cc::brokers::catalog::Catalog;
-use crate::cc::brokers::client::{Broker, check_url};
 use crate::cc::error::{ApiError, ApiResult, taken_or};
-use crate::cc::permissions::{Visibility, is_space_developer, require};
-use crate::cc::resource::{Kind::*, Resource, ToOne, field};
+use crate::cc::model::{SERVICE_BROKERS, SPACES};
+use crate::cc::osb::catalog::Catalog;
+use crate::cc::osb::client::{Broker, check_url};
+use crate::cc::permissions::{is_space_developer, require};
 use crate::cc::{Cc, new_guid, now};
-
-pub static SERVICE_BROKERS: Resource = Resource {
-    table: "service_brokers",
-    path: "/v2/service_brokers",
-    fields: &[field("name", Text), field("broker_url", Text), field("auth_username", Text)],
-    to_one: &[ToOne { name: "space", resource: &SPACES }],
-    to_many: &[],
-    not_found: "ServiceBrokerNotFound",
-    filters: &["name", "space_guid"],
-    scope: None,
-    // A space-scoped broker is seen in its space; the others by admins only.
-    visibility: Visibility::InSpace("space_guid"),
-};
 
 /// What a broker is registered with.
 struct Registration {
@@ -193,7 +179,7 @@ pub async fn register_as_platform(cc: &Cc, name: &str, url: &str, username: &str
     };
     let existing = column("guid");
     let guid = existing.clone().unwrap_or_else(new_guid);
-    let catalog = registration.check(cc, crate::cc::brokers::orphans::PLATFORM_USER, &guid).await?;
+    let catalog = registration.check(cc, crate::cc::osb::orphans::PLATFORM_USER, &guid).await?;
     let new_in = if existing.is_none() { Some(None) } else { None };
     registration.save(cc, &guid, new_in, &catalog).await?;
     Ok(existing.is_none())

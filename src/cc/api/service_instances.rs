@@ -4,7 +4,7 @@
 //! broker, updating one with a new plan or parameters updates it there,
 //! deleting one deprovisions it — each finished at once or, with
 //! `accepts_incomplete=true`, answered 202 and followed by the CC
-//! ([`crate::cc::brokers::poller`]) while `last_operation` says how it goes.
+//! ([`crate::cc::osb::poller`]) while `last_operation` says how it goes.
 //! A provision that failed leaves nothing behind: no row, and at the broker
 //! what may have been made is deleted (orphan mitigation).
 //!
@@ -19,69 +19,18 @@ use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 
 use super::body::Body;
-use super::marketplace::{SERVICE_PLANS, SERVICES};
-use super::service_keys::SERVICE_KEYS;
-use super::services::{SERVICE_BINDINGS, delete_user_provided, unbind_all, writable_instance};
-use super::spaces::SPACES;
+use super::services::{delete_user_provided, unbind_all, writable_instance};
 use crate::cc::auth::CurrentUser;
-use crate::cc::brokers::operations::{self, CREATE, DELETE, IN_PROGRESS, UPDATE};
-use crate::cc::brokers::osb::{Outcome, Placement};
-use crate::cc::brokers::{PlanBroker, orphans};
 use crate::cc::error::{ApiError, ApiResult, taken_or};
-use crate::cc::permissions::{Visibility, is_space_developer, plan_usable_in_space, require};
-use crate::cc::query::{Assignments, SqlValue};
+use crate::cc::model::resource::text_column;
+use crate::cc::model::sql::{Assignments, SqlValue};
+use crate::cc::model::{ALL_SERVICE_INSTANCES, SERVICE_INSTANCES, SERVICE_PLANS, SPACES};
+use crate::cc::osb::operations::{self, CREATE, DELETE, IN_PROGRESS, PollTiming, UPDATE};
+use crate::cc::osb::requests::{Outcome, Placement};
+use crate::cc::osb::{PlanBroker, orphans};
+use crate::cc::permissions::{is_space_developer, plan_usable_in_space, require};
 use crate::cc::quotas;
-use crate::cc::resource::{Field, Kind, Kind::*, Resource, ToMany, ToOne, field, link, none_yet, text_column, to_many};
 use crate::cc::{Cc, new_guid, now};
-
-const FIELDS: &[Field] = &[
-    field("name", Text),
-    field("credentials", Kind::Json),
-    field("gateway_data", Const("null")),
-    field("dashboard_url", Text),
-    field("type", Text),
-    field("last_operation", Kind::Json),
-    field("tags", Kind::Json),
-    field("syslog_drain_url", Text),
-    field("route_service_url", Text),
-    field("maintenance_info", Const("{}")),
-];
-static TO_ONE: &[ToOne] = &[
-    ToOne { name: "space", resource: &SPACES },
-    ToOne { name: "service", resource: &SERVICES },
-    ToOne { name: "service_plan", resource: &SERVICE_PLANS },
-];
-static TO_MANY: &[ToMany] = &[
-    to_many("service_bindings", &SERVICE_BINDINGS, "service_instance_guid = ?"),
-    to_many("service_keys", &SERVICE_KEYS, "service_instance_guid = ?"),
-    link("routes"),
-    link("shared_from"),
-    // Instances are not shared between spaces here (cf service reads this).
-    none_yet("shared_to"),
-];
-
-/// Service instances, those `scope` keeps.
-const fn instances(scope: Option<&'static str>, filters: &'static [&'static str]) -> Resource {
-    Resource {
-        table: "service_instances",
-        path: "/v2/service_instances",
-        fields: FIELDS,
-        to_one: TO_ONE,
-        to_many: TO_MANY,
-        not_found: "ServiceInstanceNotFound",
-        filters,
-        scope,
-        visibility: Visibility::InSpace("space_guid"),
-    }
-}
-
-/// Brokered instances, as CF lists them at `/v2/service_instances`.
-pub static SERVICE_INSTANCES: Resource =
-    instances(Some("type = 'managed_service_instance'"), &["name", "space_guid", "service_plan_guid"]);
-
-/// Every instance, brokered and user-provided (their `type` tells): what a
-/// space lists (`cf services`) and what bindings point to.
-pub static ALL_SERVICE_INSTANCES: Resource = instances(None, &["name", "space_guid", "service_plan_guid", "type"]);
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
@@ -172,7 +121,7 @@ pub async fn create(
         .await;
     match provisioned {
         Ok(outcome) => {
-            operations::record(&cc.db, &guid, CREATE, &outcome, cc.config.broker_poll_timing()).await?;
+            operations::record(&cc.db, &guid, CREATE, &outcome, PollTiming::of(&cc.config)).await?;
             answer(&cc, &guid, matches!(outcome, Outcome::Done(_))).await
         }
         Err(failure) => {
@@ -275,7 +224,7 @@ pub async fn update(
     match updated {
         Ok(outcome) => {
             set.save(&cc.db, "service_instances", &guid, "ServiceInstanceNameTaken", &what).await?;
-            operations::record(&cc.db, &guid, UPDATE, &outcome, cc.config.broker_poll_timing()).await?;
+            operations::record(&cc.db, &guid, UPDATE, &outcome, PollTiming::of(&cc.config)).await?;
             answer(&cc, &guid, matches!(outcome, Outcome::Done(_))).await
         }
         Err(failure) => {
@@ -328,11 +277,11 @@ pub async fn delete(
         .await?;
     match plan.broker().deprovision(&target, params.accepts_incomplete, &user.user.guid).await {
         Ok(outcome @ Outcome::Done(_)) => {
-            operations::record(&cc.db, &guid, DELETE, &outcome, cc.config.broker_poll_timing()).await?;
+            operations::record(&cc.db, &guid, DELETE, &outcome, PollTiming::of(&cc.config)).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         Ok(outcome) => {
-            operations::record(&cc.db, &guid, DELETE, &outcome, cc.config.broker_poll_timing()).await?;
+            operations::record(&cc.db, &guid, DELETE, &outcome, PollTiming::of(&cc.config)).await?;
             answer(&cc, &guid, false).await
         }
         Err(failure) => {

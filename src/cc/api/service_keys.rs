@@ -12,27 +12,12 @@ use sqlx::Row;
 
 use super::body::Body;
 use super::collection::created;
-use super::service_instances::ALL_SERVICE_INSTANCES;
 use super::services::{credentials_for, forget_at_broker, unbind_at_broker, writable_instance};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult, taken_or};
-use crate::cc::permissions::Visibility;
-use crate::cc::resource::{Kind::*, Resource, ToOne, field, text_column};
+use crate::cc::model::resource::text_column;
+use crate::cc::model::{ALL_SERVICE_INSTANCES, SERVICE_KEYS};
 use crate::cc::{Cc, new_guid, now};
-
-pub static SERVICE_KEYS: Resource = Resource {
-    table: "service_keys",
-    path: "/v2/service_keys",
-    fields: &[field("name", Text), field("credentials", Json)],
-    to_one: &[ToOne { name: "service_instance", resource: &ALL_SERVICE_INSTANCES }],
-    to_many: &[],
-    not_found: "ServiceKeyNotFound",
-    filters: &["name", "service_instance_guid"],
-    scope: None,
-    visibility: Visibility::InSpace(
-        "(SELECT space_guid FROM service_instances WHERE service_instances.guid = service_keys.service_instance_guid)",
-    ),
-};
 
 pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
     let body = Body::parse(&bytes, "ServiceKeyInvalid")?;

@@ -5,7 +5,7 @@
 //! brokered instance ([`super::service_instances`]) gets credentials the
 //! broker makes for it, and unbinding deletes them there. Instances started
 //! after it find them in VCAP_SERVICES and, for a database URL, in
-//! DATABASE_URL ([`crate::dea::env`]). Space developers manage both.
+//! DATABASE_URL ([`crate::protocol::vcap`]). Space developers manage both.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -14,103 +14,18 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::apps::{APPS, writable_app};
+use super::app_access::writable_app;
 use super::body::Body;
 use super::collection::created;
-use super::service_instances::ALL_SERVICE_INSTANCES;
-use super::spaces::SPACES;
 use crate::cc::auth::CurrentUser;
-use crate::cc::brokers::osb::Target;
-use crate::cc::brokers::{PlanBroker, operations, orphans};
 use crate::cc::error::{ApiError, ApiResult, taken_or};
-use crate::cc::permissions::{Visibility, is_space_developer, require};
-use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::resource::{Kind, Kind::*, Resource, ToOne, field, link, text_column, to_many};
+use crate::cc::model::resource::{Resource, text_column};
+use crate::cc::model::sql::{Assignments, SqlValue};
+use crate::cc::model::{ALL_SERVICE_INSTANCES, SERVICE_BINDINGS, SPACES, USER_PROVIDED_SERVICE_INSTANCES};
+use crate::cc::osb::requests::Target;
+use crate::cc::osb::{PlanBroker, operations, orphans};
+use crate::cc::permissions::{is_space_developer, require};
 use crate::cc::{Cc, new_guid, now};
-
-pub static USER_PROVIDED_SERVICE_INSTANCES: Resource = Resource {
-    table: "service_instances",
-    path: "/v2/user_provided_service_instances",
-    fields: &[
-        field("name", Text),
-        field("credentials", Kind::Json),
-        field("type", Text),
-        field("syslog_drain_url", Text),
-        field("route_service_url", Text),
-        field("tags", Kind::Json),
-    ],
-    to_one: &[ToOne { name: "space", resource: &SPACES }],
-    to_many: &[to_many("service_bindings", &SERVICE_BINDINGS, "service_instance_guid = ?"), link("routes")],
-    not_found: "ServiceInstanceNotFound",
-    filters: &["name", "space_guid"],
-    scope: Some("type = 'user_provided_service_instance'"),
-    visibility: Visibility::InSpace("space_guid"),
-};
-
-pub static SERVICE_BINDINGS: Resource = Resource {
-    table: "service_bindings",
-    path: "/v2/service_bindings",
-    fields: &[
-        field("credentials", Kind::Json),
-        field("binding_options", Const("{}")),
-        field("gateway_data", Const("null")),
-        field("gateway_name", Const("\"\"")),
-        field("syslog_drain_url", Text),
-        field("volume_mounts", Const("[]")),
-        field("name", Text),
-    ],
-    to_one: &[
-        ToOne { name: "app", resource: &APPS },
-        ToOne { name: "service_instance", resource: &ALL_SERVICE_INSTANCES },
-    ],
-    to_many: &[],
-    not_found: "ServiceBindingNotFound",
-    filters: &["app_guid", "service_instance_guid", "name"],
-    scope: None,
-    visibility: Visibility::InSpace("(SELECT space_guid FROM apps WHERE apps.guid = service_bindings.app_guid)"),
-};
-
-/// The VCAP_SERVICES entries of an app's bindings, in binding order: what
-/// `dea.start` carries as `services`. A brokered instance is listed under
-/// its service's label with its plan, its tags after the service's.
-pub async fn bound_services(cc: &Cc, app: &str) -> ApiResult<Vec<Value>> {
-    let rows = sqlx::query(
-        "SELECT i.name AS instance_name, i.tags, b.name AS binding_name, b.credentials, b.syslog_drain_url, \
-         s.label, s.tags AS service_tags, p.name AS plan FROM service_bindings b \
-         JOIN service_instances i ON i.guid = b.service_instance_guid \
-         LEFT JOIN service_plans p ON p.guid = i.service_plan_guid LEFT JOIN services s ON s.guid = p.service_guid \
-         WHERE b.app_guid = $1 ORDER BY b.id",
-    )
-    .bind(app)
-    .fetch_all(&cc.db)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let text = |column: &str| text_column(row, column);
-            let json_of =
-                |column: &str, empty: Value| text(column).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(empty);
-            let instance_name = text("instance_name").unwrap_or_default();
-            let binding_name = text("binding_name");
-            let mut tags: Vec<Value> = json_of("service_tags", json!([])).as_array().cloned().unwrap_or_default();
-            tags.extend(json_of("tags", json!([])).as_array().cloned().unwrap_or_default());
-            let mut entry = json!({
-                "name": binding_name.clone().unwrap_or_else(|| instance_name.clone()),
-                "instance_name": instance_name,
-                "binding_name": binding_name,
-                "label": text("label").unwrap_or_else(|| "user-provided".into()),
-                "tags": tags,
-                "credentials": json_of("credentials", json!({})),
-                "syslog_drain_url": text("syslog_drain_url").unwrap_or_default(),
-                "volume_mounts": [],
-            });
-            if let Some(plan) = text("plan") {
-                entry["plan"] = json!(plan);
-            }
-            entry
-        })
-        .collect())
-}
 
 /// The fields of an instance a request sets, checked; and its new name.
 fn instance_fields(body: &Body) -> ApiResult<(Assignments, Option<String>)> {

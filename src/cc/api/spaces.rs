@@ -6,78 +6,17 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::apps::APPS;
 use super::body::Body;
 use super::collection::created;
-use super::events::EVENTS;
-use super::organizations::{ORGANIZATIONS, recursive};
-use super::quotas::SPACE_QUOTA_DEFINITIONS;
-use super::routes::ROUTES;
-use super::security_groups::SECURITY_GROUPS;
-use super::service_instances::ALL_SERVICE_INSTANCES;
-use super::users::USERS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::events::{self, Actee, Actor};
-use crate::cc::permissions::{Visibility, is_org_manager, is_space_manager, require};
-use crate::cc::query::{Assignments, SqlValue};
-use crate::cc::resource::{Kind::*, Resource, ToOne, field, link, none_yet, to_many};
+use crate::cc::model::sql::{Assignments, SqlValue};
+use crate::cc::model::{ORGANIZATIONS, SPACES};
+use crate::cc::permissions::{is_org_manager, is_space_manager, require};
+use crate::cc::v2::list_params::recursive;
 use crate::cc::{Cc, new_guid, now, runner};
-
-pub static SPACES: Resource = Resource {
-    table: "spaces",
-    path: "/v2/spaces",
-    fields: &[field("name", Text), field("allow_ssh", Bool), field("isolation_segment_guid", Const("null"))],
-    to_one: &[
-        ToOne { name: "organization", resource: &ORGANIZATIONS },
-        ToOne { name: "space_quota_definition", resource: &SPACE_QUOTA_DEFINITIONS },
-    ],
-    to_many: &[
-        to_many(
-            "developers",
-            &USERS,
-            "guid IN (SELECT user_guid FROM space_roles WHERE space_guid = ? AND role = 'developers')",
-        ),
-        to_many(
-            "managers",
-            &USERS,
-            "guid IN (SELECT user_guid FROM space_roles WHERE space_guid = ? AND role = 'managers')",
-        ),
-        to_many(
-            "auditors",
-            &USERS,
-            "guid IN (SELECT user_guid FROM space_roles WHERE space_guid = ? AND role = 'auditors')",
-        ),
-        to_many("apps", &APPS, "space_guid = ?"),
-        to_many("routes", &ROUTES, "space_guid = ?"),
-        link("domains"),
-        to_many("service_instances", &ALL_SERVICE_INSTANCES, "space_guid = ?"),
-        // What `cf marketplace` lists: services of platform-wide brokers and
-        // of brokers scoped to this space.
-        to_many(
-            "services",
-            &super::marketplace::SERVICES,
-            "service_broker_guid IN (SELECT guid FROM service_brokers WHERE space_guid IS NULL OR space_guid = ?)",
-        ),
-        none_yet("app_events"),
-        to_many("events", &EVENTS, "space_guid = ?"),
-        to_many(
-            "security_groups",
-            &SECURITY_GROUPS,
-            "guid IN (SELECT security_group_guid FROM security_group_spaces WHERE space_guid = ?)",
-        ),
-        to_many(
-            "staging_security_groups",
-            &SECURITY_GROUPS,
-            "guid IN (SELECT security_group_guid FROM staging_security_group_spaces WHERE space_guid = ?)",
-        ),
-    ],
-    not_found: "SpaceNotFound",
-    filters: &["name", "organization_guid"],
-    scope: None,
-    visibility: Visibility::InSpace("guid"),
-};
 
 /// `POST /v2/spaces` `{name, organization_guid}` (org managers).
 pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {

@@ -8,11 +8,10 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::apps::APPS;
-use super::spaces::SPACES;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
-use crate::cc::query::Condition;
+use crate::cc::model::sql::Condition;
+use crate::cc::model::{APPS, SPACES};
 use crate::cc::runner::{self, MappedRoute};
 use crate::cc::{Cc, permissions};
 

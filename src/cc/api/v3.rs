@@ -9,12 +9,12 @@ use axum::extract::{OriginalUri, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apps::APPS;
 use super::info::V3_VERSION;
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
-use crate::cc::query::Condition;
+use crate::cc::model::APPS;
+use crate::cc::model::sql::Condition;
 
 pub async fn root(State(cc): State<Cc>) -> Json<Value> {
     let url = cc.config.external_url();
@@ -77,7 +77,7 @@ pub async fn apps(State(cc): State<Cc>, user: CurrentUser, Query(query): Query<A
                 "state": e["state"],
                 "created_at": v2["metadata"]["created_at"],
                 "updated_at": v2["metadata"]["updated_at"],
-                "lifecycle": {"type": "buildpack", "data": {"buildpacks": buildpacks, "stack": crate::cc::seed::STACK}},
+                "lifecycle": {"type": "buildpack", "data": {"buildpacks": buildpacks, "stack": crate::protocol::STACK}},
                 "relationships": {"space": {"data": {"guid": e["space_guid"]}}},
                 "links": {"self": {"href": format!("{url}/v3/apps/{}", guid.as_str().unwrap_or_default())}},
             })

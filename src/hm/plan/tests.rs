@@ -1,5 +1,5 @@
 use super::*;
-use crate::bus::messages::InstanceHeartbeat;
+use crate::protocol::messages::InstanceHeartbeat;
 
 const NOW: f64 = 1_000_000.0;
 

@@ -1,25 +1,27 @@
 //! The CC as a client of service brokers, speaking the Open Service Broker
 //! API (CF v2's successor to the service gateway): it reads a broker's
 //! catalog ([`client`], checked by [`catalog`]), provisions, updates,
-//! deprovisions, binds and unbinds ([`osb`]), follows asynchronous
+//! deprovisions, binds and unbinds ([`requests`]), follows asynchronous
 //! operations and deletes what failed calls may have left at a broker
-//! ([`poller`], [`orphans`]). Every failure is CF's error for it, with the
+//! ([`poller`], [`orphans`]), and registers the platform's own broker
+//! ([`builtin`]). Every failure is CF's error for it, with the
 //! broker's own words where it gave any; nothing is stored from a catalog
 //! or an operation that failed.
 
+pub mod builtin;
 pub mod catalog;
 pub mod client;
 pub mod operations;
 pub mod orphans;
-pub mod osb;
 pub mod poller;
+pub mod requests;
 
 use crate::cc::Cc;
 
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::resource::{bool_column, text_column};
+use crate::cc::model::resource::{bool_column, text_column};
 use client::Broker;
-use osb::Target;
+use requests::Target;
 
 /// A service plan with its service and broker: what the CC needs to ask
 /// the broker about instances of it.

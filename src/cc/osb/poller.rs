@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use super::operations;
+use super::operations::{self, PollTiming};
 use super::orphans::{self, PLATFORM_USER};
 use super::{PlanBroker, now_ms};
 use crate::cc::Cc;
 use crate::cc::error::ApiResult;
-use crate::cc::resource::text_column;
+use crate::cc::model::resource::text_column;
 
 const TICK: Duration = Duration::from_millis(250);
 /// How long a claimed poll is left to its CC before another may take it.
@@ -38,7 +38,7 @@ pub fn spawn(cc: Cc) -> tokio::task::JoinHandle<()> {
 }
 
 async fn poll_due(cc: &Cc) -> ApiResult<()> {
-    let (db, timing) = (&cc.db, cc.config.broker_poll_timing());
+    let (db, timing) = (&cc.db, PollTiming::of(&cc.config));
     let due = sqlx::query(
         "SELECT guid, service_plan_guid, last_operation, broker_operation, poll_at, poll_until, poll_count \
          FROM service_instances WHERE poll_at IS NOT NULL AND poll_at <= $1 ORDER BY poll_at LIMIT 20",

@@ -1,5 +1,5 @@
-//! Desired state, read from the CCDB each tick: every app's version,
-//! instance count, state and package state. An app the CC changed within
+//! Desired state as the health manager reads it from the CCDB each tick:
+//! every app's version, instance count, state and package state. An app the CC changed within
 //! the grace period is not yet settled: the CC's own starts and stops for
 //! that change may still be on their way.
 
@@ -8,7 +8,16 @@ use std::time::Duration;
 
 use sqlx::{AnyPool, Row};
 
-use super::plan::DesiredApp;
+/// An app as the CCDB wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredApp {
+    pub version: String,
+    pub instances: u32,
+    pub started: bool,
+    pub staged: bool,
+    /// False while a change the CC made is recent enough to be in flight.
+    pub settled: bool,
+}
 
 pub async fn load(db: &AnyPool, grace: Duration) -> sqlx::Result<HashMap<String, DesiredApp>> {
     let rows = sqlx::query("SELECT guid, version, instances, state, package_state, updated_at FROM apps")

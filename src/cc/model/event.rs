@@ -1,7 +1,7 @@
-//! `/v2/events`: the audit trail, seen by who sees the space it happened in.
+//! Audit events: who did what to which app, space or org, and app crashes.
 
+use super::resource::{Kind::*, Resource, field};
 use crate::cc::permissions::Visibility;
-use crate::cc::resource::{Kind::*, Resource, field};
 
 pub static EVENTS: Resource = Resource {
     table: "events",

@@ -174,12 +174,15 @@ pub struct EgressRule {
     pub ports: Option<String>,
 }
 
+/// What one instance (or staging task) may use, as CF's `dea.start` carries
+/// it: `{"mem": MB, "disk": MB, "fds": N}` on the wire. The DEA enforces it
+/// as a [`GuestLimits`](crate::runtime::limits::GuestLimits) in bytes.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Limits {
-    /// MB.
-    pub mem: u64,
-    /// MB.
-    pub disk: u64,
+    #[serde(rename = "mem")]
+    pub memory_mb: u64,
+    #[serde(rename = "disk")]
+    pub disk_mb: u64,
     pub fds: u64,
 }
 

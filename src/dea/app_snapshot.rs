@@ -16,7 +16,7 @@ use super::boot::instance_view;
 use super::env;
 use crate::runtime::Runtime;
 use crate::runtime::buildpack::{BuildpackRun, StagingDirs};
-use crate::runtime::limits::Ending;
+use crate::runtime::ending::Ending;
 use crate::runtime::preinit::{self, Failure};
 
 /// Why pre-initialisation failed, as staging reports it.

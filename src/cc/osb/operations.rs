@@ -10,9 +10,10 @@ use serde_json::{Map, Value, json};
 use sqlx::AnyPool;
 
 use super::now_ms;
-use super::osb::Outcome;
+use super::requests::Outcome;
 use crate::cc::error::ApiResult;
 use crate::cc::now;
+use crate::config::Config;
 
 pub const CREATE: &str = "create";
 pub const UPDATE: &str = "update";
@@ -33,6 +34,15 @@ pub struct PollTiming {
 const LONGEST_POLL: Duration = Duration::from_secs(60);
 
 impl PollTiming {
+    /// As configured: `broker_poll_interval_ms` first, giving up after
+    /// `broker_max_poll_minutes`.
+    pub fn of(config: &Config) -> PollTiming {
+        PollTiming {
+            first: Duration::from_millis(config.broker_poll_interval_ms.max(10)),
+            give_up_after: Duration::from_secs(config.broker_max_poll_minutes.max(1) * 60),
+        }
+    }
+
     /// The wait before poll number `count` (from 0), or what the broker asked.
     pub fn wait(&self, count: i64, retry_after: Option<Duration>) -> Duration {
         retry_after.unwrap_or_else(|| self.first.saturating_mul(1 << count.clamp(0, 16) as u32).min(LONGEST_POLL))

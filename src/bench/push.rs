@@ -10,7 +10,7 @@
 //! 2. re-pushes of the same app: command start → the new version's first
 //!    answer, and → the command returned;
 //! 3. re-pushes under load: GET / through the router from a process of its
-//!    own ([`super::bench_load`]) while the app is re-pushed, with the
+//!    own ([`super::load`]) while the app is re-pushed, with the
 //!    count of failed requests;
 //!
 //! beside `wasmtime serve` of the same component: process start → first
@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::bench_dea::{HELLO, WasmtimeServe, which};
-use super::bench_load::{LoadRun, Target, Until, first_200, get_once, percentile};
+use super::dea::{HELLO, WasmtimeServe, which};
+use super::load::{LoadRun, Target, Until, first_200, get_once, percentile};
 use crate::config::Config;
 use crate::server::{Platform, Role};
 

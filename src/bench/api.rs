@@ -5,14 +5,14 @@
 //! page, a filter (cf push's lookup), the last page, a page with
 //! inline-relations-depth=1, an app's summary — warms up, then sends
 //! `--requests` requests one at a time and again from 16 connections, the
-//! load from a process of its own ([`super::bench_load`]). Beside them, the
+//! load from a process of its own ([`super::load`]). Beside them, the
 //! reference measured the same way: `GET /v2/info`, the floor of any CC
 //! answer (HTTP, routing, JSON; no database).
 
 use anyhow::{Context, Result};
 use sqlx::Connection;
 
-use super::bench_load::{LoadReport, LoadRun, Target, Until};
+use super::load::{LoadReport, LoadRun, Target, Until};
 use crate::config::Config;
 use crate::server::{Platform, Role};
 

@@ -1,7 +1,7 @@
-//! Stacks: what apps are staged for and run on. Here there is one, WASI 0.2.
+//! Stacks: what apps stage and run on (one here: [`crate::protocol::STACK`]).
 
+use super::resource::{Kind::*, Resource, field};
 use crate::cc::permissions::Visibility;
-use crate::cc::resource::{Kind::*, Resource, field};
 
 pub static STACKS: Resource = Resource {
     table: "stacks",

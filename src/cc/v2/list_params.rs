@@ -1,43 +1,11 @@
 //! CF's list query language: `q=field:value` (also `IN`, `>`, `<`, `>=`,
 //! `<=`; several `q`s, or `;`-joined filters, are ANDed), `page`,
 //! `results-per-page` (1–100), `order-by`, `order-direction`, and
-//! `inline-relations-depth` (0–2).
+//! `inline-relations-depth` (0–2); and a DELETE's `recursive=true`.
 
-use super::error::{ApiError, ApiResult};
-use super::resource::{Kind, Resource};
-
-/// One SQL condition with `?` placeholders and its values, bound in order.
-#[derive(Debug, Clone)]
-pub struct Condition {
-    sql: String,
-    binds: Vec<String>,
-}
-
-impl Condition {
-    /// `column = value`.
-    pub fn eq(column: &str, value: &str) -> Condition {
-        Condition { sql: format!("{column} = ?"), binds: vec![value.to_string()] }
-    }
-
-    /// Any condition; `sql` must not contain user input, only `?`s for it.
-    pub fn raw(sql: &str, binds: &[&str]) -> Condition {
-        Condition { sql: sql.to_string(), binds: binds.iter().map(|b| b.to_string()).collect() }
-    }
-
-    /// The SQL with numbered placeholders, appending its values to `binds`.
-    pub fn to_sql(&self, binds: &mut Vec<String>) -> String {
-        let mut out = String::new();
-        let mut values = self.binds.iter();
-        for (i, part) in self.sql.split('?').enumerate() {
-            if i > 0 {
-                binds.push(values.next().cloned().unwrap_or_default());
-                out.push_str(&format!("${}", binds.len()));
-            }
-            out.push_str(part);
-        }
-        out
-    }
-}
+use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::resource::{Kind, Resource};
+use crate::cc::model::sql::Condition;
 
 #[derive(Debug, Clone)]
 pub struct ListParams {
@@ -160,58 +128,7 @@ fn parse_filter(resource: &Resource, filter: &str) -> ApiResult<Condition> {
     Ok(Condition::raw(&format!("{field} {op} {placeholder}"), &[value]))
 }
 
-/// A value bound into SQL with its own type, so PostgreSQL sees integers
-/// and booleans as such.
-#[derive(Debug, Clone)]
-pub enum SqlValue {
-    Text(Option<String>),
-    Int(Option<i64>),
-    Bool(bool),
-}
-
-/// The `SET` list of an UPDATE, built from whichever fields a request changed.
-#[derive(Debug, Default)]
-pub struct Assignments {
-    columns: Vec<&'static str>,
-    values: Vec<SqlValue>,
-}
-
-impl Assignments {
-    pub fn set(&mut self, column: &'static str, value: SqlValue) {
-        self.columns.push(column);
-        self.values.push(value);
-    }
-
-    /// Stamps `updated_at` and runs the update; a clash with another row's
-    /// unique name is the resource's `taken` error about `what`.
-    pub async fn save(
-        mut self,
-        db: &sqlx::AnyPool,
-        table: &str,
-        guid: &str,
-        taken: &str,
-        what: &str,
-    ) -> super::error::ApiResult<()> {
-        self.set("updated_at", SqlValue::Text(Some(super::now())));
-        self.execute(db, table, guid).await.map_err(|e| super::error::taken_or(e, taken, what))
-    }
-
-    /// Runs `UPDATE table SET … WHERE guid = guid`.
-    pub async fn execute(self, db: &sqlx::AnyPool, table: &str, guid: &str) -> Result<(), sqlx::Error> {
-        if self.columns.is_empty() {
-            return Ok(());
-        }
-        let sets: Vec<String> = self.columns.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
-        let sql = format!("UPDATE {table} SET {} WHERE guid = ${}", sets.join(", "), self.columns.len() + 1);
-        let mut query = sqlx::query(&sql);
-        for value in self.values {
-            query = match value {
-                SqlValue::Text(v) => query.bind(v),
-                SqlValue::Int(v) => query.bind(v),
-                SqlValue::Bool(v) => query.bind(v),
-            };
-        }
-        query.bind(guid.to_string()).execute(db).await?;
-        Ok(())
-    }
+/// Whether the query asks to delete what a resource contains, too.
+pub fn recursive(query: Option<&str>) -> bool {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).any(|(k, v)| k == "recursive" && v == "true")
 }

@@ -1,12 +1,8 @@
-//! The v2 resource model, once for every resource.
-//!
-//! A resource declares its table, its entity fields, its relations and who
-//! may see its rows ([`Resource`]); from that alone this module renders the
-//! `{metadata, entity}` envelope with every `*_url` link (and, with
-//! `inline-relations-depth`, the related resources themselves), fetches one
-//! by guid with the resource's own NotFound error, and lists with CF's
-//! pagination, `q` filters and ordering. Handlers add only what is special
-//! about their resource.
+//! The v2 envelope of any resource, from its declaration alone: one row
+//! as `{metadata, entity}` with every `*_url` link (and, with
+//! `inline-relations-depth`, the related resources themselves), and a
+//! page of a collection with CF's pagination, `q` filters and ordering.
+//! Handlers add only what is special about their resource.
 
 use std::collections::HashMap;
 
@@ -15,84 +11,11 @@ use serde_json::{Map, Value, json};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-use super::auth::User;
-use super::error::{ApiError, ApiResult};
-use super::permissions::Visibility;
-use super::query::{Condition, ListParams};
-
-#[derive(Debug, Clone, Copy)]
-pub enum Kind {
-    Text,
-    Int,
-    Bool,
-    /// Stored as JSON text, rendered as JSON.
-    Json,
-    /// Not stored: always this JSON value (fields CF shows that mean nothing here).
-    Const(&'static str),
-}
-
-#[derive(Debug)]
-pub struct Field {
-    pub name: &'static str,
-    pub kind: Kind,
-}
-
-pub const fn field(name: &'static str, kind: Kind) -> Field {
-    Field { name, kind }
-}
-
-/// A to-one relation: the entity has `<name>_guid` and `<name>_url`.
-#[derive(Debug)]
-pub struct ToOne {
-    pub name: &'static str,
-    pub resource: &'static Resource,
-}
-
-/// A to-many relation, linked as `<path>/<guid>/<name>`. With a resource,
-/// it is also served there and can be inlined: the rows of `resource`
-/// meeting `condition`, whose one `?` is this row's guid.
-#[derive(Debug)]
-pub struct ToMany {
-    pub name: &'static str,
-    pub resource: Option<&'static Resource>,
-    pub condition: &'static str,
-    /// Served as an empty list: CF has such rows, this platform none yet
-    /// (service instances, security groups…).
-    pub always_empty: bool,
-}
-
-/// A relation served and inlinable.
-pub const fn to_many(name: &'static str, resource: &'static Resource, condition: &'static str) -> ToMany {
-    ToMany { name, resource: Some(resource), condition, always_empty: false }
-}
-
-/// A relation CF links that is not served here.
-pub const fn link(name: &'static str) -> ToMany {
-    ToMany { name, resource: None, condition: "", always_empty: false }
-}
-
-/// A relation to things this platform does not have yet: an empty list.
-pub const fn none_yet(name: &'static str) -> ToMany {
-    ToMany { name, resource: None, condition: "", always_empty: true }
-}
-
-#[derive(Debug)]
-pub struct Resource {
-    pub table: &'static str,
-    /// The collection path, e.g. `/v2/apps`.
-    pub path: &'static str,
-    pub fields: &'static [Field],
-    pub to_one: &'static [ToOne],
-    pub to_many: &'static [ToMany],
-    /// The CF error for an unknown guid, e.g. `AppNotFound`.
-    pub not_found: &'static str,
-    /// Entity fields clients may filter and order on with `q`.
-    pub filters: &'static [&'static str],
-    /// A condition every row of this resource meets (e.g. shared domains are
-    /// the domains without an owning organization).
-    pub scope: Option<&'static str>,
-    pub visibility: Visibility,
-}
+use super::list_params::ListParams;
+use crate::cc::auth::User;
+use crate::cc::error::ApiResult;
+use crate::cc::model::resource::{Kind, Resource, bool_column, text_column};
+use crate::cc::model::sql::Condition;
 
 /// Related resources inlined per row at most (CF's cap on inlined lists).
 const MAX_INLINE: i64 = 50;
@@ -104,10 +27,6 @@ fn in_list(column: &str, values: &[&str]) -> Condition {
 }
 
 impl Resource {
-    pub fn url(&self, guid: &str) -> String {
-        format!("{}/{guid}", self.path)
-    }
-
     /// The `{metadata, entity}` envelope of one row, with links only.
     pub fn render(&self, row: &AnyRow) -> Value {
         let guid: String = row.try_get("guid").unwrap_or_default();
@@ -244,45 +163,6 @@ impl Resource {
         Ok(parents.iter().map(|parent| by_parent.remove(parent).unwrap_or_default()).collect())
     }
 
-    /// Rows meeting all conditions (and the scope), then `tail` (ORDER/LIMIT).
-    pub async fn select(&self, db: &AnyPool, conditions: &[Condition], tail: &str) -> ApiResult<Vec<AnyRow>> {
-        let (where_sql, binds) = self.where_clause(conditions);
-        let mut query_sql = format!("SELECT * FROM {}{where_sql} {tail}", self.table);
-        query_sql.truncate(query_sql.trim_end().len());
-        let mut query = sqlx::query(&query_sql);
-        for b in binds {
-            query = query.bind(b);
-        }
-        Ok(query.fetch_all(db).await?)
-    }
-
-    fn where_clause(&self, conditions: &[Condition]) -> (String, Vec<String>) {
-        let mut binds = Vec::new();
-        let mut clauses: Vec<String> = self.scope.iter().map(|s| s.to_string()).collect();
-        for condition in conditions {
-            clauses.push(condition.to_sql(&mut binds));
-        }
-        let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-        (where_sql, binds)
-    }
-
-    /// One row by guid, whoever asks (for the platform's own use), or this
-    /// resource's NotFound error.
-    pub async fn find(&self, db: &AnyPool, guid: &str) -> ApiResult<AnyRow> {
-        self.select(db, &[Condition::eq("guid", guid)], "")
-            .await?
-            .pop()
-            .ok_or_else(|| ApiError::new(self.not_found, &[guid]))
-    }
-
-    /// One row by guid if `user` may see it; NotFound otherwise, as if it
-    /// did not exist.
-    pub async fn find_for(&self, db: &AnyPool, guid: &str, user: &User) -> ApiResult<AnyRow> {
-        let mut conditions = vec![Condition::eq("guid", guid)];
-        conditions.extend(self.visibility.condition(user));
-        self.select(db, &conditions, "").await?.pop().ok_or_else(|| ApiError::new(self.not_found, &[guid]))
-    }
-
     pub async fn get(&self, db: &AnyPool, guid: &str) -> ApiResult<Value> {
         Ok(self.render(&self.find(db, guid).await?))
     }
@@ -326,19 +206,6 @@ impl Resource {
             "next_url": if (params.page as i64) < total_pages { link(params.page + 1) } else { Value::Null },
             "resources": resources,
         }))
-    }
-}
-
-/// Reads a text column; NULL (or none of that name) is None.
-pub fn text_column(row: &AnyRow, name: &str) -> Option<String> {
-    row.try_get::<Option<String>, _>(name).ok().flatten()
-}
-
-/// Reads a boolean column, which SQLite hands back as an integer.
-pub fn bool_column(row: &AnyRow, name: &str) -> Option<bool> {
-    match row.try_get::<Option<bool>, _>(name) {
-        Ok(v) => v,
-        Err(_) => row.try_get::<Option<i64>, _>(name).ok().flatten().map(|v| v != 0),
     }
 }
 

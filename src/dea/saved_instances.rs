@@ -1,4 +1,4 @@
-//! The DEA's snapshot (CF's `db/instances.json`): which instances it runs,
+//! The DEA's saved instances (dea_ng's snapshot, `db/instances.json`): which instances it runs,
 //! written whenever that changes. A DEA that restarts — after a crash, an
 //! upgrade or `wf up` being stopped — starts them again from it (same
 //! instance ids, indexes and droplets) and removes every other instance
@@ -6,7 +6,7 @@
 //! instance that cannot come back is reported as crashed.
 //!
 //! A burst of changes (hundreds of instances starting) is written once:
-//! [`SnapshotWriter::changed`] only wakes one writer task, which writes the
+//! [`SavedInstancesWriter::changed`] only wakes one writer task, which writes the
 //! state as it is then, aside under a unique name and renamed into place.
 
 use std::path::{Path, PathBuf};
@@ -17,10 +17,10 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use crate::bus::messages::DeaStart;
+use crate::protocol::messages::DeaStart;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Snapshot {
+pub struct SavedInstances {
     /// The DEA's id, kept so the CC's pool knows it again.
     pub dea_id: String,
     pub instances: Vec<SavedInstance>,
@@ -36,53 +36,54 @@ pub struct SavedInstance {
 const COALESCE: Duration = Duration::from_millis(50);
 
 fn path(dir: &Path) -> PathBuf {
+    // The name earlier releases wrote it under, kept so their data dirs are read.
     dir.join("snapshot.json")
 }
 
-/// The last snapshot, if there is a readable one.
-pub fn load(dir: &Path) -> Option<Snapshot> {
+/// What was saved last, if it is readable.
+pub fn load(dir: &Path) -> Option<SavedInstances> {
     serde_json::from_slice(&std::fs::read(path(dir)).ok()?).ok()
 }
 
-/// Replaces the snapshot, never half-written whoever else writes.
-fn save(dir: &Path, snapshot: &Snapshot) -> Result<()> {
+/// Replaces what is saved, never half-written whoever else writes.
+fn save(dir: &Path, saved: &SavedInstances) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    Ok(crate::write_aside::replace(&path(dir), &serde_json::to_vec(snapshot)?)?)
+    Ok(crate::write_aside::replace(&path(dir), &serde_json::to_vec(saved)?)?)
 }
 
-/// Replaces the snapshot off the async threads; a failure is logged (the
+/// Replaces what is saved off the async threads; a failure is logged (the
 /// next change writes it again).
-pub async fn write(dir: &Path, snapshot: Snapshot) {
+pub async fn write(dir: &Path, saved: SavedInstances) {
     let dir = dir.to_path_buf();
-    let written = tokio::task::spawn_blocking(move || save(&dir, &snapshot)).await;
+    let written = tokio::task::spawn_blocking(move || save(&dir, &saved)).await;
     if let Err(e) = written.map_err(anyhow::Error::from).and_then(|r| r) {
-        tracing::error!("writing the DEA snapshot: {e:#}");
+        tracing::error!("saving the DEA's instances: {e:#}");
     }
 }
 
-/// Writes the snapshot some time after each change, once per burst.
-pub struct SnapshotWriter {
+/// Saves the instances some time after each change, once per burst.
+pub struct SavedInstancesWriter {
     changed: Arc<Notify>,
 }
 
-impl SnapshotWriter {
-    /// Starts the writer task: `current` gives the snapshot to write, None
+impl SavedInstancesWriter {
+    /// Starts the writer task: `current` gives the instances to save, None
     /// once there is nothing more to write (the DEA is gone or stopping).
-    pub fn start(dir: PathBuf, current: impl Fn() -> Option<Snapshot> + Send + 'static) -> Self {
+    pub fn start(dir: PathBuf, current: impl Fn() -> Option<SavedInstances> + Send + 'static) -> Self {
         let changed = Arc::new(Notify::new());
         let wake = changed.clone();
         tokio::spawn(async move {
             loop {
                 wake.notified().await;
                 tokio::time::sleep(COALESCE).await;
-                let Some(snapshot) = current() else { return };
-                write(&dir, snapshot).await;
+                let Some(saved) = current() else { return };
+                write(&dir, saved).await;
             }
         });
-        SnapshotWriter { changed }
+        SavedInstancesWriter { changed }
     }
 
-    /// Asks for the snapshot to be written (soon, once for a burst).
+    /// Asks for the instances to be saved (soon, once for a burst).
     pub fn changed(&self) {
         self.changed.notify_one();
     }

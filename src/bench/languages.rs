@@ -16,7 +16,7 @@
 //!    the new instance is RUNNING, one GET straight to its port;
 //! 3. **serving**: GET / through the router from `--connections`
 //!    keep-alive connections for `--seconds`, the load from a process of
-//!    its own ([`super::bench_load`]): requests/s and p99;
+//!    its own ([`super::load`]): requests/s and p99;
 //! 4. **memory per idle instance**: this process's resident memory before
 //!    and after scaling the app up by `--idle` instances, divided by them.
 
@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use super::bench_load::{LoadReport, LoadRun, Target, Until, get_once, percentile};
-use super::bench_push::{Bench, print_row};
+use super::load::{LoadReport, LoadRun, Target, Until, get_once, percentile};
+use super::push::{Bench, print_row};
 
 /// An example app, as files.
 struct Example {
@@ -36,7 +36,7 @@ struct Example {
 }
 
 const EXAMPLES: [Example; 3] = [
-    Example { name: "hello-http", files: &[("hello_http.wasm", super::bench_dea::HELLO)] },
+    Example { name: "hello-http", files: &[("hello_http.wasm", super::dea::HELLO)] },
     Example {
         name: "hello-js",
         files: &[

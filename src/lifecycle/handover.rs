@@ -11,7 +11,7 @@
 //! following still ends).
 
 use super::actual::Reported;
-use crate::bus::messages::InstanceState;
+use crate::protocol::messages::InstanceState;
 
 /// What can happen now to an app's instances of other versions.
 #[derive(Debug, Default, PartialEq)]
@@ -25,7 +25,7 @@ pub struct Handover<'a> {
 }
 
 /// Sorts an app's reported instances of versions other than `version`.
-pub fn handover<'a>(reported: &[&'a Reported], version: &str, instances: u32) -> Handover<'a> {
+pub fn between<'a>(reported: &[&'a Reported], version: &str, instances: u32) -> Handover<'a> {
     let succeeded = |index: u32| {
         reported.iter().any(|r| {
             r.instance.version == version && r.instance.index == index && r.instance.state == InstanceState::Running
@@ -49,7 +49,7 @@ pub fn handover<'a>(reported: &[&'a Reported], version: &str, instances: u32) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::messages::InstanceHeartbeat;
+    use crate::protocol::messages::InstanceHeartbeat;
 
     fn reported(id: &str, version: &str, index: u32, state: InstanceState) -> Reported {
         let instance = InstanceHeartbeat {
@@ -79,7 +79,7 @@ mod tests {
         ];
         let refs: Vec<&Reported> = all.iter().collect();
         // Scaled down to two at the same time: index 2 has no successor to wait for.
-        let handover = handover(&refs, "v2", 2);
+        let handover = between(&refs, "v2", 2);
         assert_eq!(retired(&handover), ["old0", "old2"]);
         assert_eq!(handover.waiting, 1);
     }
@@ -92,7 +92,7 @@ mod tests {
             reported("new0", "v2", 0, InstanceState::Crashed),
         ];
         let refs: Vec<&Reported> = all.iter().collect();
-        let handover = handover(&refs, "v2", 2);
+        let handover = between(&refs, "v2", 2);
         assert_eq!(retired(&handover), ["old1"]);
         assert_eq!(handover.waiting, 1);
     }

@@ -11,7 +11,7 @@
 //!    `wasmtime serve` of the same component: process start → first 200;
 //! 2. **serving**: GET / from `--connections` keep-alive connections for
 //!    `--seconds`, the load from a process of its own
-//!    ([`super::bench_load`]): through the router (which, in the DEA's
+//!    ([`super::load`]): through the router (which, in the DEA's
 //!    process as under `wf up`, hands the request over in memory), through a
 //!    router that connects to the instance as one on another host would,
 //!    straight to the instance, and the reference, `wasmtime serve` of the
@@ -26,13 +26,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::bench_load::{LoadReport, LoadRun, Target, Until, first_200, percentile};
+use super::load::{LoadReport, LoadRun, Target, Until, first_200, percentile};
 use crate::blobstore::{Blobstore, keys, sha1_hex};
-use crate::bus::messages::{DeaStart, Limits, RouteRegistration, subjects};
 use crate::bus::{self, Bus, BusExt};
 use crate::config::Config;
 use crate::dea::{Dea, droplet};
+use crate::protocol::messages::{DeaStart, Limits, RouteRegistration, subjects};
 use crate::router::Router;
+use crate::runtime::http::LocalHttpApps;
 
 pub(super) const HELLO: &[u8] = include_bytes!("../../examples/hello-http/hello_http.wasm");
 const HOST: &str = "hello.bench";
@@ -56,6 +57,7 @@ struct Bench {
     bus: Bus,
     blobstore: Blobstore,
     dea: std::sync::Arc<Dea>,
+    local_apps: LocalHttpApps,
     registrations: bus::Subscription,
 }
 
@@ -64,8 +66,9 @@ impl Bench {
         let bus = bus::connect("local:").await?;
         let blobstore = Blobstore::open(&config.blobstore_url())?;
         let registrations = bus.subscribe(subjects::ROUTER_REGISTER, None).await?;
-        let dea = Dea::start(config, bus.clone(), blobstore.clone()).await?;
-        Ok(Bench { bus, blobstore, dea, registrations })
+        let local_apps = LocalHttpApps::default();
+        let dea = Dea::start(config, bus.clone(), blobstore.clone(), local_apps.clone()).await?;
+        Ok(Bench { bus, blobstore, dea, local_apps, registrations })
     }
 
     /// Starts an instance of the droplet; returns the time from
@@ -95,11 +98,11 @@ async fn run(options: &DeaBench, dir: &Path) -> Result<()> {
     let mut bench = Bench::start(config.clone()).await?;
     let router_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let router_address = router_listener.local_addr()?.to_string();
-    let router = Router::start(&config, bench.bus.clone(), router_listener).await?;
+    let router = Router::start(&config, bench.bus.clone(), router_listener, bench.local_apps.clone()).await?;
     let remote_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let remote_address = remote_listener.local_addr()?.to_string();
     let remote = Config { router_in_process: false, ..config.clone() };
-    let remote_router = Router::start(&remote, bench.bus.clone(), remote_listener).await?;
+    let remote_router = Router::start(&remote, bench.bus.clone(), remote_listener, LocalHttpApps::default()).await?;
 
     let mut uncached = Vec::new();
     for run in 0..options.runs {
@@ -187,7 +190,7 @@ fn start_message(app: &str, sha1: &str, index: u32) -> DeaStart {
         executable_uri: sha1.into(),
         version: "1".into(),
         services: Vec::new(),
-        limits: Limits { mem: 64, disk: 1024, fds: 256 },
+        limits: Limits { memory_mb: 64, disk_mb: 1024, fds: 256 },
         env: Vec::new(),
         index,
         start_command: None,

@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use super::Cc;
-use super::api::service_brokers::register_as_platform;
+use crate::cc::Cc;
+use crate::cc::api::service_brokers::register_as_platform;
 
 pub const NAME: &str = "postgresql";
 
@@ -32,7 +32,7 @@ pub fn register(cc: Cc) -> Option<tokio::task::JoinHandle<()>> {
 async fn try_register(cc: &Cc) -> anyhow::Result<()> {
     let password = cc.config.broker_password()?;
     let url = cc.config.builtin_broker_url();
-    let new = register_as_platform(cc, NAME, &url, crate::broker::USERNAME, &password)
+    let new = register_as_platform(cc, NAME, &url, crate::config::Config::BROKER_USERNAME, &password)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.description))?;
     if new {

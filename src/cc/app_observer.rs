@@ -1,0 +1,46 @@
+//! What the CC does once a change to an app is stored, as CCNG's
+//! AppObserver does after the commit: a stopped app's instances are
+//! stopped; a started app is staged first if it has no droplet for its
+//! version, rolled out to a new version ([`super::rollout`]), or scaled up
+//! and down in place.
+
+use serde_json::Value;
+
+use super::error::ApiResult;
+use super::{Cc, rollout, runner, stager};
+use crate::bus::BusExt;
+use crate::protocol::messages::{DeaStop, subjects};
+
+/// Acts on a stored change of an app, `before` and `after` being its entity.
+pub async fn react_to_change(cc: &Cc, guid: &str, before: &Value, after: &Value) -> ApiResult<()> {
+    let was_started = before["state"] == "STARTED";
+    if after["state"] != "STARTED" {
+        if was_started {
+            runner::stop_all(cc, guid).await?;
+        }
+        return Ok(());
+    }
+    let instances = after["instances"].as_u64().unwrap_or(0) as u32;
+    if !was_started || after["version"] != before["version"] {
+        // A started app's old instances serve on until the new ones run.
+        if after["package_state"] == "STAGED" {
+            rollout::roll_out(cc, guid, after["version"].as_str().unwrap_or_default(), instances).await?;
+        } else {
+            tokio::spawn(stager::stage_and_start(cc.clone(), guid.to_string()));
+        }
+    } else if after["package_state"] == "STAGED" {
+        let previous = before["instances"].as_u64().unwrap_or(0) as u32;
+        if instances > previous {
+            runner::start_instances(cc, guid, previous..instances).await?;
+        } else if instances < previous {
+            let stop = DeaStop {
+                droplet: guid.into(),
+                version: None,
+                instances: None,
+                indices: Some((instances..previous).collect()),
+            };
+            cc.bus.publish(subjects::DEA_STOP, &stop).await?;
+        }
+    }
+    Ok(())
+}

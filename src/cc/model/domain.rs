@@ -1,0 +1,48 @@
+//! Domains routes are made under: shared ones (every org's) and private
+//! ones (an org's own), one table.
+
+use super::ORGANIZATIONS;
+use super::resource::{Kind::*, Resource, ToOne, field, link};
+use crate::cc::permissions::Visibility;
+
+/// Any domain, shared or private (for lookups by guid).
+pub static DOMAINS: Resource = Resource {
+    table: "domains",
+    path: "/v2/domains",
+    fields: &[field("name", Text)],
+    to_one: &[],
+    to_many: &[],
+    not_found: "DomainNotFound",
+    filters: &["name"],
+    scope: None,
+    visibility: Visibility::Everyone,
+};
+
+pub static SHARED_DOMAINS: Resource = Resource {
+    table: "domains",
+    path: "/v2/shared_domains",
+    fields: &[
+        field("name", Text),
+        field("internal", Const("false")),
+        field("router_group_guid", Const("null")),
+        field("router_group_type", Const("null")),
+    ],
+    to_one: &[],
+    to_many: &[],
+    not_found: "DomainNotFound",
+    filters: &["name"],
+    scope: Some("owning_organization_guid IS NULL"),
+    visibility: Visibility::Everyone,
+};
+
+pub static PRIVATE_DOMAINS: Resource = Resource {
+    table: "domains",
+    path: "/v2/private_domains",
+    fields: &[field("name", Text)],
+    to_one: &[ToOne { name: "owning_organization", resource: &ORGANIZATIONS }],
+    to_many: &[link("shared_organizations")],
+    not_found: "DomainNotFound",
+    filters: &["name"],
+    scope: Some("owning_organization_guid IS NOT NULL"),
+    visibility: Visibility::InOrg("owning_organization_guid"),
+};

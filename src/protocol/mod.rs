@@ -1,0 +1,16 @@
+//! The contract between the roles: what the Cloud Controller, DEAs, routers
+//! and health managers say to each other and to the apps they run, and
+//! nothing else. Every role imports it; it imports no role.
+//!
+//! - [`messages`]: every NATS subject and the JSON message it carries;
+//! - [`vcap`]: VCAP_APPLICATION and VCAP_SERVICES as apps see them;
+//! - [`STACK`]: the one stack apps stage and run on.
+
+pub mod messages;
+pub mod vcap;
+
+/// The stack every app stages and runs on (CF's `cflinuxfs*`): the CC seeds
+/// it, DEAs advertise it and stage with it as `CF_STACK`.
+pub const STACK: &str = "wasi-p2";
+/// How `/v2/stacks` describes [`STACK`].
+pub const STACK_DESCRIPTION: &str = "WebAssembly components on WASI 0.2, run by wasmtime";
