@@ -4,32 +4,31 @@
 //! version, rolled out to a new version ([`super::rollout`]), or scaled up
 //! and down in place.
 
-use serde_json::Value;
-
 use super::error::ApiResult;
+use super::model::app::App;
 use super::{Cc, rollout, runner, stager};
 use crate::bus::BusExt;
 use crate::protocol::messages::{DeaStop, subjects};
 
-/// Acts on a stored change of an app, `before` and `after` being its entity.
-pub async fn react_to_change(cc: &Cc, guid: &str, before: &Value, after: &Value) -> ApiResult<()> {
-    let was_started = before["state"] == "STARTED";
-    if after["state"] != "STARTED" {
-        if was_started {
+/// Acts on a stored change of an app from `before` to `after`.
+pub async fn react_to_change(cc: &Cc, before: &App, after: &App) -> ApiResult<()> {
+    let guid = &after.guid;
+    if !after.is_started() {
+        if before.is_started() {
             runner::stop_all(cc, guid).await?;
         }
         return Ok(());
     }
-    let instances = after["instances"].as_u64().unwrap_or(0) as u32;
-    if !was_started || after["version"] != before["version"] {
+    let instances = after.instances;
+    if !before.is_started() || after.version != before.version {
         // A started app's old instances serve on until the new ones run.
-        if after["package_state"] == "STAGED" {
-            rollout::roll_out(cc, guid, after["version"].as_str().unwrap_or_default(), instances).await?;
+        if after.is_staged() {
+            rollout::roll_out(cc, guid, &after.version, instances).await?;
         } else {
             tokio::spawn(stager::stage_and_start(cc.clone(), guid.to_string()));
         }
-    } else if after["package_state"] == "STAGED" {
-        let previous = before["instances"].as_u64().unwrap_or(0) as u32;
+    } else if after.is_staged() {
+        let previous = before.instances;
         if instances > previous {
             runner::start_instances(cc, guid, previous..instances).await?;
         } else if instances < previous {

@@ -5,11 +5,10 @@
 //! wanted), so a change made since the HM looked always wins.
 
 use anyhow::Result;
-use sqlx::Row;
 
 use super::{Cc, runner};
 use crate::bus::{BusExt, Message, reply};
-use crate::cc::model::APPS;
+use crate::cc::model::app::App;
 use crate::protocol::messages::{DeaStop, HealthStart, HealthStartReply, HealthStop, subjects};
 
 pub async fn listen(cc: Cc) -> Result<()> {
@@ -39,11 +38,12 @@ pub async fn listen(cc: Cc) -> Result<()> {
 
 async fn start(cc: &Cc, message: &Message) -> Result<()> {
     let request: HealthStart = message.json()?;
-    let app = APPS.find(&cc.db, &request.droplet).await.ok();
-    let text = |c: &str| app.as_ref().and_then(|a| a.try_get::<String, _>(c).ok()).unwrap_or_default();
-    let instances = app.as_ref().and_then(|a| a.try_get::<i64, _>("instances").ok()).unwrap_or(0).max(0) as u32;
-    let wanted = text("state") == "STARTED" && text("package_state") == "STAGED" && text("version") == request.version;
-    let indices: Vec<u32> = request.indices.iter().copied().filter(|i| wanted && *i < instances).collect();
+    // Only indices the app still wants, of the version the HM saw.
+    let wanted = match App::find(&cc.db, &request.droplet).await {
+        Ok(app) if app.is_started() && app.is_staged() && app.version == request.version => app.instances,
+        _ => 0,
+    };
+    let indices: Vec<u32> = request.indices.iter().copied().filter(|i| *i < wanted).collect();
     let placed = runner::place_instances(cc, &request.droplet, &indices).await;
     if placed.len() < indices.len() {
         tracing::debug!(

@@ -14,7 +14,8 @@ use super::dea_pool::Needs;
 use super::error::{ApiError, ApiResult};
 use super::events;
 use crate::bus::BusExt;
-use crate::cc::model::{APPS, security_group, service_binding};
+use crate::cc::model::app::App;
+use crate::cc::model::{security_group, service_binding};
 use crate::protocol::messages::{
     DeaStart, DeaStop, DeaUpdate, DropletExited, FindDroplet, FindDropletReply, InstanceState, Limits, LogMessage,
     subjects,
@@ -27,26 +28,21 @@ const FDS_LIMIT: u64 = 256;
 
 /// The start message of one instance, from the app as stored.
 pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStart> {
-    let app = APPS.find(&cc.db, guid).await?;
-    let text = |c: &str| app.try_get::<Option<String>, _>(c).ok().flatten().unwrap_or_default();
-    let int = |c: &str| app.try_get::<i64, _>(c).unwrap_or_default().max(0) as u64;
-    let space_guid = text("space_guid");
+    let app = App::find(&cc.db, guid).await?;
     let space_name: String =
-        sqlx::query_scalar("SELECT name FROM spaces WHERE guid = $1").bind(&space_guid).fetch_one(&cc.db).await?;
-    let env: serde_json::Map<String, Value> = serde_json::from_str(&text("environment_json")).unwrap_or_default();
-    let command = text("command");
-    let egress_network_rules = security_group::egress_rules(&cc.db, &space_guid, false).await?;
+        sqlx::query_scalar("SELECT name FROM spaces WHERE guid = $1").bind(&app.space_guid).fetch_one(&cc.db).await?;
+    let egress_network_rules = security_group::egress_rules(&cc.db, &app.space_guid, false).await?;
+    let droplet = app.droplet_hash.clone().unwrap_or_default();
     Ok(DeaStart {
         droplet: guid.to_string(),
-        name: text("name"),
         uris: uris(cc, guid).await?,
         prod: false,
-        sha1: text("droplet_hash"),
-        executable_uri: text("droplet_hash"),
-        version: text("version"),
+        sha1: droplet.clone(),
+        executable_uri: droplet,
         services: service_binding::bound_services(&cc.db, guid).await?,
-        limits: Limits { memory_mb: int("memory"), disk_mb: int("disk_quota"), fds: FDS_LIMIT },
-        env: env
+        limits: Limits { memory_mb: app.memory_mb, disk_mb: app.disk_quota_mb, fds: FDS_LIMIT },
+        env: app
+            .environment()
             .iter()
             .map(|(k, v)| match v {
                 Value::String(s) => format!("{k}={s}"),
@@ -54,18 +50,16 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
             })
             .collect(),
         index,
-        start_command: (!command.is_empty()).then_some(command),
-        space_guid,
         space_name,
         users: Vec::new(),
-        health_check_type: Some(text("health_check_type")).filter(|t| !t.is_empty()),
-        health_check_http_endpoint: Some(text("health_check_http_endpoint")).filter(|t| !t.is_empty()),
-        health_check_timeout: app
-            .try_get::<Option<i64>, _>("health_check_timeout")
-            .ok()
-            .flatten()
-            .map(|t| t.max(0) as u64),
         egress_network_rules,
+        name: app.name,
+        version: app.version,
+        start_command: app.command,
+        space_guid: app.space_guid,
+        health_check_type: app.health_check_type,
+        health_check_http_endpoint: app.health_check_http_endpoint,
+        health_check_timeout: app.health_check_timeout,
     })
 }
 
@@ -114,13 +108,12 @@ async fn uris(cc: &Cc, guid: &str) -> ApiResult<Vec<String>> {
 }
 
 /// How many instances of a started, staged app are running now.
-pub async fn running_instances(cc: &Cc, guid: &str, entity: &Value) -> ApiResult<u64> {
-    if entity["state"] != "STARTED" || entity["package_state"] != "STAGED" {
+pub async fn running_instances(cc: &Cc, app: &App) -> ApiResult<u64> {
+    if !app.is_started() || !app.is_staged() {
         return Ok(0);
     }
-    let version = entity["version"].as_str().unwrap_or_default();
-    let expected = entity["instances"].as_u64().unwrap_or(0) as u32;
-    let reports = find_instances(cc, guid, version, false).await?;
+    let expected = app.instances;
+    let reports = find_instances(cc, &app.guid, &app.version, false).await?;
     let mut running: Vec<u32> =
         reports.iter().filter(|r| r.state == InstanceState::Running && r.index < expected).map(|r| r.index).collect();
     running.sort();
@@ -213,13 +206,12 @@ pub async fn find_instances(cc: &Cc, guid: &str, version: &str, include_stats: b
 /// Counts the crash for the health manager's backoff and records an
 /// `app.crash` event, acted by the app itself, carrying the count.
 async fn record_crash(cc: &Cc, exit: &DropletExited) {
-    let Ok(app) = APPS.find(&cc.db, &exit.droplet).await else { return };
+    let Ok(app) = App::find(&cc.db, &exit.droplet).await else { return };
     let crash_count = match crate::lifecycle::crashes::record(&cc.db, exit).await {
         Ok(record) => record.count,
         Err(e) => return tracing::warn!("counting a crash of app {}: {e}", exit.droplet),
     };
-    let text = |c: &str| app.try_get::<String, _>(c).unwrap_or_default();
-    let (name, space) = (text("name"), text("space_guid"));
+    let (name, space) = (app.name, app.space_guid);
     let org = events::org_of_space(&cc.db, &space).await;
     let actee =
         events::Actee { guid: &exit.droplet, kind: "app", name: &name, space_guid: &space, organization_guid: &org };

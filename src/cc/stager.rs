@@ -13,7 +13,8 @@ use super::error::ApiResult;
 use super::{Cc, new_guid, now, rollout, runner};
 use crate::blobstore::keys;
 use crate::bus::BusExt;
-use crate::cc::model::{APPS, security_group};
+use crate::cc::model::app::App;
+use crate::cc::model::security_group;
 use crate::protocol::STACK;
 use crate::protocol::messages::{
     AdminBuildpack, LogMessage, StagingError, StagingProperties, StagingReply, StagingRequest, subjects,
@@ -40,10 +41,8 @@ pub async fn stage_and_start(cc: Cc, guid: String) {
 }
 
 async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
-    let app = APPS.find(&cc.db, guid).await?;
-    let package_hash: String = app.try_get::<Option<String>, _>("package_hash").ok().flatten().unwrap_or_default();
-    let buildpack: Option<String> =
-        app.try_get::<Option<String>, _>("buildpack").ok().flatten().filter(|b| !b.is_empty());
+    let app = App::find(&cc.db, guid).await?;
+    let package_hash = app.package_hash.unwrap_or_default();
     let task_id = new_guid();
     let limit = Duration::from_secs(cc.config.max_staging_runtime) + TRANSFER_ALLOWANCE;
     let deadline = chrono::Utc::now().timestamp() + (limit + STAGER_PATIENCE).as_secs() as i64;
@@ -65,7 +64,7 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     let request = StagingRequest {
         app_id: guid.to_string(),
         task_id: task_id.clone(),
-        properties: StagingProperties { buildpack, environment: start_message.env.clone() },
+        properties: StagingProperties { buildpack: app.buildpack, environment: start_message.env.clone() },
         download_uri: keys::package(&package_hash),
         buildpack_cache_key: keys::buildpack_cache(guid),
         admin_buildpacks: admin_buildpacks(cc).await?,
@@ -133,11 +132,9 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     if updated.rows_affected() == 0 {
         return Ok(());
     }
-    let app = APPS.get(&cc.db, guid).await?;
-    if app["entity"]["state"] == "STARTED" {
-        let instances = app["entity"]["instances"].as_u64().unwrap_or(0) as u32;
-        let version = app["entity"]["version"].as_str().unwrap_or_default();
-        rollout::roll_out(cc, guid, version, instances).await?;
+    let app = App::find(&cc.db, guid).await?;
+    if app.is_started() {
+        rollout::roll_out(cc, guid, &app.version, app.instances).await?;
     }
     Ok(())
 }

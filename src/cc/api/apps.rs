@@ -15,6 +15,7 @@ use super::collection::created;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult, taken_or};
 use crate::cc::model::sql::{Assignments, SqlValue};
+use crate::cc::model::app::App;
 use crate::cc::model::{APPS, SPACES};
 use crate::cc::permissions::{is_space_developer, require};
 use crate::cc::{Cc, app_observer, new_guid, now, quotas, runner};
@@ -152,7 +153,8 @@ pub async fn update(
     Path(guid): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let before = APPS.render(&writable_app(&cc, &user, &guid).await?);
+    let stored = writable_app(&cc, &user, &guid).await?;
+    let before = APPS.render(&stored);
     let body = Body::parse(&bytes, "AppInvalid")?;
     let changes = AppChanges::read(&body)?;
     if changes.state.as_deref() == Some("STARTED") && before["entity"]["package_updated_at"].is_null() {
@@ -225,7 +227,7 @@ pub async fn update(
         let kind = if after["entity"]["state"] == "STARTED" { "audit.app.start" } else { "audit.app.stop" };
         app_event(&cc, &user, kind, &guid, &after["entity"], json!({})).await;
     }
-    app_observer::react_to_change(&cc, &guid, &before["entity"], &after["entity"]).await?;
+    app_observer::react_to_change(&cc, &App::from_row(&stored), &App::find(&cc.db, &guid).await?).await?;
     Ok((StatusCode::CREATED, Json(after)).into_response())
 }
 

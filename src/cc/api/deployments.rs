@@ -18,6 +18,7 @@ use super::app_access::{app_event, writable_app};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::APPS;
+use crate::cc::model::app::App;
 use crate::cc::{Cc, new_guid, now, rollout, runner};
 
 /// `POST /v3/deployments` `{"relationships": {"app": {"data": {"guid": …}}}}`.
@@ -87,11 +88,10 @@ async fn render(cc: &Cc, guid: &str) -> ApiResult<Value> {
     .await?;
     let text = |column: &str| row.try_get::<Option<String>, _>(column).ok().flatten();
     let app_guid = text("app_guid").unwrap_or_default();
-    let app = APPS.get(&cc.db, &app_guid).await?;
-    let entity = &app["entity"];
-    let state = if entity["version"].as_str() != text("version").as_deref() || entity["state"] != "STARTED" {
+    let app = App::find(&cc.db, &app_guid).await?;
+    let state = if Some(&app.version) != text("version").as_ref() || !app.is_started() {
         "CANCELED"
-    } else if runner::running_instances(cc, &app_guid, entity).await? >= entity["instances"].as_u64().unwrap_or(0) {
+    } else if runner::running_instances(cc, &app).await? >= u64::from(app.instances) {
         "DEPLOYED"
     } else {
         "DEPLOYING"

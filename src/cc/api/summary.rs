@@ -7,10 +7,12 @@ use axum::extract::{Path, State};
 use futures::future::join_all;
 use serde_json::{Value, json};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
 use crate::cc::model::sql::Condition;
+use crate::cc::model::app::App;
 use crate::cc::model::{APPS, SPACES};
 use crate::cc::runner::{self, MappedRoute};
 use crate::cc::{Cc, permissions};
@@ -33,20 +35,21 @@ fn route_json(route: &MappedRoute) -> Value {
 }
 
 /// An app as summaries show it: its fields, guid, routes, urls and running count.
-async fn app_summary_of(cc: &Cc, rendered: &Value) -> ApiResult<serde_json::Map<String, Value>> {
-    let guid = rendered["metadata"]["guid"].as_str().unwrap_or_default();
+async fn app_summary_of(cc: &Cc, row: &AnyRow) -> ApiResult<serde_json::Map<String, Value>> {
+    let app = App::from_row(row);
+    let guid = app.guid.as_str();
     let routes = runner::mapped_routes(cc, guid).await?;
-    let mut entity = fields_of(rendered);
+    let mut entity = fields_of(&APPS.render(row));
     entity.insert("guid".into(), json!(guid));
     entity.insert("routes".into(), Value::Array(routes.iter().map(route_json).collect()));
     entity.insert("urls".into(), json!(routes.iter().map(MappedRoute::uri).collect::<Vec<_>>()));
-    entity.insert("running_instances".into(), json!(runner::running_instances(cc, guid, &rendered["entity"]).await?));
+    entity.insert("running_instances".into(), json!(runner::running_instances(cc, &app).await?));
     Ok(entity)
 }
 
 pub async fn app(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
     let row = APPS.find_for(&cc.db, &guid, &user.user).await?;
-    let mut summary = app_summary_of(&cc, &APPS.render(&row)).await?;
+    let mut summary = app_summary_of(&cc, &row).await?;
     summary.remove("urls");
     summary.insert("services".into(), json!([]));
     let space: String = row.try_get("space_guid").unwrap_or_default();
@@ -61,10 +64,9 @@ pub async fn space(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Str
     conditions.extend(permissions::Visibility::InSpace("space_guid").condition(&user.user));
     let apps = APPS.select(&cc.db, &conditions, "ORDER BY id").await?;
     let summaries = join_all(apps.iter().map(|row| {
-        let rendered = APPS.render(row);
         let cc = cc.clone();
         async move {
-            let mut summary = app_summary_of(&cc, &rendered).await?;
+            let mut summary = app_summary_of(&cc, row).await?;
             summary.insert("service_count".into(), json!(0));
             summary.insert("service_names".into(), json!([]));
             ApiResult::Ok(Value::Object(summary))

@@ -1,8 +1,13 @@
 //! Apps: what a user pushed and how it should run (instances, memory,
 //! disk, command, health check, state), and its package and droplet.
 
-use super::resource::{Kind, Kind::*, Resource, ToOne, field, to_many};
+use serde_json::{Map, Value};
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+
+use super::resource::{Kind, Kind::*, Resource, ToOne, field, text_column, to_many};
 use super::{EVENTS, ROUTE_MAPPINGS, ROUTES, SERVICE_BINDINGS, SPACES, STACKS};
+use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
 
 pub static APPS: Resource = Resource {
@@ -50,3 +55,77 @@ pub static APPS: Resource = Resource {
     scope: None,
     visibility: Visibility::InSpace("space_guid"),
 };
+
+/// An app as stored: what the CC acts on when it stages, starts, scales
+/// and stops it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub guid: String,
+    pub name: String,
+    pub space_guid: String,
+    /// `STARTED` or `STOPPED`.
+    pub state: String,
+    /// `PENDING`, `STAGED` or `FAILED`.
+    pub package_state: String,
+    /// Changes whenever what an instance runs changes (a restart).
+    pub version: String,
+    pub instances: u32,
+    pub memory_mb: u64,
+    pub disk_quota_mb: u64,
+    pub command: Option<String>,
+    pub buildpack: Option<String>,
+    /// The user's environment, a JSON object.
+    pub environment_json: String,
+    pub health_check_type: Option<String>,
+    pub health_check_http_endpoint: Option<String>,
+    pub health_check_timeout: Option<u64>,
+    /// The SHA1 of the uploaded package, and of the droplet staged from it.
+    pub package_hash: Option<String>,
+    pub droplet_hash: Option<String>,
+}
+
+impl App {
+    /// The app by guid, or AppNotFound.
+    pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<App> {
+        Ok(App::from_row(&APPS.find(db, guid).await?))
+    }
+
+    pub fn from_row(row: &AnyRow) -> App {
+        let text = |column: &str| text_column(row, column).filter(|value| !value.is_empty());
+        let count = |column: &str| sqlx::Row::try_get::<Option<i64>, _>(row, column).ok().flatten().map(|n| n.max(0) as u64);
+        App {
+            guid: text("guid").unwrap_or_default(),
+            name: text("name").unwrap_or_default(),
+            space_guid: text("space_guid").unwrap_or_default(),
+            state: text("state").unwrap_or_default(),
+            package_state: text("package_state").unwrap_or_default(),
+            version: text("version").unwrap_or_default(),
+            instances: count("instances").unwrap_or(0) as u32,
+            memory_mb: count("memory").unwrap_or(0),
+            disk_quota_mb: count("disk_quota").unwrap_or(0),
+            command: text("command"),
+            buildpack: text("buildpack"),
+            environment_json: text("environment_json").unwrap_or_else(|| "{}".into()),
+            health_check_type: text("health_check_type"),
+            health_check_http_endpoint: text("health_check_http_endpoint"),
+            health_check_timeout: count("health_check_timeout"),
+            package_hash: text("package_hash"),
+            droplet_hash: text("droplet_hash"),
+        }
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.state == "STARTED"
+    }
+
+    /// Whether its droplet is staged (for its current package).
+    pub fn is_staged(&self) -> bool {
+        self.package_state == "STAGED"
+    }
+
+    /// The user's environment variables (a stored object that no longer
+    /// parses is none).
+    pub fn environment(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.environment_json).unwrap_or_default()
+    }
+}
