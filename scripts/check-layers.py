@@ -29,7 +29,7 @@ LAYERS = [
     ["cc", "dea", "router", "hm", "broker"],  # the roles
     ["server"],
     ["deployment", "bench", "cli"],
-    ["args", "main"],
+    ["main"],
 ]
 
 

@@ -1,13 +1,11 @@
 //! `wf`: the wasmfoundry binary — the server roles (`wf up`, `wf server`)
 //! and the client commands (`wf login`, `wf push`, `wf apps`).
 
-mod args;
-
 use std::path::PathBuf;
 
 use anyhow::Result;
-use args::{Bench, Command, GuestArgs, PushFlags, ServerArgs, Wasm, Wf};
 use clap::Parser;
+use wasmfoundry::cli::args::{Bench, Command, GuestArgs, PushFlags, ServerArgs, Wasm, Wf};
 use wasmfoundry::server::{Platform, Role};
 use wasmfoundry::{bench, cli};
 
@@ -137,19 +135,19 @@ async fn main() {
         }
         Command::Push { name, flags } => push(name, flags).await,
         Command::Apps => cli::apps::apps().await,
-        Command::App { name } => cli::app::show(&name).await,
-        Command::Start { name } => cli::app::set_state(&name, "STARTED").await,
-        Command::Stop { name } => cli::app::set_state(&name, "STOPPED").await,
-        Command::Restart { name } => cli::app::restart(&name).await,
-        Command::Restage { name } => cli::app::restage(&name).await,
+        Command::App { name } => cli::apps::show(&name).await,
+        Command::Start { name } => cli::apps::set_state(&name, "STARTED").await,
+        Command::Stop { name } => cli::apps::set_state(&name, "STOPPED").await,
+        Command::Restart { name } => cli::apps::restart(&name).await,
+        Command::Restage { name } => cli::apps::restage(&name).await,
         Command::Scale { name, instances, memory } => {
             match memory.as_deref().map(cli::push::parse_memory).transpose() {
-                Ok(memory_mb) => cli::app::scale(&name, instances, memory_mb).await,
+                Ok(memory_mb) => cli::apps::scale(&name, instances, memory_mb).await,
                 Err(e) => Err(e),
             }
         }
-        Command::Delete { name, routes, force: _ } => cli::app::delete(&name, routes).await,
-        Command::Events { name } => cli::app::events(&name).await,
+        Command::Delete { name, routes, force: _ } => cli::apps::delete(&name, routes).await,
+        Command::Events { name } => cli::apps::events(&name).await,
         Command::Logs { name, recent } => cli::logs::logs(&name, recent).await,
         Command::Target { org, space } => cli::target::target(org.as_deref(), space.as_deref()).await,
         Command::Orgs => cli::target::orgs().await,

@@ -11,8 +11,8 @@ use sqlx::any::AnyRow;
 
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
-use crate::cc::model::sql::Condition;
 use crate::cc::model::app::App;
+use crate::cc::model::sql::Condition;
 use crate::cc::model::{APPS, SPACES};
 use crate::cc::runner::{self, MappedRoute};
 use crate::cc::{Cc, permissions};

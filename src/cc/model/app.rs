@@ -92,7 +92,8 @@ impl App {
 
     pub fn from_row(row: &AnyRow) -> App {
         let text = |column: &str| text_column(row, column).filter(|value| !value.is_empty());
-        let count = |column: &str| sqlx::Row::try_get::<Option<i64>, _>(row, column).ok().flatten().map(|n| n.max(0) as u64);
+        let count =
+            |column: &str| sqlx::Row::try_get::<Option<i64>, _>(row, column).ok().flatten().map(|n| n.max(0) as u64);
         App {
             guid: text("guid").unwrap_or_default(),
             name: text("name").unwrap_or_default(),

@@ -3,19 +3,19 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::config::Config;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
-use wasmfoundry::config::Config;
 
 #[derive(Parser)]
 #[command(name = "wf", version, about = "wasmfoundry: Cloud Foundry v2 for WebAssembly components")]
-pub(crate) struct Wf {
+pub struct Wf {
     #[command(subcommand)]
-    pub(crate) command: Command,
+    pub command: Command,
 }
 
 #[derive(Subcommand)]
-pub(crate) enum Command {
+pub enum Command {
     /// Run the whole platform in this process (CC, DEA, router, health manager) on the embedded defaults.
     Up(ServerArgs),
     /// Run some server roles against shared backends.
@@ -278,7 +278,7 @@ pub(crate) enum Command {
 }
 
 #[derive(Subcommand)]
-pub(crate) enum Wasm {
+pub enum Wasm {
     /// Run a wasi:cli component (WASI 0.2 or 0.3) or a WASI preview 1 module as the platform would.
     Run {
         #[command(flatten)]
@@ -302,7 +302,7 @@ pub(crate) enum Wasm {
 
 /// What a guest run here is given.
 #[derive(Args)]
-pub(crate) struct GuestArgs {
+pub struct GuestArgs {
     /// Give the guest a directory: HOST::GUEST (or DIR for the same path).
     #[arg(long = "dir")]
     pub dirs: Vec<String>,
@@ -322,7 +322,7 @@ pub(crate) struct GuestArgs {
 }
 
 #[derive(Subcommand)]
-pub(crate) enum Bench {
+pub enum Bench {
     /// The CC's answers with many apps (lists, filters, inlined relations,
     /// summaries) one at a time and from 16 connections, on SQLite and PostgreSQL.
     Api {
@@ -415,7 +415,7 @@ pub(crate) enum Bench {
 }
 
 #[derive(Args)]
-pub(crate) struct ServerArgs {
+pub struct ServerArgs {
     /// A YAML config file (keys as in Config; WF_* variables override).
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
@@ -434,7 +434,7 @@ pub(crate) struct ServerArgs {
 }
 
 impl ServerArgs {
-    pub(crate) fn config(self) -> Result<Config> {
+    pub fn config(self) -> Result<Config> {
         let mut config = Config::load(self.config.as_deref())?;
         if let Some(v) = self.data_dir {
             config.data_dir = v;
@@ -456,38 +456,38 @@ impl ServerArgs {
 
 /// `wf push` flags, which override what a manifest says.
 #[derive(Args)]
-pub(crate) struct PushFlags {
+pub struct PushFlags {
     /// The app's directory.
     #[arg(short = 'p', long = "path")]
-    pub(crate) path: Option<String>,
+    pub path: Option<String>,
     /// A manifest (default: manifest.yml in the app's directory, if any).
     #[arg(short = 'f', long = "manifest")]
-    pub(crate) manifest: Option<PathBuf>,
+    pub manifest: Option<PathBuf>,
     /// A buildpack by name (default: detect).
     #[arg(short = 'b', long = "buildpack")]
-    pub(crate) buildpack: Option<String>,
+    pub buildpack: Option<String>,
     #[arg(short = 'i', long = "instances")]
-    pub(crate) instances: Option<u32>,
+    pub instances: Option<u32>,
     /// Memory per instance, e.g. 64M or 1G.
     #[arg(short = 'm', long = "memory")]
-    pub(crate) memory: Option<String>,
+    pub memory: Option<String>,
     /// Disk quota per instance, e.g. 256M or 1G.
     #[arg(short = 'k', long = "disk")]
-    pub(crate) disk: Option<String>,
+    pub disk: Option<String>,
     /// How the DEA decides an instance runs: port (it accepts
     /// connections on $PORT), http, process or none.
     #[arg(short = 'u', long = "health-check-type")]
-    pub(crate) health_check_type: Option<String>,
+    pub health_check_type: Option<String>,
     /// Seconds the health check waits for the app to pass it.
     #[arg(short = 't', long = "timeout")]
-    pub(crate) timeout: Option<u32>,
+    pub timeout: Option<u32>,
     /// The start command (a component under the app and its arguments).
     #[arg(short = 'c', long = "command")]
-    pub(crate) command: Option<String>,
+    pub command: Option<String>,
     /// Do not map a route.
     #[arg(long = "no-route")]
-    pub(crate) no_route: bool,
+    pub no_route: bool,
     /// Map a route with a random host.
     #[arg(long = "random-route")]
-    pub(crate) random_route: bool,
+    pub random_route: bool,
 }
