@@ -6,11 +6,14 @@
 //! instances in wasmtime ([`runtime`]); the [`router`] puts instances on
 //! their routes; the health manager ([`hm`]) keeps what runs equal to what
 //! the CC wants; service brokers ([`broker`], a built-in one for
-//! PostgreSQL) provision what apps bind to. They share only the message [`bus`] (NATS subjects), the
-//! [`blobstore`] and the CC database ([`ccdb`]); what both the CC and the HM
-//! know of instances is in [`lifecycle`], what every role says to another in [`protocol`]; [`server`] wires whichever roles a
-//! process runs, [`deployment`] runs many such processes from one
-//! manifest, and [`cli`] is the `wf` client.
+//! PostgreSQL) provision what apps bind to. No role imports another: they
+//! share what they say to each other ([`protocol`]: every bus subject and
+//! message, the VCAP_* shapes, the stack, limits), the message [`bus`], the
+//! [`blobstore`] and the CC database ([`ccdb`]); what both the CC and the
+//! HM know of instances is in [`lifecycle`]. [`server`] wires whichever
+//! roles a process runs, [`deployment`] runs many such processes from one
+//! manifest, [`bench`] measures them, and [`cli`] is the `wf` client.
+//! `scripts/check-layers.py` keeps the layers so.
 
 pub mod bench;
 pub mod blobstore;

@@ -16,7 +16,7 @@ fn alive(pid: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_runs_every_job_and_restarts_one_that_dies() {
-    let Some(cluster) = Cluster::new(&[]).await else { return };
+    let Some(mut cluster) = Cluster::new(&[]).await else { return };
     let dir = cluster.platform.dir.path();
     let mut shared = String::new();
     for line in cluster.shared_config().lines() {
@@ -37,7 +37,7 @@ async fn a_deployment_runs_every_job_and_restarts_one_that_dies() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("wf deploy starts");
-    cluster.wait_for_cc().await;
+    cluster.wait_for_cc("api").await;
     cluster.wait_for_deas(2).await;
     let platform = &cluster.platform;
     platform.login().await;

@@ -151,15 +151,33 @@ impl Cluster {
         config
     }
 
-    /// Waits until the CC answers (it listens before it has seeded).
-    pub async fn wait_for_cc(&self) {
+    /// Waits until the CC of the process `name` answers (it listens before
+    /// it has migrated and seeded its database). A first start on a cold,
+    /// busy machine runs every migration and stores the built-in
+    /// buildpacks, so the wait is long; a CC that exits instead fails at
+    /// once, and either failure shows the process's log.
+    pub async fn wait_for_cc(&mut self, name: &str) {
         let info = format!("{}/v2/info", self.platform.api);
-        let http = &self.platform.http;
-        eventually("the Cloud Controller answering", Duration::from_secs(30), || async {
-            let response = http.get(&info).send().await.ok()?;
-            response.status().is_success().then_some(())
-        })
-        .await;
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            let asked = self.platform.http.get(&info).timeout(Duration::from_secs(10)).send().await;
+            if asked.is_ok_and(|response| response.status().is_success()) {
+                return;
+            }
+            let exited = self.processes.get_mut(name).and_then(|child| child.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                panic!(
+                    "the Cloud Controller ({name}) exited ({status}) before it answered; its log:\n{}",
+                    self.log(name)
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for the Cloud Controller ({name}) answering; its log:\n{}",
+                self.log(name)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// A command with the environment every process of the cluster gets.
@@ -191,7 +209,7 @@ impl Cluster {
             .expect("wf server starts");
         self.processes.insert(name.to_string(), child);
         if roles.split(',').any(|r| r == "cc") {
-            self.wait_for_cc().await;
+            self.wait_for_cc(name).await;
         }
         if roles.split(',').any(|r| r == "router") {
             wait_for_port(self.router_port, "the router listening").await;
