@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anyhow::Result;
 use serde_json::Value;
-use sqlx::Row;
 
 use super::Cc;
 
@@ -15,6 +14,7 @@ use super::error::{ApiError, ApiResult};
 use super::events;
 use crate::bus::BusExt;
 use crate::cc::model::app::App;
+use crate::cc::model::route::MappedRoute;
 use crate::cc::model::{security_group, service_binding};
 use crate::protocol::messages::{
     DeaStart, DeaStop, DeaUpdate, DropletExited, FindDroplet, FindDropletReply, InstanceState, Limits, LogMessage,
@@ -63,48 +63,8 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
     })
 }
 
-/// A route mapped to an app, with its domain's name.
-pub struct MappedRoute {
-    pub guid: String,
-    pub host: String,
-    pub path: String,
-    pub port: Option<i64>,
-    pub domain_guid: String,
-    pub domain_name: String,
-}
-
-impl MappedRoute {
-    /// `host.domain/path`, as routers and clients know it.
-    pub fn uri(&self) -> String {
-        let host = if self.host.is_empty() { String::new() } else { format!("{}.", self.host) };
-        format!("{host}{}{}", self.domain_name, self.path)
-    }
-}
-
-/// The routes mapped to an app, in mapping order.
-pub async fn mapped_routes(cc: &Cc, app: &str) -> ApiResult<Vec<MappedRoute>> {
-    let rows = sqlx::query(
-        "SELECT r.guid, r.host, r.path, r.port, d.guid, d.name FROM routes r JOIN domains d ON d.guid = r.domain_guid \
-         JOIN route_mappings m ON m.route_guid = r.guid WHERE m.app_guid = $1 ORDER BY m.id",
-    )
-    .bind(app)
-    .fetch_all(&cc.db)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|row| MappedRoute {
-            guid: row.try_get(0).unwrap_or_default(),
-            host: row.try_get(1).unwrap_or_default(),
-            path: row.try_get(2).unwrap_or_default(),
-            port: row.try_get::<Option<i64>, _>(3).ok().flatten(),
-            domain_guid: row.try_get(4).unwrap_or_default(),
-            domain_name: row.try_get(5).unwrap_or_default(),
-        })
-        .collect())
-}
-
 async fn uris(cc: &Cc, guid: &str) -> ApiResult<Vec<String>> {
-    Ok(mapped_routes(cc, guid).await?.iter().map(MappedRoute::uri).collect())
+    Ok(MappedRoute::of_app(&cc.db, guid).await?.iter().map(MappedRoute::uri).collect())
 }
 
 /// How many instances of a started, staged app are running now.

@@ -12,9 +12,10 @@ use sqlx::any::AnyRow;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
 use crate::cc::model::app::App;
+use crate::cc::model::route::MappedRoute;
 use crate::cc::model::sql::Condition;
 use crate::cc::model::{APPS, SPACES};
-use crate::cc::runner::{self, MappedRoute};
+use crate::cc::runner;
 use crate::cc::{Cc, permissions};
 
 /// The entity fields of a summary: the resource's own fields, no links.
@@ -38,7 +39,7 @@ fn route_json(route: &MappedRoute) -> Value {
 async fn app_summary_of(cc: &Cc, row: &AnyRow) -> ApiResult<serde_json::Map<String, Value>> {
     let app = App::from_row(row);
     let guid = app.guid.as_str();
-    let routes = runner::mapped_routes(cc, guid).await?;
+    let routes = MappedRoute::of_app(&cc.db, guid).await?;
     let mut entity = fields_of(&APPS.render(row));
     entity.insert("guid".into(), json!(guid));
     entity.insert("routes".into(), Value::Array(routes.iter().map(route_json).collect()));
