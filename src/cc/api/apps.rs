@@ -14,11 +14,11 @@ use super::body::Body;
 use super::collection::created;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult, taken_or};
-use crate::cc::model::app::App;
+use crate::cc::model::app::{App, NewApp};
 use crate::cc::model::sql::{Assignments, SqlValue};
-use crate::cc::model::{APPS, SPACES};
+use crate::cc::model::{APPS, SPACES, stack};
 use crate::cc::permissions::{is_space_developer, require};
-use crate::cc::{Cc, app_observer, new_guid, now, quotas, runner};
+use crate::cc::{Cc, app_observer, new_guid, quotas, runner};
 use crate::protocol::STACK;
 
 const DEFAULT_MEMORY_MB: i64 = 1024;
@@ -98,49 +98,31 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
     let started = changes.state.as_deref() == Some("STARTED");
     let (memory, instances) = (changes.memory.unwrap_or(DEFAULT_MEMORY_MB), changes.instances.unwrap_or(1));
     quotas::check_app(&cc.db, &space_guid, None, memory, instances, started).await?;
-    let stack_guid = match body.string("stack_guid")? {
-        Some(guid) => {
-            sqlx::query_scalar::<_, String>("SELECT guid FROM stacks WHERE guid = $1")
-                .bind(&guid)
-                .fetch_optional(&cc.db)
-                .await?
-        }
-        None => {
-            sqlx::query_scalar::<_, String>("SELECT guid FROM stacks WHERE name = $1")
-                .bind(STACK)
-                .fetch_optional(&cc.db)
-                .await?
-        }
+    let stack = body.string("stack_guid")?;
+    let stack_guid = match &stack {
+        Some(guid) => stack::guid_if_exists(&cc.db, guid).await?,
+        None => stack::guid_named(&cc.db, STACK).await?,
     }
-    .ok_or_else(|| ApiError::new("StackNotFound", &[&body.string("stack_guid").ok().flatten().unwrap_or_default()]))?;
+    .ok_or_else(|| ApiError::new("StackNotFound", &[stack.as_deref().unwrap_or_default()]))?;
 
-    let guid = new_guid();
-    sqlx::query(
-        "INSERT INTO apps (guid, name, space_guid, stack_guid, memory, instances, disk_quota, state, version, command, buildpack, \
-         environment_json, health_check_type, health_check_timeout, health_check_http_endpoint, production, enable_ssh, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-    )
-    .bind(&guid)
-    .bind(&name)
-    .bind(&space_guid)
-    .bind(&stack_guid)
-    .bind(changes.memory.unwrap_or(DEFAULT_MEMORY_MB))
-    .bind(changes.instances.unwrap_or(1))
-    .bind(changes.disk_quota.unwrap_or(DEFAULT_DISK_MB))
-    .bind(changes.state.clone().unwrap_or_else(|| "STOPPED".into()))
-    .bind(new_guid())
-    .bind(changes.command.clone().flatten())
-    .bind(changes.buildpack.clone().flatten())
-    .bind(changes.environment_json.clone().unwrap_or_else(|| "{}".into()))
-    .bind(changes.health_check_type.clone().unwrap_or_else(|| "port".into()))
-    .bind(changes.health_check_timeout.flatten())
-    .bind(changes.health_check_http_endpoint.clone().flatten())
-    .bind(changes.production.unwrap_or(false))
-    .bind(changes.enable_ssh.unwrap_or(false))
-    .bind(now())
-    .execute(&cc.db)
-    .await
-    .map_err(|e| taken_or(e, "AppNameTaken", &name))?;
+    let new = NewApp {
+        name: name.clone(),
+        space_guid,
+        stack_guid,
+        memory_mb: memory,
+        instances,
+        disk_quota_mb: changes.disk_quota.unwrap_or(DEFAULT_DISK_MB),
+        state: changes.state.clone().unwrap_or_else(|| "STOPPED".into()),
+        command: changes.command.clone().flatten(),
+        buildpack: changes.buildpack.clone().flatten(),
+        environment_json: changes.environment_json.clone().unwrap_or_else(|| "{}".into()),
+        health_check_type: changes.health_check_type.clone().unwrap_or_else(|| "port".into()),
+        health_check_timeout: changes.health_check_timeout.flatten(),
+        health_check_http_endpoint: changes.health_check_http_endpoint.clone().flatten(),
+        production: changes.production.unwrap_or(false),
+        enable_ssh: changes.enable_ssh.unwrap_or(false),
+    };
+    let guid = App::insert(&cc.db, new).await.map_err(|e| taken_or(e, "AppNameTaken", &name))?;
     let response = created(&APPS, &cc, &guid).await?;
     let app = APPS.get(&cc.db, &guid).await?;
     app_event(&cc, &user, "audit.app.create", &guid, &app["entity"], json!({"request": body.redacted()})).await;
@@ -236,8 +218,7 @@ pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<St
     runner::stop_all(&cc, &guid).await?;
     app_event(&cc, &user, "audit.app.delete-request", &guid, &app["entity"], json!({"request": {"recursive": true}}))
         .await;
-    sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1").bind(&guid).execute(&cc.db).await?;
-    sqlx::query("DELETE FROM apps WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    App::delete(&cc.db, &guid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

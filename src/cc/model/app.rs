@@ -9,6 +9,7 @@ use super::resource::{Kind, Kind::*, Resource, ToOne, field, text_column, to_man
 use super::{EVENTS, ROUTE_MAPPINGS, ROUTES, SERVICE_BINDINGS, SPACES, STACKS};
 use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
+use crate::cc::{new_guid, now};
 
 pub static APPS: Resource = Resource {
     table: "apps",
@@ -84,7 +85,65 @@ pub struct App {
     pub droplet_hash: Option<String>,
 }
 
+/// What a new app is made with.
+pub struct NewApp {
+    pub name: String,
+    pub space_guid: String,
+    pub stack_guid: String,
+    pub memory_mb: i64,
+    pub instances: i64,
+    pub disk_quota_mb: i64,
+    pub state: String,
+    pub command: Option<String>,
+    pub buildpack: Option<String>,
+    pub environment_json: String,
+    pub health_check_type: String,
+    pub health_check_timeout: Option<i64>,
+    pub health_check_http_endpoint: Option<String>,
+    pub production: bool,
+    pub enable_ssh: bool,
+}
+
 impl App {
+    /// Stores a new app (its first version) and returns its guid; a name
+    /// its space has already is the database's unique-constraint error.
+    pub async fn insert(db: &AnyPool, new: NewApp) -> Result<String, sqlx::Error> {
+        let guid = new_guid();
+        sqlx::query(
+            "INSERT INTO apps (guid, name, space_guid, stack_guid, memory, instances, disk_quota, state, version, command, \
+             buildpack, environment_json, health_check_type, health_check_timeout, health_check_http_endpoint, production, \
+             enable_ssh, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind(&guid)
+        .bind(new.name)
+        .bind(new.space_guid)
+        .bind(new.stack_guid)
+        .bind(new.memory_mb)
+        .bind(new.instances)
+        .bind(new.disk_quota_mb)
+        .bind(new.state)
+        .bind(new_guid())
+        .bind(new.command)
+        .bind(new.buildpack)
+        .bind(new.environment_json)
+        .bind(new.health_check_type)
+        .bind(new.health_check_timeout)
+        .bind(new.health_check_http_endpoint)
+        .bind(new.production)
+        .bind(new.enable_ssh)
+        .bind(now())
+        .execute(db)
+        .await?;
+        Ok(guid)
+    }
+
+    /// Deletes the app and its route mappings (its routes stay).
+    pub async fn delete(db: &AnyPool, guid: &str) -> ApiResult<()> {
+        sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1").bind(guid).execute(db).await?;
+        sqlx::query("DELETE FROM apps WHERE guid = $1").bind(guid).execute(db).await?;
+        Ok(())
+    }
+
     /// The app by guid, or AppNotFound.
     pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<App> {
         Ok(App::from_row(&APPS.find(db, guid).await?))

@@ -1,11 +1,13 @@
 //! The CC's models: what it stores in the CCDB, apart from how any API
 //! version shows it. Each file is one of CF's nouns: its declaration
-//! ([`resource::Resource`]: table, fields, relations, who sees its rows).
-//! [`resource`] reads rows of any of them, [`sql`] has the conditions and
-//! updates they are read and changed with. Presenters render them (the v2
-//! envelope: [`crate::cc::v2`]); handlers, the runner, the stager and the
-//! jobs read and change them. Models name each other through this face,
-//! as the relations between them run both ways.
+//! ([`resource::Resource`]: table, fields, relations, who sees its rows)
+//! and, as they are written, its typed record with the queries it is read
+//! and changed by ([`app::App`], [`route::MappedRoute`]). [`resource`]
+//! reads rows of any of them; [`sql`] has the conditions and updates they
+//! are read and changed with. Presenters render them (the v2 envelope:
+//! [`crate::cc::v2`]); handlers, the runner, the stager and the jobs read
+//! and change them. Models name each other through this face, as the
+//! relations between them run both ways.
 
 pub mod app;
 pub mod buildpack;
