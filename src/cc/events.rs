@@ -7,6 +7,7 @@ use serde_json::Value;
 use sqlx::AnyPool;
 
 use super::auth::User;
+use super::model::space::Space;
 use super::{new_guid, now};
 
 /// What an event is about.
@@ -63,11 +64,5 @@ pub async fn record(db: &AnyPool, kind: &str, actor: Actor<'_>, actee: &Actee<'_
 
 /// The org a space belongs to, for the events of what lives in it.
 pub async fn org_of_space(db: &AnyPool, space_guid: &str) -> String {
-    sqlx::query_scalar("SELECT organization_guid FROM spaces WHERE guid = $1")
-        .bind(space_guid)
-        .fetch_optional(db)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    Space::find(db, space_guid).await.map(|space| space.organization_guid).unwrap_or_default()
 }

@@ -15,6 +15,7 @@ use super::events;
 use crate::bus::BusExt;
 use crate::cc::model::app::App;
 use crate::cc::model::route::MappedRoute;
+use crate::cc::model::space::Space;
 use crate::cc::model::{security_group, service_binding};
 use crate::protocol::messages::{
     DeaStart, DeaStop, DeaUpdate, DropletExited, FindDroplet, FindDropletReply, InstanceState, Limits, LogMessage,
@@ -29,8 +30,7 @@ const FDS_LIMIT: u64 = 256;
 /// The start message of one instance, from the app as stored.
 pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStart> {
     let app = App::find(&cc.db, guid).await?;
-    let space_name: String =
-        sqlx::query_scalar("SELECT name FROM spaces WHERE guid = $1").bind(&app.space_guid).fetch_one(&cc.db).await?;
+    let space_name = Space::find(&cc.db, &app.space_guid).await?.name;
     let egress_network_rules = security_group::egress_rules(&cc.db, &app.space_guid, false).await?;
     let droplet = app.droplet_hash.clone().unwrap_or_default();
     Ok(DeaStart {

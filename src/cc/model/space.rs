@@ -1,10 +1,14 @@
 //! Spaces: where apps, routes and service instances live, within an org.
 
-use super::resource::{Kind::*, Resource, ToOne, field, link, none_yet, to_many};
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+
+use super::resource::{Kind::*, Resource, ToOne, field, link, none_yet, text_column, to_many};
 use super::{
     ALL_SERVICE_INSTANCES, APPS, EVENTS, ORGANIZATIONS, ROUTES, SECURITY_GROUPS, SERVICES, SPACE_QUOTA_DEFINITIONS,
     USERS,
 };
+use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
 
 pub static SPACES: Resource = Resource {
@@ -60,3 +64,23 @@ pub static SPACES: Resource = Resource {
     scope: None,
     visibility: Visibility::InSpace("guid"),
 };
+
+/// A space as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Space {
+    pub guid: String,
+    pub name: String,
+    pub organization_guid: String,
+}
+
+impl Space {
+    /// The space by guid, or SpaceNotFound.
+    pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<Space> {
+        Ok(Space::from_row(&SPACES.find(db, guid).await?))
+    }
+
+    pub fn from_row(row: &AnyRow) -> Space {
+        let text = |column: &str| text_column(row, column).unwrap_or_default();
+        Space { guid: text("guid"), name: text("name"), organization_guid: text("organization_guid") }
+    }
+}
