@@ -12,7 +12,7 @@
 //! [`blobstore`] and the CC database ([`ccdb`]); what both the CC and the
 //! HM know of instances is in [`lifecycle`]. [`server`] wires whichever
 //! roles a process runs, [`deployment`] runs many such processes from one
-//! manifest, [`bench`] measures them, and [`cli`] is the `wf` client.
+//! manifest, [`bench`](mod@bench) measures them, and [`cli`] is the `wf` client.
 //! `scripts/check-layers.py` keeps the layers so.
 
 pub mod bench;

@@ -2,7 +2,7 @@
 //! `X-Broker-API-Version: 2.13`, and `X-Broker-API-Originating-Identity`
 //! naming the CF user who asked. A broker that cannot be reached, is too
 //! slow or refuses the credentials gives CF's error for that, with its URL;
-//! what its status codes mean is up to each operation ([`super::osb`]).
+//! what its status codes mean is up to each operation ([`super::requests`]).
 
 use std::time::Duration;
 
