@@ -79,7 +79,7 @@ impl CloudController {
         dea_pool::listen(cc.clone()).await?;
         crate::lifecycle::actual::listen(&cc.bus, cc.actual.clone()).await?;
         health_respondent::listen(cc.clone()).await?;
-        api::jobs::fail_interrupted(&cc).await?;
+        model::job::Job::fail_interrupted(&cc.db, &cc.id).await?;
         stager::resume_lost_stagings(cc.clone());
         logs::listen(cc.clone()).await?;
         runner::listen_for_exits(cc.clone()).await?;

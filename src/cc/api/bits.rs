@@ -19,6 +19,7 @@ use crate::blobstore::package::{self, PackageFile, UnpackLimits};
 use crate::blobstore::{keys, sha1_hex};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::job::Job;
 use crate::cc::{Cc, now};
 
 /// A file the client describes by fingerprint instead of sending it.
@@ -91,13 +92,13 @@ pub async fn upload(
         .as_deref()
         .is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "async" && v == "true"));
     if is_async {
-        let job = jobs::create(&cc).await?;
+        let job = Job::create(&cc.db, &cc.id).await?;
         let (cc2, job2) = (cc.clone(), job.clone());
         tokio::spawn(async move {
             let outcome = store_package(&cc2, &guid, resources, application).await;
-            jobs::finish(&cc2, &job2, outcome.err()).await;
+            Job::finish(&cc2.db, &job2, outcome.err()).await;
         });
-        return Ok((StatusCode::CREATED, Json(jobs::get_json(&cc, &job).await?)).into_response());
+        return Ok((StatusCode::CREATED, Json(jobs::render(&Job::find(&cc.db, &job).await?))).into_response());
     }
     store_package(&cc, &guid, resources, application).await?;
     Ok((StatusCode::CREATED, Json(json!({}))).into_response())

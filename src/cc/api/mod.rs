@@ -17,7 +17,7 @@ mod doppler;
 mod feature_flags;
 mod info;
 mod instances;
-pub mod jobs;
+mod jobs;
 mod logs;
 mod marketplace;
 mod organizations;

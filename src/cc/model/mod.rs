@@ -2,7 +2,7 @@
 //! version shows it. Each file is one of CF's nouns: its declaration
 //! ([`resource::Resource`]: table, fields, relations, who sees its rows)
 //! and, as they are written, its typed record with the queries it is read
-//! and changed by ([`app::App`], [`route::MappedRoute`]). [`resource`]
+//! and changed by ([`app::App`], [`space::Space`], [`job::Job`], [`route::MappedRoute`]). [`resource`]
 //! reads rows of any of them; [`sql`] has the conditions and updates they
 //! are read and changed with. Presenters render them (the v2 envelope:
 //! [`crate::cc::v2`]); handlers, the runner, the stager and the jobs read
@@ -13,6 +13,7 @@ pub mod app;
 pub mod buildpack;
 pub mod domain;
 pub mod event;
+pub mod job;
 pub mod organization;
 pub mod quota;
 pub mod resource;
