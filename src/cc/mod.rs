@@ -11,7 +11,6 @@ pub mod app_observer;
 pub mod auth;
 pub mod dea_pool;
 pub mod error;
-pub mod events;
 pub mod health_respondent;
 pub mod logs;
 pub mod model;

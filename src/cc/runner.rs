@@ -11,7 +11,7 @@ use super::Cc;
 
 use super::dea_pool::Needs;
 use super::error::{ApiError, ApiResult};
-use super::events;
+use super::model::event;
 use crate::bus::BusExt;
 use crate::cc::model::app::App;
 use crate::cc::model::route::MappedRoute;
@@ -172,9 +172,9 @@ async fn record_crash(cc: &Cc, exit: &DropletExited) {
         Err(e) => return tracing::warn!("counting a crash of app {}: {e}", exit.droplet),
     };
     let (name, space) = (app.name, app.space_guid);
-    let org = events::org_of_space(&cc.db, &space).await;
+    let org = event::org_of_space(&cc.db, &space).await;
     let actee =
-        events::Actee { guid: &exit.droplet, kind: "app", name: &name, space_guid: &space, organization_guid: &org };
+        event::Actee { guid: &exit.droplet, kind: "app", name: &name, space_guid: &space, organization_guid: &org };
     let metadata = serde_json::json!({
         "instance": exit.instance,
         "index": exit.index,
@@ -184,8 +184,7 @@ async fn record_crash(cc: &Cc, exit: &DropletExited) {
         "crash_count": crash_count,
         "version": exit.version,
     });
-    events::record(&cc.db, "app.crash", events::Actor::App { guid: &exit.droplet, name: &name }, &actee, metadata)
-        .await;
+    event::record(&cc.db, "app.crash", event::Actor::App { guid: &exit.droplet, name: &name }, &actee, metadata).await;
 }
 
 /// Exits go into the app's log stream, as CF's CC reported them; crashes

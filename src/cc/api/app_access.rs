@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
-use crate::cc::events::{self, Actee, Actor};
 use crate::cc::model::APPS;
+use crate::cc::model::event::{self, Actee, Actor};
 use crate::cc::permissions::{is_space_developer, require};
 
 /// The app, if the user sees it (else AppNotFound) and may change it (else NotAuthorized).
@@ -22,7 +22,7 @@ pub async fn writable_app(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<
 /// Records `kind` (audit.app.*) about the app whose entity this is.
 pub async fn app_event(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, entity: &Value, metadata: Value) {
     let space = entity["space_guid"].as_str().unwrap_or_default();
-    let org = events::org_of_space(&cc.db, space).await;
+    let org = event::org_of_space(&cc.db, space).await;
     let actee = Actee {
         guid,
         kind: "app",
@@ -30,5 +30,5 @@ pub async fn app_event(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, enti
         space_guid: space,
         organization_guid: &org,
     };
-    events::record(&cc.db, kind, Actor::User(&user.user), &actee, metadata).await;
+    event::record(&cc.db, kind, Actor::User(&user.user), &actee, metadata).await;
 }

@@ -12,7 +12,7 @@ use super::collection::created;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::events::{self, Actee, Actor};
+use crate::cc::model::event::{self, Actee, Actor};
 use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::model::{ORGANIZATIONS, QUOTA_DEFINITIONS};
 use crate::cc::permissions::{is_org_manager, require};
@@ -47,7 +47,7 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
 
 async fn org_event(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, name: &str, request: serde_json::Value) {
     let actee = Actee { guid, kind: "organization", name, space_guid: "", organization_guid: guid };
-    events::record(&cc.db, kind, Actor::User(&user.user), &actee, serde_json::json!({"request": request})).await;
+    event::record(&cc.db, kind, Actor::User(&user.user), &actee, serde_json::json!({"request": request})).await;
 }
 
 /// `PUT /v2/organizations/:guid` (org managers): name, status.

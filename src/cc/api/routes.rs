@@ -14,7 +14,7 @@ use super::body::Body;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::events::{self, Actee, Actor};
+use crate::cc::model::event::{self, Actee, Actor};
 use crate::cc::model::{APPS, DOMAINS, ROUTE_MAPPINGS, ROUTES, SPACES};
 use crate::cc::permissions::{is_space_developer, require};
 use crate::cc::{Cc, new_guid, now, quotas, runner};
@@ -202,9 +202,9 @@ async fn route_event(
     space: &str,
     request: serde_json::Value,
 ) {
-    let org = events::org_of_space(&cc.db, space).await;
+    let org = event::org_of_space(&cc.db, space).await;
     let actee = Actee { guid, kind: "route", name, space_guid: space, organization_guid: &org };
-    events::record(&cc.db, kind, Actor::User(&user.user), &actee, json!({"request": request})).await;
+    event::record(&cc.db, kind, Actor::User(&user.user), &actee, json!({"request": request})).await;
 }
 
 /// The route, if the user sees it (else RouteNotFound) and may change it (else NotAuthorized).

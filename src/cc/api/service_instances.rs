@@ -112,7 +112,7 @@ pub async fn create(
     .await
     .map_err(|e| taken_or(e, "ServiceInstanceNameTaken", &name))?;
 
-    let organization = crate::cc::events::org_of_space(&cc.db, &space).await;
+    let organization = crate::cc::model::event::org_of_space(&cc.db, &space).await;
     let placement = Placement { organization: &organization, space: &space, instance_name: &name };
     let target = plan.target(&guid);
     let provisioned = plan

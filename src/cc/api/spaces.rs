@@ -11,7 +11,7 @@ use super::collection::created;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::events::{self, Actee, Actor};
+use crate::cc::model::event::{self, Actee, Actor};
 use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::model::{ORGANIZATIONS, SPACES};
 use crate::cc::permissions::{is_org_manager, is_space_manager, require};
@@ -51,7 +51,7 @@ async fn space_event(
     request: serde_json::Value,
 ) {
     let actee = Actee { guid, kind: "space", name, space_guid: guid, organization_guid: org };
-    events::record(&cc.db, kind, Actor::User(&user.user), &actee, serde_json::json!({"request": request})).await;
+    event::record(&cc.db, kind, Actor::User(&user.user), &actee, serde_json::json!({"request": request})).await;
 }
 
 /// `PUT /v2/spaces/:guid` (space or org managers): name, allow_ssh.
