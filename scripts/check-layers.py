@@ -8,7 +8,10 @@ and fails when
   1. a top-level module imports one on its own layer or above (so a role
      -- cc, dea, router, hm, broker -- never imports another role: what two
      roles share lives below them, in `protocol`, `lifecycle`, `bus`...);
-  2. files import each other in a circle. A file reaching its own
+  2. inside a role with layers of its own (the Cloud Controller: models,
+     the v2 presenter, services, HTTP handlers), a file imports a layer
+     above its own;
+  3. files import each other in a circle. A file reaching its own
      ancestors' module files (`super::Thing` from a child) is a module
      using its face, not an edge of a circle.
 
@@ -32,6 +35,32 @@ LAYERS = [
     ["main"],
 ]
 
+
+# Layers inside a top-level module, lowest first, by path under src/ (a
+# folder ends in /); its files named nowhere are `None`'s layer.
+INNER_LAYERS = {
+    "cc": [
+        ["cc/error.rs", "cc/auth.rs", "cc/model/sql.rs"],  # what all of the CC says and who asks
+        ["cc/permissions.rs"],  # who may see and change what
+        ["cc/model/"],  # what the CC stores: a file per resource
+        ["cc/v2/"],  # the v2 envelope of any model
+        [None],  # services: runner, stager, rollout, brokers, seeding...
+        ["cc/api/"],  # the HTTP handlers, which nothing below imports
+    ],
+}
+
+
+def inner_layer(path):
+    """(module, layer) of a file of a module with inner layers, else None."""
+    relative = os.path.relpath(path, SRC).replace(os.sep, "/")
+    top = relative.split("/")[0]
+    if top not in INNER_LAYERS or "/" not in relative:
+        return None
+    layers = INNER_LAYERS[top]
+    for index, group in enumerate(layers):
+        if any(p and (relative == p or (p.endswith("/") and relative.startswith(p))) for p in group):
+            return top, index
+    return top, next(i for i, group in enumerate(layers) if None in group)
 
 
 def strip(text):
@@ -212,6 +241,11 @@ def main():
         faces = ancestors_files(f)
         graph[f] = sorted(t for t in targets if t not in faces)
         top = module_of(f)[0] if module_of(f) else None
+        inner = inner_layer(f)
+        for t in graph[f]:
+            other_inner = inner_layer(t)
+            if inner and other_inner and inner[0] == other_inner[0] and other_inner[1] > inner[1]:
+                problems.append(f"{rel(f)} -> {rel(t)}: imports a layer of {inner[0]} above its own")
         for t in sorted(targets):
             other = module_of(t)[0] if module_of(t) else None
             if top is None or other is None or top == other:
@@ -233,7 +267,7 @@ def main():
         print(f"layering: {len(problems)} problem(s)")
         return 1
     print(f"layering: {len(files)} files, {sum(map(len, graph.values()))} imports, no role imports another, "
-          "no circles")
+          "the CC's layers hold, no circles")
     return 0
 
 

@@ -19,7 +19,6 @@ mod info;
 mod instances;
 mod jobs;
 mod logs;
-mod marketplace;
 mod organizations;
 mod quotas;
 mod roles;

@@ -13,80 +13,12 @@ use sqlx::Row;
 
 use super::body::Body;
 use super::collection::created;
-use super::marketplace::store_catalog;
 use crate::cc::auth::CurrentUser;
-use crate::cc::error::{ApiError, ApiResult, taken_or};
+use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::{SERVICE_BROKERS, SPACES};
-use crate::cc::osb::catalog::Catalog;
-use crate::cc::osb::client::{Broker, check_url};
+use crate::cc::osb::registration::Registration;
 use crate::cc::permissions::{is_space_developer, require};
-use crate::cc::{Cc, new_guid, now};
-
-/// What a broker is registered with.
-struct Registration {
-    name: String,
-    url: String,
-    username: String,
-    password: String,
-}
-
-impl Registration {
-    /// Checks the URL, that name and URL are free (but for broker `guid`
-    /// itself), and reads the catalog.
-    async fn check(&self, cc: &Cc, user_guid: &str, guid: &str) -> ApiResult<Catalog> {
-        check_url(&self.url)?;
-        for (column, value, taken) in
-            [("name", &self.name, "ServiceBrokerNameTaken"), ("broker_url", &self.url, "ServiceBrokerUrlTaken")]
-        {
-            let other: Option<String> =
-                sqlx::query_scalar(&format!("SELECT guid FROM service_brokers WHERE {column} = $1 AND guid <> $2"))
-                    .bind(value)
-                    .bind(guid)
-                    .fetch_optional(&cc.db)
-                    .await?;
-            if other.is_some() {
-                return Err(ApiError::new(taken, &[value]));
-            }
-        }
-        let broker = Broker {
-            url: &self.url,
-            username: &self.username,
-            password: &self.password,
-            timeout: cc.config.broker_timeout(),
-        };
-        broker.catalog(user_guid).await
-    }
-
-    /// Stores the broker — a new one (in `space`, if scoped) when a space
-    /// is given, else changes to broker `guid` — and its catalog, at once.
-    async fn save(&self, cc: &Cc, guid: &str, new_in: Option<Option<String>>, catalog: &Catalog) -> ApiResult<()> {
-        let sql = match new_in {
-            Some(_) => {
-                "INSERT INTO service_brokers (name, broker_url, auth_username, auth_password, created_at, guid, space_guid) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            }
-            None => {
-                "UPDATE service_brokers SET name = $1, broker_url = $2, auth_username = $3, auth_password = $4, \
-                 updated_at = $5 WHERE guid = $6"
-            }
-        };
-        let mut query = sqlx::query(sql)
-            .bind(&self.name)
-            .bind(&self.url)
-            .bind(&self.username)
-            .bind(&self.password)
-            .bind(now())
-            .bind(guid);
-        if let Some(space) = new_in {
-            query = query.bind(space);
-        }
-        let mut tx = cc.db.begin().await?;
-        query.execute(&mut *tx).await.map_err(|e| taken_or(e, "ServiceBrokerNameTaken", &self.name))?;
-        store_catalog(&mut tx, guid, catalog).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-}
+use crate::cc::{Cc, new_guid};
 
 pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
     let body = Body::parse(&bytes, "ServiceBrokerInvalid")?;
@@ -158,29 +90,4 @@ pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<St
     // Its services and plans go with it (ON DELETE CASCADE).
     sqlx::query("DELETE FROM service_brokers WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Registers the broker called `name` (or, when one has that name or URL,
-/// updates it with this URL and credentials, keeping the name an admin may
-/// have given it, and reads its catalog again) on the platform's own
-/// behalf; returns whether it is new.
-pub async fn register_as_platform(cc: &Cc, name: &str, url: &str, username: &str, password: &str) -> ApiResult<bool> {
-    let existing = sqlx::query("SELECT guid, name FROM service_brokers WHERE name = $1 OR broker_url = $2")
-        .bind(name)
-        .bind(url)
-        .fetch_optional(&cc.db)
-        .await?;
-    let column = |column: &str| existing.as_ref().and_then(|row| row.try_get::<String, _>(column).ok());
-    let registration = Registration {
-        name: column("name").unwrap_or_else(|| name.into()),
-        url: url.into(),
-        username: username.into(),
-        password: password.into(),
-    };
-    let existing = column("guid");
-    let guid = existing.clone().unwrap_or_else(new_guid);
-    let catalog = registration.check(cc, crate::cc::osb::orphans::PLATFORM_USER, &guid).await?;
-    let new_in = if existing.is_none() { Some(None) } else { None };
-    registration.save(cc, &guid, new_in, &catalog).await?;
-    Ok(existing.is_none())
 }

@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
+use super::registration::register_as_platform;
 use crate::cc::Cc;
-use crate::cc::api::service_brokers::register_as_platform;
 
 pub const NAME: &str = "postgresql";
 

@@ -14,6 +14,7 @@ pub mod client;
 pub mod operations;
 pub mod orphans;
 pub mod poller;
+pub mod registration;
 pub mod requests;
 
 use crate::cc::Cc;

@@ -1,25 +1,115 @@
-//! The marketplace: `/v2/services` and `/v2/service_plans`, what brokers
-//! offer, as the CC stored it from their catalogs ([`store_catalog`]).
+//! Registering a broker: its URL and credentials checked, its catalog read
+//! ([`super::client`], checked by [`super::catalog`]) and stored with it
+//! at once — `cf create-service-broker`, `update-service-broker`, and the
+//! CC's own registration of the built-in broker ([`super::builtin`]).
 //! Reading a catalog again updates what is there, adds what is new and
 //! removes what the broker no longer offers — but a plan instances still
-//! use stays, inactive. Users see the plans their orgs may use
-//! ([`super::service_access`]).
+//! use stays, inactive.
 
 use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
 
-use crate::cc::error::ApiResult;
-use crate::cc::osb::catalog::{Catalog, CatalogPlan, CatalogService};
+use super::catalog::{Catalog, CatalogPlan, CatalogService};
+use super::client::{Broker, check_url};
+use crate::cc::Cc;
+use crate::cc::error::{ApiError, ApiResult, taken_or};
 use crate::cc::{new_guid, now};
 
-fn metadata(value: &Option<Value>) -> Option<String> {
-    value.as_ref().map(Value::to_string)
+/// What a broker is registered with.
+pub struct Registration {
+    pub name: String,
+    pub url: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl Registration {
+    /// Checks the URL, that name and URL are free (but for broker `guid`
+    /// itself), and reads the catalog.
+    pub async fn check(&self, cc: &Cc, user_guid: &str, guid: &str) -> ApiResult<Catalog> {
+        check_url(&self.url)?;
+        for (column, value, taken) in
+            [("name", &self.name, "ServiceBrokerNameTaken"), ("broker_url", &self.url, "ServiceBrokerUrlTaken")]
+        {
+            let other: Option<String> =
+                sqlx::query_scalar(&format!("SELECT guid FROM service_brokers WHERE {column} = $1 AND guid <> $2"))
+                    .bind(value)
+                    .bind(guid)
+                    .fetch_optional(&cc.db)
+                    .await?;
+            if other.is_some() {
+                return Err(ApiError::new(taken, &[value]));
+            }
+        }
+        let broker = Broker {
+            url: &self.url,
+            username: &self.username,
+            password: &self.password,
+            timeout: cc.config.broker_timeout(),
+        };
+        broker.catalog(user_guid).await
+    }
+
+    /// Stores the broker — a new one (in `space`, if scoped) when a space
+    /// is given, else changes to broker `guid` — and its catalog, at once.
+    pub async fn save(&self, cc: &Cc, guid: &str, new_in: Option<Option<String>>, catalog: &Catalog) -> ApiResult<()> {
+        let sql = match new_in {
+            Some(_) => {
+                "INSERT INTO service_brokers (name, broker_url, auth_username, auth_password, created_at, guid, space_guid) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            }
+            None => {
+                "UPDATE service_brokers SET name = $1, broker_url = $2, auth_username = $3, auth_password = $4, \
+                 updated_at = $5 WHERE guid = $6"
+            }
+        };
+        let mut query = sqlx::query(sql)
+            .bind(&self.name)
+            .bind(&self.url)
+            .bind(&self.username)
+            .bind(&self.password)
+            .bind(now())
+            .bind(guid);
+        if let Some(space) = new_in {
+            query = query.bind(space);
+        }
+        let mut tx = cc.db.begin().await?;
+        query.execute(&mut *tx).await.map_err(|e| taken_or(e, "ServiceBrokerNameTaken", &self.name))?;
+        store_catalog(&mut tx, guid, catalog).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Registers the broker called `name` (or, when one has that name or URL,
+/// updates it with this URL and credentials, keeping the name an admin may
+/// have given it, and reads its catalog again) on the platform's own
+/// behalf; returns whether it is new.
+pub async fn register_as_platform(cc: &Cc, name: &str, url: &str, username: &str, password: &str) -> ApiResult<bool> {
+    let existing = sqlx::query("SELECT guid, name FROM service_brokers WHERE name = $1 OR broker_url = $2")
+        .bind(name)
+        .bind(url)
+        .fetch_optional(&cc.db)
+        .await?;
+    let column = |column: &str| existing.as_ref().and_then(|row| row.try_get::<String, _>(column).ok());
+    let registration = Registration {
+        name: column("name").unwrap_or_else(|| name.into()),
+        url: url.into(),
+        username: username.into(),
+        password: password.into(),
+    };
+    let existing = column("guid");
+    let guid = existing.clone().unwrap_or_else(new_guid);
+    let catalog = registration.check(cc, crate::cc::osb::orphans::PLATFORM_USER, &guid).await?;
+    let new_in = if existing.is_none() { Some(None) } else { None };
+    registration.save(cc, &guid, new_in, &catalog).await?;
+    Ok(existing.is_none())
 }
 
 /// Makes the broker's services and plans what `catalog` says, in `tx`.
 /// What it no longer offers goes, but for plans instances still use: those
 /// (and their services) stay, inactive, so no new instance gets them.
-pub async fn store_catalog(tx: &mut Transaction<'_, Any>, broker: &str, catalog: &Catalog) -> ApiResult<()> {
+async fn store_catalog(tx: &mut Transaction<'_, Any>, broker: &str, catalog: &Catalog) -> ApiResult<()> {
     let mut kept_services = Vec::new();
     for service in &catalog.services {
         let guid = store_service(tx, broker, service).await?;
@@ -145,4 +235,9 @@ async fn store_plan(tx: &mut Transaction<'_, Any>, service: &str, p: &CatalogPla
         .execute(&mut **tx)
         .await?;
     Ok(guid)
+}
+
+/// A catalog's `metadata` object as stored (JSON text).
+fn metadata(value: &Option<Value>) -> Option<String> {
+    value.as_ref().map(Value::to_string)
 }
