@@ -9,10 +9,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use sqlx::Row;
-
 use super::Cc;
 use super::error::{ApiError, ApiResult};
+use super::model::app::App;
 use super::runner;
 use crate::bus::BusExt;
 use crate::lifecycle::actual::Reported;
@@ -85,12 +84,6 @@ async fn stop_instances(cc: &Cc, guid: &str, instances: Vec<String>) {
 /// Whether the app is still started at `version` (a later change follows
 /// its own rollout).
 async fn still_wanted(cc: &Cc, guid: &str, version: &str) -> bool {
-    let row = sqlx::query("SELECT state, version FROM apps WHERE guid = $1").bind(guid).fetch_optional(&cc.db).await;
-    match row {
-        Ok(Some(row)) => {
-            row.try_get::<String, _>(0).is_ok_and(|s| s == "STARTED")
-                && row.try_get::<String, _>(1).is_ok_and(|v| v == version)
-        }
-        _ => false,
-    }
+    let app = App::find_optional(&cc.db, guid).await;
+    app.is_ok_and(|app| app.is_some_and(|app| app.is_started() && app.version == version))
 }

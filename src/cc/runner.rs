@@ -126,9 +126,7 @@ pub async fn stop_all(cc: &Cc, guid: &str) -> Result<()> {
 
 /// Tells a started app's instances their new routes.
 pub async fn routes_changed(cc: &Cc, guid: &str) -> ApiResult<()> {
-    let state: Option<String> =
-        sqlx::query_scalar("SELECT state FROM apps WHERE guid = $1").bind(guid).fetch_optional(&cc.db).await?;
-    if state.as_deref() == Some("STARTED") {
+    if App::find_optional(&cc.db, guid).await?.is_some_and(|app| app.is_started()) {
         let update = DeaUpdate { droplet: guid.into(), uris: uris(cc, guid).await?, version: None };
         cc.bus.publish(subjects::DEA_UPDATE, &update).await?;
     }

@@ -10,11 +10,12 @@ use sqlx::Row;
 
 use super::dea_pool::Needs;
 use super::error::ApiResult;
-use super::{Cc, new_guid, now, rollout, runner};
+use super::{Cc, new_guid, rollout, runner};
 use crate::blobstore::keys;
 use crate::bus::BusExt;
 use crate::cc::model::app::App;
 use crate::cc::model::security_group;
+use crate::cc::model::staging::{self, Staged};
 use crate::protocol::STACK;
 use crate::protocol::messages::{
     AdminBuildpack, LogMessage, StagingError, StagingProperties, StagingReply, StagingRequest, subjects,
@@ -46,18 +47,7 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     let task_id = new_guid();
     let limit = Duration::from_secs(cc.config.max_staging_runtime) + TRANSFER_ALLOWANCE;
     let deadline = chrono::Utc::now().timestamp() + (limit + STAGER_PATIENCE).as_secs() as i64;
-    sqlx::query(
-        "UPDATE apps SET package_state = $1, staging_task_id = $2, staging_failed_reason = NULL, staging_failed_description = NULL, \
-         staging_cc = $3, staging_deadline = $4, updated_at = $5 WHERE guid = $6",
-    )
-    .bind("PENDING")
-    .bind(&task_id)
-    .bind(&cc.id)
-    .bind(deadline)
-    .bind(now())
-    .bind(guid)
-    .execute(&cc.db)
-    .await?;
+    staging::begin(&cc.db, guid, &task_id, &cc.id, deadline).await?;
 
     let mut start_message = runner::start_message(cc, guid, 0).await?;
     start_message.egress_network_rules = security_group::egress_rules(&cc.db, &start_message.space_guid, true).await?;
@@ -113,23 +103,14 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     if let Some(error) = &outcome.error {
         return record_failure(cc, guid, Some(&task_id), error).await;
     }
-    let updated = sqlx::query(
-        "UPDATE apps SET package_state = $1, droplet_hash = $2, detected_buildpack = $3, detected_buildpack_guid = \
-         (SELECT guid FROM buildpacks WHERE blob_key = $4), detected_start_command = $5, updated_at = $6, \
-         staging_cc = NULL, staging_deadline = NULL WHERE guid = $7 AND staging_task_id = $8",
-    )
-    .bind("STAGED")
-    .bind(outcome.droplet_sha1.unwrap_or_default())
-    .bind(outcome.detected_buildpack)
-    .bind(outcome.buildpack_key.unwrap_or_default())
-    .bind(outcome.detected_start_command.unwrap_or_default())
-    .bind(now())
-    .bind(guid)
-    .bind(&task_id)
-    .execute(&cc.db)
-    .await?;
+    let staged = Staged {
+        droplet_sha1: outcome.droplet_sha1.unwrap_or_default(),
+        detected_buildpack: outcome.detected_buildpack,
+        buildpack_key: outcome.buildpack_key.unwrap_or_default(),
+        detected_start_command: outcome.detected_start_command.unwrap_or_default(),
+    };
     // A newer staging of this app supersedes this one and starts it itself.
-    if updated.rows_affected() == 0 {
+    if !staging::succeeded(&cc.db, guid, &task_id, staged).await? {
         return Ok(());
     }
     let app = App::find(&cc.db, guid).await?;
@@ -161,20 +142,7 @@ async fn admin_buildpacks(cc: &Cc) -> ApiResult<Vec<AdminBuildpack>> {
 /// the app now, and says so on the app's log stream (clients waiting for
 /// the staging learn of it there).
 async fn record_failure(cc: &Cc, guid: &str, task_id: Option<&str>, error: &StagingError) -> ApiResult<()> {
-    let recorded = sqlx::query(
-        "UPDATE apps SET package_state = $1, staging_failed_reason = $2, staging_failed_description = $3, updated_at = $4, \
-         staging_cc = NULL, staging_deadline = NULL WHERE guid = $5 AND (staging_task_id = $6 OR $7)",
-    )
-    .bind("FAILED")
-    .bind(&error.id)
-    .bind(&error.message)
-    .bind(now())
-    .bind(guid)
-    .bind(task_id.unwrap_or_default())
-    .bind(task_id.is_none())
-    .execute(&cc.db)
-    .await?;
-    if recorded.rows_affected() > 0 {
+    if staging::failed(&cc.db, guid, task_id, &error.id, &error.message).await? {
         let text = format!("Staging failed: {} ({})", error.message, error.id);
         let line = LogMessage::new(guid, "API", "0", "ERR", text);
         cc.bus.publish(&line.subject(), &line).await?;
@@ -200,32 +168,9 @@ pub fn resume_lost_stagings(cc: Cc) {
 }
 
 async fn resume(cc: &Cc, own: bool) -> anyhow::Result<()> {
-    let lost = sqlx::query(
-        "SELECT guid, staging_task_id FROM apps WHERE package_state = $1 AND staging_deadline IS NOT NULL \
-         AND (staging_cc = $2 OR staging_deadline < $3)",
-    )
-    .bind("PENDING")
-    .bind(if own { cc.id.as_str() } else { "" })
-    .bind(chrono::Utc::now().timestamp())
-    .fetch_all(&cc.db)
-    .await?;
-    for row in lost {
-        let guid: String = row.try_get("guid")?;
-        let task: Option<String> = row.try_get("staging_task_id")?;
-        let taken = sqlx::query(
-            "UPDATE apps SET staging_task_id = $1, staging_deadline = NULL WHERE guid = $2 AND staging_task_id = $3 \
-             AND package_state = $4",
-        )
-        .bind(new_guid())
-        .bind(&guid)
-        .bind(task.unwrap_or_default())
-        .bind("PENDING")
-        .execute(&cc.db)
-        .await?;
-        if taken.rows_affected() == 1 {
-            tracing::info!("staging app {guid} again: the Cloud Controller following its staging went away");
-            tokio::spawn(stage_and_start(cc.clone(), guid));
-        }
+    for guid in staging::take_over_lost(&cc.db, own.then_some(cc.id.as_str())).await? {
+        tracing::info!("staging app {guid} again: the Cloud Controller following its staging went away");
+        tokio::spawn(stage_and_start(cc.clone(), guid));
     }
     Ok(())
 }

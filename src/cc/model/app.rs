@@ -6,6 +6,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
 use super::resource::{Kind, Kind::*, Resource, ToOne, field, text_column, to_many};
+use super::sql::Condition;
 use super::{EVENTS, ROUTE_MAPPINGS, ROUTES, SERVICE_BINDINGS, SPACES, STACKS};
 use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
@@ -147,6 +148,11 @@ impl App {
     /// The app by guid, or AppNotFound.
     pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<App> {
         Ok(App::from_row(&APPS.find(db, guid).await?))
+    }
+
+    /// The app by guid, if there is one.
+    pub async fn find_optional(db: &AnyPool, guid: &str) -> ApiResult<Option<App>> {
+        Ok(APPS.select(db, &[Condition::eq("guid", guid)], "").await?.first().map(App::from_row))
     }
 
     pub fn from_row(row: &AnyRow) -> App {

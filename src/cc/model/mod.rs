@@ -28,6 +28,7 @@ pub mod service_plan_visibility;
 pub mod space;
 pub mod sql;
 pub mod stack;
+pub mod staging;
 pub mod user;
 
 pub use app::APPS;

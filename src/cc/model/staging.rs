@@ -1,0 +1,119 @@
+//! An app's staging, as the CCDB keeps it on the app's row: PENDING with
+//! the task staging it, the CC following that task and when it gives up;
+//! then STAGED with the droplet, or FAILED with why. Every change after
+//! the start names its task, so a newer staging of the app (another task)
+//! is never overwritten by an older one's end.
+
+use sqlx::{AnyPool, Row};
+
+use crate::cc::error::ApiResult;
+use crate::cc::{new_guid, now};
+
+/// What a finished staging made.
+pub struct Staged {
+    pub droplet_sha1: String,
+    pub detected_buildpack: Option<String>,
+    /// The blobstore key of the admin buildpack that staged it.
+    pub buildpack_key: String,
+    pub detected_start_command: String,
+}
+
+/// Marks the app PENDING under `task_id`, followed by the CC `cc_id`
+/// until `deadline` (a Unix time).
+pub async fn begin(db: &AnyPool, guid: &str, task_id: &str, cc_id: &str, deadline: i64) -> ApiResult<()> {
+    sqlx::query(
+        "UPDATE apps SET package_state = $1, staging_task_id = $2, staging_failed_reason = NULL, \
+         staging_failed_description = NULL, staging_cc = $3, staging_deadline = $4, updated_at = $5 WHERE guid = $6",
+    )
+    .bind("PENDING")
+    .bind(task_id)
+    .bind(cc_id)
+    .bind(deadline)
+    .bind(now())
+    .bind(guid)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Marks the app STAGED with what `task_id` made; false when a newer
+/// staging owns the app now.
+pub async fn succeeded(db: &AnyPool, guid: &str, task_id: &str, staged: Staged) -> ApiResult<bool> {
+    let updated = sqlx::query(
+        "UPDATE apps SET package_state = $1, droplet_hash = $2, detected_buildpack = $3, detected_buildpack_guid = \
+         (SELECT guid FROM buildpacks WHERE blob_key = $4), detected_start_command = $5, updated_at = $6, \
+         staging_cc = NULL, staging_deadline = NULL WHERE guid = $7 AND staging_task_id = $8",
+    )
+    .bind("STAGED")
+    .bind(staged.droplet_sha1)
+    .bind(staged.detected_buildpack)
+    .bind(staged.buildpack_key)
+    .bind(staged.detected_start_command)
+    .bind(now())
+    .bind(guid)
+    .bind(task_id)
+    .execute(db)
+    .await?;
+    Ok(updated.rows_affected() > 0)
+}
+
+/// Marks the app FAILED with CF's `reason` and a description, unless a
+/// newer staging than `task_id` owns it (no task: whichever staging);
+/// whether it did.
+pub async fn failed(
+    db: &AnyPool,
+    guid: &str,
+    task_id: Option<&str>,
+    reason: &str,
+    description: &str,
+) -> ApiResult<bool> {
+    let recorded = sqlx::query(
+        "UPDATE apps SET package_state = $1, staging_failed_reason = $2, staging_failed_description = $3, updated_at = $4, \
+         staging_cc = NULL, staging_deadline = NULL WHERE guid = $5 AND (staging_task_id = $6 OR $7)",
+    )
+    .bind("FAILED")
+    .bind(reason)
+    .bind(description)
+    .bind(now())
+    .bind(guid)
+    .bind(task_id.unwrap_or_default())
+    .bind(task_id.is_none())
+    .execute(db)
+    .await?;
+    Ok(recorded.rows_affected() > 0)
+}
+
+/// The stagings no CC follows any more: those the CC `own` followed (at
+/// its start), and every one past its deadline — each taken over under a
+/// new task id first, so that of several CCs sweeping at once exactly one
+/// gets it. The guids of the apps taken.
+pub async fn take_over_lost(db: &AnyPool, own: Option<&str>) -> sqlx::Result<Vec<String>> {
+    let lost = sqlx::query(
+        "SELECT guid, staging_task_id FROM apps WHERE package_state = $1 AND staging_deadline IS NOT NULL \
+         AND (staging_cc = $2 OR staging_deadline < $3)",
+    )
+    .bind("PENDING")
+    .bind(own.unwrap_or_default())
+    .bind(chrono::Utc::now().timestamp())
+    .fetch_all(db)
+    .await?;
+    let mut taken = Vec::new();
+    for row in lost {
+        let guid: String = row.try_get("guid")?;
+        let task: Option<String> = row.try_get("staging_task_id")?;
+        let took = sqlx::query(
+            "UPDATE apps SET staging_task_id = $1, staging_deadline = NULL WHERE guid = $2 AND staging_task_id = $3 \
+             AND package_state = $4",
+        )
+        .bind(new_guid())
+        .bind(&guid)
+        .bind(task.unwrap_or_default())
+        .bind("PENDING")
+        .execute(db)
+        .await?;
+        if took.rows_affected() == 1 {
+            taken.push(guid);
+        }
+    }
+    Ok(taken)
+}
