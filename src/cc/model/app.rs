@@ -6,7 +6,6 @@ use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
 use super::resource::{Kind, Kind::*, Resource, ToOne, field, text_column, to_many};
-use super::sql::Condition;
 use super::{EVENTS, ROUTE_MAPPINGS, ROUTES, SERVICE_BINDINGS, SPACES, STACKS};
 use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
@@ -152,7 +151,7 @@ impl App {
 
     /// The app by guid, if there is one.
     pub async fn find_optional(db: &AnyPool, guid: &str) -> ApiResult<Option<App>> {
-        Ok(APPS.select(db, &[Condition::eq("guid", guid)], "").await?.first().map(App::from_row))
+        Ok(APPS.find_optional(db, guid).await?.as_ref().map(App::from_row))
     }
 
     pub fn from_row(row: &AnyRow) -> App {

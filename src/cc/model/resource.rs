@@ -113,13 +113,15 @@ impl Resource {
         (where_sql, binds)
     }
 
-    /// One row by guid, whoever asks (for the platform's own use), or this
-    /// resource's NotFound error.
+    /// One row by guid, whoever asks (for the platform's own use), if
+    /// there is one.
+    pub async fn find_optional(&self, db: &AnyPool, guid: &str) -> ApiResult<Option<AnyRow>> {
+        Ok(self.select(db, &[Condition::eq("guid", guid)], "").await?.pop())
+    }
+
+    /// One row by guid, whoever asks, or this resource's NotFound error.
     pub async fn find(&self, db: &AnyPool, guid: &str) -> ApiResult<AnyRow> {
-        self.select(db, &[Condition::eq("guid", guid)], "")
-            .await?
-            .pop()
-            .ok_or_else(|| ApiError::new(self.not_found, &[guid]))
+        self.find_optional(db, guid).await?.ok_or_else(|| ApiError::new(self.not_found, &[guid]))
     }
 
     /// One row by guid if `user` may see it; NotFound otherwise, as if it
