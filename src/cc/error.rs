@@ -88,6 +88,8 @@ impl ApiError {
     }
 }
 
+/// Rendered in v2's shape; the response carries the error itself too, so
+/// that the v3 API renders it in its own (`crate::cc::v3::errors`).
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({
@@ -95,7 +97,9 @@ impl IntoResponse for ApiError {
             "description": self.description,
             "error_code": format!("CF-{}", self.name),
         });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(self);
+        response
     }
 }
 

@@ -7,6 +7,7 @@
 //! `health.stop`.
 
 pub mod api;
+pub mod app_changes;
 pub mod app_observer;
 pub mod auth;
 pub mod dea_pool;
@@ -19,10 +20,12 @@ pub mod permissions;
 pub mod quotas;
 pub mod release;
 pub mod rollout;
+pub mod routing;
 pub mod runner;
 pub mod seed;
 pub mod stager;
 pub mod v2;
+pub mod v3;
 
 use std::sync::Arc;
 

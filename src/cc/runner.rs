@@ -2,6 +2,7 @@
 //! on a DEA picked from the pool, `dea.stop`, `dea.update` when routes
 //! change, and `dea.find.droplet` to learn what actually runs.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -159,6 +160,38 @@ pub async fn find_instances(cc: &Cc, guid: &str, version: &str, include_stats: b
     let query = FindDroplet { droplet: guid.into(), version: Some(version.into()), include_stats };
     let replies = cc.bus.request_many(subjects::DEA_FIND_DROPLET, &query, known.len(), FIND_TIMEOUT).await?;
     Ok(replies.iter().filter_map(|m| m.json().ok()).collect())
+}
+
+/// The most telling report per index: running beats starting beats crashed.
+/// Indexes at or past `instances` (being scaled down) are left out.
+pub async fn reports_by_index(
+    cc: &Cc,
+    guid: &str,
+    version: &Value,
+    instances: &Value,
+    include_stats: bool,
+) -> ApiResult<BTreeMap<u32, FindDropletReply>> {
+    let version = version.as_str().unwrap_or_default();
+    let instances = instances.as_u64().unwrap_or(0) as u32;
+    let rank = |s: InstanceState| match s {
+        InstanceState::Running => 3,
+        InstanceState::Starting => 2,
+        InstanceState::Crashed => 1,
+        _ => 0,
+    };
+    let mut best: BTreeMap<u32, FindDropletReply> = BTreeMap::new();
+    for reply in find_instances(cc, guid, version, include_stats).await? {
+        if reply.index >= instances {
+            continue;
+        }
+        match best.get(&reply.index) {
+            Some(current) if rank(current.state) >= rank(reply.state) => {}
+            _ => {
+                best.insert(reply.index, reply);
+            }
+        }
+    }
+    Ok(best)
 }
 
 /// Counts the crash for the health manager's backoff and records an

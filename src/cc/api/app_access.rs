@@ -1,34 +1,27 @@
-//! What handlers of an app's resources share: the app a request may
-//! change, and the audit event of a change to it.
+//! What handlers of an app's resources (v2's and v3's) share: the
+//! environment its instances get.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 
-use crate::cc::Cc;
-use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
-use crate::cc::model::APPS;
-use crate::cc::model::event::{self, Actee, Actor};
-use crate::cc::permissions::{is_space_developer, require};
+use crate::cc::model::app::App;
+use crate::cc::{Cc, runner};
 
-/// The app, if the user sees it (else AppNotFound) and may change it (else NotAuthorized).
-pub async fn writable_app(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<AnyRow> {
-    let app = APPS.find_for(&cc.db, guid, &user.user).await?;
-    let space: String = sqlx::Row::try_get(&app, "space_guid").unwrap_or_default();
-    require(is_space_developer(&cc.db, &user.user, &space).await?)?;
-    Ok(app)
+/// An app's environment, as CF shows it apart: the user's variables, and
+/// what the platform adds (VCAP_SERVICES, VCAP_APPLICATION).
+pub struct Environment {
+    pub user: Map<String, Value>,
+    pub vcap_services: Value,
+    pub vcap_application: Value,
 }
 
-/// Records `kind` (audit.app.*) about the app whose entity this is.
-pub async fn app_event(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, entity: &Value, metadata: Value) {
-    let space = entity["space_guid"].as_str().unwrap_or_default();
-    let org = event::org_of_space(&cc.db, space).await;
-    let actee = Actee {
-        guid,
-        kind: "app",
-        name: entity["name"].as_str().unwrap_or_default(),
-        space_guid: space,
-        organization_guid: &org,
-    };
-    event::record(&cc.db, kind, Actor::User(&user.user), &actee, metadata).await;
+pub async fn environment(cc: &Cc, stored: &AnyRow) -> ApiResult<Environment> {
+    let app = App::from_row(stored);
+    let start = runner::start_message(cc, &app.guid, 0).await?;
+    Ok(Environment {
+        user: app.environment(),
+        vcap_services: crate::protocol::vcap::vcap_services(&start.services),
+        vcap_application: crate::protocol::vcap::vcap_application(&start, None),
+    })
 }

@@ -9,26 +9,25 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::app_access::{app_event, writable_app};
+use super::app_access::environment;
 use crate::blobstore::keys;
+use crate::cc::app_changes::app_event;
+use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::APPS;
-use crate::cc::{Cc, new_guid, now, runner, stager};
+use crate::cc::{Cc, new_guid, now, stager};
 
 /// `GET /v2/apps/:guid/env` (space developers): what the app's instances
 /// get, split as CF shows it.
 pub async fn env(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
-    let app = writable_app(&cc, &user, &guid).await?;
-    let environment: Value =
-        serde_json::from_str(&app.try_get::<String, _>("environment_json").unwrap_or_default()).unwrap_or(json!({}));
-    let start = runner::start_message(&cc, &guid, 0).await?;
+    let env = environment(&cc, &writable_app(&cc, &user, &guid).await?).await?;
     Ok(Json(json!({
         "staging_env_json": {},
         "running_env_json": {},
-        "environment_json": environment,
-        "system_env_json": {"VCAP_SERVICES": crate::protocol::vcap::vcap_services(&start.services)},
-        "application_env_json": {"VCAP_APPLICATION": crate::protocol::vcap::vcap_application(&start, None)},
+        "environment_json": env.user,
+        "system_env_json": {"VCAP_SERVICES": env.vcap_services},
+        "application_env_json": {"VCAP_APPLICATION": env.vcap_application},
     })))
 }
 

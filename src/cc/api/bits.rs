@@ -13,10 +13,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::app_access::writable_app;
 use super::jobs;
 use crate::blobstore::package::{self, PackageFile, UnpackLimits};
 use crate::blobstore::{keys, sha1_hex};
+use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::job::Job;
@@ -92,7 +92,7 @@ pub async fn upload(
         .as_deref()
         .is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "async" && v == "true"));
     if is_async {
-        let job = Job::create(&cc.db, &cc.id).await?;
+        let job = Job::create(&cc.db, &cc.id, "app_bits.upload").await?;
         let (cc2, job2) = (cc.clone(), job.clone());
         tokio::spawn(async move {
             let outcome = store_package(&cc2, &guid, resources, application).await;

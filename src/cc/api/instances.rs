@@ -2,7 +2,6 @@
 //! app's instances, asked of the DEAs over `dea.find.droplet`. Indexes no
 //! DEA reports are DOWN. And the instances' files.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Json;
@@ -11,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::app_access::writable_app;
 use crate::bus::BusExt;
+use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::APPS;
@@ -40,36 +39,6 @@ async fn started_app(cc: &Cc, user: &CurrentUser, guid: &str, stopped_error: &st
     }
 }
 
-/// The most telling report per index: running beats starting beats crashed.
-async fn by_index(
-    cc: &Cc,
-    guid: &str,
-    entity: &Value,
-    include_stats: bool,
-) -> ApiResult<BTreeMap<u32, FindDropletReply>> {
-    let version = entity["version"].as_str().unwrap_or_default();
-    let instances = entity["instances"].as_u64().unwrap_or(0) as u32;
-    let rank = |s: InstanceState| match s {
-        InstanceState::Running => 3,
-        InstanceState::Starting => 2,
-        InstanceState::Crashed => 1,
-        _ => 0,
-    };
-    let mut best: BTreeMap<u32, FindDropletReply> = BTreeMap::new();
-    for reply in runner::find_instances(cc, guid, version, include_stats).await? {
-        if reply.index >= instances {
-            continue;
-        }
-        match best.get(&reply.index) {
-            Some(current) if rank(current.state) >= rank(reply.state) => {}
-            _ => {
-                best.insert(reply.index, reply);
-            }
-        }
-    }
-    Ok(best)
-}
-
 fn state_name(state: Option<InstanceState>) -> Value {
     match state {
         Some(s) => serde_json::to_value(s).unwrap_or(Value::Null),
@@ -79,7 +48,7 @@ fn state_name(state: Option<InstanceState>) -> Value {
 
 pub async fn instances(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
     let entity = started_app(&cc, &user, &guid, "InstancesError").await?;
-    let reports = by_index(&cc, &guid, &entity, false).await?;
+    let reports = runner::reports_by_index(&cc, &guid, &entity["version"], &entity["instances"], false).await?;
     let mut out = serde_json::Map::new();
     for index in 0..entity["instances"].as_u64().unwrap_or(0) as u32 {
         let report = reports.get(&index);
@@ -100,7 +69,7 @@ pub async fn instances(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path
 
 pub async fn stats(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
     let entity = started_app(&cc, &user, &guid, "AppStoppedStatsError").await?;
-    let reports = by_index(&cc, &guid, &entity, true).await?;
+    let reports = runner::reports_by_index(&cc, &guid, &entity["version"], &entity["instances"], true).await?;
     let mut out = serde_json::Map::new();
     for index in 0..entity["instances"].as_u64().unwrap_or(0) as u32 {
         let report = reports.get(&index);
@@ -128,7 +97,8 @@ pub async fn files(
         .and_then(|i| i.parse().ok())
         .ok_or_else(|| ApiError::new("FileError", &["bad instance index"]))?;
     let path = params.get("path").cloned().unwrap_or_default();
-    let reports = by_index(&cc, &guid, &app["entity"], false).await?;
+    let reports =
+        runner::reports_by_index(&cc, &guid, &app["entity"]["version"], &app["entity"]["instances"], false).await?;
     let instance = reports
         .get(&index)
         .ok_or_else(|| ApiError::new("FileError", &[&format!("instance {index} is not running")]))?;

@@ -45,7 +45,7 @@ pub async fn async_deletes(State(cc): State<Cc>, request: Request, next: Next) -
         return response;
     }
     let job = async {
-        let guid = Job::create(&cc.db, &cc.id).await?;
+        let guid = Job::create(&cc.db, &cc.id, "delete").await?;
         Job::finish(&cc.db, &guid, None).await;
         ApiResult::Ok(render(&Job::find(&cc.db, &guid).await?))
     };

@@ -1,21 +1,20 @@
-//! The CC's HTTP surface: CF's v2 REST API plus the UAA endpoints the cf
-//! CLI logs in with. One file per resource; the read routes of every
+//! The CC's HTTP surface: CF's v2 REST API, the v3 API ([`v3`]), and the
+//! UAA endpoints the cf CLI logs in with. One file per resource; the read routes of every
 //! resource come from its declaration ([`collection`]); every error is an
 //! [`ApiError`](crate::cc::error::ApiError) in CF's shape, unknown paths
 //! included.
 
-mod app_access;
+pub(crate) mod app_access;
 mod app_actions;
 mod apps;
 mod bits;
 mod body;
 mod buildpacks;
 mod collection;
-mod deployments;
 mod domains;
 mod doppler;
 mod feature_flags;
-mod info;
+pub(crate) mod info;
 mod instances;
 mod jobs;
 mod logs;
@@ -33,7 +32,7 @@ mod spaces;
 mod summary;
 mod uaa;
 mod users;
-mod v3;
+pub mod v3;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -55,13 +54,6 @@ pub fn router(cc: Cc) -> Router {
     let mut router = Router::new()
         .route("/", get(info::root))
         .route("/v2/info", get(info::v2_info))
-        .route("/v3", get(v3::root))
-        .route("/v3/apps", get(v3::apps))
-        .route("/v3/isolation_segments", get(v3::isolation_segments))
-        .route("/v3/deployments", post(deployments::create))
-        .route("/v3/deployments/{guid}", get(deployments::show))
-        .route("/v3/spaces/{guid}/relationships/isolation_segment", get(v3::no_isolation_segment))
-        .route("/v3/organizations/{guid}/relationships/default_isolation_segment", get(v3::no_isolation_segment))
         .route("/login", get(info::login_info))
         .route("/oauth/token", post(uaa::token))
         .route("/Users", post(uaa::create_user).get(uaa::find_users))
@@ -180,9 +172,11 @@ pub fn router(cc: Cc) -> Router {
         };
         router = router.route(&format!("/v2/spaces/{{guid}}/{role}"), put(by_name));
     }
+    router = v3::routes(router);
     router
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
         .layer(axum::middleware::from_fn_with_state(cc.clone(), jobs::async_deletes))
+        .layer(axum::middleware::from_fn(crate::cc::v3::errors::in_v3_shape))
         .with_state(cc)
 }

@@ -14,9 +14,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::app_access::writable_app;
 use super::body::Body;
 use super::collection::created;
+use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult, taken_or};
 use crate::cc::model::resource::{Resource, text_column};

@@ -17,17 +17,21 @@ pub struct Job {
     /// CF's error body of a failed job.
     pub error_details: Option<Value>,
     pub created_at: String,
+    pub updated_at: Option<String>,
+    /// What it does, as v3 names it (`app.delete`); v2's jobs have none.
+    pub operation: Option<String>,
 }
 
 impl Job {
-    /// A new queued job, run by the CC `cc_id`; its guid.
-    pub async fn create(db: &AnyPool, cc_id: &str) -> ApiResult<String> {
+    /// A new queued job doing `operation`, run by the CC `cc_id`; its guid.
+    pub async fn create(db: &AnyPool, cc_id: &str, operation: &str) -> ApiResult<String> {
         let guid = new_guid();
-        sqlx::query("INSERT INTO jobs (guid, status, created_at, cc_id) VALUES ($1, $2, $3, $4)")
+        sqlx::query("INSERT INTO jobs (guid, status, created_at, cc_id, operation) VALUES ($1, $2, $3, $4, $5)")
             .bind(&guid)
             .bind("queued")
             .bind(now())
             .bind(cc_id)
+            .bind(operation)
             .execute(db)
             .await?;
         Ok(guid)
@@ -46,6 +50,8 @@ impl Job {
             status: row.try_get("status").unwrap_or_default(),
             error_details: details.map(|text| serde_json::from_str(&text).unwrap_or(Value::Null)),
             created_at: row.try_get("created_at").unwrap_or_default(),
+            updated_at: row.try_get("updated_at").ok().flatten(),
+            operation: row.try_get("operation").ok().flatten(),
         })
     }
 

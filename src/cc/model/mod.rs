@@ -14,6 +14,7 @@ pub mod buildpack;
 pub mod domain;
 pub mod event;
 pub mod job;
+pub mod metadata;
 pub mod organization;
 pub mod quota;
 pub mod resource;

@@ -14,7 +14,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::app_access::{app_event, writable_app};
+use crate::cc::app_changes::app_event;
+use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::APPS;

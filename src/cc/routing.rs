@@ -1,0 +1,155 @@
+//! Routes and what they lead to, whichever API version asks: creating
+//! and deleting a route (host + domain + path in a space), and mapping
+//! it to an app (v2's route mappings, v3's destinations) — each change
+//! told to the app's running instances and recorded as an audit event.
+
+use serde_json::{Value, json};
+use sqlx::any::AnyRow;
+
+use super::app_changes::{app_event, writable_app};
+use super::auth::CurrentUser;
+use super::error::{ApiError, ApiResult, taken_or};
+use super::model::event::{self, Actee, Actor};
+use super::model::{APPS, DOMAINS, ROUTES, SPACES};
+use super::permissions::{is_space_developer, require};
+use super::{Cc, new_guid, now, quotas, runner};
+
+/// What a new route is made of.
+pub struct NewRoute {
+    pub host: String,
+    pub path: String,
+    pub domain_guid: String,
+    pub space_guid: String,
+}
+
+/// A DNS label: letters, digits and inner hyphens, at most 63 characters.
+fn valid_host(host: &str) -> bool {
+    host.is_empty()
+        || host == "*"
+        || (host.len() <= 63
+            && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !host.starts_with('-')
+            && !host.ends_with('-'))
+}
+
+/// Stores a new route (checked: host, path, domain, the user's space,
+/// its quota) and returns its guid; `request` is what the audit event records.
+pub async fn create(cc: &Cc, user: &CurrentUser, new: NewRoute, request: Value) -> ApiResult<String> {
+    let NewRoute { host, path, domain_guid, space_guid } = new;
+    let host = host.to_ascii_lowercase();
+    if !valid_host(&host) {
+        return Err(ApiError::new("RouteInvalid", &["host must be a DNS label (letters, digits and hyphens)"]));
+    }
+    if !path.is_empty() && (!path.starts_with('/') || path == "/" || path.contains('?')) {
+        return Err(ApiError::new("PathInvalid", &["the path must start with / and not be / alone"]));
+    }
+    let domain =
+        DOMAINS.find(&cc.db, &domain_guid).await.map_err(|_| ApiError::new("DomainNotFound", &[&domain_guid]))?;
+    SPACES.find_for(&cc.db, &space_guid, &user.user).await?;
+    require(is_space_developer(&cc.db, &user.user, &space_guid).await?)?;
+    quotas::check_route(&cc.db, &space_guid).await?;
+    let guid = new_guid();
+    let domain_name: String = sqlx::Row::try_get(&domain, "name").unwrap_or_default();
+    let fqdn = if host.is_empty() { domain_name } else { format!("{host}.{domain_name}") };
+    sqlx::query(
+        "INSERT INTO routes (guid, host, path, domain_guid, space_guid, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&guid)
+    .bind(&host)
+    .bind(&path)
+    .bind(&domain_guid)
+    .bind(&space_guid)
+    .bind(now())
+    .execute(&cc.db)
+    .await
+    .map_err(|e| taken_or(e, "RouteHostTaken", &fqdn))?;
+    route_event(cc, user, "audit.route.create", &guid, &fqdn, &space_guid, request).await;
+    Ok(guid)
+}
+
+/// Deletes the route and its mappings, and tells the apps it led to.
+pub async fn delete(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<()> {
+    let route = writable_route(cc, user, guid).await?;
+    let host: String = sqlx::Row::try_get(&route, "host").unwrap_or_default();
+    let space: String = sqlx::Row::try_get(&route, "space_guid").unwrap_or_default();
+    route_event(cc, user, "audit.route.delete-request", guid, &host, &space, json!({"recursive": false})).await;
+    let apps: Vec<String> = sqlx::query_scalar("SELECT app_guid FROM route_mappings WHERE route_guid = $1")
+        .bind(guid)
+        .fetch_all(&cc.db)
+        .await?;
+    sqlx::query("DELETE FROM route_mappings WHERE route_guid = $1").bind(guid).execute(&cc.db).await?;
+    sqlx::query("DELETE FROM routes WHERE guid = $1").bind(guid).execute(&cc.db).await?;
+    for app in apps {
+        runner::routes_changed(cc, &app).await?;
+    }
+    Ok(())
+}
+
+/// Maps a route to an app (idempotently) and tells the app's instances.
+pub async fn add_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) -> ApiResult<String> {
+    let app_row = writable_app(cc, user, app).await?;
+    let route_row = writable_route(cc, user, route).await?;
+    let app_space: String = sqlx::Row::try_get(&app_row, "space_guid").unwrap_or_default();
+    let route_space: String = sqlx::Row::try_get(&route_row, "space_guid").unwrap_or_default();
+    if app_space != route_space {
+        return Err(ApiError::new("InvalidRelation", &["The app and the route must be in the same space"]));
+    }
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT guid FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
+            .bind(app)
+            .bind(route)
+            .fetch_optional(&cc.db)
+            .await?;
+    if let Some(guid) = existing {
+        return Ok(guid);
+    }
+    let guid = new_guid();
+    sqlx::query("INSERT INTO route_mappings (guid, app_guid, route_guid, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&guid)
+        .bind(app)
+        .bind(route)
+        .bind(now())
+        .execute(&cc.db)
+        .await
+        .map_err(|e| taken_or(e, "RouteMappingTaken", route))?;
+    runner::routes_changed(cc, app).await?;
+    let entity = APPS.render(&app_row)["entity"].clone();
+    app_event(cc, user, "audit.app.map-route", app, &entity, json!({"route_guid": route})).await;
+    Ok(guid)
+}
+
+pub async fn remove_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) -> ApiResult<()> {
+    let app_row = writable_app(cc, user, app).await?;
+    writable_route(cc, user, route).await?;
+    sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
+        .bind(app)
+        .bind(route)
+        .execute(&cc.db)
+        .await?;
+    runner::routes_changed(cc, app).await?;
+    let entity = APPS.render(&app_row)["entity"].clone();
+    app_event(cc, user, "audit.app.unmap-route", app, &entity, json!({"route_guid": route})).await;
+    Ok(())
+}
+
+async fn route_event(
+    cc: &Cc,
+    user: &CurrentUser,
+    kind: &str,
+    guid: &str,
+    name: &str,
+    space: &str,
+    request: serde_json::Value,
+) {
+    let org = event::org_of_space(&cc.db, space).await;
+    let actee = Actee { guid, kind: "route", name, space_guid: space, organization_guid: &org };
+    event::record(&cc.db, kind, Actor::User(&user.user), &actee, json!({"request": request})).await;
+}
+
+/// The route, if the user sees it (else RouteNotFound) and may change it (else NotAuthorized).
+pub async fn writable_route(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<AnyRow> {
+    let route = ROUTES.find_for(&cc.db, guid, &user.user).await?;
+    let space: String = sqlx::Row::try_get(&route, "space_guid").unwrap_or_default();
+    require(is_space_developer(&cc.db, &user.user, &space).await?)?;
+    Ok(route)
+}

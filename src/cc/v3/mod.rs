@@ -1,0 +1,18 @@
+//! CF's v3 API as a presenter of the CC's models, beside v2's
+//! ([`crate::cc::v2`]): each resource is declared once
+//! ([`resource::V3Resource`] — the model it renders, its fields,
+//! relationships, links and filters) and rendered, listed, paginated and
+//! included by one generic [`presenter`] with [`list_params`]; errors take
+//! v3's shape in [`errors`]. The handlers are in `cc/api/v3`.
+
+pub mod app;
+pub mod domain;
+pub mod errors;
+pub mod list_params;
+pub mod organization;
+pub mod presenter;
+pub mod process;
+pub mod resource;
+pub mod route;
+pub mod space;
+pub mod stack;
