@@ -62,8 +62,8 @@ async fn push(name: Option<String>, flags: PushFlags) -> Result<()> {
         None if apps.is_empty() => anyhow::bail!("name the app to push, or give a manifest.yml"),
         None => {}
     }
-    let memory_mb = flags.memory.as_deref().map(cli::push::parse_memory).transpose()?;
-    let disk_quota_mb = flags.disk.as_deref().map(cli::push::parse_memory).transpose()?;
+    let memory_mb = flags.memory.as_deref().map(wasmfoundry::protocol::manifest::parse_memory).transpose()?;
+    let disk_quota_mb = flags.disk.as_deref().map(wasmfoundry::protocol::manifest::parse_memory).transpose()?;
     for mut app in apps {
         app.buildpack = flags.buildpack.clone().or(app.buildpack);
         app.instances = flags.instances.or(app.instances);
@@ -141,7 +141,7 @@ async fn main() {
         Command::Restart { name } => cli::apps::restart(&name).await,
         Command::Restage { name } => cli::apps::restage(&name).await,
         Command::Scale { name, instances, memory } => {
-            match memory.as_deref().map(cli::push::parse_memory).transpose() {
+            match memory.as_deref().map(wasmfoundry::protocol::manifest::parse_memory).transpose() {
                 Ok(memory_mb) => cli::apps::scale(&name, instances, memory_mb).await,
                 Err(e) => Err(e),
             }
@@ -236,7 +236,7 @@ fn guest_options(guest: GuestArgs, file: String, args: Vec<String>) -> anyhow::R
         dirs: guest.dirs,
         env: guest.env,
         inherit_network: guest.inherit_network,
-        memory_mb: cli::push::parse_memory(&guest.memory)?,
+        memory_mb: wasmfoundry::protocol::manifest::parse_memory(&guest.memory)?,
         timeout: guest.timeout.map(std::time::Duration::from_secs),
     })
 }

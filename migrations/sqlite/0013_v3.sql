@@ -13,3 +13,53 @@ CREATE INDEX resource_metadata_by_label ON resource_metadata (kind, name, value)
 
 -- v3 jobs say what they do (app.delete, space.apply_manifest…).
 ALTER TABLE jobs ADD COLUMN operation TEXT;
+
+-- v3 packages: each upload of an app's bits (stored under its SHA1).
+CREATE TABLE packages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    guid TEXT NOT NULL UNIQUE,
+    app_guid TEXT NOT NULL REFERENCES apps(guid) ON DELETE CASCADE,
+    -- AWAITING_UPLOAD, PROCESSING_UPLOAD, READY or FAILED
+    state TEXT NOT NULL,
+    sha1 TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT
+);
+CREATE INDEX packages_app_guid ON packages (app_guid);
+
+-- v3 droplets: what staging a package made (stored under its SHA1).
+CREATE TABLE droplets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    guid TEXT NOT NULL UNIQUE,
+    app_guid TEXT NOT NULL REFERENCES apps(guid) ON DELETE CASCADE,
+    package_guid TEXT,
+    state TEXT NOT NULL,
+    sha1 TEXT,
+    buildpack TEXT,
+    start_command TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT
+);
+CREATE INDEX droplets_app_guid ON droplets (app_guid);
+
+-- v3 builds: staging a package. The app's own staging does the work (see
+-- src/cc/stager.rs); a build's outcome is read off the app when asked.
+CREATE TABLE builds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    guid TEXT NOT NULL UNIQUE,
+    app_guid TEXT NOT NULL REFERENCES apps(guid) ON DELETE CASCADE,
+    package_guid TEXT NOT NULL,
+    -- STAGING, STAGED or FAILED
+    state TEXT NOT NULL,
+    droplet_guid TEXT,
+    error TEXT,
+    created_by_guid TEXT,
+    created_by_name TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT
+);
+CREATE INDEX builds_app_guid ON builds (app_guid);
+
+-- The droplet v3 set as the app's current one.
+ALTER TABLE apps ADD COLUMN droplet_guid TEXT;

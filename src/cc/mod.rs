@@ -16,6 +16,7 @@ pub mod health_respondent;
 pub mod logs;
 pub mod model;
 pub mod osb;
+pub mod packages;
 pub mod permissions;
 pub mod quotas;
 pub mod release;

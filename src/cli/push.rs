@@ -33,17 +33,6 @@ pub struct PushOptions {
     pub services: Vec<String>,
 }
 
-/// `64M`, `1G`, `512` (MB) as megabytes.
-pub fn parse_memory(text: &str) -> Result<u64> {
-    let upper = text.trim().to_ascii_uppercase();
-    let (digits, factor) = match upper.strip_suffix("GB").or(upper.strip_suffix('G')) {
-        Some(d) => (d, 1024),
-        None => (upper.strip_suffix("MB").or(upper.strip_suffix('M')).unwrap_or(&upper), 1),
-    };
-    let n: u64 = digits.parse().with_context(|| format!("invalid memory {text:?}: use e.g. 64M or 1G"))?;
-    Ok(n * factor)
-}
-
 pub async fn push(options: PushOptions) -> Result<()> {
     let began = Instant::now();
     let mut client = Client::load()?;

@@ -4,8 +4,10 @@
 //!
 //! - [`messages`]: every NATS subject and the JSON message it carries;
 //! - [`vcap`]: VCAP_APPLICATION and VCAP_SERVICES as apps see them;
+//! - [`manifest`]: manifest.yml, as the client and the CC read it;
 //! - [`STACK`]: the one stack apps stage and run on.
 
+pub mod manifest;
 pub mod messages;
 pub mod vcap;
 

@@ -14,12 +14,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::jobs;
-use crate::blobstore::package::{self, PackageFile, UnpackLimits};
-use crate::blobstore::{keys, sha1_hex};
+use crate::blobstore::keys;
 use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::job::Job;
+use crate::cc::packages::{self, PooledFile, is_sha1};
 use crate::cc::{Cc, now};
 
 /// A file the client describes by fingerprint instead of sending it.
@@ -32,10 +32,6 @@ struct Fingerprint {
     file_name: Option<String>,
     #[serde(default)]
     mode: Option<String>,
-}
-
-fn is_sha1(s: &str) -> bool {
-    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// `PUT /v2/resource_match`: the subset of the given fingerprints in the pool.
@@ -106,43 +102,11 @@ pub async fn upload(
 
 /// Assembles, stores and records the package; nothing changes on failure.
 async fn store_package(cc: &Cc, app: &str, resources: Vec<Fingerprint>, application: Option<Vec<u8>>) -> ApiResult<()> {
-    let invalid = |reason: &str| ApiError::new("AppBitsUploadInvalid", &[reason]);
-    let limits = UnpackLimits { max_total_bytes: cc.config.max_upload_size, max_ratio: 200 };
-    let uploaded = match application {
-        Some(zip) if !zip.is_empty() => tokio::task::spawn_blocking(move || package::read_zip(&zip, limits))
-            .await
-            .map_err(anyhow::Error::from)?
-            .map_err(|e| invalid(&e))?,
-        _ => Vec::new(),
-    };
-    let mut files = Vec::with_capacity(uploaded.len() + resources.len());
-    for fingerprint in &resources {
-        let path = package::safe_path(fingerprint.file_name.as_deref().unwrap_or_default()).map_err(|e| invalid(&e))?;
-        if !is_sha1(&fingerprint.sha1) {
-            return Err(invalid(&format!("{path} has no valid sha1")));
-        }
-        let contents =
-            cc.blobstore.get_opt(&keys::resource(&fingerprint.sha1)).await?.ok_or_else(|| {
-                invalid(&format!("{path} ({}) is not in the resource pool; upload it", fingerprint.sha1))
-            })?;
-        let mode = fingerprint.mode.as_deref().and_then(|m| u32::from_str_radix(m, 8).ok()).unwrap_or(0o644);
-        files.push(PackageFile { path, mode, contents: contents.to_vec(), symlink: false });
-    }
-    for file in &uploaded {
-        if !file.symlink && !file.contents.is_empty() {
-            let key = keys::resource(&sha1_hex(&file.contents));
-            if !cc.blobstore.exists(&key).await? {
-                cc.blobstore.put(&key, file.contents.clone().into()).await?;
-            }
-        }
-    }
-    files.extend(uploaded);
-    let zip = tokio::task::spawn_blocking(move || package::write_zip(&mut files))
-        .await
-        .map_err(anyhow::Error::from)?
-        .map_err(|e| invalid(&e))?;
-    let sha1 = sha1_hex(&zip);
-    cc.blobstore.put(&keys::package(&sha1), zip.into()).await?;
+    let pooled = resources
+        .into_iter()
+        .map(|f| PooledFile { sha1: f.sha1, path: f.file_name.unwrap_or_default(), mode: f.mode })
+        .collect();
+    let sha1 = packages::assemble(cc, pooled, application).await?;
     sqlx::query(
         "UPDATE apps SET package_hash = $1, package_state = $2, package_updated_at = $3, staging_failed_reason = NULL, \
          staging_failed_description = NULL, updated_at = $4 WHERE guid = $5",

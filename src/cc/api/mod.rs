@@ -172,7 +172,7 @@ pub fn router(cc: Cc) -> Router {
         };
         router = router.route(&format!("/v2/spaces/{{guid}}/{role}"), put(by_name));
     }
-    router = v3::routes(router);
+    router = v3::routes(router, upload_limit);
     router
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::not_found() })

@@ -137,9 +137,12 @@ impl App {
         Ok(guid)
     }
 
-    /// Deletes the app and its route mappings (its routes stay).
+    /// Deletes the app, its route mappings (its routes stay), packages,
+    /// builds and droplets.
     pub async fn delete(db: &AnyPool, guid: &str) -> ApiResult<()> {
-        sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1").bind(guid).execute(db).await?;
+        for table in ["route_mappings", "builds", "droplets", "packages"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE app_guid = $1")).bind(guid).execute(db).await?;
+        }
         sqlx::query("DELETE FROM apps WHERE guid = $1").bind(guid).execute(db).await?;
         Ok(())
     }

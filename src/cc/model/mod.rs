@@ -10,12 +10,15 @@
 //! relations between them run both ways.
 
 pub mod app;
+pub mod build;
 pub mod buildpack;
 pub mod domain;
+pub mod droplet;
 pub mod event;
 pub mod job;
 pub mod metadata;
 pub mod organization;
+pub mod package;
 pub mod quota;
 pub mod resource;
 pub mod route;

@@ -6,10 +6,13 @@
 //! v3's shape in [`errors`]. The handlers are in `cc/api/v3`.
 
 pub mod app;
+pub mod build;
 pub mod domain;
+pub mod droplet;
 pub mod errors;
 pub mod list_params;
 pub mod organization;
+pub mod package;
 pub mod presenter;
 pub mod process;
 pub mod resource;

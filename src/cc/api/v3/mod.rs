@@ -5,30 +5,38 @@
 mod apps;
 mod body;
 mod deployments;
+mod manifest;
+mod packages;
 mod processes;
 mod root;
+mod routing;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::routing::{get, post};
 
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::v3::app::APPS;
+use crate::cc::v3::build::BUILDS;
 use crate::cc::v3::domain::DOMAINS;
+use crate::cc::v3::droplet::DROPLETS;
 use crate::cc::v3::organization::ORGANIZATIONS;
+use crate::cc::v3::package::PACKAGES;
 use crate::cc::v3::process::PROCESSES;
 use crate::cc::v3::resource::V3Resource;
 use crate::cc::v3::route::ROUTES;
 use crate::cc::v3::space::SPACES;
 use crate::cc::v3::stack::STACKS;
 
-pub fn routes(router: Router<Cc>) -> Router<Cc> {
+pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
     let mut router = router
         .route("/v3", get(root::root))
         .route("/v3/jobs/{guid}", get(root::job))
         .route("/v3/isolation_segments", get(root::isolation_segments))
+        .route("/v3/apps/{guid}/sidecars", get(root::no_sidecars))
+        .route("/v3/processes/{guid}/sidecars", get(root::no_sidecars))
         .route("/v3/spaces/{guid}/relationships/isolation_segment", get(root::no_isolation_segment))
         .route("/v3/organizations/{guid}/relationships/default_isolation_segment", get(root::no_isolation_segment))
         .route("/v3/deployments", post(deployments::create))
@@ -48,10 +56,37 @@ pub fn routes(router: Router<Cc>) -> Router<Cc> {
         .route("/v3/apps/{guid}/processes/{kind}/stats", get(processes::stats_of_app))
         .route("/v3/apps/{guid}/processes/{kind}/actions/scale", post(processes::scale_of_app))
         .route("/v3/processes/{guid}/actions/scale", post(processes::scale_process))
-        .route("/v3/processes/{guid}/stats", get(processes::stats_of_process));
-    for resource in [&APPS, &DOMAINS, &ORGANIZATIONS, &ROUTES, &SPACES, &STACKS] {
+        .route("/v3/processes/{guid}/stats", get(processes::stats_of_process))
+        .route("/v3/spaces/{guid}/actions/apply_manifest", post(manifest::apply))
+        .route("/v3/resource_matches", post(packages::resource_matches))
+        .route("/v3/packages", post(packages::create))
+        .route("/v3/packages/{guid}/upload", post(packages::upload).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/v3/builds", post(packages::create_build))
+        .route("/v3/builds/{guid}", get(packages::show_build))
+        .route(
+            "/v3/apps/{guid}/relationships/current_droplet",
+            get(packages::current_droplet_link).patch(packages::set_current_droplet),
+        )
+        .route("/v3/apps/{guid}/droplets/current", get(packages::show_current_droplet))
+        .route("/v3/organizations/{guid}/domains", get(routing::org_domains))
+        .route("/v3/organizations/{guid}/domains/default", get(routing::default_domain))
+        .route("/v3/apps/{guid}/routes", get(routing::app_routes))
+        .route("/v3/routes", post(routing::create))
+        .route("/v3/routes/{guid}", axum::routing::delete(routing::delete))
+        .route("/v3/routes/{guid}/destinations", get(routing::list_destinations).post(routing::add_destinations))
+        .route("/v3/routes/{guid}/destinations/{destination}", axum::routing::delete(routing::remove_destination));
+    for kind in ["packages", "droplets", "builds"] {
+        router = router.route(&format!("/v3/apps/{{guid}}/{kind}"), get(packages::of_app_kind(kind)));
+    }
+    for resource in [&APPS, &DOMAINS, &DROPLETS, &ORGANIZATIONS, &PACKAGES, &ROUTES, &SPACES, &STACKS] {
         router = read_routes(router, resource);
     }
+    router = router.route(
+        "/v3/builds",
+        get(|State(cc): State<Cc>, user: CurrentUser, RawQuery(query): RawQuery| async move {
+            BUILDS.list(&cc, &user.user, query.as_deref(), vec![], BUILDS.path).await.map(Json)
+        }),
+    );
     router.route(
         "/v3/processes/{guid}",
         get(|State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>, RawQuery(query): RawQuery| async move {

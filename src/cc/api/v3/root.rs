@@ -23,14 +23,18 @@ pub async fn root(State(cc): State<Cc>) -> Json<Value> {
 }
 
 /// The collections `/v3` links to: those served.
-const LINKED: [&str; 10] = [
+const LINKED: [&str; 14] = [
     "apps",
+    "builds",
     "deployments",
     "domains",
+    "droplets",
     "isolation_segments",
     "jobs",
     "organizations",
+    "packages",
     "processes",
+    "resource_matches",
     "routes",
     "spaces",
     "stacks",
@@ -83,6 +87,12 @@ pub async fn job(State(cc): State<Cc>, _user: CurrentUser, Path(guid): Path<Stri
         "warnings": [],
         "links": {"self": {"href": format!("{}/v3/jobs/{guid}", cc.config.external_url())}},
     })))
+}
+
+/// `GET /v3/{apps,processes}/:guid/sidecars`: none (an instance here is
+/// one wasm component).
+pub async fn no_sidecars(State(cc): State<Cc>, _user: CurrentUser, OriginalUri(uri): OriginalUri) -> Json<Value> {
+    Json(page(&cc, uri.path(), Vec::new()))
 }
 
 /// `GET /v3/isolation_segments`: none.

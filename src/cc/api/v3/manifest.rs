@@ -1,0 +1,224 @@
+//! `POST /v3/spaces/:guid/actions/apply_manifest`: what the cf CLI v7
+//! pushes with. Every app of the manifest is created if its space has
+//! none of that name, then given the manifest's sizes, command, health
+//! check, buildpack, stack and env (merged into the app's), and its
+//! routes: those listed (made if free), none with `no-route`, or — when it
+//! has none yet — its default or a random one. The work is a job.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::apps::accepted_job;
+use super::body::invalid;
+use crate::cc::Cc;
+use crate::cc::app_changes::{self, AppChanges, HEALTH_CHECKS, writable_app};
+use crate::cc::auth::CurrentUser;
+use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::app::App;
+use crate::cc::model::job::Job;
+use crate::cc::model::space::Space;
+use crate::cc::model::sql::Condition;
+use crate::cc::model::{APPS, DOMAINS, stack};
+use crate::cc::permissions::{is_space_developer, require};
+use crate::cc::routing::{self, NewRoute};
+use crate::cc::v3::space::SPACES;
+use crate::protocol::manifest::{Manifest, ManifestApp, megabytes};
+
+/// Most apps one manifest may hold.
+const MAX_APPS: usize = 100;
+
+pub async fn apply(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(space): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    SPACES.find_for(&cc, &user.user, &space).await?;
+    require(is_space_developer(&cc.db, &user.user, &space).await?)?;
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| ApiError::new("MessageParseError", &["the manifest is not UTF-8"]))?;
+    let manifest = Manifest::parse(text).map_err(|e| invalid(&format!("{e:#}")))?;
+    if manifest.applications.is_empty() || manifest.applications.len() > MAX_APPS {
+        return Err(invalid(&format!("Applications must have between 1 and {MAX_APPS} apps")));
+    }
+    let planned = manifest.applications.iter().map(plan).collect::<ApiResult<Vec<_>>>()?;
+    let job = Job::create(&cc.db, &cc.id, "app.apply_manifest").await?;
+    let mut outcome = Ok(());
+    for (app, changes) in manifest.applications.iter().zip(planned) {
+        outcome = apply_app(&cc, &user, &space, app, changes).await;
+        if outcome.is_err() {
+            break;
+        }
+    }
+    Job::finish(&cc.db, &job, outcome.err()).await;
+    Ok(accepted_job(&cc, &job))
+}
+
+/// The app changes a manifest entry asks for, checked.
+fn plan(app: &ManifestApp) -> ApiResult<AppChanges> {
+    let name = &app.name;
+    if name.trim().is_empty() {
+        return Err(invalid("Name must not be empty"));
+    }
+    let size = |value: &Option<serde_yaml::Value>, what: &str| -> ApiResult<Option<i64>> {
+        match megabytes(value) {
+            Ok(Some(0)) | Err(_) => Err(invalid(&format!(
+                "For application '{name}': {what} must use a supported unit: B, K, KB, M, MB, G, GB, T, or TB"
+            ))),
+            Ok(mb) => Ok(mb.map(|mb| mb as i64)),
+        }
+    };
+    if let Some(kind) = &app.health_check_type
+        && !HEALTH_CHECKS.contains(&kind.as_str())
+    {
+        return Err(invalid(&format!(
+            "For application '{name}': Health check type must be one of {}",
+            HEALTH_CHECKS.join(", ")
+        )));
+    }
+    let buildpack = app.buildpack().map_err(|e| invalid(&e.to_string()))?;
+    if !app.services.is_empty() {
+        return Err(invalid(&format!(
+            "For application '{name}': services in a manifest are bound with cf bind-service here"
+        )));
+    }
+    Ok(AppChanges {
+        memory: size(&app.memory, "Memory")?,
+        disk_quota: size(&app.disk_quota, "Disk quota")?,
+        instances: app.instances.map(i64::from),
+        command: app.command.clone().map(Some),
+        buildpack: buildpack.map(|b| Some(b).filter(|b| b != "default" && b != "null")),
+        health_check_type: app.health_check_type.clone(),
+        health_check_timeout: app.timeout.map(|t| Some(i64::from(t))),
+        health_check_http_endpoint: app.health_check_http_endpoint.clone().map(Some),
+        ..Default::default()
+    })
+}
+
+async fn apply_app(
+    cc: &Cc,
+    user: &CurrentUser,
+    space: &str,
+    app: &ManifestApp,
+    mut changes: AppChanges,
+) -> ApiResult<()> {
+    let existing =
+        APPS.select(&cc.db, &[Condition::eq("space_guid", space), Condition::eq("name", &app.name)], "").await?;
+    let stack = match &app.stack {
+        Some(name) => Some(
+            stack::guid_named(&cc.db, name).await?.ok_or_else(|| invalid(&format!("Stack '{name}' does not exist")))?,
+        ),
+        None => None,
+    };
+    let request = json!({"manifest": "[PRIVATE DATA HIDDEN]", "name": app.name});
+    let guid = match existing.first() {
+        None => {
+            if !app.env.is_empty() {
+                changes.environment_json = Some(json!(app.env_text()).to_string());
+            }
+            app_changes::create(cc, user, &app.name, space, stack.as_deref(), changes, request).await?
+        }
+        Some(row) => {
+            let guid: String = row.try_get("guid")?;
+            let stored = writable_app(cc, user, &guid).await?;
+            if !app.env.is_empty() {
+                let mut env = App::from_row(&stored).environment();
+                env.extend(app.env_text().into_iter().map(|(k, v)| (k, Value::String(v))));
+                changes.environment_json = Some(Value::Object(env).to_string());
+            }
+            app_changes::update(cc, user, &stored, changes, request).await?;
+            guid
+        }
+    };
+    apply_routes(cc, user, space, &guid, app).await
+}
+
+async fn apply_routes(cc: &Cc, user: &CurrentUser, space: &str, app_guid: &str, app: &ManifestApp) -> ApiResult<()> {
+    let mapped: Vec<String> = sqlx::query_scalar("SELECT route_guid FROM route_mappings WHERE app_guid = $1")
+        .bind(app_guid)
+        .fetch_all(&cc.db)
+        .await?;
+    if app.no_route {
+        for route in mapped {
+            routing::remove_mapping(cc, user, app_guid, &route).await?;
+        }
+        return Ok(());
+    }
+    let org = Space::find(&cc.db, space).await?.organization_guid;
+    let wanted: Vec<(String, String, String)> = match &app.routes {
+        Some(routes) => {
+            let mut wanted = Vec::new();
+            for route in routes {
+                wanted.push(split_route(cc, &org, &route.route).await?);
+            }
+            wanted
+        }
+        None if mapped.is_empty() && (app.default_route || app.random_route) => {
+            let host = if app.random_route {
+                format!("{}-{}", app.name, &crate::cc::new_guid()[..8])
+            } else {
+                app.name.clone()
+            };
+            let domain = default_domain(cc, &org).await?;
+            vec![(host.to_ascii_lowercase(), domain, String::new())]
+        }
+        None => Vec::new(),
+    };
+    for (host, domain, path) in wanted {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT guid FROM routes WHERE host = $1 AND domain_guid = $2 AND path = $3")
+                .bind(&host)
+                .bind(&domain)
+                .bind(&path)
+                .fetch_optional(&cc.db)
+                .await?;
+        let route = match found {
+            Some(route) => route,
+            None => {
+                let new = NewRoute { host, path, domain_guid: domain, space_guid: space.to_string() };
+                routing::create(cc, user, new, json!({"manifest": app.name}))
+                    .await
+                    .map_err(|e| invalid(&e.description))?
+            }
+        };
+        routing::add_mapping(cc, user, app_guid, &route).await.map_err(|e| invalid(&e.description))?;
+    }
+    Ok(())
+}
+
+/// The org's first shared domain, else its own first.
+async fn default_domain(cc: &Cc, org: &str) -> ApiResult<String> {
+    let condition = Condition::raw("(owning_organization_guid IS NULL OR owning_organization_guid = ?)", &[org]);
+    let rows =
+        DOMAINS.select(&cc.db, &[condition], "ORDER BY owning_organization_guid IS NOT NULL, id LIMIT 1").await?;
+    let row = rows.first().ok_or_else(|| invalid("No domains exist for the default route"))?;
+    Ok(row.try_get("guid")?)
+}
+
+/// `host.domain/path` as (host, domain guid, path): the longest domain the
+/// org may use that the route ends with.
+async fn split_route(cc: &Cc, org: &str, route: &str) -> ApiResult<(String, String, String)> {
+    let route = route.trim().trim_start_matches("https://").trim_start_matches("http://");
+    let (fqdn, path) = match route.find('/') {
+        Some(at) => (&route[..at], route[at..].to_string()),
+        None => (route, String::new()),
+    };
+    let fqdn = fqdn.to_ascii_lowercase();
+    let mut candidates = vec![(String::new(), fqdn.clone())];
+    if let Some((host, domain)) = fqdn.split_once('.') {
+        candidates.push((host.to_string(), domain.to_string()));
+    }
+    for (host, domain) in candidates {
+        let condition = Condition::raw(
+            "name = ? AND (owning_organization_guid IS NULL OR owning_organization_guid = ?)",
+            &[&domain, org],
+        );
+        if let Some(row) = DOMAINS.select(&cc.db, &[condition], "").await?.first() {
+            return Ok((host, row.try_get("guid")?, path));
+        }
+    }
+    Err(invalid(&format!("The route '{route}' did not match any existing domains.")))
+}

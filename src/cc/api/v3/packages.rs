@@ -1,0 +1,256 @@
+//! v3's way from bits to a running droplet: `POST /v3/resource_matches`,
+//! `POST /v3/packages` and its `upload`, `POST /v3/builds` (staging the
+//! package, by the same stager as v2's), and setting the app's current
+//! droplet.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, RawQuery, State};
+use axum::http::StatusCode;
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::body::{Body, invalid};
+use crate::blobstore::keys;
+use crate::cc::app_changes::writable_app;
+use crate::cc::auth::CurrentUser;
+use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::sql::Condition;
+use crate::cc::model::{build, package};
+use crate::cc::packages::{self, PooledFile, is_sha1};
+use crate::cc::v3::app::APPS;
+use crate::cc::v3::build::BUILDS;
+use crate::cc::v3::droplet::DROPLETS;
+use crate::cc::v3::package::PACKAGES;
+use crate::cc::{Cc, now, stager};
+
+/// `POST /v3/resource_matches`: the given files the resource pool has.
+pub async fn resource_matches(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> ApiResult<Json<Value>> {
+    let body = Body::parse(&bytes, &["resources"])?;
+    let wanted = body.at("resources").and_then(Value::as_array).ok_or_else(|| invalid("Resources must be an array"))?;
+    let mut known = Vec::new();
+    for item in wanted {
+        let sha1 = item.pointer("/checksum/value").and_then(Value::as_str).unwrap_or_default();
+        let size = item.get("size_in_bytes").and_then(Value::as_u64).unwrap_or(0);
+        if size > 0 && is_sha1(sha1) && cc.blobstore.exists(&keys::resource(sha1)).await? {
+            known.push(item.clone());
+        }
+    }
+    Ok(Json(json!({"resources": known})))
+}
+
+/// `POST /v3/packages` `{"type": "bits", "relationships": {"app": …}}`.
+pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+    let body = Body::parse(&bytes, &["type", "relationships", "data", "metadata"])?;
+    if body.string("type", "Type")?.as_deref() != Some("bits") {
+        return Err(invalid("Type must be 'bits': packages here are app bits (no docker images)"));
+    }
+    let app = body
+        .string("relationships/app/data/guid", "App guid")?
+        .ok_or_else(|| invalid("Relationships app can't be blank"))?;
+    writable_app(&cc, &user, &app).await.map_err(|e| if e.status == 404 { invalid("App must exist") } else { e })?;
+    let guid = package::create(&cc.db, &app).await?;
+    Ok((StatusCode::CREATED, Json(PACKAGES.show(&cc, &user.user, &guid, None).await?)))
+}
+
+/// The package, if the user may change its app.
+async fn writable_package(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<sqlx::any::AnyRow> {
+    let row = PACKAGES.find_for(cc, &user.user, guid).await?;
+    writable_app(cc, user, &row.try_get::<String, _>("app_guid")?).await?;
+    Ok(row)
+}
+
+/// `POST /v3/packages/:guid/upload`: multipart `bits` (a zip of what the
+/// pool lacks) and `resources` (the pool's files, by checksum).
+pub async fn upload(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+    mut multipart: Multipart,
+) -> ApiResult<Json<Value>> {
+    let row = writable_package(&cc, &user, &guid).await?;
+    if row.try_get::<String, _>("state")? != "AWAITING_UPLOAD" {
+        return Err(ApiError::new("PackageBitsAlreadyUploaded", &[]));
+    }
+    let bad = |reason: &str| ApiError::new("AppBitsUploadInvalid", &[reason]);
+    let max = cc.config.max_upload_size;
+    let (mut resources, mut bits) = (Vec::new(), None);
+    while let Some(mut part) = multipart.next_field().await.map_err(|e| bad(&e.body_text()))? {
+        let name = part.name().unwrap_or_default().to_string();
+        let mut data = Vec::new();
+        while let Some(chunk) = part.chunk().await.map_err(|e| bad(&e.body_text()))? {
+            if (data.len() + chunk.len()) as u64 > max {
+                return Err(bad(&format!("the upload is larger than the maximum of {max} bytes")));
+            }
+            data.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "resources" => {
+                let list: Vec<Value> = serde_json::from_slice(&data).map_err(|e| bad(&format!("resources: {e}")))?;
+                for item in list {
+                    let sha1 = item.pointer("/checksum/value").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let path = item.get("path").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let mode = item.get("mode").and_then(Value::as_str).map(str::to_string);
+                    resources.push(PooledFile { sha1, path, mode });
+                }
+            }
+            "bits" => bits = Some(data),
+            _ => {}
+        }
+    }
+    if bits.is_none() && resources.is_empty() {
+        return Err(bad("missing the bits zip and resources"));
+    }
+    match packages::assemble(&cc, resources, bits).await {
+        Ok(sha1) => package::uploaded(&cc.db, &guid, Ok(&sha1)).await?,
+        Err(e) => {
+            package::uploaded(&cc.db, &guid, Err(&e.description)).await?;
+            return Err(e);
+        }
+    }
+    Ok(Json(PACKAGES.show(&cc, &user.user, &guid, None).await?))
+}
+
+/// `POST /v3/builds` `{"package": {"guid": …}}`: stages the package as the
+/// app's, which the build then follows.
+pub async fn create_build(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let body =
+        Body::parse(&bytes, &["package", "lifecycle", "staging_memory_in_mb", "staging_disk_in_mb", "metadata"])?;
+    let package = body.string("package/guid", "Package guid")?.ok_or_else(|| invalid("Package guid can't be blank"))?;
+    let row = writable_package(&cc, &user, &package).await.map_err(|e| {
+        if e.status == 404 {
+            invalid("Unable to use package. Ensure that the package exists and you have access to it.")
+        } else {
+            e
+        }
+    })?;
+    if row.try_get::<String, _>("state")? != "READY" {
+        return Err(invalid("Package must be in the READY state to stage"));
+    }
+    let app: String = row.try_get("app_guid")?;
+    let sha1: Option<String> = row.try_get("sha1")?;
+    let staging: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM builds WHERE app_guid = $1 AND state = $2")
+        .bind(&app)
+        .bind("STAGING")
+        .fetch_one(&cc.db)
+        .await?;
+    if staging > 0 {
+        return Err(invalid("Only one build can be STAGING at a time per application."));
+    }
+    let guid = build::create(&cc.db, &app, &package, (&user.user.guid, &user.user.username)).await?;
+    sqlx::query(
+        "UPDATE apps SET package_hash = $1, package_state = $2, package_updated_at = $3, staging_failed_reason = NULL, \
+         staging_failed_description = NULL, updated_at = $4 WHERE guid = $5",
+    )
+    .bind(sha1)
+    .bind("PENDING")
+    .bind(now())
+    .bind(now())
+    .bind(&app)
+    .execute(&cc.db)
+    .await?;
+    tokio::spawn(stager::stage_and_start(cc.clone(), app));
+    Ok((StatusCode::CREATED, Json(BUILDS.show(&cc, &user.user, &guid, None).await?)))
+}
+
+/// `GET /v3/builds/:guid`, brought up to date with the staging.
+pub async fn show_build(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    BUILDS.find_for(&cc, &user.user, &guid).await?;
+    build::follow(&cc.db, &guid).await?;
+    Ok(Json(BUILDS.show(&cc, &user.user, &guid, query.as_deref()).await?))
+}
+
+fn current_droplet_relationship(cc: &Cc, app: &str, droplet: Option<&str>) -> Value {
+    let url = cc.config.external_url();
+    json!({
+        "data": droplet.map(|guid| json!({"guid": guid})),
+        "links": {
+            "self": {"href": format!("{url}/v3/apps/{app}/relationships/current_droplet")},
+            "related": {"href": format!("{url}/v3/apps/{app}/droplets/current")},
+        },
+    })
+}
+
+/// `PATCH /v3/apps/:guid/relationships/current_droplet` `{"data": {"guid": …}}`:
+/// the droplet the app's instances run from their next start.
+pub async fn set_current_droplet(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(app): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Json<Value>> {
+    writable_app(&cc, &user, &app).await?;
+    let body = Body::parse(&bytes, &["data"])?;
+    let droplet = body.string("data/guid", "Droplet guid")?.ok_or_else(|| invalid("Data guid can't be blank"))?;
+    let conditions =
+        [Condition::eq("guid", &droplet), Condition::eq("app_guid", &app), Condition::eq("state", "STAGED")];
+    let row = DROPLETS.model.select(&cc.db, &conditions, "").await?.pop().ok_or_else(|| {
+        invalid("Unable to assign current droplet. Ensure the droplet exists and belongs to this app.")
+    })?;
+    sqlx::query(
+        "UPDATE apps SET droplet_guid = $1, droplet_hash = $2, package_state = $3, updated_at = $4 WHERE guid = $5",
+    )
+    .bind(&droplet)
+    .bind(row.try_get::<Option<String>, _>("sha1")?)
+    .bind("STAGED")
+    .bind(now())
+    .bind(&app)
+    .execute(&cc.db)
+    .await?;
+    Ok(Json(current_droplet_relationship(&cc, &app, Some(&droplet))))
+}
+
+/// The app's current droplet guid, if it has one.
+async fn current_droplet(cc: &Cc, user: &CurrentUser, app: &str) -> ApiResult<Option<String>> {
+    let row = APPS.find_for(cc, &user.user, app).await?;
+    Ok(row.try_get::<Option<String>, _>("droplet_guid")?)
+}
+
+/// `GET /v3/apps/:guid/relationships/current_droplet`.
+pub async fn current_droplet_link(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(app): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let droplet = current_droplet(&cc, &user, &app).await?;
+    Ok(Json(current_droplet_relationship(&cc, &app, droplet.as_deref())))
+}
+
+/// `GET /v3/apps/:guid/droplets/current`.
+pub async fn show_current_droplet(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(app): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let droplet = current_droplet(&cc, &user, &app).await?.ok_or_else(|| ApiError::new("DropletNotFound", &[""]))?;
+    Ok(Json(DROPLETS.show(&cc, &user.user, &droplet, None).await?))
+}
+
+/// `GET /v3/apps/:guid/<kind>` for `packages`, `droplets` and `builds`.
+pub fn of_app_kind(
+    kind: &'static str,
+) -> impl Fn(State<Cc>, CurrentUser, Path<String>, RawQuery) -> BoxFuture<'static, ApiResult<Json<Value>>> + Clone {
+    move |State(cc), user, Path(app), RawQuery(query)| {
+        Box::pin(async move {
+            APPS.find_for(&cc, &user.user, &app).await?;
+            let resource = match kind {
+                "packages" => &PACKAGES,
+                "droplets" => &DROPLETS,
+                _ => &BUILDS,
+            };
+            let path = format!("/v3/apps/{app}/{kind}");
+            let fixed = vec![Condition::eq("app_guid", &app)];
+            Ok(Json(resource.list(&cc, &user.user, query.as_deref(), fixed, &path).await?))
+        })
+    }
+}

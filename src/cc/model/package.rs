@@ -1,0 +1,51 @@
+//! Packages (v3): each upload of an app's bits, stored under its SHA1;
+//! AWAITING_UPLOAD until the bits come, then READY (or FAILED).
+
+use sqlx::AnyPool;
+
+use super::resource::{Kind::*, Resource, field};
+use crate::cc::error::ApiResult;
+use crate::cc::permissions::Visibility;
+use crate::cc::{new_guid, now};
+
+pub static PACKAGES: Resource = Resource {
+    table: "packages",
+    path: "/v3/packages",
+    fields: &[field("state", Text), field("sha1", Text), field("error", Text)],
+    to_one: &[],
+    to_many: &[],
+    not_found: "PackageNotFound",
+    filters: &[],
+    scope: None,
+    visibility: Visibility::InSpace("(SELECT space_guid FROM apps WHERE apps.guid = packages.app_guid)"),
+};
+
+/// A new package of the app, awaiting its bits; its guid.
+pub async fn create(db: &AnyPool, app_guid: &str) -> ApiResult<String> {
+    let guid = new_guid();
+    sqlx::query("INSERT INTO packages (guid, app_guid, state, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&guid)
+        .bind(app_guid)
+        .bind("AWAITING_UPLOAD")
+        .bind(now())
+        .execute(db)
+        .await?;
+    Ok(guid)
+}
+
+/// Records how the upload ended: READY with the package's SHA1, or FAILED.
+pub async fn uploaded(db: &AnyPool, guid: &str, outcome: Result<&str, &str>) -> ApiResult<()> {
+    let (state, sha1, error) = match outcome {
+        Ok(sha1) => ("READY", Some(sha1), None),
+        Err(error) => ("FAILED", None, Some(error)),
+    };
+    sqlx::query("UPDATE packages SET state = $1, sha1 = $2, error = $3, updated_at = $4 WHERE guid = $5")
+        .bind(state)
+        .bind(sha1)
+        .bind(error)
+        .bind(now())
+        .bind(guid)
+        .execute(db)
+        .await?;
+    Ok(())
+}
