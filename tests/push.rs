@@ -251,14 +251,16 @@ async fn a_deployment_needs_a_started_staged_app() {
             platform.api(reqwest::Method::POST, "/v3/deployments", Some(&body)).await
         }
     };
+    // v3 answers errors in its own shape: {"errors": [{code, title, detail}]}.
     let (status, error) = deploy(app["metadata"]["guid"].clone()).await;
-    assert_eq!((status, error["error_code"].as_str()), (422, Some("CF-UnprocessableEntity")), "{error}");
-    assert!(error["description"].as_str().unwrap().contains("STOPPED"), "{error}");
+    assert_eq!((status, error["errors"][0]["title"].as_str()), (422, Some("CF-UnprocessableEntity")), "{error}");
+    assert!(error["errors"][0]["detail"].as_str().unwrap().contains("STOPPED"), "{error}");
     let (status, error) = deploy(serde_json::Value::Null).await;
     assert_eq!(status, 422, "no app: {error}");
     let (status, error) = deploy(serde_json::json!("no-such-app")).await;
-    assert_eq!((status, error["error_code"].as_str()), (404, Some("CF-AppNotFound")), "{error}");
+    assert_eq!((status, error["errors"][0]["title"].as_str()), (404, Some("CF-ResourceNotFound")), "{error}");
+    assert_eq!(error["errors"][0]["detail"], "App not found");
     let (status, error) = platform.api(reqwest::Method::GET, "/v3/deployments/nope", None).await;
-    assert_eq!((status, error["error_code"].as_str()), (404, Some("CF-ResourceNotFound")), "{error}");
+    assert_eq!((status, error["errors"][0]["title"].as_str()), (404, Some("CF-ResourceNotFound")), "{error}");
     platform.shutdown().await;
 }

@@ -51,6 +51,7 @@ pub async fn root(State(cc): State<Cc>) -> Json<Value> {
             "credhub": null,
             "routing": null,
             "logging": null,
+            "log_cache": {"href": url},
             "app_ssh": null,
         }
     }))

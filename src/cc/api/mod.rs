@@ -17,6 +17,7 @@ mod feature_flags;
 pub(crate) mod info;
 mod instances;
 mod jobs;
+mod log_cache;
 mod logs;
 mod organizations;
 mod quotas;
@@ -55,6 +56,9 @@ pub fn router(cc: Cc) -> Router {
         .route("/", get(info::root))
         .route("/v2/info", get(info::v2_info))
         .route("/login", get(info::login_info))
+        .route("/api/v1/info", get(log_cache::info))
+        .route("/api/v1/read/{source}", get(log_cache::read))
+        .route("/api/v1/meta", get(log_cache::meta))
         .route("/oauth/token", post(uaa::token))
         .route("/Users", post(uaa::create_user).get(uaa::find_users))
         .route("/v2/config/feature_flags", get(feature_flags::list))

@@ -25,8 +25,12 @@ use crate::cc::v3::droplet::DROPLETS;
 use crate::cc::v3::package::PACKAGES;
 use crate::cc::{Cc, now, stager};
 
-/// `POST /v3/resource_matches`: the given files the resource pool has.
-pub async fn resource_matches(State(cc): State<Cc>, _user: CurrentUser, bytes: Bytes) -> ApiResult<Json<Value>> {
+/// `POST /v3/resource_matches`: the given files the resource pool has (201, as CF answers).
+pub async fn resource_matches(
+    State(cc): State<Cc>,
+    _user: CurrentUser,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let body = Body::parse(&bytes, &["resources"])?;
     let wanted = body.at("resources").and_then(Value::as_array).ok_or_else(|| invalid("Resources must be an array"))?;
     let mut known = Vec::new();
@@ -37,7 +41,7 @@ pub async fn resource_matches(State(cc): State<Cc>, _user: CurrentUser, bytes: B
             known.push(item.clone());
         }
     }
-    Ok(Json(json!({"resources": known})))
+    Ok((StatusCode::CREATED, Json(json!({"resources": known}))))
 }
 
 /// `POST /v3/packages` `{"type": "bits", "relationships": {"app": …}}`.

@@ -1,0 +1,298 @@
+//! Replays what the cf CLI v7 (7.3.0, built from its public source and
+//! traced with CF_TRACE against `wf up`) sends through the v3 API for
+//! `cf api`, `cf target`, `cf push` (apply_manifest, resource matches,
+//! package upload, build, current droplet, restart), `cf logs --recent`
+//! (Log Cache), `cf app`, `cf scale`, `cf set-env`, `cf stop` and
+//! `cf delete` — with a real guest staged and routed — and checks that the
+//! v2 API shows the same app, and v3's errors, filters and pagination.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine;
+use common::{TestPlatform, eventually, repo};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+struct Cf<'a> {
+    platform: &'a TestPlatform,
+    token: String,
+}
+
+impl Cf<'_> {
+    /// (status, Location header, JSON body or null).
+    async fn send(&self, method: Method, path: &str, body: Option<(&str, String)>) -> (u16, Option<String>, Value) {
+        let mut request =
+            self.platform.http.request(method, format!("{}{path}", self.platform.api)).bearer_auth(&self.token);
+        if let Some((content_type, body)) = body {
+            request = request.header("content-type", content_type).body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        let text = response.text().await.unwrap();
+        (status, location, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn expect(&self, method: Method, path: &str, body: Option<Value>, status: u16) -> Value {
+        let (got, _, value) = self.send(method.clone(), path, body.map(|b| ("application/json", b.to_string()))).await;
+        assert_eq!(got, status, "{method} {path}: {value}");
+        value
+    }
+
+    /// The v3 error of a refused request: (status, title).
+    async fn error(&self, method: Method, path: &str, body: Option<Value>) -> (u16, String) {
+        let (status, _, value) = self.send(method, path, body.map(|b| ("application/json", b.to_string()))).await;
+        let title = value["errors"][0]["title"].as_str().unwrap_or_else(|| panic!("a v3 error: {value}"));
+        (status, title.to_string())
+    }
+
+    /// Polls a job (a `Location`) until COMPLETE.
+    async fn job_completes(&self, location: &str) {
+        let path = location.trim_start_matches(&self.platform.api).to_string();
+        eventually("the job completed", Duration::from_secs(30), || async {
+            let job = self.expect(Method::GET, &path, None, 200).await;
+            assert_ne!(job["state"], "FAILED", "{job}");
+            (job["state"] == "COMPLETE").then_some(())
+        })
+        .await;
+    }
+}
+
+on_both_databases!(cf_cli_v7_target_push_and_manage, super::cf_cli_v7_target_push_and_manage);
+
+async fn cf_cli_v7_target_push_and_manage(platform: TestPlatform) {
+    let http = &platform.http;
+    let api = &platform.api;
+
+    // cf api: the root links the v3 API, UAA and Log Cache.
+    let root: Value = http.get(format!("{api}/")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(root["links"]["cloud_controller_v3"]["href"], format!("{api}/v3"));
+    assert_eq!(root["links"]["log_cache"]["href"], *api);
+    let v3: Value = http.get(format!("{api}/v3")).send().await.unwrap().json().await.unwrap();
+    for link in ["apps", "organizations", "spaces", "packages", "builds", "droplets", "resource_matches", "routes"] {
+        assert_eq!(v3["links"][link]["href"], format!("{api}/v3/{link}"), "/v3 links {link}");
+    }
+    let cf = Cf { platform: &platform, token: platform.token().await };
+
+    // cf target -o default -s dev
+    let orgs = cf.expect(Method::GET, "/v3/organizations?names=default&order_by=name", None, 200).await;
+    assert_eq!(orgs["pagination"]["total_results"], 1);
+    let org = orgs["resources"][0]["guid"].as_str().unwrap().to_string();
+    let spaces = cf
+        .expect(Method::GET, &format!("/v3/spaces?names=dev&organization_guids={org}&include=organization"), None, 200)
+        .await;
+    let space = spaces["resources"][0]["guid"].as_str().unwrap().to_string();
+    assert_eq!(spaces["resources"][0]["relationships"]["organization"]["data"]["guid"], org);
+    assert_eq!(spaces["included"]["organizations"][0]["name"], "default");
+
+    // cf push hello -b wasm_buildpack -m 64M: the CLI's manifest first.
+    let manifest =
+        "applications:\n- name: hello\n  buildpacks:\n  - wasm_buildpack\n  memory: 64M\n  default-route: true\n";
+    let (status, location, _) = cf
+        .send(
+            Method::POST,
+            &format!("/v3/spaces/{space}/actions/apply_manifest"),
+            Some(("application/x-yaml", manifest.into())),
+        )
+        .await;
+    assert_eq!(status, 202);
+    cf.job_completes(&location.expect("the job's Location")).await;
+    let apps = cf.expect(Method::GET, &format!("/v3/apps?names=hello&space_guids={space}"), None, 200).await;
+    assert_eq!(apps["pagination"]["total_results"], 1);
+    let app = apps["resources"][0]["guid"].as_str().unwrap().to_string();
+    assert_eq!(apps["resources"][0]["lifecycle"]["data"]["buildpacks"], json!(["wasm_buildpack"]));
+
+    let wasm = std::fs::read(repo().join("examples/hello-http/hello_http.wasm")).unwrap();
+    let sha1 = wasmfoundry::blobstore::sha1_hex(&wasm);
+    let fingerprint = json!({"resources": [{"checksum": {"value": sha1}, "size_in_bytes": wasm.len(), "path": "hello_http.wasm", "mode": "644"}]});
+    let matched = cf.expect(Method::POST, "/v3/resource_matches", Some(fingerprint.clone()), 201).await;
+    assert_eq!(matched["resources"], json!([]), "nothing is in the pool yet");
+    let package = cf
+        .expect(
+            Method::POST,
+            "/v3/packages",
+            Some(json!({"type": "bits", "relationships": {"app": {"data": {"guid": app}}}})),
+            201,
+        )
+        .await;
+    assert_eq!(package["state"], "AWAITING_UPLOAD");
+    let package = package["guid"].as_str().unwrap().to_string();
+    let zip = {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        writer.start_file("hello_http.wasm", zip::write::SimpleFileOptions::default()).unwrap();
+        writer.write_all(&wasm).unwrap();
+        writer.finish().unwrap().into_inner()
+    };
+    let form = reqwest::multipart::Form::new()
+        .text("resources", "[]")
+        .part("bits", reqwest::multipart::Part::bytes(zip).file_name("package.zip"));
+    let response = http
+        .post(format!("{api}/v3/packages/{package}/upload"))
+        .bearer_auth(&cf.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let uploaded: Value = response.json().await.unwrap();
+    assert_eq!(uploaded["state"], "READY", "{uploaded}");
+    let matched = cf.expect(Method::POST, "/v3/resource_matches", Some(fingerprint), 201).await;
+    assert_eq!(matched["resources"].as_array().unwrap().len(), 1, "the file is in the pool now");
+
+    let build = cf.expect(Method::POST, "/v3/builds", Some(json!({"package": {"guid": package}})), 201).await;
+    assert_eq!(build["state"], "STAGING");
+    let build_path = format!("/v3/builds/{}", build["guid"].as_str().unwrap());
+    let droplet = eventually("the build staged", Duration::from_secs(60), || async {
+        let build = cf.expect(Method::GET, &build_path, None, 200).await;
+        assert_ne!(build["state"], "FAILED", "{build}");
+        build["droplet"]["guid"].as_str().map(str::to_string)
+    })
+    .await;
+    let shown = cf.expect(Method::GET, &format!("/v3/droplets/{droplet}"), None, 200).await;
+    assert_eq!(shown["state"], "STAGED");
+    assert_eq!(shown["process_types"]["web"], "hello_http.wasm");
+    assert_eq!(shown["buildpacks"][0]["name"], "wasm_buildpack");
+    let set = cf
+        .expect(
+            Method::PATCH,
+            &format!("/v3/apps/{app}/relationships/current_droplet"),
+            Some(json!({"data": {"guid": droplet}})),
+            200,
+        )
+        .await;
+    assert_eq!(set["data"]["guid"], droplet);
+    let restarted = cf.expect(Method::POST, &format!("/v3/apps/{app}/actions/restart"), None, 200).await;
+    assert_eq!(restarted["state"], "STARTED");
+    let processes = cf.expect(Method::GET, &format!("/v3/apps/{app}/processes"), None, 200).await;
+    assert_eq!(processes["resources"][0]["type"], "web");
+    assert_eq!(processes["resources"][0]["memory_in_mb"], 64);
+    let process = processes["resources"][0]["guid"].as_str().unwrap().to_string();
+    let stats_path = format!("/v3/processes/{process}/stats");
+    eventually("the instance RUNNING", Duration::from_secs(30), || async {
+        let stats = cf.expect(Method::GET, &stats_path, None, 200).await;
+        (stats["resources"][0]["state"] == "RUNNING").then_some(())
+    })
+    .await;
+    let routes = cf.expect(Method::GET, &format!("/v3/apps/{app}/routes"), None, 200).await;
+    assert_eq!(routes["resources"][0]["url"], "hello.localhost");
+    assert_eq!(routes["resources"][0]["destinations"][0]["app"]["guid"], app);
+    assert_eq!(platform.via_router("hello.localhost", "/").await.0, 200);
+    let current = cf.expect(Method::GET, &format!("/v3/apps/{app}/droplets/current"), None, 200).await;
+    assert_eq!(current["guid"], droplet);
+
+    // The staging log, as `cf push` and `cf logs --recent` read it from Log Cache.
+    let info: Value = http.get(format!("{api}/api/v1/info")).send().await.unwrap().json().await.unwrap();
+    assert!(info["version"].as_str().unwrap() >= "2.1.0");
+    let read = cf
+        .expect(
+            Method::GET,
+            &format!("/api/v1/read/{app}?start_time=0&envelope_types=LOG&limit=1000&descending=true"),
+            None,
+            200,
+        )
+        .await;
+    let lines: Vec<String> = read["envelopes"]["batch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["tags"]["source_type"] == "STG")
+        .map(|e| {
+            String::from_utf8(
+                base64::engine::general_purpose::STANDARD.decode(e["log"]["payload"].as_str().unwrap()).unwrap(),
+            )
+            .unwrap()
+        })
+        .collect();
+    assert!(!lines.is_empty(), "staging logged: {read}");
+
+    // cf scale hello -i 2; v2 shows the same app.
+    let scaled = cf
+        .expect(
+            Method::POST,
+            &format!("/v3/apps/{app}/processes/web/actions/scale"),
+            Some(json!({"instances": 2})),
+            202,
+        )
+        .await;
+    assert_eq!(scaled["instances"], 2);
+    eventually("2 instances RUNNING", Duration::from_secs(30), || async {
+        let stats = cf.expect(Method::GET, &stats_path, None, 200).await;
+        (stats["resources"].as_array().unwrap().iter().filter(|i| i["state"] == "RUNNING").count() == 2).then_some(())
+    })
+    .await;
+    let v2 = cf.expect(Method::GET, &format!("/v2/apps/{app}"), None, 200).await;
+    assert_eq!(
+        (&v2["entity"]["name"], &v2["entity"]["instances"], &v2["entity"]["memory"], &v2["entity"]["state"]),
+        (&json!("hello"), &json!(2), &json!(64), &json!("STARTED"))
+    );
+
+    // cf set-env hello GREETING hi; cf env hello
+    cf.expect(
+        Method::PATCH,
+        &format!("/v3/apps/{app}/environment_variables"),
+        Some(json!({"var": {"GREETING": "hi"}})),
+        200,
+    )
+    .await;
+    let env = cf.expect(Method::GET, &format!("/v3/apps/{app}/env"), None, 200).await;
+    assert_eq!(env["environment_variables"]["GREETING"], "hi");
+    assert_eq!(env["application_env_json"]["VCAP_APPLICATION"]["application_name"], "hello");
+    let v2 = cf.expect(Method::GET, &format!("/v2/apps/{app}"), None, 200).await;
+    assert_eq!(v2["entity"]["environment_json"]["GREETING"], "hi");
+
+    // Labels, label selectors, pagination and v3's errors.
+    cf.expect(Method::PATCH, &format!("/v3/apps/{app}"), Some(json!({"metadata": {"labels": {"env": "prod"}}})), 200)
+        .await;
+    for (selector, count) in [("env=prod", 1), ("env!=prod", 0), ("env", 1), ("!env", 0), ("env in (dev,prod)", 1)] {
+        let page = cf.expect(Method::GET, &format!("/v3/apps?label_selector={}", urlencode(selector)), None, 200).await;
+        assert_eq!(page["pagination"]["total_results"], count, "label_selector={selector}");
+    }
+    for name in ["second", "third"] {
+        let body = json!({"name": name, "relationships": {"space": {"data": {"guid": space}}}});
+        assert_eq!(cf.expect(Method::POST, "/v3/apps", Some(body), 201).await["state"], "STOPPED");
+    }
+    let page = cf.expect(Method::GET, "/v3/apps?per_page=2&order_by=-name", None, 200).await;
+    assert_eq!(page["pagination"]["total_pages"], 2);
+    assert_eq!(page["resources"][0]["name"], "third");
+    assert!(page["pagination"]["next"]["href"].as_str().unwrap().contains("page=2"));
+    let last = page["pagination"]["last"]["href"].as_str().unwrap().trim_start_matches(api.as_str()).to_string();
+    let page2 = cf.expect(Method::GET, &last, None, 200).await;
+    assert_eq!(page2["resources"][0]["name"], "hello");
+    assert!(page2["pagination"]["next"].is_null());
+    let taken = json!({"name": "hello", "relationships": {"space": {"data": {"guid": space}}}});
+    assert_eq!(cf.error(Method::POST, "/v3/apps", Some(taken)).await, (422, "CF-UnprocessableEntity".into()));
+    assert_eq!(cf.error(Method::GET, "/v3/apps?colour=red", None).await, (400, "CF-BadQueryParameter".into()));
+    assert_eq!(cf.error(Method::GET, "/v3/apps?per_page=0", None).await, (400, "CF-BadQueryParameter".into()));
+    assert_eq!(cf.error(Method::GET, "/v3/apps/no-such-app", None).await, (404, "CF-ResourceNotFound".into()));
+    assert_eq!(
+        cf.error(Method::POST, "/v3/apps", Some(json!({"name": ""}))).await,
+        (422, "CF-UnprocessableEntity".into())
+    );
+
+    // cf stop hello; cf delete hello
+    let stopped = cf.expect(Method::POST, &format!("/v3/apps/{app}/actions/stop"), None, 200).await;
+    assert_eq!(stopped["state"], "STOPPED");
+    eventually("no instance left", Duration::from_secs(30), || async {
+        let stats = cf.expect(Method::GET, &stats_path, None, 200).await;
+        stats["resources"].as_array().unwrap().iter().all(|i| i["state"] == "DOWN").then_some(())
+    })
+    .await;
+    let (status, location, _) = cf.send(Method::DELETE, &format!("/v3/apps/{app}"), None).await;
+    assert_eq!(status, 202);
+    cf.job_completes(&location.unwrap()).await;
+    assert_eq!(cf.error(Method::GET, &format!("/v3/apps/{app}"), None).await, (404, "CF-ResourceNotFound".into()));
+    cf.expect(Method::GET, &format!("/v2/apps/{app}"), None, 404).await;
+    assert_eq!(
+        cf.error(Method::GET, &format!("/v3/packages/{package}"), None).await.0,
+        404,
+        "its packages went with it"
+    );
+    platform.shutdown().await;
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
