@@ -296,3 +296,126 @@ async fn cf_cli_v7_target_push_and_manage(platform: TestPlatform) {
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+/// `cf push --strategy rolling` (a new droplet) under load, then a rolling
+/// restart cancelled halfway: no request fails, and the app ends on its
+/// previous droplet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_deployment_serves_every_request_and_can_be_cancelled() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    platform.push("roll", &repo().join("examples/hello-http"), &["-i", "2", "-m", "64M"]).await;
+    let app = platform.app_guid("roll").await;
+    let cf = Cf { platform: &platform, token: platform.token().await };
+    let first_droplet = cf.expect(Method::GET, &format!("/v3/apps/{app}/droplets/current"), None, 404).await;
+    assert_eq!(first_droplet["errors"][0]["title"], "CF-ResourceNotFound", "a v2 push sets no v3 droplet");
+
+    // What cf7 push --strategy rolling sends: a package, a build, then a deployment of its droplet.
+    let package = cf
+        .expect(
+            Method::POST,
+            "/v3/packages",
+            Some(json!({"type": "bits", "relationships": {"app": {"data": {"guid": app}}}})),
+            201,
+        )
+        .await["guid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let zip = {
+        use std::io::Write;
+        let wasm = std::fs::read(repo().join("examples/hello-http/hello_http.wasm")).unwrap();
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        writer.start_file("hello_http.wasm", zip::write::SimpleFileOptions::default()).unwrap();
+        writer.write_all(&wasm).unwrap();
+        writer.start_file("VERSION", zip::write::SimpleFileOptions::default()).unwrap();
+        writer.write_all(b"2").unwrap();
+        writer.finish().unwrap().into_inner()
+    };
+    let form = reqwest::multipart::Form::new().part("bits", reqwest::multipart::Part::bytes(zip).file_name("p.zip"));
+    let url = format!("{}/v3/packages/{package}/upload", platform.api);
+    assert_eq!(platform.http.post(url).bearer_auth(&cf.token).multipart(form).send().await.unwrap().status(), 200);
+
+    let load = Load::start(&platform, "roll.localhost");
+    let build = cf.expect(Method::POST, "/v3/builds", Some(json!({"package": {"guid": package}})), 201).await;
+    let build_path = format!("/v3/builds/{}", build["guid"].as_str().unwrap());
+    let droplet = eventually("the build staged", Duration::from_secs(60), || async {
+        let build = cf.expect(Method::GET, &build_path, None, 200).await;
+        assert_ne!(build["state"], "FAILED", "{build}");
+        build["droplet"]["guid"].as_str().map(str::to_string)
+    })
+    .await;
+    let deployment = cf
+        .expect(
+            Method::POST,
+            "/v3/deployments",
+            Some(json!({"droplet": {"guid": droplet}, "relationships": {"app": {"data": {"guid": app}}}})),
+            201,
+        )
+        .await;
+    assert_eq!(deployment["droplet"]["guid"], droplet);
+    let deployment_path = format!("/v3/deployments/{}", deployment["guid"].as_str().unwrap());
+    eventually("DEPLOYED", Duration::from_secs(60), || async {
+        let deployment = cf.expect(Method::GET, &deployment_path, None, 200).await;
+        assert_ne!(deployment["state"], "CANCELED", "{deployment}");
+        (deployment["state"] == "DEPLOYED").then_some(())
+    })
+    .await;
+    let current = cf.expect(Method::GET, &format!("/v3/apps/{app}/droplets/current"), None, 200).await;
+    assert_eq!(current["guid"], droplet);
+    let active =
+        cf.expect(Method::GET, &format!("/v3/deployments?app_guids={app}&status_values=ACTIVE"), None, 200).await;
+    assert_eq!(active["pagination"]["total_results"], 0, "none active once deployed");
+
+    // cf restart --strategy rolling, cancelled at once: back to a version of the same droplet, still serving.
+    let restart = cf
+        .expect(Method::POST, "/v3/deployments", Some(json!({"relationships": {"app": {"data": {"guid": app}}}})), 201)
+        .await;
+    let restart_path = format!("/v3/deployments/{}", restart["guid"].as_str().unwrap());
+    let (status, _, cancelled) = cf.send(Method::POST, &format!("{restart_path}/actions/cancel"), None).await;
+    if status == 200 {
+        assert_eq!(cancelled["state"], "CANCELED", "{cancelled}");
+        assert_eq!(cancelled["status"]["reason"], "CANCELED");
+    } else {
+        // It finished before the cancel came: CF refuses to cancel a finished deployment.
+        assert_eq!(status, 422, "{cancelled}");
+    }
+    eventually("2 instances of the app's version RUNNING", Duration::from_secs(60), || async {
+        let stats = cf.expect(Method::GET, &format!("/v3/processes/{app}/stats"), None, 200).await;
+        (stats["resources"].as_array().unwrap().iter().filter(|i| i["state"] == "RUNNING").count() == 2).then_some(())
+    })
+    .await;
+    let (served, failed) = load.stop().await;
+    assert!(served > 50, "the load ran: {served} requests");
+    assert_eq!(failed, 0, "no request failed during the deployments ({served} served)");
+    platform.shutdown().await;
+}
+
+/// Requests through the router, back to back, until stopped: (served, failed).
+struct Load {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<(u64, u64)>,
+}
+
+impl Load {
+    fn start(platform: &TestPlatform, host: &str) -> Load {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let (http, url, host) = (platform.http.clone(), platform.router.clone(), host.to_string());
+        let task = tokio::spawn(async move {
+            let (mut served, mut failed) = (0, 0);
+            while !*stopped.borrow_and_update() {
+                match http.get(&url).header("host", &host).send().await {
+                    Ok(response) if response.status().is_success() => served += 1,
+                    _ => failed += 1,
+                }
+            }
+            (served, failed)
+        });
+        Load { stop, task }
+    }
+
+    async fn stop(self) -> (u64, u64) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap()
+    }
+}

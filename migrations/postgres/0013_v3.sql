@@ -63,3 +63,21 @@ CREATE INDEX builds_app_guid ON builds (app_guid);
 
 -- The droplet v3 set as the app's current one.
 ALTER TABLE apps ADD COLUMN droplet_guid TEXT;
+
+-- v3 deployments name the droplets they roll from and to (a push with
+-- --strategy rolling brings a new one; cancelling goes back).
+ALTER TABLE deployments ADD COLUMN droplet_guid TEXT;
+ALTER TABLE deployments ADD COLUMN previous_droplet_guid TEXT;
+ALTER TABLE deployments ADD COLUMN previous_droplet_hash TEXT;
+
+-- v3 roles are resources of their own: a guid and a creation time each.
+ALTER TABLE organization_roles ADD COLUMN guid TEXT;
+ALTER TABLE organization_roles ADD COLUMN created_at TEXT;
+ALTER TABLE space_roles ADD COLUMN guid TEXT;
+ALTER TABLE space_roles ADD COLUMN created_at TEXT;
+UPDATE organization_roles SET guid = md5(random()::text || clock_timestamp()::text || user_guid || role),
+    created_at = to_char(now() AT TIME ZONE 'utc', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+UPDATE space_roles SET guid = md5(random()::text || clock_timestamp()::text || user_guid || role),
+    created_at = to_char(now() AT TIME ZONE 'utc', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+CREATE UNIQUE INDEX organization_roles_guid ON organization_roles (guid);
+CREATE UNIQUE INDEX space_roles_guid ON space_roles (guid);

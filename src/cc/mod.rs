@@ -14,6 +14,7 @@ pub mod dea_pool;
 pub mod error;
 pub mod health_respondent;
 pub mod logs;
+pub mod membership;
 pub mod model;
 pub mod osb;
 pub mod packages;
@@ -25,6 +26,7 @@ pub mod routing;
 pub mod runner;
 pub mod seed;
 pub mod stager;
+pub mod tenancy;
 pub mod v2;
 pub mod v3;
 

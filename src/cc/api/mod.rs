@@ -61,6 +61,7 @@ pub fn router(cc: Cc) -> Router {
         .route("/api/v1/meta", get(log_cache::meta))
         .route("/oauth/token", post(uaa::token))
         .route("/Users", post(uaa::create_user).get(uaa::find_users))
+        .route("/Users/{id}", axum::routing::delete(uaa::delete_user))
         .route("/v2/config/feature_flags", get(feature_flags::list))
         .route("/v2/config/{kind}", get(security_groups::defaults))
         .route("/v2/config/{kind}/{guid}", put(security_groups::add_default).delete(security_groups::remove_default))
@@ -164,13 +165,13 @@ pub fn router(cc: Cc) -> Router {
         router = collection::routes(router, resource);
     }
     router = collection::routes_with_members(router, &SERVICE_INSTANCES, &ALL_SERVICE_INSTANCES);
-    for role in roles::ORG_ROLES {
+    for role in crate::cc::membership::ORG_ROLES {
         let by_name = move |State(cc): State<Cc>, user: CurrentUser, Path(org): Path<String>, body: Bytes| {
             roles::add_org_role_by_name(cc, user, org, role, body)
         };
         router = router.route(&format!("/v2/organizations/{{guid}}/{role}"), put(by_name));
     }
-    for role in roles::SPACE_ROLES {
+    for role in crate::cc::membership::SPACE_ROLES {
         let by_name = move |State(cc): State<Cc>, user: CurrentUser, Path(space): Path<String>, body: Bytes| {
             roles::add_space_role_by_name(cc, user, space, role, body)
         };

@@ -10,17 +10,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use sqlx::Row;
 
 use super::body::Body;
-use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::{ORGANIZATIONS, SPACES, USERS};
-use crate::cc::permissions::{is_org_manager, is_space_manager, require};
-
-pub const ORG_ROLES: [&str; 4] = ["users", "managers", "billing_managers", "auditors"];
-pub const SPACE_ROLES: [&str; 3] = ["developers", "managers", "auditors"];
+use crate::cc::{Cc, membership};
 
 async fn user_by_name(cc: &Cc, body: &[u8]) -> ApiResult<String> {
     let body = Body::parse(body, "InvalidRequest")?;
@@ -40,41 +35,11 @@ async fn set_org_role(
     member: &str,
     add: bool,
 ) -> ApiResult<Response> {
-    if !ORG_ROLES.contains(&role) {
-        return Err(ApiError::not_found());
-    }
-    ORGANIZATIONS.find_for(&cc.db, org, &user.user).await?;
-    require(is_org_manager(&cc.db, &user.user, org).await?)?;
-    USERS.find(&cc.db, member).await?;
     if add {
-        sqlx::query(
-            "INSERT INTO organization_roles (organization_guid, user_guid, role) SELECT $1, $2, $3 WHERE NOT EXISTS \
-             (SELECT 1 FROM organization_roles WHERE organization_guid = $4 AND user_guid = $5 AND role = $6)",
-        )
-        .bind(org)
-        .bind(member)
-        .bind(role)
-        .bind(org)
-        .bind(member)
-        .bind(role)
-        .execute(&cc.db)
-        .await?;
+        membership::add_org_role(cc, user, org, role, member).await?;
         Ok((StatusCode::CREATED, Json(ORGANIZATIONS.get(&cc.db, org).await?)).into_response())
     } else {
-        if role == "users" {
-            // Leaving an org means leaving its spaces too.
-            sqlx::query("DELETE FROM space_roles WHERE user_guid = $1 AND space_guid IN (SELECT guid FROM spaces WHERE organization_guid = $2)")
-                .bind(member)
-                .bind(org)
-                .execute(&cc.db)
-                .await?;
-        }
-        sqlx::query("DELETE FROM organization_roles WHERE organization_guid = $1 AND user_guid = $2 AND role = $3")
-            .bind(org)
-            .bind(member)
-            .bind(role)
-            .execute(&cc.db)
-            .await?;
+        membership::remove_org_role(cc, user, org, role, member).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     }
 }
@@ -87,47 +52,11 @@ async fn set_space_role(
     member: &str,
     add: bool,
 ) -> ApiResult<Response> {
-    if !SPACE_ROLES.contains(&role) {
-        return Err(ApiError::not_found());
-    }
-    let row = SPACES.find_for(&cc.db, space, &user.user).await?;
-    require(is_space_manager(&cc.db, &user.user, space).await?)?;
-    USERS.find(&cc.db, member).await?;
     if add {
-        let org: String = row.try_get("organization_guid").unwrap_or_default();
-        let in_org: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM organization_roles WHERE organization_guid = $1 AND user_guid = $2",
-        )
-        .bind(&org)
-        .bind(member)
-        .fetch_one(&cc.db)
-        .await?;
-        if in_org == 0 {
-            return Err(ApiError::new(
-                "InvalidRelation",
-                &["The user must be a member of the space's organization first"],
-            ));
-        }
-        sqlx::query(
-            "INSERT INTO space_roles (space_guid, user_guid, role) SELECT $1, $2, $3 WHERE NOT EXISTS \
-             (SELECT 1 FROM space_roles WHERE space_guid = $4 AND user_guid = $5 AND role = $6)",
-        )
-        .bind(space)
-        .bind(member)
-        .bind(role)
-        .bind(space)
-        .bind(member)
-        .bind(role)
-        .execute(&cc.db)
-        .await?;
+        membership::add_space_role(cc, user, space, role, member).await?;
         Ok((StatusCode::CREATED, Json(SPACES.get(&cc.db, space).await?)).into_response())
     } else {
-        sqlx::query("DELETE FROM space_roles WHERE space_guid = $1 AND user_guid = $2 AND role = $3")
-            .bind(space)
-            .bind(member)
-            .bind(role)
-            .execute(&cc.db)
-            .await?;
+        membership::remove_space_role(cc, user, space, role, member).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     }
 }

@@ -9,49 +9,20 @@ use axum::response::Response;
 use super::body::Body;
 use super::collection::created;
 use crate::cc::auth::CurrentUser;
-use crate::cc::error::taken_or;
-use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::model::event::{self, Actee, Actor};
+use crate::cc::error::ApiResult;
+use crate::cc::model::SPACES;
 use crate::cc::model::sql::{Assignments, SqlValue};
-use crate::cc::model::{ORGANIZATIONS, SPACES};
-use crate::cc::permissions::{is_org_manager, is_space_manager, require};
+use crate::cc::permissions::{is_space_manager, require};
 use crate::cc::v2::list_params::recursive;
-use crate::cc::{Cc, new_guid, now, runner};
+use crate::cc::{Cc, tenancy};
 
 /// `POST /v2/spaces` `{name, organization_guid}` (org managers).
 pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
     let body = Body::parse(&bytes, "SpaceInvalid")?;
     let name = body.required_string("name")?;
     let org = body.required_string("organization_guid")?;
-    ORGANIZATIONS
-        .find_for(&cc.db, &org, &user.user)
-        .await
-        .map_err(|_| ApiError::new("InvalidRelation", &[&format!("Could not find Organization with guid: {org}")]))?;
-    require(is_org_manager(&cc.db, &user.user, &org).await?)?;
-    let guid = new_guid();
-    sqlx::query("INSERT INTO spaces (guid, name, organization_guid, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&guid)
-        .bind(&name)
-        .bind(&org)
-        .bind(now())
-        .execute(&cc.db)
-        .await
-        .map_err(|e| taken_or(e, "SpaceNameTaken", &name))?;
-    space_event(&cc, &user, "audit.space.create", &guid, &name, &org, body.redacted()).await;
+    let guid = tenancy::create_space(&cc, &user, &name, &org, body.redacted()).await?;
     created(&SPACES, &cc, &guid).await
-}
-
-async fn space_event(
-    cc: &Cc,
-    user: &CurrentUser,
-    kind: &str,
-    guid: &str,
-    name: &str,
-    org: &str,
-    request: serde_json::Value,
-) {
-    let actee = Actee { guid, kind: "space", name, space_guid: guid, organization_guid: org };
-    event::record(&cc.db, kind, Actor::User(&user.user), &actee, serde_json::json!({"request": request})).await;
 }
 
 /// `PUT /v2/spaces/:guid` (space or org managers): name, allow_ssh.
@@ -80,44 +51,6 @@ pub async fn delete(
     Path(guid): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<StatusCode> {
-    let row = SPACES.find_for(&cc.db, &guid, &user.user).await?;
-    let org: String = sqlx::Row::try_get(&row, "organization_guid").unwrap_or_default();
-    require(is_org_manager(&cc.db, &user.user, &org).await?)?;
-    let apps: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM apps WHERE space_guid = $1").bind(&guid).fetch_one(&cc.db).await?;
-    if apps > 0 && !recursive(query.as_deref()) {
-        return Err(ApiError::new("AssociationNotEmpty", &["apps", "space"]));
-    }
-    delete_contents(&cc, &guid).await?;
-    sqlx::query("DELETE FROM spaces WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
-    let name: String = sqlx::Row::try_get(&row, "name").unwrap_or_default();
-    space_event(
-        &cc,
-        &user,
-        "audit.space.delete-request",
-        &guid,
-        &name,
-        &org,
-        serde_json::json!({"recursive": recursive(query.as_deref())}),
-    )
-    .await;
+    tenancy::delete_space(&cc, &user, &guid, recursive(query.as_deref())).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Stops and deletes a space's apps, then its routes and roles.
-pub async fn delete_contents(cc: &Cc, space: &str) -> ApiResult<()> {
-    let apps: Vec<String> =
-        sqlx::query_scalar("SELECT guid FROM apps WHERE space_guid = $1").bind(space).fetch_all(&cc.db).await?;
-    for app in apps {
-        runner::stop_all(cc, &app).await?;
-        sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1").bind(&app).execute(&cc.db).await?;
-        sqlx::query("DELETE FROM apps WHERE guid = $1").bind(&app).execute(&cc.db).await?;
-    }
-    sqlx::query("DELETE FROM route_mappings WHERE route_guid IN (SELECT guid FROM routes WHERE space_guid = $1)")
-        .bind(space)
-        .execute(&cc.db)
-        .await?;
-    sqlx::query("DELETE FROM routes WHERE space_guid = $1").bind(space).execute(&cc.db).await?;
-    sqlx::query("DELETE FROM space_roles WHERE space_guid = $1").bind(space).execute(&cc.db).await?;
-    Ok(())
 }

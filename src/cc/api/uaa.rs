@@ -178,3 +178,34 @@ pub async fn find_users(
     }))
     .into_response()
 }
+
+/// UAA's `DELETE /Users/:id` (admins): the login goes, and every role with it.
+pub async fn delete_user(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    if !user.user.admin {
+        return scim_error(StatusCode::FORBIDDEN, "access_denied", "Only admins may delete users");
+    }
+    if id == user.user.guid {
+        return scim_error(StatusCode::BAD_REQUEST, "invalid_request", "Admins cannot delete themselves");
+    }
+    let deleted = async {
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT username FROM users WHERE guid = $1").bind(&id).fetch_optional(&cc.db).await?;
+        let Some(name) = name else { return Ok(None) };
+        crate::cc::membership::forget_user(&cc, &user, &id).await?;
+        sqlx::query("DELETE FROM users WHERE guid = $1").bind(&id).execute(&cc.db).await?;
+        crate::cc::model::metadata::forget(&cc.db, &id).await?;
+        crate::cc::error::ApiResult::Ok(Some(name))
+    };
+    match deleted.await {
+        Ok(Some(name)) => {
+            axum::Json(json!({"id": id, "userName": name, "origin": "uaa", "schemas": ["urn:scim:schemas:core:1.0"]}))
+                .into_response()
+        }
+        Ok(None) => scim_error(StatusCode::NOT_FOUND, "scim_resource_not_found", &format!("User {id} does not exist")),
+        Err(e) => e.into_response(),
+    }
+}

@@ -21,6 +21,7 @@ pub mod organization;
 pub mod package;
 pub mod quota;
 pub mod resource;
+pub mod role;
 pub mod route;
 pub mod security_group;
 pub mod service;

@@ -1,7 +1,8 @@
 //! v3's list query parameters, checked against the resource's
 //! declaration: `page`, `per_page` (1–5000), `order_by` (`-` for
 //! descending), the resource's filters (comma-separated values),
-//! `label_selector`, `include`, and `created_ats`/`updated_ats`. Anything
+//! `label_selector`, `include`, `fields[…]` (whose resources are
+//! included whole) and `created_ats`/`updated_ats`. Anything
 //! else is CF's BadQueryParameter, as CF answers it.
 
 use super::resource::V3Resource;
@@ -85,8 +86,15 @@ impl ListParams {
                     let marks = vec!["?"; values.len()].join(", ");
                     params.conditions.push(Condition::raw(&format!("{column} IN ({marks})"), &values));
                 }
-                // Sparse fieldsets of included resources: everything is sent.
-                _ if key.starts_with("fields[") => {}
+                // Fields of related resources (`fields[service_offering.service_broker]=name,guid`):
+                // the resources are included, whole.
+                _ if key.starts_with("fields[") && key.ends_with(']') => {
+                    let path = &key["fields[".len()..key.len() - 1];
+                    if !includable(resource, path) {
+                        return Err(bad(format!("Invalid fields parameter: '{path}'")));
+                    }
+                    params.include.push(path.to_string());
+                }
                 _ => match resource.filters.iter().find(|f| f.param == key) {
                     Some(filter) => {
                         let values: Vec<&str> = value.split(',').collect();

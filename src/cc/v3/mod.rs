@@ -6,7 +6,9 @@
 //! v3's shape in [`errors`]. The handlers are in `cc/api/v3`.
 
 pub mod app;
+pub mod audit_event;
 pub mod build;
+pub mod buildpack;
 pub mod domain;
 pub mod droplet;
 pub mod errors;
@@ -16,6 +18,13 @@ pub mod package;
 pub mod presenter;
 pub mod process;
 pub mod resource;
+pub mod role;
 pub mod route;
+pub mod security_group;
+pub mod service_broker;
+pub mod service_instance;
+pub mod service_offering;
+pub mod service_plan;
 pub mod space;
 pub mod stack;
+pub mod user;

@@ -10,6 +10,7 @@ mod packages;
 mod processes;
 mod root;
 mod routing;
+mod tenancy;
 
 use axum::Json;
 use axum::Router;
@@ -19,16 +20,25 @@ use axum::routing::{get, post};
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::v3::app::APPS;
+use crate::cc::v3::audit_event::AUDIT_EVENTS;
 use crate::cc::v3::build::BUILDS;
+use crate::cc::v3::buildpack::BUILDPACKS;
 use crate::cc::v3::domain::DOMAINS;
 use crate::cc::v3::droplet::DROPLETS;
 use crate::cc::v3::organization::ORGANIZATIONS;
 use crate::cc::v3::package::PACKAGES;
 use crate::cc::v3::process::PROCESSES;
 use crate::cc::v3::resource::V3Resource;
+use crate::cc::v3::role::ROLES;
 use crate::cc::v3::route::ROUTES;
+use crate::cc::v3::security_group::SECURITY_GROUPS;
+use crate::cc::v3::service_broker::SERVICE_BROKERS;
+use crate::cc::v3::service_instance::SERVICE_INSTANCES;
+use crate::cc::v3::service_offering::SERVICE_OFFERINGS;
+use crate::cc::v3::service_plan::SERVICE_PLANS;
 use crate::cc::v3::space::SPACES;
 use crate::cc::v3::stack::STACKS;
+use crate::cc::v3::user::USERS;
 
 pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
     let mut router = router
@@ -39,7 +49,8 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/processes/{guid}/sidecars", get(root::no_sidecars))
         .route("/v3/spaces/{guid}/relationships/isolation_segment", get(root::no_isolation_segment))
         .route("/v3/organizations/{guid}/relationships/default_isolation_segment", get(root::no_isolation_segment))
-        .route("/v3/deployments", post(deployments::create))
+        .route("/v3/deployments", post(deployments::create).get(deployments::list))
+        .route("/v3/deployments/{guid}/actions/cancel", post(deployments::cancel))
         .route("/v3/deployments/{guid}", get(deployments::show))
         .route("/v3/apps", post(apps::create))
         .route("/v3/apps/{guid}", axum::routing::patch(apps::update).delete(apps::delete))
@@ -58,6 +69,16 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/processes/{guid}/actions/scale", post(processes::scale_process))
         .route("/v3/processes/{guid}/stats", get(processes::stats_of_process))
         .route("/v3/spaces/{guid}/actions/apply_manifest", post(manifest::apply))
+        .route("/v3/organizations", post(tenancy::create_org))
+        .route("/v3/spaces", post(tenancy::create_space))
+        .route("/v3/organizations/{guid}", axum::routing::patch(tenancy::rename_org).delete(tenancy::delete_org))
+        .route("/v3/spaces/{guid}", axum::routing::patch(tenancy::rename_space).delete(tenancy::delete_space))
+        .route("/v3/roles", post(tenancy::create_role))
+        .route("/v3/users", post(tenancy::create_user))
+        .route("/v3/users/{guid}", axum::routing::delete(tenancy::delete_user))
+        .route("/v3/roles/{guid}", axum::routing::delete(tenancy::delete_role))
+        .route("/v3/spaces/{guid}/features", get(tenancy::space_features))
+        .route("/v3/spaces/{guid}/features/ssh", get(tenancy::space_features))
         .route("/v3/resource_matches", post(packages::resource_matches))
         .route("/v3/packages", post(packages::create))
         .route("/v3/packages/{guid}/upload", post(packages::upload).layer(DefaultBodyLimit::max(upload_limit)))
@@ -68,6 +89,7 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
             get(packages::current_droplet_link).patch(packages::set_current_droplet),
         )
         .route("/v3/apps/{guid}/droplets/current", get(packages::show_current_droplet))
+        .route("/v3/packages/{guid}/droplets", get(packages::droplets_of_package))
         .route("/v3/organizations/{guid}/domains", get(routing::org_domains))
         .route("/v3/organizations/{guid}/domains/default", get(routing::default_domain))
         .route("/v3/apps/{guid}/routes", get(routing::app_routes))
@@ -78,7 +100,25 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
     for kind in ["packages", "droplets", "builds"] {
         router = router.route(&format!("/v3/apps/{{guid}}/{kind}"), get(packages::of_app_kind(kind)));
     }
-    for resource in [&APPS, &DOMAINS, &DROPLETS, &ORGANIZATIONS, &PACKAGES, &ROUTES, &SPACES, &STACKS] {
+    for resource in [
+        &APPS,
+        &AUDIT_EVENTS,
+        &BUILDPACKS,
+        &DOMAINS,
+        &DROPLETS,
+        &ORGANIZATIONS,
+        &PACKAGES,
+        &ROLES,
+        &ROUTES,
+        &SECURITY_GROUPS,
+        &SERVICE_BROKERS,
+        &SERVICE_INSTANCES,
+        &SERVICE_OFFERINGS,
+        &SERVICE_PLANS,
+        &SPACES,
+        &STACKS,
+        &USERS,
+    ] {
         router = read_routes(router, resource);
     }
     router = router.route(

@@ -258,3 +258,16 @@ pub fn of_app_kind(
         })
     }
 }
+
+/// `GET /v3/packages/:guid/droplets`: what staging the package made.
+pub async fn droplets_of_package(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(package): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    PACKAGES.find_for(&cc, &user.user, &package).await?;
+    let path = format!("/v3/packages/{package}/droplets");
+    let fixed = vec![Condition::eq("package_guid", &package)];
+    Ok(Json(DROPLETS.list(&cc, &user.user, query.as_deref(), fixed, &path).await?))
+}

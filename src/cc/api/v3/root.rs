@@ -23,8 +23,10 @@ pub async fn root(State(cc): State<Cc>) -> Json<Value> {
 }
 
 /// The collections `/v3` links to: those served.
-const LINKED: [&str; 14] = [
+const LINKED: [&str; 23] = [
     "apps",
+    "audit_events",
+    "buildpacks",
     "builds",
     "deployments",
     "domains",
@@ -35,9 +37,16 @@ const LINKED: [&str; 14] = [
     "packages",
     "processes",
     "resource_matches",
+    "roles",
     "routes",
+    "security_groups",
+    "service_brokers",
+    "service_instances",
+    "service_offerings",
+    "service_plans",
     "spaces",
     "stacks",
+    "users",
 ];
 
 /// A v3 list of one page.

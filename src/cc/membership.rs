@@ -1,0 +1,139 @@
+//! Who belongs to an org or a space, and as what — whichever API version
+//! asks (v2's `PUT /v2/organizations/:guid/managers/:user`…, v3's
+//! `/v3/roles`): org managers change an org's roles, space managers a
+//! space's; a space role takes membership of the space's org first, and
+//! leaving an org leaves its spaces too. Each role is a row with its own
+//! guid (v3's role guid).
+
+use sqlx::Row;
+
+use super::auth::CurrentUser;
+use super::error::{ApiError, ApiResult};
+use super::model::{ORGANIZATIONS, SPACES, USERS};
+use super::permissions::{is_org_manager, is_space_manager, require};
+use super::{Cc, new_guid, now};
+
+pub const ORG_ROLES: [&str; 4] = ["users", "managers", "billing_managers", "auditors"];
+pub const SPACE_ROLES: [&str; 3] = ["developers", "managers", "auditors"];
+
+/// Gives `member` the org role (v2's relation name); the role's guid (an
+/// existing one's if they have it).
+pub async fn add_org_role(cc: &Cc, user: &CurrentUser, org: &str, role: &str, member: &str) -> ApiResult<String> {
+    check_org(cc, user, org, role, member).await?;
+    let existing: Option<String> = sqlx::query_scalar(
+        "SELECT guid FROM organization_roles WHERE organization_guid = $1 AND user_guid = $2 AND role = $3",
+    )
+    .bind(org)
+    .bind(member)
+    .bind(role)
+    .fetch_optional(&cc.db)
+    .await?;
+    if let Some(guid) = existing {
+        return Ok(guid);
+    }
+    let guid = new_guid();
+    sqlx::query("INSERT INTO organization_roles (organization_guid, user_guid, role, guid, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(org)
+        .bind(member)
+        .bind(role)
+        .bind(&guid)
+        .bind(now())
+        .execute(&cc.db)
+        .await?;
+    Ok(guid)
+}
+
+pub async fn remove_org_role(cc: &Cc, user: &CurrentUser, org: &str, role: &str, member: &str) -> ApiResult<()> {
+    check_org(cc, user, org, role, member).await?;
+    if role == "users" {
+        // Leaving an org means leaving its spaces too.
+        sqlx::query("DELETE FROM space_roles WHERE user_guid = $1 AND space_guid IN (SELECT guid FROM spaces WHERE organization_guid = $2)")
+            .bind(member)
+            .bind(org)
+            .execute(&cc.db)
+            .await?;
+    }
+    sqlx::query("DELETE FROM organization_roles WHERE organization_guid = $1 AND user_guid = $2 AND role = $3")
+        .bind(org)
+        .bind(member)
+        .bind(role)
+        .execute(&cc.db)
+        .await?;
+    Ok(())
+}
+
+async fn check_org(cc: &Cc, user: &CurrentUser, org: &str, role: &str, member: &str) -> ApiResult<()> {
+    if !ORG_ROLES.contains(&role) {
+        return Err(ApiError::not_found());
+    }
+    ORGANIZATIONS.find_for(&cc.db, org, &user.user).await?;
+    require(is_org_manager(&cc.db, &user.user, org).await?)?;
+    USERS.find(&cc.db, member).await?;
+    Ok(())
+}
+
+/// Gives `member` (a member of the space's org) the space role; its guid.
+pub async fn add_space_role(cc: &Cc, user: &CurrentUser, space: &str, role: &str, member: &str) -> ApiResult<String> {
+    let org = check_space(cc, user, space, role, member).await?;
+    let in_org: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM organization_roles WHERE organization_guid = $1 AND user_guid = $2")
+            .bind(&org)
+            .bind(member)
+            .fetch_one(&cc.db)
+            .await?;
+    if in_org == 0 {
+        return Err(ApiError::new("InvalidRelation", &["The user must be a member of the space's organization first"]));
+    }
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT guid FROM space_roles WHERE space_guid = $1 AND user_guid = $2 AND role = $3")
+            .bind(space)
+            .bind(member)
+            .bind(role)
+            .fetch_optional(&cc.db)
+            .await?;
+    if let Some(guid) = existing {
+        return Ok(guid);
+    }
+    let guid = new_guid();
+    sqlx::query("INSERT INTO space_roles (space_guid, user_guid, role, guid, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(space)
+        .bind(member)
+        .bind(role)
+        .bind(&guid)
+        .bind(now())
+        .execute(&cc.db)
+        .await?;
+    Ok(guid)
+}
+
+pub async fn remove_space_role(cc: &Cc, user: &CurrentUser, space: &str, role: &str, member: &str) -> ApiResult<()> {
+    check_space(cc, user, space, role, member).await?;
+    sqlx::query("DELETE FROM space_roles WHERE space_guid = $1 AND user_guid = $2 AND role = $3")
+        .bind(space)
+        .bind(member)
+        .bind(role)
+        .execute(&cc.db)
+        .await?;
+    Ok(())
+}
+
+/// Checks a space role change; the space's org.
+async fn check_space(cc: &Cc, user: &CurrentUser, space: &str, role: &str, member: &str) -> ApiResult<String> {
+    if !SPACE_ROLES.contains(&role) {
+        return Err(ApiError::not_found());
+    }
+    let row = SPACES.find_for(&cc.db, space, &user.user).await?;
+    require(is_space_manager(&cc.db, &user.user, space).await?)?;
+    USERS.find(&cc.db, member).await?;
+    Ok(row.try_get("organization_guid").unwrap_or_default())
+}
+
+/// Takes every role from a user (deleting the user from the CC; the login
+/// itself is UAA's to delete).
+pub async fn forget_user(cc: &Cc, user: &CurrentUser, member: &str) -> ApiResult<()> {
+    require(user.user.admin)?;
+    USERS.find(&cc.db, member).await?;
+    sqlx::query("DELETE FROM space_roles WHERE user_guid = $1").bind(member).execute(&cc.db).await?;
+    sqlx::query("DELETE FROM organization_roles WHERE user_guid = $1").bind(member).execute(&cc.db).await?;
+    Ok(())
+}
