@@ -107,6 +107,9 @@ async fn store_package(cc: &Cc, app: &str, resources: Vec<Fingerprint>, applicat
         .map(|f| PooledFile { sha1: f.sha1, path: f.file_name.unwrap_or_default(), mode: f.mode })
         .collect();
     let sha1 = packages::assemble(cc, pooled, application).await?;
+    // v3 sees the upload as a package of the app.
+    let package = crate::cc::model::package::create(&cc.db, app).await?;
+    crate::cc::model::package::uploaded(&cc.db, &package, Ok(&sha1)).await?;
     sqlx::query(
         "UPDATE apps SET package_hash = $1, package_state = $2, package_updated_at = $3, staging_failed_reason = NULL, \
          staging_failed_description = NULL, updated_at = $4 WHERE guid = $5",

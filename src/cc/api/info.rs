@@ -8,9 +8,10 @@ use serde_json::{Value, json};
 use crate::cc::Cc;
 
 pub const API_VERSION: &str = "2.128.0";
-/// Below 3.25.0, where cf CLI v6 starts to manage manifest `buildpacks` and
-/// (from 3.27.0) whole pushes through v3.
-pub const V3_VERSION: &str = "3.24.0";
+/// The cf CLI v8's minimum (v7 warns below 3.85.0). The cf CLI v6 still
+/// pushes through v2 at this version (6.40 and 6.53 were run against it)
+/// and shows the pushed app through v3.
+pub const V3_VERSION: &str = "3.99.0";
 
 pub async fn v2_info(State(cc): State<Cc>) -> Json<Value> {
     let url = cc.config.external_url();

@@ -1,7 +1,8 @@
 //! Builds (v3): staging one package of an app. The app's own staging does
-//! the work ([`super::staging`]); a build follows it: STAGED once the app
-//! is staged from the build's package — which makes the build's droplet —
-//! FAILED if that staging failed or a newer package took the app's place.
+//! the work ([`super::staging`]) and records the droplet; a build follows
+//! it: STAGED with that droplet once the app is staged from the build's
+//! package, FAILED if that staging failed or a newer package took the
+//! app's place.
 
 use sqlx::{AnyPool, Row};
 
@@ -45,7 +46,7 @@ pub async fn create(db: &AnyPool, app: &str, package: &str, user: (&str, &str)) 
 /// Brings a STAGING build up to date with its app's staging: STAGED with a
 /// new droplet, or FAILED. Of several callers at once, one makes the droplet.
 pub async fn follow(db: &AnyPool, build: &str) -> ApiResult<()> {
-    let Some(row) = sqlx::query("SELECT b.app_guid, b.package_guid, p.sha1 FROM builds b JOIN packages p ON p.guid = b.package_guid WHERE b.guid = $1 AND b.state = $2")
+    let Some(row) = sqlx::query("SELECT b.app_guid, p.sha1 FROM builds b JOIN packages p ON p.guid = b.package_guid WHERE b.guid = $1 AND b.state = $2")
         .bind(build)
         .bind("STAGING")
         .fetch_optional(db)
@@ -53,8 +54,8 @@ pub async fn follow(db: &AnyPool, build: &str) -> ApiResult<()> {
     else {
         return Ok(());
     };
-    let (app_guid, package): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-    let sha1: Option<String> = row.try_get(2)?;
+    let app_guid: String = row.try_get(0)?;
+    let sha1: Option<String> = row.try_get(1)?;
     let Some(app) = App::find_optional(db, &app_guid).await? else { return Ok(()) };
     let (state, error) = if app.package_hash != sha1 {
         ("FAILED", Some("StagingError - a newer package of the app is being staged".to_string()))
@@ -74,8 +75,13 @@ pub async fn follow(db: &AnyPool, build: &str) -> ApiResult<()> {
     } else {
         return Ok(());
     };
-    let droplet = (state == "STAGED").then(new_guid);
-    let moved = sqlx::query(
+    // The staging recorded the droplet, the app's current one.
+    let droplet: Option<String> = if state == "STAGED" {
+        sqlx::query_scalar("SELECT droplet_guid FROM apps WHERE guid = $1").bind(&app_guid).fetch_one(db).await?
+    } else {
+        None
+    };
+    sqlx::query(
         "UPDATE builds SET state = $1, error = $2, droplet_guid = $3, updated_at = $4 WHERE guid = $5 AND state = $6",
     )
     .bind(state)
@@ -86,30 +92,5 @@ pub async fn follow(db: &AnyPool, build: &str) -> ApiResult<()> {
     .bind("STAGING")
     .execute(db)
     .await?;
-    if let (Some(droplet), 1) = (droplet, moved.rows_affected()) {
-        let detected = sqlx::query("SELECT detected_buildpack, detected_start_command FROM apps WHERE guid = $1")
-            .bind(&app_guid)
-            .fetch_one(db)
-            .await?;
-        sqlx::query(
-            "INSERT INTO droplets (guid, app_guid, package_guid, state, sha1, buildpack, start_command, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&droplet)
-        .bind(&app_guid)
-        .bind(&package)
-        .bind("STAGED")
-        .bind(&app.droplet_hash)
-        .bind(detected.try_get::<Option<String>, _>(0)?)
-        .bind(detected.try_get::<Option<String>, _>(1)?)
-        .bind(now())
-        .execute(db)
-        .await?;
-        sqlx::query("UPDATE apps SET droplet_guid = $1 WHERE guid = $2")
-            .bind(&droplet)
-            .bind(&app_guid)
-            .execute(db)
-            .await?;
-    }
     Ok(())
 }

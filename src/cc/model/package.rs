@@ -20,8 +20,15 @@ pub static PACKAGES: Resource = Resource {
     visibility: Visibility::InSpace("(SELECT space_guid FROM apps WHERE apps.guid = packages.app_guid)"),
 };
 
-/// A new package of the app, awaiting its bits; its guid.
+/// Packages, droplets and builds kept per app, newest first, as CCNG's
+/// `max_packages_stored`/`max_staged_droplets_stored` keep them: older ones
+/// are deleted as new ones come (an app's current droplet always stays).
+pub const KEPT_PER_APP: i64 = 5;
+
+/// A new package of the app, awaiting its bits; its guid. The app's
+/// oldest packages, droplets and builds beyond [`KEPT_PER_APP`] go.
 pub async fn create(db: &AnyPool, app_guid: &str) -> ApiResult<String> {
+    prune(db, app_guid).await?;
     let guid = new_guid();
     sqlx::query("INSERT INTO packages (guid, app_guid, state, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&guid)
@@ -47,5 +54,26 @@ pub async fn uploaded(db: &AnyPool, guid: &str, outcome: Result<&str, &str>) -> 
         .bind(guid)
         .execute(db)
         .await?;
+    Ok(())
+}
+
+/// Deletes the app's packages, builds and (not current) droplets older than
+/// its [`KEPT_PER_APP`] newest of each.
+pub async fn prune(db: &AnyPool, app_guid: &str) -> ApiResult<()> {
+    for (table, except_current) in [
+        ("packages", ""),
+        ("builds", ""),
+        ("droplets", " AND guid <> COALESCE((SELECT droplet_guid FROM apps WHERE guid = $3), '')"),
+    ] {
+        let sql = format!(
+            "DELETE FROM {table} WHERE app_guid = $1 AND id NOT IN (SELECT id FROM {table} WHERE app_guid = $2 \
+             ORDER BY id DESC LIMIT {KEPT_PER_APP}){except_current}"
+        );
+        let mut query = sqlx::query(&sql).bind(app_guid).bind(app_guid);
+        if !except_current.is_empty() {
+            query = query.bind(app_guid);
+        }
+        query.execute(db).await?;
+    }
     Ok(())
 }

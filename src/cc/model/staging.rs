@@ -1,6 +1,7 @@
 //! An app's staging, as the CCDB keeps it on the app's row: PENDING with
 //! the task staging it, the CC following that task and when it gives up;
-//! then STAGED with the droplet, or FAILED with why. Every change after
+//! then STAGED with the droplet (a droplet record, v3's current droplet),
+//! or FAILED with why. Every change after
 //! the start names its task, so a newer staging of the app (another task)
 //! is never overwritten by an older one's end.
 
@@ -36,13 +37,31 @@ pub async fn begin(db: &AnyPool, guid: &str, task_id: &str, cc_id: &str, deadlin
     Ok(())
 }
 
-/// Marks the app STAGED with what `task_id` made; false when a newer
-/// staging owns the app now.
+/// Marks the app STAGED with what `task_id` made, recorded as a new
+/// droplet (of the package it was staged from) that is the app's current
+/// one; false when a newer staging owns the app now.
 pub async fn succeeded(db: &AnyPool, guid: &str, task_id: &str, staged: Staged) -> ApiResult<bool> {
+    let droplet = new_guid();
+    sqlx::query(
+        "INSERT INTO droplets (guid, app_guid, package_guid, state, sha1, buildpack, start_command, created_at) \
+         SELECT $1, guid, (SELECT p.guid FROM packages p WHERE p.app_guid = apps.guid AND p.sha1 = apps.package_hash \
+         ORDER BY p.id DESC LIMIT 1), $2, $3, $4, $5, $6 FROM apps WHERE guid = $7 AND staging_task_id = $8",
+    )
+    .bind(&droplet)
+    .bind("STAGED")
+    .bind(&staged.droplet_sha1)
+    .bind(&staged.detected_buildpack)
+    .bind(&staged.detected_start_command)
+    .bind(now())
+    .bind(guid)
+    .bind(task_id)
+    .execute(db)
+    .await?;
+    super::package::prune(db, guid).await?;
     let updated = sqlx::query(
         "UPDATE apps SET package_state = $1, droplet_hash = $2, detected_buildpack = $3, detected_buildpack_guid = \
          (SELECT guid FROM buildpacks WHERE blob_key = $4), detected_start_command = $5, updated_at = $6, \
-         staging_cc = NULL, staging_deadline = NULL WHERE guid = $7 AND staging_task_id = $8",
+         staging_cc = NULL, staging_deadline = NULL, droplet_guid = $7 WHERE guid = $8 AND staging_task_id = $9",
     )
     .bind("STAGED")
     .bind(staged.droplet_sha1)
@@ -50,6 +69,7 @@ pub async fn succeeded(db: &AnyPool, guid: &str, task_id: &str, staged: Staged) 
     .bind(staged.buildpack_key)
     .bind(staged.detected_start_command)
     .bind(now())
+    .bind(&droplet)
     .bind(guid)
     .bind(task_id)
     .execute(db)
