@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestPlatform, eventually, repo};
+use common::{TestPlatform, eventually, repo, zip_of};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -112,13 +112,7 @@ async fn cf_cli_v6_api_auth_target_push_and_manage(platform: TestPlatform) {
     let fingerprint = json!([{"fn":"hello_http.wasm","mode":"644","sha1":sha1,"size":wasm.len()}]);
     let matched = cf.expect(Method::PUT, "/v2/resource_match", Some(fingerprint), 200).await;
     assert_eq!(matched, json!([]), "nothing is in the pool yet");
-    let zip = {
-        use std::io::Write;
-        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        writer.start_file("hello_http.wasm", zip::write::SimpleFileOptions::default()).unwrap();
-        writer.write_all(&wasm).unwrap();
-        writer.finish().unwrap().into_inner()
-    };
+    let zip = zip_of(&[("hello_http.wasm", &wasm)]);
     let form = reqwest::multipart::Form::new()
         .text("resources", "[]")
         .part("application", reqwest::multipart::Part::bytes(zip).file_name("application.zip"));

@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use common::{TestPlatform, eventually, repo};
+use common::{TestPlatform, eventually, repo, zip_of};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -119,13 +119,7 @@ async fn cf_cli_v7_target_push_and_manage(platform: TestPlatform) {
         .await;
     assert_eq!(package["state"], "AWAITING_UPLOAD");
     let package = package["guid"].as_str().unwrap().to_string();
-    let zip = {
-        use std::io::Write;
-        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        writer.start_file("hello_http.wasm", zip::write::SimpleFileOptions::default()).unwrap();
-        writer.write_all(&wasm).unwrap();
-        writer.finish().unwrap().into_inner()
-    };
+    let zip = zip_of(&[("hello_http.wasm", &wasm)]);
     let form = reqwest::multipart::Form::new()
         .text("resources", "[]")
         .part("bits", reqwest::multipart::Part::bytes(zip).file_name("package.zip"));
@@ -243,6 +237,17 @@ async fn cf_cli_v7_target_push_and_manage(platform: TestPlatform) {
     let v2 = cf.expect(Method::GET, &format!("/v2/apps/{app}"), None, 200).await;
     assert_eq!(v2["entity"]["environment_json"]["GREETING"], "hi");
 
+    // cf push (v8) first asks what the manifest would change; cf create-app-manifest.
+    let manifest =
+        "applications:\n- name: hello\n  memory: 64M\n  instances: 3\n  routes:\n  - route: hello.localhost\n";
+    let (status, _, diff) = cf
+        .send(Method::POST, &format!("/v3/spaces/{space}/manifest_diff"), Some(("application/x-yaml", manifest.into())))
+        .await;
+    assert_eq!(status, 201, "{diff}");
+    assert_eq!(diff["diff"], json!([{"op": "replace", "path": "/applications/0/instances", "was": 2, "value": 3}]));
+    let (status, _, _) = cf.send(Method::GET, &format!("/v3/apps/{app}/manifest"), None).await;
+    assert_eq!(status, 200);
+
     // Labels, label selectors, pagination and v3's errors.
     cf.expect(Method::PATCH, &format!("/v3/apps/{app}"), Some(json!({"metadata": {"labels": {"env": "prod"}}})), 200)
         .await;
@@ -307,8 +312,15 @@ async fn a_rolling_deployment_serves_every_request_and_can_be_cancelled() {
     platform.push("roll", &repo().join("examples/hello-http"), &["-i", "2", "-m", "64M"]).await;
     let app = platform.app_guid("roll").await;
     let cf = Cf { platform: &platform, token: platform.token().await };
-    let first_droplet = cf.expect(Method::GET, &format!("/v3/apps/{app}/droplets/current"), None, 404).await;
-    assert_eq!(first_droplet["errors"][0]["title"], "CF-ResourceNotFound", "a v2 push sets no v3 droplet");
+    // v3 sees what the v2 push made: its package and the droplet staged from it.
+    let first_droplet = cf.expect(Method::GET, &format!("/v3/apps/{app}/droplets/current"), None, 200).await;
+    assert_eq!(first_droplet["buildpacks"][0]["name"], "wasm_buildpack", "{first_droplet}");
+    let packages = cf.expect(Method::GET, &format!("/v3/apps/{app}/packages"), None, 200).await;
+    assert_eq!(packages["resources"][0]["state"], "READY");
+    assert_eq!(
+        first_droplet["links"]["package"]["href"],
+        format!("{}/v3/packages/{}", platform.api, packages["resources"][0]["guid"].as_str().unwrap())
+    );
 
     // What cf7 push --strategy rolling sends: a package, a build, then a deployment of its droplet.
     let package = cf
@@ -322,16 +334,8 @@ async fn a_rolling_deployment_serves_every_request_and_can_be_cancelled() {
         .as_str()
         .unwrap()
         .to_string();
-    let zip = {
-        use std::io::Write;
-        let wasm = std::fs::read(repo().join("examples/hello-http/hello_http.wasm")).unwrap();
-        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        writer.start_file("hello_http.wasm", zip::write::SimpleFileOptions::default()).unwrap();
-        writer.write_all(&wasm).unwrap();
-        writer.start_file("VERSION", zip::write::SimpleFileOptions::default()).unwrap();
-        writer.write_all(b"2").unwrap();
-        writer.finish().unwrap().into_inner()
-    };
+    let wasm = std::fs::read(repo().join("examples/hello-http/hello_http.wasm")).unwrap();
+    let zip = zip_of(&[("hello_http.wasm", &wasm), ("VERSION", b"2")]);
     let form = reqwest::multipart::Form::new().part("bits", reqwest::multipart::Part::bytes(zip).file_name("p.zip"));
     let url = format!("{}/v3/packages/{package}/upload", platform.api);
     assert_eq!(platform.http.post(url).bearer_auth(&cf.token).multipart(form).send().await.unwrap().status(), 200);
@@ -418,4 +422,77 @@ impl Load {
         self.stop.send(true).unwrap();
         self.task.await.unwrap()
     }
+}
+
+on_both_databases!(cf_cli_v7_manages_orgs_spaces_users_and_roles, super::cf_cli_v7_manages_orgs_spaces_users_and_roles);
+
+/// `cf create-org`, `create-space`, `create-user`, `set-org-role`,
+/// `set-space-role`, `org-users`, `org-quotas`, `feature-flags`,
+/// `delete-user` and `delete-org` as the cf CLI v7 sends them.
+async fn cf_cli_v7_manages_orgs_spaces_users_and_roles(platform: TestPlatform) {
+    let cf = Cf { platform: &platform, token: platform.token().await };
+    let org = cf.expect(Method::POST, "/v3/organizations", Some(json!({"name": "acme"})), 201).await;
+    let org = org["guid"].as_str().unwrap().to_string();
+    let quotas = cf.expect(Method::GET, &format!("/v3/organization_quotas?organization_guids={org}"), None, 200).await;
+    let applied_to = quotas["resources"][0]["relationships"]["organizations"]["data"].as_array().unwrap();
+    assert!(applied_to.contains(&json!({"guid": org})), "the default quota applies to the new org: {quotas}");
+    let shown = cf.expect(Method::GET, &format!("/v3/organizations/{org}"), None, 200).await;
+    assert_eq!(shown["relationships"]["quota"]["data"]["guid"], quotas["resources"][0]["guid"]);
+    let taken = cf.error(Method::POST, "/v3/organizations", Some(json!({"name": "acme"}))).await;
+    assert_eq!(taken, (422, "CF-UnprocessableEntity".into()));
+    let space = cf
+        .expect(
+            Method::POST,
+            "/v3/spaces",
+            Some(json!({"name": "web", "relationships": {"organization": {"data": {"guid": org}}}})),
+            201,
+        )
+        .await;
+    let space = space["guid"].as_str().unwrap().to_string();
+
+    // cf create-user: UAA makes the login, the CC its record.
+    let (status, created) = platform
+        .api(
+            Method::POST,
+            "/Users",
+            Some(&json!({"userName": "alice", "password": "pw123", "emails": [{"value": "alice"}]}).to_string()),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let alice = created["id"].as_str().unwrap().to_string();
+    assert_eq!(cf.expect(Method::POST, "/v3/users", Some(json!({"guid": alice})), 201).await["username"], "alice");
+    let role = |kind: &str, target: &str, guid: &str| json!({"type": kind, "relationships": {"user": {"data": {"username": "alice"}}, target: {"data": {"guid": guid}}}});
+    let space_role_first = cf.error(Method::POST, "/v3/roles", Some(role("space_developer", "space", &space))).await;
+    assert_eq!(space_role_first, (422, "CF-UnprocessableEntity".into()), "a space role needs the org first");
+    cf.expect(Method::POST, "/v3/roles", Some(role("organization_user", "organization", &org)), 201).await;
+    let developer = cf.expect(Method::POST, "/v3/roles", Some(role("space_developer", "space", &space)), 201).await;
+    assert_eq!(developer["relationships"]["space"]["data"]["guid"], space);
+    let roles = cf.expect(Method::GET, &format!("/v3/roles?organization_guids={org}&include=user"), None, 200).await;
+    let mut types: Vec<&str> =
+        roles["resources"].as_array().unwrap().iter().map(|r| r["type"].as_str().unwrap()).collect();
+    types.sort();
+    assert_eq!(types, ["organization_user", "space_developer"]);
+    assert_eq!(roles["included"]["users"][0]["username"], "alice");
+    // v2 sees the same membership.
+    let developers = cf.expect(Method::GET, &format!("/v2/spaces/{space}/developers"), None, 200).await;
+    assert_eq!(developers["resources"][0]["entity"]["username"], "alice");
+
+    let flags = cf.expect(Method::GET, "/v3/feature_flags", None, 200).await;
+    assert!(flags["resources"].as_array().unwrap().iter().any(|f| f["name"] == "app_scaling" && f["enabled"] == true));
+
+    // cf unset-space-role, cf delete-user, cf delete-org
+    let (status, _, _) =
+        cf.send(Method::DELETE, &format!("/v3/roles/{}", developer["guid"].as_str().unwrap()), None).await;
+    assert_eq!(status, 202);
+    let (status, location, _) = cf.send(Method::DELETE, &format!("/v3/users/{alice}"), None).await;
+    assert_eq!(status, 202);
+    cf.job_completes(&location.unwrap()).await;
+    let (status, _) = platform.api(Method::DELETE, &format!("/Users/{alice}"), None).await;
+    assert_eq!(status, 200);
+    cf.expect(Method::GET, &format!("/v2/users/{alice}"), None, 404).await;
+    let (status, location, _) = cf.send(Method::DELETE, &format!("/v3/organizations/{org}"), None).await;
+    assert_eq!(status, 202);
+    cf.job_completes(&location.unwrap()).await;
+    assert_eq!(cf.error(Method::GET, &format!("/v3/spaces/{space}"), None).await.0, 404, "its spaces went with it");
+    platform.shutdown().await;
 }

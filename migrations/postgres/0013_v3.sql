@@ -36,7 +36,9 @@ CREATE TABLE droplets (
     package_guid TEXT,
     state TEXT NOT NULL,
     sha1 TEXT,
+    -- the admin buildpack that made it, and what its detect said
     buildpack TEXT,
+    detect_output TEXT,
     start_command TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT

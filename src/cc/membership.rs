@@ -20,27 +20,7 @@ pub const SPACE_ROLES: [&str; 3] = ["developers", "managers", "auditors"];
 /// existing one's if they have it).
 pub async fn add_org_role(cc: &Cc, user: &CurrentUser, org: &str, role: &str, member: &str) -> ApiResult<String> {
     check_org(cc, user, org, role, member).await?;
-    let existing: Option<String> = sqlx::query_scalar(
-        "SELECT guid FROM organization_roles WHERE organization_guid = $1 AND user_guid = $2 AND role = $3",
-    )
-    .bind(org)
-    .bind(member)
-    .bind(role)
-    .fetch_optional(&cc.db)
-    .await?;
-    if let Some(guid) = existing {
-        return Ok(guid);
-    }
-    let guid = new_guid();
-    sqlx::query("INSERT INTO organization_roles (organization_guid, user_guid, role, guid, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(org)
-        .bind(member)
-        .bind(role)
-        .bind(&guid)
-        .bind(now())
-        .execute(&cc.db)
-        .await?;
-    Ok(guid)
+    grant(cc, "organization_roles", "organization_guid", org, role, member).await
 }
 
 pub async fn remove_org_role(cc: &Cc, user: &CurrentUser, org: &str, role: &str, member: &str) -> ApiResult<()> {
@@ -84,9 +64,15 @@ pub async fn add_space_role(cc: &Cc, user: &CurrentUser, space: &str, role: &str
     if in_org == 0 {
         return Err(ApiError::new("InvalidRelation", &["The user must be a member of the space's organization first"]));
     }
+    grant(cc, "space_roles", "space_guid", space, role, member).await
+}
+
+/// Stores the role in `table` (`organization_roles` or `space_roles`, whose
+/// `column` names the org or space) unless the member has it; its guid.
+async fn grant(cc: &Cc, table: &str, column: &str, scope: &str, role: &str, member: &str) -> ApiResult<String> {
     let existing: Option<String> =
-        sqlx::query_scalar("SELECT guid FROM space_roles WHERE space_guid = $1 AND user_guid = $2 AND role = $3")
-            .bind(space)
+        sqlx::query_scalar(&format!("SELECT guid FROM {table} WHERE {column} = $1 AND user_guid = $2 AND role = $3"))
+            .bind(scope)
             .bind(member)
             .bind(role)
             .fetch_optional(&cc.db)
@@ -95,14 +81,16 @@ pub async fn add_space_role(cc: &Cc, user: &CurrentUser, space: &str, role: &str
         return Ok(guid);
     }
     let guid = new_guid();
-    sqlx::query("INSERT INTO space_roles (space_guid, user_guid, role, guid, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(space)
-        .bind(member)
-        .bind(role)
-        .bind(&guid)
-        .bind(now())
-        .execute(&cc.db)
-        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO {table} ({column}, user_guid, role, guid, created_at) VALUES ($1, $2, $3, $4, $5)"
+    ))
+    .bind(scope)
+    .bind(member)
+    .bind(role)
+    .bind(&guid)
+    .bind(now())
+    .execute(&cc.db)
+    .await?;
     Ok(guid)
 }
 

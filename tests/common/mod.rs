@@ -343,6 +343,17 @@ pub fn app_dir(files: &[&str]) -> tempfile::TempDir {
     dir
 }
 
+/// A zip of these (name, contents) files, as clients upload packages.
+pub fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, contents) in files {
+        writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        writer.write_all(contents).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
 /// The first-push scenario, on whichever bus: push examples/hello-http with
 /// two instances, and both answer through the router with their own index
 /// and the VCAP_APPLICATION CF would give them.

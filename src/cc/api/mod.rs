@@ -13,7 +13,7 @@ mod buildpacks;
 mod collection;
 mod domains;
 mod doppler;
-mod feature_flags;
+pub(crate) mod feature_flags;
 pub(crate) mod info;
 mod instances;
 mod jobs;

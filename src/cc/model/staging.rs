@@ -43,13 +43,15 @@ pub async fn begin(db: &AnyPool, guid: &str, task_id: &str, cc_id: &str, deadlin
 pub async fn succeeded(db: &AnyPool, guid: &str, task_id: &str, staged: Staged) -> ApiResult<bool> {
     let droplet = new_guid();
     sqlx::query(
-        "INSERT INTO droplets (guid, app_guid, package_guid, state, sha1, buildpack, start_command, created_at) \
-         SELECT $1, guid, (SELECT p.guid FROM packages p WHERE p.app_guid = apps.guid AND p.sha1 = apps.package_hash \
-         ORDER BY p.id DESC LIMIT 1), $2, $3, $4, $5, $6 FROM apps WHERE guid = $7 AND staging_task_id = $8",
+        "INSERT INTO droplets (guid, app_guid, package_guid, state, sha1, buildpack, detect_output, start_command, \
+         created_at) SELECT $1, guid, (SELECT p.guid FROM packages p WHERE p.app_guid = apps.guid AND \
+         p.sha1 = apps.package_hash ORDER BY p.id DESC LIMIT 1), $2, $3, (SELECT name FROM buildpacks WHERE \
+         blob_key = $4), $5, $6, $7 FROM apps WHERE guid = $8 AND staging_task_id = $9",
     )
     .bind(&droplet)
     .bind("STAGED")
     .bind(&staged.droplet_sha1)
+    .bind(&staged.buildpack_key)
     .bind(&staged.detected_buildpack)
     .bind(&staged.detected_start_command)
     .bind(now())

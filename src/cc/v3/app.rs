@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 
+use super::SPACES;
 use super::resource::{Relationship, V3Resource, action, column, computed, filter, link};
-use super::space::SPACES;
 use crate::cc::model::APPS as MODEL;
 use crate::cc::model::resource::Kind::Text;
 use crate::cc::model::resource::text_column;

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 
-use super::app::APPS;
+use super::APPS;
 use super::resource::{Relationship, V3Resource, column, computed, constant, filter, link};
 use crate::cc::model::build::BUILDS as MODEL;
 use crate::cc::model::resource::Kind::Text;

@@ -1,6 +1,6 @@
 //! Domains in v3: shared ones (no owning organization) and private ones.
 
-use super::organization::ORGANIZATIONS;
+use super::ORGANIZATIONS;
 use super::resource::{Relationship, V3Resource, column, constant, filter, link};
 use crate::cc::model::DOMAINS as MODEL;
 use crate::cc::model::resource::Kind::Text;

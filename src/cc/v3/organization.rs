@@ -1,6 +1,7 @@
 //! Organizations in v3.
 
-use super::resource::{Filter, V3Resource, column, constant, filter, link};
+use super::ORGANIZATION_QUOTAS;
+use super::resource::{Filter, Relationship, V3Resource, column, constant, filter, link};
 use crate::cc::model::ORGANIZATIONS as MODEL;
 use crate::cc::model::resource::Kind::Text;
 
@@ -9,7 +10,7 @@ pub static ORGANIZATIONS: V3Resource = V3Resource {
     path: "/v3/organizations",
     plural: "organizations",
     fields: &[column("name", "name", Text), constant("suspended", "false")],
-    relationships: &[],
+    relationships: &[Relationship { name: "quota", column: "quota_definition_guid", resource: &ORGANIZATION_QUOTAS }],
     links: &[
         link("domains", "/v3/organizations/{guid}/domains"),
         link("default_domain", "/v3/organizations/{guid}/domains/default"),

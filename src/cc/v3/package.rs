@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 
-use super::app::APPS;
+use super::APPS;
 use super::resource::{Relationship, V3Resource, action, column, computed, constant, filter, link};
 use crate::cc::model::package::PACKAGES as MODEL;
 use crate::cc::model::resource::Kind::Text;

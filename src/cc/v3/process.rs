@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::app::APPS;
+use super::APPS;
 use super::resource::{Relationship, V3Resource, action, column, computed, constant, filter, link};
 use crate::cc::model::APPS as MODEL;
 use crate::cc::model::resource::Kind::{Int, Text};

@@ -1,9 +1,7 @@
 //! Roles in v3: `organization_user`, `space_developer`….
 
-use super::organization::ORGANIZATIONS;
 use super::resource::{Relationship, V3Resource, column, filter, link};
-use super::space::SPACES;
-use super::user::USERS;
+use super::{ORGANIZATIONS, SPACES, USERS};
 use crate::cc::model::resource::Kind::Text;
 use crate::cc::model::role::ROLES as MODEL;
 

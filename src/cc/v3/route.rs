@@ -8,9 +8,8 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
 
-use super::domain::DOMAINS;
 use super::resource::{Relationship, V3Resource, column, constant, filter, link};
-use super::space::SPACES;
+use super::{DOMAINS, SPACES};
 use crate::cc::Cc;
 use crate::cc::error::ApiResult;
 use crate::cc::model::ROUTES as MODEL;

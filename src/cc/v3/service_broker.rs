@@ -1,7 +1,7 @@
 //! Service brokers in v3 (platform-wide, or scoped to a space).
 
+use super::SPACES;
 use super::resource::{Relationship, V3Resource, column, filter, link};
-use super::space::SPACES;
 use crate::cc::model::SERVICE_BROKERS as MODEL;
 use crate::cc::model::resource::Kind::Text;
 

@@ -4,8 +4,7 @@ use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 
 use super::resource::{Relationship, V3Resource, column, computed, constant, filter, link};
-use super::service_plan::SERVICE_PLANS;
-use super::space::SPACES;
+use super::{SERVICE_PLANS, SPACES};
 use crate::cc::model::ALL_SERVICE_INSTANCES as MODEL;
 use crate::cc::model::resource::Kind::{Json, Text};
 use crate::cc::model::resource::text_column;

@@ -3,8 +3,9 @@
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 
+use super::SERVICE_BROKERS;
+use super::presenter::column_value;
 use super::resource::{Relationship, V3Resource, column, computed, constant, filter, link};
-use super::service_broker::SERVICE_BROKERS;
 use crate::cc::model::SERVICES as MODEL;
 use crate::cc::model::resource::Kind::{Bool, Json, Text};
 use crate::cc::model::resource::{bool_column, text_column};
@@ -52,7 +53,8 @@ pub static SERVICE_OFFERINGS: V3Resource = V3Resource {
 };
 
 fn broker_catalog(row: &AnyRow) -> Value {
-    let metadata: Value = text_column(row, "extra").and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(json!({}));
+    // The catalog's metadata, `{}` when it gave none.
+    let metadata = Some(column_value(row, "extra", Json)).filter(|m| !m.is_null()).unwrap_or(json!({}));
     json!({
         "id": text_column(row, "unique_id"),
         "metadata": metadata,

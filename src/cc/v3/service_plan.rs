@@ -3,10 +3,11 @@
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 
+use super::SERVICE_OFFERINGS;
+use super::presenter::column_value;
 use super::resource::{Relationship, V3Resource, column, computed, constant, filter, link};
-use super::service_offering::SERVICE_OFFERINGS;
 use crate::cc::model::SERVICE_PLANS as MODEL;
-use crate::cc::model::resource::Kind::{Bool, Text};
+use crate::cc::model::resource::Kind::{Bool, Json, Text};
 use crate::cc::model::resource::{bool_column, text_column};
 
 pub static SERVICE_PLANS: V3Resource = V3Resource {
@@ -62,7 +63,8 @@ pub static SERVICE_PLANS: V3Resource = V3Resource {
 };
 
 fn broker_catalog(row: &AnyRow) -> Value {
-    let metadata: Value = text_column(row, "extra").and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(json!({}));
+    // The catalog's metadata, `{}` when it gave none.
+    let metadata = Some(column_value(row, "extra", Json)).filter(|m| !m.is_null()).unwrap_or(json!({}));
     json!({
         "id": text_column(row, "unique_id"),
         "metadata": metadata,

@@ -1,7 +1,7 @@
 //! Spaces in v3.
 
-use super::organization::ORGANIZATIONS;
 use super::resource::{Relationship, V3Resource, action, column, filter, link};
+use super::{ORGANIZATIONS, SPACE_QUOTAS};
 use crate::cc::model::SPACES as MODEL;
 use crate::cc::model::resource::Kind::Text;
 
@@ -10,7 +10,10 @@ pub static SPACES: V3Resource = V3Resource {
     path: "/v3/spaces",
     plural: "spaces",
     fields: &[column("name", "name", Text)],
-    relationships: &[Relationship { name: "organization", column: "organization_guid", resource: &ORGANIZATIONS }],
+    relationships: &[
+        Relationship { name: "organization", column: "organization_guid", resource: &ORGANIZATIONS },
+        Relationship { name: "quota", column: "space_quota_definition_guid", resource: &SPACE_QUOTAS },
+    ],
     links: &[
         link("organization", "/v3/organizations/{organization_guid}"),
         link("features", "/v3/spaces/{guid}/features"),

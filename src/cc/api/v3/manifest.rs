@@ -5,9 +5,11 @@
 //! routes: those listed (made if free), none with `no-route`, or — when it
 //! has none yet — its default or a random one. The work is a job.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -221,4 +223,142 @@ async fn split_route(cc: &Cc, org: &str, route: &str) -> ApiResult<(String, Stri
         }
     }
     Err(invalid(&format!("The route '{route}' did not match any existing domains.")))
+}
+
+/// An app as a manifest entry: what `GET /v3/apps/:guid/manifest` shows
+/// and a diff compares against.
+async fn current(cc: &Cc, app: &App) -> ApiResult<Value> {
+    let mut entry = json!({
+        "name": app.name,
+        "stack": crate::protocol::STACK,
+        "instances": app.instances,
+        "memory": format!("{}M", app.memory_mb),
+        "disk_quota": format!("{}M", app.disk_quota_mb),
+        "health-check-type": app.health_check_type.clone().unwrap_or_else(|| "port".into()),
+    });
+    if let Some(buildpack) = &app.buildpack {
+        entry["buildpacks"] = json!([buildpack]);
+    }
+    if let Some(command) = &app.command {
+        entry["command"] = json!(command);
+    }
+    if let Some(endpoint) = app.health_check_http_endpoint.as_ref().filter(|_| entry["health-check-type"] == "http") {
+        entry["health-check-http-endpoint"] = json!(endpoint);
+    }
+    if let Some(timeout) = app.health_check_timeout {
+        entry["timeout"] = json!(timeout);
+    }
+    let env = app.environment();
+    if !env.is_empty() {
+        entry["env"] = Value::Object(env);
+    }
+    let routes = crate::cc::model::route::MappedRoute::of_app(&cc.db, &app.guid).await?;
+    if routes.is_empty() {
+        entry["no-route"] = json!(true);
+    } else {
+        entry["routes"] = routes.iter().map(|r| json!({"route": r.uri()})).collect();
+    }
+    Ok(entry)
+}
+
+/// `GET /v3/apps/:guid/manifest` (space developers): the app as a manifest, in YAML.
+pub async fn of_app(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
+    let app = App::from_row(&writable_app(&cc, &user, &guid).await?);
+    let manifest = json!({"applications": [current(&cc, &app).await?]});
+    let yaml = serde_yaml::to_string(&manifest).map_err(anyhow::Error::from)?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/x-yaml")], yaml).into_response())
+}
+
+/// `POST /v3/spaces/:guid/manifest_diff`: how applying the manifest would
+/// change the space's apps, as JSON-Patch-like operations (`cf push` v8
+/// shows it before it applies the manifest).
+pub async fn diff(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(space): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    SPACES.find_for(&cc, &user.user, &space).await?;
+    require(is_space_developer(&cc.db, &user.user, &space).await?)?;
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| ApiError::new("MessageParseError", &["the manifest is not UTF-8"]))?;
+    Manifest::parse(text).map_err(|e| invalid(&format!("{e:#}")))?;
+    let requested: Value = serde_yaml::from_str(text).map_err(|e| invalid(&e.to_string()))?;
+    let mut operations = Vec::new();
+    for (index, wanted) in requested["applications"].as_array().into_iter().flatten().enumerate() {
+        let name = wanted["name"].as_str().unwrap_or_default();
+        let found =
+            APPS.select(&cc.db, &[Condition::eq("space_guid", &space), Condition::eq("name", name)], "").await?;
+        let was = match found.first() {
+            Some(row) => current(&cc, &App::from_row(row)).await?,
+            None => json!({}),
+        };
+        compare(&format!("/applications/{index}"), &was, wanted, &mut operations);
+    }
+    Ok((StatusCode::CREATED, Json(json!({"diff": operations}))))
+}
+
+/// The operations turning `was` into `wanted`, for the fields `wanted`
+/// gives (a manifest leaves out what it does not change); lists compare
+/// item by item, sizes by megabytes (`1G` is `1024M`).
+fn compare(path: &str, was: &Value, wanted: &Value, out: &mut Vec<Value>) {
+    match (was, wanted) {
+        (Value::Object(was), Value::Object(wanted)) => {
+            for (key, value) in wanted {
+                let at = format!("{path}/{key}");
+                match was.get(key) {
+                    None => out.push(json!({"op": "add", "path": at, "value": value})),
+                    Some(old) => compare(&at, old, value, out),
+                }
+            }
+        }
+        (Value::Array(was), Value::Array(wanted)) => {
+            for (index, value) in wanted.iter().enumerate() {
+                let at = format!("{path}/{index}");
+                match was.get(index) {
+                    None => out.push(json!({"op": "add", "path": at, "value": value})),
+                    Some(old) => compare(&at, old, value, out),
+                }
+            }
+            for (index, old) in was.iter().enumerate().skip(wanted.len()) {
+                out.push(json!({"op": "remove", "path": format!("{path}/{index}"), "was": old}));
+            }
+        }
+        (old, new) if same(old, new) => {}
+        (old, new) => out.push(json!({"op": "replace", "path": path, "was": old, "value": new})),
+    }
+}
+
+/// Equal, or the same size written two ways, or the same number as text.
+fn same(old: &Value, new: &Value) -> bool {
+    let text = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    old == new
+        || text(old) == text(new)
+        || matches!(
+            (crate::protocol::manifest::parse_memory(&text(old)), crate::protocol::manifest::parse_memory(&text(new))),
+            (Ok(a), Ok(b)) if a == b && text(old).ends_with(['M', 'G', 'B']) && text(new).ends_with(['M', 'G', 'B'])
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diff_names_what_changes() {
+        let was =
+            json!({"name": "a", "memory": "1024M", "instances": 1, "routes": [{"route": "a.x"}, {"route": "b.x"}]});
+        let wanted =
+            json!({"name": "a", "memory": "1G", "instances": 2, "routes": [{"route": "a.x"}], "command": "go"});
+        let mut out = Vec::new();
+        compare("/applications/0", &was, &wanted, &mut out);
+        assert_eq!(
+            out,
+            vec![
+                json!({"op": "add", "path": "/applications/0/command", "value": "go"}),
+                json!({"op": "replace", "path": "/applications/0/instances", "was": 1, "value": 2}),
+                json!({"op": "remove", "path": "/applications/0/routes/1", "was": {"route": "b.x"}}),
+            ]
+        );
+    }
 }

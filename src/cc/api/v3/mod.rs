@@ -18,6 +18,7 @@ use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::routing::{get, post};
 
 use crate::cc::Cc;
+use crate::cc::api::feature_flags;
 use crate::cc::auth::CurrentUser;
 use crate::cc::v3::app::APPS;
 use crate::cc::v3::audit_event::AUDIT_EVENTS;
@@ -28,6 +29,7 @@ use crate::cc::v3::droplet::DROPLETS;
 use crate::cc::v3::organization::ORGANIZATIONS;
 use crate::cc::v3::package::PACKAGES;
 use crate::cc::v3::process::PROCESSES;
+use crate::cc::v3::quota::{ORGANIZATION_QUOTAS, SPACE_QUOTAS};
 use crate::cc::v3::resource::V3Resource;
 use crate::cc::v3::role::ROLES;
 use crate::cc::v3::route::ROUTES;
@@ -69,10 +71,15 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/processes/{guid}/actions/scale", post(processes::scale_process))
         .route("/v3/processes/{guid}/stats", get(processes::stats_of_process))
         .route("/v3/spaces/{guid}/actions/apply_manifest", post(manifest::apply))
+        .route("/v3/spaces/{guid}/manifest_diff", post(manifest::diff))
+        .route("/v3/apps/{guid}/manifest", get(manifest::of_app))
         .route("/v3/organizations", post(tenancy::create_org))
         .route("/v3/spaces", post(tenancy::create_space))
         .route("/v3/organizations/{guid}", axum::routing::patch(tenancy::rename_org).delete(tenancy::delete_org))
         .route("/v3/spaces/{guid}", axum::routing::patch(tenancy::rename_space).delete(tenancy::delete_space))
+        .route("/v3/feature_flags", get(feature_flags::v3_list))
+        .route("/v3/feature_flags/{name}", get(feature_flags::v3_get))
+        .route("/v3/environment_variable_groups/{group}", get(feature_flags::v3_environment_variable_group))
         .route("/v3/roles", post(tenancy::create_role))
         .route("/v3/users", post(tenancy::create_user))
         .route("/v3/users/{guid}", axum::routing::delete(tenancy::delete_user))
@@ -107,6 +114,7 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         &DOMAINS,
         &DROPLETS,
         &ORGANIZATIONS,
+        &ORGANIZATION_QUOTAS,
         &PACKAGES,
         &ROLES,
         &ROUTES,
@@ -116,6 +124,7 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         &SERVICE_OFFERINGS,
         &SERVICE_PLANS,
         &SPACES,
+        &SPACE_QUOTAS,
         &STACKS,
         &USERS,
     ] {

@@ -23,7 +23,7 @@ pub async fn root(State(cc): State<Cc>) -> Json<Value> {
 }
 
 /// The collections `/v3` links to: those served.
-const LINKED: [&str; 23] = [
+const LINKED: [&str; 27] = [
     "apps",
     "audit_events",
     "buildpacks",
@@ -31,8 +31,11 @@ const LINKED: [&str; 23] = [
     "deployments",
     "domains",
     "droplets",
+    "environment_variable_groups",
+    "feature_flags",
     "isolation_segments",
     "jobs",
+    "organization_quotas",
     "organizations",
     "packages",
     "processes",
@@ -44,6 +47,7 @@ const LINKED: [&str; 23] = [
     "service_instances",
     "service_offerings",
     "service_plans",
+    "space_quotas",
     "spaces",
     "stacks",
     "users",

@@ -153,20 +153,9 @@ pub async fn create_role(
     let kind = body.string("type", "Type")?.unwrap_or_default();
     let (in_space, relation) = role::relation(&kind)
         .ok_or_else(|| invalid(&format!("Type must be one of the allowed types, not '{kind}'")))?;
-    let member = match (
-        body.string("relationships/user/data/guid", "User guid")?,
-        body.string("relationships/user/data/username", "Username")?,
-    ) {
-        (Some(guid), _) => guid,
-        (None, Some(name)) => {
-            let found: Option<String> = sqlx::query_scalar("SELECT guid FROM users WHERE username = $1")
-                .bind(&name)
-                .fetch_optional(&cc.db)
-                .await?;
-            found.ok_or_else(|| invalid(&format!("No user exists with the username '{name}'.")))?
-        }
-        (None, None) => return Err(invalid("Relationships user can't be blank")),
-    };
+    let member = user_named(&cc, &body, "relationships/user/data/")
+        .await?
+        .ok_or_else(|| invalid("Relationships user can't be blank"))?;
     USERS
         .find(&cc.db, &member)
         .await
@@ -232,17 +221,7 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     user.require_admin()?;
     let body = Body::parse(&bytes, &["guid", "username", "origin", "metadata"])?;
-    let guid = match (body.string("guid", "Guid")?, body.string("username", "Username")?) {
-        (Some(guid), _) => guid,
-        (None, Some(name)) => {
-            let found: Option<String> = sqlx::query_scalar("SELECT guid FROM users WHERE username = $1")
-                .bind(&name)
-                .fetch_optional(&cc.db)
-                .await?;
-            found.ok_or_else(|| invalid(&format!("No user exists with the username '{name}' and origin 'uaa'.")))?
-        }
-        (None, None) => return Err(invalid("Guid can't be blank")),
-    };
+    let guid = user_named(&cc, &body, "").await?.ok_or_else(|| invalid("Guid can't be blank"))?;
     USERS.find(&cc.db, &guid).await.map_err(|_| invalid(&format!("No user in UAA has the guid '{guid}'.")))?;
     metadata::update(&cc.db, &guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
     Ok((StatusCode::CREATED, Json(crate::cc::v3::user::USERS.show(&cc, &user.user, &guid, None).await?)))
@@ -254,4 +233,15 @@ pub async fn delete_user(State(cc): State<Cc>, user: CurrentUser, Path(guid): Pa
     let job = Job::create(&cc.db, &cc.id, "user.delete").await?;
     Job::finish(&cc.db, &job, None).await;
     Ok(accepted_job(&cc, &job))
+}
+
+/// The user a body names at `prefix` by `guid` or `username`, if it names one.
+async fn user_named(cc: &Cc, body: &Body, prefix: &str) -> ApiResult<Option<String>> {
+    if let Some(guid) = body.string(&format!("{prefix}guid"), "User guid")? {
+        return Ok(Some(guid));
+    }
+    let Some(name) = body.string(&format!("{prefix}username"), "Username")? else { return Ok(None) };
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT guid FROM users WHERE username = $1").bind(&name).fetch_optional(&cc.db).await?;
+    found.map(Some).ok_or_else(|| invalid(&format!("No user exists with the username '{name}' and origin 'uaa'.")))
 }
