@@ -50,8 +50,15 @@ async fn admin_buildpacks_are_ordered_uploaded_locked_and_used(platform: TestPla
     let (status, body) = platform.api(Method::POST, "/v2/buildpacks", Some(r#"{"name": "bad name!"}"#)).await;
     assert_eq!((status, body["code"].as_u64()), (400, Some(290003)));
 
+    // cf create-buildpack makes the record, then uploads: bits that are no
+    // buildpack leave no record behind.
     let (status, body) = upload_buildpack(&platform, &guid, "notes.txt", b"not a component".to_vec()).await;
     assert_eq!((status, body["code"].as_u64()), (400, Some(290002)), "{body}");
+    assert_eq!(platform.api(Method::GET, &format!("/v2/buildpacks/{guid}"), None).await.0, 404);
+    let (status, created) =
+        platform.api(Method::POST, "/v2/buildpacks", Some(&json!({"name": "custom", "position": 1}).to_string())).await;
+    assert_eq!(status, 201, "{created}");
+    let guid = created["metadata"]["guid"].as_str().unwrap().to_string();
     let wasm = std::fs::read(repo().join("buildpacks-wasm/wasm_buildpack.wasm")).unwrap();
     let (status, body) = upload_buildpack(&platform, &guid, "custom.zip", zip_of("bin/custom.wasm", &wasm)).await;
     assert_eq!(status, 201, "{body}");

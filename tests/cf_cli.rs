@@ -251,3 +251,119 @@ async fn cf_cli_v6_api_auth_target_push_and_manage(platform: TestPlatform) {
     .await;
     platform.shutdown().await;
 }
+
+on_both_databases!(cf_cli_v6_gaps, super::cf_cli_v6_gaps);
+
+/// What the cf CLI v6 sends for `cf set-running-environment-variable-group`
+/// and `set-staging-…` (and whether instances get them), `cf
+/// restart-app-instance` (and v3's), `cf delete-user`, and a `cf
+/// create-buildpack` of something that is no buildpack.
+async fn cf_cli_v6_gaps(platform: TestPlatform) {
+    let cf = Cf { platform: &platform, token: platform.token().await };
+    let groups = "/v2/config/environment_variable_groups";
+    let running = cf
+        .expect(Method::PUT, &format!("{groups}/running"), Some(json!({"TIER": "gold", "GREETING": "group"})), 200)
+        .await;
+    assert_eq!(running, json!({"TIER": "gold", "GREETING": "group"}));
+    cf.expect(Method::PUT, &format!("{groups}/staging"), Some(json!({"STAGED_WITH": "group"})), 200).await;
+    let refused = cf.expect(Method::PUT, &format!("{groups}/running"), Some(json!({"VCAP_SERVICES": "{}"})), 400).await;
+    assert_eq!(refused["error_code"], "CF-EnvironmentVariableGroupInvalid");
+    assert_eq!(
+        cf.expect(Method::GET, &format!("{groups}/running"), None, 200).await["TIER"],
+        "gold",
+        "a refusal keeps the group"
+    );
+    let v3 = cf.expect(Method::GET, "/v3/environment_variable_groups/staging", None, 200).await;
+    assert_eq!(v3["var"]["STAGED_WITH"], "group");
+
+    platform.login().await;
+    platform.push("gaps", &repo().join("examples/hello-http"), &["-i", "2", "-m", "32M"]).await;
+    let app = platform.app_guid("gaps").await;
+    cf.expect(Method::PUT, &format!("/v2/apps/{app}"), Some(json!({"environment_json": {"GREETING": "own"}})), 201)
+        .await;
+    let instances = format!("/v2/apps/{app}/instances");
+    eventually("2 instances of the new version RUNNING", Duration::from_secs(30), || async {
+        let body = cf.expect(Method::GET, &instances, None, 200).await;
+        (body["0"]["state"] == "RUNNING" && body["1"]["state"] == "RUNNING").then_some(())
+    })
+    .await;
+    let env = cf.expect(Method::GET, &format!("/v2/apps/{app}/env"), None, 200).await;
+    assert_eq!(
+        (&env["running_env_json"]["TIER"], &env["staging_env_json"]["STAGED_WITH"]),
+        (&json!("gold"), &json!("group"))
+    );
+    let env_log = format!("/v2/apps/{app}/instances/0/files/logs/env.log");
+    let log = eventually("the instance's env.log", Duration::from_secs(30), || async {
+        let response =
+            platform.http.get(format!("{}{env_log}", platform.api)).bearer_auth(&cf.token).send().await.unwrap();
+        let text = response.text().await.unwrap();
+        text.contains("TIER").then_some(text)
+    })
+    .await;
+    assert!(
+        log.contains("export TIER=\"gold\"") && log.contains("export GREETING=\"own\""),
+        "the app's own wins: {log}"
+    );
+
+    // cf restart-app-instance for index 0, v3's for index 1: each comes back as a new instance.
+    let since = |body: &Value, index: &str| body[index]["since"].as_f64().unwrap_or_default();
+    let before = cf.expect(Method::GET, &instances, None, 200).await;
+    cf.expect(Method::DELETE, &format!("/v2/apps/{app}/instances/0"), None, 204).await;
+    cf.expect(Method::DELETE, &format!("/v3/processes/{app}/instances/1"), None, 204).await;
+    eventually("both instances restarted", Duration::from_secs(60), || async {
+        let body = cf.expect(Method::GET, &instances, None, 200).await;
+        let restarted = |index: &str| body[index]["state"] == "RUNNING" && since(&body, index) > since(&before, index);
+        (restarted("0") && restarted("1")).then_some(())
+    })
+    .await;
+    let out_of_range = cf.expect(Method::DELETE, &format!("/v2/apps/{app}/instances/7"), None, 400).await;
+    assert_eq!(out_of_range["error_code"], "CF-InstancesError");
+
+    // cf delete-user: the CC forgets the user's roles, then UAA the login.
+    let (status, created) = platform
+        .api(
+            Method::POST,
+            "/Users",
+            Some(&json!({"userName": "bob", "password": "pw", "emails": [{"value": "bob"}]}).to_string()),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let bob = created["id"].as_str().unwrap().to_string();
+    let org = cf.expect(Method::GET, "/v2/organizations?q=name%3Adefault", None, 200).await["resources"][0]["metadata"]
+        ["guid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cf.expect(Method::PUT, &format!("/v2/organizations/{org}/users/{bob}"), None, 201).await;
+    let job = cf.expect(Method::DELETE, &format!("/v2/users/{bob}?async=true"), None, 202).await;
+    assert_eq!(job["entity"]["status"], "finished");
+    let members = cf.expect(Method::GET, &format!("/v2/organizations/{org}/users"), None, 200).await;
+    assert!(
+        members["resources"].as_array().unwrap().iter().all(|u| u["metadata"]["guid"] != bob.as_str()),
+        "{members}"
+    );
+    let (status, _) = platform.api(Method::DELETE, &format!("/Users/{bob}"), None).await;
+    assert_eq!(status, 200);
+    cf.expect(Method::GET, &format!("/v2/users/{bob}"), None, 404).await;
+
+    // cf create-buildpack junk.zip: the record goes with the refused bits.
+    let made = cf.expect(Method::POST, "/v2/buildpacks", Some(json!({"name": "junk", "position": 1})), 201).await;
+    let guid = made["metadata"]["guid"].as_str().unwrap().to_string();
+    let form = reqwest::multipart::Form::new().part(
+        "buildpack",
+        reqwest::multipart::Part::bytes(zip_of(&[("README", b"no wasm here")])).file_name("junk.zip"),
+    );
+    let response = platform
+        .http
+        .put(format!("{}/v2/buildpacks/{guid}/bits", platform.api))
+        .bearer_auth(&cf.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    cf.expect(Method::GET, &format!("/v2/buildpacks/{guid}"), None, 404).await;
+    let names = cf.expect(Method::GET, "/v2/buildpacks", None, 200).await;
+    assert!(names["resources"].as_array().unwrap().iter().all(|b| b["entity"]["name"] != "junk"));
+    platform.shutdown().await;
+}

@@ -477,6 +477,44 @@ async fn cf_cli_v7_manages_orgs_spaces_users_and_roles(platform: TestPlatform) {
     let developers = cf.expect(Method::GET, &format!("/v2/spaces/{space}/developers"), None, 200).await;
     assert_eq!(developers["resources"][0]["entity"]["username"], "alice");
 
+    // cf create-org-quota small -m 512M -i 4; cf set-org-quota acme small; cf update-org-quota.
+    let quota = cf
+        .expect(
+            Method::POST,
+            "/v3/organization_quotas",
+            Some(json!({"name": "small", "apps": {"total_memory_in_mb": 512, "total_instances": 4}})),
+            201,
+        )
+        .await;
+    assert_eq!(
+        (&quota["apps"]["total_memory_in_mb"], &quota["apps"]["per_process_memory_in_mb"]),
+        (&json!(512), &Value::Null)
+    );
+    let quota = quota["guid"].as_str().unwrap().to_string();
+    cf.expect(
+        Method::POST,
+        &format!("/v3/organization_quotas/{quota}/relationships/organizations"),
+        Some(json!({"data": [{"guid": org}]})),
+        200,
+    )
+    .await;
+    let v2_org = cf.expect(Method::GET, &format!("/v2/organizations/{org}"), None, 200).await;
+    assert_eq!(v2_org["entity"]["quota_definition_guid"], quota, "v2 sees the quota v3 set");
+    let updated = cf
+        .expect(
+            Method::PATCH,
+            &format!("/v3/organization_quotas/{quota}"),
+            Some(json!({"apps": {"total_memory_in_mb": 1024}})),
+            200,
+        )
+        .await;
+    assert_eq!(
+        (&updated["apps"]["total_memory_in_mb"], &updated["apps"]["total_instances"]),
+        (&json!(1024), &json!(4))
+    );
+    let in_use = cf.error(Method::DELETE, &format!("/v3/organization_quotas/{quota}"), None).await;
+    assert_eq!(in_use, (422, "CF-UnprocessableEntity".into()), "a quota in use stays");
+
     let flags = cf.expect(Method::GET, "/v3/feature_flags", None, 200).await;
     assert!(flags["resources"].as_array().unwrap().iter().any(|f| f["name"] == "app_scaling" && f["enabled"] == true));
 

@@ -83,3 +83,14 @@ UPDATE space_roles SET guid = md5(random()::text || clock_timestamp()::text || u
     created_at = to_char(now() AT TIME ZONE 'utc', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
 CREATE UNIQUE INDEX organization_roles_guid ON organization_roles (guid);
 CREATE UNIQUE INDEX space_roles_guid ON space_roles (guid);
+
+-- The environment variable groups: variables every app gets while
+-- running, and while staging, beneath its own.
+CREATE TABLE environment_variable_groups (
+    name TEXT PRIMARY KEY,
+    -- a JSON object
+    var TEXT NOT NULL DEFAULT '{}',
+    updated_at TEXT
+);
+INSERT INTO environment_variable_groups (name) VALUES ('running');
+INSERT INTO environment_variable_groups (name) VALUES ('staging');

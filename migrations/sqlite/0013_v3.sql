@@ -81,3 +81,14 @@ UPDATE organization_roles SET guid = lower(hex(randomblob(16))), created_at = st
 UPDATE space_roles SET guid = lower(hex(randomblob(16))), created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now');
 CREATE UNIQUE INDEX organization_roles_guid ON organization_roles (guid);
 CREATE UNIQUE INDEX space_roles_guid ON space_roles (guid);
+
+-- The environment variable groups: variables every app gets while
+-- running, and while staging, beneath its own.
+CREATE TABLE environment_variable_groups (
+    name TEXT PRIMARY KEY,
+    -- a JSON object
+    var TEXT NOT NULL DEFAULT '{}',
+    updated_at TEXT
+);
+INSERT INTO environment_variable_groups (name) VALUES ('running');
+INSERT INTO environment_variable_groups (name) VALUES ('staging');

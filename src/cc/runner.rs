@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Result;
-use serde_json::Value;
 
 use super::Cc;
 
@@ -17,7 +16,7 @@ use crate::bus::BusExt;
 use crate::cc::model::app::App;
 use crate::cc::model::route::MappedRoute;
 use crate::cc::model::space::Space;
-use crate::cc::model::{security_group, service_binding};
+use crate::cc::model::{environment_variable_group, security_group, service_binding};
 use crate::protocol::messages::{
     DeaStart, DeaStop, DeaUpdate, DropletExited, FindDroplet, FindDropletReply, InstanceState, Limits, LogMessage,
     subjects,
@@ -42,14 +41,10 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
         executable_uri: droplet,
         services: service_binding::bound_services(&cc.db, guid).await?,
         limits: Limits { memory_mb: app.memory_mb, disk_mb: app.disk_quota_mb, fds: FDS_LIMIT },
-        env: app
-            .environment()
-            .iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => format!("{k}={s}"),
-                other => format!("{k}={other}"),
-            })
-            .collect(),
+        env: environment_variable_group::merged(
+            environment_variable_group::get(&cc.db, "running").await?,
+            app.environment(),
+        ),
         index,
         space_name,
         users: Vec::new(),
@@ -125,6 +120,20 @@ pub async fn stop_all(cc: &Cc, guid: &str) -> Result<()> {
     cc.bus.publish(subjects::DEA_STOP, &stop).await
 }
 
+/// Stops the app's instance at `index` (`cf restart-app-instance`): the
+/// health manager starts it again, as CF's does.
+pub async fn restart_instance(cc: &Cc, app: &App, index: u32) -> ApiResult<()> {
+    if index >= app.instances {
+        return Err(ApiError::new(
+            "InstancesError",
+            &[&format!("Instance index {index} is out of range: the app has {} instances", app.instances)],
+        ));
+    }
+    let stop = DeaStop { droplet: app.guid.clone(), version: None, instances: None, indices: Some(vec![index]) };
+    cc.bus.publish(subjects::DEA_STOP, &stop).await?;
+    Ok(())
+}
+
 /// Tells a started app's instances their new routes.
 pub async fn routes_changed(cc: &Cc, guid: &str) -> ApiResult<()> {
     if App::find_optional(&cc.db, guid).await?.is_some_and(|app| app.is_started()) {
@@ -167,12 +176,10 @@ pub async fn find_instances(cc: &Cc, guid: &str, version: &str, include_stats: b
 pub async fn reports_by_index(
     cc: &Cc,
     guid: &str,
-    version: &Value,
-    instances: &Value,
+    version: &str,
+    instances: u32,
     include_stats: bool,
 ) -> ApiResult<BTreeMap<u32, FindDropletReply>> {
-    let version = version.as_str().unwrap_or_default();
-    let instances = instances.as_u64().unwrap_or(0) as u32;
     let rank = |s: InstanceState| match s {
         InstanceState::Running => 3,
         InstanceState::Starting => 2,

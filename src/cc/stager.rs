@@ -14,8 +14,8 @@ use super::{Cc, new_guid, rollout, runner};
 use crate::blobstore::keys;
 use crate::bus::BusExt;
 use crate::cc::model::app::App;
-use crate::cc::model::security_group;
 use crate::cc::model::staging::{self, Staged};
+use crate::cc::model::{environment_variable_group, security_group};
 use crate::protocol::STACK;
 use crate::protocol::messages::{
     AdminBuildpack, LogMessage, StagingError, StagingProperties, StagingReply, StagingRequest, subjects,
@@ -43,7 +43,7 @@ pub async fn stage_and_start(cc: Cc, guid: String) {
 
 async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     let app = App::find(&cc.db, guid).await?;
-    let package_hash = app.package_hash.unwrap_or_default();
+    let package_hash = app.package_hash.clone().unwrap_or_default();
     let task_id = new_guid();
     let limit = Duration::from_secs(cc.config.max_staging_runtime) + TRANSFER_ALLOWANCE;
     let deadline = chrono::Utc::now().timestamp() + (limit + STAGER_PATIENCE).as_secs() as i64;
@@ -54,7 +54,14 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     let request = StagingRequest {
         app_id: guid.to_string(),
         task_id: task_id.clone(),
-        properties: StagingProperties { buildpack: app.buildpack, environment: start_message.env.clone() },
+        // Staging sees the staging group beneath the app's own variables.
+        properties: StagingProperties {
+            buildpack: app.buildpack.clone(),
+            environment: environment_variable_group::merged(
+                environment_variable_group::get(&cc.db, "staging").await?,
+                app.environment(),
+            ),
+        },
         download_uri: keys::package(&package_hash),
         buildpack_cache_key: keys::buildpack_cache(guid),
         admin_buildpacks: admin_buildpacks(cc).await?,

@@ -23,8 +23,8 @@ use crate::cc::{Cc, new_guid, now, stager};
 pub async fn env(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
     let env = environment(&cc, &writable_app(&cc, &user, &guid).await?).await?;
     Ok(Json(json!({
-        "staging_env_json": {},
-        "running_env_json": {},
+        "staging_env_json": env.staging_group,
+        "running_env_json": env.running_group,
         "environment_json": env.user,
         "system_env_json": {"VCAP_SERVICES": env.vcap_services},
         "application_env_json": {"VCAP_APPLICATION": env.vcap_application},

@@ -19,6 +19,7 @@ use crate::cc::{Cc, new_guid, now};
 use crate::protocol::STACK;
 
 use crate::cc::model::BUILDPACKS;
+use crate::cc::model::resource::text_column;
 
 /// `POST /v2/buildpacks` (admins): a new admin buildpack, at `position`
 /// (others move down) or last.
@@ -95,11 +96,6 @@ pub async fn upload(
 ) -> ApiResult<Response> {
     require(user.user.admin)?;
     let row = BUILDPACKS.find(&cc.db, &guid).await?;
-    let locked =
-        row.try_get::<bool, _>("locked").or_else(|_| row.try_get::<i64, _>("locked").map(|v| v != 0)).unwrap_or(false);
-    if locked {
-        return Err(ApiError::new("BuildpackLocked", &[]));
-    }
     let invalid = |reason: &str| ApiError::new("BuildpackBitsUploadInvalid", &[reason]);
     let mut upload: Option<(String, Vec<u8>)> = None;
     while let Some(field) = multipart.next_field().await.map_err(|e| invalid(&e.body_text()))? {
@@ -116,7 +112,17 @@ pub async fn upload(
         return Err(ApiError::new("BuildpackLocked", &[]));
     }
     let (filename, data) = upload.ok_or_else(|| invalid("a buildpack file is required"))?;
-    let wasm = component_in(&data).map_err(|e| invalid(&e))?;
+    let wasm = match component_in(&data) {
+        Ok(wasm) => wasm,
+        Err(e) => {
+            // `cf create-buildpack` makes the record, then uploads: a record
+            // never given a buildpack goes with bits that are not one.
+            if text_column(&row, "blob_key").is_none() {
+                sqlx::query("DELETE FROM buildpacks WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+            }
+            return Err(invalid(&e));
+        }
+    };
     let name: String = row.try_get("name").unwrap_or_default();
     let sha1 = sha1_hex(&wasm);
     let key = keys::buildpack(&name, &sha1);

@@ -1,15 +1,16 @@
 //! `/v2/config/feature_flags` and `/v3/feature_flags`: CF's switches clients consult before acting
 //! (the cf CLI asks `set_roles_by_username` before `set-space-role`). They
 //! are fixed here, at what this platform does. Also the environment
-//! variable groups, which are empty here: every app's environment is its own.
+//! variable groups (running and staging), which admins set.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::environment_variable_group;
 
 /// Every flag CF v2 knows, and whether it is on here.
 const FLAGS: [(&str, bool); 16] = [
@@ -47,12 +48,26 @@ pub async fn get(_user: CurrentUser, Path(name): Path<String>) -> ApiResult<Json
         .ok_or_else(|| ApiError::new("FeatureFlagNotFound", &[&name]))
 }
 
-/// `GET /v2/config/environment_variable_groups/{running,staging}`: empty.
-pub async fn environment_variable_group(_user: CurrentUser, Path(group): Path<String>) -> ApiResult<Json<Value>> {
-    match group.as_str() {
-        "running" | "staging" => Ok(Json(json!({}))),
-        _ => Err(ApiError::not_found()),
-    }
+/// `GET /v2/config/environment_variable_groups/{running,staging}`.
+pub async fn environment_variable_group(
+    State(cc): State<Cc>,
+    _user: CurrentUser,
+    Path(group): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(Value::Object(environment_variable_group::get(&cc.db, &group).await?)))
+}
+
+/// `PUT /v2/config/environment_variable_groups/{running,staging}` (admins):
+/// the group's variables, replaced.
+pub async fn set_environment_variable_group(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(group): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    user.require_admin()?;
+    let var: Value = serde_json::from_slice(&body).map_err(ApiError::parse)?;
+    Ok(Json(Value::Object(environment_variable_group::set(&cc.db, &group, &var).await?)))
 }
 
 /// A flag in v3's shape.
@@ -88,15 +103,40 @@ pub async fn v3_get(State(cc): State<Cc>, _user: CurrentUser, Path(name): Path<S
     Ok(Json(v3_flag(&cc.config.external_url(), name, *on)))
 }
 
-/// `GET /v3/environment_variable_groups/{running,staging}`: empty.
+/// A group in v3's shape.
+fn v3_group(cc: &Cc, name: &str, var: Map<String, Value>) -> Value {
+    let url = format!("{}/v3/environment_variable_groups/{name}", cc.config.external_url());
+    json!({"name": name, "var": var, "updated_at": null, "links": {"self": {"href": url}}})
+}
+
+/// `GET /v3/environment_variable_groups/{running,staging}`.
 pub async fn v3_environment_variable_group(
     State(cc): State<Cc>,
     _user: CurrentUser,
     Path(group): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    if group != "running" && group != "staging" {
-        return Err(ApiError::not_found());
+    let var = environment_variable_group::get(&cc.db, &group).await?;
+    Ok(Json(v3_group(&cc, &group, var)))
+}
+
+/// `PATCH /v3/environment_variable_groups/{running,staging}` (admins)
+/// `{"var": {K: V|null}}`: sets or (null) removes each variable.
+pub async fn v3_update_environment_variable_group(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(group): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    user.require_admin()?;
+    let request: Value = serde_json::from_slice(&body).map_err(ApiError::parse)?;
+    let mut var = environment_variable_group::get(&cc.db, &group).await?;
+    for (key, value) in request["var"].as_object().into_iter().flatten() {
+        if value.is_null() {
+            var.remove(key);
+        } else {
+            var.insert(key.clone(), value.clone());
+        }
     }
-    let url = format!("{}/v3/environment_variable_groups/{group}", cc.config.external_url());
-    Ok(Json(json!({"name": group, "var": {}, "updated_at": null, "links": {"self": {"href": url}}})))
+    let var = environment_variable_group::set(&cc.db, &group, &Value::Object(var)).await?;
+    Ok(Json(v3_group(&cc, &group, var)))
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
@@ -15,6 +16,7 @@ use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::APPS;
+use crate::cc::model::app::App;
 use crate::cc::{Cc, runner};
 use crate::protocol::messages::{FilesReply, FilesRequest, FindDropletReply, InstanceState, subjects};
 
@@ -48,7 +50,14 @@ fn state_name(state: Option<InstanceState>) -> Value {
 
 pub async fn instances(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
     let entity = started_app(&cc, &user, &guid, "InstancesError").await?;
-    let reports = runner::reports_by_index(&cc, &guid, &entity["version"], &entity["instances"], false).await?;
+    let reports = runner::reports_by_index(
+        &cc,
+        &guid,
+        entity["version"].as_str().unwrap_or_default(),
+        entity["instances"].as_u64().unwrap_or(0) as u32,
+        false,
+    )
+    .await?;
     let mut out = serde_json::Map::new();
     for index in 0..entity["instances"].as_u64().unwrap_or(0) as u32 {
         let report = reports.get(&index);
@@ -69,7 +78,14 @@ pub async fn instances(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path
 
 pub async fn stats(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
     let entity = started_app(&cc, &user, &guid, "AppStoppedStatsError").await?;
-    let reports = runner::reports_by_index(&cc, &guid, &entity["version"], &entity["instances"], true).await?;
+    let reports = runner::reports_by_index(
+        &cc,
+        &guid,
+        entity["version"].as_str().unwrap_or_default(),
+        entity["instances"].as_u64().unwrap_or(0) as u32,
+        true,
+    )
+    .await?;
     let mut out = serde_json::Map::new();
     for index in 0..entity["instances"].as_u64().unwrap_or(0) as u32 {
         let report = reports.get(&index);
@@ -97,8 +113,14 @@ pub async fn files(
         .and_then(|i| i.parse().ok())
         .ok_or_else(|| ApiError::new("FileError", &["bad instance index"]))?;
     let path = params.get("path").cloned().unwrap_or_default();
-    let reports =
-        runner::reports_by_index(&cc, &guid, &app["entity"]["version"], &app["entity"]["instances"], false).await?;
+    let reports = runner::reports_by_index(
+        &cc,
+        &guid,
+        app["entity"]["version"].as_str().unwrap_or_default(),
+        app["entity"]["instances"].as_u64().unwrap_or(0) as u32,
+        false,
+    )
+    .await?;
     let instance = reports
         .get(&index)
         .ok_or_else(|| ApiError::new("FileError", &[&format!("instance {index} is not running")]))?;
@@ -151,4 +173,16 @@ pub async fn crashes(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<S
         })
         .collect();
     Ok(Json(Value::Array(out)))
+}
+
+/// `DELETE /v2/apps/:guid/instances/:index` (space developers): `cf
+/// restart-app-instance`.
+pub async fn restart(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path((guid, index)): Path<(String, u32)>,
+) -> ApiResult<StatusCode> {
+    let app = App::from_row(&writable_app(&cc, &user, &guid).await?);
+    runner::restart_instance(&cc, &app, index).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

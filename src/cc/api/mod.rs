@@ -89,7 +89,10 @@ pub fn router(cc: Cc) -> Router {
             put(security_groups::bind_space).delete(security_groups::unbind_space),
         )
         .route("/v2/config/feature_flags/{name}", get(feature_flags::get))
-        .route("/v2/config/environment_variable_groups/{group}", get(feature_flags::environment_variable_group))
+        .route(
+            "/v2/config/environment_variable_groups/{group}",
+            get(feature_flags::environment_variable_group).put(feature_flags::set_environment_variable_group),
+        )
         .route("/v2/apps", post(apps::create))
         .route("/v2/apps/{guid}", put(apps::update).delete(apps::delete))
         .route("/v2/apps/{app}/routes/{route}", put(apps::map_route).delete(apps::unmap_route))
@@ -97,6 +100,7 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/apps/{guid}/instances", get(instances::instances))
         .route("/v2/apps/{guid}/stats", get(instances::stats))
         .route("/v2/apps/{guid}/crashes", get(instances::crashes))
+        .route("/v2/apps/{guid}/instances/{index}", axum::routing::delete(instances::restart))
         .route("/v2/apps/{guid}/instances/{index}/files", get(instances::files))
         .route("/v2/apps/{guid}/instances/{index}/files/{*path}", get(instances::files))
         .route("/v2/apps/{guid}/summary", get(summary::app))
@@ -123,6 +127,7 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/spaces/{guid}", put(spaces::update).delete(spaces::delete))
         .route("/v2/spaces/{guid}/{role}/{user}", put(roles::add_space_role).delete(roles::remove_space_role))
         .route("/v2/users", post(users::create))
+        .route("/v2/users/{guid}", axum::routing::delete(users::delete))
         .route("/v2/users/{user}/{relation}/{target}", put(roles::add_from_user).delete(roles::remove_from_user))
         .route("/v2/shared_domains", post(domains::create_shared))
         .route("/v2/shared_domains/{guid}", axum::routing::delete(domains::delete_shared))

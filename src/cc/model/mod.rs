@@ -14,6 +14,7 @@ pub mod build;
 pub mod buildpack;
 pub mod domain;
 pub mod droplet;
+pub mod environment_variable_group;
 pub mod event;
 pub mod job;
 pub mod metadata;

@@ -167,8 +167,8 @@ pub async fn env(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Strin
     let stored = writable_app(&cc, &user, &guid).await?;
     let env = environment(&cc, &stored).await?;
     Ok(Json(json!({
-        "staging_env_json": {},
-        "running_env_json": {},
+        "staging_env_json": env.staging_group,
+        "running_env_json": env.running_group,
         "environment_variables": env.user,
         "system_env_json": {"VCAP_SERVICES": env.vcap_services},
         "application_env_json": {"VCAP_APPLICATION": env.vcap_application},

@@ -8,6 +8,7 @@ mod deployments;
 mod manifest;
 mod packages;
 mod processes;
+mod quotas;
 mod root;
 mod routing;
 mod tenancy;
@@ -70,6 +71,11 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/apps/{guid}/processes/{kind}/actions/scale", post(processes::scale_of_app))
         .route("/v3/processes/{guid}/actions/scale", post(processes::scale_process))
         .route("/v3/processes/{guid}/stats", get(processes::stats_of_process))
+        .route("/v3/processes/{guid}/instances/{index}", axum::routing::delete(processes::restart_instance))
+        .route(
+            "/v3/apps/{guid}/processes/{kind}/instances/{index}",
+            axum::routing::delete(processes::restart_instance_of_app),
+        )
         .route("/v3/spaces/{guid}/actions/apply_manifest", post(manifest::apply))
         .route("/v3/spaces/{guid}/manifest_diff", post(manifest::diff))
         .route("/v3/apps/{guid}/manifest", get(manifest::of_app))
@@ -79,7 +85,24 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/spaces/{guid}", axum::routing::patch(tenancy::rename_space).delete(tenancy::delete_space))
         .route("/v3/feature_flags", get(feature_flags::v3_list))
         .route("/v3/feature_flags/{name}", get(feature_flags::v3_get))
-        .route("/v3/environment_variable_groups/{group}", get(feature_flags::v3_environment_variable_group))
+        .route(
+            "/v3/environment_variable_groups/{group}",
+            get(feature_flags::v3_environment_variable_group)
+                .patch(feature_flags::v3_update_environment_variable_group),
+        )
+        .route("/v3/organization_quotas", post(quotas::create_org_quota))
+        .route(
+            "/v3/organization_quotas/{guid}",
+            axum::routing::patch(quotas::update_org_quota).delete(quotas::delete_org_quota),
+        )
+        .route("/v3/organization_quotas/{guid}/relationships/organizations", post(quotas::apply_org_quota))
+        .route("/v3/space_quotas", post(quotas::create_space_quota))
+        .route(
+            "/v3/space_quotas/{guid}",
+            axum::routing::patch(quotas::update_space_quota).delete(quotas::delete_space_quota),
+        )
+        .route("/v3/space_quotas/{guid}/relationships/spaces", post(quotas::apply_space_quota))
+        .route("/v3/space_quotas/{guid}/spaces/{space}", axum::routing::delete(quotas::remove_space))
         .route("/v3/roles", post(tenancy::create_role))
         .route("/v3/users", post(tenancy::create_user))
         .route("/v3/users/{guid}", axum::routing::delete(tenancy::delete_user))

@@ -130,7 +130,7 @@ async fn stats(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<Json<Value>
     let row = PROCESSES.find_for(cc, &user.user, guid).await.map_err(|_| process_not_found())?;
     let app = App::from_row(&row);
     let reports = if app.is_started() {
-        runner::reports_by_index(cc, guid, &json!(app.version), &json!(app.instances), true).await?
+        runner::reports_by_index(cc, guid, &app.version, app.instances, true).await?
     } else {
         Default::default()
     };
@@ -181,4 +181,28 @@ pub async fn stats_of_app(
 ) -> ApiResult<Json<Value>> {
     let guid = of_type(&cc, &user, &app, &kind).await?;
     stats(&cc, &user, &guid).await
+}
+
+/// `DELETE /v3/processes/:guid/instances/:index`: `cf restart-app-instance`.
+pub async fn restart_instance(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path((guid, index)): Path<(String, u32)>,
+) -> ApiResult<StatusCode> {
+    let stored =
+        writable_app(&cc, &user, &guid).await.map_err(|e| if e.status == 404 { process_not_found() } else { e })?;
+    runner::restart_instance(&cc, &App::from_row(&stored), index).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /v3/apps/:guid/processes/:type/instances/:index`.
+pub async fn restart_instance_of_app(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path((app, kind, index)): Path<(String, String, u32)>,
+) -> ApiResult<StatusCode> {
+    let guid = of_type(&cc, &user, &app, &kind).await?;
+    let stored = writable_app(&cc, &user, &guid).await?;
+    runner::restart_instance(&cc, &App::from_row(&stored), index).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
