@@ -450,6 +450,12 @@ async fn cf_cli_v7_manages_orgs_spaces_users_and_roles(platform: TestPlatform) {
         .await;
     let space = space["guid"].as_str().unwrap().to_string();
 
+    // cf space: the security groups that apply to it (the platform's defaults here).
+    let running = cf.expect(Method::GET, &format!("/v3/spaces/{space}/running_security_groups"), None, 200).await;
+    let names: Vec<&str> =
+        running["resources"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"public_networks") && names.contains(&"dns"), "{running}");
+
     // cf create-user: UAA makes the login, the CC its record.
     let (status, created) = platform
         .api(

@@ -109,6 +109,7 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/roles/{guid}", axum::routing::delete(tenancy::delete_role))
         .route("/v3/spaces/{guid}/features", get(tenancy::space_features))
         .route("/v3/spaces/{guid}/features/ssh", get(tenancy::space_features))
+        .route("/v3/spaces/{guid}/{lifecycle}", get(tenancy::space_security_groups))
         .route("/v3/resource_matches", post(packages::resource_matches))
         .route("/v3/packages", post(packages::create))
         .route("/v3/packages/{guid}/upload", post(packages::upload).layer(DefaultBodyLimit::max(upload_limit)))

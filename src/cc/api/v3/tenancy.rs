@@ -7,7 +7,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -19,9 +19,10 @@ use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::job::Job;
 use crate::cc::model::role;
-use crate::cc::model::sql::{Assignments, SqlValue};
+use crate::cc::model::sql::{Assignments, Condition, SqlValue};
 use crate::cc::model::{USERS, metadata};
 use crate::cc::permissions::{is_org_manager, is_space_manager, require};
+use crate::cc::v3::SECURITY_GROUPS;
 use crate::cc::v3::organization::ORGANIZATIONS;
 use crate::cc::v3::role::ROLES;
 use crate::cc::v3::space::SPACES;
@@ -244,4 +245,27 @@ async fn user_named(cc: &Cc, body: &Body, prefix: &str) -> ApiResult<Option<Stri
     let found: Option<String> =
         sqlx::query_scalar("SELECT guid FROM users WHERE username = $1").bind(&name).fetch_optional(&cc.db).await?;
     found.map(Some).ok_or_else(|| invalid(&format!("No user exists with the username '{name}' and origin 'uaa'.")))
+}
+
+/// `GET /v3/spaces/:guid/{running,staging}_security_groups`: the groups
+/// that apply to the space's instances (or stagings) — bound to it, or
+/// enabled for every space.
+pub async fn space_security_groups(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path((space, lifecycle)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    SPACES.find_for(&cc, &user.user, &space).await?;
+    let (table, default) = match lifecycle.as_str() {
+        "running_security_groups" => ("security_group_spaces", "running_default"),
+        "staging_security_groups" => ("staging_security_group_spaces", "staging_default"),
+        _ => return Err(ApiError::not_found()),
+    };
+    let applies = Condition::raw(
+        &format!("(guid IN (SELECT security_group_guid FROM {table} WHERE space_guid = ?) OR {default} = TRUE)"),
+        &[&space],
+    );
+    let path = format!("/v3/spaces/{space}/{lifecycle}");
+    Ok(Json(SECURITY_GROUPS.list(&cc, &user.user, query.as_deref(), vec![applies], &path).await?))
 }
