@@ -90,14 +90,13 @@ pub async fn rename_space(
 }
 
 async fn rename(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, bytes: &[u8]) -> ApiResult<Json<Value>> {
-    let (cc, guid) = (cc.clone(), guid.to_string());
     let (resource, table, taken_name, allowed) = match kind {
         "organizations" => {
-            (&ORGANIZATIONS, "organizations", "OrganizationNameTaken", is_org_manager(&cc.db, &user.user, &guid).await?)
+            (&ORGANIZATIONS, "organizations", "OrganizationNameTaken", is_org_manager(&cc.db, &user.user, guid).await?)
         }
-        _ => (&SPACES, "spaces", "SpaceNameTaken", is_space_manager(&cc.db, &user.user, &guid).await?),
+        _ => (&SPACES, "spaces", "SpaceNameTaken", is_space_manager(&cc.db, &user.user, guid).await?),
     };
-    resource.find_for(&cc, &user.user, &guid).await?;
+    resource.find_for(cc, &user.user, guid).await?;
     require(allowed)?;
     let body = Body::parse(bytes, &["name", "suspended", "metadata"])?;
     if let Some(name) = body.string("name", "Name")? {
@@ -107,12 +106,12 @@ async fn rename(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, bytes: &[u8
         let mut update = Assignments::default();
         update.set("name", SqlValue::Text(Some(name.clone())));
         update
-            .save(&cc.db, table, &guid, taken_name, &name)
+            .save(&cc.db, table, guid, taken_name, &name)
             .await
             .map_err(|e| taken(e, &format!("Name '{name}' is already taken.")))?;
     }
-    metadata::update(&cc.db, &guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
-    Ok(Json(resource.show(&cc, &user.user, &guid, None).await?))
+    metadata::update(&cc.db, guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
+    Ok(Json(resource.show(cc, &user.user, guid, None).await?))
 }
 
 /// `DELETE /v3/organizations/:guid`: 202 with the job that deleted it and all in it.
