@@ -76,6 +76,9 @@ pub struct Config {
     /// Seconds an instance's port health check waits, unless the app sets
     /// `health_check_timeout`.
     pub health_check_timeout: u64,
+    /// Tasks (`cf run-task`) a space may have running at once: past it a
+    /// new one is refused (422) until one ends.
+    pub max_running_tasks_per_space: u64,
     /// Milliseconds before the CC first asks a broker how an asynchronous
     /// operation goes (the wait then doubles, to a minute at most).
     pub broker_poll_interval_ms: u64,
@@ -123,6 +126,7 @@ impl Default for Config {
             request_timeout: 60,
             max_busy_seconds: 30,
             health_check_timeout: 60,
+            max_running_tasks_per_space: 100,
             broker_poll_interval_ms: 1000,
             broker_max_poll_minutes: 10080,
             broker_client_timeout_seconds: 60,
@@ -260,6 +264,7 @@ const FIELDS: &[&str] = &[
     "request_timeout",
     "max_busy_seconds",
     "health_check_timeout",
+    "max_running_tasks_per_space",
     "broker_poll_interval_ms",
     "broker_max_poll_minutes",
     "broker_client_timeout_seconds",

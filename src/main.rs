@@ -147,6 +147,26 @@ async fn main() {
             }
         }
         Command::Delete { name, routes, force: _ } => cli::apps::delete(&name, routes).await,
+        Command::RunTask { app, command, name, memory, disk, wait } => {
+            let megabytes =
+                |text: Option<String>| text.as_deref().map(wasmfoundry::protocol::manifest::parse_memory).transpose();
+            match (megabytes(memory), megabytes(disk)) {
+                (Ok(memory_mb), Ok(disk_mb)) => {
+                    let request = cli::tasks::RunTask {
+                        app: &app,
+                        command: &command,
+                        name: name.as_deref(),
+                        memory_mb,
+                        disk_mb,
+                        wait,
+                    };
+                    cli::tasks::run(request).await
+                }
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            }
+        }
+        Command::Tasks { app } => cli::tasks::list(&app).await,
+        Command::TerminateTask { app, id } => cli::tasks::terminate(&app, id).await,
         Command::Events { name } => cli::apps::events(&name).await,
         Command::Logs { name, recent } => cli::logs::logs(&name, recent).await,
         Command::Target { org, space } => cli::target::target(org.as_deref(), space.as_deref()).await,

@@ -11,54 +11,10 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
+use common::v3::Cf;
 use common::{TestPlatform, eventually, repo, zip_of};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-struct Cf<'a> {
-    platform: &'a TestPlatform,
-    token: String,
-}
-
-impl Cf<'_> {
-    /// (status, Location header, JSON body or null).
-    async fn send(&self, method: Method, path: &str, body: Option<(&str, String)>) -> (u16, Option<String>, Value) {
-        let mut request =
-            self.platform.http.request(method, format!("{}{path}", self.platform.api)).bearer_auth(&self.token);
-        if let Some((content_type, body)) = body {
-            request = request.header("content-type", content_type).body(body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_string());
-        let text = response.text().await.unwrap();
-        (status, location, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn expect(&self, method: Method, path: &str, body: Option<Value>, status: u16) -> Value {
-        let (got, _, value) = self.send(method.clone(), path, body.map(|b| ("application/json", b.to_string()))).await;
-        assert_eq!(got, status, "{method} {path}: {value}");
-        value
-    }
-
-    /// The v3 error of a refused request: (status, title).
-    async fn error(&self, method: Method, path: &str, body: Option<Value>) -> (u16, String) {
-        let (status, _, value) = self.send(method, path, body.map(|b| ("application/json", b.to_string()))).await;
-        let title = value["errors"][0]["title"].as_str().unwrap_or_else(|| panic!("a v3 error: {value}"));
-        (status, title.to_string())
-    }
-
-    /// Polls a job (a `Location`) until COMPLETE.
-    async fn job_completes(&self, location: &str) {
-        let path = location.trim_start_matches(&self.platform.api).to_string();
-        eventually("the job completed", Duration::from_secs(30), || async {
-            let job = self.expect(Method::GET, &path, None, 200).await;
-            assert_ne!(job["state"], "FAILED", "{job}");
-            (job["state"] == "COMPLETE").then_some(())
-        })
-        .await;
-    }
-}
 
 on_both_databases!(cf_cli_v7_target_push_and_manage, super::cf_cli_v7_target_push_and_manage);
 
@@ -174,6 +130,10 @@ async fn cf_cli_v7_target_push_and_manage(platform: TestPlatform) {
     assert_eq!(routes["resources"][0]["url"], "hello.localhost");
     assert_eq!(routes["resources"][0]["destinations"][0]["app"]["guid"], app);
     assert_eq!(platform.via_router("hello.localhost", "/").await.0, 200);
+    // cf app's memory: what the instance held at most (its request's store).
+    let stats = cf.expect(Method::GET, &stats_path, None, 200).await;
+    let memory = stats["resources"][0]["usage"]["mem"].as_u64().unwrap();
+    assert!(memory > 0 && memory <= 64 * 1024 * 1024, "{stats}");
     let current = cf.expect(Method::GET, &format!("/v3/apps/{app}/droplets/current"), None, 200).await;
     assert_eq!(current["guid"], droplet);
 

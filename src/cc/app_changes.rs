@@ -12,9 +12,9 @@ use super::error::{ApiError, ApiResult, taken_or};
 use super::model::app::{App, NewApp};
 use super::model::event::{self, Actee, Actor};
 use super::model::sql::{Assignments, SqlValue};
-use super::model::{APPS, stack};
+use super::model::{APPS, metadata, stack};
 use super::permissions::{is_space_developer, require};
-use super::{Cc, app_observer, new_guid, quotas};
+use super::{Cc, app_observer, new_guid, quotas, runner};
 use crate::protocol::STACK;
 
 pub const DEFAULT_MEMORY_MB: i64 = 1024;
@@ -177,6 +177,15 @@ pub async fn update(
     }
     app_observer::react_to_change(cc, &App::from_row(stored), &App::find(&cc.db, &guid).await?).await?;
     Ok(())
+}
+
+/// Deletes an app: its instances stopped, then the app and what is its
+/// alone (packages, builds, droplets, tasks — which their DEAs then cut
+/// off: [`super::tasks`] — and metadata).
+pub async fn delete(cc: &Cc, guid: &str) -> ApiResult<()> {
+    runner::stop_all(cc, guid).await?;
+    App::delete(&cc.db, guid).await?;
+    metadata::forget(&cc.db, guid).await
 }
 
 /// Records `kind` (audit.app.*) about the app whose v2 entity this is.

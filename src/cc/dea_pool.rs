@@ -72,6 +72,12 @@ impl DeaPool {
         Some(chosen)
     }
 
+    /// A DEA to run a task on: the one with the most free memory (a task
+    /// is charged against its advert until the next, which shows it).
+    pub fn find_task_runner(&self, needs: Needs) -> Option<String> {
+        self.pick(&self.runners, needs, |a| (0, a.available_memory))
+    }
+
     /// The fitting DEA with the best score, its advert charged for what it
     /// was given so back-to-back placements spread out before its next advert.
     fn pick(&self, pool: &Adverts, needs: Needs, score: impl Fn(&Advertise) -> (i64, u64)) -> Option<String> {

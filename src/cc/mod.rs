@@ -26,6 +26,7 @@ pub mod routing;
 pub mod runner;
 pub mod seed;
 pub mod stager;
+pub mod tasks;
 pub mod tenancy;
 pub mod v2;
 pub mod v3;
@@ -88,6 +89,7 @@ impl CloudController {
         stager::resume_lost_stagings(cc.clone());
         logs::listen(cc.clone()).await?;
         runner::listen_for_exits(cc.clone()).await?;
+        tasks::listen(cc.clone()).await?;
         let loops = [Some(osb::poller::spawn(cc.clone())), osb::builtin::register(cc.clone())];
         cc.background.lock().expect("background tasks").extend(loops.into_iter().flatten());
         Ok(cc)

@@ -7,6 +7,7 @@
 use sqlx::{AnyPool, Row};
 
 use super::error::{ApiError, ApiResult};
+use super::model::task::Task;
 
 pub const DEFAULT_QUOTA: &str = "default";
 
@@ -24,6 +25,7 @@ struct QuotaLimits {
     memory_limit: i64,
     instance_memory_limit: i64,
     app_instance_limit: i64,
+    app_task_limit: i64,
     total_routes: i64,
     total_services: i64,
     non_basic_services_allowed: bool,
@@ -89,7 +91,7 @@ async fn quotas_of(db: &AnyPool, space: &str) -> ApiResult<Vec<(QuotaLimits, &'s
         let Some(guid) = guid else { continue };
         let sql = format!(
             "SELECT memory_limit, instance_memory_limit, app_instance_limit, total_routes, total_services, \
-             non_basic_services_allowed FROM {table} WHERE guid = $1"
+             non_basic_services_allowed, app_task_limit FROM {table} WHERE guid = $1"
         );
         if let Some(q) = sqlx::query(&sql).bind(&guid).fetch_optional(db).await? {
             let get = |i: usize| q.try_get::<i64, _>(i).unwrap_or(-1);
@@ -97,6 +99,7 @@ async fn quotas_of(db: &AnyPool, space: &str) -> ApiResult<Vec<(QuotaLimits, &'s
                 memory_limit: get(0),
                 instance_memory_limit: get(1),
                 app_instance_limit: get(2),
+                app_task_limit: get(6),
                 total_routes: get(3),
                 total_services: get(4),
                 non_basic_services_allowed: crate::cc::model::resource::bool_column(&q, "non_basic_services_allowed")
@@ -149,6 +152,37 @@ pub async fn check_app(
         }
         if bound(limits.app_instance_limit).is_some_and(|max| used_instances + instances > max) {
             return Err(ApiError::new(errors.instances, &[]));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that one more task of `memory` MB may run for `app` of `space`:
+/// the quotas' per-app task limit, instance memory limit and memory limit
+/// (which the started apps' instances and the tasks not ended share).
+pub async fn check_task(db: &AnyPool, space: &str, app: &str, memory: i64) -> ApiResult<()> {
+    let too_much = |what: &str| ApiError::new("UnprocessableEntity", &[&format!("memory_in_mb exceeds {what}")]);
+    for (limits, scope, owner, errors) in quotas_of(db, space).await? {
+        let quota = if std::ptr::eq(errors, &ORG) { "organization" } else { "space" };
+        if bound(limits.instance_memory_limit).is_some_and(|max| memory > max) {
+            return Err(too_much(&format!("{quota} instance memory quota")));
+        }
+        if let Some(max) = bound(limits.app_task_limit) {
+            let (tasks, _) = Task::running_of_app(db, app).await?;
+            if tasks + 1 > max {
+                let detail = format!("The app has {tasks} tasks running, the {quota} quota's limit is {max} per app");
+                return Err(ApiError::new("UnprocessableEntity", &[&detail]));
+            }
+        }
+        let Some(max) = bound(limits.memory_limit) else { continue };
+        let scope = scope.replace('?', "$1");
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM(memory * instances), 0) AS BIGINT) FROM apps WHERE state = 'STARTED' AND {scope}"
+        );
+        let instances_memory: i64 = sqlx::query_scalar(&sql).bind(&owner).fetch_one(db).await?;
+        let (_, tasks_memory) = Task::running_in(db, &scope, &owner).await?;
+        if instances_memory + tasks_memory + memory > max {
+            return Err(too_much(&format!("{quota} memory quota")));
         }
     }
     Ok(())

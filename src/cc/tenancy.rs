@@ -8,11 +8,10 @@ use sqlx::Row;
 
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult, taken_or};
-use super::model::app::App;
 use super::model::event::{self, Actee, Actor};
 use super::model::{ORGANIZATIONS, QUOTA_DEFINITIONS, SPACES, metadata};
 use super::permissions::{is_org_manager, require};
-use super::{Cc, new_guid, now, runner};
+use super::{Cc, app_changes, new_guid, now};
 
 /// Makes an org (admins) on `quota` (else the default quota); its guid.
 pub async fn create_org(
@@ -122,9 +121,7 @@ async fn delete_space_contents(cc: &Cc, space: &str) -> ApiResult<()> {
     let apps: Vec<String> =
         sqlx::query_scalar("SELECT guid FROM apps WHERE space_guid = $1").bind(space).fetch_all(&cc.db).await?;
     for app in apps {
-        runner::stop_all(cc, &app).await?;
-        App::delete(&cc.db, &app).await?;
-        metadata::forget(&cc.db, &app).await?;
+        app_changes::delete(cc, &app).await?;
     }
     sqlx::query("DELETE FROM route_mappings WHERE route_guid IN (SELECT guid FROM routes WHERE space_guid = $1)")
         .bind(space)

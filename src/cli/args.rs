@@ -125,6 +125,25 @@ pub enum Command {
         #[arg(short = 'f')]
         force: bool,
     },
+    /// Run a one-off program of an app's droplet as a task (`--wait`: until it ends).
+    RunTask {
+        app: String,
+        /// The program (a path in the app) and its arguments.
+        #[arg(short = 'c', long = "command")]
+        command: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(short = 'm')]
+        memory: Option<String>,
+        #[arg(short = 'k')]
+        disk: Option<String>,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// List an app's tasks, newest first.
+    Tasks { app: String },
+    /// Cancel a task of an app, by its id (`wf tasks` shows it).
+    TerminateTask { app: String, id: u64 },
     /// Show an app's recent events.
     Events { name: String },
     /// Follow an app's logs (or dump the recent ones).

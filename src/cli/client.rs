@@ -86,8 +86,14 @@ impl Client {
         let body: Value =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         if !status.is_success() {
-            let description = body["description"].as_str().map(str::to_string).unwrap_or_else(|| body.to_string());
-            let code = body["error_code"].as_str().unwrap_or("");
+            // v2's error, or v3's first.
+            let v3 = &body["errors"][0];
+            let description = body["description"]
+                .as_str()
+                .or(v3["detail"].as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| body.to_string());
+            let code = body["error_code"].as_str().or(v3["title"].as_str()).unwrap_or("");
             bail!(ApiFailure { status: status.as_u16(), error_code: code.to_string(), description });
         }
         Ok(body)

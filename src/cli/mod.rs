@@ -21,5 +21,6 @@ pub mod service_keys;
 pub mod services;
 pub mod session;
 pub mod target;
+pub mod tasks;
 pub mod wait;
 pub mod wasm;

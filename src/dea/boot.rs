@@ -68,7 +68,7 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
 /// The droplet's bytes, from the DEA's cache (a use, for its order:
 /// [`super::cache`]) or the blobstore (checked against its SHA1 before it
 /// is cached).
-async fn droplet_bytes(dea: &Dea, sha1: &str) -> Result<Vec<u8>> {
+pub(super) async fn droplet_bytes(dea: &Dea, sha1: &str) -> Result<Vec<u8>> {
     let cached = dea.dir.join("droplets").join(format!("{sha1}.tgz"));
     if let Ok(bytes) = tokio::fs::read(&cached).await {
         crate::file_cache::touch(&cached);

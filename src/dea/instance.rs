@@ -182,7 +182,7 @@ impl Instance {
         }
     }
 
-    /// Memory held now, disk used, and the share of one core the guest
+    /// Memory (the most held at once), disk used, and the share of one core the guest
     /// used since the last report (CF's `usage.cpu`).
     fn usage(&self) -> Usage {
         let limits = self.limits.lock().expect("instance limits").clone();
@@ -200,7 +200,7 @@ impl Instance {
         Usage {
             time: Utc::now().format("%Y-%m-%d %H:%M:%S %z").to_string(),
             cpu,
-            mem: limits.map_or(0, |limits| limits.memory.used()),
+            mem: limits.map_or(0, |limits| limits.memory.peak()),
             disk,
         }
     }

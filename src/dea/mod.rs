@@ -21,6 +21,7 @@ mod links;
 mod log;
 mod saved_instances;
 mod staging;
+mod task;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -61,6 +62,8 @@ pub struct Dea {
     capacity: (u64, u64),
     /// Memory (MB) held by staging tasks in progress.
     staging_memory: Mutex<u64>,
+    /// Tasks (`cf run-task`) running here or ended lately, by guid.
+    tasks: Mutex<HashMap<String, task::Task>>,
     /// Seconds between route registrations, as the routers ask.
     register_interval: AtomicU64,
     saved_instances: saved_instances::SavedInstancesWriter,
@@ -103,13 +106,14 @@ impl Dea {
                 instances: Mutex::default(),
                 capacity,
                 staging_memory: Mutex::new(0),
+                tasks: Mutex::default(),
                 stopping: Default::default(),
                 caches_changed: Arc::default(),
             }
         });
-        // Staging work and instance directories of the previous run are
-        // removed; the instances it saved start again below.
-        for stale in ["instances", "staging"] {
+        // Staging work, instance and task directories of the previous run
+        // are removed; the instances it saved start again below.
+        for stale in ["instances", "staging", "tasks"] {
             let _ = std::fs::remove_dir_all(dea.dir.join(stale));
         }
         dea.subscribe(&subjects::staging_start(&dea.id), |dea, m| async move { dea.on_staging(m).await }).await?;
@@ -119,6 +123,8 @@ impl Dea {
         dea.subscribe(subjects::DEA_FIND_DROPLET, |dea, m| async move { dea.on_find(m).await }).await?;
         dea.subscribe(subjects::ROUTER_START, |dea, m| async move { dea.on_router_start(m).await }).await?;
         dea.subscribe(&subjects::dea_files(&dea.id), |dea, m| async move { dea.on_files(m).await }).await?;
+        dea.subscribe(&subjects::task_start(&dea.id), task::on_start).await?;
+        dea.subscribe(subjects::TASK_CANCEL, task::on_cancel).await?;
         dea.advertise().await?;
         for saved in previous.instances {
             tracing::info!("re-adopting instance {} of app {} it saved", saved.start.index, saved.start.name);
@@ -252,20 +258,35 @@ impl Dea {
         self.instances.lock().expect("dea instances").values().cloned().collect()
     }
 
+    /// Memory and disk (MB) held now: by starting and running instances,
+    /// staging and running tasks.
+    fn reserved(&self) -> (u64, u64) {
+        let mut memory = *self.staging_memory.lock().expect("staging memory");
+        let mut disk = 0;
+        for instance in self.instances() {
+            if matches!(instance.state(), InstanceState::Starting | InstanceState::Running) {
+                memory += instance.start.limits.memory_mb;
+                disk += instance.start.limits.disk_mb;
+            }
+        }
+        for task in self.tasks.lock().expect("dea tasks").values().filter(|t| t.is_running()) {
+            memory += task.memory_mb;
+            disk += task.disk_mb;
+        }
+        (memory, disk)
+    }
+
     /// Tells the CC how much room is left here, and the health manager
     /// which instances run (`dea.heartbeat`).
     async fn advertise(&self) -> Result<()> {
         let instances = self.instances();
         let mut app_id_to_count = std::collections::BTreeMap::new();
-        let mut memory = *self.staging_memory.lock().expect("staging memory");
-        let mut disk = 0;
         for instance in &instances {
             if matches!(instance.state(), InstanceState::Starting | InstanceState::Running) {
-                memory += instance.start.limits.memory_mb;
-                disk += instance.start.limits.disk_mb;
                 *app_id_to_count.entry(instance.start.droplet.clone()).or_insert(0) += 1;
             }
         }
+        let (memory, disk) = self.reserved();
         let advert = Advertise {
             id: self.id.clone(),
             stacks: vec![crate::protocol::STACK.to_string()],
@@ -275,7 +296,9 @@ impl Dea {
         };
         self.bus.publish(subjects::DEA_ADVERTISE, &advert).await?;
         self.bus.publish(subjects::STAGING_ADVERTISE, &advert).await?;
-        let heartbeat = Heartbeat { dea: self.id.clone(), droplets: instances.iter().map(|i| i.heartbeat()).collect() };
+        let tasks = task::reports(&mut self.tasks.lock().expect("dea tasks"));
+        let heartbeat =
+            Heartbeat { dea: self.id.clone(), droplets: instances.iter().map(|i| i.heartbeat()).collect(), tasks };
         self.bus.publish(subjects::DEA_HEARTBEAT, &heartbeat).await
     }
 
@@ -313,6 +336,7 @@ impl Dea {
             saved_instances::write(&self.dir, current).await;
         }
         self.stopping.store(true, Ordering::SeqCst);
+        task::abort_all(&self.tasks.lock().expect("dea tasks"));
         let instances = self.instances();
         futures::future::join_all(instances.iter().map(|instance| instance::stop(self, instance))).await;
     }

@@ -1,5 +1,5 @@
-//! Actual state: every instance the DEAs run, from their `dea.heartbeat`
-//! messages. A DEA sends one every heartbeat interval and whenever one of
+//! Actual state: every instance the DEAs run (and every task they run or
+//! ran lately), from their `dea.heartbeat` messages. A DEA sends one every heartbeat interval and whenever one of
 //! its instances changes state, listing all of them, so the latest
 //! heartbeat of each DEA is the whole truth about it; a DEA not heard from
 //! for the DEA timeout is gone, and its instances with it.
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::bus::Bus;
-use crate::protocol::messages::{Heartbeat, InstanceHeartbeat, subjects};
+use crate::protocol::messages::{Heartbeat, InstanceHeartbeat, TaskReport, subjects};
 
 /// One instance as its DEA last reported it.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +31,8 @@ pub struct ActualState {
 }
 
 struct Inner {
-    deas: HashMap<String, (Instant, Vec<InstanceHeartbeat>)>,
+    /// Each DEA's latest heartbeat, and when it came.
+    deas: HashMap<String, (Instant, Heartbeat)>,
     /// Since when heartbeats have arrived without a gap as long as the DEA
     /// timeout (a gap means the bus, not every DEA, went away).
     flowing_since: Option<Instant>,
@@ -55,7 +56,7 @@ impl ActualState {
             inner.flowing_since = Some(now);
         }
         inner.last_heard = Some(now);
-        inner.deas.insert(heartbeat.dea, (now, heartbeat.droplets));
+        inner.deas.insert(heartbeat.dea.clone(), (now, heartbeat));
         drop(inner);
         self.heard.send_replace(());
     }
@@ -81,6 +82,17 @@ impl ActualState {
         inner.deas.iter().filter(|(_, (seen, _))| seen.elapsed() < self.dea_timeout).map(|(id, _)| id.clone()).collect()
     }
 
+    /// The tasks each live DEA reports (running, or ended lately), by DEA.
+    pub fn tasks(&self) -> HashMap<String, Vec<TaskReport>> {
+        let inner = self.inner.lock().expect("actual state");
+        inner
+            .deas
+            .iter()
+            .filter(|(_, (seen, _))| seen.elapsed() < self.dea_timeout)
+            .map(|(dea, (_, heartbeat))| (dea.clone(), heartbeat.tasks.clone()))
+            .collect()
+    }
+
     /// Every instance on a live DEA (those of `app` only, when given).
     pub fn instances(&self, app: Option<&str>) -> Vec<Reported> {
         let mut inner = self.inner.lock().expect("actual state");
@@ -90,8 +102,9 @@ impl ActualState {
             .deas
             .iter()
             .filter(|(_, (seen, _))| seen.elapsed() < timeout)
-            .flat_map(|(dea, (_, instances))| {
-                instances
+            .flat_map(|(dea, (_, heartbeat))| {
+                heartbeat
+                    .droplets
                     .iter()
                     .filter(|i| app.is_none_or(|a| a == i.droplet))
                     .map(|i| Reported { dea: dea.clone(), instance: i.clone() })

@@ -21,6 +21,10 @@ pub mod subjects {
     pub const HEALTH_STOP: &str = "health.stop";
     /// All app log streams (`logs.<app guid>`).
     pub const ALL_LOGS: &str = "logs.>";
+    /// Not CF v2's (it had no tasks): cancel a task wherever it runs.
+    pub const TASK_CANCEL: &str = "task.cancel";
+    /// Not CF v2's: a task ended, how.
+    pub const TASK_FINISHED: &str = "task.finished";
 
     pub fn staging_start(dea_id: &str) -> String {
         format!("staging.{dea_id}.start")
@@ -30,6 +34,11 @@ pub mod subjects {
     }
     pub fn app_logs(app_guid: &str) -> String {
         format!("logs.{app_guid}")
+    }
+    /// Not CF v2's: run a task on this DEA (a request; the DEA answers
+    /// whether it took it).
+    pub fn task_start(dea_id: &str) -> String {
+        format!("task.{dea_id}.start")
     }
     /// Not CF's: the DEA's directory server, asked over the bus.
     pub fn dea_files(dea_id: &str) -> String {
@@ -193,6 +202,10 @@ pub struct Limits {
 pub struct Heartbeat {
     pub dea: String,
     pub droplets: Vec<InstanceHeartbeat>,
+    /// Its tasks: those running and those ended within the last minutes,
+    /// so a `task.finished` the CC missed is still learnt.
+    #[serde(default)]
+    pub tasks: Vec<TaskReport>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -398,4 +411,50 @@ impl LogMessage {
     pub fn subject(&self) -> String {
         subjects::app_logs(&self.app_id)
     }
+}
+
+/// `task.<dea_id>.start`: run a task — a one-off program of a staged app's
+/// droplet — to its end. `app` is the start message an instance of the
+/// app gets (droplet, environment, services, security groups), with the
+/// task's command as its start command and the task's own limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskStart {
+    pub guid: String,
+    pub name: String,
+    pub app: DeaStart,
+}
+
+/// The DEA's answer to `task.<dea_id>.start`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskStartReply {
+    pub accepted: bool,
+    /// Why it was refused (no room).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `task.cancel`: stop a task, wherever it runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskCancel {
+    pub guid: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskState {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// A task as its DEA knows it: on `task.finished` when it ends, and in
+/// every heartbeat.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskReport {
+    pub guid: String,
+    /// The app guid.
+    pub droplet: String,
+    pub state: TaskState,
+    #[serde(default)]
+    pub failure_reason: Option<String>,
 }

@@ -58,16 +58,25 @@ impl GuestLimits {
     }
 }
 
-/// A memory budget in bytes and what is held of it now.
+/// A memory budget in bytes, what is held of it now and the most that
+/// was held at once.
 #[derive(Debug)]
 pub struct Memory {
     limit: u64,
     used: AtomicU64,
+    peak: AtomicU64,
 }
 
 impl Memory {
     pub fn new(limit: u64) -> Memory {
-        Memory { limit, used: AtomicU64::new(0) }
+        Memory { limit, used: AtomicU64::new(0), peak: AtomicU64::new(0) }
+    }
+
+    /// The most held at once so far: what an HTTP app's instance — a store
+    /// per request, none held between them — needs of its budget, as a
+    /// process's resident size shows what it needed.
+    pub fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed).max(self.used())
     }
 
     pub fn limit_mb(&self) -> u64 {
@@ -80,11 +89,15 @@ impl Memory {
 
     /// Takes `bytes` from the budget, if they fit.
     pub fn take(&self, bytes: u64) -> bool {
-        self.used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                used.checked_add(bytes).filter(|&u| u <= self.limit)
-            })
-            .is_ok()
+        match self.used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+            used.checked_add(bytes).filter(|&u| u <= self.limit)
+        }) {
+            Ok(before) => {
+                self.peak.fetch_max(before + bytes, Ordering::Relaxed);
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     pub fn give_back(&self, bytes: u64) {

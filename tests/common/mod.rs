@@ -7,6 +7,7 @@
 pub mod broker;
 pub mod cluster;
 pub mod source_apps;
+pub mod v3;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

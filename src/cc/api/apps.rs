@@ -11,14 +11,13 @@ use serde_json::json;
 
 use super::body::Body;
 use super::collection::created;
+use crate::cc::Cc;
 use crate::cc::app_changes::writable_app;
 use crate::cc::app_changes::{self, AppChanges, HEALTH_CHECKS, STATES, app_event};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::model::app::App;
 use crate::cc::model::{APPS, SPACES};
 use crate::cc::permissions::{is_space_developer, require};
-use crate::cc::{Cc, runner};
 
 /// The fields of a v2 create or update, checked.
 fn read_changes(body: &Body) -> ApiResult<AppChanges> {
@@ -91,10 +90,9 @@ pub async fn update(
 
 pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
     let app = APPS.render(&writable_app(&cc, &user, &guid).await?);
-    runner::stop_all(&cc, &guid).await?;
     app_event(&cc, &user, "audit.app.delete-request", &guid, &app["entity"], json!({"request": {"recursive": true}}))
         .await;
-    App::delete(&cc.db, &guid).await?;
+    app_changes::delete(&cc, &guid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

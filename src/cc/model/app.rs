@@ -83,6 +83,8 @@ pub struct App {
     /// The SHA1 of the uploaded package, and of the droplet staged from it.
     pub package_hash: Option<String>,
     pub droplet_hash: Option<String>,
+    /// The current droplet (v3), once staged.
+    pub droplet_guid: Option<String>,
 }
 
 /// What a new app is made with.
@@ -138,9 +140,9 @@ impl App {
     }
 
     /// Deletes the app, its route mappings (its routes stay), packages,
-    /// builds and droplets.
+    /// builds, droplets and tasks.
     pub async fn delete(db: &AnyPool, guid: &str) -> ApiResult<()> {
-        for table in ["route_mappings", "builds", "droplets", "packages"] {
+        for table in ["route_mappings", "builds", "droplets", "packages", "tasks"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE app_guid = $1")).bind(guid).execute(db).await?;
         }
         sqlx::query("DELETE FROM apps WHERE guid = $1").bind(guid).execute(db).await?;
@@ -179,6 +181,7 @@ impl App {
             health_check_timeout: count("health_check_timeout"),
             package_hash: text("package_hash"),
             droplet_hash: text("droplet_hash"),
+            droplet_guid: text("droplet_guid"),
         }
     }
 

@@ -35,6 +35,7 @@ pub mod space;
 pub mod sql;
 pub mod stack;
 pub mod staging;
+pub mod task;
 pub mod user;
 
 pub use app::APPS;

@@ -30,6 +30,7 @@ pub mod service_offering;
 pub mod service_plan;
 pub mod space;
 pub mod stack;
+pub mod task;
 pub mod user;
 
 pub use app::APPS;
@@ -51,4 +52,5 @@ pub use service_offering::SERVICE_OFFERINGS;
 pub use service_plan::SERVICE_PLANS;
 pub use space::SPACES;
 pub use stack::STACKS;
+pub use task::TASKS;
 pub use user::USERS;

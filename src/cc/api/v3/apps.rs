@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::body::{Body, invalid};
+use crate::cc::Cc;
 use crate::cc::api::app_access::environment;
 use crate::cc::app_changes::writable_app;
 use crate::cc::app_changes::{self, AppChanges};
@@ -20,7 +21,6 @@ use crate::cc::model::job::Job;
 use crate::cc::model::{SPACES, metadata, stack};
 use crate::cc::permissions::{is_space_developer, require};
 use crate::cc::v3::app::APPS;
-use crate::cc::{Cc, runner};
 
 /// The buildpack and stack of a `lifecycle`, checked: one buildpack at
 /// most (a droplet here is built by one), an existing stack.
@@ -106,7 +106,6 @@ pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<St
     let stored = writable_app(&cc, &user, &guid).await?;
     let entity = crate::cc::model::APPS.render(&stored)["entity"].clone();
     let job = Job::create(&cc.db, &cc.id, "app.delete").await?;
-    runner::stop_all(&cc, &guid).await?;
     app_changes::app_event(
         &cc,
         &user,
@@ -116,8 +115,7 @@ pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<St
         json!({"request": {"recursive": true}}),
     )
     .await;
-    App::delete(&cc.db, &guid).await?;
-    metadata::forget(&cc.db, &guid).await?;
+    app_changes::delete(&cc, &guid).await?;
     Job::finish(&cc.db, &job, None).await;
     Ok(accepted_job(&cc, &job))
 }

@@ -11,6 +11,7 @@ mod processes;
 mod quotas;
 mod root;
 mod routing;
+mod tasks;
 mod tenancy;
 
 use axum::Json;
@@ -41,6 +42,7 @@ use crate::cc::v3::service_offering::SERVICE_OFFERINGS;
 use crate::cc::v3::service_plan::SERVICE_PLANS;
 use crate::cc::v3::space::SPACES;
 use crate::cc::v3::stack::STACKS;
+use crate::cc::v3::task::TASKS;
 use crate::cc::v3::user::USERS;
 
 pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
@@ -65,6 +67,9 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         )
         .route("/v3/apps/{guid}/ssh_enabled", get(apps::ssh_enabled))
         .route("/v3/apps/{guid}/features", get(apps::features))
+        .route("/v3/apps/{guid}/tasks", get(tasks::of_app).post(tasks::create))
+        .route("/v3/tasks/{guid}/actions/cancel", post(tasks::cancel))
+        .route("/v3/tasks/{guid}/cancel", axum::routing::put(tasks::cancel))
         .route("/v3/apps/{guid}/processes", get(processes::of_app))
         .route("/v3/apps/{guid}/processes/{kind}", get(processes::show_of_app))
         .route("/v3/apps/{guid}/processes/{kind}/stats", get(processes::stats_of_app))
@@ -150,10 +155,12 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         &SPACES,
         &SPACE_QUOTAS,
         &STACKS,
+        &TASKS,
         &USERS,
     ] {
         router = read_routes(router, resource);
     }
+    router = router.route(&format!("{}/{{guid}}", TASKS.path), axum::routing::patch(tasks::update));
     router = router.route(
         "/v3/builds",
         get(|State(cc): State<Cc>, user: CurrentUser, RawQuery(query): RawQuery| async move {

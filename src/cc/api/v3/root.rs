@@ -23,7 +23,7 @@ pub async fn root(State(cc): State<Cc>) -> Json<Value> {
 }
 
 /// The collections `/v3` links to: those served.
-const LINKED: [&str; 27] = [
+const LINKED: [&str; 28] = [
     "apps",
     "audit_events",
     "buildpacks",
@@ -50,6 +50,7 @@ const LINKED: [&str; 27] = [
     "space_quotas",
     "spaces",
     "stacks",
+    "tasks",
     "users",
 ];
 
