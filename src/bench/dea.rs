@@ -182,6 +182,8 @@ fn blobstore_url(dir: &Path) -> String {
 
 fn start_message(app: &str, sha1: &str, index: u32) -> DeaStart {
     DeaStart {
+        app: None,
+        process_type: None,
         droplet: app.into(),
         name: "hello".into(),
         uris: vec![HOST.into()],

@@ -1,14 +1,14 @@
 //! CCNG's HealthManagerRespondent: carries out what the health manager
 //! asks on `health.start` and `health.stop`, through the same placement
-//! and stop paths as a user's request. A start is checked against the app
-//! as stored now (still started, staged, same version, index still
-//! wanted), so a change made since the HM looked always wins.
+//! and stop paths as a user's request. A start is checked against the
+//! process as stored now (its app still started, staged, same version,
+//! index still wanted), so a change made since the HM looked always wins.
 
 use anyhow::Result;
 
 use super::{Cc, runner};
 use crate::bus::{BusExt, Message, reply};
-use crate::cc::model::app::App;
+use crate::cc::model::process::Process;
 use crate::protocol::messages::{DeaStop, HealthStart, HealthStartReply, HealthStop, subjects};
 
 pub async fn listen(cc: Cc) -> Result<()> {
@@ -38,9 +38,9 @@ pub async fn listen(cc: Cc) -> Result<()> {
 
 async fn start(cc: &Cc, message: &Message) -> Result<()> {
     let request: HealthStart = message.json()?;
-    // Only indices the app still wants, of the version the HM saw.
-    let wanted = match App::find(&cc.db, &request.droplet).await {
-        Ok(app) if app.is_started() && app.is_staged() && app.version == request.version => app.instances,
+    // Only indices the process still wants, of the version the HM saw.
+    let wanted = match Process::find_optional(&cc.db, &request.droplet).await {
+        Ok(Some(p)) if p.started && p.staged && p.version == request.version => p.instances,
         _ => 0,
     };
     let indices: Vec<u32> = request.indices.iter().copied().filter(|i| *i < wanted).collect();

@@ -19,6 +19,7 @@ pub mod model;
 pub mod osb;
 pub mod packages;
 pub mod permissions;
+pub mod process_changes;
 pub mod quotas;
 pub mod release;
 pub mod rollout;

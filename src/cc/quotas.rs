@@ -2,12 +2,13 @@
 //! resized or started, when a route is created and when a brokered service
 //! instance is created or changes plan: the org's quota
 //! definition and, when the space has one, the space's. Usage counts the
-//! apps that are STARTED; -1 means unlimited.
+//! processes of the apps that are STARTED; -1 means unlimited.
 
 use sqlx::{AnyPool, Row};
 
 use super::error::{ApiError, ApiResult};
 use super::model::task::Task;
+use crate::lifecycle::desired::EVERY_PROCESS;
 
 pub const DEFAULT_QUOTA: &str = "default";
 
@@ -115,13 +116,14 @@ fn bound(limit: i64) -> Option<i64> {
     (limit >= 0).then_some(limit)
 }
 
-/// Checks an app of `space` that would have `memory` MB × `instances`, and
-/// count toward usage if `started`. `app` (when it exists) is left out of
-/// the current usage, since these numbers replace its own.
+/// Checks a process (an app's web process, or another) of `space` that
+/// would have `memory` MB × `instances`, and count toward usage if
+/// `started`. `process` (when it exists: its guid) is left out of the
+/// current usage, since these numbers replace its own.
 pub async fn check_app(
     db: &AnyPool,
     space: &str,
-    app: Option<&str>,
+    process: Option<&str>,
     memory: i64,
     instances: i64,
     started: bool,
@@ -135,10 +137,10 @@ pub async fn check_app(
         }
         let scope = scope.replace('?', "$1");
         let sql = format!(
-            "SELECT CAST(COALESCE(SUM(memory * instances), 0) AS BIGINT), CAST(COALESCE(SUM(instances), 0) AS BIGINT) FROM apps \
-             WHERE state = 'STARTED' AND guid <> $2 AND {scope}"
+            "SELECT CAST(COALESCE(SUM(memory * instances), 0) AS BIGINT), CAST(COALESCE(SUM(instances), 0) AS BIGINT) \
+             FROM {EVERY_PROCESS} WHERE state = 'STARTED' AND guid <> $2 AND {scope}"
         );
-        let usage = sqlx::query(&sql).bind(&owner).bind(app.unwrap_or("")).fetch_one(db).await?;
+        let usage = sqlx::query(&sql).bind(&owner).bind(process.unwrap_or("")).fetch_one(db).await?;
         let (used_memory, used_instances) =
             (usage.try_get::<i64, _>(0).unwrap_or(0), usage.try_get::<i64, _>(1).unwrap_or(0));
         if let Some(max) = bound(limits.memory_limit)
@@ -177,7 +179,8 @@ pub async fn check_task(db: &AnyPool, space: &str, app: &str, memory: i64) -> Ap
         let Some(max) = bound(limits.memory_limit) else { continue };
         let scope = scope.replace('?', "$1");
         let sql = format!(
-            "SELECT CAST(COALESCE(SUM(memory * instances), 0) AS BIGINT) FROM apps WHERE state = 'STARTED' AND {scope}"
+            "SELECT CAST(COALESCE(SUM(memory * instances), 0) AS BIGINT) FROM {EVERY_PROCESS} \
+             WHERE state = 'STARTED' AND {scope}"
         );
         let instances_memory: i64 = sqlx::query_scalar(&sql).bind(&owner).fetch_one(db).await?;
         let (_, tasks_memory) = Task::running_in(db, &scope, &owner).await?;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::Cc;
 use super::error::{ApiError, ApiResult};
 use super::model::app::App;
+use super::model::process::Process;
 use super::runner;
 use crate::bus::BusExt;
 use crate::lifecycle::actual::Reported;
@@ -21,7 +22,20 @@ use crate::protocol::messages::{DeaStop, subjects};
 /// How long the CC follows a rollout; the health manager ends any it left.
 const FOLLOW_FOR: Duration = Duration::from_secs(300);
 
-/// Places every instance of the app's `version`, then follows the rollout
+/// Rolls the app out at its version: every process but web (a process
+/// that finds no room is left to the health manager), then web, whose
+/// lack of room the user is told of.
+pub async fn roll_out_app(cc: &Cc, app: &App) -> ApiResult<()> {
+    for process in Process::others_of_app(&cc.db, &app.guid).await? {
+        if let Err(e) = roll_out(cc, &process.guid, &app.version, process.instances).await {
+            tracing::info!("app {}: process {}: {}", app.guid, process.kind, e.description);
+        }
+    }
+    roll_out(cc, &app.guid, &app.version, app.instances).await
+}
+
+/// Places every instance of a process (`guid`; an app's web process: the
+/// app's) at the app's `version`, then follows the rollout
 /// in the background. Indices that found no DEA with room give their old
 /// instance up at once, so the health manager can place them.
 pub async fn roll_out(cc: &Cc, guid: &str, version: &str, instances: u32) -> ApiResult<()> {
@@ -81,9 +95,9 @@ async fn stop_instances(cc: &Cc, guid: &str, instances: Vec<String>) {
     }
 }
 
-/// Whether the app is still started at `version` (a later change follows
-/// its own rollout).
+/// Whether the process's app is still started at `version` (a later
+/// change follows its own rollout).
 async fn still_wanted(cc: &Cc, guid: &str, version: &str) -> bool {
-    let app = App::find_optional(&cc.db, guid).await;
-    app.is_ok_and(|app| app.is_some_and(|app| app.is_started() && app.version == version))
+    let process = Process::find_optional(&cc.db, guid).await;
+    process.is_ok_and(|process| process.is_some_and(|p| p.started && p.version == version))
 }

@@ -14,6 +14,7 @@ use super::error::{ApiError, ApiResult};
 use super::model::event;
 use crate::bus::BusExt;
 use crate::cc::model::app::App;
+use crate::cc::model::process::Process;
 use crate::cc::model::route::MappedRoute;
 use crate::cc::model::space::Space;
 use crate::cc::model::{environment_variable_group, security_group, service_binding};
@@ -27,20 +28,33 @@ const FIND_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Open-handle cap per instance.
 const FDS_LIMIT: u64 = 256;
 
-/// The start message of one instance, from the app as stored.
+/// The start message of one instance of a process (of an app's web
+/// process: `guid` is the app's), from the process and its app as stored.
 pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStart> {
-    let app = App::find(&cc.db, guid).await?;
+    let process = Process::find(&cc.db, guid).await?;
+    let app = App::find(&cc.db, &process.app_guid).await?;
     let space_name = Space::find(&cc.db, &app.space_guid).await?.name;
     let egress_network_rules = security_group::egress_rules(&cc.db, &app.space_guid, false).await?;
     let droplet = app.droplet_hash.clone().unwrap_or_default();
+    let (uris, app_guid, process_type) = if process.is_web() {
+        (uris(cc, guid).await?, None, None)
+    } else if process.effective_command().is_none() {
+        let detail =
+            format!("the process type {} has no command: give it one, or name it in the Procfile", process.kind);
+        return Err(ApiError::new("UnprocessableEntity", &[&detail]));
+    } else {
+        (Vec::new(), Some(app.guid.clone()), Some(process.kind.clone()))
+    };
     Ok(DeaStart {
-        droplet: guid.to_string(),
-        uris: uris(cc, guid).await?,
+        droplet: process.guid.clone(),
+        app: app_guid,
+        process_type,
+        uris,
         prod: false,
         sha1: droplet.clone(),
         executable_uri: droplet,
-        services: service_binding::bound_services(&cc.db, guid).await?,
-        limits: Limits { memory_mb: app.memory_mb, disk_mb: app.disk_quota_mb, fds: FDS_LIMIT },
+        services: service_binding::bound_services(&cc.db, &app.guid).await?,
+        limits: Limits { memory_mb: process.memory_mb, disk_mb: process.disk_quota_mb, fds: FDS_LIMIT },
         env: environment_variable_group::merged(
             environment_variable_group::get(&cc.db, "running").await?,
             app.environment(),
@@ -51,11 +65,12 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
         egress_network_rules,
         name: app.name,
         version: app.version,
-        start_command: app.command,
+        // The web process's own command only: else the buildpack's, from the droplet.
+        start_command: if process.is_web() { process.command } else { process.effective_command() },
         space_guid: app.space_guid,
-        health_check_type: app.health_check_type,
-        health_check_http_endpoint: app.health_check_http_endpoint,
-        health_check_timeout: app.health_check_timeout,
+        health_check_type: process.health_check_type,
+        health_check_http_endpoint: process.health_check_http_endpoint,
+        health_check_timeout: process.health_check_timeout,
     })
 }
 
@@ -120,16 +135,17 @@ pub async fn stop_all(cc: &Cc, guid: &str) -> Result<()> {
     cc.bus.publish(subjects::DEA_STOP, &stop).await
 }
 
-/// Stops the app's instance at `index` (`cf restart-app-instance`): the
-/// health manager starts it again, as CF's does.
-pub async fn restart_instance(cc: &Cc, app: &App, index: u32) -> ApiResult<()> {
-    if index >= app.instances {
+/// Stops the instance at `index` of a process (of `instances`; an app's
+/// web process: the app's guid) — `cf restart-app-instance`: the health
+/// manager starts it again, as CF's does.
+pub async fn restart_instance(cc: &Cc, process: &str, instances: u32, index: u32) -> ApiResult<()> {
+    if index >= instances {
         return Err(ApiError::new(
             "InstancesError",
-            &[&format!("Instance index {index} is out of range: the app has {} instances", app.instances)],
+            &[&format!("Instance index {index} is out of range: there are {instances} instances")],
         ));
     }
-    let stop = DeaStop { droplet: app.guid.clone(), version: None, instances: None, indices: Some(vec![index]) };
+    let stop = DeaStop { droplet: process.into(), version: None, instances: None, indices: Some(vec![index]) };
     cc.bus.publish(subjects::DEA_STOP, &stop).await?;
     Ok(())
 }

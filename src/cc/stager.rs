@@ -14,6 +14,7 @@ use super::{Cc, new_guid, rollout, runner};
 use crate::blobstore::keys;
 use crate::bus::BusExt;
 use crate::cc::model::app::App;
+use crate::cc::model::process::Process;
 use crate::cc::model::staging::{self, Staged};
 use crate::cc::model::{environment_variable_group, security_group};
 use crate::protocol::STACK;
@@ -110,7 +111,9 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     if let Some(error) = &outcome.error {
         return record_failure(cc, guid, Some(&task_id), error).await;
     }
+    let process_types = outcome.process_types.clone();
     let staged = Staged {
+        process_types: process_types.clone(),
         droplet_sha1: outcome.droplet_sha1.unwrap_or_default(),
         detected_buildpack: outcome.detected_buildpack,
         buildpack_key: outcome.buildpack_key.unwrap_or_default(),
@@ -121,8 +124,9 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
         return Ok(());
     }
     let app = App::find(&cc.db, guid).await?;
+    Process::record_types(&cc.db, &app, &process_types).await?;
     if app.is_started() {
-        rollout::roll_out(cc, guid, &app.version, app.instances).await?;
+        rollout::roll_out_app(cc, &app).await?;
     }
     Ok(())
 }

@@ -118,8 +118,8 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
 
     let logs = GuestLogs::new(
         dea.bus.clone(),
-        &start.droplet,
-        "APP",
+        start.app_guid(),
+        &start.log_source(),
         &start.index.to_string(),
         Some(&instance.dir.join("logs")),
     )?;

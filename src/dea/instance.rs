@@ -275,7 +275,7 @@ impl Instance {
 /// `[CELL/index]` as Diego's cells tag theirs: clients follow an
 /// instance's life by these.
 pub(super) async fn tell(dea: &Dea, instance: &Instance, text: String) {
-    let line = LogMessage::new(&instance.start.droplet, "CELL", &instance.start.index.to_string(), "OUT", text);
+    let line = LogMessage::new(instance.start.app_guid(), "CELL", &instance.start.index.to_string(), "OUT", text);
     if let Err(e) = dea.bus.publish(&line.subject(), &line).await {
         tracing::warn!("logging for instance {}: {e:#}", instance.id);
     }

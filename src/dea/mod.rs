@@ -201,7 +201,10 @@ impl Dea {
         let matching: Vec<Arc<Instance>> = self
             .instances()
             .into_iter()
-            .filter(|i| i.start.droplet == stop.droplet)
+            // Stopping all of an app (or a version of it) stops all its processes.
+            .filter(|i| {
+                i.start.droplet == stop.droplet || (stop.indices.is_none() && i.start.app_guid() == stop.droplet)
+            })
             .filter(|i| stop.version.as_ref().is_none_or(|v| *v == i.start.version))
             .filter(|i| stop.instances.as_ref().is_none_or(|ids| ids.contains(&i.id)))
             .filter(|i| stop.indices.as_ref().is_none_or(|idx| idx.contains(&i.start.index)))

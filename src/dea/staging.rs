@@ -161,15 +161,35 @@ async fn run(
     if let Some(cache) = cache_bytes {
         dea.blobstore.put(&request.buildpack_cache_key, cache.into()).await.map_err(staging_error)?;
     }
+    let mut process_types = procfile(&dirs.app);
+    process_types.insert("web".into(), release.start_command.clone());
     Ok(StagingReply {
         task_id: request.task_id.clone(),
         finished: true,
+        process_types,
         detected_buildpack: Some(detected),
         buildpack_key: Some(buildpack.key.clone()),
         detected_start_command: Some(release.start_command),
         droplet_sha1: Some(droplet_sha1),
         ..Default::default()
     })
+}
+
+/// The process types the app's Procfile names (`worker: worker.wasm -q`),
+/// by type; none without one.
+fn procfile(app: &Path) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(app.join("Procfile")).unwrap_or_default();
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(|line| line.split_once(':'))
+        .map(|(kind, command)| (kind.trim().to_string(), command.trim().to_string()))
+        .filter(|(kind, command)| {
+            !command.is_empty()
+                && !kind.is_empty()
+                && kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .take(crate::protocol::MAX_PROCESS_TYPES)
+        .collect()
 }
 
 /// The buildpack that stages this app, instantiated, and what it detected.

@@ -43,6 +43,25 @@ pub struct ManifestApp {
     pub default_route: bool,
     #[serde(default)]
     pub services: Vec<String>,
+    /// Its process types (`web` is the app's own; the top-level fields
+    /// are web's too).
+    #[serde(default)]
+    pub processes: Vec<ManifestProcess>,
+}
+
+/// One process type of an app in a manifest.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ManifestProcess {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub command: Option<String>,
+    pub instances: Option<u32>,
+    pub memory: Option<serde_yaml::Value>,
+    pub disk_quota: Option<serde_yaml::Value>,
+    pub health_check_type: Option<String>,
+    pub health_check_http_endpoint: Option<String>,
+    pub timeout: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

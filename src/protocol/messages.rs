@@ -112,6 +112,10 @@ pub struct StagingReply {
     pub detected_start_command: Option<String>,
     #[serde(default)]
     pub droplet_sha1: Option<String>,
+    /// The droplet's commands by process type: `web` the buildpack's, the
+    /// others from the app's Procfile.
+    #[serde(default)]
+    pub process_types: BTreeMap<String, String>,
 }
 
 /// Why staging failed, in CC terms: `id` is the CF error name recorded as the
@@ -126,8 +130,16 @@ pub struct StagingError {
 /// `dea.<dea_id>.start`: run one instance of a staged app.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeaStart {
-    /// The app guid.
+    /// The process the instance is of: for an app's web process the app
+    /// guid (CF v2's meaning), for its other process types their own guid,
+    /// the key heartbeats, stops and the health manager use.
     pub droplet: String,
+    /// The app guid, for a process other than web (None: `droplet` is it).
+    #[serde(default)]
+    pub app: Option<String>,
+    /// The process type, for one other than web.
+    #[serde(default)]
+    pub process_type: Option<String>,
     pub name: String,
     pub uris: Vec<String>,
     pub prod: bool,
@@ -164,6 +176,25 @@ pub struct DeaStart {
 }
 
 impl DeaStart {
+    /// The guid of the app the instance is of.
+    pub fn app_guid(&self) -> &str {
+        self.app.as_deref().unwrap_or(&self.droplet)
+    }
+
+    /// Its process type.
+    pub fn process_type(&self) -> &str {
+        self.process_type.as_deref().unwrap_or("web")
+    }
+
+    /// The source its instances log as: `APP` for web (Log Cache calls it
+    /// `APP/PROC/WEB`), `APP/PROC/<TYPE>` for the others.
+    pub fn log_source(&self) -> String {
+        match &self.process_type {
+            None => "APP".into(),
+            Some(kind) => format!("APP/PROC/{}", kind.to_ascii_uppercase()),
+        }
+    }
+
     /// The command an instance runs: the app's own, else the one the
     /// buildpack released.
     pub fn effective_start_command(&self, released: &str) -> String {

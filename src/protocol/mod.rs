@@ -14,5 +14,8 @@ pub mod vcap;
 /// The stack every app stages and runs on (CF's `cflinuxfs*`): the CC seeds
 /// it, DEAs advertise it and stage with it as `CF_STACK`.
 pub const STACK: &str = "wasi-p2";
+/// Process types an app may have (web and those its Procfile or manifest
+/// name).
+pub const MAX_PROCESS_TYPES: usize = 20;
 /// How `/v2/stacks` describes [`STACK`].
 pub const STACK_DESCRIPTION: &str = "WebAssembly components on WASI 0.2, run by wasmtime";

@@ -20,7 +20,7 @@ pub struct InstanceFacts<'a> {
 pub fn vcap_application(app: &DeaStart, instance: Option<&InstanceFacts>) -> Value {
     let mut value = json!({
         "limits": {"mem": app.limits.memory_mb, "disk": app.limits.disk_mb, "fds": app.limits.fds},
-        "application_id": app.droplet,
+        "application_id": app.app_guid(),
         "application_version": app.version,
         "application_name": app.name,
         "application_uris": app.uris,
@@ -30,6 +30,8 @@ pub fn vcap_application(app: &DeaStart, instance: Option<&InstanceFacts>) -> Val
         "users": if app.users.is_empty() { Value::Null } else { json!(app.users) },
         "space_id": app.space_guid,
         "space_name": app.space_name,
+        "process_id": app.droplet,
+        "process_type": app.process_type(),
     });
     if let Some(i) = instance {
         let started = i.started_at.format("%Y-%m-%d %H:%M:%S %z").to_string();

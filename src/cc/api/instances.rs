@@ -183,6 +183,6 @@ pub async fn restart(
     Path((guid, index)): Path<(String, u32)>,
 ) -> ApiResult<StatusCode> {
     let app = App::from_row(&writable_app(&cc, &user, &guid).await?);
-    runner::restart_instance(&cc, &app, index).await?;
+    runner::restart_instance(&cc, &app.guid, app.instances, index).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,6 +20,7 @@ pub mod job;
 pub mod metadata;
 pub mod organization;
 pub mod package;
+pub mod process;
 pub mod quota;
 pub mod resource;
 pub mod role;

@@ -17,6 +17,8 @@ pub struct Staged {
     /// The blobstore key of the admin buildpack that staged it.
     pub buildpack_key: String,
     pub detected_start_command: String,
+    /// The droplet's commands by process type.
+    pub process_types: std::collections::BTreeMap<String, String>,
 }
 
 /// Marks the app PENDING under `task_id`, followed by the CC `cc_id`
@@ -44,9 +46,9 @@ pub async fn succeeded(db: &AnyPool, guid: &str, task_id: &str, staged: Staged) 
     let droplet = new_guid();
     sqlx::query(
         "INSERT INTO droplets (guid, app_guid, package_guid, state, sha1, buildpack, detect_output, start_command, \
-         created_at) SELECT $1, guid, (SELECT p.guid FROM packages p WHERE p.app_guid = apps.guid AND \
+         created_at, process_types) SELECT $1, guid, (SELECT p.guid FROM packages p WHERE p.app_guid = apps.guid AND \
          p.sha1 = apps.package_hash ORDER BY p.id DESC LIMIT 1), $2, $3, (SELECT name FROM buildpacks WHERE \
-         blob_key = $4), $5, $6, $7 FROM apps WHERE guid = $8 AND staging_task_id = $9",
+         blob_key = $4), $5, $6, $7, $10 FROM apps WHERE guid = $8 AND staging_task_id = $9",
     )
     .bind(&droplet)
     .bind("STAGED")
@@ -57,6 +59,7 @@ pub async fn succeeded(db: &AnyPool, guid: &str, task_id: &str, staged: Staged) 
     .bind(now())
     .bind(guid)
     .bind(task_id)
+    .bind(serde_json::to_string(&staged.process_types).unwrap_or_default())
     .execute(db)
     .await?;
     super::package::prune(db, guid).await?;

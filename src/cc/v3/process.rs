@@ -1,7 +1,7 @@
 //! Processes in v3: how an app runs — instances, memory, disk, command and
-//! health check. An app has its `web` process, stored on the app's own
-//! row, so its guid is the app's (as CCNG gives the web process of an app
-//! made through v2).
+//! health check, one per process type ([`crate::cc::model::process`]: web
+//! on the app's own row, so its guid is the app's; the other types their
+//! own).
 
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 
 use super::APPS;
 use super::resource::{Relationship, V3Resource, action, column, computed, constant, filter, link};
-use crate::cc::model::APPS as MODEL;
+use crate::cc::model::process::PROCESSES as MODEL;
 use crate::cc::model::resource::Kind::{Int, Text};
 use crate::cc::model::resource::text_column;
 
@@ -18,7 +18,7 @@ pub static PROCESSES: V3Resource = V3Resource {
     path: "/v3/processes",
     plural: "processes",
     fields: &[
-        constant("type", "\"web\""),
+        column("type", "type", Text),
         computed("command", command),
         constant("user", "\"vcap\""),
         column("instances", "instances", Int),
@@ -29,17 +29,17 @@ pub static PROCESSES: V3Resource = V3Resource {
         constant("readiness_health_check", r#"{"type":"process","data":{"invocation_timeout":null}}"#),
         column("version", "version", Text),
     ],
-    relationships: &[Relationship { name: "app", column: "guid", resource: &APPS }],
+    relationships: &[Relationship { name: "app", column: "app_guid", resource: &APPS }],
     links: &[
         action("scale", "/v3/processes/{guid}/actions/scale"),
-        link("app", "/v3/apps/{guid}"),
+        link("app", "/v3/apps/{app_guid}"),
         link("space", "/v3/spaces/{space_guid}"),
         link("stats", "/v3/processes/{guid}/stats"),
     ],
     filters: &[
-        filter("types", "'web' IN (LIST)"),
+        filter("types", "type IN (LIST)"),
         filter("guids", "guid IN (LIST)"),
-        filter("app_guids", "guid IN (LIST)"),
+        filter("app_guids", "app_guid IN (LIST)"),
         filter("space_guids", "space_guid IN (LIST)"),
         filter("organization_guids", "space_guid IN (SELECT guid FROM spaces WHERE organization_guid IN (LIST))"),
     ],
@@ -48,12 +48,10 @@ pub static PROCESSES: V3Resource = V3Resource {
     extend: None,
 };
 
-/// The user's command, else what the buildpack detected.
+/// The user's command, else the droplet's.
 fn command(row: &AnyRow) -> Value {
     let given = text_column(row, "command").filter(|c| !c.is_empty());
-    given
-        .or_else(|| text_column(row, "detected_start_command").filter(|c| !c.is_empty()))
-        .map_or(Value::Null, Value::from)
+    given.or_else(|| text_column(row, "detected_command").filter(|c| !c.is_empty())).map_or(Value::Null, Value::from)
 }
 
 fn health_check(row: &AnyRow) -> Value {

@@ -1,8 +1,8 @@
 //! `POST /v3/spaces/:guid/actions/apply_manifest`: what the cf CLI v7
 //! pushes with. Every app of the manifest is created if its space has
 //! none of that name, then given the manifest's sizes, command, health
-//! check, buildpack, stack and env (merged into the app's), and its
-//! routes: those listed (made if free), none with `no-route`, or — when it
+//! check, buildpack, stack and env (merged into the app's), its other
+//! process types (`processes:`, made if new), and its routes: those listed (made if free), none with `no-route`, or — when it
 //! has none yet — its default or a random one. The work is a job.
 
 use axum::Json;
@@ -21,12 +21,15 @@ use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::app::App;
 use crate::cc::model::job::Job;
+use crate::cc::model::process::{Process, ProcessChanges, WEB};
 use crate::cc::model::space::Space;
 use crate::cc::model::sql::Condition;
 use crate::cc::model::{APPS, DOMAINS, stack};
 use crate::cc::permissions::{is_space_developer, require};
+use crate::cc::process_changes;
 use crate::cc::routing::{self, NewRoute};
 use crate::cc::v3::space::SPACES;
+use crate::protocol::MAX_PROCESS_TYPES;
 use crate::protocol::manifest::{Manifest, ManifestApp, megabytes};
 
 /// Most apps one manifest may hold.
@@ -59,8 +62,14 @@ pub async fn apply(
     Ok(accepted_job(&cc, &job))
 }
 
-/// The app changes a manifest entry asks for, checked.
-fn plan(app: &ManifestApp) -> ApiResult<AppChanges> {
+/// What a manifest entry asks for, checked: the app's changes (its web
+/// process's among them) and those of its other process types.
+struct Planned {
+    app: AppChanges,
+    processes: Vec<(String, ProcessChanges)>,
+}
+
+fn plan(app: &ManifestApp) -> ApiResult<Planned> {
     let name = &app.name;
     if name.trim().is_empty() {
         return Err(invalid("Name must not be empty"));
@@ -73,40 +82,71 @@ fn plan(app: &ManifestApp) -> ApiResult<AppChanges> {
             Ok(mb) => Ok(mb.map(|mb| mb as i64)),
         }
     };
-    if let Some(kind) = &app.health_check_type
-        && !HEALTH_CHECKS.contains(&kind.as_str())
-    {
-        return Err(invalid(&format!(
-            "For application '{name}': Health check type must be one of {}",
-            HEALTH_CHECKS.join(", ")
-        )));
-    }
+    let health_check = |kind: &Option<String>| -> ApiResult<()> {
+        match kind {
+            Some(kind) if !HEALTH_CHECKS.contains(&kind.as_str()) => Err(invalid(&format!(
+                "For application '{name}': Health check type must be one of {}",
+                HEALTH_CHECKS.join(", ")
+            ))),
+            _ => Ok(()),
+        }
+    };
+    health_check(&app.health_check_type)?;
     let buildpack = app.buildpack().map_err(|e| invalid(&e.to_string()))?;
     if !app.services.is_empty() {
         return Err(invalid(&format!(
             "For application '{name}': services in a manifest are bound with cf bind-service here"
         )));
     }
-    Ok(AppChanges {
-        memory: size(&app.memory, "Memory")?,
-        disk_quota: size(&app.disk_quota, "Disk quota")?,
-        instances: app.instances.map(i64::from),
-        command: app.command.clone().map(Some),
-        buildpack: buildpack.map(|b| Some(b).filter(|b| b != "default" && b != "null")),
-        health_check_type: app.health_check_type.clone(),
-        health_check_timeout: app.timeout.map(|t| Some(i64::from(t))),
-        health_check_http_endpoint: app.health_check_http_endpoint.clone().map(Some),
-        ..Default::default()
-    })
+    if app.processes.len() > MAX_PROCESS_TYPES {
+        return Err(invalid(&format!("For application '{name}': {MAX_PROCESS_TYPES} process types at most")));
+    }
+    let mut planned = Planned {
+        app: AppChanges {
+            memory: size(&app.memory, "Memory")?,
+            disk_quota: size(&app.disk_quota, "Disk quota")?,
+            instances: app.instances.map(i64::from),
+            command: app.command.clone().map(Some),
+            buildpack: buildpack.map(|b| Some(b).filter(|b| b != "default" && b != "null")),
+            health_check_type: app.health_check_type.clone(),
+            health_check_timeout: app.timeout.map(|t| Some(i64::from(t))),
+            health_check_http_endpoint: app.health_check_http_endpoint.clone().map(Some),
+            ..Default::default()
+        },
+        processes: Vec::new(),
+    };
+    for process in &app.processes {
+        if process.kind.trim().is_empty() {
+            return Err(invalid(&format!("For application '{name}': Process type must not be empty")));
+        }
+        health_check(&process.health_check_type)?;
+        let changes = ProcessChanges {
+            instances: process.instances.map(i64::from),
+            memory: size(&process.memory, "Memory")?,
+            disk_quota: size(&process.disk_quota, "Disk quota")?,
+            command: process.command.clone().map(Some),
+            health_check_type: process.health_check_type.clone(),
+            health_check_timeout: process.timeout.map(|t| Some(i64::from(t))),
+            health_check_http_endpoint: process.health_check_http_endpoint.clone().map(Some),
+        };
+        if process.kind != WEB {
+            planned.processes.push((process.kind.clone(), changes));
+            continue;
+        }
+        let web = &mut planned.app;
+        web.instances = changes.instances.or(web.instances);
+        web.memory = changes.memory.or(web.memory);
+        web.disk_quota = changes.disk_quota.or(web.disk_quota);
+        web.command = changes.command.or(web.command.take());
+        web.health_check_type = changes.health_check_type.or(web.health_check_type.take());
+        web.health_check_timeout = changes.health_check_timeout.or(web.health_check_timeout);
+        web.health_check_http_endpoint = changes.health_check_http_endpoint.or(web.health_check_http_endpoint.take());
+    }
+    Ok(planned)
 }
 
-async fn apply_app(
-    cc: &Cc,
-    user: &CurrentUser,
-    space: &str,
-    app: &ManifestApp,
-    mut changes: AppChanges,
-) -> ApiResult<()> {
+async fn apply_app(cc: &Cc, user: &CurrentUser, space: &str, app: &ManifestApp, planned: Planned) -> ApiResult<()> {
+    let Planned { app: mut changes, processes } = planned;
     let existing =
         APPS.select(&cc.db, &[Condition::eq("space_guid", space), Condition::eq("name", &app.name)], "").await?;
     let stack = match &app.stack {
@@ -121,7 +161,7 @@ async fn apply_app(
             if !app.env.is_empty() {
                 changes.environment_json = Some(json!(app.env_text()).to_string());
             }
-            app_changes::create(cc, user, &app.name, space, stack.as_deref(), changes, request).await?
+            app_changes::create(cc, user, &app.name, space, stack.as_deref(), changes, request.clone()).await?
         }
         Some(row) => {
             let guid: String = row.try_get("guid")?;
@@ -131,10 +171,19 @@ async fn apply_app(
                 env.extend(app.env_text().into_iter().map(|(k, v)| (k, Value::String(v))));
                 changes.environment_json = Some(Value::Object(env).to_string());
             }
-            app_changes::update(cc, user, &stored, changes, request).await?;
+            app_changes::update(cc, user, &stored, changes, request.clone()).await?;
             guid
         }
     };
+    for (kind, changes) in processes {
+        let process = match Process::of_type(&cc.db, &guid, &kind).await? {
+            Some(process) => process,
+            None => {
+                Process::find(&cc.db, &Process::create(&cc.db, &App::find(&cc.db, &guid).await?, &kind).await?).await?
+            }
+        };
+        process_changes::change(cc, user, &process, changes, request.clone()).await?;
+    }
     apply_routes(cc, user, space, &guid, app).await
 }
 
@@ -247,6 +296,24 @@ async fn current(cc: &Cc, app: &App) -> ApiResult<Value> {
     }
     if let Some(timeout) = app.health_check_timeout {
         entry["timeout"] = json!(timeout);
+    }
+    let others = Process::others_of_app(&cc.db, &app.guid).await?;
+    if !others.is_empty() {
+        let mut processes =
+            vec![json!({"type": WEB, "instances": app.instances, "memory": format!("{}M", app.memory_mb)})];
+        for process in others {
+            let mut entry = json!({
+                "type": process.kind,
+                "instances": process.instances,
+                "memory": format!("{}M", process.memory_mb),
+                "disk_quota": format!("{}M", process.disk_quota_mb),
+            });
+            if let Some(command) = &process.command {
+                entry["command"] = json!(command);
+            }
+            processes.push(entry);
+        }
+        entry["processes"] = json!(processes);
     }
     let env = app.environment();
     if !env.is_empty() {

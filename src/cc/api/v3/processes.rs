@@ -1,6 +1,7 @@
 //! `/v3/processes` and an app's processes: read, scale, change the command
-//! and health check, and the instances' stats. An app's one process type is
-//! `web`, on the app's own row (see [`crate::cc::v3::process`]).
+//! and health check, and the instances' stats. An app has a process per
+//! type ([`crate::cc::model::process`]); changes go through
+//! [`crate::cc::process_changes`].
 
 use axum::Json;
 use axum::body::Bytes;
@@ -9,31 +10,26 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::body::{Body, invalid};
-use crate::cc::app_changes::writable_app;
-use crate::cc::app_changes::{self, AppChanges, HEALTH_CHECKS};
+use crate::cc::app_changes::HEALTH_CHECKS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::model::app::App;
 use crate::cc::model::metadata;
+use crate::cc::model::process::{Process, ProcessChanges};
 use crate::cc::model::sql::Condition;
+use crate::cc::process_changes::{self, writable_process};
 use crate::cc::v3::process::PROCESSES;
 use crate::cc::{Cc, runner};
 use crate::protocol::messages::InstanceState;
-
-/// The only process type an app has.
-const WEB: &str = "web";
 
 fn process_not_found() -> ApiError {
     ApiError::new("ProcessNotFound", &[])
 }
 
-/// The app's process of `kind`: its guid (the app's).
+/// The guid of the app's process of `kind`.
 async fn of_type(cc: &Cc, user: &CurrentUser, app: &str, kind: &str) -> ApiResult<String> {
     crate::cc::v3::app::APPS.find_for(cc, &user.user, app).await?;
-    if kind != WEB {
-        return Err(process_not_found());
-    }
-    Ok(app.to_string())
+    let process = Process::of_type(&cc.db, app, kind).await?.ok_or_else(process_not_found)?;
+    Ok(process.guid)
 }
 
 /// `GET /v3/apps/:guid/processes`.
@@ -45,7 +41,7 @@ pub async fn of_app(
 ) -> ApiResult<Json<Value>> {
     crate::cc::v3::app::APPS.find_for(&cc, &user.user, &app).await?;
     let path = format!("/v3/apps/{app}/processes");
-    Ok(Json(PROCESSES.list(&cc, &user.user, query.as_deref(), vec![Condition::eq("guid", &app)], &path).await?))
+    Ok(Json(PROCESSES.list(&cc, &user.user, query.as_deref(), vec![Condition::eq("app_guid", &app)], &path).await?))
 }
 
 /// `GET /v3/apps/:guid/processes/:type`.
@@ -60,17 +56,15 @@ pub async fn show_of_app(
 
 /// Reads a scale request (`instances`, `memory_in_mb`, `disk_in_mb`) and applies it.
 async fn scale(cc: &Cc, user: &CurrentUser, guid: &str, bytes: &[u8]) -> ApiResult<(StatusCode, Json<Value>)> {
-    let stored =
-        writable_app(cc, user, guid).await.map_err(|e| if e.status == 404 { process_not_found() } else { e })?;
+    let process = writable_process(cc, user, guid).await?;
     let body = Body::parse(bytes, &["instances", "memory_in_mb", "disk_in_mb", "log_rate_limit_in_bytes_per_second"])?;
-    let changes = AppChanges {
+    let changes = ProcessChanges {
         instances: body.int("instances", "Instances", 0)?,
         memory: body.int("memory_in_mb", "Memory in mb", 1)?,
         disk_quota: body.int("disk_in_mb", "Disk in mb", 1)?,
         ..Default::default()
     };
-    let request = Value::Object(body.0.clone());
-    app_changes::update(cc, user, &stored, changes, request).await?;
+    process_changes::change(cc, user, &process, changes, Value::Object(body.0.clone())).await?;
     Ok((StatusCode::ACCEPTED, Json(PROCESSES.show(cc, &user.user, guid, None).await?)))
 }
 
@@ -102,10 +96,9 @@ pub async fn update(
     Path(guid): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let stored =
-        writable_app(&cc, &user, &guid).await.map_err(|e| if e.status == 404 { process_not_found() } else { e })?;
+    let process = writable_process(&cc, &user, &guid).await?;
     let body = Body::parse(&bytes, &["command", "health_check", "readiness_health_check", "metadata"])?;
-    let mut changes = AppChanges::default();
+    let mut changes = ProcessChanges::default();
     if body.0.contains_key("command") {
         changes.command = Some(body.string("command", "Command")?.filter(|c| !c.is_empty()));
     }
@@ -119,23 +112,22 @@ pub async fn update(
         changes.health_check_timeout = Some(body.int("health_check/data/timeout", "Timeout", 1)?);
         changes.health_check_http_endpoint = Some(body.string("health_check/data/endpoint", "Endpoint")?);
     }
-    let request = Value::Object(body.0.clone());
-    app_changes::update(&cc, &user, &stored, changes, request).await?;
+    process_changes::change(&cc, &user, &process, changes, Value::Object(body.0.clone())).await?;
     metadata::update(&cc.db, &guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
     Ok(Json(PROCESSES.show(&cc, &user.user, &guid, None).await?))
 }
 
 /// The stats of each instance index of the process: DOWN where none runs.
 async fn stats(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<Json<Value>> {
-    let row = PROCESSES.find_for(cc, &user.user, guid).await.map_err(|_| process_not_found())?;
-    let app = App::from_row(&row);
-    let reports = if app.is_started() {
-        runner::reports_by_index(cc, guid, &app.version, app.instances, true).await?
+    PROCESSES.find_for(cc, &user.user, guid).await.map_err(|_| process_not_found())?;
+    let process = Process::find(&cc.db, guid).await?;
+    let reports = if process.started {
+        runner::reports_by_index(cc, guid, &process.version, process.instances, true).await?
     } else {
         Default::default()
     };
     let mut resources = Vec::new();
-    for index in 0..app.instances {
+    for index in 0..process.instances {
         let report = reports.get(&index);
         let state = match report.map(|r| r.state) {
             Some(InstanceState::Running) => "RUNNING",
@@ -144,8 +136,8 @@ async fn stats(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<Json<Value>
             _ => "DOWN",
         };
         let mut item = json!({
-            "type": WEB, "index": index, "state": state, "host": "", "uptime": 0, "instance_ports": [],
-            "mem_quota": app.memory_mb * 1024 * 1024, "disk_quota": app.disk_quota_mb * 1024 * 1024,
+            "type": process.kind, "index": index, "state": state, "host": "", "uptime": 0, "instance_ports": [],
+            "mem_quota": process.memory_mb * 1024 * 1024, "disk_quota": process.disk_quota_mb * 1024 * 1024,
             "fds_quota": 0, "isolation_segment": null, "details": null,
             "usage": {},
         });
@@ -189,9 +181,8 @@ pub async fn restart_instance(
     user: CurrentUser,
     Path((guid, index)): Path<(String, u32)>,
 ) -> ApiResult<StatusCode> {
-    let stored =
-        writable_app(&cc, &user, &guid).await.map_err(|e| if e.status == 404 { process_not_found() } else { e })?;
-    runner::restart_instance(&cc, &App::from_row(&stored), index).await?;
+    let process = writable_process(&cc, &user, &guid).await?;
+    runner::restart_instance(&cc, &process.guid, process.instances, index).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -202,7 +193,7 @@ pub async fn restart_instance_of_app(
     Path((app, kind, index)): Path<(String, String, u32)>,
 ) -> ApiResult<StatusCode> {
     let guid = of_type(&cc, &user, &app, &kind).await?;
-    let stored = writable_app(&cc, &user, &guid).await?;
-    runner::restart_instance(&cc, &App::from_row(&stored), index).await?;
+    let process = writable_process(&cc, &user, &guid).await?;
+    runner::restart_instance(&cc, &process.guid, process.instances, index).await?;
     Ok(StatusCode::NO_CONTENT)
 }
