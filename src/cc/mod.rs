@@ -26,6 +26,7 @@ pub mod rollout;
 pub mod routing;
 pub mod runner;
 pub mod seed;
+pub mod services;
 pub mod stager;
 pub mod tasks;
 pub mod tenancy;

@@ -12,6 +12,7 @@ use sqlx::any::AnyRow;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
 use crate::cc::model::app::App;
+use crate::cc::model::resource::text_column;
 use crate::cc::model::route::MappedRoute;
 use crate::cc::model::sql::Condition;
 use crate::cc::model::{APPS, SPACES};
@@ -35,6 +36,57 @@ fn route_json(route: &MappedRoute) -> Value {
     })
 }
 
+/// The service instances `scope` (a condition on `i`, the instances, with
+/// `$1` bound to `bound`) selects, as summaries show them: brokered ones
+/// with their plan, service and broker; user-provided ones without.
+async fn service_summaries(cc: &Cc, scope: &str, bound: &str) -> ApiResult<Vec<Value>> {
+    let rows = sqlx::query(&format!(
+        "SELECT i.guid, i.name, i.last_operation, i.dashboard_url, p.guid AS plan_guid, p.name AS plan_name, \
+         s.guid AS service_guid, s.label, b.name AS broker_name, CAST((SELECT COUNT(*) FROM service_bindings sb \
+         WHERE sb.service_instance_guid = i.guid) AS BIGINT) AS bound_app_count FROM service_instances i \
+         LEFT JOIN service_plans p ON p.guid = i.service_plan_guid LEFT JOIN services s ON s.guid = p.service_guid \
+         LEFT JOIN service_brokers b ON b.guid = s.service_broker_guid WHERE {scope} ORDER BY i.id"
+    ))
+    .bind(bound)
+    .fetch_all(&cc.db)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let text = |column: &str| text_column(row, column);
+            let mut summary = json!({
+                "guid": text("guid"),
+                "name": text("name"),
+                "bound_app_count": row.try_get::<i64, _>("bound_app_count").unwrap_or(0),
+                "last_operation": text("last_operation").and_then(|t| serde_json::from_str::<Value>(&t).ok()),
+                "dashboard_url": text("dashboard_url"),
+                "shared_from": null,
+                "shared_to": [],
+            });
+            if let Some(plan) = text("plan_guid") {
+                summary["service_broker_name"] = json!(text("broker_name"));
+                summary["service_plan"] = json!({
+                    "guid": plan,
+                    "name": text("plan_name"),
+                    "service": {"guid": text("service_guid"), "label": text("label"), "provider": null, "version": null},
+                });
+            }
+            summary
+        })
+        .collect())
+}
+
+/// The names of the instances an app is bound to.
+async fn bound_names(cc: &Cc, app: &str) -> ApiResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT i.name FROM service_bindings b JOIN service_instances i ON i.guid = b.service_instance_guid \
+         WHERE b.app_guid = $1 ORDER BY b.id",
+    )
+    .bind(app)
+    .fetch_all(&cc.db)
+    .await?)
+}
+
 /// An app as summaries show it: its fields, guid, routes, urls and running count.
 async fn app_summary_of(cc: &Cc, row: &AnyRow) -> ApiResult<serde_json::Map<String, Value>> {
     let app = App::from_row(row);
@@ -52,7 +104,8 @@ pub async fn app(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Strin
     let row = APPS.find_for(&cc.db, &guid, &user.user).await?;
     let mut summary = app_summary_of(&cc, &row).await?;
     summary.remove("urls");
-    summary.insert("services".into(), json!([]));
+    let bound = "i.guid IN (SELECT service_instance_guid FROM service_bindings WHERE app_guid = $1)";
+    summary.insert("services".into(), Value::Array(service_summaries(&cc, bound, &guid).await?));
     let space: String = row.try_get("space_guid").unwrap_or_default();
     summary.insert("available_domains".into(), Value::Array(available_domains(&cc, &space).await?));
     Ok(Json(Value::Object(summary)))
@@ -68,15 +121,17 @@ pub async fn space(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Str
         let cc = cc.clone();
         async move {
             let mut summary = app_summary_of(&cc, row).await?;
-            summary.insert("service_count".into(), json!(0));
-            summary.insert("service_names".into(), json!([]));
+            let names = bound_names(&cc, &text_column(row, "guid").unwrap_or_default()).await?;
+            summary.insert("service_count".into(), json!(names.len()));
+            summary.insert("service_names".into(), json!(names));
             ApiResult::Ok(Value::Object(summary))
         }
     }))
     .await
     .into_iter()
     .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Json(json!({"guid": guid, "name": name, "apps": summaries, "services": []})))
+    let services = service_summaries(&cc, "i.space_guid = $1", &guid).await?;
+    Ok(Json(json!({"guid": guid, "name": name, "apps": summaries, "services": services})))
 }
 
 /// Shared domains, then the private domains of the space's org.

@@ -12,6 +12,7 @@
 pub mod app;
 pub mod build;
 pub mod buildpack;
+pub mod credential_binding;
 pub mod domain;
 pub mod droplet;
 pub mod environment_variable_group;

@@ -11,6 +11,7 @@ mod processes;
 mod quotas;
 mod root;
 mod routing;
+mod services;
 mod tasks;
 mod tenancy;
 
@@ -26,6 +27,7 @@ use crate::cc::v3::app::APPS;
 use crate::cc::v3::audit_event::AUDIT_EVENTS;
 use crate::cc::v3::build::BUILDS;
 use crate::cc::v3::buildpack::BUILDPACKS;
+use crate::cc::v3::credential_binding::SERVICE_CREDENTIAL_BINDINGS;
 use crate::cc::v3::domain::DOMAINS;
 use crate::cc::v3::droplet::DROPLETS;
 use crate::cc::v3::organization::ORGANIZATIONS;
@@ -115,6 +117,11 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/spaces/{guid}/features", get(tenancy::space_features))
         .route("/v3/spaces/{guid}/features/ssh", get(tenancy::space_features))
         .route("/v3/spaces/{guid}/{lifecycle}", get(tenancy::space_security_groups))
+        .route("/v3/service_instances", post(services::create_instance))
+        .route("/v3/service_instances/{guid}", axum::routing::delete(services::delete_instance))
+        .route("/v3/service_credential_bindings", post(services::create_binding))
+        .route("/v3/service_credential_bindings/{guid}", axum::routing::delete(services::delete_binding))
+        .route("/v3/service_credential_bindings/{guid}/details", get(services::binding_details))
         .route("/v3/resource_matches", post(packages::resource_matches))
         .route("/v3/packages", post(packages::create))
         .route("/v3/packages/{guid}/upload", post(packages::upload).layer(DefaultBodyLimit::max(upload_limit)))
@@ -149,6 +156,7 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         &ROUTES,
         &SECURITY_GROUPS,
         &SERVICE_BROKERS,
+        &SERVICE_CREDENTIAL_BINDINGS,
         &SERVICE_INSTANCES,
         &SERVICE_OFFERINGS,
         &SERVICE_PLANS,

@@ -23,7 +23,7 @@ pub async fn root(State(cc): State<Cc>) -> Json<Value> {
 }
 
 /// The collections `/v3` links to: those served.
-const LINKED: [&str; 28] = [
+const LINKED: [&str; 29] = [
     "apps",
     "audit_events",
     "buildpacks",
@@ -44,6 +44,7 @@ const LINKED: [&str; 28] = [
     "routes",
     "security_groups",
     "service_brokers",
+    "service_credential_bindings",
     "service_instances",
     "service_offerings",
     "service_plans",
