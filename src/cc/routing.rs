@@ -153,3 +153,58 @@ pub async fn writable_route(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResul
     require(is_space_developer(&cc.db, &user.user, &space).await?)?;
     Ok(route)
 }
+
+/// Why a domain was not made.
+pub enum DomainError {
+    /// The name is not a domain name (each API words its own error).
+    Invalid(String),
+    Api(ApiError),
+}
+
+impl From<ApiError> for DomainError {
+    fn from(e: ApiError) -> Self {
+        DomainError::Api(e)
+    }
+}
+
+/// A domain name: dot-separated DNS labels.
+fn valid_domain(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// A new domain (lower-cased), owned by the org `owner` (private) or
+/// shared; its guid. Who may make it is the caller's check.
+pub async fn create_domain(cc: &Cc, name: &str, owner: Option<&str>) -> Result<String, DomainError> {
+    let name = name.to_ascii_lowercase();
+    if !valid_domain(&name) {
+        return Err(DomainError::Invalid("the name must be a domain name, e.g. apps.example.com".into()));
+    }
+    let guid = new_guid();
+    sqlx::query("INSERT INTO domains (guid, name, owning_organization_guid, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&guid)
+        .bind(&name)
+        .bind(owner)
+        .bind(now())
+        .execute(&cc.db)
+        .await
+        .map_err(|e| taken_or(e, "DomainNameTaken", &name))?;
+    Ok(guid)
+}
+
+/// Deletes a domain with no routes left on it.
+pub async fn delete_domain(cc: &Cc, guid: &str) -> ApiResult<()> {
+    let routes: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM routes WHERE domain_guid = $1").bind(guid).fetch_one(&cc.db).await?;
+    if routes > 0 {
+        return Err(ApiError::new("AssociationNotEmpty", &["routes", "domain"]));
+    }
+    sqlx::query("DELETE FROM domains WHERE guid = $1").bind(guid).execute(&cc.db).await?;
+    Ok(())
+}

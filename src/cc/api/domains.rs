@@ -10,49 +10,22 @@ use axum::response::Response;
 use super::body::Body;
 use super::collection::created;
 use crate::cc::auth::CurrentUser;
-use crate::cc::error::taken_or;
-use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::error::ApiResult;
 use crate::cc::model::{ORGANIZATIONS, PRIVATE_DOMAINS, SHARED_DOMAINS};
 use crate::cc::permissions::{is_org_manager, require};
-use crate::cc::{Cc, new_guid, now};
+use crate::cc::{Cc, routing};
 
-/// A domain name: dot-separated DNS labels.
-fn valid_domain(name: &str) -> bool {
-    name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
-}
-
+/// A new domain named in the v2 `body`, owned by `owner` (private) or shared.
 async fn insert(cc: &Cc, body: &Body, owner: Option<&str>) -> ApiResult<String> {
-    let name = body.required_string("name")?.to_ascii_lowercase();
-    if !valid_domain(&name) {
-        return Err(body.invalid("the name must be a domain name, e.g. apps.example.com"));
-    }
-    let guid = new_guid();
-    sqlx::query("INSERT INTO domains (guid, name, owning_organization_guid, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&guid)
-        .bind(&name)
-        .bind(owner)
-        .bind(now())
-        .execute(&cc.db)
-        .await
-        .map_err(|e| taken_or(e, "DomainNameTaken", &name))?;
-    Ok(guid)
+    let name = body.required_string("name")?;
+    routing::create_domain(cc, &name, owner).await.map_err(|e| match e {
+        routing::DomainError::Invalid(reason) => body.invalid(&reason),
+        routing::DomainError::Api(e) => e,
+    })
 }
 
-/// Deletes a domain with no routes left on it.
 async fn remove(cc: &Cc, guid: &str) -> ApiResult<StatusCode> {
-    let routes: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM routes WHERE domain_guid = $1").bind(guid).fetch_one(&cc.db).await?;
-    if routes > 0 {
-        return Err(ApiError::new("AssociationNotEmpty", &["routes", "domain"]));
-    }
-    sqlx::query("DELETE FROM domains WHERE guid = $1").bind(guid).execute(&cc.db).await?;
+    routing::delete_domain(cc, guid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

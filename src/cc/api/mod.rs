@@ -9,7 +9,7 @@ mod app_actions;
 mod apps;
 mod bits;
 mod body;
-mod buildpacks;
+pub mod buildpacks;
 mod collection;
 mod domains;
 mod doppler;

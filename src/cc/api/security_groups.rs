@@ -17,26 +17,16 @@ use serde_json::Value;
 use super::body::Body;
 use super::collection::created;
 use crate::cc::auth::CurrentUser;
-use crate::cc::error::{ApiError, ApiResult, taken_or};
+use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::SECURITY_GROUPS;
 use crate::cc::model::sql::{Condition, SqlValue};
-use crate::cc::model::{SECURITY_GROUPS, SPACES};
 use crate::cc::permissions::require;
 use crate::cc::v2::list_params::ListParams;
-use crate::cc::{Cc, new_guid, now};
-use crate::protocol::messages::EgressRule;
+use crate::cc::{Cc, security_groups};
 
 /// The `rules` of a request, checked as CF checks them; stored as given.
 fn rules(body: &Body) -> ApiResult<Option<String>> {
-    let Some(value) = body.value("rules") else { return Ok(None) };
-    let Value::Array(items) = value else { return Err(body.invalid("rules must be an array")) };
-    for (index, item) in items.iter().enumerate() {
-        let rule: EgressRule = serde_json::from_value(item.clone())
-            .map_err(|e| body.invalid(&format!("rule number {} is invalid: {e}", index + 1)))?;
-        if let Some(problem) = rule.problem() {
-            return Err(body.invalid(&format!("rule number {}: {problem}", index + 1)));
-        }
-    }
-    Ok(Some(value.to_string()))
+    body.value("rules").map(|value| security_groups::checked_rules(value).map_err(|e| body.invalid(&e))).transpose()
 }
 
 pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<Response> {
@@ -44,17 +34,9 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
     let body = Body::parse(&bytes, "SecurityGroupInvalid")?;
     let name = body.required_string("name")?;
     let rules = rules(&body)?.unwrap_or_else(|| "[]".into());
-    let guid = new_guid();
-    sqlx::query("INSERT INTO security_groups (guid, name, rules, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&guid)
-        .bind(&name)
-        .bind(&rules)
-        .bind(now())
-        .execute(&cc.db)
-        .await
-        .map_err(|e| taken_or(e, "SecurityGroupNameTaken", &name))?;
+    let guid = security_groups::create(&cc, &name, &rules).await?;
     for space in body.strings("space_guids")?.unwrap_or_default() {
-        bind(&cc, &user, &guid, &space, "security_group_spaces", true).await?;
+        security_groups::bind(&cc, &guid, &space, true, true).await?;
     }
     created(&SECURITY_GROUPS, &cc, &guid).await
 }
@@ -81,41 +63,15 @@ pub async fn update(
 
 pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
     require(user.user.admin)?;
-    SECURITY_GROUPS.find(&cc.db, &guid).await?;
-    for bindings in ["security_group_spaces", "staging_security_group_spaces"] {
-        sqlx::query(&format!("DELETE FROM {bindings} WHERE security_group_guid = $1"))
-            .bind(&guid)
-            .execute(&cc.db)
-            .await?;
-    }
-    sqlx::query("DELETE FROM security_groups WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    security_groups::delete(&cc, &guid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Binds (or unbinds) a group and a space in `bindings`.
-async fn bind(cc: &Cc, user: &CurrentUser, group: &str, space: &str, bindings: &str, on: bool) -> ApiResult<()> {
-    require(user.user.admin)?;
-    SECURITY_GROUPS.find(&cc.db, group).await?;
-    SPACES.find(&cc.db, space).await?;
-    sqlx::query(&format!("DELETE FROM {bindings} WHERE security_group_guid = $1 AND space_guid = $2"))
-        .bind(group)
-        .bind(space)
-        .execute(&cc.db)
-        .await?;
-    if on {
-        sqlx::query(&format!("INSERT INTO {bindings} (security_group_guid, space_guid) VALUES ($1, $2)"))
-            .bind(group)
-            .bind(space)
-            .execute(&cc.db)
-            .await?;
-    }
-    Ok(())
-}
-
-fn bindings_table(kind: &str) -> ApiResult<&'static str> {
+/// Whether a v2 path's bindings are for running (`spaces`) or staging.
+fn running(kind: &str) -> ApiResult<bool> {
     match kind {
-        "spaces" => Ok("security_group_spaces"),
-        "staging_spaces" => Ok("staging_security_group_spaces"),
+        "spaces" => Ok(true),
+        "staging_spaces" => Ok(false),
         _ => Err(ApiError::new("NotFound", &[])),
     }
 }
@@ -127,7 +83,8 @@ pub async fn bind_space(
     user: CurrentUser,
     Path((group, kind, space)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    bind(&cc, &user, &group, &space, bindings_table(&kind)?, true).await?;
+    require(user.user.admin)?;
+    security_groups::bind(&cc, &group, &space, running(&kind)?, true).await?;
     created(&SECURITY_GROUPS, &cc, &group).await
 }
 
@@ -136,7 +93,8 @@ pub async fn unbind_space(
     user: CurrentUser,
     Path((group, kind, space)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    bind(&cc, &user, &group, &space, bindings_table(&kind)?, false).await?;
+    require(user.user.admin)?;
+    security_groups::bind(&cc, &group, &space, running(&kind)?, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -165,22 +123,8 @@ pub async fn defaults(
 /// `PUT` / `DELETE /v2/config/{running,staging}_security_groups/:guid`.
 async fn set_default(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, on: bool) -> ApiResult<()> {
     require(user.user.admin)?;
-    let column = default_column(kind)?;
-    SECURITY_GROUPS.find(&cc.db, guid).await.map_err(|_| {
-        let invalid = if column == "running_default" {
-            "SecurityGroupRunningDefaultInvalid"
-        } else {
-            "SecurityGroupStagingDefaultInvalid"
-        };
-        ApiError::new(invalid, &[guid])
-    })?;
-    sqlx::query(&format!("UPDATE security_groups SET {column} = $1, updated_at = $2 WHERE guid = $3"))
-        .bind(on)
-        .bind(now())
-        .bind(guid)
-        .execute(&cc.db)
-        .await?;
-    Ok(())
+    let running = default_column(kind)? == "running_default";
+    security_groups::set_default(cc, guid, running, on).await
 }
 
 pub async fn add_default(

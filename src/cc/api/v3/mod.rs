@@ -4,6 +4,7 @@
 
 mod apps;
 mod body;
+mod buildpacks;
 mod deployments;
 mod manifest;
 mod packages;
@@ -11,6 +12,7 @@ mod processes;
 mod quotas;
 mod root;
 mod routing;
+mod security_groups;
 mod services;
 mod tasks;
 mod tenancy;
@@ -109,7 +111,7 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
             axum::routing::patch(quotas::update_space_quota).delete(quotas::delete_space_quota),
         )
         .route("/v3/space_quotas/{guid}/relationships/spaces", post(quotas::apply_space_quota))
-        .route("/v3/space_quotas/{guid}/spaces/{space}", axum::routing::delete(quotas::remove_space))
+        .route("/v3/space_quotas/{guid}/relationships/spaces/{space}", axum::routing::delete(quotas::remove_space))
         .route("/v3/roles", post(tenancy::create_role))
         .route("/v3/users", post(tenancy::create_user))
         .route("/v3/users/{guid}", axum::routing::delete(tenancy::delete_user))
@@ -122,6 +124,21 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/service_credential_bindings", post(services::create_binding))
         .route("/v3/service_credential_bindings/{guid}", axum::routing::delete(services::delete_binding))
         .route("/v3/service_credential_bindings/{guid}/details", get(services::binding_details))
+        .route("/v3/domains", post(routing::create_domain))
+        .route("/v3/domains/{guid}", axum::routing::delete(routing::delete_domain))
+        .route("/v3/buildpacks", post(buildpacks::create))
+        .route("/v3/buildpacks/{guid}", axum::routing::patch(buildpacks::update).delete(buildpacks::delete))
+        .route("/v3/buildpacks/{guid}/upload", post(buildpacks::upload).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/v3/security_groups", post(security_groups::create))
+        .route(
+            "/v3/security_groups/{guid}",
+            axum::routing::patch(security_groups::update).delete(security_groups::delete),
+        )
+        .route("/v3/security_groups/{guid}/relationships/{kind}", post(security_groups::bind_spaces))
+        .route(
+            "/v3/security_groups/{guid}/relationships/{kind}/{space}",
+            axum::routing::delete(security_groups::unbind_space),
+        )
         .route("/v3/resource_matches", post(packages::resource_matches))
         .route("/v3/packages", post(packages::create))
         .route("/v3/packages/{guid}/upload", post(packages::upload).layer(DefaultBodyLimit::max(upload_limit)))

@@ -18,6 +18,7 @@ use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::job::Job;
 use crate::cc::model::metadata;
 use crate::cc::model::sql::Condition;
+use crate::cc::permissions::{is_org_manager, require};
 use crate::cc::routing::{self, NewRoute};
 use crate::cc::v3::app::APPS;
 use crate::cc::v3::domain::DOMAINS;
@@ -188,4 +189,51 @@ pub async fn remove_destination(
     })?;
     routing::remove_mapping(&cc, &user, &app, &route).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v3/domains`: a shared domain (admins) or one private to an org
+/// (its managers): `cf create-shared-domain`, `cf create-private-domain`.
+pub async fn create_domain(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let body = Body::parse(&bytes, &["name", "internal", "relationships", "metadata", "router_group"])?;
+    let name = body.string("name", "Name")?.ok_or_else(|| invalid("Name can't be blank"))?;
+    if body.at("internal").and_then(Value::as_bool) == Some(true) {
+        return Err(invalid("Internal domains are not supported: apps reach each other through routes"));
+    }
+    let owner = body.string("relationships/organization/data/guid", "Organization guid")?;
+    match &owner {
+        Some(org) => {
+            ORGANIZATIONS.find_for(&cc, &user.user, org).await.map_err(|_| invalid("Organization must exist"))?;
+            require(is_org_manager(&cc.db, &user.user, org).await?)?;
+        }
+        None => require(user.user.admin)?,
+    }
+    let guid = routing::create_domain(&cc, &name, owner.as_deref()).await.map_err(|e| match e {
+        routing::DomainError::Invalid(reason) => invalid(&reason),
+        routing::DomainError::Api(e) if e.name == "DomainNameTaken" => {
+            invalid(&format!("The domain name \"{name}\" is already in use"))
+        }
+        routing::DomainError::Api(e) => e,
+    })?;
+    metadata::update(&cc.db, &guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
+    Ok((StatusCode::CREATED, Json(DOMAINS.show(&cc, &user.user, &guid, None).await?)))
+}
+
+/// `DELETE /v3/domains/:guid`: 202 with its (finished) job.
+pub async fn delete_domain(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
+    let domain = DOMAINS.find_for(&cc, &user.user, &guid).await?;
+    match crate::cc::model::resource::text_column(&domain, "owning_organization_guid") {
+        Some(org) => require(is_org_manager(&cc.db, &user.user, &org).await?)?,
+        None => require(user.user.admin)?,
+    }
+    let job = Job::create(&cc.db, &cc.id, "domain.delete").await?;
+    let outcome = routing::delete_domain(&cc, &guid).await;
+    if outcome.is_ok() {
+        metadata::forget(&cc.db, &guid).await?;
+    }
+    Job::finish(&cc.db, &job, outcome.err()).await;
+    Ok(accepted_job(&cc, &job))
 }
