@@ -500,3 +500,106 @@ async fn cf_cli_v7_manages_orgs_spaces_users_and_roles(platform: TestPlatform) {
     assert_eq!(cf.error(Method::GET, &format!("/v3/spaces/{space}"), None).await.0, 404, "its spaces went with it");
     platform.shutdown().await;
 }
+
+on_both_databases!(cf_cli_v7_manages_buildpacks_domains_and_security_groups, super::admin_resources);
+
+/// `cf create-buildpack` (a record, then its bits as a job), `update-buildpack`,
+/// `delete-buildpack`; `create-shared-domain`, `create-private-domain`,
+/// `delete-*-domain`; `create-security-group`, `bind-security-group`
+/// (running and staging), `update-security-group`, `unbind-security-group`,
+/// `delete-security-group` — as the cf CLI v7 sends them.
+async fn admin_resources(platform: TestPlatform) {
+    let cf = Cf::admin(&platform).await;
+    let upload = |guid: String, bits: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .part("bits", reqwest::multipart::Part::bytes(bits).file_name("extra_buildpack.wasm"));
+        let request = platform.http.post(format!("{}/v3/buildpacks/{guid}/upload", platform.api));
+        request.bearer_auth(&cf.token).multipart(form).send()
+    };
+
+    // cf create-buildpack extra_bp staticfile_buildpack.wasm 1
+    let created = json!({"name": "extra_bp", "position": 1});
+    let buildpack = cf.expect(Method::POST, "/v3/buildpacks", Some(created), 201).await;
+    assert_eq!(buildpack["state"], "AWAITING_UPLOAD");
+    let guid = buildpack["guid"].as_str().unwrap().to_string();
+    let bits = std::fs::read(repo().join("buildpacks-wasm/staticfile_buildpack.wasm")).unwrap();
+    let answer = upload(guid.clone(), bits).await.unwrap();
+    assert_eq!(answer.status(), 202);
+    cf.job_completes(answer.headers()["location"].to_str().unwrap()).await;
+    let listed = cf.expect(Method::GET, "/v3/buildpacks?order_by=position", None, 200).await;
+    assert_eq!(listed["resources"][0]["name"], "extra_bp", "first in detection order");
+    assert_eq!(listed["resources"][0]["state"], "READY");
+    assert_eq!(listed["resources"][1]["position"], 2, "the others moved down");
+    // cf update-buildpack extra_bp --disable --lock: a locked one takes no bits.
+    let patch = json!({"enabled": false, "locked": true});
+    let updated = cf.expect(Method::PATCH, &format!("/v3/buildpacks/{guid}"), Some(patch), 200).await;
+    assert_eq!((updated["enabled"].as_bool(), updated["locked"].as_bool()), (Some(false), Some(true)));
+    let locked = upload(guid.clone(), b"\0asm\x0d\0\x01\0".to_vec()).await.unwrap();
+    assert_eq!(locked.status(), 409, "{}", locked.text().await.unwrap());
+    // Bits that are not a buildpack leave no record behind.
+    let fresh = cf.expect(Method::POST, "/v3/buildpacks", Some(json!({"name": "not_one"})), 201).await;
+    let fresh = fresh["guid"].as_str().unwrap().to_string();
+    assert_eq!(upload(fresh.clone(), b"a text file".to_vec()).await.unwrap().status(), 422);
+    assert_eq!(cf.send(Method::GET, &format!("/v3/buildpacks/{fresh}"), None).await.0, 404);
+    let (status, _) = cf.error(Method::POST, "/v3/buildpacks", Some(json!({"name": "bad name!"}))).await;
+    assert_eq!(status, 422);
+    let (_, location, _) = cf.send(Method::DELETE, &format!("/v3/buildpacks/{guid}"), None).await;
+    cf.job_completes(&location.unwrap()).await;
+    assert_eq!(cf.send(Method::GET, &format!("/v3/buildpacks/{guid}"), None).await.0, 404);
+
+    // cf create-shared-domain / create-private-domain / delete-*-domain.
+    let org =
+        cf.expect(Method::GET, "/v3/organizations?names=default", None, 200).await["resources"][0]["guid"].clone();
+    let shared = cf.expect(Method::POST, "/v3/domains", Some(json!({"name": "Shared.Example.org"})), 201).await;
+    assert_eq!(shared["name"], "shared.example.org");
+    let private = json!({"name": "priv.example.org", "relationships": {"organization": {"data": {"guid": org}}}});
+    let private = cf.expect(Method::POST, "/v3/domains", Some(private), 201).await;
+    let org_domains =
+        cf.expect(Method::GET, &format!("/v3/organizations/{}/domains", org.as_str().unwrap()), None, 200).await;
+    let names: Vec<&str> =
+        org_domains["resources"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"priv.example.org") && names.contains(&"shared.example.org"), "{names:?}");
+    for name in ["shared.example.org", "not a domain"] {
+        let (status, title) = cf.error(Method::POST, "/v3/domains", Some(json!({"name": name}))).await;
+        assert_eq!((status, title.as_str()), (422, "CF-UnprocessableEntity"), "{name}");
+    }
+    for domain in [&shared, &private] {
+        let (_, location, _) =
+            cf.send(Method::DELETE, &format!("/v3/domains/{}", domain["guid"].as_str().unwrap()), None).await;
+        cf.job_completes(&location.unwrap()).await;
+    }
+    assert_eq!(
+        cf.expect(Method::GET, "/v3/domains?names=priv.example.org", None, 200).await["pagination"]["total_results"],
+        0
+    );
+
+    // cf create-security-group, bind-security-group (running, then staging), update, unbind, delete.
+    let space = cf.expect(Method::GET, "/v3/spaces?names=dev", None, 200).await["resources"][0]["guid"].clone();
+    let space = space.as_str().unwrap().to_string();
+    let rules = json!([{"protocol": "tcp", "destination": "10.0.0.0/8", "ports": "5432"}]);
+    let group =
+        json!({"name": "db-access", "rules": rules, "relationships": {"running_spaces": {"data": [{"guid": space}]}}});
+    let group = cf.expect(Method::POST, "/v3/security_groups", Some(group), 201).await;
+    let guid = group["guid"].as_str().unwrap().to_string();
+    let staging = json!({"data": [{"guid": space}]});
+    let bound = cf
+        .expect(Method::POST, &format!("/v3/security_groups/{guid}/relationships/staging_spaces"), Some(staging), 200)
+        .await;
+    assert_eq!(bound["data"][0]["guid"], space);
+    for lifecycle in ["running", "staging"] {
+        let groups =
+            cf.expect(Method::GET, &format!("/v3/spaces/{space}/{lifecycle}_security_groups"), None, 200).await;
+        assert!(groups["resources"].as_array().unwrap().iter().any(|g| g["guid"] == guid), "{lifecycle}: {groups}");
+    }
+    let patch = json!({"globally_enabled": {"running": true}});
+    let updated = cf.expect(Method::PATCH, &format!("/v3/security_groups/{guid}"), Some(patch), 200).await;
+    assert_eq!(updated["globally_enabled"]["running"], true);
+    let bad = json!({"name": "bad", "rules": [{"protocol": "tcp", "destination": "nowhere"}]});
+    assert_eq!(cf.error(Method::POST, "/v3/security_groups", Some(bad)).await.0, 422);
+    let path = format!("/v3/security_groups/{guid}/relationships/running_spaces/{space}");
+    assert_eq!(cf.send(Method::DELETE, &path, None).await.0, 204);
+    let (_, location, _) = cf.send(Method::DELETE, &format!("/v3/security_groups/{guid}"), None).await;
+    cf.job_completes(&location.unwrap()).await;
+    assert_eq!(cf.send(Method::GET, &format!("/v3/security_groups/{guid}"), None).await.0, 404);
+    platform.shutdown().await;
+}

@@ -15,7 +15,7 @@ use crate::cc::Cc;
 use crate::cc::api::buildpacks::multipart_file;
 use crate::cc::auth::CurrentUser;
 use crate::cc::buildpacks::{self, BuildpackChanges};
-use crate::cc::error::ApiResult;
+use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::job::Job;
 use crate::cc::model::metadata;
 use crate::cc::permissions::require;
@@ -86,8 +86,10 @@ pub async fn upload(
 ) -> ApiResult<Response> {
     require(user.user.admin)?;
     BUILDPACKS.find_for(&cc, &user.user, &guid).await?;
-    let (filename, data) = multipart_file(&mut multipart, "bits").await?;
-    buildpacks::upload(&cc, &guid, &filename, &data).await?;
+    // v3 words bad bits as UnprocessableEntity.
+    let unprocessable = |e: ApiError| if e.name == "BuildpackBitsUploadInvalid" { invalid(&e.description) } else { e };
+    let (filename, data) = multipart_file(&mut multipart, "bits").await.map_err(unprocessable)?;
+    buildpacks::upload(&cc, &guid, &filename, &data).await.map_err(unprocessable)?;
     let job = Job::create(&cc.db, &cc.id, "buildpack.upload").await?;
     Job::finish(&cc.db, &job, None).await;
     Ok(accepted_job(&cc, &job))
