@@ -603,3 +603,52 @@ async fn admin_resources(platform: TestPlatform) {
     assert_eq!(cf.send(Method::GET, &format!("/v3/security_groups/{guid}"), None).await.0, 404);
     platform.shutdown().await;
 }
+
+on_both_databases!(cf_cli_v7_revisions_and_rollback, super::revisions_and_rollback);
+
+/// `cf revisions` and `cf rollback`: a revision per change of droplet,
+/// environment or command (none for a plain restart), the newest deployed;
+/// a rollback deploys an old one's droplet and environment as a new one.
+async fn revisions_and_rollback(platform: TestPlatform) {
+    platform.login().await;
+    platform.push("rev", &repo().join("examples/hello-http"), &["-m", "32M"]).await;
+    let app = platform.app_guid("rev").await;
+    let cf = Cf::admin(&platform).await;
+    let feature = cf.expect(Method::GET, &format!("/v3/apps/{app}/features/revisions"), None, 200).await;
+    assert_eq!(feature["enabled"], true);
+    let env = json!({"var": {"COLOR": "blue"}});
+    cf.expect(Method::PATCH, &format!("/v3/apps/{app}/environment_variables"), Some(env), 200).await;
+    for _ in 0..2 {
+        cf.expect(Method::POST, &format!("/v3/apps/{app}/actions/restart"), None, 200).await;
+    }
+    let revisions = cf.expect(Method::GET, &format!("/v3/apps/{app}/revisions?order_by=-version"), None, 200).await;
+    let described: Vec<(i64, &str)> = revisions["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["version"].as_i64().unwrap(), r["description"].as_str().unwrap()))
+        .collect();
+    assert_eq!(described, [(2, "New environment variables deployed."), (1, "Initial revision.")]);
+    let deployed = cf.expect(Method::GET, &format!("/v3/apps/{app}/revisions/deployed"), None, 200).await;
+    assert_eq!(deployed["resources"][0]["version"], 2);
+    let second = revisions["resources"][0]["guid"].as_str().unwrap();
+    let vars = cf.expect(Method::GET, &format!("/v3/revisions/{second}/environment_variables"), None, 200).await;
+    assert_eq!(vars["var"]["COLOR"], "blue");
+
+    // cf rollback rev --version 1
+    let first = revisions["resources"][1]["guid"].as_str().unwrap();
+    let rollback = json!({"revision": {"guid": first}, "relationships": {"app": {"data": {"guid": app}}}});
+    cf.expect(Method::POST, "/v3/deployments", Some(rollback), 201).await;
+    let revisions = cf.expect(Method::GET, &format!("/v3/apps/{app}/revisions?order_by=-version"), None, 200).await;
+    assert_eq!(revisions["resources"][0]["description"], "Rolled back to revision 1.");
+    assert_eq!(revisions["resources"][0]["droplet"], revisions["resources"][2]["droplet"]);
+    let now = cf.expect(Method::GET, &format!("/v3/apps/{app}/environment_variables"), None, 200).await;
+    assert_eq!(now["var"], json!({}), "revision 1's environment");
+    eventually("the rolled-back app serves", Duration::from_secs(30), || async {
+        (platform.via_router("rev.localhost", "/").await.0 == 200).then_some(())
+    })
+    .await;
+    let bogus = json!({"revision": {"guid": "nope"}, "relationships": {"app": {"data": {"guid": app}}}});
+    assert_eq!(cf.error(Method::POST, "/v3/deployments", Some(bogus)).await.0, 422);
+    platform.shutdown().await;
+}

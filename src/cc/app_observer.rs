@@ -23,7 +23,7 @@ pub async fn react_to_change(cc: &Cc, before: &App, after: &App) -> ApiResult<()
     if !before.is_started() || after.version != before.version {
         // A started app's old instances serve on until the new ones run.
         if after.is_staged() {
-            rollout::roll_out_app(cc, after).await?;
+            rollout::roll_out_app(cc, after, None).await?;
         } else {
             tokio::spawn(stager::stage_and_start(cc.clone(), guid.to_string()));
         }

@@ -13,6 +13,7 @@ use super::Cc;
 use super::error::{ApiError, ApiResult};
 use super::model::app::App;
 use super::model::process::Process;
+use super::model::revision::Revision;
 use super::runner;
 use crate::bus::BusExt;
 use crate::lifecycle::actual::Reported;
@@ -22,10 +23,12 @@ use crate::protocol::messages::{DeaStop, subjects};
 /// How long the CC follows a rollout; the health manager ends any it left.
 const FOLLOW_FOR: Duration = Duration::from_secs(300);
 
-/// Rolls the app out at its version: every process but web (a process
+/// Rolls the app out at its version — recording it as a revision when
+/// what it runs changed (`why`, else the change found, describes it): every process but web (a process
 /// that finds no room is left to the health manager), then web, whose
 /// lack of room the user is told of.
-pub async fn roll_out_app(cc: &Cc, app: &App) -> ApiResult<()> {
+pub async fn roll_out_app(cc: &Cc, app: &App, why: Option<String>) -> ApiResult<()> {
+    Revision::record(&cc.db, app, why).await?;
     for process in Process::others_of_app(&cc.db, &app.guid).await? {
         if let Err(e) = roll_out(cc, &process.guid, &app.version, process.instances).await {
             tracing::info!("app {}: process {}: {}", app.guid, process.kind, e.description);

@@ -126,7 +126,7 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     let app = App::find(&cc.db, guid).await?;
     Process::record_types(&cc.db, &app, &process_types).await?;
     if app.is_started() {
-        rollout::roll_out_app(cc, &app).await?;
+        rollout::roll_out_app(cc, &app, None).await?;
     }
     Ok(())
 }

@@ -140,9 +140,9 @@ impl App {
     }
 
     /// Deletes the app, its route mappings (its routes stay), packages,
-    /// builds, droplets and tasks.
+    /// builds, droplets, tasks and revisions.
     pub async fn delete(db: &AnyPool, guid: &str) -> ApiResult<()> {
-        for table in ["route_mappings", "builds", "droplets", "packages", "tasks"] {
+        for table in ["route_mappings", "builds", "droplets", "packages", "tasks", "revisions"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE app_guid = $1")).bind(guid).execute(db).await?;
         }
         sqlx::query("DELETE FROM apps WHERE guid = $1").bind(guid).execute(db).await?;

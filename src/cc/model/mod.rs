@@ -24,6 +24,7 @@ pub mod package;
 pub mod process;
 pub mod quota;
 pub mod resource;
+pub mod revision;
 pub mod role;
 pub mod route;
 pub mod security_group;

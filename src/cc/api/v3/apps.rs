@@ -230,11 +230,22 @@ pub async fn features(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<
     APPS.find_for(&cc, &user.user, &guid).await?;
     let resources = json!([
         {"name": "ssh", "description": "Enable SSHing into the app.", "enabled": false},
-        {"name": "revisions", "description": "Enable versioning of an application", "enabled": false},
+        {"name": "revisions", "description": "Enable versioning of an application", "enabled": true},
     ]);
     let url = format!("{}/v3/apps/{guid}/features", cc.config.external_url());
     Ok(Json(json!({
         "resources": resources,
         "pagination": {"total_results": 2, "total_pages": 1, "first": {"href": url}, "last": {"href": url}, "next": null, "previous": null},
     })))
+}
+
+/// `GET /v3/apps/:guid/features/:name`.
+pub async fn feature(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path((guid, name)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let Json(all) = features(State(cc), user, Path(guid)).await?;
+    let found = all["resources"].as_array().and_then(|features| features.iter().find(|f| f["name"] == name.as_str()));
+    found.cloned().map(Json).ok_or_else(|| ApiError::new("ResourceNotFound", &["Feature not found"]))
 }

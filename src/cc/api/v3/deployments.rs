@@ -23,6 +23,7 @@ use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::APPS;
 use crate::cc::model::app::App;
+use crate::cc::model::revision::Revision;
 use crate::cc::{Cc, new_guid, now, rollout, runner};
 
 /// `POST /v3/deployments` `{"relationships": {"app": {"data": {"guid": …}}}}`.
@@ -36,7 +37,31 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
     let stored = writable_app(&cc, &user, &app_guid).await?;
     let previous_droplet: Option<String> = stored.try_get("droplet_guid")?;
     let previous_hash: Option<String> = stored.try_get("droplet_hash")?;
-    if let Some(droplet) = request["droplet"]["guid"].as_str() {
+    // `cf rollback --version N`: the revision's droplet, environment and command.
+    let mut why = None;
+    if let Some(revision) = request["revision"]["guid"].as_str() {
+        let revision = Revision::find(&cc.db, revision).await.map_err(|_| invalid("The revision does not exist"))?;
+        let belongs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM revisions WHERE guid = $1 AND app_guid = $2")
+            .bind(request["revision"]["guid"].as_str())
+            .bind(&app_guid)
+            .fetch_one(&cc.db)
+            .await?;
+        if belongs == 0 || revision.droplet_hash.is_none() {
+            return Err(invalid("The revision must be one of the app's, with a droplet"));
+        }
+        sqlx::query(
+            "UPDATE apps SET droplet_guid = $1, droplet_hash = $2, environment_json = $3, command = $4, \
+             package_state = 'STAGED' WHERE guid = $5",
+        )
+        .bind(&revision.droplet_guid)
+        .bind(&revision.droplet_hash)
+        .bind(&revision.environment_json)
+        .bind(&revision.command)
+        .bind(&app_guid)
+        .execute(&cc.db)
+        .await?;
+        why = Some(format!("Rolled back to revision {}.", revision.version));
+    } else if let Some(droplet) = request["droplet"]["guid"].as_str() {
         let sha1: Option<Option<String>> =
             sqlx::query_scalar("SELECT sha1 FROM droplets WHERE guid = $1 AND app_guid = $2 AND state = $3")
                 .bind(droplet)
@@ -88,8 +113,7 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
     .execute(&cc.db)
     .await?;
     app_event(&cc, &user, "audit.app.deployment.create", &app_guid, entity, json!({"deployment_guid": guid})).await;
-    let instances = entity["instances"].as_u64().unwrap_or(0) as u32;
-    rollout::roll_out(&cc, &app_guid, &version, instances).await?;
+    rollout::roll_out_app(&cc, &App::find(&cc.db, &app_guid).await?, why).await?;
     Ok((StatusCode::CREATED, Json(render(&cc, &guid).await?)).into_response())
 }
 
@@ -223,6 +247,6 @@ pub async fn cancel(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<St
     let app = App::find(&cc.db, &app_guid).await?;
     let entity = APPS.render(&APPS.find(&cc.db, &app_guid).await?)["entity"].clone();
     app_event(&cc, &user, "audit.app.deployment.cancel", &app_guid, &entity, json!({"deployment_guid": guid})).await;
-    rollout::roll_out(&cc, &app_guid, &version, app.instances).await?;
+    rollout::roll_out_app(&cc, &app, None).await?;
     Ok(Json(render(&cc, &guid).await?))
 }

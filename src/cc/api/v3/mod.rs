@@ -10,6 +10,7 @@ mod manifest;
 mod packages;
 mod processes;
 mod quotas;
+mod revisions;
 mod root;
 mod routing;
 mod security_groups;
@@ -37,6 +38,7 @@ use crate::cc::v3::package::PACKAGES;
 use crate::cc::v3::process::PROCESSES;
 use crate::cc::v3::quota::{ORGANIZATION_QUOTAS, SPACE_QUOTAS};
 use crate::cc::v3::resource::V3Resource;
+use crate::cc::v3::revision::REVISIONS;
 use crate::cc::v3::role::ROLES;
 use crate::cc::v3::route::ROUTES;
 use crate::cc::v3::security_group::SECURITY_GROUPS;
@@ -71,6 +73,10 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         )
         .route("/v3/apps/{guid}/ssh_enabled", get(apps::ssh_enabled))
         .route("/v3/apps/{guid}/features", get(apps::features))
+        .route("/v3/apps/{guid}/features/{name}", get(apps::feature))
+        .route("/v3/apps/{guid}/revisions", get(revisions::of_app))
+        .route("/v3/apps/{guid}/revisions/deployed", get(revisions::deployed))
+        .route("/v3/revisions/{guid}/environment_variables", get(revisions::environment_variables))
         .route("/v3/apps/{guid}/tasks", get(tasks::of_app).post(tasks::create))
         .route("/v3/tasks/{guid}/actions/cancel", post(tasks::cancel))
         .route("/v3/tasks/{guid}/cancel", axum::routing::put(tasks::cancel))
@@ -169,6 +175,7 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         &ORGANIZATIONS,
         &ORGANIZATION_QUOTAS,
         &PACKAGES,
+        &REVISIONS,
         &ROLES,
         &ROUTES,
         &SECURITY_GROUPS,
