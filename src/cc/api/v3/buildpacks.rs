@@ -9,14 +9,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
-use super::apps::accepted_job;
+use super::apps::finished_job;
 use super::body::{Body, invalid};
 use crate::cc::Cc;
 use crate::cc::api::buildpacks::multipart_file;
 use crate::cc::auth::CurrentUser;
 use crate::cc::buildpacks::{self, BuildpackChanges};
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::model::job::Job;
 use crate::cc::model::metadata;
 use crate::cc::permissions::require;
 use crate::cc::v3::buildpack::BUILDPACKS;
@@ -72,9 +71,7 @@ pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<St
     require(user.user.admin)?;
     buildpacks::delete(&cc, &guid).await?;
     metadata::forget(&cc.db, &guid).await?;
-    let job = Job::create(&cc.db, &cc.id, "buildpack.delete").await?;
-    Job::finish(&cc.db, &job, None).await;
-    Ok(accepted_job(&cc, &job))
+    finished_job(&cc, "buildpack.delete").await
 }
 
 /// `POST /v3/buildpacks/:guid/upload`: multipart `bits`; 202 with its (finished) job.
@@ -90,7 +87,5 @@ pub async fn upload(
     let unprocessable = |e: ApiError| if e.name == "BuildpackBitsUploadInvalid" { invalid(&e.description) } else { e };
     let (filename, data) = multipart_file(&mut multipart, "bits").await.map_err(unprocessable)?;
     buildpacks::upload(&cc, &guid, &filename, &data).await.map_err(unprocessable)?;
-    let job = Job::create(&cc.db, &cc.id, "buildpack.upload").await?;
-    Job::finish(&cc.db, &job, None).await;
-    Ok(accepted_job(&cc, &job))
+    finished_job(&cc, "buildpack.upload").await
 }

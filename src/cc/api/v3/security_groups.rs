@@ -11,11 +11,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::apps::accepted_job;
+use super::apps::finished_job;
 use super::body::{Body, invalid};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::model::job::Job;
 use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::permissions::require;
 use crate::cc::v3::security_group::SECURITY_GROUPS;
@@ -109,9 +108,7 @@ pub async fn update(
 pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
     require(user.user.admin)?;
     security_groups::delete(&cc, &guid).await?;
-    let job = Job::create(&cc.db, &cc.id, "security_group.delete").await?;
-    Job::finish(&cc.db, &job, None).await;
-    Ok(accepted_job(&cc, &job))
+    finished_job(&cc, "security_group.delete").await
 }
 
 /// `POST /v3/security_groups/:guid/relationships/{running,staging}_spaces`.

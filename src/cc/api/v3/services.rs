@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::apps::accepted_job;
+use super::apps::{accepted_job, finished_job};
 use super::body::{Body, invalid};
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
@@ -153,9 +153,7 @@ pub async fn create_binding(State(cc): State<Cc>, user: CurrentUser, bytes: Byte
         let shown = SERVICE_CREDENTIAL_BINDINGS.show(&cc, &user.user, &guid, None).await?;
         return Ok((StatusCode::CREATED, Json(shown)).into_response());
     }
-    let job = Job::create(&cc.db, &cc.id, "service_bindings.create").await?;
-    Job::finish(&cc.db, &job, None).await;
-    Ok(accepted_job(&cc, &job))
+    finished_job(&cc, "service_bindings.create").await
 }
 
 /// `DELETE /v3/service_credential_bindings/:guid`: 204, or a job for a brokered instance's.
@@ -171,9 +169,7 @@ pub async fn delete_binding(State(cc): State<Cc>, user: CurrentUser, Path(guid):
     if !services::is_managed(&instance) {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let job = Job::create(&cc.db, &cc.id, "service_bindings.delete").await?;
-    Job::finish(&cc.db, &job, None).await;
-    Ok(accepted_job(&cc, &job))
+    finished_job(&cc, "service_bindings.delete").await
 }
 
 /// `GET /v3/service_credential_bindings/:guid/details`: its credentials
