@@ -4,7 +4,10 @@
 //! `bind-service` and `create-service-key` (credential bindings and their
 //! details), `create-user-provided-service` and its binding (at once),
 //! `cf services`' space summary, `unbind-service`, `delete-service` (its
-//! binding and key unbound at the broker first), and clean refusals.
+//! binding and key unbound at the broker first), and clean refusals; and
+//! the broker itself: `create-service-broker`, `rename-service-broker`,
+//! `enable-service-access`/`disable-service-access` (public, some orgs',
+//! admins'), `service-access`, `delete-service-broker`.
 
 mod common;
 
@@ -47,13 +50,17 @@ async fn as_job(cf: &Cf<'_>, path: &str, body: Value) -> Value {
 async fn services_through_v3(platform: TestPlatform) {
     let (url, broker) = start_broker().await;
     platform.login().await;
-    let registration = json!({"name": "pg", "broker_url": url, "auth_username": "u", "auth_password": "p"});
-    let (status, body) = platform.api(Method::POST, "/v2/service_brokers", Some(&registration.to_string())).await;
-    assert_eq!(status, 201, "{body}");
-    for plan in platform.get("/v2/service_plans").await["resources"].as_array().unwrap() {
-        let path = format!("/v2/service_plans/{}", plan["metadata"]["guid"].as_str().unwrap());
-        assert_eq!(platform.api(Method::PUT, &path, Some(r#"{"public":true}"#)).await.0, 201);
+    let cf = Cf::admin(&platform).await;
+    // cf create-service-broker pg u p URL; cf enable-service-access pgsql
+    let registration = json!({"name": "pg", "url": url, "authentication": {"type": "basic", "credentials": {"username": "u", "password": "p"}}});
+    assert_eq!(as_job(&cf, "/v3/service_brokers", registration).await["state"], "COMPLETE");
+    let plans = cf.expect(Method::GET, "/v3/service_plans?include=space.organization", None, 200).await;
+    assert_eq!(plans["resources"][0]["visibility_type"], "admin", "admins' only until enabled: {plans}");
+    for plan in plans["resources"].as_array().unwrap() {
+        let path = format!("/v3/service_plans/{}/visibility", plan["guid"].as_str().unwrap());
+        assert_eq!(cf.expect(Method::POST, &path, Some(json!({"type": "public"})), 200).await["type"], "public");
     }
+    drop(cf);
     platform.push("reader", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
     let app = platform.app_guid("reader").await;
     let cf = Cf::admin(&platform).await;
@@ -153,6 +160,45 @@ async fn services_through_v3(platform: TestPlatform) {
     assert_eq!(cf.send(Method::GET, &format!("/v3/service_instances/{db}"), None).await.0, 404);
     assert_eq!(broker.requests_to("DELETE", &format!("/v2/service_instances/{db}/service_bindings/")).len(), 2);
     assert_eq!(broker.requests_to("DELETE", &format!("/v2/service_instances/{db}?")).len(), 1);
+
+    // cf disable-service-access pgsql -p large; enable for one org; service-access.
+    let large = plan("large").await;
+    let visibility = format!("/v3/service_plans/{}/visibility", large.as_str().unwrap());
+    assert_eq!(cf.expect(Method::PATCH, &visibility, Some(json!({"type": "admin"})), 200).await["type"], "admin");
+    let org =
+        cf.expect(Method::GET, "/v3/organizations?names=default", None, 200).await["resources"][0]["guid"].clone();
+    let for_org = json!({"type": "organization", "organizations": [{"guid": org}]});
+    let shown = cf.expect(Method::POST, &visibility, Some(for_org), 200).await;
+    assert_eq!(
+        (shown["type"].as_str(), shown["organizations"][0]["name"].as_str()),
+        (Some("organization"), Some("default"))
+    );
+    let path = format!("{visibility}/{}", org.as_str().unwrap());
+    assert_eq!(cf.send(Method::DELETE, &path, None).await.0, 204);
+    assert_eq!(cf.expect(Method::GET, &visibility, None, 200).await["type"], "admin");
+
+    // cf rename-service-broker pg pg2 (the catalog is read again), then delete it.
+    let brokers = cf.expect(Method::GET, "/v3/service_brokers?names=pg", None, 200).await;
+    let pg = brokers["resources"][0]["guid"].as_str().unwrap().to_string();
+    let (status, location, _) = cf
+        .send(
+            Method::PATCH,
+            &format!("/v3/service_brokers/{pg}"),
+            Some(("application/json", json!({"name": "pg2"}).to_string())),
+        )
+        .await;
+    assert_eq!(status, 202);
+    cf.job_completes(&location.unwrap()).await;
+    assert_eq!(cf.expect(Method::GET, &format!("/v3/service_brokers/{pg}"), None, 200).await["name"], "pg2");
+    let later =
+        cf.expect(Method::GET, "/v3/service_instances?names=later", None, 200).await["resources"][0]["guid"].clone();
+    let (_, location, _) =
+        cf.send(Method::DELETE, &format!("/v3/service_instances/{}", later.as_str().unwrap()), None).await;
+    cf.job_completes(&location.unwrap()).await;
+    let (status, location, _) = cf.send(Method::DELETE, &format!("/v3/service_brokers/{pg}"), None).await;
+    assert_eq!(status, 202);
+    cf.job_completes(&location.unwrap()).await;
+    assert_eq!(cf.expect(Method::GET, "/v3/service_offerings", None, 200).await["pagination"]["total_results"], 0);
 
     // Refusals: an unknown type, no plan, an instance that is not there.
     let (status, title) =

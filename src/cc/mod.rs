@@ -28,6 +28,7 @@ pub mod routing;
 pub mod runner;
 pub mod security_groups;
 pub mod seed;
+pub mod service_brokers;
 pub mod services;
 pub mod stager;
 pub mod tasks;

@@ -12,11 +12,10 @@ use axum::response::Response;
 use super::body::Body;
 use super::collection::created;
 use crate::cc::auth::CurrentUser;
-use crate::cc::error::{ApiResult, taken_or};
-use crate::cc::model::sql::{Assignments, SqlValue};
-use crate::cc::model::{ORGANIZATIONS, SERVICE_PLAN_VISIBILITIES, SERVICE_PLANS};
+use crate::cc::error::ApiResult;
+use crate::cc::model::{SERVICE_PLAN_VISIBILITIES, SERVICE_PLANS};
 use crate::cc::permissions::require;
-use crate::cc::{Cc, new_guid, now};
+use crate::cc::{Cc, service_brokers};
 
 /// `PUT /v2/service_plans/:guid` (admins): make a plan public or not.
 pub async fn update_plan(
@@ -28,11 +27,9 @@ pub async fn update_plan(
     require(user.user.admin)?;
     SERVICE_PLANS.find(&cc.db, &guid).await?;
     let body = Body::parse(&bytes, "ServicePlanInvalid")?;
-    let mut update = Assignments::default();
     if let Some(public) = body.bool("public")? {
-        update.set("public", SqlValue::Bool(public));
+        service_brokers::set_public(&cc, &guid, public).await?;
     }
-    update.save(&cc.db, "service_plans", &guid, "ServicePlanInvalid", "").await?;
     created(&SERVICE_PLANS, &cc, &guid).await
 }
 
@@ -42,20 +39,7 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
     let body = Body::parse(&bytes, "ServicePlanVisibilityInvalid")?;
     let plan = body.required_string("service_plan_guid")?;
     let org = body.required_string("organization_guid")?;
-    SERVICE_PLANS.find(&cc.db, &plan).await?;
-    ORGANIZATIONS.find(&cc.db, &org).await?;
-    let guid = new_guid();
-    sqlx::query(
-        "INSERT INTO service_plan_visibilities (guid, service_plan_guid, organization_guid, created_at) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&guid)
-    .bind(&plan)
-    .bind(&org)
-    .bind(now())
-    .execute(&cc.db)
-    .await
-    .map_err(|e| taken_or(e, "ServicePlanVisibilityAlreadyExists", &plan))?;
+    let guid = service_brokers::show_to_org(&cc, &plan, &org).await?;
     created(&SERVICE_PLAN_VISIBILITIES, &cc, &guid).await
 }
 

@@ -3,12 +3,12 @@
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 
-use super::SERVICE_OFFERINGS;
 use super::presenter::column_value;
 use super::resource::{Relationship, V3Resource, column, computed, constant, filter, link};
-use crate::cc::model::SERVICE_PLANS as MODEL;
+use super::{SERVICE_OFFERINGS, SPACES};
 use crate::cc::model::resource::Kind::{Bool, Json, Text};
 use crate::cc::model::resource::{bool_column, text_column};
+use crate::cc::model::service::SPACED_SERVICE_PLANS as MODEL;
 
 pub static SERVICE_PLANS: V3Resource = V3Resource {
     model: &MODEL,
@@ -19,9 +19,7 @@ pub static SERVICE_PLANS: V3Resource = V3Resource {
         column("description", "description", Text),
         column("available", "active", Bool),
         column("free", "free", Bool),
-        computed("visibility_type", |row| {
-            Value::from(if bool_column(row, "public").unwrap_or(false) { "public" } else { "organization" })
-        }),
+        computed("visibility_type", visibility_type),
         constant("costs", "[]"),
         constant("maintenance_info", "{}"),
         computed("broker_catalog", broker_catalog),
@@ -30,7 +28,10 @@ pub static SERVICE_PLANS: V3Resource = V3Resource {
             r#"{"service_instance":{"create":{"parameters":{}},"update":{"parameters":{}}},"service_binding":{"create":{"parameters":{}}}}"#,
         ),
     ],
-    relationships: &[Relationship { name: "service_offering", column: "service_guid", resource: &SERVICE_OFFERINGS }],
+    relationships: &[
+        Relationship { name: "service_offering", column: "service_guid", resource: &SERVICE_OFFERINGS },
+        Relationship { name: "space", column: "space_guid", resource: &SPACES },
+    ],
     links: &[link("service_offering", "/v3/service_offerings/{service_guid}")],
     filters: &[
         filter("names", "name IN (LIST)"),
@@ -70,5 +71,19 @@ fn broker_catalog(row: &AnyRow) -> Value {
         "metadata": metadata,
         "maximum_polling_duration": null,
         "features": {"plan_updateable": false, "bindable": bool_column(row, "bindable").unwrap_or(true)},
+    })
+}
+
+/// Who may use the plan: everyone, its broker's space, chosen orgs, or admins.
+fn visibility_type(row: &AnyRow) -> Value {
+    let visible_orgs = sqlx::Row::try_get::<i64, _>(row, "visible_orgs").unwrap_or(0);
+    Value::from(if text_column(row, "space_guid").is_some() {
+        "space"
+    } else if bool_column(row, "public").unwrap_or(false) {
+        "public"
+    } else if visible_orgs > 0 {
+        "organization"
+    } else {
+        "admin"
     })
 }

@@ -14,6 +14,7 @@ mod revisions;
 mod root;
 mod routing;
 mod security_groups;
+mod service_brokers;
 mod services;
 mod tasks;
 mod tenancy;
@@ -125,6 +126,18 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/spaces/{guid}/features", get(tenancy::space_features))
         .route("/v3/spaces/{guid}/features/ssh", get(tenancy::space_features))
         .route("/v3/spaces/{guid}/{lifecycle}", get(tenancy::space_security_groups))
+        .route("/v3/service_brokers", post(service_brokers::create))
+        .route(
+            "/v3/service_brokers/{guid}",
+            axum::routing::patch(service_brokers::update).delete(service_brokers::delete),
+        )
+        .route(
+            "/v3/service_plans/{guid}/visibility",
+            get(service_brokers::visibility)
+                .post(service_brokers::add_visibility)
+                .patch(service_brokers::replace_visibility),
+        )
+        .route("/v3/service_plans/{guid}/visibility/{org}", axum::routing::delete(service_brokers::remove_org))
         .route("/v3/service_instances", post(services::create_instance))
         .route("/v3/service_instances/{guid}", axum::routing::delete(services::delete_instance))
         .route("/v3/service_credential_bindings", post(services::create_binding))
