@@ -4,7 +4,7 @@
 //! and memory, its output as `APP/PROC/WORKER`, no route; the health
 //! manager brings back a stopped worker instance; a restart brings the
 //! worker to the new version; a manifest's `processes:` scales it; the app
-//! stopped, its worker stops too.
+//! stopped, its worker stops too; the app deleted, its processes go.
 
 mod common;
 
@@ -125,5 +125,10 @@ async fn a_worker_process_runs_beside_web(platform: TestPlatform) {
     .await;
     cf.expect(Method::POST, &format!("/v3/apps/{app}/actions/start"), None, 200).await;
     wait_for(&cf, &worker, &["RUNNING", "RUNNING", "RUNNING"]).await;
+
+    // Deleted, the app takes its processes with it.
+    let (_, location, _) = cf.send(Method::DELETE, &format!("/v3/apps/{app}"), None).await;
+    cf.job_completes(&location.unwrap()).await;
+    assert_eq!(cf.send(Method::GET, &format!("/v3/processes/{worker}"), None).await.0, 404);
     platform.shutdown().await;
 }

@@ -140,9 +140,9 @@ impl App {
     }
 
     /// Deletes the app, its route mappings (its routes stay), packages,
-    /// builds, droplets, tasks and revisions.
+    /// builds, droplets, tasks, revisions and other process types.
     pub async fn delete(db: &AnyPool, guid: &str) -> ApiResult<()> {
-        for table in ["route_mappings", "builds", "droplets", "packages", "tasks", "revisions"] {
+        for table in ["route_mappings", "builds", "droplets", "packages", "tasks", "revisions", "processes"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE app_guid = $1")).bind(guid).execute(db).await?;
         }
         sqlx::query("DELETE FROM apps WHERE guid = $1").bind(guid).execute(db).await?;
