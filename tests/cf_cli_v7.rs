@@ -105,6 +105,20 @@ async fn cf_cli_v7_target_push_and_manage(platform: TestPlatform) {
     assert_eq!(shown["state"], "STAGED");
     assert_eq!(shown["process_types"]["web"], "hello_http.wasm");
     assert_eq!(shown["buildpacks"][0]["name"], "wasm_buildpack");
+    // cf download-droplet: the staged app as a tar.gz.
+    let bits = http.get(format!("{api}/v3/droplets/{droplet}/download")).bearer_auth(&cf.token).send().await.unwrap();
+    assert_eq!(bits.status(), 200);
+    assert_eq!(bits.bytes().await.unwrap()[..2], [0x1f, 0x8b], "gzip");
+    // cf copy-source hello hello-copy: the package's bits, for another app, READY at once.
+    let space_guid = &space;
+    let copy = json!({"name": "hello-copy", "relationships": {"space": {"data": {"guid": space_guid}}}});
+    let copy = cf.expect(Method::POST, "/v3/apps", Some(copy), 201).await["guid"].clone();
+    let copied = json!({"relationships": {"app": {"data": {"guid": copy}}}});
+    let copied = cf.expect(Method::POST, &format!("/v3/packages?source_guid={package}"), Some(copied), 201).await;
+    assert_eq!(copied["state"], "READY");
+    assert_eq!(copied["data"]["checksum"], uploaded["data"]["checksum"]);
+    let (_, location, _) = cf.send(Method::DELETE, &format!("/v3/apps/{}", copy.as_str().unwrap()), None).await;
+    cf.job_completes(&location.unwrap()).await;
     let set = cf
         .expect(
             Method::PATCH,

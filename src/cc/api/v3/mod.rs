@@ -169,6 +169,7 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         )
         .route("/v3/apps/{guid}/droplets/current", get(packages::show_current_droplet))
         .route("/v3/packages/{guid}/droplets", get(packages::droplets_of_package))
+        .route("/v3/droplets/{guid}/download", get(packages::download_droplet))
         .route("/v3/organizations/{guid}/domains", get(routing::org_domains))
         .route("/v3/organizations/{guid}/domains/default", get(routing::default_domain))
         .route("/v3/apps/{guid}/routes", get(routing::app_routes))

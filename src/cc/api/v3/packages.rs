@@ -16,6 +16,7 @@ use crate::blobstore::keys;
 use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::resource::text_column;
 use crate::cc::model::sql::Condition;
 use crate::cc::model::{build, package};
 use crate::cc::packages::{self, PooledFile, is_sha1};
@@ -44,17 +45,40 @@ pub async fn resource_matches(
     Ok((StatusCode::CREATED, Json(json!({"resources": known}))))
 }
 
-/// `POST /v3/packages` `{"type": "bits", "relationships": {"app": …}}`.
-pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+/// `POST /v3/packages` `{"type": "bits", "relationships": {"app": …}}`;
+/// with `?source_guid=` a copy of that package's bits for the app (`cf
+/// copy-source`), READY at once.
+pub async fn create(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    RawQuery(query): RawQuery,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let body = Body::parse(&bytes, &["type", "relationships", "data", "metadata"])?;
-    if body.string("type", "Type")?.as_deref() != Some("bits") {
+    let source = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(key, _)| key == "source_guid")
+        .map(|(_, value)| value.into_owned());
+    if source.is_none() && body.string("type", "Type")?.as_deref() != Some("bits") {
         return Err(invalid("Type must be 'bits': packages here are app bits (no docker images)"));
     }
     let app = body
         .string("relationships/app/data/guid", "App guid")?
         .ok_or_else(|| invalid("Relationships app can't be blank"))?;
     writable_app(&cc, &user, &app).await.map_err(|e| if e.status == 404 { invalid("App must exist") } else { e })?;
+    let bits = match &source {
+        Some(source) => {
+            let row = PACKAGES.find_for(&cc, &user.user, source).await?;
+            match (text_column(&row, "state").as_deref(), text_column(&row, "sha1")) {
+                (Some("READY"), Some(sha1)) => Some(sha1),
+                _ => return Err(invalid("The source package has no bits to copy")),
+            }
+        }
+        None => None,
+    };
     let guid = package::create(&cc.db, &app).await?;
+    if let Some(sha1) = bits {
+        package::uploaded(&cc.db, &guid, Ok(&sha1)).await?;
+    }
     Ok((StatusCode::CREATED, Json(PACKAGES.show(&cc, &user.user, &guid, None).await?)))
 }
 
@@ -238,6 +262,23 @@ pub async fn show_current_droplet(
 ) -> ApiResult<Json<Value>> {
     let droplet = current_droplet(&cc, &user, &app).await?.ok_or_else(|| ApiError::new("DropletNotFound", &[""]))?;
     Ok(Json(DROPLETS.show(&cc, &user.user, &droplet, None).await?))
+}
+
+/// `GET /v3/droplets/:guid/download`: the droplet's bits, a tar.gz of the
+/// staged app (`cf download-droplet`).
+pub async fn download_droplet(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    let row = DROPLETS.find_for(&cc, &user.user, &guid).await?;
+    let sha1 = text_column(&row, "sha1").ok_or_else(|| ApiError::new("DropletNotFound", &[&guid]))?;
+    let bits = cc.blobstore.get(&keys::droplet(&sha1)).await?;
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "application/gzip".to_string()),
+        (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"droplet_{guid}.tgz\"")),
+    ];
+    Ok(axum::response::IntoResponse::into_response((headers, bits)))
 }
 
 /// `GET /v3/apps/:guid/<kind>` for `packages`, `droplets` and `builds`.
