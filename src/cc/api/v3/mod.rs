@@ -27,6 +27,7 @@ use axum::routing::{get, post};
 use crate::cc::Cc;
 use crate::cc::api::feature_flags;
 use crate::cc::auth::CurrentUser;
+use crate::cc::model::sql::Condition;
 use crate::cc::v3::app::APPS;
 use crate::cc::v3::audit_event::AUDIT_EVENTS;
 use crate::cc::v3::build::BUILDS;
@@ -75,10 +76,9 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/apps/{guid}/ssh_enabled", get(apps::ssh_enabled))
         .route("/v3/apps/{guid}/features", get(apps::features))
         .route("/v3/apps/{guid}/features/{name}", get(apps::feature))
-        .route("/v3/apps/{guid}/revisions", get(revisions::of_app))
         .route("/v3/apps/{guid}/revisions/deployed", get(revisions::deployed))
         .route("/v3/revisions/{guid}/environment_variables", get(revisions::environment_variables))
-        .route("/v3/apps/{guid}/tasks", get(tasks::of_app).post(tasks::create))
+        .route("/v3/apps/{guid}/tasks", post(tasks::create))
         .route("/v3/tasks/{guid}/actions/cancel", post(tasks::cancel))
         .route("/v3/tasks/{guid}/cancel", axum::routing::put(tasks::cancel))
         .route("/v3/apps/{guid}/processes", get(processes::of_app))
@@ -177,8 +177,8 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/routes/{guid}", axum::routing::delete(routing::delete))
         .route("/v3/routes/{guid}/destinations", get(routing::list_destinations).post(routing::add_destinations))
         .route("/v3/routes/{guid}/destinations/{destination}", axum::routing::delete(routing::remove_destination));
-    for kind in ["packages", "droplets", "builds"] {
-        router = router.route(&format!("/v3/apps/{{guid}}/{kind}"), get(packages::of_app_kind(kind)));
+    for resource in [&PACKAGES, &DROPLETS, &BUILDS, &TASKS, &REVISIONS] {
+        router = of_app(router, resource);
     }
     for resource in [
         &APPS,
@@ -223,6 +223,20 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         "/v3/processes",
         get(|State(cc): State<Cc>, user: CurrentUser, RawQuery(query): RawQuery| async move {
             PROCESSES.list(&cc, &user.user, query.as_deref(), vec![], PROCESSES.path).await.map(Json)
+        }),
+    )
+}
+
+/// `GET /v3/apps/:guid/<plural>`: a page of the app's packages, droplets,
+/// builds, tasks or revisions (rows whose `app_guid` is the app's).
+fn of_app(router: Router<Cc>, resource: &'static V3Resource) -> Router<Cc> {
+    router.route(
+        &format!("/v3/apps/{{guid}}/{}", resource.plural),
+        get(move |State(cc): State<Cc>, user: CurrentUser, Path(app): Path<String>, RawQuery(query): RawQuery| async move {
+            APPS.find_for(&cc, &user.user, &app).await?;
+            let path = format!("/v3/apps/{app}/{}", resource.plural);
+            let fixed = vec![Condition::eq("app_guid", &app)];
+            resource.list(&cc, &user.user, query.as_deref(), fixed, &path).await.map(Json)
         }),
     )
 }

@@ -7,7 +7,6 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::http::StatusCode;
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -279,25 +278,6 @@ pub async fn download_droplet(
         (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"droplet_{guid}.tgz\"")),
     ];
     Ok(axum::response::IntoResponse::into_response((headers, bits)))
-}
-
-/// `GET /v3/apps/:guid/<kind>` for `packages`, `droplets` and `builds`.
-pub fn of_app_kind(
-    kind: &'static str,
-) -> impl Fn(State<Cc>, CurrentUser, Path<String>, RawQuery) -> BoxFuture<'static, ApiResult<Json<Value>>> + Clone {
-    move |State(cc), user, Path(app), RawQuery(query)| {
-        Box::pin(async move {
-            APPS.find_for(&cc, &user.user, &app).await?;
-            let resource = match kind {
-                "packages" => &PACKAGES,
-                "droplets" => &DROPLETS,
-                _ => &BUILDS,
-            };
-            let path = format!("/v3/apps/{app}/{kind}");
-            let fixed = vec![Condition::eq("app_guid", &app)];
-            Ok(Json(resource.list(&cc, &user.user, query.as_deref(), fixed, &path).await?))
-        })
-    }
 }
 
 /// `GET /v3/packages/:guid/droplets`: what staging the package made.

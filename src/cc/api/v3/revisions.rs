@@ -16,18 +16,6 @@ use crate::cc::model::sql::Condition;
 use crate::cc::v3::app::APPS;
 use crate::cc::v3::revision::REVISIONS;
 
-/// `GET /v3/apps/:guid/revisions`.
-pub async fn of_app(
-    State(cc): State<Cc>,
-    user: CurrentUser,
-    Path(app): Path<String>,
-    RawQuery(query): RawQuery,
-) -> ApiResult<Json<Value>> {
-    APPS.find_for(&cc, &user.user, &app).await?;
-    let path = format!("/v3/apps/{app}/revisions");
-    Ok(Json(REVISIONS.list(&cc, &user.user, query.as_deref(), vec![Condition::eq("app_guid", &app)], &path).await?))
-}
-
 /// `GET /v3/apps/:guid/revisions/deployed`: the newest, while the app runs.
 pub async fn deployed(
     State(cc): State<Cc>,

@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
@@ -17,9 +17,7 @@ use crate::cc::error::ApiResult;
 use crate::cc::model::app::App;
 use crate::cc::model::metadata;
 use crate::cc::model::resource::text_column;
-use crate::cc::model::sql::Condition;
 use crate::cc::tasks::{self, TaskRequest};
-use crate::cc::v3::app::APPS;
 use crate::cc::v3::task::TASKS;
 
 /// `POST /v3/apps/:guid/tasks`: 202 with the task, RUNNING once a DEA took it.
@@ -74,18 +72,6 @@ pub async fn create(
     let task = tasks::create(&cc, &user, &app, request).await?;
     metadata::update(&cc.db, &task.guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
     Ok((StatusCode::ACCEPTED, Json(TASKS.show(&cc, &user.user, &task.guid, None).await?)))
-}
-
-/// `GET /v3/apps/:guid/tasks`.
-pub async fn of_app(
-    State(cc): State<Cc>,
-    user: CurrentUser,
-    Path(app): Path<String>,
-    RawQuery(query): RawQuery,
-) -> ApiResult<Json<Value>> {
-    APPS.find_for(&cc, &user.user, &app).await?;
-    let path = format!("/v3/apps/{app}/tasks");
-    Ok(Json(TASKS.list(&cc, &user.user, query.as_deref(), vec![Condition::eq("app_guid", &app)], &path).await?))
 }
 
 /// `POST /v3/tasks/:guid/actions/cancel` (and v7's `PUT /v3/tasks/:guid/cancel`): 202.
