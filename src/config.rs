@@ -62,6 +62,9 @@ pub struct Config {
     /// to them in memory, not over a loopback connection (`false`: always
     /// connect, as routers and DEAs on different hosts do).
     pub router_in_process: bool,
+    /// The key routers sign route service requests with; routers that
+    /// share it accept each other's (unset: each router has its own).
+    pub route_services_secret: Option<String>,
     /// When the health manager restarts crashed instances.
     pub crash_policy: CrashPolicy,
     /// Seconds a buildpack may run before staging is cut off.
@@ -120,6 +123,7 @@ impl Default for Config {
             router_register_interval: 20,
             router_prune_threshold: 120,
             router_in_process: true,
+            route_services_secret: None,
             crash_policy: CrashPolicy::default(),
             max_staging_runtime: 120,
             max_upload_size: 1024 * 1024 * 1024,
@@ -259,6 +263,7 @@ const FIELDS: &[&str] = &[
     "router_register_interval",
     "router_prune_threshold",
     "router_in_process",
+    "route_services_secret",
     "max_staging_runtime",
     "max_upload_size",
     "request_timeout",

@@ -138,7 +138,11 @@ async fn main() {
         Command::App { name } => cli::apps::show(&name).await,
         Command::Start { name } => cli::apps::set_state(&name, "STARTED").await,
         Command::Stop { name } => cli::apps::set_state(&name, "STOPPED").await,
-        Command::Restart { name } => cli::apps::restart(&name).await,
+        Command::Restart { name, strategy, max_in_flight } => {
+            cli::deployments::restart(&name, cli::deployments::Strategy { name: strategy, max_in_flight }).await
+        }
+        Command::ContinueDeployment { name } => cli::deployments::continue_deployment(&name).await,
+        Command::CancelDeployment { name } => cli::deployments::cancel_deployment(&name).await,
         Command::Restage { name } => cli::apps::restage(&name).await,
         Command::Scale { name, instances, memory } => {
             match memory.as_deref().map(wasmfoundry::protocol::manifest::parse_memory).transpose() {

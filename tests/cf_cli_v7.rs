@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use common::v3::Cf;
+use common::v3::{Cf, Load};
 use common::{TestPlatform, eventually, repo, zip_of};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -108,7 +108,8 @@ async fn cf_cli_v7_target_push_and_manage(platform: TestPlatform) {
     // cf download-droplet: the staged app as a tar.gz.
     let bits = http.get(format!("{api}/v3/droplets/{droplet}/download")).bearer_auth(&cf.token).send().await.unwrap();
     assert_eq!(bits.status(), 200);
-    assert_eq!(bits.bytes().await.unwrap()[..2], [0x1f, 0x8b], "gzip");
+    let droplet_bits = bits.bytes().await.unwrap().to_vec();
+    assert_eq!(droplet_bits[..2], [0x1f, 0x8b], "gzip");
     // cf copy-source hello hello-copy: the package's bits, for another app, READY at once.
     let space_guid = &space;
     let copy = json!({"name": "hello-copy", "relationships": {"space": {"data": {"guid": space_guid}}}});
@@ -117,6 +118,41 @@ async fn cf_cli_v7_target_push_and_manage(platform: TestPlatform) {
     let copied = cf.expect(Method::POST, &format!("/v3/packages?source_guid={package}"), Some(copied), 201).await;
     assert_eq!(copied["state"], "READY");
     assert_eq!(copied["data"]["checksum"], uploaded["data"]["checksum"]);
+    // cf push hello-copy --droplet droplet.tgz: an uploaded droplet, checked, STAGED, and run.
+    let awaiting = json!({"relationships": {"app": {"data": {"guid": copy}}}});
+    let awaiting = cf.expect(Method::POST, "/v3/droplets", Some(awaiting), 201).await;
+    assert_eq!(awaiting["state"], "AWAITING_UPLOAD");
+    let uploaded_droplet = awaiting["guid"].as_str().unwrap().to_string();
+    let upload = |bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .part("bits", reqwest::multipart::Part::bytes(bytes).file_name("droplet.tgz"));
+        http.post(format!("{api}/v3/droplets/{uploaded_droplet}/upload")).bearer_auth(&cf.token).multipart(form).send()
+    };
+    let refused = upload(zip_of(&[("hello_http.wasm", b"no droplet")])).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(refused["errors"][0]["title"], "CF-DropletUploadInvalid", "{refused}");
+    let accepted = upload(droplet_bits.clone()).await.unwrap();
+    assert_eq!(accepted.status(), 202);
+    cf.job_completes(accepted.headers()["location"].to_str().unwrap()).await;
+    let shown = cf.expect(Method::GET, &format!("/v3/droplets/{uploaded_droplet}"), None, 200).await;
+    assert_eq!(shown["state"], "STAGED");
+    assert_eq!(shown["checksum"]["value"], shown_checksum(&droplet_bits));
+    assert_eq!(shown["process_types"]["web"], "hello_http.wasm");
+    assert_eq!(upload(droplet_bits).await.unwrap().status(), 422, "a droplet is uploaded once");
+    let current = json!({"data": {"guid": uploaded_droplet}});
+    let copy_path = format!("/v3/apps/{}", copy.as_str().unwrap());
+    cf.expect(Method::PATCH, &format!("{copy_path}/relationships/current_droplet"), Some(current), 200).await;
+    assert_eq!(cf.expect(Method::POST, &format!("{copy_path}/actions/start"), None, 200).await["state"], "STARTED");
+    eventually("the uploaded droplet's instance RUNNING", Duration::from_secs(60), || async {
+        let stats = cf.expect(Method::GET, &format!("/v3/processes/{}/stats", copy.as_str().unwrap()), None, 200).await;
+        (stats["resources"][0]["state"] == "RUNNING").then_some(())
+    })
+    .await;
+    // A copy of a droplet for another app: STAGED at once, the same bits.
+    let copied = json!({"relationships": {"app": {"data": {"guid": copy}}}});
+    let copied = cf.expect(Method::POST, &format!("/v3/droplets?source_guid={droplet}"), Some(copied), 201).await;
+    assert_eq!((copied["state"].as_str(), &copied["checksum"]), (Some("STAGED"), &shown["checksum"]));
     let (_, location, _) = cf.send(Method::DELETE, &format!("/v3/apps/{}", copy.as_str().unwrap()), None).await;
     cf.job_completes(&location.unwrap()).await;
     let set = cf
@@ -367,35 +403,6 @@ async fn a_rolling_deployment_serves_every_request_and_can_be_cancelled() {
     assert!(served > 50, "the load ran: {served} requests");
     assert_eq!(failed, 0, "no request failed during the deployments ({served} served)");
     platform.shutdown().await;
-}
-
-/// Requests through the router, back to back, until stopped: (served, failed).
-struct Load {
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<(u64, u64)>,
-}
-
-impl Load {
-    fn start(platform: &TestPlatform, host: &str) -> Load {
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let (http, url, host) = (platform.http.clone(), platform.router.clone(), host.to_string());
-        let task = tokio::spawn(async move {
-            let (mut served, mut failed) = (0, 0);
-            while !*stopped.borrow_and_update() {
-                match http.get(&url).header("host", &host).send().await {
-                    Ok(response) if response.status().is_success() => served += 1,
-                    _ => failed += 1,
-                }
-            }
-            (served, failed)
-        });
-        Load { stop, task }
-    }
-
-    async fn stop(self) -> (u64, u64) {
-        self.stop.send(true).unwrap();
-        self.task.await.unwrap()
-    }
 }
 
 on_both_databases!(cf_cli_v7_manages_orgs_spaces_users_and_roles, super::cf_cli_v7_manages_orgs_spaces_users_and_roles);
@@ -665,4 +672,88 @@ async fn revisions_and_rollback(platform: TestPlatform) {
     let bogus = json!({"revision": {"guid": "nope"}, "relationships": {"app": {"data": {"guid": app}}}});
     assert_eq!(cf.error(Method::POST, "/v3/deployments", Some(bogus)).await.0, 422);
     platform.shutdown().await;
+}
+
+on_both_databases!(cf_cli_v8_shares_and_moves_routes, super::shared_routes);
+
+/// `cf share-route`, `cf unshare-route` and `cf move-route` as the cf CLI
+/// v8 sends them: an app of another space serves on a route shared with
+/// its space, and loses it when unshared; a route moved to another space
+/// stays shared with the one it left.
+async fn shared_routes(platform: TestPlatform) {
+    platform.login().await;
+    let cf = Cf { platform: &platform, token: platform.token().await };
+    platform.push("owner", &repo().join("examples/hello-http"), &["-m", "32M"]).await;
+    let owner = platform.app_guid("owner").await;
+    let dev = cf.expect(Method::GET, "/v3/spaces?names=dev", None, 200).await["resources"][0].clone();
+    let org = dev["relationships"]["organization"]["data"]["guid"].clone();
+    let dev = dev["guid"].as_str().unwrap().to_string();
+    let other = json!({"name": "other", "relationships": {"organization": {"data": {"guid": org}}}});
+    let other = cf.expect(Method::POST, "/v3/spaces", Some(other), 201).await["guid"].as_str().unwrap().to_string();
+    let out = platform.wf(&["target", "-s", "other"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    platform.push("guest", &repo().join("examples/hello-http"), &["-m", "32M", "--no-route"]).await;
+    let guest = platform.app_guid("guest").await;
+    let route = cf.expect(Method::GET, &format!("/v3/apps/{owner}/routes"), None, 200).await["resources"][0].clone();
+    let route = route["guid"].as_str().unwrap().to_string();
+    let destinations = format!("/v3/routes/{route}/destinations");
+    let to_guest = json!({"destinations": [{"app": {"guid": guest}}]});
+
+    // Not shared yet: the guest app may not be mapped to it.
+    let (status, error) = cf.error(Method::POST, &destinations, Some(to_guest.clone())).await;
+    assert_eq!(status, 422, "{error}");
+    // cf share-route: then it may, and both apps answer on it.
+    let shares = format!("/v3/routes/{route}/relationships/shared_spaces");
+    let shared = cf.expect(Method::POST, &shares, Some(json!({"data": [{"guid": other}]})), 200).await;
+    assert_eq!(shared["data"], json!([{"guid": other}]));
+    cf.expect(Method::POST, &destinations, Some(to_guest), 200).await;
+    let answering = |wanted: &'static [&'static str]| {
+        let platform = &platform;
+        async move {
+            eventually(&format!("{wanted:?} answer on owner.localhost"), Duration::from_secs(30), || async {
+                let mut names = std::collections::BTreeSet::new();
+                for _ in 0..20 {
+                    let (_, body) = platform.via_router("owner.localhost", "/").await;
+                    let body: Value = serde_json::from_str(&body).ok()?;
+                    names.insert(body["vcap_application"]["application_name"].as_str()?.to_string());
+                }
+                (names.iter().map(String::as_str).collect::<Vec<_>>() == wanted).then_some(())
+            })
+            .await
+        }
+    };
+    answering(&["guest", "owner"]).await;
+    let (status, error) = cf.error(Method::POST, &shares, Some(json!({"data": [{"guid": dev}]}))).await;
+    assert_eq!(status, 422, "not with its own space: {error}");
+
+    // cf unshare-route: the guest app loses its mapping.
+    assert_eq!(cf.send(Method::DELETE, &format!("{shares}/{other}"), None).await.0, 204);
+    assert_eq!(cf.expect(Method::GET, &shares, None, 200).await["data"], json!([]));
+    answering(&["owner"]).await;
+    let (status, _) = cf.error(Method::DELETE, &format!("{shares}/{other}"), None).await;
+    assert_eq!(status, 422, "not shared any more");
+
+    // cf move-route: owned by the other space, still shared with dev, the owner app still on it.
+    let moved = json!({"data": {"guid": other}});
+    assert_eq!(
+        cf.send(
+            Method::PATCH,
+            &format!("/v3/routes/{route}/relationships/space"),
+            Some(("application/json", moved.to_string()))
+        )
+        .await
+        .0,
+        204
+    );
+    let shown = cf.expect(Method::GET, &format!("/v3/routes/{route}"), None, 200).await;
+    assert_eq!(shown["relationships"]["space"]["data"]["guid"], other.as_str());
+    assert_eq!(cf.expect(Method::GET, &shares, None, 200).await["data"], json!([{"guid": dev}]));
+    answering(&["owner"]).await;
+    platform.shutdown().await;
+}
+
+/// The SHA1 a droplet's bits are stored under, as its checksum shows it.
+fn shown_checksum(bits: &[u8]) -> String {
+    use sha1::Digest;
+    hex::encode(sha1::Sha1::digest(bits))
 }

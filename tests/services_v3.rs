@@ -37,7 +37,12 @@ async fn on_postgres() {
 
 /// POSTs and follows the job it answers with; the job's final state.
 async fn as_job(cf: &Cf<'_>, path: &str, body: Value) -> Value {
-    let (status, location, answer) = cf.send(Method::POST, path, Some(("application/json", body.to_string()))).await;
+    sent_as_job(cf, Method::POST, path, body).await
+}
+
+/// Sends and follows the job it answers with; the job's final state.
+async fn sent_as_job(cf: &Cf<'_>, method: Method, path: &str, body: Value) -> Value {
+    let (status, location, answer) = cf.send(method, path, Some(("application/json", body.to_string()))).await;
     assert_eq!(status, 202, "{path}: {answer}");
     let job = location.expect("a job").trim_start_matches(&cf.platform.api).to_string();
     eventually("the job ended", Duration::from_secs(30), || async {
@@ -139,11 +144,46 @@ async fn services_through_v3(platform: TestPlatform) {
         .await;
     assert_eq!(details["credentials"]["token"], "t");
 
+    // cf update-user-provided-service logs -p '{"token":"u"}': its binding carries the new credentials.
+    let path = format!("/v3/service_instances/{ups_guid}");
+    let updated = json!({"credentials": {"token": "u"}, "tags": ["audit"]});
+    assert_eq!(cf.expect(Method::PATCH, &path, Some(updated), 200).await["tags"], json!(["audit"]));
+    let details = cf
+        .expect(
+            Method::GET,
+            &format!("/v3/service_credential_bindings/{}/details", bound_ups["guid"].as_str().unwrap()),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(details["credentials"]["token"], "u");
+    let (status, error) = cf.error(Method::PATCH, &path, Some(json!({"parameters": {}}))).await;
+    assert_eq!(status, 422, "a user-provided instance has no parameters: {error}");
+
+    // cf rename-service db main (the CC's alone: 200), then cf update-service main -p large (a job at the broker).
+    let path = format!("/v3/service_instances/{db}");
+    assert_eq!(cf.expect(Method::PATCH, &path, Some(json!({"name": "main"})), 200).await["name"], "main");
+    let large = plan("large").await;
+    let change = json!({"relationships": {"service_plan": {"data": {"guid": large}}}, "parameters": {"size": 2}});
+    assert_eq!(sent_as_job(&cf, Method::PATCH, &path, change).await["state"], "COMPLETE");
+    let shown = cf.expect(Method::GET, &path, None, 200).await;
+    assert_eq!(shown["relationships"]["service_plan"]["data"]["guid"], large, "{shown}");
+    assert_eq!(shown["last_operation"]["type"], "update", "{shown}");
+    let asked = broker.requests_to("PATCH", "/v2/service_instances/");
+    assert_eq!(asked.last().unwrap().2["plan_id"], "plan-large", "{asked:?}");
+    assert_eq!(asked.last().unwrap().2["parameters"], json!({"size": 2}), "{asked:?}");
+    let other = plan("basic").await;
+    let (status, error) = cf
+        .error(Method::PATCH, &path, Some(json!({"relationships": {"service_plan": {"data": {"guid": other}}}})))
+        .await;
+    assert_eq!(status, 400, "a plan of another service: {error}");
+    cf.expect(Method::PATCH, &path, Some(json!({"name": "db"})), 200).await;
+
     // cf services (v7 reads the space summary): both, with their bound app.
     let summary = platform.get(&format!("/v2/spaces/{}/summary", space.as_str().unwrap())).await;
     let services = summary["services"].as_array().unwrap();
     let db_summary = services.iter().find(|s| s["name"] == "db").expect("db in the summary");
-    assert_eq!(db_summary["service_plan"]["name"], "small");
+    assert_eq!(db_summary["service_plan"]["name"], "large", "the plan cf update-service gave it");
     assert_eq!(db_summary["bound_app_count"], 1);
     assert!(services.iter().any(|s| s["name"] == "logs" && s.get("service_plan").is_none()), "{summary}");
     assert_eq!(summary["apps"][0]["service_names"], json!(["db", "logs"]));

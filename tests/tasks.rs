@@ -106,6 +106,11 @@ async fn tasks_run_to_their_end_and_can_be_cancelled(mut platform: TestPlatform)
     let listed = cf.expect(Method::GET, &format!("/v3/apps/{app}/tasks?order_by=-created_at"), None, 200).await;
     assert_eq!(listed["pagination"]["total_results"], 5);
     assert_eq!(listed["resources"][0]["sequence_id"], 5);
+    // A command is the task's own to show, as CF has it: lists hide it.
+    assert_eq!(listed["resources"][0]["command"], "[PRIVATE DATA HIDDEN IN LISTS]");
+    let one = listed["resources"][0]["guid"].as_str().unwrap();
+    let shown = cf.expect(Method::GET, &format!("/v3/tasks/{one}"), None, 200).await;
+    assert!(shown["command"].as_str().unwrap().contains("cli-tool"), "{shown}");
     let failed_ones = cf.expect(Method::GET, "/v3/tasks?states=FAILED", None, 200).await;
     assert_eq!(failed_ones["pagination"]["total_results"], 3);
     let named = cf.expect(Method::GET, &format!("/v3/tasks?names=greet&app_guids={app}"), None, 200).await;

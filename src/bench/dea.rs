@@ -187,6 +187,7 @@ fn start_message(app: &str, sha1: &str, index: u32) -> DeaStart {
         droplet: app.into(),
         name: "hello".into(),
         uris: vec![HOST.into()],
+        route_services: Default::default(),
         prod: false,
         sha1: sha1.into(),
         executable_uri: sha1.into(),

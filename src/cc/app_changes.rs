@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult, taken_or};
 use super::model::app::{App, NewApp};
+use super::model::deployment::Deployment;
 use super::model::event::{self, Actee, Actor};
 use super::model::sql::{Assignments, SqlValue};
 use super::model::{APPS, metadata, stack};
@@ -105,7 +106,9 @@ pub async fn update(
 ) -> ApiResult<()> {
     let before = APPS.render(stored);
     let guid = before["metadata"]["guid"].as_str().unwrap_or_default().to_string();
-    if changes.state.as_deref() == Some("STARTED") && before["entity"]["package_updated_at"].is_null() {
+    // An app starts from its bits, or from a droplet it was given (`cf push --droplet`).
+    let runnable = !before["entity"]["package_updated_at"].is_null() || before["entity"]["package_state"] == "STAGED";
+    if changes.state.as_deref() == Some("STARTED") && !runnable {
         return Err(ApiError::new("AppPackageInvalid", &["bits have not been uploaded"]));
     }
     if changes.memory.is_some() || changes.instances.is_some() || changes.state.is_some() {
@@ -165,7 +168,10 @@ pub async fn update(
         || changed("environment_json", environment)
         || changes.state.as_deref() == Some("STARTED") && old["state"] != "STARTED";
     if restart_needed {
+        // A deployment still rolling out an earlier version ends here.
+        Deployment::supersede_active(&cc.db, &guid).await?;
         update.set("version", SqlValue::Text(Some(new_guid())));
+        update.set("rolled_out_instances", SqlValue::Int(None));
     }
     update.save(&cc.db, "apps", &guid, "AppNameTaken", changes.name.as_deref().unwrap_or_default()).await?;
 

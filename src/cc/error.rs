@@ -36,8 +36,18 @@ fn definitions() -> &'static HashMap<String, (u32, ErrorDef)> {
         let mut by_name: HashMap<String, (u32, ErrorDef)> =
             by_code.into_iter().map(|(code, def)| (def.name.clone(), (code, def))).collect();
         // Things only v3 has, which CCNG reports as ResourceNotFound (10010).
-        for thing in ["Package", "Build", "Droplet", "Role", "Task", "Process", "ServiceCredentialBinding", "Revision"]
-        {
+        for thing in [
+            "Package",
+            "Build",
+            "Droplet",
+            "Role",
+            "Task",
+            "Process",
+            "ServiceCredentialBinding",
+            "Revision",
+            "Deployment",
+            "ServiceRouteBinding",
+        ] {
             let name = format!("{thing}NotFound");
             let message = format!("The {} could not be found: %s", thing.to_ascii_lowercase());
             by_name.insert(name.clone(), (10010, ErrorDef { name, http_code: 404, message }));

@@ -116,6 +116,16 @@ async fn check_space(cc: &Cc, user: &CurrentUser, space: &str, role: &str, membe
     Ok(row.try_get("organization_guid").unwrap_or_default())
 }
 
+/// Deletes a user's login (UAA's `DELETE /Users/:id`), roles and labels;
+/// their name, or None when there is no such user.
+pub async fn delete_login(cc: &Cc, user: &CurrentUser, member: &str) -> ApiResult<Option<String>> {
+    let Some(name) = super::model::user::username_of(&cc.db, member).await? else { return Ok(None) };
+    forget_user(cc, user, member).await?;
+    super::model::user::delete(&cc.db, member).await?;
+    super::model::metadata::forget(&cc.db, member).await?;
+    Ok(Some(name))
+}
+
 /// Takes every role from a user (deleting the user from the CC; the login
 /// itself is UAA's to delete).
 pub async fn forget_user(cc: &Cc, user: &CurrentUser, member: &str) -> ApiResult<()> {

@@ -28,12 +28,29 @@ pub enum Visibility {
     /// Rows bound to a space the user sees, through these binding tables
     /// (table, column holding this row's guid) — e.g. security groups.
     BoundToSpaces(&'static [(&'static str, &'static str)]),
+    /// Rows of a space the user sees, or bound to one — e.g. a route and
+    /// the spaces it is shared with.
+    InSpaceOrBound(&'static str, &'static [(&'static str, &'static str)]),
     /// The marketplace: service plans the user may use — public ones and
     /// those made visible to one of their orgs, of platform-wide brokers,
     /// and every plan of a broker scoped to a space they see — or, for
     /// `Services`, the services with such a plan.
     UsablePlans,
     Services,
+}
+
+/// Rows of the space `expr` names, if given, or bound through one of
+/// `bindings` to a space the user sees.
+fn bound_to_spaces(expr: Option<&str>, bindings: &[(&str, &str)], me: &str) -> Option<Condition> {
+    let own = expr.map(|expr| format!("{expr} IN ({VISIBLE_SPACES})"));
+    let any: Vec<String> = own
+        .into_iter()
+        .chain(bindings.iter().map(|(table, column)| {
+            format!("guid IN (SELECT {column} FROM {table} WHERE space_guid IN ({VISIBLE_SPACES}))")
+        }))
+        .collect();
+    let binds: Vec<&str> = any.iter().flat_map(|_| [me, me]).collect();
+    Some(Condition::raw(&format!("({})", any.join(" OR ")), &binds))
 }
 
 /// Plans a user may use: two `?` per user guid for the orgs, two for the spaces.
@@ -61,16 +78,8 @@ impl Visibility {
             Visibility::Everyone => None,
             Visibility::InSpace(expr) => Some(Condition::raw(&format!("{expr} IN ({VISIBLE_SPACES})"), &[me, me])),
             Visibility::InOrg(expr) => Some(Condition::raw(&format!("{expr} IN ({VISIBLE_ORGS})"), &[me, me])),
-            Visibility::BoundToSpaces(bindings) => {
-                let any: Vec<String> = bindings
-                    .iter()
-                    .map(|(table, column)| {
-                        format!("guid IN (SELECT {column} FROM {table} WHERE space_guid IN ({VISIBLE_SPACES}))")
-                    })
-                    .collect();
-                let binds: Vec<&str> = bindings.iter().flat_map(|_| [me, me]).collect();
-                Some(Condition::raw(&format!("({})", any.join(" OR ")), &binds))
-            }
+            Visibility::BoundToSpaces(bindings) => bound_to_spaces(None, bindings, me),
+            Visibility::InSpaceOrBound(expr, bindings) => bound_to_spaces(Some(expr), bindings, me),
             Visibility::UsablePlans | Visibility::Services => {
                 let plans =
                     USABLE_PLANS.replace("VISIBLE_ORGS", VISIBLE_ORGS).replace("VISIBLE_SPACES", VISIBLE_SPACES);

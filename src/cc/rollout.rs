@@ -7,6 +7,7 @@
 //! health checks, and then the DEAs drain them.
 
 use std::collections::HashSet;
+use std::ops::Range;
 use std::time::Duration;
 
 use super::Cc;
@@ -26,23 +27,27 @@ const FOLLOW_FOR: Duration = Duration::from_secs(300);
 /// Rolls the app out at its version — recording it as a revision when
 /// what it runs changed (`why`, else the change found, describes it): every process but web (a process
 /// that finds no room is left to the health manager), then web, whose
-/// lack of room the user is told of.
+/// lack of room the user is told of. A deployment rolling out step by
+/// step starts each process's indices below its
+/// [`reached`](Process::reached) count; [`roll_out_indices`] the rest later.
 pub async fn roll_out_app(cc: &Cc, app: &App, why: Option<String>) -> ApiResult<()> {
     Revision::record(&cc.db, app, why).await?;
-    for process in Process::others_of_app(&cc.db, &app.guid).await? {
-        if let Err(e) = roll_out(cc, &process.guid, &app.version, process.instances).await {
+    let mut outcome = Ok(());
+    for process in Process::of_app(&cc.db, &app.guid).await? {
+        outcome = roll_out_indices(cc, &process, 0..process.reached()).await;
+        if let Err(e) = &outcome {
             tracing::info!("app {}: process {}: {}", app.guid, process.kind, e.description);
         }
     }
-    roll_out(cc, &app.guid, &app.version, app.instances).await
+    outcome
 }
 
-/// Places every instance of a process (`guid`; an app's web process: the
-/// app's) at the app's `version`, then follows the rollout
-/// in the background. Indices that found no DEA with room give their old
-/// instance up at once, so the health manager can place them.
-pub async fn roll_out(cc: &Cc, guid: &str, version: &str, instances: u32) -> ApiResult<()> {
-    let indices: Vec<u32> = (0..instances).collect();
+/// Places these indices of a process at its app's version, then follows
+/// the rollout in the background. Indices that found no DEA with room give
+/// their old instance up at once, so the health manager can place them.
+pub async fn roll_out_indices(cc: &Cc, process: &Process, indices: Range<u32>) -> ApiResult<()> {
+    let (guid, version) = (&process.guid, &process.version);
+    let indices: Vec<u32> = indices.collect();
     let placed = runner::place_instances(cc, guid, &indices).await;
     let unplaced: Vec<u32> = indices.into_iter().filter(|i| !placed.contains(i)).collect();
     if !unplaced.is_empty() {
@@ -50,12 +55,12 @@ pub async fn roll_out(cc: &Cc, guid: &str, version: &str, instances: u32) -> Api
             .actual
             .instances(Some(guid))
             .into_iter()
-            .filter(|r| r.instance.version != version && unplaced.contains(&r.instance.index))
+            .filter(|r| &r.instance.version != version && unplaced.contains(&r.instance.index))
             .map(|r| r.instance.instance)
             .collect();
         stop_instances(cc, guid, old).await;
     }
-    tokio::spawn(follow(cc.clone(), guid.to_string(), version.to_string(), instances));
+    tokio::spawn(follow(cc.clone(), guid.clone(), version.clone(), process.instances, process.reached()));
     if !unplaced.is_empty() {
         return Err(ApiError::new("InsufficientRunningResourcesAvailable", &[]));
     }
@@ -65,14 +70,14 @@ pub async fn roll_out(cc: &Cc, guid: &str, version: &str, instances: u32) -> Api
 /// Stops each old instance as the heartbeats show its successor running,
 /// until none is left, the app moved on to another version or was
 /// stopped, or [`FOLLOW_FOR`] passed.
-async fn follow(cc: Cc, guid: String, version: String, instances: u32) {
+async fn follow(cc: Cc, guid: String, version: String, instances: u32, reached: u32) {
     let mut heartbeats = cc.actual.heartbeats();
     let deadline = tokio::time::Instant::now() + FOLLOW_FOR;
     let mut asked = HashSet::new();
     loop {
         let reported = cc.actual.instances(Some(&guid));
         let all: Vec<&Reported> = reported.iter().collect();
-        let handover = handover::between(&all, &version, instances);
+        let handover = handover::between(&all, &version, instances, reached);
         let retire: Vec<String> =
             handover.retire.iter().map(|r| r.instance.instance.clone()).filter(|id| asked.insert(id.clone())).collect();
         stop_instances(&cc, &guid, retire).await;

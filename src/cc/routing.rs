@@ -1,7 +1,9 @@
 //! Routes and what they lead to, whichever API version asks: creating
 //! and deleting a route (host + domain + path in a space), and mapping
-//! it to an app (v2's route mappings, v3's destinations) — each change
-//! told to the app's running instances and recorded as an audit event.
+//! it to an app (v2's route mappings, v3's destinations), sharing it with
+//! other spaces (whose apps may then be mapped to it) and moving it to
+//! another — each change told to the app's running instances and recorded
+//! as an audit event.
 
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
@@ -10,6 +12,7 @@ use super::app_changes::{app_event, writable_app};
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult, taken_or};
 use super::model::event::{self, Actee, Actor};
+use super::model::route::RouteShares;
 use super::model::{APPS, DOMAINS, ROUTES, SPACES};
 use super::permissions::{is_space_developer, require};
 use super::{Cc, new_guid, now, quotas, runner};
@@ -78,6 +81,7 @@ pub async fn delete(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<()> {
         .fetch_all(&cc.db)
         .await?;
     sqlx::query("DELETE FROM route_mappings WHERE route_guid = $1").bind(guid).execute(&cc.db).await?;
+    RouteShares::forget(&cc.db, None, Some(guid)).await?;
     sqlx::query("DELETE FROM routes WHERE guid = $1").bind(guid).execute(&cc.db).await?;
     for app in apps {
         runner::routes_changed(cc, &app).await?;
@@ -88,11 +92,14 @@ pub async fn delete(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<()> {
 /// Maps a route to an app (idempotently) and tells the app's instances.
 pub async fn add_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) -> ApiResult<String> {
     let app_row = writable_app(cc, user, app).await?;
-    let route_row = writable_route(cc, user, route).await?;
     let app_space: String = sqlx::Row::try_get(&app_row, "space_guid").unwrap_or_default();
-    let route_space: String = sqlx::Row::try_get(&route_row, "space_guid").unwrap_or_default();
-    if app_space != route_space {
-        return Err(ApiError::new("InvalidRelation", &["The app and the route must be in the same space"]));
+    // A route shared with the app's space is the app's space developers' to map.
+    if !RouteShares::includes(&cc.db, route, &app_space).await? {
+        let route_row = writable_route(cc, user, route).await?;
+        let route_space: String = sqlx::Row::try_get(&route_row, "space_guid").unwrap_or_default();
+        if app_space != route_space {
+            return Err(ApiError::new("InvalidRelation", &["The app and the route must be in the same space"]));
+        }
     }
     let existing: Option<String> =
         sqlx::query_scalar("SELECT guid FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
@@ -120,7 +127,10 @@ pub async fn add_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) ->
 
 pub async fn remove_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) -> ApiResult<()> {
     let app_row = writable_app(cc, user, app).await?;
-    writable_route(cc, user, route).await?;
+    let app_space: String = sqlx::Row::try_get(&app_row, "space_guid").unwrap_or_default();
+    if !RouteShares::includes(&cc.db, route, &app_space).await? {
+        writable_route(cc, user, route).await?;
+    }
     sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
         .bind(app)
         .bind(route)
@@ -129,6 +139,74 @@ pub async fn remove_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str)
     runner::routes_changed(cc, app).await?;
     let entity = APPS.render(&app_row)["entity"].clone();
     app_event(cc, user, "audit.app.unmap-route", app, &entity, json!({"route_guid": route})).await;
+    Ok(())
+}
+
+/// Shares a route with other spaces (`cf share-route`): for whoever
+/// develops in its space and in each of them.
+pub async fn share(cc: &Cc, user: &CurrentUser, route: &str, spaces: &[String]) -> ApiResult<()> {
+    let row = writable_route(cc, user, route).await?;
+    let own: String = sqlx::Row::try_get(&row, "space_guid").unwrap_or_default();
+    for space in spaces {
+        SPACES.find_for(&cc.db, space, &user.user).await.map_err(|_| {
+            ApiError::new(
+                "UnprocessableEntity",
+                &[&format!(
+                    "Unable to share route with space '{space}'. Ensure the space exists and you have access to it."
+                )],
+            )
+        })?;
+        require(is_space_developer(&cc.db, &user.user, space).await?)?;
+        if *space == own {
+            return Err(ApiError::new("UnprocessableEntity", &["Unable to share route with its own space."]));
+        }
+    }
+    for space in spaces {
+        RouteShares::add(&cc.db, route, space).await?;
+    }
+    let host: String = sqlx::Row::try_get(&row, "host").unwrap_or_default();
+    route_event(cc, user, "audit.route.share", route, &host, &own, json!({"target_space_guids": spaces})).await;
+    Ok(())
+}
+
+/// Unshares a route from a space (`cf unshare-route`); that space's apps
+/// lose their mappings to it.
+pub async fn unshare(cc: &Cc, user: &CurrentUser, route: &str, space: &str) -> ApiResult<()> {
+    let row = writable_route(cc, user, route).await?;
+    if !RouteShares::includes(&cc.db, route, space).await? {
+        let detail =
+            format!("Unable to unshare route '{route}' from space '{space}'. The route is not shared with it.");
+        return Err(ApiError::new("UnprocessableEntity", &[&detail]));
+    }
+    for app in RouteShares::remove(&cc.db, route, space).await? {
+        runner::routes_changed(cc, &app).await?;
+    }
+    let own: String = sqlx::Row::try_get(&row, "space_guid").unwrap_or_default();
+    let host: String = sqlx::Row::try_get(&row, "host").unwrap_or_default();
+    route_event(cc, user, "audit.route.unshare", route, &host, &own, json!({"target_space_guid": space})).await;
+    Ok(())
+}
+
+/// Moves a route to another space (`cf move-route`): its mappings stay,
+/// and the space it leaves keeps it shared, as CF transfers ownership.
+pub async fn move_to_space(cc: &Cc, user: &CurrentUser, route: &str, space: &str) -> ApiResult<()> {
+    let row = writable_route(cc, user, route).await?;
+    let own: String = sqlx::Row::try_get(&row, "space_guid").unwrap_or_default();
+    SPACES.find_for(&cc.db, space, &user.user).await?;
+    require(is_space_developer(&cc.db, &user.user, space).await?)?;
+    if own == space {
+        return Ok(());
+    }
+    sqlx::query("UPDATE routes SET space_guid = $1, updated_at = $2 WHERE guid = $3")
+        .bind(space)
+        .bind(now())
+        .bind(route)
+        .execute(&cc.db)
+        .await?;
+    RouteShares::delete(&cc.db, route, space).await?;
+    RouteShares::add(&cc.db, route, &own).await?;
+    let host: String = sqlx::Row::try_get(&row, "host").unwrap_or_default();
+    route_event(cc, user, "audit.route.transfer-owner", route, &host, space, json!({"target_space_guid": space})).await;
     Ok(())
 }
 

@@ -36,20 +36,21 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
     let space_name = Space::find(&cc.db, &app.space_guid).await?.name;
     let egress_network_rules = security_group::egress_rules(&cc.db, &app.space_guid, false).await?;
     let droplet = app.droplet_hash.clone().unwrap_or_default();
-    let (uris, app_guid, process_type) = if process.is_web() {
+    let ((uris, route_services), app_guid, process_type) = if process.is_web() {
         (uris(cc, guid).await?, None, None)
     } else if process.effective_command().is_none() {
         let detail =
             format!("the process type {} has no command: give it one, or name it in the Procfile", process.kind);
         return Err(ApiError::new("UnprocessableEntity", &[&detail]));
     } else {
-        (Vec::new(), Some(app.guid.clone()), Some(process.kind.clone()))
+        ((Vec::new(), BTreeMap::new()), Some(app.guid.clone()), Some(process.kind.clone()))
     };
     Ok(DeaStart {
         droplet: process.guid.clone(),
         app: app_guid,
         process_type,
         uris,
+        route_services,
         prod: false,
         sha1: droplet.clone(),
         executable_uri: droplet,
@@ -74,8 +75,11 @@ pub async fn start_message(cc: &Cc, guid: &str, index: u32) -> ApiResult<DeaStar
     })
 }
 
-async fn uris(cc: &Cc, guid: &str) -> ApiResult<Vec<String>> {
-    Ok(MappedRoute::of_app(&cc.db, guid).await?.iter().map(MappedRoute::uri).collect())
+/// The app's routes, and of those the ones bound to a route service, with its url.
+async fn uris(cc: &Cc, guid: &str) -> ApiResult<(Vec<String>, BTreeMap<String, String>)> {
+    let routes = MappedRoute::of_app(&cc.db, guid).await?;
+    let services = routes.iter().filter_map(|r| Some((r.uri(), r.route_service_url.clone()?))).collect();
+    Ok((routes.iter().map(MappedRoute::uri).collect(), services))
 }
 
 /// How many instances of a started, staged app are running now.
@@ -153,7 +157,8 @@ pub async fn restart_instance(cc: &Cc, process: &str, instances: u32, index: u32
 /// Tells a started app's instances their new routes.
 pub async fn routes_changed(cc: &Cc, guid: &str) -> ApiResult<()> {
     if App::find_optional(&cc.db, guid).await?.is_some_and(|app| app.is_started()) {
-        let update = DeaUpdate { droplet: guid.into(), uris: uris(cc, guid).await?, version: None };
+        let (uris, route_services) = uris(cc, guid).await?;
+        let update = DeaUpdate { droplet: guid.into(), uris, route_services, version: None };
         cc.bus.publish(subjects::DEA_UPDATE, &update).await?;
     }
     Ok(())

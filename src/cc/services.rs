@@ -15,13 +15,14 @@ use super::app_changes::writable_app;
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult, taken_or};
 use super::model::resource::{Resource, text_column};
+use super::model::route_binding::RouteBinding;
 use super::model::sql::Assignments;
 use super::model::{ALL_SERVICE_INSTANCES, SERVICE_BINDINGS, SERVICE_KEYS, SERVICE_PLANS, SPACES};
 use super::osb::operations::{self, CREATE, DELETE, IN_PROGRESS, PollTiming};
-use super::osb::requests::{Outcome, Placement, Target};
+use super::osb::requests::{BindResource, Outcome, Placement, Target};
 use super::osb::{PlanBroker, orphans};
 use super::permissions::{is_space_developer, plan_usable_in_space, require};
-use super::{Cc, new_guid, now, quotas};
+use super::{Cc, new_guid, now, quotas, runner};
 
 /// A plan an instance of `space` may have, and its broker.
 pub async fn plan_for(cc: &Cc, user: &CurrentUser, plan: &str, space: &str) -> ApiResult<PlanBroker> {
@@ -50,6 +51,23 @@ pub fn check_name_and_tags(name: Option<&str>, tags: Option<&[String]>) -> ApiRe
         return Err(ApiError::new("ServiceInstanceTagsTooLong", &[name.unwrap_or_default()]));
     }
     Ok(())
+}
+
+/// A user-provided instance's route service url: https, as CF wants it,
+/// or http to this host's loopback (a route service run beside `wf up`);
+/// empty clears it.
+pub fn check_route_service_url(url: &str) -> ApiResult<()> {
+    if url.is_empty() {
+        return Ok(());
+    }
+    let invalid = |why: &str| ApiError::new("ServiceInstanceRouteServiceURLInvalid", &[why]);
+    let parsed = url::Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(invalid("Scheme must be https")),
+    }
 }
 
 pub fn is_managed(instance: &AnyRow) -> bool {
@@ -158,9 +176,9 @@ pub async fn deprovision(
     let target = plan.target(&guid);
     let children: i64 = sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM service_bindings WHERE service_instance_guid = $1) + \
-         (SELECT COUNT(*) FROM service_keys WHERE service_instance_guid = $2)",
+         (SELECT COUNT(*) FROM service_keys WHERE service_instance_guid = $1) + \
+         (SELECT COUNT(*) FROM route_bindings WHERE service_instance_guid = $1)",
     )
-    .bind(&guid)
     .bind(&guid)
     .fetch_one(&cc.db)
     .await?;
@@ -201,22 +219,40 @@ pub async fn writable_instance(cc: &Cc, user: &CurrentUser, instances: &Resource
 
 /// Deletes a user-provided instance; with bindings only if `recursive`.
 pub async fn delete_user_provided(cc: &Cc, guid: &str, recursive: bool) -> ApiResult<()> {
-    let bindings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM service_bindings WHERE service_instance_guid = $1")
-        .bind(guid)
-        .fetch_one(&cc.db)
-        .await?;
+    let bindings: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM service_bindings WHERE service_instance_guid = $1) + \
+         (SELECT COUNT(*) FROM route_bindings WHERE service_instance_guid = $1)",
+    )
+    .bind(guid)
+    .fetch_one(&cc.db)
+    .await?;
     if bindings > 0 && !recursive {
         return Err(ApiError::new("AssociationNotEmpty", &["service_bindings", "service instance"]));
     }
+    let routes: Vec<String> =
+        RouteBinding::of_instance(&cc.db, guid).await?.into_iter().map(|b| b.route_guid).collect();
     // Its bindings go with it (ON DELETE CASCADE).
     sqlx::query("DELETE FROM service_instances WHERE guid = $1").bind(guid).execute(&cc.db).await?;
+    tell_route_apps(cc, &routes).await
+}
+
+/// The apps mapped to these routes register them anew (a route service
+/// was bound or unbound).
+pub async fn tell_route_apps(cc: &Cc, routes: &[String]) -> ApiResult<()> {
+    for route in routes {
+        for app in RouteBinding::apps_of_route(&cc.db, route).await? {
+            runner::routes_changed(cc, &app).await?;
+        }
+    }
     Ok(())
 }
 
 /// Unbinds every binding and key of a brokered instance at its broker,
 /// deleting each as the broker lets go of it.
 pub async fn unbind_all(cc: &Cc, plan: &PlanBroker, target: &Target<'_>, user: &str) -> ApiResult<()> {
-    for table in ["service_bindings", "service_keys"] {
+    let routes: Vec<String> =
+        RouteBinding::of_instance(&cc.db, target.instance).await?.into_iter().map(|b| b.route_guid).collect();
+    for table in ["service_bindings", "service_keys", "route_bindings"] {
         let guids: Vec<String> =
             sqlx::query_scalar(&format!("SELECT guid FROM {table} WHERE service_instance_guid = $1"))
                 .bind(target.instance)
@@ -227,7 +263,7 @@ pub async fn unbind_all(cc: &Cc, plan: &PlanBroker, target: &Target<'_>, user: &
             sqlx::query(&format!("DELETE FROM {table} WHERE guid = $1")).bind(&guid).execute(&cc.db).await?;
         }
     }
-    Ok(())
+    tell_route_apps(cc, &routes).await
 }
 
 /// What a binding (or service key) of an instance holds: the user-provided
@@ -255,7 +291,8 @@ pub async fn credentials_for(
     }
     let instance_guid = text("guid").unwrap_or_default();
     let target = plan.target(&instance_guid);
-    match plan.broker().bind(&target, binding, app, parameters, user).await {
+    let resource = app.map_or(BindResource::Key, BindResource::App);
+    match plan.broker().bind(&target, binding, resource, parameters, user).await {
         Ok(body) => {
             let credentials = body.get("credentials").cloned().unwrap_or(json!({}));
             let drain = body.get("syslog_drain_url").and_then(Value::as_str).map(str::to_string);

@@ -9,6 +9,7 @@ use sqlx::Row;
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult, taken_or};
 use super::model::event::{self, Actee, Actor};
+use super::model::route::RouteShares;
 use super::model::{ORGANIZATIONS, QUOTA_DEFINITIONS, SPACES, metadata};
 use super::permissions::{is_org_manager, require};
 use super::{Cc, app_changes, new_guid, now};
@@ -123,6 +124,7 @@ async fn delete_space_contents(cc: &Cc, space: &str) -> ApiResult<()> {
     for app in apps {
         app_changes::delete(cc, &app).await?;
     }
+    RouteShares::forget(&cc.db, Some(space), None).await?;
     sqlx::query("DELETE FROM route_mappings WHERE route_guid IN (SELECT guid FROM routes WHERE space_guid = $1)")
         .bind(space)
         .execute(&cc.db)

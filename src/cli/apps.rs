@@ -144,24 +144,6 @@ pub async fn set_state(name: &str, state: &str) -> Result<()> {
     Ok(())
 }
 
-/// Restarts a started app without a moment unserved (a v3 deployment:
-/// its instances roll over one by one); starts a stopped one.
-pub async fn restart(name: &str) -> Result<()> {
-    let mut client = Client::load()?;
-    let app = client.app(name).await?;
-    if app["entity"]["state"] != "STARTED" || app["entity"]["package_state"] != "STAGED" {
-        return set_state(name, "STARTED").await;
-    }
-    let guid = guid(&app);
-    let events = super::wait::AppEvents::open(&client, &guid, false).await?;
-    println!("Restarting app {name}: its instances serve until new ones run...");
-    let deployment = json!({"relationships": {"app": {"data": {"guid": guid}}}});
-    client.call(Method::POST, "/v3/deployments", Payload::Json(deployment)).await?;
-    events.until_running(&mut client).await?;
-    println!("OK");
-    Ok(())
-}
-
 /// Stages the app's package again; a started app's instances serve until
 /// the new droplet's run.
 pub async fn restage(name: &str) -> Result<()> {

@@ -105,7 +105,19 @@ pub enum Command {
     /// Stop an app's instances.
     Stop { name: String },
     /// Restart an app; a started one serves throughout (its instances roll over).
-    Restart { name: String },
+    Restart {
+        name: String,
+        /// `rolling`, or `canary`: pause once the first instance runs the new version.
+        #[arg(long, default_value = "rolling", value_parser = ["rolling", "canary"])]
+        strategy: String,
+        /// How many instances start at a time.
+        #[arg(long)]
+        max_in_flight: Option<u32>,
+    },
+    /// Continue an app's paused canary deployment.
+    ContinueDeployment { name: String },
+    /// Cancel an app's deployment: its previous droplet rolls back out.
+    CancelDeployment { name: String },
     /// Stage an app's package again; a started app serves on until the new droplet runs.
     Restage { name: String },
     /// Change an app's instances or memory.

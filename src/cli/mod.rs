@@ -12,6 +12,7 @@ pub mod args;
 pub mod bits;
 pub mod brokers;
 pub mod client;
+pub mod deployments;
 pub mod login;
 pub mod logs;
 pub mod manifest;

@@ -7,21 +7,11 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
-use serde::{Deserialize, Serialize};
 
 use super::links::{self, Link};
 use crate::blobstore::package::{self, UnpackLimits};
 
-pub const STAGING_INFO: &str = "staging_info.yml";
-
-/// What staging learned, kept inside the droplet (CF's staging_info.yml).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct StagingInfo {
-    pub detected_buildpack: String,
-    pub start_command: String,
-    #[serde(default)]
-    pub config_vars: Vec<(String, String)>,
-}
+pub use crate::protocol::droplet::{STAGING_INFO, StagingInfo};
 
 /// How many bytes an app may unpack to, copies of its links included.
 pub const MAX_APP_BYTES: u64 = 4 * 1024 * 1024 * 1024;

@@ -9,6 +9,7 @@
 //! connections before it is gone (STOPPED) — so stopping an instance that
 //! has a successor fails no request. Nothing else on the DEA is touched.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -73,6 +74,8 @@ pub(super) struct Status {
     since: f64,
     pub(super) port: u16,
     uris: Vec<String>,
+    /// Of `uris`, those bound to a route service, with its url.
+    route_services: BTreeMap<String, String>,
 }
 
 fn epoch_seconds() -> f64 {
@@ -114,23 +117,42 @@ impl Instance {
         before
     }
 
+    /// Its routes as one registration (route services left out: what an
+    /// unregistration needs).
     fn registration(&self, dea: &Dea) -> RouteRegistration {
         let status = self.status.lock().expect("instance status");
         RouteRegistration {
             host: dea.config.dea_host.clone(),
             port: status.port,
             uris: status.uris.clone(),
+            route_service_url: None,
             app: Some(self.start.droplet.clone()),
             private_instance_id: Some(self.id.clone()),
             index: Some(self.start.index),
         }
     }
 
+    /// Its routes as registrations: one of those without a route service,
+    /// one per route service for the routes bound to it.
+    fn registrations(&self, dea: &Dea) -> Vec<RouteRegistration> {
+        let all = self.registration(dea);
+        let services = self.status.lock().expect("instance status").route_services.clone();
+        let mut by_service: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
+        for uri in &all.uris {
+            by_service.entry(services.get(uri).cloned()).or_default().push(uri.clone());
+        }
+        by_service
+            .into_iter()
+            .map(|(route_service_url, uris)| RouteRegistration { uris, route_service_url, ..all.clone() })
+            .collect()
+    }
+
     /// Registers the routes of a running instance with the router.
     pub async fn register(&self, dea: &Dea) -> Result<()> {
-        let registration = self.registration(dea);
-        if self.state() == InstanceState::Running && !registration.uris.is_empty() {
-            dea.bus.publish(subjects::ROUTER_REGISTER, &registration).await?;
+        if self.state() == InstanceState::Running {
+            for registration in self.registrations(dea) {
+                dea.bus.publish(subjects::ROUTER_REGISTER, &registration).await?;
+            }
         }
         Ok(())
     }
@@ -255,6 +277,7 @@ impl Instance {
                 since: epoch_seconds(),
                 port: 0,
                 uris: start.uris.clone(),
+                route_services: start.route_services.clone(),
             }),
             id: id.clone(),
             start,
@@ -343,12 +366,18 @@ async fn exited(dea: &Dea, instance: &Instance, reason: &str, exit_status: i32, 
     }
 }
 
-/// Moves a running instance to a new set of routes.
-pub async fn change_routes(dea: &Dea, instance: &Instance, uris: Vec<String>) -> Result<()> {
+/// Moves a running instance to a new set of routes (and route services).
+pub async fn change_routes(
+    dea: &Dea,
+    instance: &Instance,
+    uris: Vec<String>,
+    services: BTreeMap<String, String>,
+) -> Result<()> {
     let removed: Vec<String> = {
         let mut status = instance.status.lock().expect("instance status");
         let removed = status.uris.iter().filter(|u| !uris.contains(u)).cloned().collect();
         status.uris = uris;
+        status.route_services = services;
         removed
     };
     if !removed.is_empty() && instance.state() == InstanceState::Running {

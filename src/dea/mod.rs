@@ -216,7 +216,7 @@ impl Dea {
     async fn on_update(self: Arc<Self>, message: Message) -> Result<()> {
         let update: DeaUpdate = message.json()?;
         for instance in self.instances().into_iter().filter(|i| i.start.droplet == update.droplet) {
-            instance::change_routes(&self, &instance, update.uris.clone()).await?;
+            instance::change_routes(&self, &instance, update.uris.clone(), update.route_services.clone()).await?;
         }
         Ok(())
     }

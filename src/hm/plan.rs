@@ -7,7 +7,8 @@
 //! - started but not staged: leave it alone (staging is in flight);
 //! - staged: stop indices at or past `instances`, instances of other
 //!   versions once their index's new instance runs (the
-//!   [handover](crate::lifecycle::handover) rule), and all but one of an
+//!   [handover](crate::lifecycle::handover) rule; indices a deployment
+//!   has not reached keep theirs), and all but one of an
 //!   index's live instances; start each
 //!   missing index — a crashed one once the [`CrashPolicy`] allows — unless
 //!   the CC changed the app a moment ago (its own start or stop is still
@@ -71,7 +72,8 @@ pub fn plan(inputs: &Inputs) -> Plan {
         if !desired.staged {
             continue;
         }
-        let retired = handover::between(instances, &desired.version, desired.instances).retire;
+        let rolled_out = desired.rolled_out.unwrap_or(desired.instances);
+        let retired = handover::between(instances, &desired.version, desired.instances, rolled_out).retire;
         let mut live_by_index: BTreeMap<u32, Vec<&Reported>> = BTreeMap::new();
         for r in instances {
             if r.instance.index >= desired.instances || retired.contains(r) {
@@ -111,6 +113,12 @@ fn plan_indices(inputs: &Inputs, app: &str, desired: &DesiredApp, instances: &[&
             continue;
         }
         if of_index().any(|r| live(r.instance.state)) || (inputs.pending)(app, &desired.version, index) {
+            continue;
+        }
+        // An index a step-by-step deployment has not reached yet keeps an
+        // earlier version's live instance.
+        let reached = desired.rolled_out.is_none_or(|rolled_out| index < rolled_out);
+        if !reached && instances.iter().any(|r| r.instance.index == index && live(r.instance.state)) {
             continue;
         }
         let crashed = of_index()

@@ -25,7 +25,9 @@ pub struct Handover<'a> {
 }
 
 /// Sorts an app's reported instances of versions other than `version`.
-pub fn between<'a>(reported: &[&'a Reported], version: &str, instances: u32) -> Handover<'a> {
+/// Indices at or past `rolled_out` (a deployment rolling out step by step
+/// has not reached them) keep their live instances of earlier versions.
+pub fn between<'a>(reported: &[&'a Reported], version: &str, instances: u32, rolled_out: u32) -> Handover<'a> {
     let succeeded = |index: u32| {
         reported.iter().any(|r| {
             r.instance.version == version && r.instance.index == index && r.instance.state == InstanceState::Running
@@ -35,6 +37,8 @@ pub fn between<'a>(reported: &[&'a Reported], version: &str, instances: u32) -> 
     for r in reported.iter().filter(|r| r.instance.version != version) {
         match r.instance.state {
             InstanceState::Stopping | InstanceState::Stopped => {}
+            InstanceState::Starting | InstanceState::Running if (rolled_out..instances).contains(&r.instance.index) => {
+            }
             InstanceState::Starting | InstanceState::Running
                 if r.instance.index < instances && !succeeded(r.instance.index) =>
             {
@@ -79,7 +83,7 @@ mod tests {
         ];
         let refs: Vec<&Reported> = all.iter().collect();
         // Scaled down to two at the same time: index 2 has no successor to wait for.
-        let handover = between(&refs, "v2", 2);
+        let handover = between(&refs, "v2", 2, 2);
         assert_eq!(retired(&handover), ["old0", "old2"]);
         assert_eq!(handover.waiting, 1);
     }
@@ -92,8 +96,23 @@ mod tests {
             reported("new0", "v2", 0, InstanceState::Crashed),
         ];
         let refs: Vec<&Reported> = all.iter().collect();
-        let handover = between(&refs, "v2", 2);
+        let handover = between(&refs, "v2", 2, 2);
         assert_eq!(retired(&handover), ["old1"]);
         assert_eq!(handover.waiting, 1);
+    }
+
+    #[test]
+    fn indices_a_deployment_has_not_reached_keep_their_old_instances() {
+        let all = [
+            reported("old0", "v1", 0, InstanceState::Running),
+            reported("old1", "v1", 1, InstanceState::Running),
+            reported("old2", "v1", 2, InstanceState::Crashed),
+            reported("new0", "v2", 0, InstanceState::Running),
+        ];
+        let refs: Vec<&Reported> = all.iter().collect();
+        // A canary at index 0: old1 keeps serving and is not waited for; a crashed one still goes.
+        let handover = between(&refs, "v2", 3, 1);
+        assert_eq!(retired(&handover), ["old0", "old2"]);
+        assert_eq!(handover.waiting, 0);
     }
 }

@@ -142,6 +142,10 @@ pub struct DeaStart {
     pub process_type: Option<String>,
     pub name: String,
     pub uris: Vec<String>,
+    /// Of `uris`, those bound to a route service: the url routers send
+    /// their requests through first.
+    #[serde(default)]
+    pub route_services: BTreeMap<String, String>,
     pub prod: bool,
     /// The droplet's SHA1, which is also its blobstore key.
     pub sha1: String,
@@ -267,6 +271,8 @@ pub struct DeaUpdate {
     pub droplet: String,
     pub uris: Vec<String>,
     #[serde(default)]
+    pub route_services: BTreeMap<String, String>,
+    #[serde(default)]
     pub version: Option<String>,
 }
 
@@ -387,12 +393,15 @@ pub struct HealthStop {
 }
 
 /// `router.register` / `router.unregister`: these uris now (no longer)
-/// reach host:port.
+/// reach host:port — through the route service at `route_service_url`
+/// first, when they are bound to one (gorouter's field).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RouteRegistration {
     pub host: String,
     pub port: u16,
     pub uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_service_url: Option<String>,
     #[serde(default)]
     pub app: Option<String>,
     #[serde(default)]

@@ -5,8 +5,10 @@
 //! - [`messages`]: every NATS subject and the JSON message it carries;
 //! - [`vcap`]: VCAP_APPLICATION and VCAP_SERVICES as apps see them;
 //! - [`manifest`]: manifest.yml, as the client and the CC read it;
+//! - [`droplet`]: a droplet's format (tar.gz of `app/` and `staging_info.yml`);
 //! - [`STACK`]: the one stack apps stage and run on.
 
+pub mod droplet;
 pub mod manifest;
 pub mod messages;
 pub mod vcap;

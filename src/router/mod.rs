@@ -6,13 +6,15 @@
 //! again within the prune threshold, sends an idempotent request to another
 //! instance when one refuses or drops the connection, answers 404 for unknown routes
 //! and 502 when no instance answers (with `X-Cf-RouterError`), adds
-//! X-Forwarded-For/Proto and X-Vcap-Request-Id, passes websockets through
-//! and writes an access log. Routers share nothing: run as many as you like.
+//! X-Forwarded-For/Proto and X-Vcap-Request-Id, passes websockets through,
+//! sends a route's requests through its route service first
+//! ([`route_services`]) and writes an access log. Routers share nothing: run as many as you like.
 //! An instance served by a DEA in the router's own process (`wf up`) gets
 //! its requests in memory (the [`LocalHttpApps`] it is given), the same
 //! request with the same headers, without a loopback connection.
 
 mod access_log;
+mod route_services;
 mod table;
 
 use std::convert::Infallible;
@@ -39,6 +41,7 @@ use crate::config::Config;
 use crate::protocol::messages::{RouteRegistration, RouterStart, subjects};
 use crate::runtime::http::LocalHttpApps;
 use access_log::AccessLog;
+use route_services::RouteServices;
 pub use table::RoutingTable;
 
 /// Tries of an idempotent request without a body when backends refuse it
@@ -57,6 +60,7 @@ pub struct Router {
     access_log: Option<AccessLog>,
     /// The instances served in this process, which get requests in memory.
     in_process: Option<LocalHttpApps>,
+    route_services: RouteServices,
 }
 
 impl Router {
@@ -86,6 +90,7 @@ impl Router {
             }),
             access_log,
             in_process: config.router_in_process.then_some(local_apps),
+            route_services: RouteServices::new(config.route_services_secret.as_deref()),
         });
         for (subject, add) in [(subjects::ROUTER_REGISTER, true), (subjects::ROUTER_UNREGISTER, false)] {
             let mut messages = bus.subscribe(subject, None).await?;
@@ -154,9 +159,16 @@ impl Router {
 
         let mut tried = 0;
         let (mut response, backend) = loop {
-            let Some(backend) = self.table.lookup(&host, parts.uri.path()) else {
+            let Some((backend, route_service)) = self.table.lookup(&host, parts.uri.path()) else {
                 break if tried == 0 { (unknown_route(&host), None) } else { (endpoint_failure(&host), None) };
             };
+            if let Some(service) = route_service {
+                let url = route_services::requested_url(&parts.headers, &host, &path);
+                if !self.route_services.came_back(&parts.headers, &url) {
+                    let request = Request::from_parts(parts.clone(), body.take().unwrap_or_else(empty));
+                    break (self.route_services.send_through(request, &service, &url, &request_id).await, None);
+                }
+            }
             tried += 1;
             let mut target = hyper::http::uri::Parts::default();
             target.scheme = Some(hyper::http::uri::Scheme::HTTP);

@@ -37,6 +37,8 @@ struct Route {
     backends: Vec<Arc<Backend>>,
     /// Round-robin position.
     next: usize,
+    /// The route service its requests go through first, as last registered.
+    route_service_url: Option<Arc<str>>,
 }
 
 fn normalize(uri: &str) -> String {
@@ -52,6 +54,9 @@ impl RoutingTable {
         let mut routes = self.routes.lock().expect("routing table");
         for uri in &registration.uris {
             let route = routes.entry(normalize(uri)).or_default();
+            if route.route_service_url.as_deref() != registration.route_service_url.as_deref() {
+                route.route_service_url = registration.route_service_url.as_deref().map(Arc::from);
+            }
             let now = Instant::now();
             match route.backends.iter().find(|b| b.address == address) {
                 Some(backend) => *backend.last_seen.lock().expect("backend") = now,
@@ -100,9 +105,10 @@ impl RoutingTable {
         routes.retain(|_, r| !r.backends.is_empty());
     }
 
-    /// The backend for a request: the route with the longest matching path
-    /// wins, and its backends take turns.
-    pub fn lookup(&self, host: &str, path: &str) -> Option<Arc<Backend>> {
+    /// The backend for a request, and the route service its route goes
+    /// through first: the route with the longest matching path wins, and
+    /// its backends take turns.
+    pub fn lookup(&self, host: &str, path: &str) -> Option<(Arc<Backend>, Option<Arc<str>>)> {
         let mut key = host.to_ascii_lowercase();
         let host_len = key.len();
         // `host/a/b`, `host/a`, then `host`: the longest path first.
@@ -117,7 +123,7 @@ impl RoutingTable {
             if let Some(route) = routes.get_mut(&key) {
                 let chosen = route.backends[route.next % route.backends.len()].clone();
                 route.next = route.next.wrapping_add(1);
-                return Some(chosen);
+                return Some((chosen, route.route_service_url.clone()));
             }
         }
         None
@@ -133,6 +139,7 @@ mod tests {
             host: "127.0.0.1".into(),
             port,
             uris: vec![uri.into()],
+            route_service_url: None,
             app: None,
             private_instance_id: None,
             index: None,
@@ -145,12 +152,23 @@ mod tests {
         table.register(&registration(1, "a.example"));
         table.register(&registration(2, "a.example"));
         table.register(&registration(3, "a.example/api"));
-        let first = table.lookup("A.example", "/").unwrap();
-        let second = table.lookup("a.example", "/x").unwrap();
+        let first = table.lookup("A.example", "/").unwrap().0;
+        let second = table.lookup("a.example", "/x").unwrap().0;
         assert_ne!(first.address, second.address);
-        assert_eq!(table.lookup("a.example", "/api/v1").unwrap().address, "127.0.0.1:3");
+        assert_eq!(table.lookup("a.example", "/api/v1").unwrap().0.address, "127.0.0.1:3");
         table.unregister(&registration(3, "a.example/api"));
-        assert_ne!(table.lookup("a.example", "/api/v1").unwrap().address, "127.0.0.1:3");
+        assert_ne!(table.lookup("a.example", "/api/v1").unwrap().0.address, "127.0.0.1:3");
         assert!(table.lookup("b.example", "/").is_none());
+    }
+
+    #[test]
+    fn a_route_service_is_the_last_registration_s() {
+        let table = RoutingTable::default();
+        let through =
+            RouteRegistration { route_service_url: Some("https://rs.example/".into()), ..registration(1, "a.example") };
+        table.register(&through);
+        assert_eq!(table.lookup("a.example", "/").unwrap().1.as_deref(), Some("https://rs.example/"));
+        table.register(&registration(1, "a.example"));
+        assert_eq!(table.lookup("a.example", "/").unwrap().1, None, "unbound");
     }
 }

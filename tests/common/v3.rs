@@ -46,6 +46,13 @@ impl<'a> Cf<'a> {
         (status, title.to_string())
     }
 
+    /// An error answer: its status and first error (`code`, `title`, `detail`).
+    pub async fn refusal(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let (status, _, value) = self.send(method, path, body.map(|b| ("application/json", b.to_string()))).await;
+        assert!(value["errors"][0].is_object(), "a v3 error: {value}");
+        (status, value["errors"][0].clone())
+    }
+
     /// Polls a job (a `Location`) until COMPLETE.
     pub async fn job_completes(&self, location: &str) {
         let path = location.trim_start_matches(&self.platform.api).to_string();
@@ -55,5 +62,34 @@ impl<'a> Cf<'a> {
             (job["state"] == "COMPLETE").then_some(())
         })
         .await;
+    }
+}
+
+/// Requests through the router, back to back, until stopped: (served, failed).
+pub struct Load {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<(u64, u64)>,
+}
+
+impl Load {
+    pub fn start(platform: &TestPlatform, host: &str) -> Load {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let (http, url, host) = (platform.http.clone(), platform.router.clone(), host.to_string());
+        let task = tokio::spawn(async move {
+            let (mut served, mut failed) = (0, 0);
+            while !*stopped.borrow_and_update() {
+                match http.get(&url).header("host", &host).send().await {
+                    Ok(response) if response.status().is_success() => served += 1,
+                    _ => failed += 1,
+                }
+            }
+            (served, failed)
+        });
+        Load { stop, task }
+    }
+
+    pub async fn stop(self) -> (u64, u64) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap()
     }
 }

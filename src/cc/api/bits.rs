@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::jobs;
+use super::multipart::read_parts;
 use crate::blobstore::keys;
 use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
@@ -60,23 +61,14 @@ pub async fn upload(
 ) -> ApiResult<Response> {
     writable_app(&cc, &user, &guid).await?;
     let invalid = |reason: &str| ApiError::new("AppBitsUploadInvalid", &[reason]);
-    let max = cc.config.max_upload_size;
     let mut resources: Vec<Fingerprint> = Vec::new();
     let mut application: Option<Vec<u8>> = None;
-    while let Some(mut part) = multipart.next_field().await.map_err(|e| invalid(&e.body_text()))? {
-        let name = part.name().unwrap_or_default().to_string();
-        let mut data = Vec::new();
-        while let Some(chunk) = part.chunk().await.map_err(|e| invalid(&e.body_text()))? {
-            if (data.len() + chunk.len()) as u64 > max {
-                return Err(invalid(&format!("the upload is larger than the maximum of {max} bytes")));
-            }
-            data.extend_from_slice(&chunk);
-        }
-        match name.as_str() {
+    for part in read_parts(&mut multipart, cc.config.max_upload_size, "AppBitsUploadInvalid").await? {
+        match part.name.as_str() {
             "resources" => {
-                resources = serde_json::from_slice(&data).map_err(|e| invalid(&format!("resources: {e}")))?
+                resources = serde_json::from_slice(&part.data).map_err(|e| invalid(&format!("resources: {e}")))?
             }
-            "application" => application = Some(data),
+            "application" => application = Some(part.data),
             _ => {}
         }
     }

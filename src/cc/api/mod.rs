@@ -19,9 +19,11 @@ mod instances;
 mod jobs;
 mod log_cache;
 mod logs;
+pub mod multipart;
 mod organizations;
 mod quotas;
 mod roles;
+mod route_bindings;
 mod routes;
 pub mod security_groups;
 mod service_access;
@@ -73,6 +75,11 @@ pub fn router(cc: Cc) -> Router {
         .route("/v2/service_instances", post(service_instances::create))
         // cf delete-service deletes user-provided instances here too.
         .route("/v2/service_instances/{guid}", put(service_instances::update).delete(service_instances::delete))
+        .route("/v2/service_instances/{guid}/routes/{route}", put(route_bindings::bind).delete(route_bindings::unbind))
+        .route(
+            "/v2/user_provided_service_instances/{guid}/routes/{route}",
+            put(route_bindings::bind).delete(route_bindings::unbind),
+        )
         .route("/v2/service_keys", post(service_keys::create))
         .route("/v2/service_keys/{guid}", axum::routing::delete(service_keys::delete))
         .route("/v2/service_bindings", post(services::create_binding))

@@ -12,14 +12,14 @@ use sqlx::Row;
 
 use super::body::Body;
 use super::collection::created;
+use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
-use crate::cc::error::taken_or;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::quota;
 use crate::cc::model::resource::{Kind, Resource};
 use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::model::{ORGANIZATIONS, QUOTA_DEFINITIONS, SPACE_QUOTA_DEFINITIONS, SPACES};
 use crate::cc::permissions::{is_org_manager, require};
-use crate::cc::{Cc, new_guid, now};
 
 /// The limits a request sets, by the resource's own Int and Bool fields.
 fn limits(resource: &Resource, body: &Body) -> ApiResult<Assignments> {
@@ -54,19 +54,7 @@ async fn insert(
     org: Option<&str>,
     taken: &str,
 ) -> ApiResult<String> {
-    let guid = new_guid();
-    let sql = match org {
-        Some(_) => format!(
-            "INSERT INTO {} (guid, name, organization_guid, created_at) VALUES ($1, $2, $3, $4)",
-            resource.table
-        ),
-        None => format!("INSERT INTO {} (guid, name, created_at) VALUES ($1, $2, $3)", resource.table),
-    };
-    let mut query = sqlx::query(&sql).bind(&guid).bind(name);
-    if let Some(org) = org {
-        query = query.bind(org);
-    }
-    query.bind(now()).execute(&cc.db).await.map_err(|e| taken_or(e, taken, name))?;
+    let guid = quota::insert(&cc.db, name, org, taken).await?;
     limits(resource, body)?.execute(&cc.db, resource.table, &guid).await?;
     Ok(guid)
 }
@@ -113,14 +101,10 @@ pub async fn delete_org_quota(
 ) -> ApiResult<StatusCode> {
     require(user.user.admin)?;
     QUOTA_DEFINITIONS.find(&cc.db, &guid).await?;
-    let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE quota_definition_guid = $1")
-        .bind(&guid)
-        .fetch_one(&cc.db)
-        .await?;
-    if used > 0 {
+    if quota::orgs_using(&cc.db, &guid).await? > 0 {
         return Err(ApiError::new("AssociationNotEmpty", &["organizations", "quota definition"]));
     }
-    sqlx::query("DELETE FROM quota_definitions WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    quota::delete(&cc.db, QUOTA_DEFINITIONS.table, &guid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -166,11 +150,7 @@ pub async fn delete_space_quota(
     Path(guid): Path<String>,
 ) -> ApiResult<StatusCode> {
     managed_space_quota(&cc, &user, &guid).await?;
-    sqlx::query("UPDATE spaces SET space_quota_definition_guid = NULL WHERE space_quota_definition_guid = $1")
-        .bind(&guid)
-        .execute(&cc.db)
-        .await?;
-    sqlx::query("DELETE FROM space_quota_definitions WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    quota::delete(&cc.db, SPACE_QUOTA_DEFINITIONS.table, &guid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -184,12 +164,7 @@ async fn assign(cc: &Cc, user: &CurrentUser, quota: &str, space: &str, on: bool)
             &["The space and the space quota must be in the same organization"],
         ));
     }
-    sqlx::query("UPDATE spaces SET space_quota_definition_guid = $1 WHERE guid = $2")
-        .bind(on.then(|| quota.to_string()))
-        .bind(space)
-        .execute(&cc.db)
-        .await?;
-    Ok(())
+    quota::assign_to_space(&cc.db, space, on.then_some(quota)).await
 }
 
 pub async fn add_space(

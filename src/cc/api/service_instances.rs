@@ -15,22 +15,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::body::Body;
+use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::resource::text_column;
-use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::model::{ALL_SERVICE_INSTANCES, SERVICE_INSTANCES};
-use crate::cc::osb::PlanBroker;
-use crate::cc::osb::operations::{self, IN_PROGRESS, PollTiming, UPDATE};
-use crate::cc::osb::requests::Outcome;
 use crate::cc::permissions::require;
-use crate::cc::services::{
-    self, Deleted, NewInstance, check_name_and_tags, is_managed, not_busy, plan_for, writable_instance,
-};
-use crate::cc::{Cc, quotas};
+use crate::cc::service_updates::{ManagedUpdate, update_managed};
+use crate::cc::services::{self, Deleted, NewInstance, is_managed, writable_instance};
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
@@ -76,77 +71,19 @@ pub async fn update(
     if !is_managed(&instance) {
         return Err(ApiError::new("UserProvidedServiceInstanceHandlerNeeded", &[]));
     }
-    not_busy(&instance)?;
     let body = Body::parse(&bytes, "ServiceInstanceInvalid")?;
     let space = text_column(&instance, "space_guid").unwrap_or_default();
     if body.string("space_guid")?.is_some_and(|s| s != space) {
         return Err(ApiError::new("ServiceInstanceSpaceChangeNotAllowed", &[]));
     }
-    let mut set = Assignments::default();
-    let name = body.set_text(&mut set, "name")?;
-    let tags = body.strings("tags")?;
-    check_name_and_tags(name.as_deref(), tags.as_deref())?;
-    if let Some(tags) = &tags {
-        set.set("tags", SqlValue::Text(Some(json!(tags).to_string())));
-    }
-    let current_plan = text_column(&instance, "service_plan_guid").unwrap_or_default();
-    let plan = PlanBroker::load(&cc, &current_plan).await?;
-    let new_plan = match body.string("service_plan_guid")? {
-        Some(new) if new != current_plan => {
-            let new_plan = plan_for(&cc, &user, &new, &space).await?;
-            if new_plan.service_guid != plan.service_guid {
-                return Err(ApiError::new("ServicePlanInvalid", &["cannot switch to a plan of another service"]));
-            }
-            if !plan.plan_updateable {
-                return Err(ApiError::new("ServicePlanNotUpdateable", &[]));
-            }
-            quotas::check_service_instance(&cc.db, &space, false, !new_plan.free).await?;
-            Some((new, new_plan))
-        }
-        _ => None,
+    let update = ManagedUpdate {
+        name: body.string("name")?,
+        tags: body.strings("tags")?,
+        plan: body.string("service_plan_guid")?,
+        parameters: body.object("parameters")?.map(Value::Object),
     };
-    let parameters = body.object("parameters")?.map(Value::Object);
-    let what = name.clone().unwrap_or_else(|| text_column(&instance, "name").unwrap_or_default());
-    if new_plan.is_none() && parameters.is_none() {
-        // A new name or tags are the CC's alone; the broker is not asked.
-        set.save(&cc.db, "service_instances", &guid, "ServiceInstanceNameTaken", &what).await?;
-        return answer(&cc, &guid, true).await;
-    }
-    // The name must be free before the broker is asked; it is stored only
-    // if the broker takes the update.
-    let taken: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM service_instances WHERE space_guid = $1 AND name = $2 AND guid <> $3")
-            .bind(&space)
-            .bind(&what)
-            .bind(&guid)
-            .fetch_one(&cc.db)
-            .await?;
-    if taken > 0 {
-        return Err(ApiError::new("ServiceInstanceNameTaken", &[&what]));
-    }
-    let target = plan.target(&guid);
-    let new_plan_id = new_plan.as_ref().map(|(_, p)| p.plan_id.as_str());
-    sqlx::query("UPDATE service_instances SET pending_plan_guid = $1, last_operation = $2 WHERE guid = $3")
-        .bind(new_plan.as_ref().map(|(g, _)| g.clone()))
-        .bind(operations::last_operation(UPDATE, IN_PROGRESS, ""))
-        .bind(&guid)
-        .execute(&cc.db)
-        .await?;
-    let updated = plan
-        .broker()
-        .update(&target, new_plan_id, parameters.as_ref(), params.accepts_incomplete, &user.user.guid)
-        .await;
-    match updated {
-        Ok(outcome) => {
-            set.save(&cc.db, "service_instances", &guid, "ServiceInstanceNameTaken", &what).await?;
-            operations::record(&cc.db, &guid, UPDATE, &outcome, PollTiming::of(&cc.config)).await?;
-            answer(&cc, &guid, matches!(outcome, Outcome::Done(_))).await
-        }
-        Err(failure) => {
-            operations::fail(&cc.db, &guid, UPDATE, &failure.error.description).await?;
-            Err(failure.error)
-        }
-    }
+    let finished = update_managed(&cc, &user, &instance, update, params.accepts_incomplete).await?;
+    answer(&cc, &guid, finished).await
 }
 
 pub async fn delete(

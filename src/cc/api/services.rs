@@ -16,12 +16,13 @@ use serde_json::{Value, json};
 
 use super::body::Body;
 use super::collection::created;
+use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
 use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::model::{SERVICE_BINDINGS, USER_PROVIDED_SERVICE_INSTANCES};
+use crate::cc::service_updates::update_user_provided;
 use crate::cc::services::{self, writable_instance};
-use crate::cc::{Cc, now};
 
 /// The fields of an instance a request sets, checked; and its new name.
 fn instance_fields(body: &Body) -> ApiResult<(Assignments, Option<String>)> {
@@ -38,6 +39,9 @@ fn instance_fields(body: &Body) -> ApiResult<(Assignments, Option<String>)> {
     }
     for column in ["syslog_drain_url", "route_service_url"] {
         if let Some(value) = body.nullable_string(column)? {
+            if column == "route_service_url" {
+                services::check_route_service_url(value.as_deref().unwrap_or_default())?;
+            }
             set.set(column, SqlValue::Text(value));
         }
     }
@@ -62,21 +66,7 @@ pub async fn update_instance(
     writable_instance(&cc, &user, &USER_PROVIDED_SERVICE_INSTANCES, &guid).await?;
     let body = Body::parse(&bytes, "ServiceInstanceInvalid")?;
     let (fields, name) = instance_fields(&body)?;
-    fields
-        .save(&cc.db, "service_instances", &guid, "ServiceInstanceNameTaken", name.as_deref().unwrap_or_default())
-        .await?;
-    // Bindings carry the instance's current credentials, as in CF.
-    sqlx::query(
-        "UPDATE service_bindings SET credentials = (SELECT credentials FROM service_instances WHERE guid = $1), \
-         syslog_drain_url = (SELECT syslog_drain_url FROM service_instances WHERE guid = $2), updated_at = $3 \
-         WHERE service_instance_guid = $4",
-    )
-    .bind(&guid)
-    .bind(&guid)
-    .bind(now())
-    .bind(&guid)
-    .execute(&cc.db)
-    .await?;
+    update_user_provided(&cc, &guid, fields, name.as_deref()).await?;
     created(&USER_PROVIDED_SERVICE_INSTANCES, &cc, &guid).await
 }
 

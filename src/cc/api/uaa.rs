@@ -151,24 +151,12 @@ pub async fn find_users(
         (field.eq_ignore_ascii_case("userName") && op.eq_ignore_ascii_case("eq"))
             .then(|| value.trim().trim_matches('"').to_string())
     });
-    let rows = match &wanted {
-        Some(name) => {
-            sqlx::query("SELECT guid, username FROM users WHERE username = $1").bind(name).fetch_all(&cc.db).await
-        }
-        None => sqlx::query("SELECT guid, username FROM users ORDER BY id").fetch_all(&cc.db).await,
+    let logins = match crate::cc::model::user::logins(&cc.db, wanted.as_deref()).await {
+        Ok(logins) => logins,
+        Err(e) => return e.into_response(),
     };
-    let rows = match rows {
-        Ok(rows) => rows,
-        Err(e) => return crate::cc::error::ApiError::from(e).into_response(),
-    };
-    let resources: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|row| {
-            let id: String = sqlx::Row::try_get(row, "guid").unwrap_or_default();
-            let name: String = sqlx::Row::try_get(row, "username").unwrap_or_default();
-            json!({"id": id, "userName": name, "origin": "uaa"})
-        })
-        .collect();
+    let resources: Vec<serde_json::Value> =
+        logins.iter().map(|login| json!({"id": login.guid, "userName": login.username, "origin": "uaa"})).collect();
     axum::Json(json!({
         "resources": resources,
         "startIndex": 1,
@@ -191,15 +179,7 @@ pub async fn delete_user(
     if id == user.user.guid {
         return scim_error(StatusCode::BAD_REQUEST, "invalid_request", "Admins cannot delete themselves");
     }
-    let deleted = async {
-        let name: Option<String> =
-            sqlx::query_scalar("SELECT username FROM users WHERE guid = $1").bind(&id).fetch_optional(&cc.db).await?;
-        let Some(name) = name else { return Ok(None) };
-        crate::cc::membership::forget_user(&cc, &user, &id).await?;
-        sqlx::query("DELETE FROM users WHERE guid = $1").bind(&id).execute(&cc.db).await?;
-        crate::cc::model::metadata::forget(&cc.db, &id).await?;
-        crate::cc::error::ApiResult::Ok(Some(name))
-    };
+    let deleted = crate::cc::membership::delete_login(&cc, &user, &id);
     match deleted.await {
         Ok(Some(name)) => {
             axum::Json(json!({"id": id, "userName": name, "origin": "uaa", "schemas": ["urn:scim:schemas:core:1.0"]}))

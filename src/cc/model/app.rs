@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 
 use super::resource::{Kind, Kind::*, Resource, ToOne, field, text_column, to_many};
 use super::{EVENTS, ROUTE_MAPPINGS, ROUTES, SERVICE_BINDINGS, SPACES, STACKS};
-use crate::cc::error::ApiResult;
+use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::permissions::Visibility;
 use crate::cc::{new_guid, now};
 
@@ -147,6 +147,70 @@ impl App {
         }
         sqlx::query("DELETE FROM apps WHERE guid = $1").bind(guid).execute(db).await?;
         Ok(())
+    }
+
+    /// Makes the app's droplet (of its own, STAGED) the one its instances
+    /// run from their next start, with the start command it has.
+    pub async fn set_current_droplet(db: &AnyPool, guid: &str, droplet: &str) -> ApiResult<()> {
+        let row = sqlx::query(
+            "SELECT sha1, start_command FROM droplets WHERE guid = $1 AND app_guid = $2 AND state = 'STAGED'",
+        )
+        .bind(droplet)
+        .bind(guid)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| {
+            let detail = "Unable to assign current droplet. Ensure the droplet exists and belongs to this app.";
+            ApiError::new("UnprocessableEntity", &[detail])
+        })?;
+        sqlx::query(
+            "UPDATE apps SET droplet_guid = $1, droplet_hash = $2, detected_start_command = COALESCE($3, \
+             detected_start_command), package_state = 'STAGED', updated_at = $4 WHERE guid = $5",
+        )
+        .bind(droplet)
+        .bind(text_column(&row, "sha1"))
+        .bind(text_column(&row, "start_command"))
+        .bind(now())
+        .bind(guid)
+        .execute(db)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives the app a new version (a restart), of which `rolled_out`
+    /// indices run at first (None: all); returns it.
+    pub async fn new_version(db: &AnyPool, guid: &str, rolled_out: Option<u32>) -> ApiResult<String> {
+        let version = new_guid();
+        sqlx::query("UPDATE apps SET version = $1, rolled_out_instances = $2, updated_at = $3 WHERE guid = $4")
+            .bind(&version)
+            .bind(rolled_out.map(i64::from))
+            .bind(now())
+            .bind(guid)
+            .execute(db)
+            .await?;
+        Ok(version)
+    }
+
+    /// Moves a step-by-step rollout of the app's `version` on from
+    /// `from` rolled-out indices to `to` (None: all), unless another CC
+    /// did first; whether this call did.
+    pub async fn roll_out_further(
+        db: &AnyPool,
+        guid: &str,
+        version: &str,
+        from: u32,
+        to: Option<u32>,
+    ) -> ApiResult<bool> {
+        let done = sqlx::query(
+            "UPDATE apps SET rolled_out_instances = $1 WHERE guid = $2 AND version = $3 AND rolled_out_instances = $4",
+        )
+        .bind(to.map(i64::from))
+        .bind(guid)
+        .bind(version)
+        .bind(i64::from(from))
+        .execute(db)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// The app by guid, or AppNotFound.

@@ -57,6 +57,9 @@ pub struct Process {
     pub version: String,
     pub started: bool,
     pub staged: bool,
+    /// While a deployment rolls the app out step by step: how many of its
+    /// indices run `version` (see [`crate::cc::deployments`]).
+    pub rolled_out: Option<u32>,
 }
 
 /// What a change to a process sets (None: left as it is).
@@ -90,7 +93,13 @@ impl Process {
             version: text("version").unwrap_or_default(),
             started: text("state").as_deref() == Some("STARTED"),
             staged: text("package_state").as_deref() == Some("STAGED"),
+            rolled_out: count("rolled_out_instances").map(|n| n as u32),
         }
+    }
+
+    /// How many of its indices (from 0) run its app's version now.
+    pub fn reached(&self) -> u32 {
+        self.rolled_out.map_or(self.instances, |rolled_out| rolled_out.min(self.instances))
     }
 
     /// The app's web process (its own row).
@@ -117,6 +126,13 @@ impl Process {
     pub async fn of_type(db: &AnyPool, app: &str, kind: &str) -> ApiResult<Option<Process>> {
         let conditions = [Condition::eq("app_guid", app), Condition::eq("type", kind)];
         Ok(PROCESSES.select(db, &conditions, "").await?.first().map(Process::from_row))
+    }
+
+    /// Every process of the app, web last.
+    pub async fn of_app(db: &AnyPool, app: &str) -> ApiResult<Vec<Process>> {
+        let conditions = [Condition::eq("app_guid", app)];
+        let order = "ORDER BY CASE WHEN type = 'web' THEN 1 ELSE 0 END, type";
+        Ok(PROCESSES.select(db, &conditions, order).await?.iter().map(Process::from_row).collect())
     }
 
     /// The app's processes other than web.

@@ -31,6 +31,7 @@ pub const KEPT_PER_APP: i64 = 100;
 
 /// What a revision holds, to deploy it again.
 pub struct Revision {
+    pub app_guid: String,
     pub version: i64,
     pub droplet_guid: Option<String>,
     pub droplet_hash: Option<String>,
@@ -41,6 +42,7 @@ pub struct Revision {
 impl Revision {
     fn from_row(row: &AnyRow) -> Revision {
         Revision {
+            app_guid: text_column(row, "app_guid").unwrap_or_default(),
             version: row.try_get("version").unwrap_or(0),
             droplet_guid: text_column(row, "droplet_guid"),
             droplet_hash: text_column(row, "droplet_hash"),
@@ -52,6 +54,23 @@ impl Revision {
     /// The revision by guid, or RevisionNotFound.
     pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<Revision> {
         Ok(Revision::from_row(&REVISIONS.find(db, guid).await?))
+    }
+
+    /// Gives its app what it ran: its droplet, environment and command.
+    pub async fn restore(&self, db: &AnyPool) -> ApiResult<()> {
+        sqlx::query(
+            "UPDATE apps SET droplet_guid = $1, droplet_hash = $2, environment_json = $3, command = $4, \
+             package_state = 'STAGED', updated_at = $5 WHERE guid = $6",
+        )
+        .bind(&self.droplet_guid)
+        .bind(&self.droplet_hash)
+        .bind(&self.environment_json)
+        .bind(&self.command)
+        .bind(now())
+        .bind(&self.app_guid)
+        .execute(db)
+        .await?;
+        Ok(())
     }
 
     /// The app's newest revision, if it has one.

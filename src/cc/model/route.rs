@@ -24,7 +24,8 @@ pub static ROUTES: Resource = Resource {
     not_found: "RouteNotFound",
     filters: &["host", "domain_guid", "path", "port", "space_guid"],
     scope: None,
-    visibility: Visibility::InSpace("space_guid"),
+    // Its space's users, and those of the spaces it is shared with.
+    visibility: Visibility::InSpaceOrBound("space_guid", &[("route_shares", "route_guid")]),
 };
 
 pub static ROUTE_MAPPINGS: Resource = Resource {
@@ -47,6 +48,8 @@ pub struct MappedRoute {
     pub port: Option<i64>,
     pub domain_guid: String,
     pub domain_name: String,
+    /// The route service its requests go through first, if it is bound to one.
+    pub route_service_url: Option<String>,
 }
 
 impl MappedRoute {
@@ -56,25 +59,115 @@ impl MappedRoute {
         format!("{host}{}{}", self.domain_name, self.path)
     }
 
+    fn from_row(row: &sqlx::any::AnyRow) -> MappedRoute {
+        MappedRoute {
+            guid: row.try_get(0).unwrap_or_default(),
+            host: row.try_get(1).unwrap_or_default(),
+            path: row.try_get(2).unwrap_or_default(),
+            port: row.try_get::<Option<i64>, _>(3).ok().flatten(),
+            domain_guid: row.try_get(4).unwrap_or_default(),
+            domain_name: row.try_get(5).unwrap_or_default(),
+            route_service_url: row.try_get::<Option<String>, _>(6).ok().flatten(),
+        }
+    }
+
     /// The routes mapped to an app, in mapping order.
     pub async fn of_app(db: &AnyPool, app: &str) -> ApiResult<Vec<MappedRoute>> {
-        let rows = sqlx::query(
-            "SELECT r.guid, r.host, r.path, r.port, d.guid, d.name FROM routes r JOIN domains d ON d.guid = r.domain_guid \
-             JOIN route_mappings m ON m.route_guid = r.guid WHERE m.app_guid = $1 ORDER BY m.id",
+        let sql = format!(
+            "{SELECT_MAPPED} JOIN route_mappings m ON m.route_guid = r.guid WHERE m.app_guid = $1 ORDER BY m.id"
+        );
+        let rows = sqlx::query(&sql).bind(app).fetch_all(db).await?;
+        Ok(rows.iter().map(MappedRoute::from_row).collect())
+    }
+
+    /// One route, mapped or not.
+    pub async fn find(db: &AnyPool, route: &str) -> ApiResult<MappedRoute> {
+        let row = sqlx::query(&format!("{SELECT_MAPPED} WHERE r.guid = $1")).bind(route).fetch_one(db).await?;
+        Ok(MappedRoute::from_row(&row))
+    }
+}
+
+/// A route with its domain's name and its route service, for [`MappedRoute`].
+const SELECT_MAPPED: &str = "SELECT r.guid, r.host, r.path, r.port, d.guid, d.name, b.route_service_url FROM routes r \
+     JOIN domains d ON d.guid = r.domain_guid LEFT JOIN route_bindings b ON b.route_guid = r.guid";
+
+/// Spaces a route is shared with (`cf share-route`), besides its own.
+pub struct RouteShares;
+
+impl RouteShares {
+    /// The spaces the route is shared with.
+    pub async fn of_route(db: &AnyPool, route: &str) -> ApiResult<Vec<String>> {
+        let sql = "SELECT space_guid FROM route_shares WHERE route_guid = $1 ORDER BY created_at, space_guid";
+        Ok(sqlx::query_scalar(sql).bind(route).fetch_all(db).await?)
+    }
+
+    /// Whether the route is shared with the space.
+    pub async fn includes(db: &AnyPool, route: &str, space: &str) -> ApiResult<bool> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM route_shares WHERE route_guid = $1 AND space_guid = $2")
+                .bind(route)
+                .bind(space)
+                .fetch_one(db)
+                .await?;
+        Ok(count > 0)
+    }
+
+    /// Shares the route with the space (again: no change).
+    pub async fn add(db: &AnyPool, route: &str, space: &str) -> ApiResult<()> {
+        if !RouteShares::includes(db, route, space).await? {
+            sqlx::query("INSERT INTO route_shares (route_guid, space_guid, created_at) VALUES ($1, $2, $3)")
+                .bind(route)
+                .bind(space)
+                .bind(crate::cc::now())
+                .execute(db)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Unshares the route from the space and unmaps the space's apps from
+    /// it; the apps it was mapped to.
+    pub async fn remove(db: &AnyPool, route: &str, space: &str) -> ApiResult<Vec<String>> {
+        let apps: Vec<String> = sqlx::query_scalar(
+            "SELECT app_guid FROM route_mappings WHERE route_guid = $1 AND app_guid IN \
+             (SELECT guid FROM apps WHERE space_guid = $2)",
         )
-        .bind(app)
+        .bind(route)
+        .bind(space)
         .fetch_all(db)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|row| MappedRoute {
-                guid: row.try_get(0).unwrap_or_default(),
-                host: row.try_get(1).unwrap_or_default(),
-                path: row.try_get(2).unwrap_or_default(),
-                port: row.try_get::<Option<i64>, _>(3).ok().flatten(),
-                domain_guid: row.try_get(4).unwrap_or_default(),
-                domain_name: row.try_get(5).unwrap_or_default(),
-            })
-            .collect())
+        sqlx::query(
+            "DELETE FROM route_mappings WHERE route_guid = $1 AND app_guid IN (SELECT guid FROM apps WHERE space_guid = $2)",
+        )
+        .bind(route)
+        .bind(space)
+        .execute(db)
+        .await?;
+        RouteShares::delete(db, route, space).await?;
+        Ok(apps)
+    }
+
+    /// Drops the share alone (the route moves to that space).
+    pub async fn delete(db: &AnyPool, route: &str, space: &str) -> ApiResult<()> {
+        sqlx::query("DELETE FROM route_shares WHERE route_guid = $1 AND space_guid = $2")
+            .bind(route)
+            .bind(space)
+            .execute(db)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets the shares of a space's routes and those with the space (it
+    /// is being deleted), or of one route (`DELETE` of the route).
+    pub async fn forget(db: &AnyPool, space: Option<&str>, route: Option<&str>) -> ApiResult<()> {
+        sqlx::query(
+            "DELETE FROM route_shares WHERE space_guid = $1 OR route_guid = $2 OR \
+             route_guid IN (SELECT guid FROM routes WHERE space_guid = $1)",
+        )
+        .bind(space)
+        .bind(route)
+        .execute(db)
+        .await?;
+        Ok(())
     }
 }

@@ -1,7 +1,10 @@
 //! Users, as the CC knows them (their logins are the UAA's).
 
-use super::resource::{Kind::*, Resource, field, to_many};
+use sqlx::AnyPool;
+
+use super::resource::{Kind::*, Resource, field, text_column, to_many};
 use super::{ORGANIZATIONS, SPACES};
+use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
 
 pub static USERS: Resource = Resource {
@@ -56,3 +59,37 @@ pub static USERS: Resource = Resource {
     scope: None,
     visibility: Visibility::Colleagues,
 };
+
+/// A login as UAA lists it: the user's guid and name.
+pub struct Login {
+    pub guid: String,
+    pub username: String,
+}
+
+/// Every login, or the one named `username`, oldest first.
+pub async fn logins(db: &AnyPool, username: Option<&str>) -> ApiResult<Vec<Login>> {
+    let rows = match username {
+        Some(name) => {
+            sqlx::query("SELECT guid, username FROM users WHERE username = $1").bind(name).fetch_all(db).await?
+        }
+        None => sqlx::query("SELECT guid, username FROM users ORDER BY id").fetch_all(db).await?,
+    };
+    Ok(rows
+        .iter()
+        .map(|row| Login {
+            guid: text_column(row, "guid").unwrap_or_default(),
+            username: text_column(row, "username").unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// The user's name, if there is such a user.
+pub async fn username_of(db: &AnyPool, guid: &str) -> ApiResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT username FROM users WHERE guid = $1").bind(guid).fetch_optional(db).await?)
+}
+
+/// Deletes the user (their roles went first).
+pub async fn delete(db: &AnyPool, guid: &str) -> ApiResult<()> {
+    sqlx::query("DELETE FROM users WHERE guid = $1").bind(guid).execute(db).await?;
+    Ok(())
+}

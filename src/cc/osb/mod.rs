@@ -39,6 +39,8 @@ pub struct PlanBroker {
     pub plan_name: String,
     pub label: String,
     pub service_tags: Vec<String>,
+    /// Permissions the service needs (`route_forwarding`: a route service).
+    pub requires: Vec<String>,
     pub bindable: bool,
     pub plan_updateable: bool,
     pub free: bool,
@@ -50,7 +52,7 @@ impl PlanBroker {
     pub async fn load(cc: &Cc, plan_guid: &str) -> ApiResult<PlanBroker> {
         let row = sqlx::query(
             "SELECT b.guid AS broker_guid, b.space_guid AS broker_space, b.broker_url, b.auth_username, b.auth_password, s.guid AS service_guid, \
-             s.unique_id AS service_id, p.unique_id AS plan_id, p.name AS plan_name, s.label, s.tags, \
+             s.unique_id AS service_id, p.unique_id AS plan_id, p.name AS plan_name, s.label, s.tags, s.requires, \
              s.bindable AS service_bindable, p.bindable AS plan_bindable, s.plan_updateable, p.free, p.active \
              FROM service_plans p JOIN services s ON s.guid = p.service_guid \
              JOIN service_brokers b ON b.guid = s.service_broker_guid WHERE p.guid = $1",
@@ -72,6 +74,7 @@ impl PlanBroker {
             plan_name: text("plan_name"),
             label: text("label"),
             service_tags: serde_json::from_str(&text("tags")).unwrap_or_default(),
+            requires: serde_json::from_str(&text("requires")).unwrap_or_default(),
             // A plan's own `bindable` overrides its service's.
             bindable: bool_column(&row, "plan_bindable").or(bool_column(&row, "service_bindable")).unwrap_or(false),
             plan_updateable: bool_column(&row, "plan_updateable").unwrap_or(false),

@@ -11,6 +11,17 @@ use serde_json::{Map, Value, json};
 use super::client::{Broker, NoReply, Reply};
 use crate::cc::error::ApiError;
 
+/// What a binding binds the instance to (OSB's `bind_resource`).
+#[derive(Debug, Clone, Copy)]
+pub enum BindResource<'a> {
+    /// An app (its guid): credentials for it.
+    App(&'a str),
+    /// A route (its url): a route service for it.
+    Route(&'a str),
+    /// Nothing: a service key.
+    Key,
+}
+
 /// The broker's ids for a service instance: its own, its service's and plan's.
 pub struct Target<'a> {
     pub instance: &'a str,
@@ -248,7 +259,7 @@ impl Broker<'_> {
         &self,
         target: &Target<'_>,
         binding: &str,
-        app: Option<&str>,
+        resource: BindResource<'_>,
         parameters: Option<&Value>,
         user: &str,
     ) -> Result<Map<String, Value>, Failure> {
@@ -258,9 +269,13 @@ impl Broker<'_> {
             "context": {"platform": "cloudfoundry"},
             "bind_resource": {},
         });
-        if let Some(app) = app {
-            body["app_guid"] = json!(app);
-            body["bind_resource"] = json!({"app_guid": app});
+        match resource {
+            BindResource::App(app) => {
+                body["app_guid"] = json!(app);
+                body["bind_resource"] = json!({"app_guid": app});
+            }
+            BindResource::Route(url) => body["bind_resource"] = json!({"route": url}),
+            BindResource::Key => {}
         }
         if let Some(parameters) = parameters {
             body["parameters"] = parameters.clone();

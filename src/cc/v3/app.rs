@@ -41,6 +41,7 @@ pub static APPS: V3Resource = V3Resource {
     ],
     order_by: &["name", "state"],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };
 

@@ -30,6 +30,7 @@ pub static AUDIT_EVENTS: V3Resource = V3Resource {
     ],
     order_by: &[],
     metadata: false,
+    hidden_in_lists: &[],
     extend: None,
 };
 

@@ -37,6 +37,7 @@ pub static BUILDS: V3Resource = V3Resource {
     ],
     order_by: &[],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };
 

@@ -28,5 +28,6 @@ pub static BUILDPACKS: V3Resource = V3Resource {
     filters: &[filter("names", "name IN (LIST)"), filter("stacks", "stack IN (LIST)")],
     order_by: &["position"],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };

@@ -40,5 +40,6 @@ pub static SERVICE_CREDENTIAL_BINDINGS: V3Resource = V3Resource {
     ],
     order_by: &["name"],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };

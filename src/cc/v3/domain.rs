@@ -32,5 +32,6 @@ pub static DOMAINS: V3Resource = V3Resource {
     ],
     order_by: &["name"],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };

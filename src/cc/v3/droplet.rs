@@ -44,11 +44,18 @@ pub static DROPLETS: V3Resource = V3Resource {
     ],
     order_by: &[],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };
 
+/// Its commands by process type; web's is the start command staging found.
 fn process_types(row: &AnyRow) -> Value {
-    json!({"web": text_column(row, "start_command").unwrap_or_default()})
+    let mut types: serde_json::Map<String, Value> =
+        text_column(row, "process_types").and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
+    if let Some(web) = text_column(row, "start_command") {
+        types.insert("web".into(), json!(web));
+    }
+    Value::Object(types)
 }
 
 fn checksum(row: &AnyRow) -> Value {

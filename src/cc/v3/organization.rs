@@ -19,6 +19,7 @@ pub static ORGANIZATIONS: V3Resource = V3Resource {
     filters: FILTERS,
     order_by: &["name"],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };
 

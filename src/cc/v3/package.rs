@@ -29,6 +29,7 @@ pub static PACKAGES: V3Resource = V3Resource {
     ],
     order_by: &[],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };
 

@@ -123,7 +123,12 @@ impl V3Resource {
         }
         let total = count.fetch_one(&cc.db).await?;
         let rows = self.model.select(&cc.db, &conditions, &params.tail()).await?;
-        let resources = self.render_rows(cc, &rows).await?;
+        let mut resources = self.render_rows(cc, &rows).await?;
+        for resource in &mut resources {
+            for field in self.hidden_in_lists {
+                set_dotted(resource, field, json!("[PRIVATE DATA HIDDEN IN LISTS]"));
+            }
+        }
 
         let per_page = params.per_page as i64;
         let total_pages = ((total + per_page - 1) / per_page).max(1);

@@ -45,6 +45,7 @@ pub static PROCESSES: V3Resource = V3Resource {
     ],
     order_by: &[],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };
 

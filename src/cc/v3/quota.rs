@@ -37,6 +37,7 @@ pub static ORGANIZATION_QUOTAS: V3Resource = V3Resource {
     ],
     order_by: &["name"],
     metadata: false,
+    hidden_in_lists: &[],
     extend: Some(applied_to_orgs),
 };
 
@@ -60,6 +61,7 @@ pub static SPACE_QUOTAS: V3Resource = V3Resource {
     ],
     order_by: &["name"],
     metadata: false,
+    hidden_in_lists: &[],
     extend: Some(applied_to_spaces),
 };
 

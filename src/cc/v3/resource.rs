@@ -26,6 +26,9 @@ pub struct V3Resource {
     pub order_by: &'static [&'static str],
     /// Whether it has labels and annotations.
     pub metadata: bool,
+    /// Fields a list shows as CF's `[PRIVATE DATA HIDDEN IN LISTS]` (a
+    /// task's command): only the resource read by its guid shows them.
+    pub hidden_in_lists: &'static [&'static str],
     /// Fields read from other tables, added to a page of rendered rows at
     /// once (a route's url and destinations).
     pub extend: Option<Extend>,

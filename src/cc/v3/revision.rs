@@ -28,5 +28,6 @@ pub static REVISIONS: V3Resource = V3Resource {
     filters: &[super::resource::filter("versions", "CAST(version AS TEXT) IN (LIST)")],
     order_by: &["version"],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };

@@ -25,5 +25,6 @@ pub static ROLES: V3Resource = V3Resource {
     ],
     order_by: &[],
     metadata: false,
+    hidden_in_lists: &[],
     extend: None,
 };

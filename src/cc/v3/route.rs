@@ -48,6 +48,7 @@ pub static ROUTES: V3Resource = V3Resource {
     ],
     order_by: &[],
     metadata: true,
+    hidden_in_lists: &[],
     extend: Some(url_and_destinations),
 };
 

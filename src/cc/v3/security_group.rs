@@ -44,6 +44,7 @@ pub static SECURITY_GROUPS: V3Resource = V3Resource {
     ],
     order_by: &["name"],
     metadata: false,
+    hidden_in_lists: &[],
     extend: Some(bound_spaces),
 };
 

@@ -15,5 +15,6 @@ pub static SERVICE_BROKERS: V3Resource = V3Resource {
     filters: &[filter("names", "name IN (LIST)"), filter("space_guids", "space_guid IN (LIST)")],
     order_by: &["name"],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };

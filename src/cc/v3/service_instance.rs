@@ -44,6 +44,7 @@ pub static SERVICE_INSTANCES: V3Resource = V3Resource {
     ],
     order_by: &["name"],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };
 

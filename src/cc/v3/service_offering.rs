@@ -49,6 +49,7 @@ pub static SERVICE_OFFERINGS: V3Resource = V3Resource {
     ],
     order_by: &["name"],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };
 

@@ -60,6 +60,7 @@ pub static SERVICE_PLANS: V3Resource = V3Resource {
     ],
     order_by: &["name"],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };
 

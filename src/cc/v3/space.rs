@@ -26,5 +26,6 @@ pub static SPACES: V3Resource = V3Resource {
     ],
     order_by: &["name"],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };

@@ -25,6 +25,7 @@ pub static STACKS: V3Resource = V3Resource {
     filters: &[filter("names", "name IN (LIST)"), filter("guids", "guid IN (LIST)")],
     order_by: &["name"],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };
 

@@ -40,5 +40,6 @@ pub static TASKS: V3Resource = V3Resource {
     ],
     order_by: &[],
     metadata: true,
+    hidden_in_lists: &["command"],
     extend: None,
 };

@@ -22,5 +22,6 @@ pub static USERS: V3Resource = V3Resource {
     ],
     order_by: &[],
     metadata: true,
+    hidden_in_lists: &[],
     extend: None,
 };

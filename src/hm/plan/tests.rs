@@ -4,7 +4,7 @@ use crate::protocol::messages::InstanceHeartbeat;
 const NOW: f64 = 1_000_000.0;
 
 fn app(instances: u32) -> DesiredApp {
-    DesiredApp { version: "v1".into(), instances, started: true, staged: true, settled: true }
+    DesiredApp { version: "v1".into(), instances, started: true, staged: true, rolled_out: None, settled: true }
 }
 
 fn reported(id: &str, version: &str, index: u32, state: InstanceState, since: f64) -> Reported {
@@ -88,6 +88,20 @@ fn an_old_version_keeps_serving_until_its_successor_runs() {
     assert_eq!(run(app(1), &instances, &HashMap::new()), Plan::default());
     let crashed_new = [instances[0].clone(), reported("new", "v1", 0, InstanceState::Crashed, NOW - 1.0)];
     assert!(stops(&run(app(1), &crashed_new, &HashMap::new())).is_empty(), "the old one serves meanwhile");
+}
+
+#[test]
+fn indices_a_deployment_has_not_reached_keep_their_old_instances() {
+    let instances = [
+        reported("new0", "v1", 0, InstanceState::Running, NOW - 10.0),
+        reported("old1", "v0", 1, InstanceState::Running, NOW - 100.0),
+        reported("old2", "v0", 2, InstanceState::Crashed, NOW - 100.0),
+    ];
+    let canary = DesiredApp { rolled_out: Some(1), ..app(4) };
+    let plan = run(canary, &instances, &HashMap::new());
+    // Index 1 keeps serving on v0; 2 (its old one crashed) and 3 (none) start on v1.
+    assert_eq!(stops(&plan), ["old2"]);
+    assert_eq!(starts(&plan), [2, 3]);
 }
 
 #[test]

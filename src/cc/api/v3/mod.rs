@@ -6,12 +6,15 @@ mod apps;
 mod body;
 mod buildpacks;
 mod deployments;
+mod droplets;
 mod manifest;
 mod packages;
 mod processes;
 mod quotas;
 mod revisions;
 mod root;
+mod route_bindings;
+mod route_shares;
 mod routing;
 mod security_groups;
 mod service_brokers;
@@ -24,15 +27,23 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::routing::{get, post};
 
+use body::Body;
+use bytes::Bytes;
+use serde_json::Value;
+
 use crate::cc::Cc;
 use crate::cc::api::feature_flags;
+use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
+use crate::cc::model::metadata;
+use crate::cc::model::resource::text_column;
 use crate::cc::model::sql::Condition;
 use crate::cc::v3::app::APPS;
 use crate::cc::v3::audit_event::AUDIT_EVENTS;
 use crate::cc::v3::build::BUILDS;
 use crate::cc::v3::buildpack::BUILDPACKS;
 use crate::cc::v3::credential_binding::SERVICE_CREDENTIAL_BINDINGS;
+use crate::cc::v3::deployment::DEPLOYMENTS;
 use crate::cc::v3::domain::DOMAINS;
 use crate::cc::v3::droplet::DROPLETS;
 use crate::cc::v3::organization::ORGANIZATIONS;
@@ -43,6 +54,7 @@ use crate::cc::v3::resource::V3Resource;
 use crate::cc::v3::revision::REVISIONS;
 use crate::cc::v3::role::ROLES;
 use crate::cc::v3::route::ROUTES;
+use crate::cc::v3::route_binding::SERVICE_ROUTE_BINDINGS;
 use crate::cc::v3::security_group::SECURITY_GROUPS;
 use crate::cc::v3::service_broker::SERVICE_BROKERS;
 use crate::cc::v3::service_instance::SERVICE_INSTANCES;
@@ -64,6 +76,7 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/organizations/{guid}/relationships/default_isolation_segment", get(root::no_isolation_segment))
         .route("/v3/deployments", post(deployments::create).get(deployments::list))
         .route("/v3/deployments/{guid}/actions/cancel", post(deployments::cancel))
+        .route("/v3/deployments/{guid}/actions/continue", post(deployments::continue_deployment))
         .route("/v3/deployments/{guid}", get(deployments::show))
         .route("/v3/apps", post(apps::create))
         .route("/v3/apps/{guid}", axum::routing::patch(apps::update).delete(apps::delete))
@@ -139,7 +152,10 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         )
         .route("/v3/service_plans/{guid}/visibility/{org}", axum::routing::delete(service_brokers::remove_org))
         .route("/v3/service_instances", post(services::create_instance))
-        .route("/v3/service_instances/{guid}", axum::routing::delete(services::delete_instance))
+        .route(
+            "/v3/service_instances/{guid}",
+            axum::routing::patch(services::update_instance).delete(services::delete_instance),
+        )
         .route("/v3/service_credential_bindings", post(services::create_binding))
         .route("/v3/service_credential_bindings/{guid}", axum::routing::delete(services::delete_binding))
         .route("/v3/service_credential_bindings/{guid}/details", get(services::binding_details))
@@ -168,17 +184,27 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
             get(packages::current_droplet_link).patch(packages::set_current_droplet),
         )
         .route("/v3/apps/{guid}/droplets/current", get(packages::show_current_droplet))
-        .route("/v3/packages/{guid}/droplets", get(packages::droplets_of_package))
-        .route("/v3/droplets/{guid}/download", get(packages::download_droplet))
+        .route("/v3/packages/{guid}/droplets", get(droplets::droplets_of_package))
+        .route("/v3/droplets", post(droplets::create))
+        .route("/v3/droplets/{guid}/upload", post(droplets::upload).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/v3/droplets/{guid}/download", get(droplets::download_droplet))
         .route("/v3/organizations/{guid}/domains", get(routing::org_domains))
         .route("/v3/organizations/{guid}/domains/default", get(routing::default_domain))
         .route("/v3/apps/{guid}/routes", get(routing::app_routes))
         .route("/v3/routes", post(routing::create))
         .route("/v3/routes/{guid}", axum::routing::delete(routing::delete))
         .route("/v3/routes/{guid}/destinations", get(routing::list_destinations).post(routing::add_destinations))
+        .route("/v3/routes/{guid}/relationships/shared_spaces", get(route_shares::list).post(route_shares::share))
+        .route("/v3/routes/{guid}/relationships/shared_spaces/{space}", axum::routing::delete(route_shares::unshare))
+        .route("/v3/routes/{guid}/relationships/space", axum::routing::patch(route_shares::move_to_space))
+        .route("/v3/service_route_bindings", post(route_bindings::create))
+        .route("/v3/service_route_bindings/{guid}", axum::routing::delete(route_bindings::delete))
         .route("/v3/routes/{guid}/destinations/{destination}", axum::routing::delete(routing::remove_destination));
     for resource in [&PACKAGES, &DROPLETS, &BUILDS, &TASKS, &REVISIONS] {
         router = of_app(router, resource);
+    }
+    for resource in [&PACKAGES, &DROPLETS, &BUILDS, &TASKS, &REVISIONS, &DEPLOYMENTS] {
+        router = relabel_of_app(router, resource);
     }
     for resource in [
         &APPS,
@@ -198,6 +224,7 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         &SERVICE_INSTANCES,
         &SERVICE_OFFERINGS,
         &SERVICE_PLANS,
+        &SERVICE_ROUTE_BINDINGS,
         &SPACES,
         &SPACE_QUOTAS,
         &STACKS,
@@ -206,7 +233,6 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
     ] {
         router = read_routes(router, resource);
     }
-    router = router.route(&format!("{}/{{guid}}", TASKS.path), axum::routing::patch(tasks::update));
     router = router.route(
         "/v3/builds",
         get(|State(cc): State<Cc>, user: CurrentUser, RawQuery(query): RawQuery| async move {
@@ -238,6 +264,24 @@ fn of_app(router: Router<Cc>, resource: &'static V3Resource) -> Router<Cc> {
             let fixed = vec![Condition::eq("app_guid", &app)];
             resource.list(&cc, &user.user, query.as_deref(), fixed, &path).await.map(Json)
         }),
+    )
+}
+
+/// `PATCH <path>/:guid {"metadata": …}`: relabels one of an app's
+/// packages, droplets, builds, tasks, revisions or deployments, for whoever
+/// may change the app.
+fn relabel_of_app(router: Router<Cc>, resource: &'static V3Resource) -> Router<Cc> {
+    router.route(
+        &format!("{}/{{guid}}", resource.path),
+        axum::routing::patch(
+            move |State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>, bytes: Bytes| async move {
+                let body = Body::parse(&bytes, &["metadata"])?;
+                let row = resource.find_for(&cc, &user.user, &guid).await?;
+                writable_app(&cc, &user, &text_column(&row, "app_guid").unwrap_or_default()).await?;
+                metadata::update(&cc.db, &guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
+                resource.show(&cc, &user.user, &guid, None).await.map(Json)
+            },
+        ),
     )
 }
 

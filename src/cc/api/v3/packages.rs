@@ -12,11 +12,12 @@ use sqlx::Row;
 
 use super::body::{Body, invalid};
 use crate::blobstore::keys;
+use crate::cc::api::multipart::read_parts;
 use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::app::App;
 use crate::cc::model::resource::text_column;
-use crate::cc::model::sql::Condition;
 use crate::cc::model::{build, package};
 use crate::cc::packages::{self, PooledFile, is_sha1};
 use crate::cc::v3::app::APPS;
@@ -101,20 +102,12 @@ pub async fn upload(
         return Err(ApiError::new("PackageBitsAlreadyUploaded", &[]));
     }
     let bad = |reason: &str| ApiError::new("AppBitsUploadInvalid", &[reason]);
-    let max = cc.config.max_upload_size;
     let (mut resources, mut bits) = (Vec::new(), None);
-    while let Some(mut part) = multipart.next_field().await.map_err(|e| bad(&e.body_text()))? {
-        let name = part.name().unwrap_or_default().to_string();
-        let mut data = Vec::new();
-        while let Some(chunk) = part.chunk().await.map_err(|e| bad(&e.body_text()))? {
-            if (data.len() + chunk.len()) as u64 > max {
-                return Err(bad(&format!("the upload is larger than the maximum of {max} bytes")));
-            }
-            data.extend_from_slice(&chunk);
-        }
-        match name.as_str() {
+    for part in read_parts(&mut multipart, cc.config.max_upload_size, "AppBitsUploadInvalid").await? {
+        match part.name.as_str() {
             "resources" => {
-                let list: Vec<Value> = serde_json::from_slice(&data).map_err(|e| bad(&format!("resources: {e}")))?;
+                let list: Vec<Value> =
+                    serde_json::from_slice(&part.data).map_err(|e| bad(&format!("resources: {e}")))?;
                 for item in list {
                     let sha1 = item.pointer("/checksum/value").and_then(Value::as_str).unwrap_or_default().to_string();
                     let path = item.get("path").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -122,7 +115,7 @@ pub async fn upload(
                     resources.push(PooledFile { sha1, path, mode });
                 }
             }
-            "bits" => bits = Some(data),
+            "bits" => bits = Some(part.data),
             _ => {}
         }
     }
@@ -219,21 +212,7 @@ pub async fn set_current_droplet(
     writable_app(&cc, &user, &app).await?;
     let body = Body::parse(&bytes, &["data"])?;
     let droplet = body.string("data/guid", "Droplet guid")?.ok_or_else(|| invalid("Data guid can't be blank"))?;
-    let conditions =
-        [Condition::eq("guid", &droplet), Condition::eq("app_guid", &app), Condition::eq("state", "STAGED")];
-    let row = DROPLETS.model.select(&cc.db, &conditions, "").await?.pop().ok_or_else(|| {
-        invalid("Unable to assign current droplet. Ensure the droplet exists and belongs to this app.")
-    })?;
-    sqlx::query(
-        "UPDATE apps SET droplet_guid = $1, droplet_hash = $2, package_state = $3, updated_at = $4 WHERE guid = $5",
-    )
-    .bind(&droplet)
-    .bind(row.try_get::<Option<String>, _>("sha1")?)
-    .bind("STAGED")
-    .bind(now())
-    .bind(&app)
-    .execute(&cc.db)
-    .await?;
+    App::set_current_droplet(&cc.db, &app, &droplet).await?;
     Ok(Json(current_droplet_relationship(&cc, &app, Some(&droplet))))
 }
 
@@ -261,34 +240,4 @@ pub async fn show_current_droplet(
 ) -> ApiResult<Json<Value>> {
     let droplet = current_droplet(&cc, &user, &app).await?.ok_or_else(|| ApiError::new("DropletNotFound", &[""]))?;
     Ok(Json(DROPLETS.show(&cc, &user.user, &droplet, None).await?))
-}
-
-/// `GET /v3/droplets/:guid/download`: the droplet's bits, a tar.gz of the
-/// staged app (`cf download-droplet`).
-pub async fn download_droplet(
-    State(cc): State<Cc>,
-    user: CurrentUser,
-    Path(guid): Path<String>,
-) -> ApiResult<axum::response::Response> {
-    let row = DROPLETS.find_for(&cc, &user.user, &guid).await?;
-    let sha1 = text_column(&row, "sha1").ok_or_else(|| ApiError::new("DropletNotFound", &[&guid]))?;
-    let bits = cc.blobstore.get(&keys::droplet(&sha1)).await?;
-    let headers = [
-        (axum::http::header::CONTENT_TYPE, "application/gzip".to_string()),
-        (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"droplet_{guid}.tgz\"")),
-    ];
-    Ok(axum::response::IntoResponse::into_response((headers, bits)))
-}
-
-/// `GET /v3/packages/:guid/droplets`: what staging the package made.
-pub async fn droplets_of_package(
-    State(cc): State<Cc>,
-    user: CurrentUser,
-    Path(package): Path<String>,
-    RawQuery(query): RawQuery,
-) -> ApiResult<Json<Value>> {
-    PACKAGES.find_for(&cc, &user.user, &package).await?;
-    let path = format!("/v3/packages/{package}/droplets");
-    let fixed = vec![Condition::eq("package_guid", &package)];
-    Ok(Json(DROPLETS.list(&cc, &user.user, query.as_deref(), fixed, &path).await?))
 }

@@ -14,14 +14,15 @@ use sqlx::Row;
 
 use super::apps::accepted_job;
 use super::body::{Body, invalid};
+use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
-use crate::cc::error::{ApiResult, taken_or};
+use crate::cc::error::ApiResult;
 use crate::cc::model::job::Job;
+use crate::cc::model::quota;
 use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::permissions::{is_org_manager, require};
 use crate::cc::v3::resource::V3Resource;
 use crate::cc::v3::{ORGANIZATION_QUOTAS, SPACE_QUOTAS, SPACES};
-use crate::cc::{Cc, new_guid, now};
 
 /// (v3 path, v2 column) of each numeric limit; `domains` only for org quotas.
 const LIMITS: [(&str, &str); 9] = [
@@ -85,21 +86,13 @@ pub async fn create_org_quota(
     let body = Body::parse(&bytes, &FIELDS)?;
     let name =
         body.string("name", "Name")?.filter(|n| !n.trim().is_empty()).ok_or_else(|| invalid("Name can't be blank"))?;
-    let guid = new_guid();
-    sqlx::query("INSERT INTO quota_definitions (guid, name, created_at) VALUES ($1, $2, $3)")
-        .bind(&guid)
-        .bind(&name)
-        .bind(now())
-        .execute(&cc.db)
-        .await
-        .map_err(|e| taken_or(e, "QuotaDefinitionNameTaken", &name))
-        .map_err(|e| {
-            if e.name == "QuotaDefinitionNameTaken" {
-                invalid(&format!("Organization Quota '{name}' already exists."))
-            } else {
-                e
-            }
-        })?;
+    let guid = quota::insert(&cc.db, &name, None, "QuotaDefinitionNameTaken").await.map_err(|e| {
+        if e.name == "QuotaDefinitionNameTaken" {
+            invalid(&format!("Organization Quota '{name}' already exists."))
+        } else {
+            e
+        }
+    })?;
     limits(&body, true, true)?.execute(&cc.db, "quota_definitions", &guid).await?;
     apply_to_orgs(&cc, &guid, &related(&body, "organizations")).await?;
     Ok((StatusCode::CREATED, Json(ORGANIZATION_QUOTAS.show(&cc, &user.user, &guid, None).await?)))
@@ -122,18 +115,7 @@ pub async fn create_space_quota(
         .await
         .map_err(|_| invalid("Invalid organization. Ensure the organization exists and you have access to it."))?;
     require(is_org_manager(&cc.db, &user.user, &org).await?)?;
-    let guid = new_guid();
-    sqlx::query(
-        "INSERT INTO space_quota_definitions (guid, name, organization_guid, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&guid)
-    .bind(&name)
-    .bind(&org)
-    .bind(now())
-    .execute(&cc.db)
-    .await
-    .map_err(|e| taken_or(e, "SpaceQuotaDefinitionNameTaken", &name))
-    .map_err(|e| {
+    let guid = quota::insert(&cc.db, &name, Some(&org), "SpaceQuotaDefinitionNameTaken").await.map_err(|e| {
         if e.name == "SpaceQuotaDefinitionNameTaken" {
             invalid(&format!("Space Quota '{name}' already exists."))
         } else {
@@ -147,12 +129,7 @@ pub async fn create_space_quota(
 
 async fn apply_to_orgs(cc: &Cc, quota: &str, orgs: &[String]) -> ApiResult<()> {
     for org in orgs {
-        let updated = sqlx::query("UPDATE organizations SET quota_definition_guid = $1 WHERE guid = $2")
-            .bind(quota)
-            .bind(org)
-            .execute(&cc.db)
-            .await?;
-        if updated.rows_affected() == 0 {
+        if !quota::assign_to_org(&cc.db, quota, org).await? {
             return Err(invalid(&format!(
                 "Organization with guid '{org}' does not exist, or you do not have access to it."
             )));
@@ -169,11 +146,7 @@ async fn apply_to_spaces(cc: &Cc, user: &CurrentUser, quota: &str, org: &str, sp
         if row.try_get::<String, _>("organization_guid")? != org {
             return Err(invalid("Space quotas can only be applied to spaces of their organization"));
         }
-        sqlx::query("UPDATE spaces SET space_quota_definition_guid = $1 WHERE guid = $2")
-            .bind(quota)
-            .bind(space)
-            .execute(&cc.db)
-            .await?;
+        quota::assign_to_space(&cc.db, space, Some(quota)).await?;
     }
     Ok(())
 }
@@ -275,24 +248,13 @@ pub async fn update_space_quota(
 /// their org's quota. 202 with its job.
 async fn delete(cc: &Cc, user: &CurrentUser, resource: &'static V3Resource, guid: &str) -> ApiResult<Response> {
     writable(cc, user, resource, guid).await?;
-    if std::ptr::eq(resource, &ORGANIZATION_QUOTAS) {
-        let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE quota_definition_guid = $1")
-            .bind(guid)
-            .fetch_one(&cc.db)
-            .await?;
-        if used > 0 {
-            return Err(invalid(
-                "This quota is applied to one or more organizations. Remove this quota from all organizations before deleting.",
-            ));
-        }
-    } else {
-        sqlx::query("UPDATE spaces SET space_quota_definition_guid = NULL WHERE space_quota_definition_guid = $1")
-            .bind(guid)
-            .execute(&cc.db)
-            .await?;
+    if std::ptr::eq(resource, &ORGANIZATION_QUOTAS) && quota::orgs_using(&cc.db, guid).await? > 0 {
+        return Err(invalid(
+            "This quota is applied to one or more organizations. Remove this quota from all organizations before deleting.",
+        ));
     }
     let job = Job::create(&cc.db, &cc.id, "quota.delete").await?;
-    sqlx::query(&format!("DELETE FROM {} WHERE guid = $1", resource.model.table)).bind(guid).execute(&cc.db).await?;
+    quota::delete(&cc.db, resource.model.table, guid).await?;
     Job::finish(&cc.db, &job, None).await;
     Ok(accepted_job(cc, &job))
 }
@@ -320,12 +282,6 @@ pub async fn remove_space(
     Path((guid, space)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     writable(&cc, &user, &SPACE_QUOTAS, &guid).await?;
-    sqlx::query(
-        "UPDATE spaces SET space_quota_definition_guid = NULL WHERE guid = $1 AND space_quota_definition_guid = $2",
-    )
-    .bind(&space)
-    .bind(&guid)
-    .execute(&cc.db)
-    .await?;
+    quota::remove_from_space(&cc.db, &space, &guid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

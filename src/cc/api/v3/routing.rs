@@ -161,9 +161,9 @@ pub async fn add_destinations(
     }
     for app in apps {
         routing::add_mapping(&cc, &user, &app, &route).await.map_err(|e| match e.name.as_str() {
-            "AppNotFound" | "InvalidRelation" => {
-                invalid(&format!("App with guid '{app}' not found, or not in the route's space"))
-            }
+            "AppNotFound" | "InvalidRelation" => invalid(&format!(
+                "App with guid '{app}' not found, or not in the route's space or one it is shared with"
+            )),
             _ => e,
         })?;
     }

@@ -22,6 +22,7 @@ use crate::cc::model::job::Job;
 use crate::cc::model::resource::text_column;
 use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::model::{ALL_SERVICE_INSTANCES, metadata};
+use crate::cc::service_updates::{ManagedUpdate, update_managed, update_user_provided};
 use crate::cc::services::{self, Deleted, NewInstance, writable_instance};
 use crate::cc::v3::{SERVICE_CREDENTIAL_BINDINGS, SERVICE_INSTANCES};
 
@@ -36,6 +37,19 @@ fn strings(body: &Body, field: &str) -> ApiResult<Option<Vec<String>>> {
             .map(Some),
         Some(_) => Err(invalid(&format!("{field} must be an array of strings"))),
     }
+}
+
+/// A user-provided instance's syslog drain and route service urls, if given.
+fn user_provided_urls(body: &Body, fields: &mut Assignments) -> ApiResult<()> {
+    for column in ["syslog_drain_url", "route_service_url"] {
+        if let Some(url) = body.string(column, column)? {
+            if column == "route_service_url" {
+                services::check_route_service_url(&url)?;
+            }
+            fields.set(column, SqlValue::Text(Some(url)));
+        }
+    }
+    Ok(())
 }
 
 /// `POST /v3/service_instances`: managed (a job) or user-provided (201).
@@ -91,11 +105,7 @@ pub async fn create_instance(State(cc): State<Cc>, user: CurrentUser, bytes: Byt
                 services::check_name_and_tags(Some(&name), Some(&tags))?;
                 fields.set("tags", SqlValue::Text(Some(json!(tags).to_string())));
             }
-            for column in ["syslog_drain_url", "route_service_url"] {
-                if let Some(url) = body.string(column, column)? {
-                    fields.set(column, SqlValue::Text(Some(url)));
-                }
-            }
+            user_provided_urls(&body, &mut fields)?;
             let guid = services::create_user_provided(&cc, &user, &name, &space, fields).await?;
             metadata::update(&cc.db, &guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
             let shown = SERVICE_INSTANCES.show(&cc, &user.user, &guid, None).await?;
@@ -103,6 +113,66 @@ pub async fn create_instance(State(cc): State<Cc>, user: CurrentUser, bytes: Byt
         }
         _ => Err(invalid("Type must be one of 'managed', 'user-provided'")),
     }
+}
+
+/// `PATCH /v3/service_instances/:guid` (`cf update-service`, `cf
+/// rename-service`, `cf update-user-provided-service`): 200 with the
+/// instance when the CC alone changes it, else a job (202) following the
+/// broker's update.
+pub async fn update_instance(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let instance = writable_instance(&cc, &user, &ALL_SERVICE_INSTANCES, &guid).await?;
+    let managed = services::is_managed(&instance);
+    let allowed: &[&str] = if managed {
+        &["name", "tags", "parameters", "relationships", "metadata", "maintenance_info"]
+    } else {
+        &["name", "tags", "credentials", "syslog_drain_url", "route_service_url", "metadata"]
+    };
+    let body = Body::parse(&bytes, allowed)?;
+    let name = body.string("name", "Name")?;
+    let tags = strings(&body, "tags")?;
+    let mut finished = true;
+    if managed {
+        let parameters = body.at("parameters").cloned();
+        if parameters.as_ref().is_some_and(|p| !p.is_object()) {
+            return Err(invalid("Parameters must be an object"));
+        }
+        let plan = body.string("relationships/service_plan/data/guid", "Service plan guid")?;
+        let update = ManagedUpdate { name, tags, plan, parameters };
+        finished = update_managed(&cc, &user, &instance, update, true).await?;
+    } else {
+        let mut fields = Assignments::default();
+        if let Some(name) = &name {
+            fields.set("name", SqlValue::Text(Some(name.clone())));
+        }
+        if let Some(credentials) = body.at("credentials") {
+            if !credentials.is_object() {
+                return Err(invalid("Credentials must be an object"));
+            }
+            fields.set("credentials", SqlValue::Text(Some(credentials.to_string())));
+        }
+        if let Some(tags) = tags {
+            services::check_name_and_tags(name.as_deref(), Some(&tags))?;
+            fields.set("tags", SqlValue::Text(Some(json!(tags).to_string())));
+        }
+        user_provided_urls(&body, &mut fields)?;
+        update_user_provided(&cc, &guid, fields, name.as_deref()).await?;
+    }
+    metadata::update(&cc.db, &guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
+    if !managed || finished && body.at("parameters").is_none() && body.at("relationships").is_none() {
+        return Ok(Json(SERVICE_INSTANCES.show(&cc, &user.user, &guid, None).await?).into_response());
+    }
+    let job = Job::create(&cc.db, &cc.id, "service_instance.update").await?;
+    if finished {
+        Job::finish(&cc.db, &job, None).await;
+    } else {
+        services::follow_in_job(cc.clone(), job.clone(), guid);
+    }
+    Ok(accepted_job(&cc, &job))
 }
 
 /// `DELETE /v3/service_instances/:guid`: its bindings and keys go first.

@@ -1,7 +1,8 @@
 //! `/v3/apps/:guid/tasks` and `/v3/tasks`: run a task (`cf run-task`),
 //! list an app's tasks (`cf tasks`), cancel one (`cf terminate-task`:
 //! v7 sends `PUT /v3/tasks/:guid/cancel`, v8 `POST …/actions/cancel`),
-//! relabel one. The work is the tasks service's ([`crate::cc::tasks`]).
+//! (relabelling one is `PATCH`, as for an app's other resources:
+//! [`super`]). The work is the tasks service's ([`crate::cc::tasks`]).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -82,18 +83,4 @@ pub async fn cancel(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     tasks::cancel(&cc, &user, &guid).await?;
     Ok((StatusCode::ACCEPTED, Json(TASKS.show(&cc, &user.user, &guid, None).await?)))
-}
-
-/// `PATCH /v3/tasks/:guid`: its labels and annotations.
-pub async fn update(
-    State(cc): State<Cc>,
-    user: CurrentUser,
-    Path(guid): Path<String>,
-    bytes: Bytes,
-) -> ApiResult<Json<Value>> {
-    let body = Body::parse(&bytes, &["metadata"])?;
-    let row = TASKS.find_for(&cc, &user.user, &guid).await?;
-    writable_app(&cc, &user, &text_column(&row, "app_guid").unwrap_or_default()).await?;
-    metadata::update(&cc.db, &guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
-    Ok(Json(TASKS.show(&cc, &user.user, &guid, None).await?))
 }
