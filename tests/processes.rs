@@ -132,3 +132,31 @@ async fn a_worker_process_runs_beside_web(platform: TestPlatform) {
     assert_eq!(cf.send(Method::GET, &format!("/v3/processes/{worker}"), None).await.0, 404);
     platform.shutdown().await;
 }
+
+/// `wf push` of a manifest with `processes:` gives each type its
+/// instances, memory and command, as cf push does: the worker runs two
+/// instances from the first push, and a bad process type is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wf_push_applies_a_manifest_s_process_types() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    let dir = app_dir(&["examples/hello-http/hello_http.wasm", "tests/fixtures/cli-tool.component.wasm"]);
+    std::fs::write(dir.path().join("Procfile"), "web: hello_http.wasm\nworker: cli-tool.component.wasm --fill 1\n")
+        .unwrap();
+    let manifest = "applications:\n- name: trio\n  memory: 64M\n  processes:\n  - type: worker\n    instances: 2\n    memory: 32M\n";
+    std::fs::write(dir.path().join("manifest.yml"), manifest).unwrap();
+    let out = platform.wf(&["push", "-p", dir.path().to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let app = platform.app_guid("trio").await;
+    let cf = Cf::admin(&platform).await;
+    let worker = cf.expect(Method::GET, &format!("/v3/apps/{app}/processes/worker"), None, 200).await;
+    assert_eq!((worker["instances"].as_u64(), worker["memory_in_mb"].as_u64()), (Some(2), Some(32)), "{worker}");
+    wait_for(&cf, worker["guid"].as_str().unwrap(), &["RUNNING", "RUNNING"]).await;
+
+    let bad = "applications:\n- name: trio\n  processes:\n  - type: ''\n";
+    std::fs::write(dir.path().join("manifest.yml"), bad).unwrap();
+    let out = platform.wf(&["push", "-p", dir.path().to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Process type must not be empty"), "{out:?}");
+    platform.shutdown().await;
+}

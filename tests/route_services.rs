@@ -19,28 +19,30 @@ use common::{TestPlatform, eventually, repo};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// What the route service saw: each request's `X-CF-Forwarded-Url`.
+/// What the route service saw: each request's `X-CF-Forwarded-Url` and
+/// body length.
 #[derive(Clone)]
 struct RouteService {
     router: String,
-    forwarded: Arc<Mutex<Vec<String>>>,
+    forwarded: Arc<Mutex<Vec<(String, usize)>>>,
 }
 
 /// Refuses `/blocked`; sends everything else on to the forwarded url
 /// (through the router, with the signature headers), marking the answer.
 async fn route_service(State(service): State<RouteService>, request: Request) -> axum::response::Response {
-    let headers = request.headers().clone();
-    drop(request);
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let forwarded = header("x-cf-forwarded-url");
-    service.forwarded.lock().unwrap().push(forwarded.clone());
+    service.forwarded.lock().unwrap().push((forwarded.clone(), body.len()));
     let url = url::Url::parse(&forwarded).unwrap();
     if url.path() == "/blocked" {
         return (axum::http::StatusCode::FORBIDDEN, "blocked by the route service").into_response();
     }
     let through_router = format!("{}{}", service.router, &forwarded[url.origin().ascii_serialization().len()..]);
     let answer = reqwest::Client::new()
-        .get(through_router)
+        .request(parts.method.clone(), through_router)
+        .body(body)
         .header("host", url.host_str().unwrap())
         .header("x-cf-forwarded-url", &forwarded)
         .header("x-cf-proxy-signature", header("x-cf-proxy-signature"))
@@ -67,7 +69,18 @@ async fn start_route_service(router: &str) -> (String, RouteService) {
 /// A request to the app's route: its status, whether it went through the
 /// route service, and its body.
 async fn through(platform: &TestPlatform, path: &str, signature: Option<&str>) -> (u16, bool, String) {
-    let mut request = platform.http.get(format!("{}{path}", platform.router)).header("host", "guarded.localhost");
+    sent_through(platform, Method::GET, path, signature, Vec::new()).await
+}
+
+async fn sent_through(
+    platform: &TestPlatform,
+    method: Method,
+    path: &str,
+    signature: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, bool, String) {
+    let url = format!("{}{path}", platform.router);
+    let mut request = platform.http.request(method, url).header("host", "guarded.localhost").body(body);
     if let Some(signature) = signature {
         request = request.header("x-cf-proxy-signature", signature);
     }
@@ -122,7 +135,11 @@ async fn a_route_service_sees_every_request_of_a_bound_route() {
     .await;
     let answer: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(answer["vcap_application"]["application_name"], "guarded", "the app answered: {body}");
-    assert!(service.forwarded.lock().unwrap().contains(&"http://guarded.localhost/hello?x=1".to_string()));
+    assert!(service.forwarded.lock().unwrap().contains(&("http://guarded.localhost/hello?x=1".to_string(), 0)));
+    // A request's body goes through the route service whole, both ways.
+    let (status, seen, _) = sent_through(&platform, Method::POST, "/upload", None, vec![b'x'; 100_000]).await;
+    assert_eq!((status, seen), (200, true));
+    assert!(service.forwarded.lock().unwrap().contains(&("http://guarded.localhost/upload".to_string(), 100_000)));
     let (status, seen, body) = through(&platform, "/blocked", None).await;
     assert_eq!((status, seen, body.as_str()), (403, false, "blocked by the route service"));
     // A forged signature does not get past it.

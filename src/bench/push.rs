@@ -12,6 +12,10 @@
 //! 3. re-pushes under load: GET / through the router from a process of its
 //!    own ([`super::load`]) while the app is re-pushed, with the
 //!    count of failed requests;
+//! 4. v3 deployments of the app at 4 instances under the same load: `wf
+//!    restart` (rolling, one instance at a time) and a canary deployment
+//!    continued to its end, each command start → returned, with the count
+//!    of failed requests;
 //!
 //! beside `wasmtime serve` of the same component: process start → first
 //! 200 (the floor under "first 200").
@@ -28,6 +32,8 @@ use crate::server::{Platform, Role};
 
 /// Load before and after a re-push under load.
 const LOAD_MARGIN: Duration = Duration::from_millis(500);
+/// How long the load runs around one run of the deployments.
+const DEPLOYMENTS_LOAD_SECONDS: f64 = 8.0;
 
 pub async fn push(runs: usize, wasmtime: Option<std::path::PathBuf>) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("wf-bench-push-{}", uuid::Uuid::new_v4().simple()));
@@ -69,6 +75,13 @@ impl Bench {
         let mut command = tokio::process::Command::new(std::env::current_exe().expect("wf's own path"));
         command.args(args).env("WF_HOME", self.dir.join("home")).kill_on_drop(true);
         command
+    }
+
+    /// `wf ARGS`, which must succeed.
+    pub async fn run(&self, args: &[&str]) -> Result<()> {
+        let output = self.wf(args).output().await?;
+        anyhow::ensure!(output.status.success(), "wf {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        Ok(())
     }
 
     /// `wf push NAME -p APP_DIR`: (→ first answer `is_new` accepts, →
@@ -139,6 +152,23 @@ async fn run(runs: usize, wasmtime: Option<std::path::PathBuf>, dir: &Path) -> R
         requests += report.requests;
         failed += report.failed;
     }
+    bench.run(&["scale", "fresh-1", "-i", "4"]).await?;
+    let (mut rolling, mut canary, mut deploy_requests, mut deploy_failed) = (Vec::new(), Vec::new(), 0, 0);
+    for _ in 0..runs {
+        let target = Target::root(&router, "fresh-1.localhost");
+        let load = LoadRun::start(&target, Until::Seconds(DEPLOYMENTS_LOAD_SECONDS), 8)?;
+        tokio::time::sleep(LOAD_MARGIN).await;
+        let began = Instant::now();
+        bench.run(&["restart", "fresh-1"]).await?;
+        rolling.push(began.elapsed());
+        let began = Instant::now();
+        bench.run(&["restart", "fresh-1", "--strategy", "canary"]).await?;
+        bench.run(&["continue-deployment", "fresh-1"]).await?;
+        canary.push(began.elapsed());
+        let report = load.finish().await?;
+        deploy_requests += report.requests;
+        deploy_failed += report.failed;
+    }
     let mut reference = Vec::new();
     let wasmtime = wasmtime.or_else(|| which("wasmtime"));
     if let Some(wasmtime) = &wasmtime {
@@ -165,6 +195,12 @@ async fn run(runs: usize, wasmtime: Option<std::path::PathBuf>, dir: &Path) -> R
     }
     println!(
         "re-push under load (8 connections, own process): {requests} requests answered, {failed} failed (target 0)"
+    );
+    print_row("rolling restart of 4 instances, one at a time", &mut rolling, None);
+    print_row("canary deployment of 4, paused then continued", &mut canary, None);
+    println!(
+        "deployments under load (8 connections, own process): {deploy_requests} requests answered, {deploy_failed} \
+         failed (target 0)"
     );
     bench.platform.shutdown().await;
     Ok(())

@@ -50,6 +50,9 @@ fn invalid(detail: &str) -> ApiError {
 /// Starts a deployment; its guid.
 pub async fn create(cc: &Cc, user: &CurrentUser, request: DeploymentRequest) -> ApiResult<String> {
     let before = App::from_row(&writable_app(cc, user, &request.app_guid).await?);
+    if !before.is_started() {
+        return Err(invalid("Cannot create deployment for a STOPPED app."));
+    }
     let mut why = None;
     if let Some(guid) = &request.revision_guid {
         let revision = Revision::find(&cc.db, guid).await.map_err(|_| invalid("The revision does not exist"))?;
@@ -62,9 +65,6 @@ pub async fn create(cc: &Cc, user: &CurrentUser, request: DeploymentRequest) -> 
         App::set_current_droplet(&cc.db, &before.guid, droplet).await?;
     }
     let app = App::find(&cc.db, &before.guid).await?;
-    if !app.is_started() {
-        return Err(invalid("Cannot create deployment for a STOPPED app."));
-    }
     if !app.is_staged() {
         return Err(invalid("Cannot create deployment for an app that is not staged."));
     }
@@ -109,12 +109,16 @@ async fn writable(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<Deployme
 /// at once, as a new version.
 pub async fn cancel(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<()> {
     let deployment = writable(cc, user, guid).await?;
-    if deployment.status_value != ACTIVE || !Deployment::set_status(&cc.db, guid, FINALIZED, "CANCELED").await? {
-        return Err(invalid("Cannot cancel a deployment that is not deploying"));
+    let not_deploying = || invalid("Cannot cancel a deployment that is not deploying");
+    if deployment.status_value != ACTIVE {
+        return Err(not_deploying());
     }
     let app = deployment.app_guid.clone();
     if let Some(droplet) = &deployment.previous_droplet_guid {
         App::set_current_droplet(&cc.db, &app, droplet).await?;
+    }
+    if !Deployment::set_status(&cc.db, guid, FINALIZED, "CANCELED").await? {
+        return Err(not_deploying());
     }
     App::new_version(&cc.db, &app, None).await?;
     let entity = APPS.get(&cc.db, &app).await?["entity"].clone();

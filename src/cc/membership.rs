@@ -121,7 +121,7 @@ async fn check_space(cc: &Cc, user: &CurrentUser, space: &str, role: &str, membe
 pub async fn delete_login(cc: &Cc, user: &CurrentUser, member: &str) -> ApiResult<Option<String>> {
     let Some(name) = super::model::user::username_of(&cc.db, member).await? else { return Ok(None) };
     forget_user(cc, user, member).await?;
-    super::model::user::delete(&cc.db, member).await?;
+    USERS.delete(&cc.db, member).await?; // its roles went first
     super::model::metadata::forget(&cc.db, member).await?;
     Ok(Some(name))
 }

@@ -15,7 +15,7 @@ use super::error::{ApiError, ApiResult};
 use super::model::ALL_SERVICE_INSTANCES;
 use super::model::resource::text_column;
 use super::model::route::MappedRoute;
-use super::model::route_binding::RouteBinding;
+use super::model::route_binding::{ROUTE_BINDINGS, RouteBinding};
 use super::osb::requests::BindResource;
 use super::osb::{PlanBroker, orphans};
 use super::routing::writable_route;
@@ -86,6 +86,6 @@ async fn url_from_broker(
 pub async fn unbind(cc: &Cc, user: &CurrentUser, binding: &RouteBinding) -> ApiResult<()> {
     writable_route(cc, user, &binding.route_guid).await?;
     unbind_at_broker(cc, &binding.service_instance_guid, &binding.guid, &user.user.guid).await?;
-    RouteBinding::delete(&cc.db, &binding.guid).await?;
+    ROUTE_BINDINGS.delete(&cc.db, &binding.guid).await?;
     tell_route_apps(cc, std::slice::from_ref(&binding.route_guid)).await
 }

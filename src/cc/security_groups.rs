@@ -11,8 +11,19 @@ use super::{Cc, new_guid, now};
 use crate::protocol::messages::EgressRule;
 
 /// For running (`true`) or for staging.
-pub fn bindings_table(running: bool) -> &'static str {
+fn bindings_table(running: bool) -> &'static str {
     if running { "security_group_spaces" } else { "staging_security_group_spaces" }
+}
+
+/// The spaces the group is bound to, for running (`true`) or staging.
+pub async fn bound_spaces(cc: &Cc, group: &str, running: bool) -> ApiResult<Vec<String>> {
+    let table = bindings_table(running);
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT space_guid FROM {table} WHERE security_group_guid = $1 ORDER BY space_guid"
+    ))
+    .bind(group)
+    .fetch_all(&cc.db)
+    .await?)
 }
 
 /// `rules` checked as CF checks them: the JSON to store, or what is wrong.

@@ -168,7 +168,7 @@ pub async fn deprovision(
 ) -> ApiResult<Deleted> {
     let guid = text_column(instance, "guid").unwrap_or_default();
     if !is_managed(instance) {
-        delete_user_provided(cc, &guid, recursive).await?;
+        forget_instance(cc, &guid, recursive).await?;
         return Ok(Deleted::Gone);
     }
     not_busy(instance)?;
@@ -217,8 +217,9 @@ pub async fn writable_instance(cc: &Cc, user: &CurrentUser, instances: &Resource
     Ok(instance)
 }
 
-/// Deletes a user-provided instance; with bindings only if `recursive`.
-pub async fn delete_user_provided(cc: &Cc, guid: &str, recursive: bool) -> ApiResult<()> {
+/// Deletes an instance without asking a broker — a user-provided one, or
+/// one an admin purges — with bindings only if `recursive`.
+pub async fn forget_instance(cc: &Cc, guid: &str, recursive: bool) -> ApiResult<()> {
     let bindings: i64 = sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM service_bindings WHERE service_instance_guid = $1) + \
          (SELECT COUNT(*) FROM route_bindings WHERE service_instance_guid = $1)",

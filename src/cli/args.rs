@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "wf", version, about = "wasmfoundry: Cloud Foundry v2 for WebAssembly components")]
+#[command(name = "wf", version, about = "wasmfoundry: Cloud Foundry for WebAssembly components")]
 pub struct Wf {
     #[command(subcommand)]
     pub command: Command,

@@ -13,6 +13,9 @@ pub struct Client {
     pub session: Session,
 }
 
+/// How long a job the client waits for may take.
+const JOB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A request body.
 pub enum Payload {
     None,
@@ -76,11 +79,18 @@ impl Client {
 
     /// Calls the API, returning the JSON body (`null` when empty).
     pub async fn call(&mut self, method: Method, path: &str, payload: Payload) -> Result<Value> {
+        Ok(self.answer(method, path, payload).await?.0)
+    }
+
+    /// Calls the API: the JSON body (`null` when empty) and the
+    /// `Location` header (an asynchronous answer's job).
+    async fn answer(&mut self, method: Method, path: &str, payload: Payload) -> Result<(Value, Option<String>)> {
         let mut response = self.send(&method, path, &payload).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             self.refresh().await?;
             response = self.send(&method, path, &payload).await?;
         }
+        let location = response.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_string);
         let status = response.status();
         let text = response.text().await?;
         let body: Value =
@@ -96,7 +106,7 @@ impl Client {
             let code = body["error_code"].as_str().or(v3["title"].as_str()).unwrap_or("");
             bail!(ApiFailure { status: status.as_u16(), error_code: code.to_string(), description });
         }
-        Ok(body)
+        Ok((body, location))
     }
 
     pub async fn get(&mut self, path: &str) -> Result<Value> {
@@ -121,6 +131,30 @@ impl Client {
     pub async fn find_one(&mut self, path: &str, what: &str) -> Result<Value> {
         let page = self.get(path).await?;
         page["resources"].get(0).cloned().ok_or_else(|| anyhow!("{what} not found"))
+    }
+
+    /// Applies a manifest to the space (`POST
+    /// /v3/spaces/:guid/actions/apply_manifest`) and follows its job to
+    /// its end: Err with the job's error when it failed.
+    pub async fn apply_manifest(&mut self, space: &str, manifest: Value) -> Result<()> {
+        let path = format!("/v3/spaces/{space}/actions/apply_manifest");
+        let (_, location) = self.answer(Method::POST, &path, Payload::Json(manifest)).await?;
+        let job = location.ok_or_else(|| anyhow!("the CC answered the manifest without a job"))?;
+        let job = job.find("/v3/jobs/").map_or(job.clone(), |at| job[at..].to_string());
+        let deadline = tokio::time::Instant::now() + JOB_TIMEOUT;
+        loop {
+            let state = self.get(&job).await?;
+            match state["state"].as_str() {
+                Some("COMPLETE") => return Ok(()),
+                Some("FAILED") => {
+                    bail!("{}", state["errors"][0]["detail"].as_str().unwrap_or("the manifest was not applied"))
+                }
+                _ if tokio::time::Instant::now() >= deadline => {
+                    bail!("the manifest was not applied within {}s", JOB_TIMEOUT.as_secs())
+                }
+                _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
     }
 
     /// The targeted space's guid.

@@ -36,6 +36,7 @@ pub fn read(file: &Path) -> Result<Vec<PushOptions>> {
                 no_route: app.no_route,
                 random_route: app.random_route,
                 services: app.services,
+                processes: app.processes,
                 name: app.name,
             })
         })

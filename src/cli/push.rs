@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::bits;
 use super::client::{Client, Payload, guid, q};
+use crate::protocol::manifest::ManifestProcess;
 
 #[derive(Debug, Clone, Default)]
 pub struct PushOptions {
@@ -31,6 +32,9 @@ pub struct PushOptions {
     pub random_route: bool,
     /// Service instances to bind (by name).
     pub services: Vec<String>,
+    /// A manifest's process types (`processes:`), applied as the CC
+    /// applies a manifest's.
+    pub processes: Vec<ManifestProcess>,
 }
 
 pub async fn push(options: PushOptions) -> Result<()> {
@@ -86,6 +90,15 @@ pub async fn push(options: PushOptions) -> Result<()> {
             guid(&client.call(Method::POST, "/v2/apps", Payload::Json(fields.take())).await?)
         }
     };
+
+    // Its process types, as a manifest gives them (instances, sizes,
+    // commands, health checks): the CC applies them as it applies cf
+    // push's manifest.
+    if !options.processes.is_empty() {
+        println!("Applying the process types of {name}...");
+        let manifest = json!({"applications": [{"name": name, "processes": options.processes}]});
+        client.apply_manifest(&space, manifest).await?;
+    }
 
     // 2. Its routes.
     let domains = client.get_all("/v2/shared_domains").await?;

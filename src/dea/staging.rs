@@ -255,6 +255,11 @@ async fn load(
         .await
         .map_err(|e| staging_error(e.context(format!("buildpack {}", buildpack.name))))?;
     LoadedBuildpack::instantiate(&dea.runtime, &component, dirs, run).await.map_err(|e| {
+        // Staging's clock runs from its start: fetching and compiling a
+        // buildpack on a busy DEA may leave it none to start in.
+        if e.downcast_ref::<Ending>() == Some(&Ending::Deadline) {
+            return error("StagingTimeExpired", format!("{}: {e}", buildpack.name));
+        }
         error("StagingError", format!("buildpack {} is not a wasmfoundry buildpack component: {e:#}", buildpack.name))
     })
 }

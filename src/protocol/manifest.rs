@@ -4,12 +4,13 @@
 //! sends its manifest to). `applications:` with name, path, memory,
 //! disk_quota, instances, health-check-type, health-check-http-endpoint,
 //! timeout, buildpack(s), stack, command, env, routes, no-route,
-//! random-route, default-route and services.
+//! random-route, default-route, services and processes (each type's
+//! instances, sizes, command and health check).
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
 pub struct Manifest {
@@ -49,8 +50,9 @@ pub struct ManifestApp {
     pub processes: Vec<ManifestProcess>,
 }
 
-/// One process type of an app in a manifest.
-#[derive(Debug, Deserialize)]
+/// One process type of an app in a manifest (what the `wf` client sends
+/// on to the CC as it read it).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ManifestProcess {
     #[serde(rename = "type")]

@@ -81,6 +81,7 @@ impl RouteServices {
         };
         let headers = request.headers_mut();
         headers.remove(HOST);
+        strip_hop_by_hop(headers);
         for (name, value) in [(FORWARDED_URL, url), (SIGNATURE, &signature), (METADATA, request_id)] {
             if let Ok(value) = HeaderValue::from_str(value) {
                 headers.insert(name, value);
@@ -94,6 +95,7 @@ impl RouteServices {
                 let mut response = Response::builder().status(answer.status());
                 if let Some(headers) = response.headers_mut() {
                     *headers = answer.headers().clone();
+                    strip_hop_by_hop(headers);
                 }
                 let stream = answer.bytes_stream().map_ok(Frame::data).map_err(|e| e.into());
                 let body: ResponseBody = BodyExt::boxed_unsync(StreamBody::new(stream));
@@ -104,6 +106,13 @@ impl RouteServices {
                 failed(service)
             }
         }
+    }
+}
+
+/// Headers about one connection, which a proxy does not pass on (RFC 9110).
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    for name in ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"] {
+        headers.remove(name);
     }
 }
 

@@ -86,8 +86,14 @@ impl LoadedBuildpack {
         }
         let mut store = runtime.store(Wasi::Component(wasi.build()), run.limits.clone(), Some(run.deadline));
         let cpu = run.limits.cpu.clone();
-        let bindings = metered(Buildpack::instantiate_async(&mut store, component, &linker), cpu).await?;
-        Ok(LoadedBuildpack { store, bindings })
+        match metered(Buildpack::instantiate_async(&mut store, component, &linker), cpu).await {
+            Ok(bindings) => Ok(LoadedBuildpack { store, bindings }),
+            // The runtime stopped it (its deadline, memory): say which.
+            Err(error) => match store.data().ending(&error) {
+                Ending::Trap(_) => Err(error.into()),
+                ending => Err(anyhow::Error::new(ending)),
+            },
+        }
     }
 
     fn crash(&self, error: wasmtime::Error) -> Failure {

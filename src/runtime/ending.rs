@@ -37,3 +37,7 @@ impl std::fmt::Display for Ending {
         }
     }
 }
+
+/// An ending carried in an error chain, for callers that tell a guest's
+/// own failure from the runtime stopping it (a staging past its deadline).
+impl std::error::Error for Ending {}

@@ -16,7 +16,8 @@ use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::APPS;
-use crate::cc::{Cc, new_guid, now, stager};
+use crate::cc::model::app::App;
+use crate::cc::{Cc, stager};
 
 /// `GET /v2/apps/:guid/env` (space developers): what the app's instances
 /// get, split as CF shows it.
@@ -40,15 +41,7 @@ pub async fn restage(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<S
     }
     // A new droplet is a new version; the old instances serve on until
     // the new ones run (the health manager leaves an app that stages alone).
-    sqlx::query(
-        "UPDATE apps SET package_state = $1, droplet_hash = NULL, version = $2, updated_at = $3 WHERE guid = $4",
-    )
-    .bind("PENDING")
-    .bind(new_guid())
-    .bind(now())
-    .bind(&guid)
-    .execute(&cc.db)
-    .await?;
+    App::restage(&cc.db, &guid).await?;
     let after = APPS.get(&cc.db, &guid).await?;
     app_event(&cc, &user, "audit.app.restage", &guid, &after["entity"], json!({})).await;
     if after["entity"]["state"] == "STARTED" {

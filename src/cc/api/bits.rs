@@ -16,12 +16,13 @@ use serde_json::{Value, json};
 use super::jobs;
 use super::multipart::read_parts;
 use crate::blobstore::keys;
+use crate::cc::Cc;
 use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::app::App;
 use crate::cc::model::job::Job;
 use crate::cc::packages::{self, PooledFile, is_sha1};
-use crate::cc::{Cc, now};
 
 /// A file the client describes by fingerprint instead of sending it.
 #[derive(Debug, Clone, Deserialize)]
@@ -102,16 +103,6 @@ async fn store_package(cc: &Cc, app: &str, resources: Vec<Fingerprint>, applicat
     // v3 sees the upload as a package of the app.
     let package = crate::cc::model::package::create(&cc.db, app).await?;
     crate::cc::model::package::uploaded(&cc.db, &package, Ok(&sha1)).await?;
-    sqlx::query(
-        "UPDATE apps SET package_hash = $1, package_state = $2, package_updated_at = $3, staging_failed_reason = NULL, \
-         staging_failed_description = NULL, updated_at = $4 WHERE guid = $5",
-    )
-    .bind(&sha1)
-    .bind("PENDING")
-    .bind(now())
-    .bind(now())
-    .bind(app)
-    .execute(&cc.db)
-    .await?;
+    App::take_package(&cc.db, app, Some(&sha1)).await?;
     Ok(())
 }

@@ -104,7 +104,7 @@ pub async fn delete_org_quota(
     if quota::orgs_using(&cc.db, &guid).await? > 0 {
         return Err(ApiError::new("AssociationNotEmpty", &["organizations", "quota definition"]));
     }
-    quota::delete(&cc.db, QUOTA_DEFINITIONS.table, &guid).await?;
+    quota::delete(&cc.db, &QUOTA_DEFINITIONS, &guid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -150,7 +150,7 @@ pub async fn delete_space_quota(
     Path(guid): Path<String>,
 ) -> ApiResult<StatusCode> {
     managed_space_quota(&cc, &user, &guid).await?;
-    quota::delete(&cc.db, SPACE_QUOTA_DEFINITIONS.table, &guid).await?;
+    quota::delete(&cc.db, &SPACE_QUOTA_DEFINITIONS, &guid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -20,11 +20,7 @@ use crate::cc::{Cc, membership};
 async fn user_by_name(cc: &Cc, body: &[u8]) -> ApiResult<String> {
     let body = Body::parse(body, "InvalidRequest")?;
     let username = body.required_string("username")?;
-    sqlx::query_scalar("SELECT guid FROM users WHERE username = $1")
-        .bind(&username)
-        .fetch_optional(&cc.db)
-        .await?
-        .ok_or_else(|| ApiError::new("UserNotFound", &[&username]))
+    crate::cc::model::user::guid_named(&cc.db, &username).await
 }
 
 async fn set_org_role(

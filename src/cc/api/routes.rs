@@ -53,14 +53,7 @@ pub async fn reserved(
     Path(domain): Path<String>,
     Query(q): Query<ReservedQuery>,
 ) -> ApiResult<StatusCode> {
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT guid FROM routes WHERE domain_guid = $1 AND host = $2 AND path = $3")
-            .bind(&domain)
-            .bind(q.host.to_ascii_lowercase())
-            .bind(&q.path)
-            .fetch_optional(&cc.db)
-            .await?;
-    match found {
+    match crate::cc::model::route::guid_of(&cc.db, &q.host.to_ascii_lowercase(), &domain, &q.path).await? {
         Some(_) => Ok(StatusCode::NO_CONTENT),
         None => Err(ApiError::not_found()),
     }

@@ -47,6 +47,6 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
 pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
     require(user.user.admin)?;
     SERVICE_PLAN_VISIBILITIES.find(&cc.db, &guid).await?;
-    sqlx::query("DELETE FROM service_plan_visibilities WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+    SERVICE_PLAN_VISIBILITIES.delete(&cc.db, &guid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -96,7 +96,7 @@ pub async fn delete(
     if params.purge {
         // Forget it without asking the broker (an admin's way out of a broker that is gone).
         require(user.user.admin)?;
-        sqlx::query("DELETE FROM service_instances WHERE guid = $1").bind(&guid).execute(&cc.db).await?;
+        services::forget_instance(&cc, &guid, true).await?;
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     match services::deprovision(&cc, &user, &instance, params.recursive, params.accepts_incomplete).await? {

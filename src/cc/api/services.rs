@@ -83,7 +83,7 @@ pub async fn delete_instance(
     Query(params): Query<DeleteParams>,
 ) -> ApiResult<StatusCode> {
     writable_instance(&cc, &user, &USER_PROVIDED_SERVICE_INSTANCES, &guid).await?;
-    services::delete_user_provided(&cc, &guid, params.recursive == Some(true)).await?;
+    services::forget_instance(&cc, &guid, params.recursive == Some(true)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

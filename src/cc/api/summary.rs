@@ -14,8 +14,9 @@ use crate::cc::error::ApiResult;
 use crate::cc::model::app::App;
 use crate::cc::model::resource::text_column;
 use crate::cc::model::route::MappedRoute;
+use crate::cc::model::service_instance::{self, SummaryOf};
 use crate::cc::model::sql::Condition;
-use crate::cc::model::{APPS, SPACES};
+use crate::cc::model::{APPS, SPACES, domain, service_binding};
 use crate::cc::runner;
 use crate::cc::{Cc, permissions};
 
@@ -36,20 +37,10 @@ fn route_json(route: &MappedRoute) -> Value {
     })
 }
 
-/// The service instances `scope` (a condition on `i`, the instances, with
-/// `$1` bound to `bound`) selects, as summaries show them: brokered ones
-/// with their plan, service and broker; user-provided ones without.
-async fn service_summaries(cc: &Cc, scope: &str, bound: &str) -> ApiResult<Vec<Value>> {
-    let rows = sqlx::query(&format!(
-        "SELECT i.guid, i.name, i.last_operation, i.dashboard_url, p.guid AS plan_guid, p.name AS plan_name, \
-         s.guid AS service_guid, s.label, b.name AS broker_name, CAST((SELECT COUNT(*) FROM service_bindings sb \
-         WHERE sb.service_instance_guid = i.guid) AS BIGINT) AS bound_app_count FROM service_instances i \
-         LEFT JOIN service_plans p ON p.guid = i.service_plan_guid LEFT JOIN services s ON s.guid = p.service_guid \
-         LEFT JOIN service_brokers b ON b.guid = s.service_broker_guid WHERE {scope} ORDER BY i.id"
-    ))
-    .bind(bound)
-    .fetch_all(&cc.db)
-    .await?;
+/// The service instances a summary lists: brokered ones with their plan,
+/// service and broker; user-provided ones without.
+async fn service_summaries(cc: &Cc, of: SummaryOf<'_>) -> ApiResult<Vec<Value>> {
+    let rows = service_instance::summary_rows(&cc.db, of).await?;
     Ok(rows
         .iter()
         .map(|row| {
@@ -76,17 +67,6 @@ async fn service_summaries(cc: &Cc, scope: &str, bound: &str) -> ApiResult<Vec<V
         .collect())
 }
 
-/// The names of the instances an app is bound to.
-async fn bound_names(cc: &Cc, app: &str) -> ApiResult<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT i.name FROM service_bindings b JOIN service_instances i ON i.guid = b.service_instance_guid \
-         WHERE b.app_guid = $1 ORDER BY b.id",
-    )
-    .bind(app)
-    .fetch_all(&cc.db)
-    .await?)
-}
-
 /// An app as summaries show it: its fields, guid, routes, urls and running count.
 async fn app_summary_of(cc: &Cc, row: &AnyRow) -> ApiResult<serde_json::Map<String, Value>> {
     let app = App::from_row(row);
@@ -104,8 +84,7 @@ pub async fn app(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Strin
     let row = APPS.find_for(&cc.db, &guid, &user.user).await?;
     let mut summary = app_summary_of(&cc, &row).await?;
     summary.remove("urls");
-    let bound = "i.guid IN (SELECT service_instance_guid FROM service_bindings WHERE app_guid = $1)";
-    summary.insert("services".into(), Value::Array(service_summaries(&cc, bound, &guid).await?));
+    summary.insert("services".into(), Value::Array(service_summaries(&cc, SummaryOf::App(&guid)).await?));
     let space: String = row.try_get("space_guid").unwrap_or_default();
     summary.insert("available_domains".into(), Value::Array(available_domains(&cc, &space).await?));
     Ok(Json(Value::Object(summary)))
@@ -121,7 +100,8 @@ pub async fn space(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Str
         let cc = cc.clone();
         async move {
             let mut summary = app_summary_of(&cc, row).await?;
-            let names = bound_names(&cc, &text_column(row, "guid").unwrap_or_default()).await?;
+            let app = text_column(row, "guid").unwrap_or_default();
+            let names = service_binding::instance_names_of_app(&cc.db, &app).await?;
             summary.insert("service_count".into(), json!(names.len()));
             summary.insert("service_names".into(), json!(names));
             ApiResult::Ok(Value::Object(summary))
@@ -130,19 +110,13 @@ pub async fn space(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Str
     .await
     .into_iter()
     .collect::<ApiResult<Vec<_>>>()?;
-    let services = service_summaries(&cc, "i.space_guid = $1", &guid).await?;
+    let services = service_summaries(&cc, SummaryOf::Space(&guid)).await?;
     Ok(Json(json!({"guid": guid, "name": name, "apps": summaries, "services": services})))
 }
 
 /// Shared domains, then the private domains of the space's org.
 async fn available_domains(cc: &Cc, space: &str) -> ApiResult<Vec<Value>> {
-    let rows = sqlx::query(
-        "SELECT guid, name, owning_organization_guid FROM domains WHERE owning_organization_guid IS NULL \
-         OR owning_organization_guid = (SELECT organization_guid FROM spaces WHERE guid = $1) ORDER BY id",
-    )
-    .bind(space)
-    .fetch_all(&cc.db)
-    .await?;
+    let rows = domain::usable_in_space(&cc.db, space).await?;
     Ok(rows
         .iter()
         .map(|row| {

@@ -191,6 +191,37 @@ impl App {
         Ok(version)
     }
 
+    /// The app's package (bits stored under `sha1`) is new: PENDING
+    /// staging, with no staging failure.
+    pub async fn take_package(db: &AnyPool, guid: &str, sha1: Option<&str>) -> ApiResult<()> {
+        sqlx::query(
+            "UPDATE apps SET package_hash = $1, package_state = 'PENDING', package_updated_at = $2, \
+             staging_failed_reason = NULL, staging_failed_description = NULL, updated_at = $2 WHERE guid = $3",
+        )
+        .bind(sha1)
+        .bind(now())
+        .bind(guid)
+        .execute(db)
+        .await?;
+        Ok(())
+    }
+
+    /// Stages the app's package again (`cf restage`): PENDING, no droplet,
+    /// a new version — which a deployment still rolling out does not reach.
+    pub async fn restage(db: &AnyPool, guid: &str) -> ApiResult<()> {
+        super::deployment::Deployment::supersede_active(db, guid).await?;
+        sqlx::query(
+            "UPDATE apps SET package_state = 'PENDING', droplet_hash = NULL, version = $1, rolled_out_instances = NULL, \
+             updated_at = $2 WHERE guid = $3",
+        )
+        .bind(new_guid())
+        .bind(now())
+        .bind(guid)
+        .execute(db)
+        .await?;
+        Ok(())
+    }
+
     /// Moves a step-by-step rollout of the app's `version` on from
     /// `from` rolled-out indices to `to` (None: all), unless another CC
     /// did first; whether this call did.

@@ -8,7 +8,7 @@ use sqlx::{AnyPool, Row};
 
 use super::app::App;
 use super::resource::{Kind::*, Resource, field};
-use crate::cc::error::ApiResult;
+use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::permissions::Visibility;
 use crate::cc::{new_guid, now};
 
@@ -24,8 +24,24 @@ pub static BUILDS: Resource = Resource {
     visibility: Visibility::InSpace("(SELECT space_guid FROM apps WHERE apps.guid = builds.app_guid)"),
 };
 
-/// A new STAGING build of the package by `user`; its guid.
-pub async fn create(db: &AnyPool, app: &str, package: &str, user: (&str, &str)) -> ApiResult<String> {
+/// A new STAGING build of the package (its bits' `sha1`) by `user`, the
+/// app's package from now on, PENDING staging; its guid. An app stages
+/// one build at a time.
+pub async fn create(
+    db: &AnyPool,
+    app: &str,
+    package: &str,
+    sha1: Option<&str>,
+    user: (&str, &str),
+) -> ApiResult<String> {
+    let staging: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM builds WHERE app_guid = $1 AND state = 'STAGING'")
+        .bind(app)
+        .fetch_one(db)
+        .await?;
+    if staging > 0 {
+        let detail = "Only one build can be STAGING at a time per application.";
+        return Err(ApiError::new("UnprocessableEntity", &[detail]));
+    }
     let guid = new_guid();
     sqlx::query(
         "INSERT INTO builds (guid, app_guid, package_guid, state, created_by_guid, created_by_name, created_at) \
@@ -40,6 +56,7 @@ pub async fn create(db: &AnyPool, app: &str, package: &str, user: (&str, &str)) 
     .bind(now())
     .execute(db)
     .await?;
+    App::take_package(db, app, sha1).await?;
     Ok(guid)
 }
 

@@ -1,8 +1,12 @@
 //! Domains routes are made under: shared ones (every org's) and private
 //! ones (an org's own), one table.
 
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+
 use super::ORGANIZATIONS;
 use super::resource::{Kind::*, Resource, ToOne, field, link};
+use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
 
 /// Any domain, shared or private (for lookups by guid).
@@ -46,3 +50,15 @@ pub static PRIVATE_DOMAINS: Resource = Resource {
     scope: Some("owning_organization_guid IS NOT NULL"),
     visibility: Visibility::InOrg("owning_organization_guid"),
 };
+
+/// The domains apps of a space may use: the shared ones, then its org's
+/// private ones, oldest first.
+pub async fn usable_in_space(db: &AnyPool, space: &str) -> ApiResult<Vec<AnyRow>> {
+    Ok(sqlx::query(
+        "SELECT guid, name, owning_organization_guid FROM domains WHERE owning_organization_guid IS NULL \
+         OR owning_organization_guid = (SELECT organization_guid FROM spaces WHERE guid = $1) ORDER BY id",
+    )
+    .bind(space)
+    .fetch_all(db)
+    .await?)
+}

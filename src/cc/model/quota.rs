@@ -94,20 +94,14 @@ pub async fn orgs_using(db: &AnyPool, quota: &str) -> ApiResult<i64> {
 
 /// Deletes an org quota (no org has it) or a space quota (its spaces
 /// have none after).
-pub async fn delete(db: &AnyPool, table: &str, quota: &str) -> ApiResult<()> {
-    if table == SPACE_QUOTA_DEFINITIONS.table {
+pub async fn delete(db: &AnyPool, quotas: &Resource, quota: &str) -> ApiResult<()> {
+    if std::ptr::eq(quotas, &SPACE_QUOTA_DEFINITIONS) {
         sqlx::query("UPDATE spaces SET space_quota_definition_guid = NULL WHERE space_quota_definition_guid = $1")
             .bind(quota)
             .execute(db)
             .await?;
     }
-    let sql = if table == SPACE_QUOTA_DEFINITIONS.table {
-        "DELETE FROM space_quota_definitions WHERE guid = $1"
-    } else {
-        "DELETE FROM quota_definitions WHERE guid = $1"
-    };
-    sqlx::query(sql).bind(quota).execute(db).await?;
-    Ok(())
+    quotas.delete(db, quota).await
 }
 
 /// Gives the org this quota; false when there is no such org.

@@ -131,6 +131,13 @@ impl Resource {
         conditions.extend(self.visibility.condition(user));
         self.select(db, &conditions, "").await?.pop().ok_or_else(|| ApiError::new(self.not_found, &[guid]))
     }
+
+    /// Deletes one row by guid (rows that hang on it go by their foreign
+    /// keys' ON DELETE CASCADE, or are the caller's to delete first).
+    pub async fn delete(&self, db: &AnyPool, guid: &str) -> ApiResult<()> {
+        sqlx::query(&format!("DELETE FROM {} WHERE guid = $1", self.table)).bind(guid).execute(db).await?;
+        Ok(())
+    }
 }
 
 /// Reads a text column; NULL (or none of that name) is None.

@@ -87,6 +87,25 @@ impl MappedRoute {
     }
 }
 
+/// The app a route's mapping (a v3 destination) leads to, if the route has it.
+pub async fn app_of_mapping(db: &AnyPool, route: &str, mapping: &str) -> ApiResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT app_guid FROM route_mappings WHERE guid = $1 AND route_guid = $2")
+        .bind(mapping)
+        .bind(route)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// The route of this host, domain and path, if there is one.
+pub async fn guid_of(db: &AnyPool, host: &str, domain: &str, path: &str) -> ApiResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT guid FROM routes WHERE host = $1 AND domain_guid = $2 AND path = $3")
+        .bind(host)
+        .bind(domain)
+        .bind(path)
+        .fetch_optional(db)
+        .await?)
+}
+
 /// A route with its domain's name and its route service, for [`MappedRoute`].
 const SELECT_MAPPED: &str = "SELECT r.guid, r.host, r.path, r.port, d.guid, d.name, b.route_service_url FROM routes r \
      JOIN domains d ON d.guid = r.domain_guid LEFT JOIN route_bindings b ON b.route_guid = r.guid";

@@ -81,11 +81,6 @@ impl RouteBinding {
         Ok(())
     }
 
-    pub async fn delete(db: &AnyPool, guid: &str) -> ApiResult<()> {
-        sqlx::query("DELETE FROM route_bindings WHERE guid = $1").bind(guid).execute(db).await?;
-        Ok(())
-    }
-
     /// The apps mapped to its route: their instances register it anew.
     pub async fn apps_of_route(db: &AnyPool, route: &str) -> ApiResult<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT app_guid FROM route_mappings WHERE route_guid = $1")

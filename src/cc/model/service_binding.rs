@@ -72,3 +72,14 @@ pub async fn bound_services(db: &AnyPool, app: &str) -> ApiResult<Vec<Value>> {
         })
         .collect())
 }
+
+/// The names of the instances an app is bound to, in binding order.
+pub async fn instance_names_of_app(db: &AnyPool, app: &str) -> ApiResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT i.name FROM service_bindings b JOIN service_instances i ON i.guid = b.service_instance_guid \
+         WHERE b.app_guid = $1 ORDER BY b.id",
+    )
+    .bind(app)
+    .fetch_all(db)
+    .await?)
+}

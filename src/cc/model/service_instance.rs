@@ -1,7 +1,11 @@
 //! Service instances: brokered (managed) and user-provided ones, one table.
 
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+
 use super::resource::{Field, Kind, Kind::*, Resource, ToMany, ToOne, field, link, none_yet, to_many};
 use super::{SERVICE_BINDINGS, SERVICE_KEYS, SERVICE_PLANS, SERVICES, SPACES};
+use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
 
 const FIELDS: &[Field] = &[
@@ -73,3 +77,33 @@ pub static USER_PROVIDED_SERVICE_INSTANCES: Resource = Resource {
     scope: Some("type = 'user_provided_service_instance'"),
     visibility: Visibility::InSpace("space_guid"),
 };
+
+/// Which instances a summary lists.
+pub enum SummaryOf<'a> {
+    /// Those of a space (its guid).
+    Space(&'a str),
+    /// Those an app (its guid) is bound to.
+    App(&'a str),
+}
+
+/// Instances as v2's summaries show them, oldest first: each with its
+/// plan, service and broker (none for a user-provided one) and how many
+/// apps it is bound to.
+pub async fn summary_rows(db: &AnyPool, of: SummaryOf<'_>) -> ApiResult<Vec<AnyRow>> {
+    let (scope, guid) = match of {
+        SummaryOf::Space(space) => ("i.space_guid = $1", space),
+        SummaryOf::App(app) => {
+            ("i.guid IN (SELECT service_instance_guid FROM service_bindings WHERE app_guid = $1)", app)
+        }
+    };
+    Ok(sqlx::query(&format!(
+        "SELECT i.guid, i.name, i.last_operation, i.dashboard_url, p.guid AS plan_guid, p.name AS plan_name, \
+         s.guid AS service_guid, s.label, b.name AS broker_name, CAST((SELECT COUNT(*) FROM service_bindings sb \
+         WHERE sb.service_instance_guid = i.guid) AS BIGINT) AS bound_app_count FROM service_instances i \
+         LEFT JOIN service_plans p ON p.guid = i.service_plan_guid LEFT JOIN services s ON s.guid = p.service_guid \
+         LEFT JOIN service_brokers b ON b.guid = s.service_broker_guid WHERE {scope} ORDER BY i.id"
+    ))
+    .bind(guid)
+    .fetch_all(db)
+    .await?)
+}

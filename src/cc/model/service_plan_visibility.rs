@@ -1,7 +1,10 @@
 //! Which orgs may use a plan that is not public.
 
-use super::resource::{Resource, ToOne};
+use sqlx::AnyPool;
+
+use super::resource::{Resource, ToOne, text_column};
 use super::{ORGANIZATIONS, SERVICE_PLANS};
+use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
 
 pub static SERVICE_PLAN_VISIBILITIES: Resource = Resource {
@@ -18,3 +21,18 @@ pub static SERVICE_PLAN_VISIBILITIES: Resource = Resource {
     scope: None,
     visibility: Visibility::InOrg("organization_guid"),
 };
+
+/// The orgs a plan is visible to (guid, name), by name.
+pub async fn orgs_of_plan(db: &AnyPool, plan: &str) -> ApiResult<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT o.guid, o.name FROM service_plan_visibilities v JOIN organizations o ON o.guid = v.organization_guid \
+         WHERE v.service_plan_guid = $1 ORDER BY o.name",
+    )
+    .bind(plan)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|o| (text_column(o, "guid").unwrap_or_default(), text_column(o, "name").unwrap_or_default()))
+        .collect())
+}

@@ -4,7 +4,7 @@ use sqlx::AnyPool;
 
 use super::resource::{Kind::*, Resource, field, text_column, to_many};
 use super::{ORGANIZATIONS, SPACES};
-use crate::cc::error::ApiResult;
+use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::permissions::Visibility;
 
 pub static USERS: Resource = Resource {
@@ -83,13 +83,14 @@ pub async fn logins(db: &AnyPool, username: Option<&str>) -> ApiResult<Vec<Login
         .collect())
 }
 
+/// The guid of the user called `username`, or UserNotFound.
+pub async fn guid_named(db: &AnyPool, username: &str) -> ApiResult<String> {
+    let guid: Option<String> =
+        sqlx::query_scalar("SELECT guid FROM users WHERE username = $1").bind(username).fetch_optional(db).await?;
+    guid.ok_or_else(|| ApiError::new("UserNotFound", &[username]))
+}
+
 /// The user's name, if there is such a user.
 pub async fn username_of(db: &AnyPool, guid: &str) -> ApiResult<Option<String>> {
     Ok(sqlx::query_scalar("SELECT username FROM users WHERE guid = $1").bind(guid).fetch_optional(db).await?)
-}
-
-/// Deletes the user (their roles went first).
-pub async fn delete(db: &AnyPool, guid: &str) -> ApiResult<()> {
-    sqlx::query("DELETE FROM users WHERE guid = $1").bind(guid).execute(db).await?;
-    Ok(())
 }

@@ -22,6 +22,7 @@ use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::app::App;
 use crate::cc::model::job::Job;
 use crate::cc::model::process::{Process, ProcessChanges, WEB};
+use crate::cc::model::route::{self, MappedRoute};
 use crate::cc::model::space::Space;
 use crate::cc::model::sql::Condition;
 use crate::cc::model::{APPS, DOMAINS, stack};
@@ -188,10 +189,7 @@ async fn apply_app(cc: &Cc, user: &CurrentUser, space: &str, app: &ManifestApp, 
 }
 
 async fn apply_routes(cc: &Cc, user: &CurrentUser, space: &str, app_guid: &str, app: &ManifestApp) -> ApiResult<()> {
-    let mapped: Vec<String> = sqlx::query_scalar("SELECT route_guid FROM route_mappings WHERE app_guid = $1")
-        .bind(app_guid)
-        .fetch_all(&cc.db)
-        .await?;
+    let mapped: Vec<String> = MappedRoute::of_app(&cc.db, app_guid).await?.into_iter().map(|r| r.guid).collect();
     if app.no_route {
         for route in mapped {
             routing::remove_mapping(cc, user, app_guid, &route).await?;
@@ -219,14 +217,7 @@ async fn apply_routes(cc: &Cc, user: &CurrentUser, space: &str, app_guid: &str, 
         None => Vec::new(),
     };
     for (host, domain, path) in wanted {
-        let found: Option<String> =
-            sqlx::query_scalar("SELECT guid FROM routes WHERE host = $1 AND domain_guid = $2 AND path = $3")
-                .bind(&host)
-                .bind(&domain)
-                .bind(&path)
-                .fetch_optional(&cc.db)
-                .await?;
-        let route = match found {
+        let route = match route::guid_of(&cc.db, &host, &domain, &path).await? {
             Some(route) => route,
             None => {
                 let new = NewRoute { host, path, domain_guid: domain, space_guid: space.to_string() };
@@ -319,7 +310,7 @@ async fn current(cc: &Cc, app: &App) -> ApiResult<Value> {
     if !env.is_empty() {
         entry["env"] = Value::Object(env);
     }
-    let routes = crate::cc::model::route::MappedRoute::of_app(&cc.db, &app.guid).await?;
+    let routes = MappedRoute::of_app(&cc.db, &app.guid).await?;
     if routes.is_empty() {
         entry["no-route"] = json!(true);
     } else {

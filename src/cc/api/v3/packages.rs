@@ -24,7 +24,7 @@ use crate::cc::v3::app::APPS;
 use crate::cc::v3::build::BUILDS;
 use crate::cc::v3::droplet::DROPLETS;
 use crate::cc::v3::package::PACKAGES;
-use crate::cc::{Cc, now, stager};
+use crate::cc::{Cc, stager};
 
 /// `POST /v3/resource_matches`: the given files the resource pool has (201, as CF answers).
 pub async fn resource_matches(
@@ -154,26 +154,8 @@ pub async fn create_build(
     }
     let app: String = row.try_get("app_guid")?;
     let sha1: Option<String> = row.try_get("sha1")?;
-    let staging: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM builds WHERE app_guid = $1 AND state = $2")
-        .bind(&app)
-        .bind("STAGING")
-        .fetch_one(&cc.db)
-        .await?;
-    if staging > 0 {
-        return Err(invalid("Only one build can be STAGING at a time per application."));
-    }
-    let guid = build::create(&cc.db, &app, &package, (&user.user.guid, &user.user.username)).await?;
-    sqlx::query(
-        "UPDATE apps SET package_hash = $1, package_state = $2, package_updated_at = $3, staging_failed_reason = NULL, \
-         staging_failed_description = NULL, updated_at = $4 WHERE guid = $5",
-    )
-    .bind(sha1)
-    .bind("PENDING")
-    .bind(now())
-    .bind(now())
-    .bind(&app)
-    .execute(&cc.db)
-    .await?;
+    let user_id = (user.user.guid.as_str(), user.user.username.as_str());
+    let guid = build::create(&cc.db, &app, &package, sha1.as_deref(), user_id).await?;
     tokio::spawn(stager::stage_and_start(cc.clone(), app));
     Ok((StatusCode::CREATED, Json(BUILDS.show(&cc, &user.user, &guid, None).await?)))
 }

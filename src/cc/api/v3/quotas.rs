@@ -254,7 +254,7 @@ async fn delete(cc: &Cc, user: &CurrentUser, resource: &'static V3Resource, guid
         ));
     }
     let job = Job::create(&cc.db, &cc.id, "quota.delete").await?;
-    quota::delete(&cc.db, resource.model.table, guid).await?;
+    quota::delete(&cc.db, resource.model, guid).await?;
     Job::finish(&cc.db, &job, None).await;
     Ok(accepted_job(cc, &job))
 }

@@ -16,19 +16,14 @@ use super::body::{Body, invalid};
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
-use crate::cc::model::metadata;
 use crate::cc::model::route_binding::RouteBinding;
-use crate::cc::route_services;
+use crate::cc::model::{ALL_SERVICE_INSTANCES, metadata};
 use crate::cc::v3::SERVICE_ROUTE_BINDINGS;
+use crate::cc::{route_services, services};
 
 /// Whether the instance is brokered (its work answers with a job).
 async fn brokered(cc: &Cc, instance: &str) -> ApiResult<bool> {
-    let plan: Option<Option<String>> =
-        sqlx::query_scalar("SELECT service_plan_guid FROM service_instances WHERE guid = $1")
-            .bind(instance)
-            .fetch_optional(&cc.db)
-            .await?;
-    Ok(plan.flatten().is_some())
+    Ok(services::is_managed(&ALL_SERVICE_INSTANCES.find(&cc.db, instance).await?))
 }
 
 /// `POST /v3/service_route_bindings` `{"relationships": {"route", "service_instance"}, "parameters"}`.

@@ -176,12 +176,7 @@ pub async fn remove_destination(
     user: CurrentUser,
     Path((route, destination)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let app: Option<String> =
-        sqlx::query_scalar("SELECT app_guid FROM route_mappings WHERE guid = $1 AND route_guid = $2")
-            .bind(&destination)
-            .bind(&route)
-            .fetch_optional(&cc.db)
-            .await?;
+    let app = crate::cc::model::route::app_of_mapping(&cc.db, &route, &destination).await?;
     let app = app.ok_or_else(|| {
         invalid(&format!(
             "Unable to unmap route from destination. Ensure the route has a destination with this guid: {destination}"

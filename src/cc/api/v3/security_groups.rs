@@ -124,12 +124,7 @@ pub async fn bind_spaces(
     for space in guids(&body, "data")? {
         security_groups::bind(&cc, &guid, &space, running, true).await?;
     }
-    let table = security_groups::bindings_table(running);
-    let spaces: Vec<String> =
-        sqlx::query_scalar(&format!("SELECT space_guid FROM {table} WHERE security_group_guid = $1"))
-            .bind(&guid)
-            .fetch_all(&cc.db)
-            .await?;
+    let spaces = security_groups::bound_spaces(&cc, &guid, running).await?;
     let data: Vec<Value> = spaces.iter().map(|guid| json!({"guid": guid})).collect();
     Ok(Json(json!({"data": data})))
 }

@@ -17,7 +17,7 @@ use super::body::{Body, invalid};
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
-use crate::cc::model::{SERVICE_PLANS, metadata};
+use crate::cc::model::{SERVICE_PLANS, metadata, service_plan_visibility};
 use crate::cc::osb::registration::Registration;
 use crate::cc::permissions::require;
 use crate::cc::service_brokers::{self, BrokerChanges};
@@ -80,20 +80,11 @@ async fn visibility_of(cc: &Cc, plan: &str) -> ApiResult<Value> {
     if public {
         return Ok(json!({"type": "public"}));
     }
-    let orgs = sqlx::query(
-        "SELECT o.guid, o.name FROM service_plan_visibilities v JOIN organizations o ON o.guid = v.organization_guid \
-         WHERE v.service_plan_guid = $1 ORDER BY o.name",
-    )
-    .bind(plan)
-    .fetch_all(&cc.db)
-    .await?;
+    let orgs = service_plan_visibility::orgs_of_plan(&cc.db, plan).await?;
     if orgs.is_empty() {
         return Ok(json!({"type": "admin"}));
     }
-    let organizations: Vec<Value> = orgs
-        .iter()
-        .map(|o| json!({"guid": o.try_get::<String, _>("guid").unwrap_or_default(), "name": o.try_get::<String, _>("name").unwrap_or_default()}))
-        .collect();
+    let organizations: Vec<Value> = orgs.iter().map(|(guid, name)| json!({"guid": guid, "name": name})).collect();
     Ok(json!({"type": "organization", "organizations": organizations}))
 }
 

@@ -241,9 +241,8 @@ async fn user_named(cc: &Cc, body: &Body, prefix: &str) -> ApiResult<Option<Stri
         return Ok(Some(guid));
     }
     let Some(name) = body.string(&format!("{prefix}username"), "Username")? else { return Ok(None) };
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT guid FROM users WHERE username = $1").bind(&name).fetch_optional(&cc.db).await?;
-    found.map(Some).ok_or_else(|| invalid(&format!("No user exists with the username '{name}' and origin 'uaa'.")))
+    let found = crate::cc::model::user::guid_named(&cc.db, &name).await;
+    found.map(Some).map_err(|_| invalid(&format!("No user exists with the username '{name}' and origin 'uaa'.")))
 }
 
 /// `GET /v3/spaces/:guid/{running,staging}_security_groups`: the groups
