@@ -13,7 +13,11 @@ and fails when
      above its own;
   3. files import each other in a circle. A file reaching its own
      ancestors' module files (`super::Thing` from a child) is a module
-     using its face, not an edge of a circle.
+     using its face, not an edge of a circle;
+  4. a file of the CC outside its models runs SQL (`sqlx::query…`): the
+     CCDB is read and changed through the models alone (and the two files
+     below them that decide who asks and what they may do — see
+     SQL_OUTSIDE_MODELS).
 
     scripts/check-layers.py          check, print what is wrong
     scripts/check-layers.py --graph  also print every file's imports
@@ -43,11 +47,29 @@ INNER_LAYERS = {
         ["cc/error.rs", "cc/auth.rs", "cc/model/sql.rs"],  # what all of the CC says and who asks
         ["cc/permissions.rs"],  # who may see and change what
         ["cc/model/"],  # what the CC stores: a file per resource
-        ["cc/v2/"],  # the v2 envelope of any model
+        ["cc/v2/", "cc/v3/"],  # the v2 and v3 presenters of any model
         [None],  # services: runner, stager, rollout, brokers, seeding...
         ["cc/api/"],  # the HTTP handlers, which nothing below imports
     ],
 }
+
+
+# Files of the CC that run SQL outside `cc/model/`, and why: they sit below
+# the models (which use them), so they cannot call a model.
+SQL_OUTSIDE_MODELS = {
+    "cc/auth.rs": "UAA's users: who asks, read before any model is",
+    "cc/permissions.rs": "the roles that decide what a user may see, which every model's visibility uses",
+}
+
+RUNS_SQL = re.compile(r"\bsqlx::query(?:_scalar|_as)?\b")
+
+
+def runs_sql_outside_models(path, text):
+    """Whether `path` is a file of the CC outside its models that runs SQL."""
+    relative = os.path.relpath(path, SRC).replace(os.sep, "/")
+    if not relative.startswith("cc/") or relative.startswith("cc/model/") or relative in SQL_OUTSIDE_MODELS:
+        return False
+    return bool(RUNS_SQL.search(text))
 
 
 def inner_layer(path):
@@ -238,6 +260,8 @@ def main():
         with open(f, encoding="utf-8") as handle:
             text = strip(handle.read())
         targets = imports(f, text)
+        if runs_sql_outside_models(f, text):
+            problems.append(f"{rel(f)}: runs SQL outside the CC's models (move the query into src/cc/model/)")
         faces = ancestors_files(f)
         graph[f] = sorted(t for t in targets if t not in faces)
         top = module_of(f)[0] if module_of(f) else None
@@ -267,7 +291,7 @@ def main():
         print(f"layering: {len(problems)} problem(s)")
         return 1
     print(f"layering: {len(files)} files, {sum(map(len, graph.values()))} imports, no role imports another, "
-          "the CC's layers hold, no circles")
+          "the CC's layers hold, no circles, the CC's SQL is in its models")
     return 0
 
 

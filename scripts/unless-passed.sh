@@ -25,12 +25,15 @@ cd "$repo"
 if [ -n "$(git status --porcelain -- "${paths[@]}" 2>/dev/null)" ] || ! git rev-parse -q HEAD >/dev/null 2>&1; then
   exec "$@"
 fi
-hash=$({
-  git ls-files -s -- "${paths[@]}"
-  printf '%s\n' "$@"
-  rustc --version 2>/dev/null || true
-  /usr/bin/rustc --version 2>/dev/null || true
-} | sha256sum | cut -c1-16)
+inputs_hash() {
+  {
+    git ls-files -s -- "${paths[@]}"
+    printf '%s\n' "$@"
+    rustc --version 2>/dev/null || true
+    /usr/bin/rustc --version 2>/dev/null || true
+  } | sha256sum | cut -c1-16
+}
+hash=$(inputs_hash "$@")
 stamps=${XDG_CACHE_HOME:-$HOME/.cache}/wf-ci
 if [ -f "$stamps/$name-$hash" ]; then
   echo "$name: its inputs ($hash) passed here before; not run again"
@@ -38,4 +41,7 @@ if [ -f "$stamps/$name-$hash" ]; then
 fi
 "$@"
 mkdir -p "$stamps"
-touch "$stamps/$name-$hash"
+# A step may install a toolchain whose version is an input (the guests
+# step installs the wasm one): the hash taken now is the one the next run
+# computes, so it is kept beside the first.
+touch "$stamps/$name-$hash" "$stamps/$name-$(inputs_hash "$@")"

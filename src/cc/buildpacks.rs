@@ -5,13 +5,11 @@
 //! goes with bits that are not one, as `cf create-buildpack` makes the
 //! record first. Admins only: the callers check.
 
-use sqlx::Row;
-
-use super::error::{ApiError, ApiResult, taken_or};
+use super::error::{ApiError, ApiResult};
 use super::model::BUILDPACKS;
-use super::model::resource::text_column;
+use super::model::buildpack::Buildpack;
 use super::model::sql::{Assignments, SqlValue};
-use super::{Cc, new_guid, now};
+use super::{Cc, new_guid};
 use crate::blobstore::{keys, package, sha1_hex};
 use crate::protocol::STACK;
 
@@ -32,19 +30,9 @@ pub fn valid_name(name: &str) -> bool {
 /// A new buildpack (its name checked by the caller) for `stack`; its guid.
 pub async fn create(cc: &Cc, name: &str, stack: Option<String>, changes: BuildpackChanges) -> ApiResult<String> {
     let guid = new_guid();
-    sqlx::query(
-        "INSERT INTO buildpacks (guid, name, stack, position, enabled, locked, created_at) \
-         VALUES ($1, $2, $3, (SELECT COALESCE(MAX(position), 0) + 1 FROM buildpacks), $4, $5, $6)",
-    )
-    .bind(&guid)
-    .bind(name)
-    .bind(stack.unwrap_or_else(|| STACK.into()))
-    .bind(changes.enabled.unwrap_or(true))
-    .bind(changes.locked.unwrap_or(false))
-    .bind(now())
-    .execute(&cc.db)
-    .await
-    .map_err(|e| taken_or(e, "BuildpackNameTaken", name))?;
+    let stack = stack.unwrap_or_else(|| STACK.into());
+    let (enabled, locked) = (changes.enabled.unwrap_or(true), changes.locked.unwrap_or(false));
+    Buildpack::insert(&cc.db, &guid, name, &stack, enabled, locked).await?;
     if let Some(position) = changes.position {
         renumber(cc, Some((&guid, position))).await?;
     }
@@ -72,41 +60,30 @@ pub async fn update(cc: &Cc, guid: &str, changes: BuildpackChanges) -> ApiResult
 
 pub async fn delete(cc: &Cc, guid: &str) -> ApiResult<()> {
     BUILDPACKS.find(&cc.db, guid).await?;
-    sqlx::query("DELETE FROM buildpacks WHERE guid = $1").bind(guid).execute(&cc.db).await?;
+    BUILDPACKS.delete(&cc.db, guid).await?;
     renumber(cc, None).await
 }
 
 /// Gives the buildpack its component from `data` (uploaded as `filename`);
 /// BuildpackLocked, or BuildpackBitsUploadInvalid.
 pub async fn upload(cc: &Cc, guid: &str, filename: &str, data: &[u8]) -> ApiResult<()> {
-    let row = BUILDPACKS.find(&cc.db, guid).await?;
-    let locked =
-        row.try_get::<bool, _>("locked").or_else(|_| row.try_get::<i64, _>("locked").map(|v| v != 0)).unwrap_or(false);
-    if locked {
+    let buildpack = Buildpack::find(&cc.db, guid).await?;
+    if buildpack.locked {
         return Err(ApiError::new("BuildpackLocked", &[]));
     }
     let wasm = match component_in(data) {
         Ok(wasm) => wasm,
         Err(e) => {
-            if text_column(&row, "blob_key").is_none() {
-                sqlx::query("DELETE FROM buildpacks WHERE guid = $1").bind(guid).execute(&cc.db).await?;
+            if buildpack.blob_key.is_none() {
+                BUILDPACKS.delete(&cc.db, guid).await?;
             }
             return Err(ApiError::new("BuildpackBitsUploadInvalid", &[&e]));
         }
     };
-    let name: String = row.try_get("name").unwrap_or_default();
     let sha1 = sha1_hex(&wasm);
-    let key = keys::buildpack(&name, &sha1);
+    let key = keys::buildpack(&buildpack.name, &sha1);
     cc.blobstore.put(&key, wasm.into()).await?;
-    sqlx::query("UPDATE buildpacks SET blob_key = $1, sha1 = $2, filename = $3, updated_at = $4 WHERE guid = $5")
-        .bind(&key)
-        .bind(&sha1)
-        .bind(filename)
-        .bind(now())
-        .bind(guid)
-        .execute(&cc.db)
-        .await?;
-    Ok(())
+    Buildpack::set_component(&cc.db, guid, &key, &sha1, filename).await
 }
 
 /// A buildpack component: the bytes themselves, or the one `.wasm` in a zip.
@@ -129,19 +106,14 @@ fn component_in(data: &[u8]) -> Result<Vec<u8>, String> {
 /// Gives buildpacks positions 1..n in their current order, `moved` placed
 /// where asked.
 async fn renumber(cc: &Cc, moved: Option<(&str, i64)>) -> ApiResult<()> {
-    let mut order: Vec<String> =
-        sqlx::query_scalar("SELECT guid FROM buildpacks ORDER BY position, id").fetch_all(&cc.db).await?;
+    let mut order = Buildpack::guids_in_order(&cc.db).await?;
     if let Some((guid, position)) = moved {
         order.retain(|g| g != guid);
         let at = (position.max(1) as usize - 1).min(order.len());
         order.insert(at, guid.to_string());
     }
     for (i, guid) in order.iter().enumerate() {
-        sqlx::query("UPDATE buildpacks SET position = $1 WHERE guid = $2")
-            .bind(i as i64 + 1)
-            .bind(guid)
-            .execute(&cc.db)
-            .await?;
+        Buildpack::set_position(&cc.db, guid, i as i64 + 1).await?;
     }
     Ok(())
 }

@@ -7,11 +7,12 @@
 
 use sqlx::Row;
 
+use super::Cc;
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult};
+use super::model::role::{self, RoleIn};
 use super::model::{ORGANIZATIONS, SPACES, USERS};
 use super::permissions::{is_org_manager, is_space_manager, require};
-use super::{Cc, new_guid, now};
 
 pub const ORG_ROLES: [&str; 4] = ["users", "managers", "billing_managers", "auditors"];
 pub const SPACE_ROLES: [&str; 3] = ["developers", "managers", "auditors"];
@@ -20,26 +21,12 @@ pub const SPACE_ROLES: [&str; 3] = ["developers", "managers", "auditors"];
 /// existing one's if they have it).
 pub async fn add_org_role(cc: &Cc, user: &CurrentUser, org: &str, role: &str, member: &str) -> ApiResult<String> {
     check_org(cc, user, org, role, member).await?;
-    grant(cc, "organization_roles", "organization_guid", org, role, member).await
+    RoleIn::Org(org).grant(&cc.db, role, member).await
 }
 
 pub async fn remove_org_role(cc: &Cc, user: &CurrentUser, org: &str, role: &str, member: &str) -> ApiResult<()> {
     check_org(cc, user, org, role, member).await?;
-    if role == "users" {
-        // Leaving an org means leaving its spaces too.
-        sqlx::query("DELETE FROM space_roles WHERE user_guid = $1 AND space_guid IN (SELECT guid FROM spaces WHERE organization_guid = $2)")
-            .bind(member)
-            .bind(org)
-            .execute(&cc.db)
-            .await?;
-    }
-    sqlx::query("DELETE FROM organization_roles WHERE organization_guid = $1 AND user_guid = $2 AND role = $3")
-        .bind(org)
-        .bind(member)
-        .bind(role)
-        .execute(&cc.db)
-        .await?;
-    Ok(())
+    RoleIn::Org(org).revoke(&cc.db, role, member).await
 }
 
 async fn check_org(cc: &Cc, user: &CurrentUser, org: &str, role: &str, member: &str) -> ApiResult<()> {
@@ -55,54 +42,15 @@ async fn check_org(cc: &Cc, user: &CurrentUser, org: &str, role: &str, member: &
 /// Gives `member` (a member of the space's org) the space role; its guid.
 pub async fn add_space_role(cc: &Cc, user: &CurrentUser, space: &str, role: &str, member: &str) -> ApiResult<String> {
     let org = check_space(cc, user, space, role, member).await?;
-    let in_org: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM organization_roles WHERE organization_guid = $1 AND user_guid = $2")
-            .bind(&org)
-            .bind(member)
-            .fetch_one(&cc.db)
-            .await?;
-    if in_org == 0 {
+    if !role::is_org_member(&cc.db, &org, member).await? {
         return Err(ApiError::new("InvalidRelation", &["The user must be a member of the space's organization first"]));
     }
-    grant(cc, "space_roles", "space_guid", space, role, member).await
-}
-
-/// Stores the role in `table` (`organization_roles` or `space_roles`, whose
-/// `column` names the org or space) unless the member has it; its guid.
-async fn grant(cc: &Cc, table: &str, column: &str, scope: &str, role: &str, member: &str) -> ApiResult<String> {
-    let existing: Option<String> =
-        sqlx::query_scalar(&format!("SELECT guid FROM {table} WHERE {column} = $1 AND user_guid = $2 AND role = $3"))
-            .bind(scope)
-            .bind(member)
-            .bind(role)
-            .fetch_optional(&cc.db)
-            .await?;
-    if let Some(guid) = existing {
-        return Ok(guid);
-    }
-    let guid = new_guid();
-    sqlx::query(&format!(
-        "INSERT INTO {table} ({column}, user_guid, role, guid, created_at) VALUES ($1, $2, $3, $4, $5)"
-    ))
-    .bind(scope)
-    .bind(member)
-    .bind(role)
-    .bind(&guid)
-    .bind(now())
-    .execute(&cc.db)
-    .await?;
-    Ok(guid)
+    RoleIn::Space(space).grant(&cc.db, role, member).await
 }
 
 pub async fn remove_space_role(cc: &Cc, user: &CurrentUser, space: &str, role: &str, member: &str) -> ApiResult<()> {
     check_space(cc, user, space, role, member).await?;
-    sqlx::query("DELETE FROM space_roles WHERE space_guid = $1 AND user_guid = $2 AND role = $3")
-        .bind(space)
-        .bind(member)
-        .bind(role)
-        .execute(&cc.db)
-        .await?;
-    Ok(())
+    RoleIn::Space(space).revoke(&cc.db, role, member).await
 }
 
 /// Checks a space role change; the space's org.
@@ -131,7 +79,5 @@ pub async fn delete_login(cc: &Cc, user: &CurrentUser, member: &str) -> ApiResul
 pub async fn forget_user(cc: &Cc, user: &CurrentUser, member: &str) -> ApiResult<()> {
     require(user.user.admin)?;
     USERS.find(&cc.db, member).await?;
-    sqlx::query("DELETE FROM space_roles WHERE user_guid = $1").bind(member).execute(&cc.db).await?;
-    sqlx::query("DELETE FROM organization_roles WHERE user_guid = $1").bind(member).execute(&cc.db).await?;
-    Ok(())
+    role::revoke_all(&cc.db, member).await
 }

@@ -7,12 +7,10 @@
 //! CCs starting at once install each package once.
 
 use anyhow::Result;
-use sqlx::Row;
 
-use super::model::resource::bool_column;
-use super::{Cc, new_guid, now};
+use super::Cc;
+use super::model::buildpack::{self, Released};
 use crate::blobstore::{keys, sha1_hex};
-use crate::protocol::STACK;
 
 pub struct ReleasePackage {
     pub name: &'static str,
@@ -70,14 +68,7 @@ pub async fn install_builtin_buildpacks(cc: &Cc) -> Result<()> {
 
 async fn install(cc: &Cc, package: &ReleasePackage, position: i64) -> Result<()> {
     let sha1 = package.sha1();
-    let row = sqlx::query("SELECT sha1, locked FROM buildpacks WHERE name = $1")
-        .bind(package.name)
-        .fetch_optional(&cc.db)
-        .await?;
-    let current = row.map(|row| {
-        let locked = bool_column(&row, "locked").unwrap_or(false);
-        (row.try_get::<Option<String>, _>("sha1").ok().flatten(), locked)
-    });
+    let current = buildpack::installed(&cc.db, package.name).await.map_err(|e| anyhow::anyhow!("{}", e.description))?;
     match &current {
         Some((installed, _)) if installed.as_deref() == Some(sha1.as_str()) => return Ok(()),
         Some((_, true)) => {
@@ -88,45 +79,14 @@ async fn install(cc: &Cc, package: &ReleasePackage, position: i64) -> Result<()>
     }
     let key = keys::buildpack(package.name, &sha1);
     cc.blobstore.put(&key, package.bits.to_vec().into()).await?;
-    if current.is_some() {
-        sqlx::query(
-            "UPDATE buildpacks SET blob_key = $1, sha1 = $2, filename = $3, updated_at = $4 WHERE name = $5 AND locked = $6",
-        )
-        .bind(&key)
-        .bind(&sha1)
-        .bind(package.filename())
-        .bind(now())
-        .bind(package.name)
-        .bind(false)
-        .execute(&cc.db)
-        .await?;
-    } else {
-        let inserted = sqlx::query(
-            "INSERT INTO buildpacks (guid, name, stack, position, enabled, locked, filename, blob_key, sha1, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(new_guid())
-        .bind(package.name)
-        .bind(STACK)
-        .bind(position)
-        .bind(true)
-        .bind(false)
-        .bind(package.filename())
-        .bind(&key)
-        .bind(&sha1)
-        .bind(now())
-        .execute(&cc.db)
-        .await?;
-        if inserted.rows_affected() == 1 {
-            // A package new in this release goes where the release puts
-            // it; the buildpacks from there on move down one.
-            sqlx::query("UPDATE buildpacks SET position = position + 1 WHERE position >= $1 AND name <> $2")
-                .bind(position)
-                .bind(package.name)
-                .execute(&cc.db)
-                .await?;
-        }
-    }
+    let filename = package.filename();
+    let released = Released { name: package.name, filename: &filename, blob_key: &key, sha1: &sha1 };
+    let installed = match current {
+        Some(_) => buildpack::replace_released(&cc.db, &released).await,
+        // A package new in this release goes where the release puts it.
+        None => buildpack::insert_released(&cc.db, &released, position).await,
+    };
+    installed.map_err(|e| anyhow::anyhow!("installing buildpack {}: {}", package.name, e.description))?;
     tracing::info!("installed buildpack {} version {} ({sha1})", package.name, package.version());
     Ok(())
 }

@@ -7,20 +7,19 @@
 //! service must require `route_forwarding`). The route's apps register it
 //! anew with the url ([`super::runner::routes_changed`]).
 
-use serde_json::Value;
-use sqlx::any::AnyRow;
-
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::model::ALL_SERVICE_INSTANCES;
-use super::model::resource::text_column;
 use super::model::route::MappedRoute;
 use super::model::route_binding::{ROUTE_BINDINGS, RouteBinding};
+use super::model::service::PlanBroker;
+use super::model::service_instance::ServiceInstance;
+use super::osb::orphans;
 use super::osb::requests::BindResource;
-use super::osb::{PlanBroker, orphans};
 use super::routing::writable_route;
-use super::services::{is_managed, not_busy, tell_route_apps, unbind_at_broker, writable_instance};
+use super::services::{tell_route_apps, unbind_at_broker, writable_instance};
 use super::{Cc, new_guid};
+use serde_json::Value;
 
 /// Binds the route to the instance; the binding's guid.
 pub async fn bind(
@@ -32,7 +31,7 @@ pub async fn bind(
 ) -> ApiResult<String> {
     let instance = writable_instance(cc, user, &ALL_SERVICE_INSTANCES, instance_guid).await?;
     let route = writable_route(cc, user, route_guid).await?;
-    if text_column(&instance, "space_guid") != text_column(&route, "space_guid") {
+    if route.space_guid != instance.space_guid {
         return Err(ApiError::new("ServiceInstanceRouteBindingSpaceMismatch", &[]));
     }
     if let Some(existing) = RouteBinding::of_route(&cc.db, route_guid).await? {
@@ -41,10 +40,12 @@ pub async fn bind(
         return Err(ApiError::new(name, &[]));
     }
     let guid = new_guid();
-    let url = if is_managed(&instance) {
+    let url = if instance.managed {
         url_from_broker(cc, user, &instance, &guid, route_guid, parameters).await?
     } else {
-        text_column(&instance, "route_service_url")
+        instance
+            .route_service_url
+            .clone()
             .filter(|url| !url.is_empty())
             .ok_or_else(|| ApiError::new("ServiceDoesNotSupportRoutes", &[]))?
     };
@@ -58,20 +59,19 @@ pub async fn bind(
 async fn url_from_broker(
     cc: &Cc,
     user: &CurrentUser,
-    instance: &AnyRow,
+    instance: &ServiceInstance,
     guid: &str,
     route: &str,
     parameters: Option<&Value>,
 ) -> ApiResult<String> {
-    not_busy(instance)?;
-    let plan = PlanBroker::load(cc, &text_column(instance, "service_plan_guid").unwrap_or_default()).await?;
+    instance.not_busy()?;
+    let plan = PlanBroker::find(&cc.db, instance.service_plan_guid.as_deref().unwrap_or_default()).await?;
     if !plan.requires.iter().any(|r| r == "route_forwarding") {
         return Err(ApiError::new("ServiceDoesNotSupportRoutes", &[]));
     }
     let url = MappedRoute::find(&cc.db, route).await?.uri();
-    let instance_guid = text_column(instance, "guid").unwrap_or_default();
-    let target = plan.target(&instance_guid);
-    match plan.broker().bind(&target, guid, BindResource::Route(&url), parameters, &user.user.guid).await {
+    let target = plan.target(&instance.guid);
+    match plan.broker(cc).bind(&target, guid, BindResource::Route(&url), parameters, &user.user.guid).await {
         Ok(body) => Ok(body.get("route_service_url").and_then(Value::as_str).unwrap_or_default().to_string()),
         Err(failure) => {
             if failure.orphan {

@@ -6,16 +6,15 @@
 //! as an audit event.
 
 use serde_json::{Value, json};
-use sqlx::any::AnyRow;
 
 use super::app_changes::{app_event, writable_app};
 use super::auth::CurrentUser;
-use super::error::{ApiError, ApiResult, taken_or};
+use super::error::{ApiError, ApiResult};
 use super::model::event::{self, Actee, Actor};
-use super::model::route::RouteShares;
-use super::model::{APPS, DOMAINS, ROUTES, SPACES};
+use super::model::route::{self, Route, RouteMapping, RouteShares};
+use super::model::{APPS, DOMAINS, SPACES, domain};
 use super::permissions::{is_space_developer, require};
-use super::{Cc, new_guid, now, quotas, runner};
+use super::{Cc, new_guid, quotas, runner};
 
 /// What a new route is made of.
 pub struct NewRoute {
@@ -54,18 +53,9 @@ pub async fn create(cc: &Cc, user: &CurrentUser, new: NewRoute, request: Value) 
     let guid = new_guid();
     let domain_name: String = sqlx::Row::try_get(&domain, "name").unwrap_or_default();
     let fqdn = if host.is_empty() { domain_name } else { format!("{host}.{domain_name}") };
-    sqlx::query(
-        "INSERT INTO routes (guid, host, path, domain_guid, space_guid, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&guid)
-    .bind(&host)
-    .bind(&path)
-    .bind(&domain_guid)
-    .bind(&space_guid)
-    .bind(now())
-    .execute(&cc.db)
-    .await
-    .map_err(|e| taken_or(e, "RouteHostTaken", &fqdn))?;
+    let new =
+        route::NewRoute { guid: &guid, host: &host, path: &path, domain_guid: &domain_guid, space_guid: &space_guid };
+    Route::insert(&cc.db, new, &fqdn).await?;
     route_event(cc, user, "audit.route.create", &guid, &fqdn, &space_guid, request).await;
     Ok(guid)
 }
@@ -73,17 +63,9 @@ pub async fn create(cc: &Cc, user: &CurrentUser, new: NewRoute, request: Value) 
 /// Deletes the route and its mappings, and tells the apps it led to.
 pub async fn delete(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<()> {
     let route = writable_route(cc, user, guid).await?;
-    let host: String = sqlx::Row::try_get(&route, "host").unwrap_or_default();
-    let space: String = sqlx::Row::try_get(&route, "space_guid").unwrap_or_default();
-    route_event(cc, user, "audit.route.delete-request", guid, &host, &space, json!({"recursive": false})).await;
-    let apps: Vec<String> = sqlx::query_scalar("SELECT app_guid FROM route_mappings WHERE route_guid = $1")
-        .bind(guid)
-        .fetch_all(&cc.db)
-        .await?;
-    sqlx::query("DELETE FROM route_mappings WHERE route_guid = $1").bind(guid).execute(&cc.db).await?;
-    RouteShares::forget(&cc.db, None, Some(guid)).await?;
-    sqlx::query("DELETE FROM routes WHERE guid = $1").bind(guid).execute(&cc.db).await?;
-    for app in apps {
+    let request = json!({"recursive": false});
+    route_event(cc, user, "audit.route.delete-request", guid, &route.host, &route.space_guid, request).await;
+    for app in Route::delete(&cc.db, guid).await? {
         runner::routes_changed(cc, &app).await?;
     }
     Ok(())
@@ -94,31 +76,16 @@ pub async fn add_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) ->
     let app_row = writable_app(cc, user, app).await?;
     let app_space: String = sqlx::Row::try_get(&app_row, "space_guid").unwrap_or_default();
     // A route shared with the app's space is the app's space developers' to map.
-    if !RouteShares::includes(&cc.db, route, &app_space).await? {
-        let route_row = writable_route(cc, user, route).await?;
-        let route_space: String = sqlx::Row::try_get(&route_row, "space_guid").unwrap_or_default();
-        if app_space != route_space {
-            return Err(ApiError::new("InvalidRelation", &["The app and the route must be in the same space"]));
-        }
+    if !RouteShares::includes(&cc.db, route, &app_space).await?
+        && app_space != writable_route(cc, user, route).await?.space_guid
+    {
+        return Err(ApiError::new("InvalidRelation", &["The app and the route must be in the same space"]));
     }
-    let existing: Option<String> =
-        sqlx::query_scalar("SELECT guid FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
-            .bind(app)
-            .bind(route)
-            .fetch_optional(&cc.db)
-            .await?;
-    if let Some(guid) = existing {
+    if let Some(guid) = RouteMapping::find(&cc.db, app, route).await? {
         return Ok(guid);
     }
     let guid = new_guid();
-    sqlx::query("INSERT INTO route_mappings (guid, app_guid, route_guid, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&guid)
-        .bind(app)
-        .bind(route)
-        .bind(now())
-        .execute(&cc.db)
-        .await
-        .map_err(|e| taken_or(e, "RouteMappingTaken", route))?;
+    RouteMapping::insert(&cc.db, &guid, app, route).await?;
     runner::routes_changed(cc, app).await?;
     let entity = APPS.render(&app_row)["entity"].clone();
     app_event(cc, user, "audit.app.map-route", app, &entity, json!({"route_guid": route})).await;
@@ -131,11 +98,7 @@ pub async fn remove_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str)
     if !RouteShares::includes(&cc.db, route, &app_space).await? {
         writable_route(cc, user, route).await?;
     }
-    sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
-        .bind(app)
-        .bind(route)
-        .execute(&cc.db)
-        .await?;
+    RouteMapping::delete(&cc.db, app, route).await?;
     runner::routes_changed(cc, app).await?;
     let entity = APPS.render(&app_row)["entity"].clone();
     app_event(cc, user, "audit.app.unmap-route", app, &entity, json!({"route_guid": route})).await;
@@ -146,7 +109,7 @@ pub async fn remove_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str)
 /// develops in its space and in each of them.
 pub async fn share(cc: &Cc, user: &CurrentUser, route: &str, spaces: &[String]) -> ApiResult<()> {
     let row = writable_route(cc, user, route).await?;
-    let own: String = sqlx::Row::try_get(&row, "space_guid").unwrap_or_default();
+    let own = &row.space_guid;
     for space in spaces {
         SPACES.find_for(&cc.db, space, &user.user).await.map_err(|_| {
             ApiError::new(
@@ -157,15 +120,14 @@ pub async fn share(cc: &Cc, user: &CurrentUser, route: &str, spaces: &[String]) 
             )
         })?;
         require(is_space_developer(&cc.db, &user.user, space).await?)?;
-        if *space == own {
+        if space == own {
             return Err(ApiError::new("UnprocessableEntity", &["Unable to share route with its own space."]));
         }
     }
     for space in spaces {
         RouteShares::add(&cc.db, route, space).await?;
     }
-    let host: String = sqlx::Row::try_get(&row, "host").unwrap_or_default();
-    route_event(cc, user, "audit.route.share", route, &host, &own, json!({"target_space_guids": spaces})).await;
+    route_event(cc, user, "audit.route.share", route, &row.host, own, json!({"target_space_guids": spaces})).await;
     Ok(())
 }
 
@@ -181,9 +143,8 @@ pub async fn unshare(cc: &Cc, user: &CurrentUser, route: &str, space: &str) -> A
     for app in RouteShares::remove(&cc.db, route, space).await? {
         runner::routes_changed(cc, &app).await?;
     }
-    let own: String = sqlx::Row::try_get(&row, "space_guid").unwrap_or_default();
-    let host: String = sqlx::Row::try_get(&row, "host").unwrap_or_default();
-    route_event(cc, user, "audit.route.unshare", route, &host, &own, json!({"target_space_guid": space})).await;
+    let request = json!({"target_space_guid": space});
+    route_event(cc, user, "audit.route.unshare", route, &row.host, &row.space_guid, request).await;
     Ok(())
 }
 
@@ -191,22 +152,17 @@ pub async fn unshare(cc: &Cc, user: &CurrentUser, route: &str, space: &str) -> A
 /// and the space it leaves keeps it shared, as CF transfers ownership.
 pub async fn move_to_space(cc: &Cc, user: &CurrentUser, route: &str, space: &str) -> ApiResult<()> {
     let row = writable_route(cc, user, route).await?;
-    let own: String = sqlx::Row::try_get(&row, "space_guid").unwrap_or_default();
+    let own = row.space_guid;
     SPACES.find_for(&cc.db, space, &user.user).await?;
     require(is_space_developer(&cc.db, &user.user, space).await?)?;
     if own == space {
         return Ok(());
     }
-    sqlx::query("UPDATE routes SET space_guid = $1, updated_at = $2 WHERE guid = $3")
-        .bind(space)
-        .bind(now())
-        .bind(route)
-        .execute(&cc.db)
-        .await?;
+    Route::move_to_space(&cc.db, route, space).await?;
     RouteShares::delete(&cc.db, route, space).await?;
     RouteShares::add(&cc.db, route, &own).await?;
-    let host: String = sqlx::Row::try_get(&row, "host").unwrap_or_default();
-    route_event(cc, user, "audit.route.transfer-owner", route, &host, space, json!({"target_space_guid": space})).await;
+    let request = json!({"target_space_guid": space});
+    route_event(cc, user, "audit.route.transfer-owner", route, &row.host, space, request).await;
     Ok(())
 }
 
@@ -225,10 +181,9 @@ async fn route_event(
 }
 
 /// The route, if the user sees it (else RouteNotFound) and may change it (else NotAuthorized).
-pub async fn writable_route(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<AnyRow> {
-    let route = ROUTES.find_for(&cc.db, guid, &user.user).await?;
-    let space: String = sqlx::Row::try_get(&route, "space_guid").unwrap_or_default();
-    require(is_space_developer(&cc.db, &user.user, &space).await?)?;
+pub async fn writable_route(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<Route> {
+    let route = Route::find_for(&cc.db, guid, &user.user).await?;
+    require(is_space_developer(&cc.db, &user.user, &route.space_guid).await?)?;
     Ok(route)
 }
 
@@ -265,24 +220,14 @@ pub async fn create_domain(cc: &Cc, name: &str, owner: Option<&str>) -> Result<S
         return Err(DomainError::Invalid("the name must be a domain name, e.g. apps.example.com".into()));
     }
     let guid = new_guid();
-    sqlx::query("INSERT INTO domains (guid, name, owning_organization_guid, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&guid)
-        .bind(&name)
-        .bind(owner)
-        .bind(now())
-        .execute(&cc.db)
-        .await
-        .map_err(|e| taken_or(e, "DomainNameTaken", &name))?;
+    domain::insert(&cc.db, &guid, &name, owner).await?;
     Ok(guid)
 }
 
 /// Deletes a domain with no routes left on it.
 pub async fn delete_domain(cc: &Cc, guid: &str) -> ApiResult<()> {
-    let routes: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM routes WHERE domain_guid = $1").bind(guid).fetch_one(&cc.db).await?;
-    if routes > 0 {
+    if domain::route_count(&cc.db, guid).await? > 0 {
         return Err(ApiError::new("AssociationNotEmpty", &["routes", "domain"]));
     }
-    sqlx::query("DELETE FROM domains WHERE guid = $1").bind(guid).execute(&cc.db).await?;
-    Ok(())
+    DOMAINS.delete(&cc.db, guid).await
 }

@@ -11,7 +11,8 @@ use rand::Rng;
 use rand::distributions::Alphanumeric;
 use sqlx::AnyPool;
 
-use super::{Cc, auth, new_guid, now};
+use super::model::{cc_secret, security_group, sql, user};
+use super::{Cc, auth};
 use crate::protocol::{STACK, STACK_DESCRIPTION};
 
 pub const DEFAULT_ORG: &str = "default";
@@ -27,20 +28,16 @@ pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
 /// the first to store it wins and all use that one.
 pub async fn token_secret(db: &AnyPool, data_dir: &Path) -> Result<Vec<u8>> {
     const NAME: &str = "token_signing_key";
-    let stored = || sqlx::query_scalar::<_, String>("SELECT value FROM cc_secrets WHERE name = $1").bind(NAME);
-    if let Some(key) = stored().fetch_optional(db).await? {
+    let stored = || async { cc_secret::get(db, NAME).await.map_err(|e| anyhow::anyhow!("{}", e.description)) };
+    if let Some(key) = stored().await? {
         return Ok(key.into_bytes());
     }
     let candidate = match std::fs::read_to_string(data_dir.join("token-secret")) {
         Ok(earlier) => earlier,
         Err(_) => rand::thread_rng().sample_iter(&Alphanumeric).take(64).map(char::from).collect(),
     };
-    sqlx::query("INSERT INTO cc_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-        .bind(NAME)
-        .bind(&candidate)
-        .execute(db)
-        .await?;
-    Ok(stored().fetch_one(db).await?.into_bytes())
+    cc_secret::insert_if_missing(db, NAME, &candidate).await.map_err(|e| anyhow::anyhow!("{}", e.description))?;
+    Ok(stored().await?.context("the token signing key is not stored")?.into_bytes())
 }
 
 /// This CC's lasting id (kept in the data dir): a CC that restarts knows
@@ -61,7 +58,7 @@ pub async fn seed(cc: &Cc) -> Result<()> {
     if seed_admin(db, &cc.config.data_dir).await? {
         seed_security_groups(db).await?;
     }
-    let quota = ensure(db, "quota_definitions", "name", super::quotas::DEFAULT_QUOTA, &[]).await?;
+    let quota = ensure(db, "quota_definitions", "name", super::model::quota::DEFAULT_QUOTA, &[]).await?;
     let org = ensure(db, "organizations", "name", DEFAULT_ORG, &[("quota_definition_guid", &quota)]).await?;
     ensure(db, "spaces", "name", DEFAULT_SPACE, &[("organization_guid", &org)]).await?;
     ensure(db, "stacks", "name", STACK, &[("description", STACK_DESCRIPTION)]).await?;
@@ -71,8 +68,7 @@ pub async fn seed(cc: &Cc) -> Result<()> {
 
 /// Creates the admin on a new CCDB; says whether it did (a first start).
 async fn seed_admin(db: &AnyPool, data_dir: &Path) -> Result<bool> {
-    let exists: Option<String> =
-        sqlx::query_scalar("SELECT guid FROM users WHERE username = $1").bind(ADMIN).fetch_optional(db).await?;
+    let exists = user::guid_of_name(db, ADMIN).await.map_err(|e| anyhow::anyhow!("{}", e.description))?;
     if exists.is_some() {
         return Ok(false);
     }
@@ -109,39 +105,16 @@ const DEFAULT_SECURITY_GROUPS: [(&str, &str); 2] = [
 async fn seed_security_groups(db: &AnyPool) -> Result<()> {
     for (name, rules) in DEFAULT_SECURITY_GROUPS {
         let rules: serde_json::Value = serde_json::from_str(rules)?;
-        sqlx::query(
-            "INSERT INTO security_groups (guid, name, rules, running_default, staging_default, created_at) \
-             VALUES ($1, $2, $3, TRUE, TRUE, $4)",
-        )
-        .bind(new_guid())
-        .bind(name)
-        .bind(rules.to_string())
-        .bind(now())
-        .execute(db)
-        .await
-        .with_context(|| format!("seeding security group {name}"))?;
+        security_group::insert_default(db, name, &rules.to_string())
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding security group {name}: {}", e.description))?;
     }
     Ok(())
 }
 
-/// The guid of the row whose `key_column` is `key`, inserting it (with
-/// `extra` columns) when missing.
+/// The guid of the row whose `key_column` is `key`, inserted when missing.
 async fn ensure(db: &AnyPool, table: &str, key_column: &str, key: &str, extra: &[(&str, &str)]) -> Result<String> {
-    let select = format!("SELECT guid FROM {table} WHERE {key_column} = $1");
-    if let Some(guid) = sqlx::query_scalar::<_, String>(&select).bind(key).fetch_optional(db).await? {
-        return Ok(guid);
-    }
-    let guid = new_guid();
-    let mut columns = vec!["guid", key_column, "created_at"];
-    columns.extend(extra.iter().map(|(c, _)| *c));
-    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-    let insert = format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), placeholders.join(", "));
-    let mut query = sqlx::query(&insert).bind(&guid).bind(key).bind(now());
-    for (_, value) in extra {
-        query = query.bind(*value);
-    }
-    query.execute(db).await.with_context(|| format!("seeding {table}"))?;
-    Ok(guid)
+    sql::ensure(db, table, key_column, key, extra).await.with_context(|| format!("seeding {table}"))
 }
 
 /// Writes a secret readable by its owner only. (On Windows the file takes

@@ -8,17 +8,18 @@
 //! instance's bindings carry its new credentials, as in CF.
 
 use serde_json::{Value, json};
-use sqlx::any::AnyRow;
 
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult};
-use super::model::resource::text_column;
+use super::model::service::PlanBroker;
+use super::model::service_binding::ServiceBinding;
+use super::model::service_instance::ServiceInstance;
+use super::model::service_operation::{self, UPDATE};
 use super::model::sql::{Assignments, SqlValue};
-use super::osb::PlanBroker;
-use super::osb::operations::{self, IN_PROGRESS, PollTiming, UPDATE};
+use super::osb::operations::{self, PollTiming};
 use super::osb::requests::Outcome;
-use super::services::{check_name_and_tags, not_busy, plan_for};
-use super::{Cc, now, quotas};
+use super::services::{check_name_and_tags, plan_for};
+use super::{Cc, quotas};
 
 /// What an update of a brokered instance asks (None: left as it is).
 #[derive(Default)]
@@ -34,13 +35,12 @@ pub struct ManagedUpdate {
 pub async fn update_managed(
     cc: &Cc,
     user: &CurrentUser,
-    instance: &AnyRow,
+    instance: &ServiceInstance,
     update: ManagedUpdate,
     accepts_incomplete: bool,
 ) -> ApiResult<bool> {
-    not_busy(instance)?;
-    let guid = text_column(instance, "guid").unwrap_or_default();
-    let space = text_column(instance, "space_guid").unwrap_or_default();
+    instance.not_busy()?;
+    let (guid, space) = (&instance.guid, &instance.space_guid);
     check_name_and_tags(update.name.as_deref(), update.tags.as_deref())?;
     let mut set = Assignments::default();
     if let Some(name) = &update.name {
@@ -49,58 +49,46 @@ pub async fn update_managed(
     if let Some(tags) = &update.tags {
         set.set("tags", SqlValue::Text(Some(json!(tags).to_string())));
     }
-    let current_plan = text_column(instance, "service_plan_guid").unwrap_or_default();
-    let plan = PlanBroker::load(cc, &current_plan).await?;
+    let current_plan = instance.service_plan_guid.clone().unwrap_or_default();
+    let plan = PlanBroker::find(&cc.db, &current_plan).await?;
     let new_plan = match update.plan {
         Some(new) if new != current_plan => {
-            let new_plan = plan_for(cc, user, &new, &space).await?;
+            let new_plan = plan_for(cc, user, &new, space).await?;
             if new_plan.service_guid != plan.service_guid {
                 return Err(ApiError::new("ServicePlanInvalid", &["cannot switch to a plan of another service"]));
             }
             if !plan.plan_updateable {
                 return Err(ApiError::new("ServicePlanNotUpdateable", &[]));
             }
-            quotas::check_service_instance(&cc.db, &space, false, !new_plan.free).await?;
+            quotas::check_service_instance(&cc.db, space, false, !new_plan.free).await?;
             Some((new, new_plan))
         }
         _ => None,
     };
-    let name = update.name.clone().unwrap_or_else(|| text_column(instance, "name").unwrap_or_default());
+    let name = update.name.clone().unwrap_or_else(|| instance.name.clone());
     if new_plan.is_none() && update.parameters.is_none() {
-        set.save(&cc.db, "service_instances", &guid, "ServiceInstanceNameTaken", &name).await?;
+        set.save(&cc.db, "service_instances", guid, "ServiceInstanceNameTaken", &name).await?;
         return Ok(true);
     }
     // The name must be free before the broker is asked.
-    let taken: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM service_instances WHERE space_guid = $1 AND name = $2 AND guid <> $3")
-            .bind(&space)
-            .bind(&name)
-            .bind(&guid)
-            .fetch_one(&cc.db)
-            .await?;
-    if taken > 0 {
+    if ServiceInstance::name_taken(&cc.db, space, &name, guid).await? {
         return Err(ApiError::new("ServiceInstanceNameTaken", &[&name]));
     }
-    let target = plan.target(&guid);
+    let target = plan.target(guid);
     let new_plan_id = new_plan.as_ref().map(|(_, p)| p.plan_id.as_str());
-    sqlx::query("UPDATE service_instances SET pending_plan_guid = $1, last_operation = $2 WHERE guid = $3")
-        .bind(new_plan.as_ref().map(|(g, _)| g.clone()))
-        .bind(operations::last_operation(UPDATE, IN_PROGRESS, ""))
-        .bind(&guid)
-        .execute(&cc.db)
-        .await?;
+    service_operation::begin(&cc.db, guid, UPDATE, new_plan.as_ref().map(|(g, _)| g.as_str())).await?;
     let updated = plan
-        .broker()
+        .broker(cc)
         .update(&target, new_plan_id, update.parameters.as_ref(), accepts_incomplete, &user.user.guid)
         .await;
     match updated {
         Ok(outcome) => {
-            set.save(&cc.db, "service_instances", &guid, "ServiceInstanceNameTaken", &name).await?;
-            operations::record(&cc.db, &guid, UPDATE, &outcome, PollTiming::of(&cc.config)).await?;
+            set.save(&cc.db, "service_instances", guid, "ServiceInstanceNameTaken", &name).await?;
+            operations::record(&cc.db, guid, UPDATE, &outcome, PollTiming::of(&cc.config)).await?;
             Ok(matches!(outcome, Outcome::Done(_)))
         }
         Err(failure) => {
-            operations::fail(&cc.db, &guid, UPDATE, &failure.error.description).await?;
+            service_operation::fail(&cc.db, guid, UPDATE, &failure.error.description).await?;
             Err(failure.error)
         }
     }
@@ -110,14 +98,5 @@ pub async fn update_managed(
 /// the error if taken) and gives its bindings its credentials.
 pub async fn update_user_provided(cc: &Cc, guid: &str, fields: Assignments, name: Option<&str>) -> ApiResult<()> {
     fields.save(&cc.db, "service_instances", guid, "ServiceInstanceNameTaken", name.unwrap_or_default()).await?;
-    sqlx::query(
-        "UPDATE service_bindings SET credentials = (SELECT credentials FROM service_instances WHERE guid = $1), \
-         syslog_drain_url = (SELECT syslog_drain_url FROM service_instances WHERE guid = $1), updated_at = $2 \
-         WHERE service_instance_guid = $1",
-    )
-    .bind(guid)
-    .bind(now())
-    .execute(&cc.db)
-    .await?;
-    Ok(())
+    ServiceBinding::take_instance_credentials(&cc.db, guid).await
 }

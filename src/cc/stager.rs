@@ -6,8 +6,6 @@
 
 use std::time::Duration;
 
-use sqlx::Row;
-
 use super::dea_pool::Needs;
 use super::error::ApiResult;
 use super::{Cc, new_guid, rollout, runner};
@@ -16,11 +14,9 @@ use crate::bus::BusExt;
 use crate::cc::model::app::App;
 use crate::cc::model::process::Process;
 use crate::cc::model::staging::{self, Staged};
-use crate::cc::model::{environment_variable_group, security_group};
+use crate::cc::model::{buildpack, environment_variable_group, security_group};
 use crate::protocol::STACK;
-use crate::protocol::messages::{
-    AdminBuildpack, LogMessage, StagingError, StagingProperties, StagingReply, StagingRequest, subjects,
-};
+use crate::protocol::messages::{LogMessage, StagingError, StagingProperties, StagingReply, StagingRequest, subjects};
 
 /// Time allowed beyond the buildpack's own limit for downloads and uploads.
 const TRANSFER_ALLOWANCE: Duration = Duration::from_secs(60);
@@ -65,7 +61,7 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
         },
         download_uri: keys::package(&package_hash),
         buildpack_cache_key: keys::buildpack_cache(guid),
-        admin_buildpacks: admin_buildpacks(cc).await?,
+        admin_buildpacks: buildpack::enabled_in_order(&cc.db).await?,
         stack: STACK.to_string(),
         start_message,
     };
@@ -129,24 +125,6 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
         rollout::roll_out_app(cc, &app, None).await?;
     }
     Ok(())
-}
-
-/// Enabled admin buildpacks in detection order.
-async fn admin_buildpacks(cc: &Cc) -> ApiResult<Vec<AdminBuildpack>> {
-    let rows = sqlx::query(
-        "SELECT name, blob_key, sha1 FROM buildpacks WHERE enabled = $1 AND blob_key IS NOT NULL ORDER BY position, id",
-    )
-    .bind(true)
-    .fetch_all(&cc.db)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| AdminBuildpack {
-            name: r.try_get("name").unwrap_or_default(),
-            key: r.try_get("blob_key").unwrap_or_default(),
-            sha1: r.try_get::<Option<String>, _>("sha1").ok().flatten().unwrap_or_default(),
-        })
-        .collect())
 }
 
 /// Marks staging FAILED, unless a newer staging (another `task_id`) owns

@@ -12,13 +12,13 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sqlx::Row;
 
 use super::app_changes::{DEFAULT_DISK_MB, DEFAULT_MEMORY_MB, app_event, writable_app};
 use super::auth::CurrentUser;
 use super::dea_pool::Needs;
 use super::error::{ApiError, ApiResult};
 use super::model::app::App;
+use super::model::droplet;
 use super::model::task::{NewTask, TASKS, Task};
 use super::{Cc, quotas, runner};
 use crate::bus::BusExt;
@@ -95,12 +95,7 @@ async fn droplet(cc: &Cc, app: &App, asked: Option<&str>) -> ApiResult<(Option<S
             None => Err(unprocessable("Task must have a droplet. Assign a current droplet to the app.")),
         };
     };
-    let row = sqlx::query("SELECT sha1 FROM droplets WHERE guid = $1 AND app_guid = $2 AND state = 'STAGED'")
-        .bind(asked)
-        .bind(&app.guid)
-        .fetch_optional(&cc.db)
-        .await?;
-    match row.and_then(|row| row.try_get::<Option<String>, _>(0).ok().flatten()) {
+    match droplet::staged_sha1(&cc.db, asked, &app.guid).await? {
         Some(sha1) => Ok((Some(asked.to_string()), sha1)),
         None => Err(unprocessable("Droplet must be a staged droplet of the app")),
     }
@@ -148,7 +143,7 @@ async fn place(cc: &Cc, task: &Task) -> Result<(), String> {
 /// (then FAILED, "task was cancelled"); a task no DEA runs yet ends at once.
 pub async fn cancel(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<Task> {
     let row = TASKS.find_for(&cc.db, guid, &user.user).await?;
-    let app = App::from_row(&writable_app(cc, user, &row.try_get::<String, _>("app_guid")?).await?);
+    let app = App::from_row(&writable_app(cc, user, &sqlx::Row::try_get::<String, _>(&row, "app_guid")?).await?);
     let task = Task::find(&cc.db, guid).await?;
     if !Task::canceling(&cc.db, guid).await? {
         return Err(unprocessable(&format!("Task state is {} and therefore cannot be canceled", task.state)));

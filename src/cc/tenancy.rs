@@ -7,12 +7,14 @@ use serde_json::Value;
 use sqlx::Row;
 
 use super::auth::CurrentUser;
-use super::error::{ApiError, ApiResult, taken_or};
+use super::error::{ApiError, ApiResult};
 use super::model::event::{self, Actee, Actor};
+use super::model::organization::Organization;
 use super::model::route::RouteShares;
-use super::model::{ORGANIZATIONS, QUOTA_DEFINITIONS, SPACES, metadata};
+use super::model::space::Space;
+use super::model::{ORGANIZATIONS, QUOTA_DEFINITIONS, SPACES};
 use super::permissions::{is_org_manager, require};
-use super::{Cc, app_changes, new_guid, now};
+use super::{Cc, app_changes, new_guid};
 
 /// Makes an org (admins) on `quota` (else the default quota); its guid.
 pub async fn create_org(
@@ -27,19 +29,9 @@ pub async fn create_org(
     let guid = new_guid();
     let quota = match quota {
         Some(quota) => QUOTA_DEFINITIONS.find(&cc.db, quota).await?.try_get::<String, _>("guid").unwrap_or_default(),
-        None => crate::cc::quotas::default_quota(&cc.db).await?,
+        None => crate::cc::model::quota::default_quota(&cc.db).await?,
     };
-    sqlx::query(
-        "INSERT INTO organizations (guid, name, status, quota_definition_guid, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&guid)
-    .bind(name)
-    .bind(status)
-    .bind(&quota)
-    .bind(now())
-    .execute(&cc.db)
-    .await
-    .map_err(|e| taken_or(e, "OrganizationNameTaken", name))?;
+    Organization::insert(&cc.db, &guid, name, status, &quota).await?;
     org_event(cc, user, "audit.organization.create", &guid, name, request).await;
     Ok(guid)
 }
@@ -51,25 +43,18 @@ pub async fn org_event(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, name
 
 /// Deletes an org (admins); one with spaces only when `recursive`, with them.
 pub async fn delete_org(cc: &Cc, user: &CurrentUser, guid: &str, recursive: bool) -> ApiResult<()> {
-    let org = ORGANIZATIONS.find_for(&cc.db, guid, &user.user).await?;
+    let org = Organization::find_for(&cc.db, guid, &user.user).await?;
     require(user.user.admin)?;
-    let spaces: Vec<String> =
-        sqlx::query_scalar("SELECT guid FROM spaces WHERE organization_guid = $1").bind(guid).fetch_all(&cc.db).await?;
+    let spaces = Space::guids_in_org(&cc.db, guid).await?;
     if !spaces.is_empty() && !recursive {
         return Err(ApiError::new("AssociationNotEmpty", &["spaces", "organization"]));
     }
     for space in spaces {
-        delete_space_contents(cc, &space).await?;
-        sqlx::query("DELETE FROM spaces WHERE guid = $1").bind(&space).execute(&cc.db).await?;
-        metadata::forget(&cc.db, &space).await?;
+        delete_space_with_contents(cc, &space).await?;
     }
-    sqlx::query("DELETE FROM domains WHERE owning_organization_guid = $1").bind(guid).execute(&cc.db).await?;
-    sqlx::query("DELETE FROM organization_roles WHERE organization_guid = $1").bind(guid).execute(&cc.db).await?;
-    sqlx::query("DELETE FROM organizations WHERE guid = $1").bind(guid).execute(&cc.db).await?;
-    metadata::forget(&cc.db, guid).await?;
-    let name: String = org.try_get("name").unwrap_or_default();
-    org_event(cc, user, "audit.organization.delete-request", guid, &name, serde_json::json!({"recursive": recursive}))
-        .await;
+    Organization::delete(&cc.db, guid).await?;
+    let request = serde_json::json!({"recursive": recursive});
+    org_event(cc, user, "audit.organization.delete-request", guid, &org.name, request).await;
     Ok(())
 }
 
@@ -81,14 +66,7 @@ pub async fn create_space(cc: &Cc, user: &CurrentUser, name: &str, org: &str, re
         .map_err(|_| ApiError::new("InvalidRelation", &[&format!("Could not find Organization with guid: {org}")]))?;
     require(is_org_manager(&cc.db, &user.user, org).await?)?;
     let guid = new_guid();
-    sqlx::query("INSERT INTO spaces (guid, name, organization_guid, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&guid)
-        .bind(name)
-        .bind(org)
-        .bind(now())
-        .execute(&cc.db)
-        .await
-        .map_err(|e| taken_or(e, "SpaceNameTaken", name))?;
+    Space::insert(&cc.db, &guid, name, org).await?;
     space_event(cc, user, "audit.space.create", &guid, name, org, request).await;
     Ok(guid)
 }
@@ -100,36 +78,22 @@ pub async fn space_event(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, na
 
 /// Deletes a space (org managers); one with apps only when `recursive`, with them.
 pub async fn delete_space(cc: &Cc, user: &CurrentUser, guid: &str, recursive: bool) -> ApiResult<()> {
-    let row = SPACES.find_for(&cc.db, guid, &user.user).await?;
-    let org: String = row.try_get("organization_guid").unwrap_or_default();
-    require(is_org_manager(&cc.db, &user.user, &org).await?)?;
-    let apps: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM apps WHERE space_guid = $1").bind(guid).fetch_one(&cc.db).await?;
-    if apps > 0 && !recursive {
+    let space = Space::from_row(&SPACES.find_for(&cc.db, guid, &user.user).await?);
+    require(is_org_manager(&cc.db, &user.user, &space.organization_guid).await?)?;
+    if !recursive && !Space::app_guids(&cc.db, guid).await?.is_empty() {
         return Err(ApiError::new("AssociationNotEmpty", &["apps", "space"]));
     }
-    delete_space_contents(cc, guid).await?;
-    sqlx::query("DELETE FROM spaces WHERE guid = $1").bind(guid).execute(&cc.db).await?;
-    metadata::forget(&cc.db, guid).await?;
-    let name: String = row.try_get("name").unwrap_or_default();
-    space_event(cc, user, "audit.space.delete-request", guid, &name, &org, serde_json::json!({"recursive": recursive}))
-        .await;
+    delete_space_with_contents(cc, guid).await?;
+    let request = serde_json::json!({"recursive": recursive});
+    space_event(cc, user, "audit.space.delete-request", guid, &space.name, &space.organization_guid, request).await;
     Ok(())
 }
 
-/// Stops and deletes a space's apps, then its routes and roles.
-async fn delete_space_contents(cc: &Cc, space: &str) -> ApiResult<()> {
-    let apps: Vec<String> =
-        sqlx::query_scalar("SELECT guid FROM apps WHERE space_guid = $1").bind(space).fetch_all(&cc.db).await?;
-    for app in apps {
+/// Stops and deletes a space's apps, then the space with its routes and roles.
+async fn delete_space_with_contents(cc: &Cc, space: &str) -> ApiResult<()> {
+    for app in Space::app_guids(&cc.db, space).await? {
         app_changes::delete(cc, &app).await?;
     }
     RouteShares::forget(&cc.db, Some(space), None).await?;
-    sqlx::query("DELETE FROM route_mappings WHERE route_guid IN (SELECT guid FROM routes WHERE space_guid = $1)")
-        .bind(space)
-        .execute(&cc.db)
-        .await?;
-    sqlx::query("DELETE FROM routes WHERE space_guid = $1").bind(space).execute(&cc.db).await?;
-    sqlx::query("DELETE FROM space_roles WHERE space_guid = $1").bind(space).execute(&cc.db).await?;
-    Ok(())
+    Space::delete(&cc.db, space).await
 }

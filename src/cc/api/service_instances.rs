@@ -21,11 +21,10 @@ use super::body::Body;
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::model::resource::text_column;
 use crate::cc::model::{ALL_SERVICE_INSTANCES, SERVICE_INSTANCES};
 use crate::cc::permissions::require;
 use crate::cc::service_updates::{ManagedUpdate, update_managed};
-use crate::cc::services::{self, Deleted, NewInstance, is_managed, writable_instance};
+use crate::cc::services::{self, Deleted, NewInstance, writable_instance};
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
@@ -68,12 +67,11 @@ pub async fn update(
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let instance = writable_instance(&cc, &user, &ALL_SERVICE_INSTANCES, &guid).await?;
-    if !is_managed(&instance) {
+    if !instance.managed {
         return Err(ApiError::new("UserProvidedServiceInstanceHandlerNeeded", &[]));
     }
     let body = Body::parse(&bytes, "ServiceInstanceInvalid")?;
-    let space = text_column(&instance, "space_guid").unwrap_or_default();
-    if body.string("space_guid")?.is_some_and(|s| s != space) {
+    if body.string("space_guid")?.is_some_and(|s| s != instance.space_guid) {
         return Err(ApiError::new("ServiceInstanceSpaceChangeNotAllowed", &[]));
     }
     let update = ManagedUpdate {

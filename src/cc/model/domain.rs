@@ -6,7 +6,8 @@ use sqlx::any::AnyRow;
 
 use super::ORGANIZATIONS;
 use super::resource::{Kind::*, Resource, ToOne, field, link};
-use crate::cc::error::ApiResult;
+use crate::cc::error::{ApiResult, taken_or};
+use crate::cc::now;
 use crate::cc::permissions::Visibility;
 
 /// Any domain, shared or private (for lookups by guid).
@@ -61,4 +62,23 @@ pub async fn usable_in_space(db: &AnyPool, space: &str) -> ApiResult<Vec<AnyRow>
     .bind(space)
     .fetch_all(db)
     .await?)
+}
+
+/// Stores a domain, private to `owner` or shared (None); DomainNameTaken
+/// if there is one of that name.
+pub async fn insert(db: &AnyPool, guid: &str, name: &str, owner: Option<&str>) -> ApiResult<()> {
+    sqlx::query("INSERT INTO domains (guid, name, owning_organization_guid, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(guid)
+        .bind(name)
+        .bind(owner)
+        .bind(now())
+        .execute(db)
+        .await
+        .map_err(|e| taken_or(e, "DomainNameTaken", name))?;
+    Ok(())
+}
+
+/// How many routes are made under the domain.
+pub async fn route_count(db: &AnyPool, guid: &str) -> ApiResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM routes WHERE domain_guid = $1").bind(guid).fetch_one(db).await?)
 }

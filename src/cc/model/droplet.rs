@@ -89,3 +89,14 @@ pub async fn copy(db: &AnyPool, source: &str, app: &str) -> ApiResult<String> {
     super::package::prune(db, app).await?;
     Ok(guid)
 }
+
+/// The SHA1 of a STAGED droplet of the app, if `guid` is one.
+pub async fn staged_sha1(db: &AnyPool, guid: &str, app: &str) -> ApiResult<Option<String>> {
+    let sha1: Option<Option<String>> =
+        sqlx::query_scalar("SELECT sha1 FROM droplets WHERE guid = $1 AND app_guid = $2 AND state = 'STAGED'")
+            .bind(guid)
+            .bind(app)
+            .fetch_optional(db)
+            .await?;
+    Ok(sha1.flatten())
+}

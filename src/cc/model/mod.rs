@@ -10,8 +10,11 @@
 //! relations between them run both ways.
 
 pub mod app;
+pub mod broker_orphan;
 pub mod build;
 pub mod buildpack;
+pub mod catalog;
+pub mod cc_secret;
 pub mod credential_binding;
 pub mod deployment;
 pub mod domain;
@@ -24,6 +27,7 @@ pub mod organization;
 pub mod package;
 pub mod process;
 pub mod quota;
+pub mod relation;
 pub mod resource;
 pub mod revision;
 pub mod role;
@@ -35,6 +39,7 @@ pub mod service_binding;
 pub mod service_broker;
 pub mod service_instance;
 pub mod service_key;
+pub mod service_operation;
 pub mod service_plan_visibility;
 pub mod space;
 pub mod sql;

@@ -1,7 +1,13 @@
 //! Organizations: the top of CF's tenancy, with their quota and members.
 
-use super::resource::{Kind::*, Resource, ToOne, field, link, none_yet, to_many};
-use super::{PRIVATE_DOMAINS, QUOTA_DEFINITIONS, SPACE_QUOTA_DEFINITIONS, SPACES, USERS};
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+
+use super::resource::{Kind::*, Resource, ToOne, field, link, none_yet, text_column, to_many};
+use super::{PRIVATE_DOMAINS, QUOTA_DEFINITIONS, SPACE_QUOTA_DEFINITIONS, SPACES, USERS, metadata};
+use crate::cc::auth::User;
+use crate::cc::error::{ApiResult, taken_or};
+use crate::cc::now;
 use crate::cc::permissions::Visibility;
 
 pub static ORGANIZATIONS: Resource = Resource {
@@ -46,3 +52,60 @@ pub static ORGANIZATIONS: Resource = Resource {
     scope: None,
     visibility: Visibility::InOrg("guid"),
 };
+
+/// An org as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub guid: String,
+    pub name: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    pub quota_definition_guid: String,
+}
+
+impl Organization {
+    pub fn from_row(row: &AnyRow) -> Organization {
+        let text = |column: &str| text_column(row, column).unwrap_or_default();
+        Organization {
+            guid: text("guid"),
+            name: text("name"),
+            status: text("status"),
+            quota_definition_guid: text("quota_definition_guid"),
+        }
+    }
+
+    /// The org by guid if `user` may see it, else OrganizationNotFound.
+    pub async fn find_for(db: &AnyPool, guid: &str, user: &User) -> ApiResult<Organization> {
+        Ok(Organization::from_row(&ORGANIZATIONS.find_for(db, guid, user).await?))
+    }
+
+    /// Stores an org on `quota`; a name taken is OrganizationNameTaken.
+    pub async fn insert(db: &AnyPool, guid: &str, name: &str, status: &str, quota: &str) -> ApiResult<()> {
+        sqlx::query(
+            "INSERT INTO organizations (guid, name, status, quota_definition_guid, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(guid)
+        .bind(name)
+        .bind(status)
+        .bind(quota)
+        .bind(now())
+        .execute(db)
+        .await
+        .map_err(|e| taken_or(e, "OrganizationNameTaken", name))?;
+        Ok(())
+    }
+
+    /// Deletes an org with its private domains, roles and metadata (its
+    /// spaces are the caller's to delete first).
+    pub async fn delete(db: &AnyPool, guid: &str) -> ApiResult<()> {
+        for statement in [
+            "DELETE FROM domains WHERE owning_organization_guid = $1",
+            "DELETE FROM organization_roles WHERE organization_guid = $1",
+            "DELETE FROM organizations WHERE guid = $1",
+        ] {
+            sqlx::query(statement).bind(guid).execute(db).await?;
+        }
+        metadata::forget(db, guid).await
+    }
+}

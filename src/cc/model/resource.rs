@@ -103,7 +103,7 @@ impl Resource {
         Ok(query.fetch_all(db).await?)
     }
 
-    pub(crate) fn where_clause(&self, conditions: &[Condition]) -> (String, Vec<String>) {
+    fn where_clause(&self, conditions: &[Condition]) -> (String, Vec<String>) {
         let mut binds = Vec::new();
         let mut clauses: Vec<String> = self.scope.iter().map(|s| s.to_string()).collect();
         for condition in conditions {
@@ -111,6 +111,17 @@ impl Resource {
         }
         let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
         (where_sql, binds)
+    }
+
+    /// How many rows meet all conditions (and the scope).
+    pub async fn count(&self, db: &AnyPool, conditions: &[Condition]) -> ApiResult<i64> {
+        let (where_sql, binds) = self.where_clause(conditions);
+        let sql = format!("SELECT COUNT(*) FROM {}{where_sql}", self.table);
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        for bind in binds {
+            query = query.bind(bind);
+        }
+        Ok(query.fetch_one(db).await?)
     }
 
     /// One row by guid, whoever asks (for the platform's own use), if
@@ -130,6 +141,12 @@ impl Resource {
         let mut conditions = vec![Condition::eq("guid", guid)];
         conditions.extend(self.visibility.condition(user));
         self.select(db, &conditions, "").await?.pop().ok_or_else(|| ApiError::new(self.not_found, &[guid]))
+    }
+
+    /// The guids of the rows whose `column` is `value`, oldest first.
+    pub async fn guids_where(&self, db: &AnyPool, column: &str, value: &str) -> ApiResult<Vec<String>> {
+        let rows = self.select(db, &[Condition::eq(column, value)], "ORDER BY id").await?;
+        Ok(rows.iter().filter_map(|row| text_column(row, "guid")).collect())
     }
 
     /// Deletes one row by guid (rows that hang on it go by their foreign

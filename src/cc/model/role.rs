@@ -3,8 +3,12 @@
 //! (v2's relations) and read here as one resource, as v3 lists them, with
 //! its type in v3's words (`space_developer`).
 
+use sqlx::AnyPool;
+
 use super::resource::{Kind::*, Resource, field};
+use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
+use crate::cc::{new_guid, now};
 
 /// Both role tables as one, `type` in v3's words and `organization_guid`
 /// filled for space roles too; `id` orders rows made the same second.
@@ -41,4 +45,92 @@ pub fn relation(kind: &str) -> Option<(bool, &'static str)> {
         "space_auditor" => (true, "auditors"),
         _ => return None,
     })
+}
+
+/// Where a role is held.
+#[derive(Debug, Clone, Copy)]
+pub enum RoleIn<'a> {
+    Org(&'a str),
+    Space(&'a str),
+}
+
+impl RoleIn<'_> {
+    /// Its role table, the column naming the org or space, and its guid.
+    fn table(&self) -> (&'static str, &'static str, &str) {
+        match self {
+            RoleIn::Org(guid) => ("organization_roles", "organization_guid", guid),
+            RoleIn::Space(guid) => ("space_roles", "space_guid", guid),
+        }
+    }
+
+    /// Gives `member` the role (v2's relation name); the role's guid, an
+    /// existing one's if they have it.
+    pub async fn grant(&self, db: &AnyPool, role: &str, member: &str) -> ApiResult<String> {
+        let (table, column, scope) = self.table();
+        let existing: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT guid FROM {table} WHERE {column} = $1 AND user_guid = $2 AND role = $3"
+        ))
+        .bind(scope)
+        .bind(member)
+        .bind(role)
+        .fetch_optional(db)
+        .await?;
+        if let Some(guid) = existing {
+            return Ok(guid);
+        }
+        let guid = new_guid();
+        sqlx::query(&format!(
+            "INSERT INTO {table} ({column}, user_guid, role, guid, created_at) VALUES ($1, $2, $3, $4, $5)"
+        ))
+        .bind(scope)
+        .bind(member)
+        .bind(role)
+        .bind(&guid)
+        .bind(now())
+        .execute(db)
+        .await?;
+        Ok(guid)
+    }
+
+    /// Takes the role from `member` (not held: no change); leaving an org
+    /// (its `users` role) leaves its spaces too.
+    pub async fn revoke(&self, db: &AnyPool, role: &str, member: &str) -> ApiResult<()> {
+        let (table, column, scope) = self.table();
+        if let (RoleIn::Org(org), "users") = (self, role) {
+            sqlx::query(
+                "DELETE FROM space_roles WHERE user_guid = $1 AND space_guid IN \
+                 (SELECT guid FROM spaces WHERE organization_guid = $2)",
+            )
+            .bind(member)
+            .bind(org)
+            .execute(db)
+            .await?;
+        }
+        sqlx::query(&format!("DELETE FROM {table} WHERE {column} = $1 AND user_guid = $2 AND role = $3"))
+            .bind(scope)
+            .bind(member)
+            .bind(role)
+            .execute(db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Whether `member` holds any role in the org.
+pub async fn is_org_member(db: &AnyPool, org: &str, member: &str) -> ApiResult<bool> {
+    let roles: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM organization_roles WHERE organization_guid = $1 AND user_guid = $2")
+            .bind(org)
+            .bind(member)
+            .fetch_one(db)
+            .await?;
+    Ok(roles > 0)
+}
+
+/// Takes every role, of spaces and orgs, from `member`.
+pub async fn revoke_all(db: &AnyPool, member: &str) -> ApiResult<()> {
+    for table in ["space_roles", "organization_roles"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE user_guid = $1")).bind(member).execute(db).await?;
+    }
+    Ok(())
 }

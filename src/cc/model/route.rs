@@ -1,10 +1,14 @@
 //! Routes (host, domain, path, port) and their mappings to apps.
 
+use std::collections::HashMap;
+
 use sqlx::{AnyPool, Row};
 
-use super::resource::{Kind::*, Resource, ToOne, field, to_many};
+use super::resource::{Kind::*, Resource, ToOne, field, text_column, to_many};
 use super::{APPS, SHARED_DOMAINS, SPACES};
-use crate::cc::error::ApiResult;
+use crate::cc::auth::User;
+use crate::cc::error::{ApiResult, taken_or};
+use crate::cc::now;
 use crate::cc::permissions::Visibility;
 
 pub static ROUTES: Resource = Resource {
@@ -39,6 +43,121 @@ pub static ROUTE_MAPPINGS: Resource = Resource {
     scope: None,
     visibility: Visibility::InSpace("(SELECT space_guid FROM apps WHERE apps.guid = route_mappings.app_guid)"),
 };
+
+/// A route as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub guid: String,
+    pub host: String,
+    pub path: String,
+    pub domain_guid: String,
+    pub space_guid: String,
+}
+
+/// A route to store.
+pub struct NewRoute<'a> {
+    pub guid: &'a str,
+    pub host: &'a str,
+    pub path: &'a str,
+    pub domain_guid: &'a str,
+    pub space_guid: &'a str,
+}
+
+impl Route {
+    pub fn from_row(row: &sqlx::any::AnyRow) -> Route {
+        let text = |column: &str| text_column(row, column).unwrap_or_default();
+        Route {
+            guid: text("guid"),
+            host: text("host"),
+            path: text("path"),
+            domain_guid: text("domain_guid"),
+            space_guid: text("space_guid"),
+        }
+    }
+
+    /// The route by guid if `user` may see it, else RouteNotFound.
+    pub async fn find_for(db: &AnyPool, guid: &str, user: &User) -> ApiResult<Route> {
+        Ok(Route::from_row(&ROUTES.find_for(db, guid, user).await?))
+    }
+
+    /// Stores a route; one of that host, domain and path is RouteHostTaken
+    /// (`fqdn` names it).
+    pub async fn insert(db: &AnyPool, new: NewRoute<'_>, fqdn: &str) -> ApiResult<()> {
+        sqlx::query(
+            "INSERT INTO routes (guid, host, path, domain_guid, space_guid, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(new.guid)
+        .bind(new.host)
+        .bind(new.path)
+        .bind(new.domain_guid)
+        .bind(new.space_guid)
+        .bind(now())
+        .execute(db)
+        .await
+        .map_err(|e| taken_or(e, "RouteHostTaken", fqdn))?;
+        Ok(())
+    }
+
+    /// Deletes a route with its mappings and shares; the apps it was mapped to.
+    pub async fn delete(db: &AnyPool, guid: &str) -> ApiResult<Vec<String>> {
+        let apps: Vec<String> = sqlx::query_scalar("SELECT app_guid FROM route_mappings WHERE route_guid = $1")
+            .bind(guid)
+            .fetch_all(db)
+            .await?;
+        sqlx::query("DELETE FROM route_mappings WHERE route_guid = $1").bind(guid).execute(db).await?;
+        RouteShares::forget(db, None, Some(guid)).await?;
+        ROUTES.delete(db, guid).await?;
+        Ok(apps)
+    }
+
+    /// Moves a route to another space (its mappings stay).
+    pub async fn move_to_space(db: &AnyPool, guid: &str, space: &str) -> ApiResult<()> {
+        sqlx::query("UPDATE routes SET space_guid = $1, updated_at = $2 WHERE guid = $3")
+            .bind(space)
+            .bind(now())
+            .bind(guid)
+            .execute(db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Mappings of routes to apps.
+pub struct RouteMapping;
+
+impl RouteMapping {
+    /// The guid of the app's mapping to the route, if it has one.
+    pub async fn find(db: &AnyPool, app: &str, route: &str) -> ApiResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT guid FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
+            .bind(app)
+            .bind(route)
+            .fetch_optional(db)
+            .await?)
+    }
+
+    /// Maps the route to the app under `guid`; RouteMappingTaken if it is.
+    pub async fn insert(db: &AnyPool, guid: &str, app: &str, route: &str) -> ApiResult<()> {
+        sqlx::query("INSERT INTO route_mappings (guid, app_guid, route_guid, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(guid)
+            .bind(app)
+            .bind(route)
+            .bind(now())
+            .execute(db)
+            .await
+            .map_err(|e| taken_or(e, "RouteMappingTaken", route))?;
+        Ok(())
+    }
+
+    /// Unmaps the route from the app (not mapped: no change).
+    pub async fn delete(db: &AnyPool, app: &str, route: &str) -> ApiResult<()> {
+        sqlx::query("DELETE FROM route_mappings WHERE app_guid = $1 AND route_guid = $2")
+            .bind(app)
+            .bind(route)
+            .execute(db)
+            .await?;
+        Ok(())
+    }
+}
 
 /// A route mapped to an app, with its domain's name.
 pub struct MappedRoute {
@@ -189,4 +308,59 @@ impl RouteShares {
         .await?;
         Ok(())
     }
+}
+
+/// A route's mapping to an app (a v3 destination).
+pub struct Destination {
+    pub guid: String,
+    pub route_guid: String,
+    pub app_guid: String,
+    pub app_port: Option<i64>,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+}
+
+/// `$1, $2, …` for `n` binds.
+fn marks(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The domain name of each of these routes, by route guid.
+pub async fn domain_names(db: &AnyPool, routes: &[String]) -> ApiResult<HashMap<String, String>> {
+    let sql = format!(
+        "SELECT r.guid, d.name FROM routes r JOIN domains d ON d.guid = r.domain_guid WHERE r.guid IN ({})",
+        marks(routes.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for route in routes {
+        query = query.bind(route.as_str());
+    }
+    let rows = query.fetch_all(db).await?;
+    rows.iter().map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?))).collect()
+}
+
+/// The mappings of these routes, oldest first.
+pub async fn destinations(db: &AnyPool, routes: &[String]) -> ApiResult<Vec<Destination>> {
+    let sql = format!(
+        "SELECT guid, route_guid, app_guid, app_port, created_at, updated_at FROM route_mappings \
+         WHERE route_guid IN ({}) ORDER BY id",
+        marks(routes.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for route in routes {
+        query = query.bind(route.as_str());
+    }
+    let rows = query.fetch_all(db).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Destination {
+                guid: row.try_get("guid")?,
+                route_guid: row.try_get("route_guid")?,
+                app_guid: row.try_get("app_guid")?,
+                app_port: row.try_get("app_port")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        })
+        .collect()
 }

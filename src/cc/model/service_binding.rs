@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 use sqlx::AnyPool;
 
 use super::resource::{Kind, Kind::*, Resource, ToOne, field, text_column};
-use crate::cc::error::ApiResult;
+use crate::cc::auth::User;
+use crate::cc::error::{ApiResult, taken_or};
+use crate::cc::now;
 use crate::cc::permissions::Visibility;
 
 pub static SERVICE_BINDINGS: Resource = Resource {
@@ -82,4 +84,83 @@ pub async fn instance_names_of_app(db: &AnyPool, app: &str) -> ApiResult<Vec<Str
     .bind(app)
     .fetch_all(db)
     .await?)
+}
+
+/// A binding as stored: which app holds which instance's credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceBinding {
+    pub guid: String,
+    pub app_guid: String,
+    pub service_instance_guid: String,
+}
+
+/// A binding to store (its guid made first: a broker binds under it).
+pub struct NewBinding<'a> {
+    pub guid: &'a str,
+    pub app_guid: &'a str,
+    pub service_instance_guid: &'a str,
+    pub name: Option<String>,
+    /// JSON object.
+    pub credentials: String,
+    pub syslog_drain_url: Option<String>,
+}
+
+impl ServiceBinding {
+    /// The binding by guid if `user` may see it, else ServiceBindingNotFound.
+    pub async fn find_for(db: &AnyPool, guid: &str, user: &User) -> ApiResult<ServiceBinding> {
+        let row = SERVICE_BINDINGS.find_for(db, guid, user).await?;
+        let text = |column: &str| text_column(&row, column).unwrap_or_default();
+        Ok(ServiceBinding {
+            guid: text("guid"),
+            app_guid: text("app_guid"),
+            service_instance_guid: text("service_instance_guid"),
+        })
+    }
+
+    /// Whether the app is bound to the instance.
+    pub async fn exists(db: &AnyPool, app: &str, instance: &str) -> ApiResult<bool> {
+        let bound: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM service_bindings WHERE app_guid = $1 AND service_instance_guid = $2",
+        )
+        .bind(app)
+        .bind(instance)
+        .fetch_one(db)
+        .await?;
+        Ok(bound > 0)
+    }
+
+    /// Stores a binding; ServiceBindingAppServiceTaken if the app has one
+    /// to that instance.
+    pub async fn insert(db: &AnyPool, new: NewBinding<'_>) -> ApiResult<()> {
+        sqlx::query(
+            "INSERT INTO service_bindings (guid, app_guid, service_instance_guid, name, credentials, syslog_drain_url, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(new.guid)
+        .bind(new.app_guid)
+        .bind(new.service_instance_guid)
+        .bind(new.name)
+        .bind(new.credentials)
+        .bind(new.syslog_drain_url)
+        .bind(now())
+        .execute(db)
+        .await
+        .map_err(|e| taken_or(e, "ServiceBindingAppServiceTaken", "The app is already bound to the service."))?;
+        Ok(())
+    }
+
+    /// The bindings of a user-provided instance take its (new) credentials
+    /// and drain url, as in CF.
+    pub async fn take_instance_credentials(db: &AnyPool, instance: &str) -> ApiResult<()> {
+        sqlx::query(
+            "UPDATE service_bindings SET credentials = (SELECT credentials FROM service_instances WHERE guid = $1), \
+             syslog_drain_url = (SELECT syslog_drain_url FROM service_instances WHERE guid = $1), updated_at = $2 \
+             WHERE service_instance_guid = $1",
+        )
+        .bind(instance)
+        .bind(now())
+        .execute(db)
+        .await?;
+        Ok(())
+    }
 }

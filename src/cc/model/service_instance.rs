@@ -3,9 +3,13 @@
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
-use super::resource::{Field, Kind, Kind::*, Resource, ToMany, ToOne, field, link, none_yet, to_many};
+use super::resource::{Field, Kind, Kind::*, Resource, ToMany, ToOne, field, link, none_yet, text_column, to_many};
+use super::service_operation::{self, IN_PROGRESS};
+use super::sql::Assignments;
 use super::{SERVICE_BINDINGS, SERVICE_KEYS, SERVICE_PLANS, SERVICES, SPACES};
-use crate::cc::error::ApiResult;
+use crate::cc::auth::User;
+use crate::cc::error::{ApiError, ApiResult, taken_or};
+use crate::cc::now;
 use crate::cc::permissions::Visibility;
 
 const FIELDS: &[Field] = &[
@@ -106,4 +110,142 @@ pub async fn summary_rows(db: &AnyPool, of: SummaryOf<'_>) -> ApiResult<Vec<AnyR
     .bind(guid)
     .fetch_all(db)
     .await?)
+}
+
+/// An instance as stored: what binding, updating and deleting it act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceInstance {
+    pub guid: String,
+    pub name: String,
+    pub space_guid: String,
+    /// Its plan, if brokered (a user-provided instance has none).
+    pub service_plan_guid: Option<String>,
+    /// Brokered (`managed_service_instance`) rather than user-provided.
+    pub managed: bool,
+    /// A user-provided instance's credentials (JSON), drain and route
+    /// service urls.
+    pub credentials: Option<String>,
+    pub syslog_drain_url: Option<String>,
+    pub route_service_url: Option<String>,
+    /// The last broker operation ([`service_operation`]'s JSON).
+    pub last_operation: Option<String>,
+}
+
+/// A brokered instance to store before its broker is asked.
+pub struct NewManagedInstance<'a> {
+    pub guid: &'a str,
+    pub name: &'a str,
+    pub space_guid: &'a str,
+    pub service_plan_guid: &'a str,
+    pub service_guid: &'a str,
+    /// JSON array.
+    pub tags: String,
+}
+
+impl ServiceInstance {
+    pub fn from_row(row: &AnyRow) -> ServiceInstance {
+        let text = |column: &str| text_column(row, column);
+        ServiceInstance {
+            guid: text("guid").unwrap_or_default(),
+            name: text("name").unwrap_or_default(),
+            space_guid: text("space_guid").unwrap_or_default(),
+            service_plan_guid: text("service_plan_guid"),
+            managed: text("type").as_deref() == Some("managed_service_instance"),
+            credentials: text("credentials"),
+            syslog_drain_url: text("syslog_drain_url"),
+            route_service_url: text("route_service_url"),
+            last_operation: text("last_operation"),
+        }
+    }
+
+    /// The instance by guid, whoever asks, if there is one.
+    pub async fn find_optional(db: &AnyPool, guid: &str) -> ApiResult<Option<ServiceInstance>> {
+        Ok(ALL_SERVICE_INSTANCES.find_optional(db, guid).await?.as_ref().map(ServiceInstance::from_row))
+    }
+
+    /// The instance by guid, whoever asks, or ServiceInstanceNotFound.
+    pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<ServiceInstance> {
+        Ok(ServiceInstance::from_row(&ALL_SERVICE_INSTANCES.find(db, guid).await?))
+    }
+
+    /// The instance of `instances` (brokered, user-provided or either) by
+    /// guid if `user` may see it, else ServiceInstanceNotFound.
+    pub async fn find_for(db: &AnyPool, instances: &Resource, guid: &str, user: &User) -> ApiResult<ServiceInstance> {
+        Ok(ServiceInstance::from_row(&instances.find_for(db, guid, user).await?))
+    }
+
+    /// AsyncServiceInstanceOperationInProgress while its broker works on it.
+    pub fn not_busy(&self) -> ApiResult<()> {
+        let (_, state) = service_operation::type_and_state(self.last_operation.as_deref());
+        if state == IN_PROGRESS {
+            return Err(ApiError::new("AsyncServiceInstanceOperationInProgress", &[&self.name]));
+        }
+        Ok(())
+    }
+
+    /// Stores a brokered instance, its create in progress; a name its space
+    /// has is ServiceInstanceNameTaken.
+    pub async fn insert_managed(db: &AnyPool, new: NewManagedInstance<'_>) -> ApiResult<()> {
+        sqlx::query(
+            "INSERT INTO service_instances (guid, name, space_guid, type, service_plan_guid, service_guid, tags, \
+             last_operation, created_at) VALUES ($1, $2, $3, 'managed_service_instance', $4, $5, $6, $7, $8)",
+        )
+        .bind(new.guid)
+        .bind(new.name)
+        .bind(new.space_guid)
+        .bind(new.service_plan_guid)
+        .bind(new.service_guid)
+        .bind(new.tags)
+        .bind(service_operation::last_operation(service_operation::CREATE, IN_PROGRESS, ""))
+        .bind(now())
+        .execute(db)
+        .await
+        .map_err(|e| taken_or(e, "ServiceInstanceNameTaken", new.name))?;
+        Ok(())
+    }
+
+    /// Stores a user-provided instance with `fields` (credentials, tags,
+    /// urls); a name its space has is ServiceInstanceNameTaken.
+    pub async fn insert_user_provided(
+        db: &AnyPool,
+        guid: &str,
+        name: &str,
+        space: &str,
+        fields: Assignments,
+    ) -> ApiResult<()> {
+        sqlx::query("INSERT INTO service_instances (guid, name, space_guid, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(guid)
+            .bind(name)
+            .bind(space)
+            .bind(now())
+            .execute(db)
+            .await
+            .map_err(|e| taken_or(e, "ServiceInstanceNameTaken", name))?;
+        Ok(fields.execute(db, "service_instances", guid).await?)
+    }
+
+    /// How many app bindings, keys and route bindings it has.
+    pub async fn dependents(db: &AnyPool, guid: &str) -> ApiResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM service_bindings WHERE service_instance_guid = $1) + \
+             (SELECT COUNT(*) FROM service_keys WHERE service_instance_guid = $1) + \
+             (SELECT COUNT(*) FROM route_bindings WHERE service_instance_guid = $1)",
+        )
+        .bind(guid)
+        .fetch_one(db)
+        .await?)
+    }
+
+    /// Whether another instance of `space` (than `except`) is called `name`.
+    pub async fn name_taken(db: &AnyPool, space: &str, name: &str, except: &str) -> ApiResult<bool> {
+        let taken: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM service_instances WHERE space_guid = $1 AND name = $2 AND guid <> $3",
+        )
+        .bind(space)
+        .bind(name)
+        .bind(except)
+        .fetch_one(db)
+        .await?;
+        Ok(taken > 0)
+    }
 }

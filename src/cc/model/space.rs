@@ -6,9 +6,10 @@ use sqlx::any::AnyRow;
 use super::resource::{Kind::*, Resource, ToOne, field, link, none_yet, text_column, to_many};
 use super::{
     ALL_SERVICE_INSTANCES, APPS, EVENTS, ORGANIZATIONS, ROUTES, SECURITY_GROUPS, SERVICES, SPACE_QUOTA_DEFINITIONS,
-    USERS,
+    USERS, metadata,
 };
-use crate::cc::error::ApiResult;
+use crate::cc::error::{ApiResult, taken_or};
+use crate::cc::now;
 use crate::cc::permissions::Visibility;
 
 pub static SPACES: Resource = Resource {
@@ -74,6 +75,43 @@ pub struct Space {
 }
 
 impl Space {
+    /// Stores a space of `org`; a name the org has is SpaceNameTaken.
+    pub async fn insert(db: &AnyPool, guid: &str, name: &str, org: &str) -> ApiResult<()> {
+        sqlx::query("INSERT INTO spaces (guid, name, organization_guid, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(guid)
+            .bind(name)
+            .bind(org)
+            .bind(now())
+            .execute(db)
+            .await
+            .map_err(|e| taken_or(e, "SpaceNameTaken", name))?;
+        Ok(())
+    }
+
+    /// The guids of an org's spaces.
+    pub async fn guids_in_org(db: &AnyPool, org: &str) -> ApiResult<Vec<String>> {
+        SPACES.guids_where(db, "organization_guid", org).await
+    }
+
+    /// The guids of a space's apps.
+    pub async fn app_guids(db: &AnyPool, space: &str) -> ApiResult<Vec<String>> {
+        APPS.guids_where(db, "space_guid", space).await
+    }
+
+    /// Deletes a space with its routes, their mappings, its roles and its
+    /// metadata (its apps and route shares are the caller's to delete first).
+    pub async fn delete(db: &AnyPool, guid: &str) -> ApiResult<()> {
+        for statement in [
+            "DELETE FROM route_mappings WHERE route_guid IN (SELECT guid FROM routes WHERE space_guid = $1)",
+            "DELETE FROM routes WHERE space_guid = $1",
+            "DELETE FROM space_roles WHERE space_guid = $1",
+            "DELETE FROM spaces WHERE guid = $1",
+        ] {
+            sqlx::query(statement).bind(guid).execute(db).await?;
+        }
+        metadata::forget(db, guid).await
+    }
+
     /// The space by guid, or SpaceNotFound.
     pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<Space> {
         Ok(Space::from_row(&SPACES.find(db, guid).await?))

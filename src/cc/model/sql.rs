@@ -84,3 +84,29 @@ impl Assignments {
         Ok(())
     }
 }
+
+/// The guid of the row of `table` whose `key_column` is `key`, inserting
+/// it (with `extra` columns) when missing: what a fresh CCDB is seeded with.
+pub async fn ensure(
+    db: &sqlx::AnyPool,
+    table: &str,
+    key_column: &str,
+    key: &str,
+    extra: &[(&str, &str)],
+) -> Result<String, sqlx::Error> {
+    let select = format!("SELECT guid FROM {table} WHERE {key_column} = $1");
+    if let Some(guid) = sqlx::query_scalar::<_, String>(&select).bind(key).fetch_optional(db).await? {
+        return Ok(guid);
+    }
+    let guid = crate::cc::new_guid();
+    let mut columns = vec!["guid", key_column, "created_at"];
+    columns.extend(extra.iter().map(|(c, _)| *c));
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+    let insert = format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), placeholders.join(", "));
+    let mut query = sqlx::query(&insert).bind(&guid).bind(key).bind(crate::cc::now());
+    for (_, value) in extra {
+        query = query.bind(*value);
+    }
+    query.execute(db).await?;
+    Ok(guid)
+}

@@ -85,9 +85,12 @@ pub async fn logins(db: &AnyPool, username: Option<&str>) -> ApiResult<Vec<Login
 
 /// The guid of the user called `username`, or UserNotFound.
 pub async fn guid_named(db: &AnyPool, username: &str) -> ApiResult<String> {
-    let guid: Option<String> =
-        sqlx::query_scalar("SELECT guid FROM users WHERE username = $1").bind(username).fetch_optional(db).await?;
-    guid.ok_or_else(|| ApiError::new("UserNotFound", &[username]))
+    guid_of_name(db, username).await?.ok_or_else(|| ApiError::new("UserNotFound", &[username]))
+}
+
+/// The guid of the user called `username`, if there is one.
+pub async fn guid_of_name(db: &AnyPool, username: &str) -> ApiResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT guid FROM users WHERE username = $1").bind(username).fetch_optional(db).await?)
 }
 
 /// The user's name, if there is such a user.

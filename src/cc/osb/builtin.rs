@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::registration::register_as_platform;
 use crate::cc::Cc;
+use crate::cc::model::service_plan_visibility;
 
 pub const NAME: &str = "postgresql";
 
@@ -36,13 +37,9 @@ async fn try_register(cc: &Cc) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.description))?;
     if new {
-        sqlx::query(
-            "UPDATE service_plans SET public = TRUE WHERE service_guid IN (SELECT s.guid FROM services s \
-             JOIN service_brokers b ON b.guid = s.service_broker_guid WHERE b.broker_url = $1)",
-        )
-        .bind(&url)
-        .execute(&cc.db)
-        .await?;
+        service_plan_visibility::publish_broker_plans(&cc.db, &url)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.description))?;
     }
     tracing::info!("the postgresql broker is registered at {url}");
     Ok(())

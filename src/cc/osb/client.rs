@@ -10,8 +10,8 @@ use base64::Engine;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::catalog::Catalog;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::catalog::Catalog;
 
 pub const API_VERSION: &str = "2.13";
 

@@ -1,26 +1,18 @@
-//! The last operation of a brokered instance — `create`, `update` or
-//! `delete`, `in progress`, `succeeded` or `failed` — as `cf service` shows
-//! it, and what its end does to the instance: a finished delete removes it,
-//! a finished update moves it to the plan it asked for. An operation the
-//! broker goes on with is polled ([`super::poller`]) until it ends.
+//! What a broker's answer to a provision, update or deprovision does to the
+//! instance's last operation ([`crate::cc::model::service_operation`]):
+//! done at once, or in progress and polled ([`super::poller`]) from when
+//! [`PollTiming`] says until it ends.
 
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use sqlx::AnyPool;
 
 use super::now_ms;
 use super::requests::Outcome;
 use crate::cc::error::ApiResult;
-use crate::cc::now;
+use crate::cc::model::service_operation::{self, PollAt};
 use crate::config::Config;
-
-pub const CREATE: &str = "create";
-pub const UPDATE: &str = "update";
-pub const DELETE: &str = "delete";
-pub const IN_PROGRESS: &str = "in progress";
-pub const SUCCEEDED: &str = "succeeded";
-pub const FAILED: &str = "failed";
 
 /// When to ask about operations again: the first poll, and how the wait
 /// grows (doubling to [`LONGEST_POLL`]) and for how long in all.
@@ -49,78 +41,22 @@ impl PollTiming {
     }
 }
 
-/// The `last_operation` JSON of an instance.
-pub fn last_operation(kind: &str, state: &str, description: &str) -> String {
-    let at = now();
-    json!({"type": kind, "state": state, "description": description, "created_at": at, "updated_at": at}).to_string()
-}
-
 /// Stores what the broker answered to operation `kind` on instance `guid`:
 /// done (a finished delete removes the row), or in progress and polled.
 pub async fn record(db: &AnyPool, guid: &str, kind: &str, outcome: &Outcome, timing: PollTiming) -> ApiResult<()> {
     match outcome {
-        Outcome::Done(body) => finish(db, guid, kind, body).await,
+        Outcome::Done(body) => {
+            let text = |name: &str| body.get(name).and_then(Value::as_str);
+            service_operation::succeed(db, guid, kind, text("description").unwrap_or_default(), text("dashboard_url"))
+                .await
+        }
         Outcome::InProgress { operation, dashboard_url } => {
             let at = now_ms();
-            sqlx::query(
-                "UPDATE service_instances SET last_operation = $1, broker_operation = $2, poll_at = $3, \
-                 poll_until = $4, poll_count = 0, updated_at = $5, dashboard_url = COALESCE($6, dashboard_url) \
-                 WHERE guid = $7",
-            )
-            .bind(last_operation(kind, IN_PROGRESS, ""))
-            .bind(operation)
-            .bind(at + timing.wait(0, None).as_millis() as i64)
-            .bind(at + timing.give_up_after.as_millis() as i64)
-            .bind(now())
-            .bind(dashboard_url)
-            .bind(guid)
-            .execute(db)
-            .await?;
-            Ok(())
+            let poll = PollAt {
+                at: at + timing.wait(0, None).as_millis() as i64,
+                until: at + timing.give_up_after.as_millis() as i64,
+            };
+            service_operation::await_broker(db, guid, kind, operation.as_deref(), dashboard_url.as_deref(), poll).await
         }
     }
-}
-
-/// Operation `kind` on `guid` succeeded, with the broker's body.
-pub async fn finish(db: &AnyPool, guid: &str, kind: &str, body: &Map<String, Value>) -> ApiResult<()> {
-    if kind == DELETE {
-        // Its bindings and keys go with it (ON DELETE CASCADE).
-        sqlx::query("DELETE FROM service_instances WHERE guid = $1").bind(guid).execute(db).await?;
-        return Ok(());
-    }
-    let description = body.get("description").and_then(Value::as_str).unwrap_or_default();
-    sqlx::query(
-        "UPDATE service_instances SET last_operation = $1, broker_operation = NULL, poll_at = NULL, \
-         service_plan_guid = COALESCE(pending_plan_guid, service_plan_guid), pending_plan_guid = NULL, \
-         dashboard_url = COALESCE($2, dashboard_url), updated_at = $3 WHERE guid = $4",
-    )
-    .bind(last_operation(kind, SUCCEEDED, description))
-    .bind(body.get("dashboard_url").and_then(Value::as_str))
-    .bind(now())
-    .bind(guid)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Operation `kind` on `guid` failed: the instance stays as it was (a
-/// failed create stays to be deleted), and says why.
-pub async fn fail(db: &AnyPool, guid: &str, kind: &str, description: &str) -> ApiResult<()> {
-    sqlx::query(
-        "UPDATE service_instances SET last_operation = $1, broker_operation = NULL, poll_at = NULL, \
-         pending_plan_guid = NULL, updated_at = $2 WHERE guid = $3",
-    )
-    .bind(last_operation(kind, FAILED, description))
-    .bind(now())
-    .bind(guid)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// The type and state of an instance's `last_operation` column.
-pub fn type_and_state(column: Option<&str>) -> (String, String) {
-    let value: Value = column.and_then(|c| serde_json::from_str(c).ok()).unwrap_or(Value::Null);
-    let text = |name: &str| value[name].as_str().unwrap_or_default().to_string();
-    (text("type"), text("state"))
 }

@@ -9,14 +9,13 @@
 
 use std::time::Duration;
 
-use sqlx::Row;
-
-use super::operations::{self, PollTiming};
+use super::now_ms;
+use super::operations::PollTiming;
 use super::orphans::{self, PLATFORM_USER};
-use super::{PlanBroker, now_ms};
 use crate::cc::Cc;
 use crate::cc::error::ApiResult;
-use crate::cc::model::resource::text_column;
+use crate::cc::model::service::PlanBroker;
+use crate::cc::model::service_operation::{self, DELETE, FAILED, SUCCEEDED};
 
 const TICK: Duration = Duration::from_millis(250);
 /// How long a claimed poll is left to its CC before another may take it.
@@ -39,50 +38,28 @@ pub fn spawn(cc: Cc) -> tokio::task::JoinHandle<()> {
 
 async fn poll_due(cc: &Cc) -> ApiResult<()> {
     let (db, timing) = (&cc.db, PollTiming::of(&cc.config));
-    let due = sqlx::query(
-        "SELECT guid, service_plan_guid, last_operation, broker_operation, poll_at, poll_until, poll_count \
-         FROM service_instances WHERE poll_at IS NOT NULL AND poll_at <= $1 ORDER BY poll_at LIMIT 20",
-    )
-    .bind(now_ms())
-    .fetch_all(db)
-    .await?;
-    for row in due {
-        let text = |column: &str| text_column(&row, column);
-        let int = |column: &str| row.try_get::<i64, _>(column).unwrap_or(0);
-        let (guid, poll_at, count) = (text("guid").unwrap_or_default(), int("poll_at"), int("poll_count"));
-        let claimed = sqlx::query("UPDATE service_instances SET poll_at = $1 WHERE guid = $2 AND poll_at = $3")
-            .bind(now_ms() + CLAIM.as_millis() as i64)
-            .bind(&guid)
-            .bind(poll_at)
-            .execute(db)
-            .await?;
-        if claimed.rows_affected() != 1 {
+    for due in service_operation::due(db, now_ms(), 20).await? {
+        if !service_operation::claim(db, &due, now_ms() + CLAIM.as_millis() as i64).await? {
             continue;
         }
-        let (kind, _) = operations::type_and_state(text("last_operation").as_deref());
-        let plan = PlanBroker::load(cc, &text("service_plan_guid").unwrap_or_default()).await?;
-        let target = plan.target(&guid);
-        let operation = text("broker_operation");
+        let (guid, kind) = (&due.instance_guid, &due.kind);
+        let plan = PlanBroker::find(&cc.db, &due.service_plan_guid).await?;
+        let target = plan.target(guid);
         let answer = plan
-            .broker()
-            .last_operation(&target, operation.as_deref(), kind == operations::DELETE, PLATFORM_USER)
+            .broker(cc)
+            .last_operation(&target, due.broker_operation.as_deref(), kind == DELETE, PLATFORM_USER)
             .await;
         let retry_after = match answer {
-            Ok(last) if last.state == operations::SUCCEEDED => {
-                let body = serde_json::Map::from_iter([("description".into(), last.description.into())]);
-                operations::finish(db, &guid, &kind, &body).await?;
+            Ok(last) if last.state == SUCCEEDED => {
+                service_operation::succeed(db, guid, kind, &last.description, None).await?;
                 continue;
             }
-            Ok(last) if last.state == operations::FAILED => {
-                operations::fail(db, &guid, &kind, &last.description).await?;
+            Ok(last) if last.state == FAILED => {
+                service_operation::fail(db, guid, kind, &last.description).await?;
                 continue;
             }
             Ok(last) => {
-                sqlx::query("UPDATE service_instances SET last_operation = $1 WHERE guid = $2")
-                    .bind(operations::last_operation(&kind, operations::IN_PROGRESS, &last.description))
-                    .bind(&guid)
-                    .execute(db)
-                    .await?;
+                service_operation::progress(db, guid, kind, &last.description).await?;
                 last.retry_after
             }
             Err(e) => {
@@ -90,21 +67,16 @@ async fn poll_due(cc: &Cc) -> ApiResult<()> {
                 None
             }
         };
-        let next = now_ms() + timing.wait(count + 1, retry_after).as_millis() as i64;
-        if next > int("poll_until") {
+        let next = now_ms() + timing.wait(due.poll_count + 1, retry_after).as_millis() as i64;
+        if next > due.poll_until {
             let minutes = timing.give_up_after.as_secs() / 60;
             let reason = format!(
                 "Service Broker failed to {kind} service instance within the required time ({minutes} minutes)."
             );
-            operations::fail(db, &guid, &kind, &reason).await?;
+            service_operation::fail(db, guid, kind, &reason).await?;
             continue;
         }
-        sqlx::query("UPDATE service_instances SET poll_at = $1, poll_count = $2 WHERE guid = $3")
-            .bind(next)
-            .bind(count + 1)
-            .bind(&guid)
-            .execute(db)
-            .await?;
+        service_operation::poll_again(db, guid, next, due.poll_count + 1).await?;
     }
     Ok(())
 }

@@ -115,13 +115,7 @@ impl V3Resource {
         let mut conditions = fixed;
         conditions.extend(self.model.visibility.condition(user));
         conditions.extend(params.conditions().iter().cloned());
-        let (where_sql, binds) = self.model.where_clause(&conditions);
-        let count_sql = format!("SELECT COUNT(*) FROM {}{where_sql}", self.model.table);
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-        for bind in &binds {
-            count = count.bind(bind.clone());
-        }
-        let total = count.fetch_one(&cc.db).await?;
+        let total = self.model.count(&cc.db, &conditions).await?;
         let rows = self.model.select(&cc.db, &conditions, &params.tail()).await?;
         let mut resources = self.render_rows(cc, &rows).await?;
         for resource in &mut resources {

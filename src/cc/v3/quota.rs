@@ -13,6 +13,7 @@ use super::ORGANIZATIONS;
 use super::resource::{Relationship, V3Resource, column, computed, filter};
 use crate::cc::Cc;
 use crate::cc::error::ApiResult;
+use crate::cc::model::quota::{self, QuotaOf};
 use crate::cc::model::resource::Kind::Text;
 use crate::cc::model::resource::{bool_column, text_column};
 use crate::cc::model::{QUOTA_DEFINITIONS, SPACE_QUOTA_DEFINITIONS};
@@ -96,35 +97,25 @@ fn routes(row: &AnyRow) -> Value {
 }
 
 fn applied_to_orgs<'a>(cc: &'a Cc, rows: &'a [AnyRow], out: &'a mut [Value]) -> BoxFuture<'a, ApiResult<()>> {
-    applied(cc, rows, out, "SELECT quota_definition_guid, guid FROM organizations", "organizations")
+    applied(cc, rows, out, QuotaOf::Org, "organizations")
 }
 
 fn applied_to_spaces<'a>(cc: &'a Cc, rows: &'a [AnyRow], out: &'a mut [Value]) -> BoxFuture<'a, ApiResult<()>> {
-    applied(
-        cc,
-        rows,
-        out,
-        "SELECT space_quota_definition_guid, guid FROM spaces WHERE space_quota_definition_guid IS NOT NULL",
-        "spaces",
-    )
+    applied(cc, rows, out, QuotaOf::Space, "spaces")
 }
 
-/// `relationships.<name>`: what each quota applies to, from `sql`
-/// (quota guid, applied-to guid).
+/// `relationships.<name>`: the orgs or spaces each quota applies to.
 fn applied<'a>(
     cc: &'a Cc,
     rows: &'a [AnyRow],
     out: &'a mut [Value],
-    sql: &'static str,
+    of: QuotaOf,
     name: &'static str,
 ) -> BoxFuture<'a, ApiResult<()>> {
     Box::pin(async move {
         let mut by_quota: HashMap<String, Vec<Value>> = HashMap::new();
-        for row in sqlx::query(sql).fetch_all(&cc.db).await? {
-            let quota: Option<String> = row.try_get(0)?;
-            if let Some(quota) = quota {
-                by_quota.entry(quota).or_default().push(json!({"guid": row.try_get::<String, _>(1)?}));
-            }
+        for (quota, guid) in quota::applied_to(&cc.db, of).await? {
+            by_quota.entry(quota).or_default().push(json!({"guid": guid}));
         }
         for (value, row) in out.iter_mut().zip(rows) {
             let guid = text_column(row, "guid").unwrap_or_default();

@@ -4,9 +4,7 @@ use std::collections::HashMap;
 
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
-use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::query::Query;
-use sqlx::{Any, Row};
+use sqlx::any::AnyRow;
 
 use super::resource::{Relationship, V3Resource, column, constant, filter, link};
 use super::{DOMAINS, SPACES};
@@ -15,6 +13,7 @@ use crate::cc::error::ApiResult;
 use crate::cc::model::ROUTES as MODEL;
 use crate::cc::model::resource::Kind::{Int, Text};
 use crate::cc::model::resource::text_column;
+use crate::cc::model::route;
 
 pub static ROUTES: V3Resource = V3Resource {
     model: &MODEL,
@@ -60,30 +59,17 @@ fn url_and_destinations<'a>(cc: &'a Cc, rows: &'a [AnyRow], out: &'a mut [Value]
         if guids.is_empty() {
             return Ok(());
         }
-        let marks: Vec<String> = (1..=guids.len()).map(|i| format!("${i}")).collect();
-        let marks = marks.join(", ");
-        let mut domains = HashMap::new();
-        let sql = format!(
-            "SELECT r.guid, d.name FROM routes r JOIN domains d ON d.guid = r.domain_guid WHERE r.guid IN ({marks})"
-        );
-        for row in bind_all(&sql, &guids).fetch_all(&cc.db).await? {
-            domains.insert(row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?);
-        }
+        let domains = route::domain_names(&cc.db, &guids).await?;
         let mut destinations: HashMap<String, Vec<Value>> = HashMap::new();
-        let sql = format!(
-            "SELECT guid, route_guid, app_guid, app_port, created_at, updated_at FROM route_mappings \
-             WHERE route_guid IN ({marks}) ORDER BY id"
-        );
-        for row in bind_all(&sql, &guids).fetch_all(&cc.db).await? {
-            let created: String = row.try_get("created_at")?;
-            destinations.entry(row.try_get("route_guid")?).or_default().push(json!({
-                "guid": row.try_get::<String, _>("guid")?,
-                "app": {"guid": row.try_get::<String, _>("app_guid")?, "process": {"type": "web"}},
+        for d in route::destinations(&cc.db, &guids).await? {
+            destinations.entry(d.route_guid).or_default().push(json!({
+                "guid": d.guid,
+                "app": {"guid": d.app_guid, "process": {"type": "web"}},
                 "weight": null,
-                "port": row.try_get::<Option<i64>, _>("app_port")?.unwrap_or(8080),
+                "port": d.app_port.unwrap_or(8080),
                 "protocol": "http1",
-                "created_at": created,
-                "updated_at": row.try_get::<Option<String>, _>("updated_at")?.unwrap_or_else(|| created.clone()),
+                "updated_at": d.updated_at.unwrap_or_else(|| d.created_at.clone()),
+                "created_at": d.created_at,
             }));
         }
         for (value, row) in out.iter_mut().zip(rows) {
@@ -97,12 +83,4 @@ fn url_and_destinations<'a>(cc: &'a Cc, rows: &'a [AnyRow], out: &'a mut [Value]
         }
         Ok(())
     })
-}
-
-fn bind_all<'q>(sql: &'q str, guids: &'q [String]) -> Query<'q, Any, AnyArguments<'q>> {
-    let mut query = sqlx::query(sql);
-    for guid in guids {
-        query = query.bind(guid.as_str());
-    }
-    query
 }

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::resource::{V3Resource, column, computed, filter};
@@ -13,6 +12,7 @@ use crate::cc::error::ApiResult;
 use crate::cc::model::SECURITY_GROUPS as MODEL;
 use crate::cc::model::resource::Kind::{Json, Text};
 use crate::cc::model::resource::{bool_column, text_column};
+use crate::cc::model::security_group;
 
 pub static SECURITY_GROUPS: V3Resource = V3Resource {
     model: &MODEL,
@@ -51,13 +51,10 @@ pub static SECURITY_GROUPS: V3Resource = V3Resource {
 /// `relationships.running_spaces` and `staging_spaces`, one query each for the page.
 fn bound_spaces<'a>(cc: &'a Cc, rows: &'a [AnyRow], out: &'a mut [Value]) -> BoxFuture<'a, ApiResult<()>> {
     Box::pin(async move {
-        for (table, name) in
-            [("security_group_spaces", "running_spaces"), ("staging_security_group_spaces", "staging_spaces")]
-        {
+        for (running, name) in [(true, "running_spaces"), (false, "staging_spaces")] {
             let mut by_group: HashMap<String, Vec<Value>> = HashMap::new();
-            let sql = format!("SELECT security_group_guid, space_guid FROM {table}");
-            for row in sqlx::query(&sql).fetch_all(&cc.db).await? {
-                by_group.entry(row.try_get(0)?).or_default().push(json!({"guid": row.try_get::<String, _>(1)?}));
+            for (group, space) in security_group::all_bindings(&cc.db, running).await? {
+                by_group.entry(group).or_default().push(json!({"guid": space}));
             }
             for (value, row) in out.iter_mut().zip(rows) {
                 let guid = text_column(row, "guid").unwrap_or_default();

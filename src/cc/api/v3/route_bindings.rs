@@ -16,14 +16,15 @@ use super::body::{Body, invalid};
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
+use crate::cc::model::metadata;
 use crate::cc::model::route_binding::RouteBinding;
-use crate::cc::model::{ALL_SERVICE_INSTANCES, metadata};
+use crate::cc::model::service_instance::ServiceInstance;
+use crate::cc::route_services;
 use crate::cc::v3::SERVICE_ROUTE_BINDINGS;
-use crate::cc::{route_services, services};
 
 /// Whether the instance is brokered (its work answers with a job).
 async fn brokered(cc: &Cc, instance: &str) -> ApiResult<bool> {
-    Ok(services::is_managed(&ALL_SERVICE_INSTANCES.find(&cc.db, instance).await?))
+    Ok(ServiceInstance::find(&cc.db, instance).await?.managed)
 }
 
 /// `POST /v3/service_route_bindings` `{"relationships": {"route", "service_instance"}, "parameters"}`.

@@ -15,6 +15,7 @@ use super::apps::finished_job;
 use super::body::{Body, invalid};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::security_group;
 use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::permissions::require;
 use crate::cc::v3::security_group::SECURITY_GROUPS;
@@ -124,7 +125,7 @@ pub async fn bind_spaces(
     for space in guids(&body, "data")? {
         security_groups::bind(&cc, &guid, &space, running, true).await?;
     }
-    let spaces = security_groups::bound_spaces(&cc, &guid, running).await?;
+    let spaces = security_group::bound_spaces(&cc.db, &guid, running).await?;
     let data: Vec<Value> = spaces.iter().map(|guid| json!({"guid": guid})).collect();
     Ok(Json(json!({"data": data})))
 }

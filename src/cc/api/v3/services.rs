@@ -20,6 +20,7 @@ use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
 use crate::cc::model::job::Job;
 use crate::cc::model::resource::text_column;
+use crate::cc::model::service_instance::ServiceInstance;
 use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::model::{ALL_SERVICE_INSTANCES, metadata};
 use crate::cc::service_updates::{ManagedUpdate, update_managed, update_user_provided};
@@ -126,7 +127,7 @@ pub async fn update_instance(
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let instance = writable_instance(&cc, &user, &ALL_SERVICE_INSTANCES, &guid).await?;
-    let managed = services::is_managed(&instance);
+    let managed = instance.managed;
     let allowed: &[&str] = if managed {
         &["name", "tags", "parameters", "relationships", "metadata", "maintenance_info"]
     } else {
@@ -178,7 +179,7 @@ pub async fn update_instance(
 /// `DELETE /v3/service_instances/:guid`: its bindings and keys go first.
 pub async fn delete_instance(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
     let instance = writable_instance(&cc, &user, &ALL_SERVICE_INSTANCES, &guid).await?;
-    let managed = services::is_managed(&instance);
+    let managed = instance.managed;
     let deleted = services::deprovision(&cc, &user, &instance, true, true).await?;
     metadata::forget(&cc.db, &guid).await?;
     if !managed {
@@ -204,7 +205,7 @@ pub async fn create_binding(State(cc): State<Cc>, user: CurrentUser, bytes: Byte
     if parameters.as_ref().is_some_and(|p| !p.is_object()) {
         return Err(invalid("Parameters must be an object"));
     }
-    let instance = ALL_SERVICE_INSTANCES.find_for(&cc.db, &instance_guid, &user.user).await?;
+    let instance = ServiceInstance::find_for(&cc.db, &ALL_SERVICE_INSTANCES, &instance_guid, &user.user).await?;
     let guid = match body.string("type", "Type")?.as_deref() {
         Some("app") => {
             let app = body
@@ -219,7 +220,7 @@ pub async fn create_binding(State(cc): State<Cc>, user: CurrentUser, bytes: Byte
         _ => return Err(invalid("Type must be one of 'app', 'key'")),
     };
     metadata::update(&cc.db, &guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
-    if !services::is_managed(&instance) {
+    if !instance.managed {
         let shown = SERVICE_CREDENTIAL_BINDINGS.show(&cc, &user.user, &guid, None).await?;
         return Ok((StatusCode::CREATED, Json(shown)).into_response());
     }
@@ -230,13 +231,13 @@ pub async fn create_binding(State(cc): State<Cc>, user: CurrentUser, bytes: Byte
 pub async fn delete_binding(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
     let binding = SERVICE_CREDENTIAL_BINDINGS.find_for(&cc, &user.user, &guid).await?;
     let instance_guid = text_column(&binding, "service_instance_guid").unwrap_or_default();
-    let instance = ALL_SERVICE_INSTANCES.find_for(&cc.db, &instance_guid, &user.user).await?;
+    let instance = ServiceInstance::find_for(&cc.db, &ALL_SERVICE_INSTANCES, &instance_guid, &user.user).await?;
     match text_column(&binding, "type").as_deref() {
         Some("key") => services::delete_key(&cc, &user, &guid).await?,
         _ => services::unbind(&cc, &user, &guid).await?,
     }
     metadata::forget(&cc.db, &guid).await?;
-    if !services::is_managed(&instance) {
+    if !instance.managed {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     finished_job(&cc, "service_bindings.delete").await
