@@ -2,8 +2,9 @@
 //! with its canary instances on the new version and the rest on the old
 //! (the health manager leaves them so) until continued; steps reach their
 //! share of the instances; a paused one can be cancelled; a rolling one
-//! starts `max_in_flight` instances at a time. Under load, no request
-//! fails throughout.
+//! starts `max_in_flight` instances at a time, and may scale the web
+//! process (`web_instances`, `memory_in_mb`) as it goes. Under load, no
+//! request fails throughout.
 
 mod common;
 
@@ -132,6 +133,25 @@ async fn a_canary_deployment_pauses_on_part_of_the_instances_until_continued() {
     let last = app_version(&platform, &app).await;
     settled_on(&platform, "bird.localhost", &last, &last, 4).await;
 
+    // Rolling to a new scale (cf push --strategy rolling --instances 5 -m 48M):
+    // the new version runs 5 instances of 48 MB, the deployment says so.
+    let scaled = json!({"relationships": {"app": {"data": {"guid": app}}},
+                        "options": {"web_instances": 5, "memory_in_mb": 48}});
+    let scaled = cf.expect(Method::POST, "/v3/deployments", Some(scaled), 201).await;
+    assert_eq!(scaled["options"]["web_instances"], 5, "{scaled}");
+    assert_eq!(scaled["options"]["memory_in_mb"], 48, "{scaled}");
+    assert_eq!(scaled["options"]["disk_in_mb"], Value::Null, "{scaled}");
+    let scaled = scaled["guid"].as_str().unwrap().to_string();
+    wait_for_status(&cf, &scaled, "FINALIZED", "DEPLOYED").await;
+    let fifth = app_version(&platform, &app).await;
+    eventually("5 indices on the scaled version", Duration::from_secs(60), || async {
+        let seen = versions_by_index(&platform, "bird.localhost", 5).await;
+        (seen.len() == 5 && seen.values().all(|v| *v == fifth)).then_some(())
+    })
+    .await;
+    let web = cf.expect(Method::GET, &format!("/v3/apps/{app}/processes/web"), None, 200).await;
+    assert_eq!((&web["instances"], &web["memory_in_mb"]), (&json!(5), &json!(48)), "{web}");
+
     let (served, failed) = load.stop().await;
     assert!(served > 100, "the load ran: {served} requests");
     assert_eq!(failed, 0, "no request failed during the deployments ({served} served)");
@@ -150,7 +170,12 @@ async fn a_deployment_request_out_of_bounds_is_refused() {
     for (body, detail) in [
         (json!({"relationships": app_link, "strategy": "blue-green"}), "Strategy 'blue-green' is not a supported"),
         (json!({"relationships": app_link, "options": {"max_in_flight": 0}}), "Max in flight must be greater"),
-        (json!({"relationships": app_link, "options": {"web_instances": 3}}), "Unknown field(s): 'web_instances'"),
+        (json!({"relationships": app_link, "options": {"web_instances": 0}}), "Web instances must be greater"),
+        (json!({"relationships": app_link, "options": {"memory_in_mb": "big"}}), "Memory in mb must be an integer"),
+        (
+            json!({"relationships": app_link, "options": {"log_rate_limit_in_bytes_per_second": 100}}),
+            "Unknown field(s): 'log_rate_limit_in_bytes_per_second'",
+        ),
         (
             json!({"relationships": app_link, "options": {"canary": {"steps": [{"instance_weight": 10}]}}}),
             "Canary steps are only valid for the 'canary' deployment strategy",
@@ -170,6 +195,14 @@ async fn a_deployment_request_out_of_bounds_is_refused() {
         assert_eq!((status, &error["title"]), (422, &json!("CF-UnprocessableEntity")), "{body}: {error}");
         assert!(error["detail"].as_str().unwrap().contains(detail), "{body}: {error}");
     }
+    // A scale past the org's memory quota is refused before anything changes.
+    let version = app_version(&platform, &app).await;
+    let too_big = json!({"relationships": app_link, "options": {"web_instances": 2, "memory_in_mb": 1_000_000}});
+    let (status, error) = cf.refusal(Method::POST, "/v3/deployments", Some(too_big)).await;
+    assert_eq!((status, &error["title"]), (400, &json!("CF-AppMemoryQuotaExceeded")), "{error}");
+    assert_eq!(app_version(&platform, &app).await, version, "a refused deployment leaves the app as it was");
+    let web = cf.expect(Method::GET, &format!("/v3/apps/{app}/processes/web"), None, 200).await;
+    assert_eq!((&web["instances"], &web["memory_in_mb"]), (&json!(1), &json!(32)), "{web}");
     let deployments = cf.expect(Method::GET, &format!("/v3/deployments?app_guids={app}"), None, 200).await;
     assert_eq!(deployments["pagination"]["total_results"], 0, "a refused request leaves no deployment");
     let (status, error) = cf.refusal(Method::POST, "/v3/deployments/nope/actions/continue", None).await;

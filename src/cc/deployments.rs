@@ -23,10 +23,10 @@ use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::model::APPS;
 use super::model::app::App;
-use super::model::deployment::{ACTIVE, CANARY, Deployment, FINALIZED, NewDeployment, canary_share};
+use super::model::deployment::{ACTIVE, CANARY, Deployment, FINALIZED, NewDeployment, WebScale, canary_share};
 use super::model::process::Process;
 use super::model::revision::Revision;
-use super::{Cc, rollout};
+use super::{Cc, quotas, rollout};
 use crate::protocol::messages::InstanceState;
 
 /// How often the updater looks when no heartbeat came.
@@ -41,6 +41,8 @@ pub struct DeploymentRequest {
     pub max_in_flight: u32,
     /// Canary steps' instance weights (percentages); none: one instance.
     pub canary_steps: Vec<u32>,
+    /// What the web process scales to as it rolls out.
+    pub web: WebScale,
 }
 
 fn invalid(detail: &str) -> ApiError {
@@ -53,6 +55,10 @@ pub async fn create(cc: &Cc, user: &CurrentUser, request: DeploymentRequest) -> 
     if !before.is_started() {
         return Err(invalid("Cannot create deployment for a STOPPED app."));
     }
+    // The new scale must fit the quotas before anything changes.
+    let instances = request.web.instances.map_or(i64::from(before.instances), i64::from);
+    let memory = request.web.memory_in_mb.unwrap_or(before.memory_mb) as i64;
+    quotas::check_app(&cc.db, &before.space_guid, Some(&before.guid), memory, instances, true).await?;
     let mut why = None;
     if let Some(guid) = &request.revision_guid {
         let revision = Revision::find(&cc.db, guid).await.map_err(|_| invalid("The revision does not exist"))?;
@@ -69,6 +75,7 @@ pub async fn create(cc: &Cc, user: &CurrentUser, request: DeploymentRequest) -> 
         return Err(invalid("Cannot create deployment for an app that is not staged."));
     }
     Deployment::supersede_active(&cc.db, &app.guid).await?;
+    App::scale_web(&cc.db, &app.guid, request.web).await?;
     let widest = widest(&Process::of_app(&cc.db, &app.guid).await?);
     let rolled_out = match request.strategy.as_str() {
         CANARY => Some(canary_share(request.canary_steps.first().copied(), widest)),
@@ -88,6 +95,7 @@ pub async fn create(cc: &Cc, user: &CurrentUser, request: DeploymentRequest) -> 
             strategy: &request.strategy,
             max_in_flight: request.max_in_flight,
             canary_steps: &request.canary_steps,
+            web: request.web,
         },
     )
     .await?;

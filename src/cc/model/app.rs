@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
+use super::deployment::WebScale;
 use super::resource::{Kind, Kind::*, Resource, ToOne, field, text_column, to_many};
+use super::sql::{Assignments, SqlValue};
 use super::{EVENTS, ROUTE_MAPPINGS, ROUTES, SERVICE_BINDINGS, SPACES, STACKS};
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::permissions::Visibility;
@@ -175,6 +177,20 @@ impl App {
         .execute(db)
         .await?;
         Ok(())
+    }
+
+    /// Scales the web process to what a deployment asks (its instances
+    /// take it from their next start; the caller checked the quotas).
+    pub async fn scale_web(db: &AnyPool, guid: &str, web: WebScale) -> ApiResult<()> {
+        let mut set = Assignments::default();
+        let values =
+            [("instances", web.instances.map(u64::from)), ("memory", web.memory_in_mb), ("disk_quota", web.disk_in_mb)];
+        for (column, value) in values {
+            if let Some(value) = value {
+                set.set(column, SqlValue::Int(Some(value as i64)));
+            }
+        }
+        set.save(db, "apps", guid, "AppNotFound", guid).await
     }
 
     /// Gives the app a new version (a restart), of which `rolled_out`

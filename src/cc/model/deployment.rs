@@ -60,6 +60,14 @@ pub struct Deployment {
     pub previous_droplet_hash: Option<String>,
 }
 
+/// What a deployment scales the app's web process to (None: as it was).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebScale {
+    pub instances: Option<u32>,
+    pub memory_in_mb: Option<u64>,
+    pub disk_in_mb: Option<u64>,
+}
+
 /// What a new deployment is made with.
 pub struct NewDeployment<'a> {
     pub app_guid: &'a str,
@@ -72,6 +80,7 @@ pub struct NewDeployment<'a> {
     pub strategy: &'a str,
     pub max_in_flight: u32,
     pub canary_steps: &'a [u32],
+    pub web: WebScale,
 }
 
 impl Deployment {
@@ -129,8 +138,9 @@ impl Deployment {
         sqlx::query(
             "INSERT INTO deployments (guid, app_guid, version, previous_version, droplet_guid, droplet_hash, \
              previous_droplet_guid, previous_droplet_hash, strategy, max_in_flight, canary_steps, canary_step, \
-             status_value, status_reason, created_at, updated_at, last_status_change) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'DEPLOYING', $14, $14, $14)",
+             status_value, status_reason, created_at, updated_at, last_status_change, web_instances, memory_in_mb, \
+             disk_in_mb) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'DEPLOYING', $14, $14, $14, \
+             $15, $16, $17)",
         )
         .bind(&guid)
         .bind(new.app_guid)
@@ -146,6 +156,9 @@ impl Deployment {
         .bind(i64::from(new.strategy == CANARY))
         .bind(ACTIVE)
         .bind(&at)
+        .bind(new.web.instances.map(i64::from))
+        .bind(new.web.memory_in_mb.map(|mb| mb as i64))
+        .bind(new.web.disk_in_mb.map(|mb| mb as i64))
         .execute(db)
         .await?;
         Ok(guid)

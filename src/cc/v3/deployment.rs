@@ -78,13 +78,21 @@ fn status(row: &AnyRow) -> Value {
 fn options(row: &AnyRow) -> Value {
     let mut options = json!({
         "max_in_flight": sqlx::Row::try_get::<i64, _>(row, "max_in_flight").unwrap_or(1),
-        "web_instances": null, "memory_in_mb": null, "disk_in_mb": null, "log_rate_limit_in_bytes_per_second": null,
+        "web_instances": int_column(row, "web_instances"),
+        "memory_in_mb": int_column(row, "memory_in_mb"),
+        "disk_in_mb": int_column(row, "disk_in_mb"),
+        "log_rate_limit_in_bytes_per_second": null,
     });
     if text_column(row, "strategy").as_deref() == Some(CANARY) {
         let steps: Vec<Value> = stored_steps(row).iter().map(|w| json!({"instance_weight": w})).collect();
         options["canary"] = json!({"steps": steps});
     }
     options
+}
+
+/// An integer column, null when NULL.
+fn int_column(row: &AnyRow, column: &str) -> Value {
+    sqlx::Row::try_get::<Option<i64>, _>(row, column).ok().flatten().map_or(Value::Null, Value::from)
 }
 
 fn stored_steps(row: &AnyRow) -> Vec<u32> {

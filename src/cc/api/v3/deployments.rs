@@ -16,13 +16,18 @@ use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::deployments::{self, DeploymentRequest};
 use crate::cc::error::ApiResult;
-use crate::cc::model::deployment::{CANARY, MAX_CANARY_STEPS, STRATEGIES};
+use crate::cc::model::deployment::{CANARY, MAX_CANARY_STEPS, STRATEGIES, WebScale};
 use crate::cc::model::metadata;
 use crate::cc::v3::DEPLOYMENTS;
 
+/// The options a deployment takes (a log rate limit is not one: instances
+/// here have none).
+const OPTIONS: [&str; 5] = ["max_in_flight", "canary", "web_instances", "memory_in_mb", "disk_in_mb"];
+
 /// `POST /v3/deployments` `{"relationships": {"app": {"data": {"guid": …}}},
 /// "droplet"|"revision": {"guid": …}, "strategy", "options": {"max_in_flight",
-/// "canary": {"steps": [{"instance_weight": …}]}}}`.
+/// "web_instances", "memory_in_mb", "disk_in_mb", "canary": {"steps":
+/// [{"instance_weight": …}]}}}`.
 pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     let body = Body::parse(&bytes, &["relationships", "droplet", "revision", "strategy", "options", "metadata"])?;
     let app_guid = body
@@ -33,7 +38,7 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
         return Err(invalid(&format!("Strategy '{strategy}' is not a supported deployment strategy")));
     }
     if let Some(Value::Object(options)) = body.at("options")
-        && let Some(unknown) = options.keys().find(|key| !["max_in_flight", "canary"].contains(&key.as_str()))
+        && let Some(unknown) = options.keys().find(|key| !OPTIONS.contains(&key.as_str()))
     {
         return Err(invalid(&format!("Unknown field(s): '{unknown}'")));
     }
@@ -44,6 +49,12 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
         return Err(invalid("Canary steps are only valid for the 'canary' deployment strategy"));
     }
     let canary_steps = canary_steps(steps)?;
+    let count = |path: &str, label: &str| body.int(path, label, 1).map(|n| n.map(|n| n as u64));
+    let web = WebScale {
+        instances: count("options/web_instances", "Web instances")?.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        memory_in_mb: count("options/memory_in_mb", "Memory in mb")?,
+        disk_in_mb: count("options/disk_in_mb", "Disk in mb")?,
+    };
     let request = DeploymentRequest {
         app_guid,
         droplet_guid: body.string("droplet/guid", "Droplet guid")?,
@@ -51,6 +62,7 @@ pub async fn create(State(cc): State<Cc>, user: CurrentUser, bytes: Bytes) -> Ap
         strategy,
         max_in_flight: u32::try_from(max_in_flight).unwrap_or(u32::MAX),
         canary_steps,
+        web,
     };
     let guid = deployments::create(&cc, &user, request).await?;
     metadata::update(&cc.db, &guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
