@@ -5,7 +5,6 @@
 //! and v3's app, process and action endpoints all come here.
 
 use serde_json::{Value, json};
-use sqlx::any::AnyRow;
 
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult, taken_or};
@@ -44,10 +43,9 @@ pub struct AppChanges {
 }
 
 /// The app, if the user sees it (else AppNotFound) and may change it (else NotAuthorized).
-pub async fn writable_app(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<AnyRow> {
-    let app = APPS.find_for(&cc.db, guid, &user.user).await?;
-    let space: String = sqlx::Row::try_get(&app, "space_guid").unwrap_or_default();
-    require(is_space_developer(&cc.db, &user.user, &space).await?)?;
+pub async fn writable_app(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<App> {
+    let app = App::from_row(&APPS.find_for(&cc.db, guid, &user.user).await?);
+    require(is_space_developer(&cc.db, &user.user, &app.space_guid).await?)?;
     Ok(app)
 }
 
@@ -90,34 +88,25 @@ pub async fn create(
         enable_ssh: changes.enable_ssh.unwrap_or(false),
     };
     let guid = App::insert(&cc.db, new).await.map_err(|e| taken_or(e, "AppNameTaken", name))?;
-    let app = APPS.get(&cc.db, &guid).await?;
-    app_event(cc, user, "audit.app.create", &guid, &app["entity"], json!({"request": request})).await;
+    let app = App::find(&cc.db, &guid).await?;
+    app_event(cc, user, "audit.app.create", &app, json!({"request": request})).await;
     Ok(guid)
 }
 
 /// Applies `changes` to the app stored as `stored` (the caller has
 /// checked the user may change it), then acts on the change.
-pub async fn update(
-    cc: &Cc,
-    user: &CurrentUser,
-    stored: &AnyRow,
-    changes: AppChanges,
-    request: Value,
-) -> ApiResult<()> {
-    let before = APPS.render(stored);
-    let guid = before["metadata"]["guid"].as_str().unwrap_or_default().to_string();
+pub async fn update(cc: &Cc, user: &CurrentUser, before: &App, changes: AppChanges, request: Value) -> ApiResult<()> {
+    let guid = &before.guid;
     // An app starts from its bits, or from a droplet it was given (`cf push --droplet`).
-    let runnable = !before["entity"]["package_updated_at"].is_null() || before["entity"]["package_state"] == "STAGED";
+    let runnable = before.package_updated_at.is_some() || before.is_staged();
     if changes.state.as_deref() == Some("STARTED") && !runnable {
         return Err(ApiError::new("AppPackageInvalid", &["bits have not been uploaded"]));
     }
     if changes.memory.is_some() || changes.instances.is_some() || changes.state.is_some() {
-        let old = &before["entity"];
-        let memory = changes.memory.or(old["memory"].as_i64()).unwrap_or(DEFAULT_MEMORY_MB);
-        let instances = changes.instances.or(old["instances"].as_i64()).unwrap_or(1);
-        let started = changes.state.as_deref().or(old["state"].as_str()) == Some("STARTED");
-        let space = old["space_guid"].as_str().unwrap_or_default();
-        quotas::check_app(&cc.db, space, Some(&guid), memory, instances, started).await?;
+        let memory = changes.memory.unwrap_or(before.memory_mb as i64);
+        let instances = changes.instances.unwrap_or(i64::from(before.instances));
+        let started = changes.state.as_deref().unwrap_or(&before.state) == "STARTED";
+        quotas::check_app(&cc.db, &before.space_guid, Some(guid), memory, instances, started).await?;
     }
 
     let mut update = Assignments::default();
@@ -159,29 +148,30 @@ pub async fn update(
     // Anything that changes what an instance runs gives the app a new
     // version (a restart) — a field sent with the value it has is no change
     // (`wf push` and `cf push` send memory, disk and command every time).
-    let old = &before["entity"];
-    let changed = |field: &str, new: Option<Value>| new.is_some_and(|new| old[field] != new);
-    let environment = changes.environment_json.as_deref().and_then(|text| serde_json::from_str(text).ok());
-    let restart_needed = changed("memory", changes.memory.map(Value::from))
-        || changed("disk_quota", changes.disk_quota.map(Value::from))
-        || changed("command", changes.command.clone().map(|c| c.map_or(Value::Null, Value::from)))
-        || changed("environment_json", environment)
-        || changes.state.as_deref() == Some("STARTED") && old["state"] != "STARTED";
+    let environment: Option<Value> =
+        changes.environment_json.as_deref().and_then(|text| serde_json::from_str(text).ok());
+    let restart_needed = changes.memory.is_some_and(|memory| memory != before.memory_mb as i64)
+        || changes.disk_quota.is_some_and(|disk| disk != before.disk_quota_mb as i64)
+        || changes.command.as_ref().is_some_and(|command| {
+            command.as_deref().filter(|command| !command.is_empty()) != before.command.as_deref()
+        })
+        || environment.is_some_and(|environment| environment != Value::Object(before.environment()))
+        || changes.state.as_deref() == Some("STARTED") && !before.is_started();
     if restart_needed {
         // A deployment still rolling out an earlier version ends here.
-        Deployment::supersede_active(&cc.db, &guid).await?;
+        Deployment::supersede_active(&cc.db, guid).await?;
         update.set("version", SqlValue::Text(Some(new_guid())));
         update.set("rolled_out_instances", SqlValue::Int(None));
     }
-    update.save(&cc.db, "apps", &guid, "AppNameTaken", changes.name.as_deref().unwrap_or_default()).await?;
+    update.save(&cc.db, "apps", guid, "AppNameTaken", changes.name.as_deref().unwrap_or_default()).await?;
 
-    let after = APPS.get(&cc.db, &guid).await?;
-    app_event(cc, user, "audit.app.update", &guid, &after["entity"], json!({"request": request})).await;
-    if before["entity"]["state"] != after["entity"]["state"] {
-        let kind = if after["entity"]["state"] == "STARTED" { "audit.app.start" } else { "audit.app.stop" };
-        app_event(cc, user, kind, &guid, &after["entity"], json!({})).await;
+    let after = App::find(&cc.db, guid).await?;
+    app_event(cc, user, "audit.app.update", &after, json!({"request": request})).await;
+    if before.state != after.state {
+        let kind = if after.is_started() { "audit.app.start" } else { "audit.app.stop" };
+        app_event(cc, user, kind, &after, json!({})).await;
     }
-    app_observer::react_to_change(cc, &App::from_row(stored), &App::find(&cc.db, &guid).await?).await?;
+    app_observer::react_to_change(cc, before, &after).await?;
     Ok(())
 }
 
@@ -194,16 +184,10 @@ pub async fn delete(cc: &Cc, guid: &str) -> ApiResult<()> {
     metadata::forget(&cc.db, guid).await
 }
 
-/// Records `kind` (audit.app.*) about the app whose v2 entity this is.
-pub async fn app_event(cc: &Cc, user: &CurrentUser, kind: &str, guid: &str, entity: &Value, metadata: Value) {
-    let space = entity["space_guid"].as_str().unwrap_or_default();
-    let org = event::org_of_space(&cc.db, space).await;
-    let actee = Actee {
-        guid,
-        kind: "app",
-        name: entity["name"].as_str().unwrap_or_default(),
-        space_guid: space,
-        organization_guid: &org,
-    };
+/// Records `kind` (audit.app.*) about the app.
+pub async fn app_event(cc: &Cc, user: &CurrentUser, kind: &str, app: &App, metadata: Value) {
+    let org = event::org_of_space(&cc.db, &app.space_guid).await;
+    let actee =
+        Actee { guid: &app.guid, kind: "app", name: &app.name, space_guid: &app.space_guid, organization_guid: &org };
     event::record(&cc.db, kind, Actor::User(&user.user), &actee, metadata).await;
 }

@@ -21,7 +21,6 @@ use serde_json::json;
 use super::app_changes::{app_event, writable_app};
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult};
-use super::model::APPS;
 use super::model::app::App;
 use super::model::deployment::{ACTIVE, CANARY, Deployment, FINALIZED, NewDeployment, WebScale, canary_share};
 use super::model::process::Process;
@@ -51,7 +50,7 @@ fn invalid(detail: &str) -> ApiError {
 
 /// Starts a deployment; its guid.
 pub async fn create(cc: &Cc, user: &CurrentUser, request: DeploymentRequest) -> ApiResult<String> {
-    let before = App::from_row(&writable_app(cc, user, &request.app_guid).await?);
+    let before = writable_app(cc, user, &request.app_guid).await?;
     if !before.is_started() {
         return Err(invalid("Cannot create deployment for a STOPPED app."));
     }
@@ -99,8 +98,7 @@ pub async fn create(cc: &Cc, user: &CurrentUser, request: DeploymentRequest) -> 
         },
     )
     .await?;
-    let entity = APPS.get(&cc.db, &app.guid).await?["entity"].clone();
-    app_event(cc, user, "audit.app.deployment.create", &app.guid, &entity, json!({"deployment_guid": guid})).await;
+    app_event(cc, user, "audit.app.deployment.create", &app, json!({"deployment_guid": guid})).await;
     rollout::roll_out_app(cc, &App::find(&cc.db, &app.guid).await?, why).await?;
     Ok(guid)
 }
@@ -129,8 +127,8 @@ pub async fn cancel(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<()> {
         return Err(not_deploying());
     }
     App::new_version(&cc.db, &app, None).await?;
-    let entity = APPS.get(&cc.db, &app).await?["entity"].clone();
-    app_event(cc, user, "audit.app.deployment.cancel", &app, &entity, json!({"deployment_guid": guid})).await;
+    let shown = App::find(&cc.db, &app).await?;
+    app_event(cc, user, "audit.app.deployment.cancel", &shown, json!({"deployment_guid": guid})).await;
     rollout::roll_out_app(cc, &App::find(&cc.db, &app).await?, None).await
 }
 
@@ -143,8 +141,8 @@ pub async fn continue_deployment(cc: &Cc, user: &CurrentUser, guid: &str) -> Api
         return Err(invalid(&format!("Cannot continue a deployment with status: {value} and reason: {reason}")));
     }
     let app = deployment.app_guid.clone();
-    let entity = APPS.get(&cc.db, &app).await?["entity"].clone();
-    app_event(cc, user, "audit.app.deployment.continue", &app, &entity, json!({"deployment_guid": guid})).await;
+    let shown = App::find(&cc.db, &app).await?;
+    app_event(cc, user, "audit.app.deployment.continue", &shown, json!({"deployment_guid": guid})).await;
     update(cc, &Deployment::find(&cc.db, guid).await?).await
 }
 

@@ -52,14 +52,13 @@ pub async fn change(
     let instances = changes.instances.unwrap_or(process.instances as i64);
     quotas::check_app(&cc.db, &app.space_guid, Some(&process.guid), memory, instances, app.is_started()).await?;
     Process::update(&cc.db, &process.guid, &changes).await?;
-    let entity = json!({"name": app.name, "space_guid": app.space_guid});
     let metadata = json!({"process_guid": process.guid, "process_type": process.kind, "request": request});
     let kind = if changes.instances.is_some() || changes.memory.is_some() || changes.disk_quota.is_some() {
         "audit.app.process.scale"
     } else {
         "audit.app.process.update"
     };
-    app_event(cc, user, kind, &app.guid, &entity, metadata).await;
+    app_event(cc, user, kind, &app, metadata).await;
     if !(app.is_started() && app.is_staged()) {
         return Ok(());
     }

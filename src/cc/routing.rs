@@ -12,7 +12,7 @@ use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::model::event::{self, Actee, Actor};
 use super::model::route::{self, Route, RouteMapping, RouteShares};
-use super::model::{APPS, DOMAINS, SPACES, domain};
+use super::model::{DOMAINS, SPACES, domain};
 use super::permissions::{is_space_developer, require};
 use super::{Cc, new_guid, quotas, runner};
 
@@ -74,7 +74,7 @@ pub async fn delete(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<()> {
 /// Maps a route to an app (idempotently) and tells the app's instances.
 pub async fn add_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) -> ApiResult<String> {
     let app_row = writable_app(cc, user, app).await?;
-    let app_space: String = sqlx::Row::try_get(&app_row, "space_guid").unwrap_or_default();
+    let app_space = app_row.space_guid.clone();
     // A route shared with the app's space is the app's space developers' to map.
     if !RouteShares::includes(&cc.db, route, &app_space).await?
         && app_space != writable_route(cc, user, route).await?.space_guid
@@ -87,21 +87,19 @@ pub async fn add_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) ->
     let guid = new_guid();
     RouteMapping::insert(&cc.db, &guid, app, route).await?;
     runner::routes_changed(cc, app).await?;
-    let entity = APPS.render(&app_row)["entity"].clone();
-    app_event(cc, user, "audit.app.map-route", app, &entity, json!({"route_guid": route})).await;
+    app_event(cc, user, "audit.app.map-route", &app_row, json!({"route_guid": route})).await;
     Ok(guid)
 }
 
 pub async fn remove_mapping(cc: &Cc, user: &CurrentUser, app: &str, route: &str) -> ApiResult<()> {
     let app_row = writable_app(cc, user, app).await?;
-    let app_space: String = sqlx::Row::try_get(&app_row, "space_guid").unwrap_or_default();
+    let app_space = app_row.space_guid.clone();
     if !RouteShares::includes(&cc.db, route, &app_space).await? {
         writable_route(cc, user, route).await?;
     }
     RouteMapping::delete(&cc.db, app, route).await?;
     runner::routes_changed(cc, app).await?;
-    let entity = APPS.render(&app_row)["entity"].clone();
-    app_event(cc, user, "audit.app.unmap-route", app, &entity, json!({"route_guid": route})).await;
+    app_event(cc, user, "audit.app.unmap-route", &app_row, json!({"route_guid": route})).await;
     Ok(())
 }
 

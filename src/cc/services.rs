@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::app_changes::writable_app;
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult};
-use super::model::resource::{Resource, text_column};
+use super::model::resource::Resource;
 use super::model::route_binding::{ROUTE_BINDINGS, RouteBinding};
 use super::model::service::PlanBroker;
 use super::model::service_binding::{NewBinding, ServiceBinding};
@@ -306,7 +306,7 @@ pub async fn bind(
 ) -> ApiResult<String> {
     let app = writable_app(cc, user, app_guid).await?;
     let instance = ServiceInstance::find_for(&cc.db, &ALL_SERVICE_INSTANCES, instance_guid, &user.user).await?;
-    if text_column(&app, "space_guid").as_ref() != Some(&instance.space_guid) {
+    if app.space_guid != instance.space_guid {
         return Err(ApiError::new("ServiceBindingDifferentSpaces", &[&format!("{app_guid} {instance_guid}")]));
     }
     if ServiceBinding::exists(&cc.db, app_guid, instance_guid).await? {

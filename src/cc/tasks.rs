@@ -50,7 +50,7 @@ fn unprocessable(detail: &str) -> ApiError {
 /// Creates and starts a task of the app; the task as it stands (RUNNING,
 /// or refused with an error).
 pub async fn create(cc: &Cc, user: &CurrentUser, app_guid: &str, request: TaskRequest) -> ApiResult<Task> {
-    let app = App::from_row(&writable_app(cc, user, app_guid).await?);
+    let app = writable_app(cc, user, app_guid).await?;
     let (droplet_guid, droplet_sha1) = droplet(cc, &app, request.droplet_guid.as_deref()).await?;
     let memory = request.memory_in_mb.unwrap_or(DEFAULT_MEMORY_MB);
     let disk = request.disk_in_mb.unwrap_or(DEFAULT_DISK_MB);
@@ -75,9 +75,8 @@ pub async fn create(cc: &Cc, user: &CurrentUser, app_guid: &str, request: TaskRe
         },
     )
     .await?;
-    let entity = json!({"name": app.name, "space_guid": app.space_guid});
     let metadata = json!({"task_guid": task.guid, "request": {"name": task.name, "memory_in_mb": memory, "command": "[PRIVATE DATA HIDDEN]"}});
-    app_event(cc, user, "audit.app.task.create", &app.guid, &entity, metadata).await;
+    app_event(cc, user, "audit.app.task.create", &app, metadata).await;
     if let Err(why) = place(cc, &task).await {
         Task::ended(&cc.db, &task.guid, Err(&why)).await?;
         return Err(ApiError::new("TaskWorkersUnavailable", &[&why]));
@@ -143,13 +142,12 @@ async fn place(cc: &Cc, task: &Task) -> Result<(), String> {
 /// (then FAILED, "task was cancelled"); a task no DEA runs yet ends at once.
 pub async fn cancel(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<Task> {
     let row = TASKS.find_for(&cc.db, guid, &user.user).await?;
-    let app = App::from_row(&writable_app(cc, user, &sqlx::Row::try_get::<String, _>(&row, "app_guid")?).await?);
+    let app = writable_app(cc, user, &sqlx::Row::try_get::<String, _>(&row, "app_guid")?).await?;
     let task = Task::find(&cc.db, guid).await?;
     if !Task::canceling(&cc.db, guid).await? {
         return Err(unprocessable(&format!("Task state is {} and therefore cannot be canceled", task.state)));
     }
-    let entity = json!({"name": app.name, "space_guid": app.space_guid});
-    app_event(cc, user, "audit.app.task.cancel", &app.guid, &entity, json!({"task_guid": guid})).await;
+    app_event(cc, user, "audit.app.task.cancel", &app, json!({"task_guid": guid})).await;
     if task.dea_id.is_none() {
         Task::ended(&cc.db, guid, Err(CANCELLED)).await?;
     }

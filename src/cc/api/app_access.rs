@@ -2,7 +2,6 @@
 //! environment its instances get.
 
 use serde_json::{Map, Value};
-use sqlx::any::AnyRow;
 
 use crate::cc::error::ApiResult;
 use crate::cc::model::app::App;
@@ -20,8 +19,7 @@ pub struct Environment {
     pub vcap_application: Value,
 }
 
-pub async fn environment(cc: &Cc, stored: &AnyRow) -> ApiResult<Environment> {
-    let app = App::from_row(stored);
+pub async fn environment(cc: &Cc, app: &App) -> ApiResult<Environment> {
     let start = runner::start_message(cc, &app.guid, 0).await?;
     Ok(Environment {
         user: app.environment(),

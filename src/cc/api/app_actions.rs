@@ -7,7 +7,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use super::app_access::environment;
 use crate::blobstore::keys;
@@ -36,25 +35,24 @@ pub async fn env(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Strin
 /// start the new droplet if the app is started.
 pub async fn restage(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
     let app = writable_app(&cc, &user, &guid).await?;
-    if app.try_get::<Option<String>, _>("package_hash").ok().flatten().is_none() {
+    if app.package_hash.is_none() {
         return Err(ApiError::new("NotStaged", &[]));
     }
     // A new droplet is a new version; the old instances serve on until
     // the new ones run (the health manager leaves an app that stages alone).
     App::restage(&cc.db, &guid).await?;
-    let after = APPS.get(&cc.db, &guid).await?;
-    app_event(&cc, &user, "audit.app.restage", &guid, &after["entity"], json!({})).await;
-    if after["entity"]["state"] == "STARTED" {
+    app_event(&cc, &user, "audit.app.restage", &App::find(&cc.db, &guid).await?, json!({})).await;
+    if app.is_started() {
         tokio::spawn(stager::stage_and_start(cc.clone(), guid.clone()));
     }
-    Ok((StatusCode::CREATED, Json(after)).into_response())
+    Ok((StatusCode::CREATED, Json(APPS.get(&cc.db, &guid).await?)).into_response())
 }
 
 /// `GET /v2/apps/:guid/download`: the package as uploaded (a zip).
 pub async fn download(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
     let app = writable_app(&cc, &user, &guid).await?;
     let missing = || ApiError::new("AppPackageNotFound", &[&guid]);
-    let sha1 = app.try_get::<Option<String>, _>("package_hash").ok().flatten().ok_or_else(missing)?;
+    let sha1 = app.package_hash.ok_or_else(missing)?;
     let bytes = cc.blobstore.get_opt(&keys::package(&sha1)).await?.ok_or_else(missing)?;
     Ok(([("content-type", "application/zip")], Body::from(bytes)).into_response())
 }
@@ -67,12 +65,7 @@ pub async fn droplet_download(
 ) -> ApiResult<Response> {
     let app = writable_app(&cc, &user, &guid).await?;
     let missing = || ApiError::new("NotStaged", &[]);
-    let sha1 = app
-        .try_get::<Option<String>, _>("droplet_hash")
-        .ok()
-        .flatten()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(missing)?;
+    let sha1 = app.droplet_hash.ok_or_else(missing)?;
     let bytes = cc.blobstore.get_opt(&keys::droplet(&sha1)).await?.ok_or_else(missing)?;
     Ok(([("content-type", "application/gzip")], Body::from(bytes)).into_response())
 }

@@ -89,9 +89,8 @@ pub async fn update(
 }
 
 pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<StatusCode> {
-    let app = APPS.render(&writable_app(&cc, &user, &guid).await?);
-    app_event(&cc, &user, "audit.app.delete-request", &guid, &app["entity"], json!({"request": {"recursive": true}}))
-        .await;
+    let app = writable_app(&cc, &user, &guid).await?;
+    app_event(&cc, &user, "audit.app.delete-request", &app, json!({"request": {"recursive": true}})).await;
     app_changes::delete(&cc, &guid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,7 +16,6 @@ use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::APPS;
-use crate::cc::model::app::App;
 use crate::cc::{Cc, runner};
 use crate::protocol::messages::{FilesReply, FilesRequest, FindDropletReply, InstanceState, subjects};
 
@@ -107,20 +106,13 @@ pub async fn files(
     Path(params): Path<std::collections::HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let guid = params.get("guid").cloned().unwrap_or_default();
-    let app = APPS.render(&writable_app(&cc, &user, &guid).await?);
+    let app = writable_app(&cc, &user, &guid).await?;
     let index: u32 = params
         .get("index")
         .and_then(|i| i.parse().ok())
         .ok_or_else(|| ApiError::new("FileError", &["bad instance index"]))?;
     let path = params.get("path").cloned().unwrap_or_default();
-    let reports = runner::reports_by_index(
-        &cc,
-        &guid,
-        app["entity"]["version"].as_str().unwrap_or_default(),
-        app["entity"]["instances"].as_u64().unwrap_or(0) as u32,
-        false,
-    )
-    .await?;
+    let reports = runner::reports_by_index(&cc, &guid, &app.version, app.instances, false).await?;
     let instance = reports
         .get(&index)
         .ok_or_else(|| ApiError::new("FileError", &[&format!("instance {index} is not running")]))?;
@@ -182,7 +174,7 @@ pub async fn restart(
     user: CurrentUser,
     Path((guid, index)): Path<(String, u32)>,
 ) -> ApiResult<StatusCode> {
-    let app = App::from_row(&writable_app(&cc, &user, &guid).await?);
+    let app = writable_app(&cc, &user, &guid).await?;
     runner::restart_instance(&cc, &app.guid, app.instances, index).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -87,6 +87,10 @@ pub struct App {
     pub droplet_hash: Option<String>,
     /// The current droplet (v3), once staged.
     pub droplet_guid: Option<String>,
+    /// The command its droplet starts with (staging found it).
+    pub detected_start_command: Option<String>,
+    /// When bits were last uploaded (None: never).
+    pub package_updated_at: Option<String>,
 }
 
 /// What a new app is made with.
@@ -293,6 +297,8 @@ impl App {
             package_hash: text("package_hash"),
             droplet_hash: text("droplet_hash"),
             droplet_guid: text("droplet_guid"),
+            detected_start_command: text("detected_start_command"),
+            package_updated_at: text("package_updated_at"),
         }
     }
 

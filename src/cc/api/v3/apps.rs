@@ -16,7 +16,6 @@ use crate::cc::app_changes::writable_app;
 use crate::cc::app_changes::{self, AppChanges};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::model::app::App;
 use crate::cc::model::job::Job;
 use crate::cc::model::{SPACES, metadata, stack};
 use crate::cc::permissions::{is_space_developer, require};
@@ -103,18 +102,9 @@ pub async fn update(
 /// `DELETE /v3/apps/:guid`: stops its instances and deletes it; 202 with
 /// the (finished) job to poll, as CF answers.
 pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
-    let stored = writable_app(&cc, &user, &guid).await?;
-    let entity = crate::cc::model::APPS.render(&stored)["entity"].clone();
+    let app = writable_app(&cc, &user, &guid).await?;
     let job = Job::create(&cc.db, &cc.id, "app.delete").await?;
-    app_changes::app_event(
-        &cc,
-        &user,
-        "audit.app.delete-request",
-        &guid,
-        &entity,
-        json!({"request": {"recursive": true}}),
-    )
-    .await;
+    app_changes::app_event(&cc, &user, "audit.app.delete-request", &app, json!({"request": {"recursive": true}})).await;
     app_changes::delete(&cc, &guid).await?;
     Job::finish(&cc.db, &job, None).await;
     Ok(accepted_job(&cc, &job))
@@ -140,11 +130,8 @@ pub fn accepted_job(cc: &Cc, job: &str) -> Response {
 /// Sets the app's state; `restart` stops it first, so it runs anew.
 async fn set_state(cc: &Cc, user: &CurrentUser, guid: &str, state: &str) -> ApiResult<()> {
     let stored = writable_app(cc, user, guid).await?;
-    if state == "STARTED" {
-        let app = App::from_row(&stored);
-        if app.droplet_hash.is_none() && app.package_hash.is_none() {
-            return Err(invalid("Assign a droplet before starting this app."));
-        }
+    if state == "STARTED" && stored.droplet_hash.is_none() && stored.package_hash.is_none() {
+        return Err(invalid("Assign a droplet before starting this app."));
     }
     let changes = AppChanges { state: Some(state.into()), ..Default::default() };
     app_changes::update(cc, user, &stored, changes, json!({"state": state})).await
@@ -198,7 +185,7 @@ pub async fn get_environment_variables(
     user: CurrentUser,
     Path(guid): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let app = App::from_row(&writable_app(&cc, &user, &guid).await?);
+    let app = writable_app(&cc, &user, &guid).await?;
     Ok(Json(environment_variables(&cc, &guid, app.environment())))
 }
 
@@ -212,7 +199,7 @@ pub async fn update_environment_variables(
 ) -> ApiResult<Json<Value>> {
     let stored = writable_app(&cc, &user, &guid).await?;
     let body = Body::parse(&bytes, &["var"])?;
-    let mut vars = App::from_row(&stored).environment();
+    let mut vars = stored.environment();
     for (key, value) in body.env("var")?.unwrap_or_default() {
         match value {
             Value::Null => vars.remove(&key),

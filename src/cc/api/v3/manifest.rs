@@ -168,7 +168,7 @@ async fn apply_app(cc: &Cc, user: &CurrentUser, space: &str, app: &ManifestApp, 
             let guid: String = row.try_get("guid")?;
             let stored = writable_app(cc, user, &guid).await?;
             if !app.env.is_empty() {
-                let mut env = App::from_row(&stored).environment();
+                let mut env = stored.environment();
                 env.extend(app.env_text().into_iter().map(|(k, v)| (k, Value::String(v))));
                 changes.environment_json = Some(Value::Object(env).to_string());
             }
@@ -321,7 +321,7 @@ async fn current(cc: &Cc, app: &App) -> ApiResult<Value> {
 
 /// `GET /v3/apps/:guid/manifest` (space developers): the app as a manifest, in YAML.
 pub async fn of_app(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
-    let app = App::from_row(&writable_app(&cc, &user, &guid).await?);
+    let app = writable_app(&cc, &user, &guid).await?;
     let manifest = json!({"applications": [current(&cc, &app).await?]});
     let yaml = serde_yaml::to_string(&manifest).map_err(anyhow::Error::from)?;
     Ok(([(axum::http::header::CONTENT_TYPE, "application/x-yaml")], yaml).into_response())

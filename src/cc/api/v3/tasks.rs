@@ -15,9 +15,7 @@ use crate::cc::Cc;
 use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
-use crate::cc::model::app::App;
 use crate::cc::model::metadata;
-use crate::cc::model::resource::text_column;
 use crate::cc::tasks::{self, TaskRequest};
 use crate::cc::v3::task::TASKS;
 
@@ -58,11 +56,9 @@ pub async fn create(
         if process != app {
             return Err(invalid("Template process must be a process of the app"));
         }
-        let row = writable_app(&cc, &user, &app).await?;
-        let template = App::from_row(&row);
-        let released = text_column(&row, "detected_start_command");
+        let template = writable_app(&cc, &user, &app).await?;
         if request.command.is_empty() {
-            request.command = template.command.or(released).unwrap_or_default();
+            request.command = template.command.or(template.detected_start_command).unwrap_or_default();
         }
         request.memory_in_mb = request.memory_in_mb.or(Some(template.memory_mb as i64));
         request.disk_in_mb = request.disk_in_mb.or(Some(template.disk_quota_mb as i64));
