@@ -34,12 +34,21 @@ pub struct Config {
     pub app_domain: String,
     /// The address DEAs serve instances on (what the router proxies to).
     pub dea_host: String,
-    /// Memory the DEA offers to instances and staging, in MB; the host's
-    /// physical memory when unset.
+    /// Memory the DEA has for instances and staging, in MB (the host's
+    /// physical memory when unset); it offers this times
+    /// `memory_overcommit_factor`.
     pub dea_memory_mb: Option<u64>,
     /// Disk the DEA has for instances, in MB; what is free where its data
     /// lives when unset.
     pub dea_disk_mb: Option<u64>,
+    /// How many times its memory the DEA offers (the DEA's
+    /// `memory_overcommit_factor`): an instance's memory quota caps what it
+    /// may hold, and a wasm instance at rest holds next to nothing of it.
+    pub memory_overcommit_factor: u64,
+    /// The most instances a DEA runs at once, whatever memory they ask
+    /// for (as a Diego cell's `max_containers`); the DEA offers fewer when
+    /// its file descriptors run short.
+    pub dea_max_instances: u32,
     /// How many times its disk the DEA offers (CF's `disk_overcommit_factor`):
     /// a disk quota caps what an instance may write, it is not reserved,
     /// and few instances fill theirs.
@@ -117,6 +126,8 @@ impl Default for Config {
             dea_host: "127.0.0.1".into(),
             dea_memory_mb: None,
             dea_disk_mb: None,
+            memory_overcommit_factor: 1,
+            dea_max_instances: 10_000,
             disk_overcommit_factor: 8,
             dea_cache_mb: 10 * 1024,
             heartbeat_interval_ms: 2000,
@@ -216,11 +227,12 @@ impl Config {
 
     /// The memory a DEA offers (MB): as configured, else the host's.
     pub fn dea_memory_mb(&self) -> u64 {
-        self.dea_memory_mb.unwrap_or_else(|| {
+        let memory = self.dea_memory_mb.unwrap_or_else(|| {
             let mut system = sysinfo::System::new();
             system.refresh_memory();
             (system.total_memory() / (1024 * 1024)).max(256)
-        })
+        });
+        memory.saturating_mul(self.memory_overcommit_factor.max(1))
     }
 
     /// The disk a DEA offers (MB): as configured, else what is free on the
@@ -257,6 +269,8 @@ const FIELDS: &[&str] = &[
     "dea_host",
     "dea_memory_mb",
     "dea_disk_mb",
+    "memory_overcommit_factor",
+    "dea_max_instances",
     "disk_overcommit_factor",
     "dea_cache_mb",
     "heartbeat_interval_ms",

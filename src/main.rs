@@ -226,10 +226,13 @@ async fn main() {
         Command::Bench { what: Bench::DeaStart { data_dir, blobstore_url, droplet } } => {
             bench::dea::start_once(data_dir, blobstore_url, droplet).await
         }
-        Command::Bench { what: Bench::Load { address, host, path, authorization, seconds, requests, connections } } => {
+        Command::Bench { what: Bench::Load { address, host, path, headers, seconds, requests, connections } } => {
             use bench::load::{Target, Until, generate};
             let until = requests.map(Until::Requests).unwrap_or(Until::Seconds(seconds.unwrap_or(10.0)));
-            generate(Target { address, host, path, authorization }, until, connections).await
+            generate(Target { address, host, path, headers }, until, connections).await
+        }
+        Command::Bench { what: Bench::Density { instances, seconds } } => {
+            bench::density::density(instances, seconds).await
         }
         Command::Bench { what: Bench::Hm { instances, nats_server, postgres } } => {
             bench::hm::hm(bench::hm::HmBench { instances, nats_server, postgres }).await

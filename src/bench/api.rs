@@ -77,15 +77,7 @@ async fn run(config: Config, apps: usize, requests: u64, backend: &str) -> Resul
 
     let http = reqwest::Client::new();
     let password = std::fs::read_to_string(config.data_dir.join(crate::cc::seed::ADMIN_PASSWORD_FILE))?;
-    let tokens: serde_json::Value = http
-        .post(format!("{api}/oauth/token"))
-        .basic_auth("cf", Some(""))
-        .form(&[("grant_type", "password"), ("username", "admin"), ("password", password.trim())])
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = tokens["access_token"].as_str().context("no token")?.to_string();
+    let token = super::admin_token(&http, &api, password.trim()).await?;
     let middle = format!("bench-{}", apps / 2);
     let lookup: serde_json::Value =
         http.get(format!("{api}/v2/apps?q=name:{middle}")).bearer_auth(&token).send().await?.json().await?;
@@ -102,12 +94,8 @@ async fn run(config: Config, apps: usize, requests: u64, backend: &str) -> Resul
     ];
     println!("{:<44} {:>9} {:>9} | {:>10} {:>9} {:>9}", "", "c1 p50 ms", "c1 p99 ms", "c16 req/s", "p50 ms", "p99 ms");
     for (label, path) in kinds {
-        let target = Target {
-            address: address.clone(),
-            host: address.clone(),
-            path,
-            authorization: Some(format!("bearer {token}")),
-        };
+        let target = Target { path, ..Target::root(&address, &address) }
+            .with_header("authorization", &format!("bearer {token}"));
         let one = measure(&target, requests, 1).await?;
         let many = measure(&target, requests, CONNECTIONS).await?;
         println!(

@@ -31,6 +31,7 @@ use crate::blobstore::{Blobstore, keys, sha1_hex};
 use crate::bus::{self, Bus, BusExt};
 use crate::config::Config;
 use crate::dea::{Dea, droplet};
+use crate::protocol::INSTANCE_ID;
 use crate::protocol::messages::{DeaStart, Limits, RouteRegistration, subjects};
 use crate::router::Router;
 use crate::runtime::http::LocalHttpApps;
@@ -72,24 +73,27 @@ impl Bench {
     }
 
     /// Starts an instance of the droplet; returns the time from
-    /// `dea.<id>.start` to the guest's first 200, and its address.
-    async fn start_instance(&mut self, sha1: &str, index: u32) -> Result<(Duration, String)> {
+    /// `dea.<id>.start` to the guest's first 200, and how to reach it
+    /// straight (at its DEA's gateway, naming it).
+    async fn start_instance(&mut self, sha1: &str, index: u32) -> Result<(Duration, Target)> {
         let app = format!("bench-{sha1}");
         let start = start_message(&app, sha1, index);
         let began = Instant::now();
         self.bus.publish(&subjects::dea_start(&self.dea.id), &start).await?;
-        let address = loop {
+        let instance = loop {
             let message = tokio::time::timeout(Duration::from_secs(60), self.registrations.next())
                 .await
                 .context("the instance did not start within 60s")?
                 .context("the bus closed")?;
             let registration: RouteRegistration = message.json()?;
             if registration.app.as_deref() == Some(app.as_str()) && registration.index == Some(index) {
-                break format!("{}:{}", registration.host, registration.port);
+                let address = format!("{}:{}", registration.host, registration.port);
+                let id = registration.private_instance_id.unwrap_or_default();
+                break Target::root(&address, HOST).with_header(INSTANCE_ID, &id);
             }
         };
-        first_200(&address, HOST, began).await?;
-        Ok((began.elapsed(), address))
+        first_200(&instance, began).await?;
+        Ok((began.elapsed(), instance))
     }
 }
 
@@ -128,7 +132,7 @@ async fn run(options: &DeaBench, dir: &Path) -> Result<()> {
         for _ in 0..options.runs {
             let began = Instant::now();
             let (_served, address) = WasmtimeServe::start(wasmtime, &component, &env).await?;
-            first_200(&address, HOST, began).await?;
+            first_200(&Target::root(&address, HOST), began).await?;
             reference.push(began.elapsed());
         }
     }
@@ -144,16 +148,16 @@ async fn run(options: &DeaBench, dir: &Path) -> Result<()> {
     }
 
     let seconds = options.seconds as f64;
-    let load =
-        |address: String| LoadRun::run(Target::root(&address, HOST), Until::Seconds(seconds), options.connections);
-    let through_router = load(router_address).await?;
-    let through_remote_router = load(remote_address).await?;
+    let load = |target: Target| LoadRun::run(target, Until::Seconds(seconds), options.connections);
+    let through_router = load(Target::root(&router_address, HOST)).await?;
+    let through_remote_router = load(Target::root(&remote_address, HOST)).await?;
     let direct = load(target).await?;
     let reference = match &wasmtime {
         Some(wasmtime) => {
             let (_served, address) = WasmtimeServe::start(wasmtime, &component, &env).await?;
-            first_200(&address, HOST, Instant::now()).await?;
-            Some(load(address).await?)
+            let reference = Target::root(&address, HOST);
+            first_200(&reference, Instant::now()).await?;
+            Some(load(reference).await?)
         }
         None => None,
     };

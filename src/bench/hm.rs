@@ -22,6 +22,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
+use super::free_port;
 use crate::config::Config;
 
 const HELLO: &[u8] = include_bytes!("../../examples/hello-http/hello_http.wasm");
@@ -44,10 +45,6 @@ struct Processes {
     api: String,
     router: String,
     http: reqwest::Client,
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 async fn until<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<T>

@@ -77,15 +77,7 @@ async fn run(options: &LanguagesBench, dir: &Path) -> Result<()> {
     let runs = options.runs.max(1);
     let bench = Bench::start(dir).await?;
     let http = reqwest::Client::new();
-    let tokens: Value = http
-        .post(format!("{}/oauth/token", bench.api))
-        .basic_auth("cf", Some(""))
-        .form(&[("grant_type", "password"), ("username", "admin"), ("password", bench.password.as_str())])
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = tokens["access_token"].as_str().context("no token")?.to_string();
+    let token = super::admin_token(&http, &bench.api, &bench.password).await?;
     let api = Api { http, base: bench.api.clone(), token };
 
     let mut all = Vec::new();
@@ -239,7 +231,7 @@ async fn first_request_of_new_instance(
     let stats = api.get(&format!("/v2/apps/{guid}/stats")).await?;
     let port = stats[(instances - 1).to_string()]["stats"]["port"].as_u64().context("the new instance's port")?;
     let began = Instant::now();
-    let (status, _) = get_once(&format!("127.0.0.1:{port}"), &format!("{name}.localhost"))
+    let (status, _) = get_once(&Target::root(&format!("127.0.0.1:{port}"), &format!("{name}.localhost")))
         .await
         .context("the new instance did not answer")?;
     let took = began.elapsed();

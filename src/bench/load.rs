@@ -40,19 +40,26 @@ impl LoadReport {
 }
 
 /// Where the load goes: GET `path` on `address` (host:port) with this
-/// `Host` header and, if given, this `Authorization`.
+/// `Host` header and `headers` (an `Authorization`, the instance a DEA's
+/// gateway is to hand it to…).
 #[derive(Debug, Clone)]
 pub struct Target {
     pub address: String,
     pub host: String,
     pub path: String,
-    pub authorization: Option<String>,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Target {
     /// GET / of `host` at `address`.
     pub fn root(address: &str, host: &str) -> Target {
-        Target { address: address.into(), host: host.into(), path: "/".into(), authorization: None }
+        Target { address: address.into(), host: host.into(), path: "/".into(), headers: Vec::new() }
+    }
+
+    /// With `name: value` on every request too.
+    pub fn with_header(mut self, name: &str, value: &str) -> Target {
+        self.headers.push((name.into(), value.into()));
+        self
     }
 }
 
@@ -74,8 +81,8 @@ impl LoadRun {
         let mut command = tokio::process::Command::new(std::env::current_exe()?);
         command.args(["bench", "load", "--address", &target.address, "--host", &target.host, "--path", &target.path]);
         command.args(["--connections", &connections.to_string()]);
-        if let Some(authorization) = &target.authorization {
-            command.args(["--authorization", authorization]);
+        for (name, value) in &target.headers {
+            command.args(["--header", &format!("{name}: {value}")]);
         }
         match until {
             Until::Seconds(seconds) => command.args(["--seconds", &seconds.to_string()]),
@@ -216,8 +223,8 @@ async fn client(target: &Target, end: &End) -> Seen {
                 break;
             }
             let mut request = hyper::Request::get(&target.path).header("host", &target.host);
-            if let Some(authorization) = &target.authorization {
-                request = request.header("authorization", authorization);
+            for (name, value) in &target.headers {
+                request = request.header(name, value);
             }
             let Ok(request) = request.body(Empty::<Bytes>::new()) else {
                 seen.failure("an invalid request".into());
@@ -252,22 +259,26 @@ async fn client(target: &Target, end: &End) -> Seen {
 
 /// One GET / for `host` on a new connection, as plain as a client can
 /// make it: the status and body, None if the connection failed.
-pub async fn get_once(address: &str, host: &str) -> Option<(u16, Bytes)> {
-    let stream = tokio::net::TcpStream::connect(address).await.ok()?;
+pub async fn get_once(target: &Target) -> Option<(u16, Bytes)> {
+    let stream = tokio::net::TcpStream::connect(&target.address).await.ok()?;
     let _ = stream.set_nodelay(true);
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
     tokio::spawn(connection);
-    let request = hyper::Request::get("/").header("host", host).body(Empty::<Bytes>::new()).ok()?;
+    let mut request = hyper::Request::get(&target.path).header("host", &target.host);
+    for (name, value) in &target.headers {
+        request = request.header(name, value);
+    }
+    let request = request.body(Empty::<Bytes>::new()).ok()?;
     let response = sender.send_request(request).await.ok()?;
     let status = response.status().as_u16();
     Some((status, response.into_body().collect().await.ok()?.to_bytes()))
 }
 
-/// Sends GET / until it answers 200 (within 60 s of `began`).
-pub async fn first_200(address: &str, host: &str, began: Instant) -> Result<()> {
-    while get_once(address, host).await.is_none_or(|(status, _)| status != 200) {
+/// Sends the target's GET until it answers 200 (within 60 s of `began`).
+pub async fn first_200(target: &Target, began: Instant) -> Result<()> {
+    while get_once(target).await.is_none_or(|(status, _)| status != 200) {
         if began.elapsed() > Duration::from_secs(60) {
-            anyhow::bail!("{address} did not answer 200 within 60s");
+            anyhow::bail!("{} did not answer 200 within 60s", target.address);
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }

@@ -175,7 +175,7 @@ async fn run(runs: usize, wasmtime: Option<std::path::PathBuf>, dir: &Path) -> R
         for _ in 0..runs {
             let began = Instant::now();
             let (_served, address) = WasmtimeServe::start(wasmtime, &app_dir.join("hello_http.wasm"), &[]).await?;
-            first_200(&address, "hello.bench", began).await?;
+            first_200(&Target::root(&address, "hello.bench"), began).await?;
             reference.push(began.elapsed());
         }
     }
@@ -208,7 +208,7 @@ async fn run(runs: usize, wasmtime: Option<std::path::PathBuf>, dir: &Path) -> R
 
 /// The body of GET / for `host` through the router, if it answered 200.
 pub(super) async fn answer(router: &str, host: &str) -> Option<String> {
-    let (status, body) = get_once(router, host).await?;
+    let (status, body) = get_once(&Target::root(router, host)).await?;
     (status == 200).then(|| String::from_utf8_lossy(&body).into_owned())
 }
 

@@ -88,11 +88,15 @@ impl DeaPool {
             .filter(|(_, (a, _))| {
                 a.available_memory >= needs.memory
                     && a.available_disk >= needs.disk
+                    && a.available_instances.is_none_or(|room| room > 0)
                     && a.stacks.iter().any(|s| s == needs.stack)
             })
             .max_by_key(|(id, (a, _))| (score(a), std::cmp::Reverse((*id).clone())))?;
         advert.available_memory -= needs.memory;
         advert.available_disk -= needs.disk;
+        if let Some(room) = &mut advert.available_instances {
+            *room -= 1;
+        }
         Some(advert.id.clone())
     }
 
@@ -134,6 +138,9 @@ impl DeaPool {
         for p in pending.iter() {
             advert.available_memory = advert.available_memory.saturating_sub(p.memory);
             advert.available_disk = advert.available_disk.saturating_sub(p.disk);
+            if let Some(room) = &mut advert.available_instances {
+                *room = room.saturating_sub(1);
+            }
             *advert.app_id_to_count.entry(p.app.clone()).or_default() += 1;
         }
         runners.insert(advert.id.clone(), (advert, Instant::now()));
@@ -177,6 +184,7 @@ mod tests {
             stacks: vec!["s".into()],
             available_memory: memory,
             available_disk: 10_000,
+            available_instances: None,
             app_id_to_count: apps.iter().map(|(a, n)| (a.to_string(), *n)).collect(),
         }
     }
@@ -197,5 +205,19 @@ mod tests {
         assert!(pool.find_dea(NEEDS, "big").is_none());
         pool.advertised(advert(64, &[("big", 2), ("other", 1)]));
         assert!(pool.find_dea(NEEDS, "big").is_some(), "an instance stopped: 64 MB free again");
+    }
+
+    #[test]
+    fn a_dea_takes_no_more_instances_than_it_has_room_for() {
+        let pool = DeaPool::new(Duration::from_secs(60));
+        pool.advertised(Advertise { available_instances: Some(2), ..advert(10_000, &[]) });
+        assert!(pool.find_dea(NEEDS, "app").is_some());
+        assert!(pool.find_dea(NEEDS, "app").is_some());
+        assert!(pool.find_dea(NEEDS, "app").is_none(), "memory is left, room for instances is not");
+        // An advert sent before the starts arrived still counts them.
+        pool.advertised(Advertise { available_instances: Some(2), ..advert(10_000, &[]) });
+        assert!(pool.find_dea(NEEDS, "app").is_none());
+        pool.advertised(Advertise { available_instances: Some(1), ..advert(10_000, &[("app", 2)]) });
+        assert!(pool.find_dea(NEEDS, "app").is_some(), "one stopped");
     }
 }

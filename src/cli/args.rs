@@ -415,6 +415,15 @@ pub enum Bench {
         #[arg(long)]
         postgres: Option<String>,
     },
+    /// Instances of examples/hello-http on one DEA (`wf up`): N/10, then N
+    /// — time to all running, RSS, descriptors, API latency, requests/s.
+    Density {
+        #[arg(long, default_value_t = 10_000)]
+        instances: u32,
+        /// How long the requests/s figure's load runs.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
     /// One instance start in a fresh DEA process, for `wf bench dea`.
     #[command(hide = true)]
     DeaStart {
@@ -434,8 +443,9 @@ pub enum Bench {
         host: String,
         #[arg(long, default_value = "/")]
         path: String,
-        #[arg(long)]
-        authorization: Option<String>,
+        /// `Name: value`, for every request (repeatable).
+        #[arg(long = "header", value_parser = header)]
+        headers: Vec<(String, String)>,
         #[arg(long, conflicts_with = "requests")]
         seconds: Option<f64>,
         #[arg(long)]
@@ -521,4 +531,10 @@ pub struct PushFlags {
     /// Map a route with a random host.
     #[arg(long = "random-route")]
     pub random_route: bool,
+}
+
+/// A `Name: value` header.
+fn header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text.split_once(':').ok_or("a header is `Name: value`")?;
+    Ok((name.trim().to_string(), value.trim().to_string()))
 }

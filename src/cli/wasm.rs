@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
-use crate::runtime::http::{HttpApp, LocalHttpApps};
+use crate::runtime::http::{self, HttpApp, LocalHttpApps};
 use crate::runtime::limits::GuestLimits;
 use crate::runtime::network::{SocketCheck, allow_network};
 use crate::runtime::{Runtime, command};
@@ -113,6 +113,10 @@ pub async fn serve(options: GuestOptions, addr: SocketAddr) -> Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         interrupted.cancel();
     });
-    Arc::new(app).serve(listener, drain, LocalHttpApps::default()).await;
+    let app = Arc::new(app);
+    let listed = LocalHttpApps::default().list("wf-wasm-serve", &app);
+    let running = tokio::spawn(app.clone().run(listed, drain.clone()));
+    http::serve(listener, drain, move |_| Some(app.clone())).await;
+    let _ = running.await;
     Ok(())
 }

@@ -6,8 +6,9 @@
 //! within the app's [`GuestLimits`] and by what it exports:
 //!
 //! - a `wasi:http/incoming-handler` (WASI 0.2) or `wasi:http/handler`
-//!   (WASI 0.3) component is served by the DEA on the instance's port, a
-//!   store per request ([`crate::runtime::http`]);
+//!   (WASI 0.3) component is served by the DEA at its gateway (its port is
+//!   the instance's: [`super::gateway`]), a store per request
+//!   ([`crate::runtime::http`]);
 //! - a `wasi:cli/run` component (WASI 0.2 or 0.3), or a preview 1
 //!   module's `_start`, runs as a long-lived program that listens on
 //!   `$PORT` itself ([`crate::runtime::command`]), with wasi:sockets as
@@ -33,7 +34,8 @@ use super::instance::{Instance, Server, crash, tell};
 use super::log::GuestLogs;
 use super::{Dea, DeaRef, app_limits, droplet};
 use crate::blobstore::{keys, sha1_hex};
-use crate::protocol::messages::{DeaStart, InstanceState};
+use crate::bus::BusExt;
+use crate::protocol::messages::{DeaStart, DropletExited, InstanceState, LogMessage, subjects};
 use crate::protocol::vcap::InstanceFacts;
 use crate::runtime::Compiled;
 use crate::runtime::command::{self, CliVersion};
@@ -47,6 +49,11 @@ use crate::runtime::snapshot_base::{self, Compiling, Start};
 /// Starts an instance (under `id` when re-adopting one the DEA saved);
 /// failures to start are reported as a crash.
 pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
+    // A start beyond the DEA's room (placed on an advert that was out of
+    // date) is refused, not run: the health manager places it elsewhere.
+    if id.is_none() && dea.instance_room(dea.instance_count()) == 0 {
+        return refuse(&dea, &start).await;
+    }
     let instance = Instance::add(&dea, start, id);
     tell(&dea, &instance, format!("Cell {} creating container for instance {}", dea.id, instance.id)).await;
     match boot(&dea, &instance).await {
@@ -63,6 +70,28 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
     }
     // Its droplet and compiled code are cached now.
     dea.caches_changed.notify_one();
+}
+
+/// Reports a start the DEA has no room for as an instance that crashed
+/// at once (it never ran: no directory, nothing held).
+async fn refuse(dea: &Dea, start: &DeaStart) {
+    let why = format!("Cell {} has no room for another instance (it holds its most)", dea.id);
+    tracing::warn!("refusing instance {} of app {}: no room", start.index, start.droplet);
+    let line = LogMessage::new(start.app_guid(), "CELL", &start.index.to_string(), "ERR", why.clone());
+    let _ = dea.bus.publish(&line.subject(), &line).await;
+    let exit = DropletExited {
+        droplet: start.droplet.clone(),
+        version: start.version.clone(),
+        instance: uuid::Uuid::new_v4().simple().to_string(),
+        index: start.index,
+        reason: "CRASHED".into(),
+        exit_status: 255,
+        exit_description: why,
+        crash_timestamp: Some(chrono::Utc::now().timestamp()),
+    };
+    if let Err(e) = dea.bus.publish(subjects::DROPLET_EXITED, &exit).await {
+        tracing::warn!("reporting a refused start: {e:#}");
+    }
 }
 
 /// The droplet's bytes, from the DEA's cache (a use, for its order:
@@ -98,23 +127,37 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     })
     .await??;
     let info = droplet::read_staging_info(&instance.dir)?;
+    let environment_at = |port: u16| {
+        let facts = InstanceFacts {
+            instance_id: &instance.id,
+            host: &dea.config.dea_host,
+            port,
+            started_at: instance.started_at,
+        };
+        env::with_profile_d(env::instance(start, &facts, &info.config_vars), &instance.dir.join("app"))
+    };
 
-    // Command apps bind the port themselves: it is chosen free here, then let go.
-    let listener = TcpListener::bind((dea.config.dea_host.as_str(), 0)).await.context("binding the instance port")?;
-    let port = listener.local_addr()?.port();
-    instance.status.lock().expect("instance status").port = port;
-    let facts =
-        InstanceFacts { instance_id: &instance.id, host: &dea.config.dea_host, port, started_at: instance.started_at };
-    let environment = env::with_profile_d(env::instance(start, &facts, &info.config_vars), &instance.dir.join("app"));
-    tokio::fs::write(instance.dir.join("logs/env.log"), env::env_log(&environment)).await?;
-
+    // An HTTP app is served at the DEA's gateway, its port; a program
+    // listens itself, on a port chosen free here and let go.
     let command = start.effective_start_command(&info.start_command);
-    let (component_path, args) = env::start_program(&command, &environment)?;
+    let (component_path, _) = env::start_program(&command, &environment_at(dea.gateway_port))?;
     let wasm = tokio::fs::read(instance.dir.join("app").join(&component_path))
         .await
         .with_context(|| format!("reading {component_path} named by the start command"))?;
     let sha1 = instance.code_sha1.get_or_init(|| sha1_hex(&wasm)).clone();
     let (program, snapshot) = compile(dea, instance, sha1, wasm).await?;
+    let kind = AppKind::of(&program, dea.runtime.engine());
+    let port = match kind {
+        Some(AppKind::Http) | None => dea.gateway_port,
+        Some(AppKind::Command) => {
+            let free = TcpListener::bind((dea.config.dea_host.as_str(), 0)).await.context("choosing the app's port")?;
+            free.local_addr()?.port()
+        }
+    };
+    instance.status.lock().expect("instance status").port = port;
+    let environment = environment_at(port);
+    tokio::fs::write(instance.dir.join("logs/env.log"), env::env_log(&environment)).await?;
+    let (_, args) = env::start_program(&command, &environment)?;
 
     let logs = GuestLogs::new(
         dea.bus.clone(),
@@ -138,12 +181,11 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
         instance_view(&environment, &args, (out, err), (&app_dir, &tmp_dir), Some(sockets.clone()))
     };
 
-    match (&program, AppKind::of(&program, dea.runtime.engine())) {
+    match (&program, kind) {
         (Compiled::Component(component), Some(AppKind::Http)) => {
-            serve(dea, instance, component, snapshot, make_wasi, limits, listener).await
+            serve(dea, instance, component, snapshot, make_wasi, limits).await
         }
         (_, Some(AppKind::Command)) => {
-            drop(listener);
             // A program is one store: it starts from the snapshot.
             let program = match snapshot {
                 Some(compiling) => Compiled::Component(compiling.await??),
@@ -225,8 +267,8 @@ impl AppKind {
     }
 }
 
-/// Serves an HTTP app on the instance's port until stopped; a crash of
-/// one of its requests crashes the instance. Returns once it passed its
+/// Serves an HTTP app at the DEA's gateway until stopped; a crash of one
+/// of its requests crashes the instance. Returns once it passed its
 /// health check (only `http` checks ask the app anything: the DEA itself
 /// accepts its connections).
 async fn serve(
@@ -236,7 +278,6 @@ async fn serve(
     snapshot: Option<Compiling>,
     make_wasi: impl Fn() -> Result<WasiCtxBuilder> + Send + Sync + 'static,
     limits: GuestLimits,
-    listener: TcpListener,
 ) -> Result<()> {
     let (crashes, mut crashed) = mpsc::unbounded_channel();
     let request_timeout = Duration::from_secs(dea.config.request_timeout);
@@ -254,7 +295,9 @@ async fn serve(
         None => app,
     };
     let drain = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(Arc::new(app).serve(listener, drain.clone(), dea.local_apps.clone()));
+    let app = Arc::new(app);
+    let listed = dea.local_apps.list(&instance.id, &app);
+    let task = tokio::spawn(app.run(listed, drain.clone()));
     *instance.server.lock().expect("instance server") = Some(Server::Http { task, drain });
     let (dea_ref, instance_ref) = (dea.clone(), instance.clone());
     tokio::spawn(async move {
@@ -262,8 +305,8 @@ async fn serve(
             crash(&dea_ref, &instance_ref, description).await;
         }
     });
-    let port = instance.status.lock().expect("instance status").port;
-    health::wait_until_healthy(&instance.start, &dea.config.dea_host, port, dea.config.health_check_timeout).await
+    let at = health::At { host: &dea.config.dea_host, port: dea.gateway_port, instance: Some(&instance.id) };
+    health::wait_until_healthy(&instance.start, at, dea.config.health_check_timeout).await
 }
 
 /// Runs a command app; returns once it passed its health check. Its end,
@@ -290,8 +333,8 @@ async fn run_program(
     *instance.server.lock().expect("instance server") = Some(Server::Program(program.abort_handle()));
 
     let port = instance.status.lock().expect("instance status").port;
-    let healthy =
-        health::wait_until_healthy(&instance.start, &dea.config.dea_host, port, dea.config.health_check_timeout);
+    let at = health::At { host: &dea.config.dea_host, port, instance: None };
+    let healthy = health::wait_until_healthy(&instance.start, at, dea.config.health_check_timeout);
     tokio::select! {
         checked = healthy => if let Err(e) = checked {
             program.abort();

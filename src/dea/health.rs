@@ -11,13 +11,23 @@ use anyhow::{Result, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::protocol::INSTANCE_ID;
 use crate::protocol::messages::DeaStart;
 
 /// How often a failing check is tried again.
 const RETRY: Duration = Duration::from_millis(20);
 
-/// Waits until the instance at `host:port` passes its check.
-pub async fn wait_until_healthy(start: &DeaStart, host: &str, port: u16, default_timeout: u64) -> Result<()> {
+/// Where an instance is checked: `host:port`, and the instance a request
+/// names there (an HTTP instance at the DEA's gateway).
+#[derive(Clone, Copy)]
+pub struct At<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub instance: Option<&'a str>,
+}
+
+/// Waits until the instance `at` passes its check.
+pub async fn wait_until_healthy(start: &DeaStart, at: At<'_>, default_timeout: u64) -> Result<()> {
     let timeout = Duration::from_secs(start.health_check_timeout.unwrap_or(default_timeout));
     let endpoint = match start.health_check_type.as_deref() {
         None | Some("port") => None,
@@ -27,7 +37,7 @@ pub async fn wait_until_healthy(start: &DeaStart, host: &str, port: u16, default
         Some(_) => return Ok(()),
     };
     let passing = async {
-        while !passes(host, port, endpoint.as_deref()).await {
+        while !passes(at, endpoint.as_deref()).await {
             tokio::time::sleep(RETRY).await;
         }
     };
@@ -41,11 +51,18 @@ pub async fn wait_until_healthy(start: &DeaStart, host: &str, port: u16, default
 }
 
 /// One try: a connection, and (for an endpoint) a 2xx answer to GET.
-async fn passes(host: &str, port: u16, endpoint: Option<&str>) -> bool {
+async fn passes(at: At<'_>, endpoint: Option<&str>) -> bool {
+    let At { host, port, instance } = at;
+    // An instance at the gateway accepts once it is served there: its
+    // port check is passed (the gateway accepts for it).
+    if instance.is_some() && endpoint.is_none() {
+        return true;
+    }
     let Ok(mut stream) = TcpStream::connect((host, port)).await else { return false };
     let Some(endpoint) = endpoint else { return true };
+    let named = instance.map(|id| format!("{INSTANCE_ID}: {id}\r\n")).unwrap_or_default();
     let request = format!(
-        "GET {endpoint} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: wf-health-check\r\nConnection: close\r\n\r\n"
+        "GET {endpoint} HTTP/1.1\r\nHost: {host}:{port}\r\n{named}User-Agent: wf-health-check\r\nConnection: close\r\n\r\n"
     );
     if stream.write_all(request.as_bytes()).await.is_err() {
         return false;

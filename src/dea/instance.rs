@@ -67,6 +67,9 @@ pub struct Instance {
     pub(super) code_sha1: OnceLock<String>,
     /// CPU time used as of the last stats report, and when that was.
     cpu_sample: Mutex<(Instant, Duration)>,
+    /// Its directory's size as last measured (bytes): stats report it
+    /// rather than walk the directory of every instance each time.
+    disk_used: std::sync::atomic::AtomicU64,
 }
 
 pub(super) struct Status {
@@ -204,8 +207,9 @@ impl Instance {
         }
     }
 
-    /// Memory (the most held at once), disk used, and the share of one core the guest
-    /// used since the last report (CF's `usage.cpu`).
+    /// Memory (the most held at once), disk used (as last measured, every
+    /// few seconds), and the share of one core the guest used since the
+    /// last report (CF's `usage.cpu`).
     fn usage(&self) -> Usage {
         let limits = self.limits.lock().expect("instance limits").clone();
         let cpu = limits.as_ref().map_or(0.0, |limits| {
@@ -214,11 +218,11 @@ impl Instance {
             let (then, used_then) = std::mem::replace(&mut *sample, (Instant::now(), used));
             (used - used_then).as_secs_f64() / then.elapsed().as_secs_f64().max(1e-3)
         });
-        let disk = disk_usage(&self.dir);
-        if let Some(quota) = limits.as_ref().and_then(|limits| limits.disk.as_ref()) {
-            // (A guest past its quota is stopped by the periodic measurement.)
-            let _ = quota.measured(disk);
-        }
+        let disk = match self.disk_used.load(std::sync::atomic::Ordering::Relaxed) {
+            // Not measured yet (it just started).
+            0 => disk_usage(&self.dir),
+            measured => measured,
+        };
         Usage {
             time: Utc::now().format("%Y-%m-%d %H:%M:%S %z").to_string(),
             cpu,
@@ -227,11 +231,13 @@ impl Instance {
         }
     }
 
-    /// Measures the instance's disk usage for its quota; the crash reason
-    /// when a guest whose writes are not checked is past it.
+    /// Measures the instance's disk usage, for its stats and its quota;
+    /// the crash reason when a guest whose writes are not checked is past it.
     pub fn measure_disk(&self) -> Option<String> {
+        let used = disk_usage(&self.dir);
+        self.disk_used.store(used, std::sync::atomic::Ordering::Relaxed);
         let quota = self.limits.lock().expect("instance limits").as_ref().and_then(|limits| limits.disk.clone())?;
-        let past = quota.measured(disk_usage(&self.dir));
+        let past = quota.measured(used);
         past.then(|| format!("disk quota of {} MB exceeded", quota.limit_mb()))
     }
 
@@ -287,6 +293,7 @@ impl Instance {
             limits: Mutex::new(None),
             code_sha1: OnceLock::new(),
             cpu_sample: Mutex::new((Instant::now(), Duration::ZERO)),
+            disk_used: Default::default(),
         });
         dea.instances.lock().expect("dea instances").insert(id, instance.clone());
         dea.save_instances();

@@ -5,8 +5,8 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use tokio::sync::mpsc;
@@ -54,11 +54,14 @@ impl GuestLogs {
             }
         });
         let stream = |message_type: &'static str, file_name: &str| -> Result<LogStream> {
+            // The file is opened for each line, not held: a DEA of thousands
+            // of instances would otherwise hold two descriptors for each.
             let file = match files_dir {
                 Some(dir) => {
                     std::fs::create_dir_all(dir)?;
-                    let f = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(file_name))?;
-                    Some(Arc::new(Mutex::new(f)))
+                    let path = dir.join(file_name);
+                    std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+                    Some(path)
                 }
                 None => None,
             };
@@ -70,10 +73,11 @@ impl GuestLogs {
                 source_instance.to_string(),
             );
             Ok(LogStream::new(move |line: String| {
-                if let Some(file) = &file {
-                    // One write per line: the file is not buffered, and a
-                    // line must not interleave with another's.
-                    let _ = file.lock().expect("log file").write_all(format!("{line}\n").as_bytes());
+                if let Some(path) = &file {
+                    // One appending write per line: a line does not
+                    // interleave with another's.
+                    let appended = std::fs::OpenOptions::new().append(true).open(path);
+                    let _ = appended.and_then(|mut file| file.write_all(format!("{line}\n").as_bytes()));
                 }
                 let message = LogMessage::new(&app, &source_type, &source_instance, message_type, line);
                 if sender.try_send(message).is_err() {

@@ -8,13 +8,16 @@
 //! It owns nothing but its directory: staging work, droplets and compiled
 //! code (caches) and instance directories.
 
+mod advert;
 mod app_snapshot;
 mod boot;
 mod cache;
+mod descriptors;
 pub mod droplet;
 mod egress;
 pub mod env;
 mod files;
+mod gateway;
 mod health;
 mod instance;
 mod links;
@@ -54,8 +57,13 @@ pub struct Dea {
     bus: Bus,
     blobstore: Blobstore,
     runtime: Runtime,
-    /// Where its HTTP instances are listed for a router in this process.
+    /// Where its HTTP instances are listed, for its gateway and a router
+    /// in this process.
     local_apps: LocalHttpApps,
+    /// The port of its gateway, where it serves every HTTP instance.
+    gateway_port: u16,
+    /// Closes the gateway when the DEA is dropped.
+    gateway: tokio_util::sync::CancellationToken,
     dir: PathBuf,
     instances: Mutex<HashMap<String, Arc<Instance>>>,
     /// What the DEA offers (MB): memory and disk.
@@ -71,13 +79,15 @@ pub struct Dea {
     stopping: AtomicBool,
     /// Told when the caches may be past their budget ([`cache`]).
     caches_changed: Arc<tokio::sync::Notify>,
+    /// Its adverts and heartbeats, coalesced.
+    adverts: Arc<advert::Adverts>,
 }
 
 pub type DeaRef = Arc<Dea>;
 
 impl Dea {
     /// Starts the DEA: subscribes to its subjects and begins advertising.
-    /// Its HTTP instances are listed in `local_apps` while they accept.
+    /// Its HTTP instances are listed in `local_apps` while they are served.
     pub async fn start(config: Config, bus: Bus, blobstore: Blobstore, local_apps: LocalHttpApps) -> Result<DeaRef> {
         let dir = std::path::absolute(config.data_dir.join("dea"))?;
         let runtime = Runtime::new(&dir.join("compiled"))?;
@@ -87,6 +97,8 @@ impl Dea {
         } else {
             previous.dea_id.clone()
         };
+        let gateway = tokio_util::sync::CancellationToken::new();
+        let gateway_port = gateway::open(&dir, &config.dea_host, local_apps.clone(), gateway.clone()).await?;
         let capacity = (config.dea_memory_mb(), config.dea_disk_mb());
         tracing::info!("DEA {id} offers {} MB of memory and {} MB of disk", capacity.0, capacity.1);
         let dea = Arc::new_cyclic(|weak: &std::sync::Weak<Dea>| {
@@ -102,6 +114,8 @@ impl Dea {
                 blobstore,
                 runtime,
                 local_apps,
+                gateway_port,
+                gateway,
                 dir,
                 instances: Mutex::default(),
                 capacity,
@@ -109,8 +123,18 @@ impl Dea {
                 tasks: Mutex::default(),
                 stopping: Default::default(),
                 caches_changed: Arc::default(),
+                adverts: advert::Adverts::new(),
             }
         });
+        let weak = Arc::downgrade(&dea);
+        tokio::spawn(dea.adverts.clone().send_while(move || {
+            let dea = weak.upgrade()?;
+            Some(async move {
+                if let Err(e) = dea.send_advert().await {
+                    tracing::warn!("advertising: {e:#}");
+                }
+            })
+        }));
         // Staging work, instance and task directories of the previous run
         // are removed; the instances it saved start again below.
         for stale in ["instances", "staging", "tasks"] {
@@ -257,6 +281,10 @@ impl Dea {
         &self.dir
     }
 
+    fn instance_count(&self) -> usize {
+        self.instances.lock().expect("dea instances").len()
+    }
+
     fn instances(&self) -> Vec<Arc<Instance>> {
         self.instances.lock().expect("dea instances").values().cloned().collect()
     }
@@ -281,7 +309,14 @@ impl Dea {
 
     /// Tells the CC how much room is left here, and the health manager
     /// which instances run (`dea.heartbeat`).
+    /// Advertises what the DEA holds now, and sends its heartbeat: returns
+    /// once an advert made after this call went out ([`advert`]).
     async fn advertise(&self) -> Result<()> {
+        self.adverts.ask().await;
+        Ok(())
+    }
+
+    async fn send_advert(&self) -> Result<()> {
         let instances = self.instances();
         let mut app_id_to_count = std::collections::BTreeMap::new();
         for instance in &instances {
@@ -295,6 +330,7 @@ impl Dea {
             stacks: vec![crate::protocol::STACK.to_string()],
             available_memory: self.capacity.0.saturating_sub(memory),
             available_disk: self.capacity.1.saturating_sub(disk),
+            available_instances: Some(self.instance_room(instances.len())),
             app_id_to_count,
         };
         self.bus.publish(subjects::DEA_ADVERTISE, &advert).await?;
@@ -303,6 +339,13 @@ impl Dea {
         let heartbeat =
             Heartbeat { dea: self.id.clone(), droplets: instances.iter().map(|i| i.heartbeat()).collect(), tasks };
         self.bus.publish(subjects::DEA_HEARTBEAT, &heartbeat).await
+    }
+
+    /// How many more instances it takes: its most, less those it holds
+    /// (in any state), and no more than its descriptors allow.
+    fn instance_room(&self, held: usize) -> u32 {
+        let room = self.config.dea_max_instances.saturating_sub(u32::try_from(held).unwrap_or(u32::MAX));
+        descriptors::instance_room().map_or(room, |allowed| room.min(allowed))
     }
 
     async fn register_all(&self) -> Result<()> {
@@ -342,6 +385,13 @@ impl Dea {
         task::abort_all(&self.tasks.lock().expect("dea tasks"));
         let instances = self.instances();
         futures::future::join_all(instances.iter().map(|instance| instance::stop(self, instance))).await;
+    }
+}
+
+impl Drop for Dea {
+    fn drop(&mut self) {
+        self.gateway.cancel();
+        self.adverts.close();
     }
 }
 

@@ -54,6 +54,10 @@ pub struct Advertise {
     pub stacks: Vec<String>,
     pub available_memory: u64,
     pub available_disk: u64,
+    /// How many more instances it takes (its instance and descriptor
+    /// budget); none said: as many as memory and disk allow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_instances: Option<u32>,
     #[serde(default)]
     pub app_id_to_count: BTreeMap<String, u32>,
 }

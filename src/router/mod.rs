@@ -9,9 +9,12 @@
 //! X-Forwarded-For/Proto and X-Vcap-Request-Id, passes websockets through,
 //! sends a route's requests through its route service first
 //! ([`route_services`]) and writes an access log. Routers share nothing: run as many as you like.
-//! An instance served by a DEA in the router's own process (`wf up`) gets
-//! its requests in memory (the [`LocalHttpApps`] it is given), the same
-//! request with the same headers, without a loopback connection.
+//! Every request names its instance (`X-Cf-InstanceId`), which a DEA's
+//! gateway serves it by; an answer that the instance is not there any more
+//! is taken as a refused connection. An instance served by a DEA in the
+//! router's own process (`wf up`) gets its requests in memory (the
+//! [`LocalHttpApps`] it is given), the same request with the same headers,
+//! without a loopback connection.
 
 mod access_log;
 mod route_services;
@@ -39,6 +42,7 @@ use tokio::net::TcpListener;
 use crate::bus::{Bus, BusExt};
 use crate::config::Config;
 use crate::protocol::messages::{RouteRegistration, RouterStart, subjects};
+use crate::protocol::{INSTANCE_GONE, INSTANCE_ID};
 use crate::runtime::http::LocalHttpApps;
 use access_log::AccessLog;
 use route_services::RouteServices;
@@ -180,21 +184,30 @@ impl Router {
             let mut attempt = parts.clone();
             attempt.uri = uri;
             if let Some(instance) = &backend.instance_header {
-                attempt.headers.insert("x-cf-instanceid", instance.clone());
+                attempt.headers.insert(INSTANCE_ID, instance.clone());
             }
             let attempt_body = if retryable { empty() } else { body.take().unwrap_or_else(empty) };
-            let served_here = self.in_process.as_ref().zip(backend.socket_address).and_then(|(apps, at)| apps.find(at));
+            let served_here =
+                self.in_process.as_ref().zip(backend.instance_id.as_deref()).and_then(|(apps, id)| apps.find(id));
             if let Some(app) = served_here {
                 let response = app.handle(Request::from_parts(attempt, attempt_body)).await;
                 break (response.map(|b| b.map_err(Into::into).boxed_unsync()), Some(backend));
             }
             match self.client.request(Request::from_parts(attempt, attempt_body)).await {
+                Ok(response) if response.headers().contains_key(INSTANCE_GONE) => {
+                    // Its DEA no longer serves it: forget it until registered again.
+                    tracing::debug!("instance {:?} at {} is gone", backend.instance_id, backend.address);
+                    self.table.remove_instance(&backend);
+                    if !retryable || tried >= MAX_ATTEMPTS {
+                        break (endpoint_failure(&host), Some(backend));
+                    }
+                }
                 Ok(response) => break (response.map(|b| b.map_err(Into::into).boxed_unsync()), Some(backend)),
                 Err(e) => {
                     tracing::debug!("backend {} failed: {e}", backend.address);
                     if e.is_connect() {
                         // It is gone: forget it until its DEA registers it again.
-                        self.table.remove_backend(&backend.address);
+                        self.table.remove_address(&backend.address);
                     }
                     // A connection that died before the answer (its instance
                     // was killed mid-request) is retried like a refused one,

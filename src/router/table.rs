@@ -12,19 +12,29 @@ use hyper::http::uri::Authority;
 use crate::protocol::messages::RouteRegistration;
 
 /// An instance a route leads to; what a request to it needs is made once,
-/// at registration, and shared by every request.
+/// at registration, and shared by every request. An instance is known by
+/// its address and id: the HTTP instances of a DEA share its gateway's
+/// address.
 #[derive(Debug)]
 pub struct Backend {
-    /// `host:port` of the instance.
+    /// `host:port` of the instance (of its DEA's gateway).
     pub address: String,
-    /// The address as a socket address, when it is one (not a host name).
-    pub socket_address: Option<std::net::SocketAddr>,
+    /// Its instance id, if the registration gave one.
+    pub instance_id: Option<String>,
     pub authority: Authority,
     /// `X-Cf-InstanceId` for requests to it.
     pub instance_header: Option<HeaderValue>,
     pub app: Option<String>,
     pub index: Option<u32>,
     last_seen: Mutex<Instant>,
+}
+
+impl Backend {
+    /// Whether this is the instance at `address` with `id` (without an id:
+    /// whatever registered at `address` without one).
+    fn is(&self, address: &str, id: Option<&str>) -> bool {
+        self.address == address && self.instance_id.as_deref() == id
+    }
 }
 
 #[derive(Default)]
@@ -58,11 +68,11 @@ impl RoutingTable {
                 route.route_service_url = registration.route_service_url.as_deref().map(Arc::from);
             }
             let now = Instant::now();
-            match route.backends.iter().find(|b| b.address == address) {
+            match route.backends.iter().find(|b| b.is(&address, registration.private_instance_id.as_deref())) {
                 Some(backend) => *backend.last_seen.lock().expect("backend") = now,
                 None => route.backends.push(Arc::new(Backend {
                     address: address.clone(),
-                    socket_address: address.parse().ok(),
+                    instance_id: registration.private_instance_id.clone(),
                     authority: authority.clone(),
                     instance_header: registration.private_instance_id.as_deref().and_then(|i| i.parse().ok()),
                     app: registration.app.clone(),
@@ -79,7 +89,7 @@ impl RoutingTable {
         for uri in &registration.uris {
             let key = normalize(uri);
             if let Some(route) = routes.get_mut(&key) {
-                route.backends.retain(|b| b.address != address);
+                route.backends.retain(|b| !b.is(&address, registration.private_instance_id.as_deref()));
                 if route.backends.is_empty() {
                     routes.remove(&key);
                 }
@@ -87,11 +97,21 @@ impl RoutingTable {
         }
     }
 
-    /// Forgets a backend on every route (it refused a connection).
-    pub fn remove_backend(&self, address: &str) {
+    /// Forgets every backend at `address` on every route (it refused a
+    /// connection: whatever served there is gone).
+    pub fn remove_address(&self, address: &str) {
+        self.remove_where(|b| b.address == address);
+    }
+
+    /// Forgets one instance on every route (its DEA says it is not there).
+    pub fn remove_instance(&self, backend: &Backend) {
+        self.remove_where(|b| b.is(&backend.address, backend.instance_id.as_deref()));
+    }
+
+    fn remove_where(&self, gone: impl Fn(&Backend) -> bool) {
         let mut routes = self.routes.lock().expect("routing table");
         for route in routes.values_mut() {
-            route.backends.retain(|b| b.address != address);
+            route.backends.retain(|b| !gone(b));
         }
         routes.retain(|_, r| !r.backends.is_empty());
     }

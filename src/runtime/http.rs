@@ -11,8 +11,13 @@
 //! writing its body after it returned the response: its store's event loop
 //! runs until the body is sent or dropped.
 //!
-//! From when an app accepts connections until it starts draining, a
-//! router in the same process finds it in the [`LocalHttpApps`] it was given.
+//! Apps are served on a listener by [`serve`], which hands each request to
+//! the app a dispatch picks: the DEA serves all its instances on one port
+//! (its gateway), each request to the instance its `X-Cf-InstanceId`
+//! names, so an instance costs no socket of its own. From when an app is
+//! served until it starts draining ([`HttpApp::run`]), it is listed in the
+//! [`LocalHttpApps`] of its process, where the gateway and a router in the
+//! same process find it.
 //!
 //! A trap, running out of memory or of handles is a crash of the instance
 //! (reported on `crashes`); a request that runs past its deadline is cut
@@ -44,12 +49,13 @@ use super::Runtime;
 use super::cpu::metered;
 use super::ending::Ending;
 use super::guest::{GuestState, Wasi};
-use super::in_process::LocalApps;
+use super::in_process::{Listed, LocalApps};
 use super::limits::GuestLimits;
 use super::linker::linker;
 use super::preinit;
 use super::snapshot_base::Compiling;
 use super::warm::{self, WarmStores};
+use crate::protocol::{INSTANCE_GONE, INSTANCE_ID};
 
 /// Requests an instance runs at once: as many stores as its memory quota
 /// holds, each counted at `store_bytes` and at least 4 MB (a small
@@ -108,6 +114,8 @@ pub struct HttpApp {
     limits: GuestLimits,
     request_timeout: Duration,
     slots: Arc<Semaphore>,
+    /// How many slots there are (all free: nothing in flight).
+    concurrency: usize,
     /// Stores kept between requests, for a language runtime's handler.
     warm: Option<Arc<WarmStores<Proxy>>>,
     crashes: mpsc::UnboundedSender<String>,
@@ -136,6 +144,7 @@ impl HttpApp {
             snapshot: Mutex::new(None),
             make_wasi: Box::new(make_wasi),
             slots: Arc::new(Semaphore::new(slots)),
+            concurrency: slots,
             warm,
             limits,
             request_timeout,
@@ -161,20 +170,11 @@ impl HttpApp {
         }
     }
 
-    /// Accepts connections until `drain` is cancelled, then finishes the
-    /// requests in flight and closes every connection (idle keep-alive
-    /// ones at once) before it returns. Connections still open when the
-    /// future is dropped are dropped with it. While it accepts, the app is
-    /// listed in `local` for a router in this process.
-    pub async fn serve(
-        self: Arc<Self>,
-        listener: TcpListener,
-        drain: tokio_util::sync::CancellationToken,
-        local: LocalHttpApps,
-    ) {
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let mut connections = tokio::task::JoinSet::new();
-        let listed = listener.local_addr().ok().map(|address| local.list(address, &self));
+    /// Looks after the app while it is served: once its snapshot compiles,
+    /// new stores come from it; stores kept warm are trimmed when idle.
+    /// When `drain` is cancelled it leaves `listed` (no new request reaches
+    /// it) and returns once the requests in flight have finished.
+    pub async fn run(self: Arc<Self>, listed: Listed<HttpApp>, drain: tokio_util::sync::CancellationToken) {
         if let Some(compiling) = self.snapshot.lock().expect("app snapshot").take() {
             let app = Arc::downgrade(&self);
             tokio::spawn(async move {
@@ -184,33 +184,21 @@ impl HttpApp {
                 }
             });
         }
-        let mut trim = tokio::time::interval(warm::IDLE / 3);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    // Answers go out whole, not held back by Nagle for an ACK.
-                    let _ = stream.set_nodelay(true);
-                    let app = self.clone();
-                    let service = hyper::service::service_fn(move |req| {
-                        let app = app.clone();
-                        async move { Ok::<_, std::convert::Infallible>(app.handle(req).await) }
-                    });
-                    let connection = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection);
-                    connections.spawn(async move {
-                        let _ = connection.await;
-                    });
+        match &self.warm {
+            Some(warm) => {
+                let mut trim = tokio::time::interval(warm::IDLE / 3);
+                loop {
+                    tokio::select! {
+                        _ = trim.tick() => warm.trim(warm::IDLE),
+                        _ = drain.cancelled() => break,
+                    }
                 }
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                _ = trim.tick(), if self.warm.is_some() => {
-                    self.warm.iter().for_each(|warm| warm.trim(warm::IDLE));
-                }
-                _ = drain.cancelled() => break,
             }
+            None => drain.cancelled().await,
         }
-        drop((listed, listener));
-        tokio::join!(graceful.shutdown(), async { while connections.join_next().await.is_some() {} });
+        drop(listed);
+        let in_flight = u32::try_from(self.concurrency).unwrap_or(u32::MAX);
+        let _all_free = self.slots.acquire_many(in_flight).await;
     }
 
     /// Answers one request (a failure of the app's is an error response).
@@ -305,6 +293,58 @@ impl HttpApp {
         let mut wasi = (self.make_wasi)().map_err(internal)?;
         Ok(self.runtime.store(Wasi::Component(wasi.build()), self.limits.clone(), Some(deadline)))
     }
+}
+
+/// Accepts connections on `listener` until `drain` is cancelled, each
+/// request answered by the app `dispatch` picks for it by its headers
+/// (none: [`instance_gone`]); then finishes the requests in flight and
+/// closes every connection (idle keep-alive ones at once) before it
+/// returns. Connections still open when the future is dropped are dropped
+/// with it.
+pub async fn serve<D>(listener: TcpListener, drain: tokio_util::sync::CancellationToken, dispatch: D)
+where
+    D: Fn(&hyper::HeaderMap) -> Option<Arc<HttpApp>> + Send + Sync + 'static,
+{
+    let dispatch = Arc::new(dispatch);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                // Answers go out whole, not held back by Nagle for an ACK.
+                let _ = stream.set_nodelay(true);
+                let dispatch = dispatch.clone();
+                let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let app = dispatch(req.headers());
+                    async move {
+                        Ok::<_, std::convert::Infallible>(match app {
+                            Some(app) => app.handle(req).await,
+                            None => instance_gone(req.headers()),
+                        })
+                    }
+                });
+                let connection = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
+                let connection = graceful.watch(connection);
+                connections.spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = drain.cancelled() => break,
+        }
+    }
+    drop(listener);
+    tokio::join!(graceful.shutdown(), async { while connections.join_next().await.is_some() {} });
+}
+
+/// The answer to a request for an instance not served here (any more): a
+/// router takes it as the instance gone, and tries another.
+fn instance_gone(headers: &hyper::HeaderMap) -> hyper::Response<HyperOutgoingBody> {
+    let id = headers.get(INSTANCE_ID).and_then(|id| id.to_str().ok()).unwrap_or("named");
+    let mut answer = plain(503, format!("503 Service Unavailable: no instance {id} here\n"));
+    answer.headers_mut().insert(INSTANCE_GONE, hyper::header::HeaderValue::from_static("true"));
+    answer
 }
 
 /// What a WASI 0.3 handler's store does with one request: the response
