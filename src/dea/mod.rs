@@ -308,9 +308,8 @@ impl Dea {
     }
 
     /// Tells the CC how much room is left here, and the health manager
-    /// which instances run (`dea.heartbeat`).
-    /// Advertises what the DEA holds now, and sends its heartbeat: returns
-    /// once an advert made after this call went out ([`advert`]).
+    /// which instances run (`dea.heartbeat`): returns once an advert made
+    /// after this call went out ([`advert`]).
     async fn advertise(&self) -> Result<()> {
         self.adverts.ask().await;
         Ok(())
@@ -336,9 +335,15 @@ impl Dea {
         self.bus.publish(subjects::DEA_ADVERTISE, &advert).await?;
         self.bus.publish(subjects::STAGING_ADVERTISE, &advert).await?;
         let tasks = task::reports(&mut self.tasks.lock().expect("dea tasks"));
-        let heartbeat =
-            Heartbeat { dea: self.id.clone(), droplets: instances.iter().map(|i| i.heartbeat()).collect(), tasks };
-        self.bus.publish(subjects::DEA_HEARTBEAT, &heartbeat).await
+        let droplets = instances.iter().map(|i| i.heartbeat()).collect();
+        let heartbeat = Heartbeat { dea: self.id.clone(), droplets, tasks, part: None };
+        // Its parts (a DEA of thousands of instances) are told apart from
+        // the last heartbeat's by when it was sent.
+        let beat = chrono::Utc::now().timestamp_micros() as u64;
+        for part in heartbeat.into_parts(beat) {
+            self.bus.publish(subjects::DEA_HEARTBEAT, &part).await?;
+        }
+        Ok(())
     }
 
     /// How many more instances it takes: its most, less those it holds

@@ -33,6 +33,9 @@ pub struct ActualState {
 struct Inner {
     /// Each DEA's latest heartbeat, and when it came.
     deas: HashMap<String, (Instant, Heartbeat)>,
+    /// Each DEA's heartbeat being put together from its parts: its number,
+    /// the parts come, and what they list so far.
+    parts: HashMap<String, (u64, u32, Heartbeat)>,
     /// Since when heartbeats have arrived without a gap as long as the DEA
     /// timeout (a gap means the bus, not every DEA, went away).
     flowing_since: Option<Instant>,
@@ -43,14 +46,39 @@ impl ActualState {
     pub fn new(dea_timeout: Duration) -> Self {
         ActualState {
             dea_timeout,
-            inner: Mutex::new(Inner { deas: HashMap::new(), flowing_since: None, last_heard: None }),
+            inner: Mutex::new(Inner {
+                deas: HashMap::new(),
+                parts: HashMap::new(),
+                flowing_since: None,
+                last_heard: None,
+            }),
             heard: tokio::sync::watch::Sender::new(()),
         }
     }
 
+    /// Takes a heartbeat (or a part of one: recorded once all its parts came;
+    /// a beat a part of which was lost is replaced by the next).
     pub fn record(&self, heartbeat: Heartbeat) {
         let now = Instant::now();
         let mut inner = self.inner.lock().expect("actual state");
+        let heartbeat = match heartbeat.part {
+            None => heartbeat,
+            Some(part) => {
+                let dea = heartbeat.dea.clone();
+                let empty = || Heartbeat { dea: dea.clone(), droplets: Vec::new(), tasks: Vec::new(), part: None };
+                let pending = inner.parts.entry(dea.clone()).or_insert_with(|| (part.beat, 0, empty()));
+                if pending.0 != part.beat {
+                    *pending = (part.beat, 0, empty());
+                }
+                pending.1 += 1;
+                pending.2.droplets.extend(heartbeat.droplets);
+                pending.2.tasks.extend(heartbeat.tasks);
+                if pending.1 < part.count {
+                    return;
+                }
+                inner.parts.remove(&dea).map_or_else(empty, |(_, _, whole)| whole)
+            }
+        };
         let gap = inner.last_heard.is_none_or(|last| now - last >= self.dea_timeout);
         if gap {
             inner.flowing_since = Some(now);
@@ -125,4 +153,50 @@ pub async fn listen(bus: &Bus, state: Arc<ActualState>) -> Result<()> {
         }
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::messages::{HEARTBEAT_PART_INSTANCES, InstanceState};
+
+    fn instance(n: usize) -> InstanceHeartbeat {
+        InstanceHeartbeat {
+            droplet: "app".into(),
+            version: "v1".into(),
+            instance: format!("instance-{n}"),
+            index: n as u32,
+            state: InstanceState::Running,
+            state_timestamp: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_heartbeat_in_parts_counts_once_every_part_came() {
+        let state = ActualState::new(Duration::from_secs(10));
+        let many = HEARTBEAT_PART_INSTANCES * 2 + 1;
+        let whole =
+            Heartbeat { dea: "dea".into(), droplets: (0..many).map(instance).collect(), tasks: vec![], part: None };
+        let mut parts = whole.clone().into_parts(1);
+        assert_eq!(parts.len(), 3);
+        // Out of order: the last part first.
+        parts.rotate_right(1);
+        let final_part = parts.pop().unwrap();
+        for part in parts {
+            state.record(part);
+        }
+        assert!(state.instances(None).is_empty(), "nothing counts before every part came");
+        state.record(final_part);
+        assert_eq!(state.instances(None).len(), many);
+
+        // A beat that lost a part is replaced by the next whole one.
+        let mut next = whole.clone();
+        next.droplets.truncate(many - 1);
+        let beat_2 = next.clone().into_parts(2);
+        state.record(beat_2[0].clone());
+        for part in next.into_parts(3) {
+            state.record(part);
+        }
+        assert_eq!(state.instances(None).len(), many - 1, "heartbeat 3, whole; heartbeat 2 lost a part");
+    }
 }

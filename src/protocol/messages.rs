@@ -236,7 +236,9 @@ pub struct Limits {
 
 /// `dea.heartbeat`: every instance on a DEA and its state, sent with each
 /// advertisement (every few seconds and whenever an instance changes); the
-/// health manager compares them with what the CC wants.
+/// health manager compares them with what the CC wants. A DEA of many
+/// instances sends it in parts of at most [`HEARTBEAT_PART_INSTANCES`]
+/// (within a NATS message's 1 MB), put together again by who hears them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Heartbeat {
     pub dea: String,
@@ -245,6 +247,46 @@ pub struct Heartbeat {
     /// so a `task.finished` the CC missed is still learnt.
     #[serde(default)]
     pub tasks: Vec<TaskReport>,
+    /// Which part of the DEA's heartbeat this is; none: all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<HeartbeatPart>,
+}
+
+/// Instances one `dea.heartbeat` message lists at most (a few hundred
+/// bytes each).
+pub const HEARTBEAT_PART_INSTANCES: usize = 2000;
+
+/// One part of a heartbeat: the `index`th of `count`, of heartbeat number
+/// `beat` of its DEA.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HeartbeatPart {
+    pub beat: u64,
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Heartbeat {
+    /// The heartbeat as the messages that carry it: itself when small,
+    /// else parts (the tasks in the first) numbered as heartbeat `beat`.
+    pub fn into_parts(self, beat: u64) -> Vec<Heartbeat> {
+        if self.droplets.len() <= HEARTBEAT_PART_INSTANCES {
+            return vec![self];
+        }
+        let chunks: Vec<Vec<InstanceHeartbeat>> =
+            self.droplets.chunks(HEARTBEAT_PART_INSTANCES).map(<[InstanceHeartbeat]>::to_vec).collect();
+        let count = chunks.len() as u32;
+        let mut tasks = Some(self.tasks);
+        chunks
+            .into_iter()
+            .enumerate()
+            .map(|(index, droplets)| Heartbeat {
+                dea: self.dea.clone(),
+                droplets,
+                tasks: tasks.take().unwrap_or_default(),
+                part: Some(HeartbeatPart { beat, index: index as u32, count }),
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
