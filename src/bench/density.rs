@@ -207,13 +207,19 @@ async fn measure(dir: &Path, instances: u32, seconds: f64) -> Result<Figures> {
 }
 
 /// How many different instances answer GET / through the router, over
-/// three requests per instance (the router takes turns).
+/// up to three requests per instance (the router takes turns); an answer
+/// that is not a 200 fails the benchmark, with what it was.
 async fn answering_instances(router: &str, instances: u32) -> Result<usize> {
     let client = reqwest::Client::new();
     let mut seen = HashSet::new();
     for _ in 0..(instances * 3).min(30_000) {
-        let body: Value =
-            client.get(format!("http://{router}/")).header("host", "hello.localhost").send().await?.json().await?;
+        let response = client.get(format!("http://{router}/")).header("host", "hello.localhost").send().await?;
+        let status = response.status();
+        let body = response.text().await?;
+        if !status.is_success() {
+            bail!("GET / through the router answered {status}: {body}");
+        }
+        let body: Value = serde_json::from_str(&body)?;
         seen.insert(body["vcap_application"]["instance_id"].as_str().unwrap_or_default().to_string());
         if seen.len() == instances as usize {
             break;

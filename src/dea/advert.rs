@@ -1,14 +1,21 @@
 //! The DEA's advert and heartbeat, sent whenever its state changed — but
 //! coalesced: however many instances start or stop at once, one advert
 //! at a time is being sent, and the next covers every change asked for
-//! meanwhile. (A DEA starting thousands of instances would otherwise send
-//! a heartbeat listing all of them for each one.) Whoever asks is answered
+//! meanwhile — sent no sooner than [`GAP`] times the last one took after
+//! it. (A DEA starting thousands of instances would otherwise send a
+//! heartbeat listing all of them for each one.) Whoever asks is answered
 //! once an advert made after they asked has gone out.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{Notify, watch};
+
+/// How many times as long as an advert took to send the DEA waits before
+/// the next: a few milliseconds for a DEA of a few instances, a fraction of
+/// a second for one of thousands, whose heartbeat every CC and health
+/// manager reads whole.
+const GAP: u32 = 4;
 
 /// Asks for adverts and learns when they went out.
 pub(super) struct Adverts {
@@ -45,12 +52,16 @@ impl Adverts {
         S: FnMut() -> Option<F>,
         F: std::future::Future<Output = ()>,
     {
+        let mut took = std::time::Duration::ZERO;
         loop {
             self.wake.notified().await;
+            tokio::time::sleep(took * GAP).await;
+            let began = std::time::Instant::now();
             let asked = self.asked.load(Ordering::SeqCst);
             let Some(sending) = send() else { return };
             sending.await;
             self.covered.send_replace(asked);
+            took = began.elapsed();
         }
     }
 }

@@ -1,21 +1,21 @@
-//! The file descriptors a DEA may still open, for its instance budget: a
-//! program holds its port and its directories, and every request of an
-//! HTTP instance opens the instance's directories while it runs — a DEA
-//! out of descriptors fails every start and request alike, so it stops
-//! offering room well before.
+//! The file descriptors a DEA may still open, for its instance budget. An
+//! HTTP instance at rest holds none (it is served at the DEA's gateway,
+//! its log files are opened per line); a request opens the instance's two
+//! directories while it runs; a program holds its port and directories
+//! for as long as it runs. A DEA out of descriptors fails every start and
+//! request alike, so it offers one instance per descriptor left above a
+//! reserve: the room shrinks as programs and requests take descriptors,
+//! and is none well before they run out.
 
-/// Descriptors kept for the DEA's own work: its gateway's connections,
-/// the bus, the blobstore, downloads, the caches.
-const RESERVE: u64 = 512;
-/// What an instance may hold at once (a program: its port, its two
-/// directories, a connection).
-const PER_INSTANCE: u64 = 4;
+/// Descriptors kept for the DEA's own work: requests in flight, its
+/// gateway's connections, the bus, the blobstore, downloads, the caches.
+const RESERVE: u64 = 1024;
 
 /// How many more instances the descriptors allow, where the system tells
 /// (Linux); None elsewhere.
 pub fn instance_room() -> Option<u32> {
     let free = free()?;
-    Some((free.saturating_sub(RESERVE) / PER_INSTANCE).min(u64::from(u32::MAX)) as u32)
+    Some(free.saturating_sub(RESERVE).min(u64::from(u32::MAX)) as u32)
 }
 
 /// The process's descriptor limit less those open.

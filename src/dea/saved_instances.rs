@@ -8,6 +8,8 @@
 //! A burst of changes (hundreds of instances starting) is written once:
 //! [`SavedInstancesWriter::changed`] only wakes one writer task, which writes the
 //! state as it is then, aside under a unique name and renamed into place.
+//! The bigger the state, the longer a burst it waits for: a DEA of
+//! thousands of instances would otherwise spend its time writing them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,8 +34,10 @@ pub struct SavedInstance {
     pub start: DeaStart,
 }
 
-/// Changes closer together than this are written once.
+/// Changes closer together than this are written once — or than
+/// [`WRITES_APART`] times the last write took, when that is longer.
 const COALESCE: Duration = Duration::from_millis(50);
+const WRITES_APART: u32 = 10;
 
 fn path(dir: &Path) -> PathBuf {
     // The name earlier releases wrote it under, kept so their data dirs are read.
@@ -73,11 +77,14 @@ impl SavedInstancesWriter {
         let changed = Arc::new(Notify::new());
         let wake = changed.clone();
         tokio::spawn(async move {
+            let mut took = Duration::ZERO;
             loop {
                 wake.notified().await;
-                tokio::time::sleep(COALESCE).await;
+                tokio::time::sleep(COALESCE.max(took * WRITES_APART)).await;
+                let began = std::time::Instant::now();
                 let Some(saved) = current() else { return };
                 write(&dir, saved).await;
+                took = began.elapsed();
             }
         });
         SavedInstancesWriter { changed }

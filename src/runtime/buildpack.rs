@@ -18,7 +18,6 @@ use super::cpu::metered;
 use super::ending::Ending;
 use super::guest::{GuestState, LogStream};
 use super::limits::GuestLimits;
-use super::linker::linker;
 use super::network::allow_network;
 
 wasmtime::component::bindgen!({
@@ -70,7 +69,7 @@ impl LoadedBuildpack {
         dirs: &StagingDirs,
         run: &BuildpackRun,
     ) -> Result<Self> {
-        let linker = linker(runtime.engine())?;
+        let linker = runtime.linker();
         let mut wasi = WasiCtx::builder();
         wasi.envs(&run.env).stdout(run.log.clone()).stderr(run.log.clone());
         if let Some(check) = &run.limits.network {
@@ -86,7 +85,7 @@ impl LoadedBuildpack {
         }
         let mut store = runtime.store(Wasi::Component(wasi.build()), run.limits.clone(), Some(run.deadline));
         let cpu = run.limits.cpu.clone();
-        match metered(Buildpack::instantiate_async(&mut store, component, &linker), cpu).await {
+        match metered(Buildpack::instantiate_async(&mut store, component, linker), cpu).await {
             Ok(bindings) => Ok(LoadedBuildpack { store, bindings }),
             // The runtime stopped it (its deadline, memory): say which.
             Err(error) => match store.data().ending(&error) {

@@ -16,7 +16,6 @@ use super::cpu::metered;
 use super::ending::Ending;
 use super::guest::{GuestState, Wasi};
 use super::limits::GuestLimits;
-use super::linker::linker;
 use super::{Compiled, Runtime};
 
 /// Exit codes for endings that are not the program's own, as shells report
@@ -79,9 +78,9 @@ pub async fn run(
         }
     };
     let mut store = runtime.store(wasi, limits, deadline);
-    let engine = runtime.engine().clone();
+    let runtime = runtime.clone();
     let running = async move {
-        let outcome = program.run(&engine, &mut store).await?;
+        let outcome = program.run(&runtime, &mut store).await?;
         Ok(match outcome {
             Ok(true) => Exit { code: 0, ending: None },
             Ok(false) => Exit { code: 1, ending: None },
@@ -107,10 +106,10 @@ enum Program {
 impl Program {
     /// Instantiates and runs the program: an error if it cannot start,
     /// else whether it succeeded, or the trap (or exit) it ended with.
-    async fn run(self, engine: &wasmtime::Engine, store: &mut Store<GuestState>) -> Result<wasmtime::Result<bool>> {
+    async fn run(self, runtime: &Runtime, store: &mut Store<GuestState>) -> Result<wasmtime::Result<bool>> {
         match self {
             Program::Module(module) => {
-                let mut linker = wasmtime::Linker::new(engine);
+                let mut linker = wasmtime::Linker::new(runtime.engine());
                 wasmtime_wasi::p1::add_to_linker_async(&mut linker, GuestState::preview1)?;
                 let instance = linker
                     .instantiate_async(&mut *store, &module)
@@ -122,15 +121,15 @@ impl Program {
                 Ok(start.call_async(&mut *store, ()).await.map(|()| true))
             }
             Program::Component(component, CliVersion::P2) => {
-                let linker = linker(engine)?;
-                let command = wasmtime_wasi::p2::bindings::Command::instantiate_async(&mut *store, &component, &linker)
+                let linker = runtime.linker();
+                let command = wasmtime_wasi::p2::bindings::Command::instantiate_async(&mut *store, &component, linker)
                     .await
                     .map_err(|e| failed(e, "instantiating the wasi:cli command"))?;
                 Ok(command.wasi_cli_run().call_run(&mut *store).await.map(|ran| ran.is_ok()))
             }
             Program::Component(component, CliVersion::P3) => {
-                let linker = linker(engine)?;
-                let command = wasmtime_wasi::p3::bindings::Command::instantiate_async(&mut *store, &component, &linker)
+                let linker = runtime.linker();
+                let command = wasmtime_wasi::p3::bindings::Command::instantiate_async(&mut *store, &component, linker)
                     .await
                     .map_err(|e| failed(e, "instantiating the wasi:cli command"))?;
                 let ran = store.run_concurrent(async move |store| command.wasi_cli_run().call_run(store).await).await;

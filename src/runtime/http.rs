@@ -51,7 +51,6 @@ use super::ending::Ending;
 use super::guest::{GuestState, Wasi};
 use super::in_process::{Listed, LocalApps};
 use super::limits::GuestLimits;
-use super::linker::linker;
 use super::preinit;
 use super::snapshot_base::Compiling;
 use super::warm::{self, WarmStores};
@@ -75,26 +74,42 @@ fn store_bytes(component: &Component) -> u64 {
 }
 
 /// A pre-instantiated handler, by its WASI version.
-#[derive(Clone)]
 enum Handler {
     P2(ProxyPre<GuestState>),
     P3(ServicePre<GuestState>),
 }
 
+/// The handlers of the components being served, so the instances of one
+/// droplet share one (its imports resolved once, not per instance): each
+/// kept while some app serves from it, by where its component's code is
+/// loaded (which no other component takes while this one lives — and the
+/// handler keeps it alive).
+#[derive(Clone, Default)]
+pub struct Handlers(Arc<Mutex<std::collections::HashMap<usize, std::sync::Weak<Handler>>>>);
+
 impl Handler {
-    fn of(runtime: &Runtime, component: &Component) -> Result<Handler> {
-        let pre = linker(runtime.engine())?.instantiate_pre(component)?;
-        Ok(match ServicePre::new(pre.clone()) {
+    /// The handler of `component`: the one served already, else a new one.
+    fn of(runtime: &Runtime, component: &Component) -> Result<Arc<Handler>> {
+        let key = component.image_range().start as usize;
+        let mut handlers = runtime.handlers.0.lock().expect("http handlers");
+        if let Some(handler) = handlers.get(&key).and_then(std::sync::Weak::upgrade) {
+            return Ok(handler);
+        }
+        let pre = runtime.linker().instantiate_pre(component)?;
+        let handler = Arc::new(match ServicePre::new(pre.clone()) {
             Ok(p3) => Handler::P3(p3),
             Err(_) => Handler::P2(ProxyPre::new(pre)?),
-        })
+        });
+        handlers.retain(|_, served| served.strong_count() > 0);
+        handlers.insert(key, Arc::downgrade(&handler));
+        Ok(handler)
     }
 }
 
 /// What new stores are made from.
 #[derive(Clone)]
 struct Code {
-    handler: Handler,
+    handler: Arc<Handler>,
     /// Whether a new store loads the app (calls `initialize`) before its
     /// first request: it is made from the component a snapshot not yet
     /// compiled was taken of ([`super::snapshot_base`]).
@@ -131,7 +146,7 @@ impl HttpApp {
         crashes: mpsc::UnboundedSender<String>,
     ) -> Result<HttpApp> {
         let handler = Handler::of(runtime, component)?;
-        let warm = match handler {
+        let warm = match *handler {
             Handler::P2(_) if preinit::is_preinitialisable(component, runtime.engine()) => Some(Arc::default()),
             _ => None,
         };
@@ -227,8 +242,9 @@ impl HttpApp {
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let Code { handler, loads_app } = self.code.read().expect("app code").clone();
         let mut lease = None;
-        let run: BoxFuture<'static, Option<(u16, String)>> = match handler {
+        let run: BoxFuture<'static, Option<(u16, String)>> = match &*handler {
             Handler::P2(pre) => {
+                let pre = pre.clone();
                 let kept = match &self.warm {
                     Some(warm) => warm.take(deadline).await,
                     None => None,
@@ -266,6 +282,7 @@ impl HttpApp {
                 })
             }
             Handler::P3(pre) => {
+                let pre = pre.clone();
                 let store = self.new_store(deadline)?;
                 Box::pin(async move {
                     let _slot = slot;

@@ -84,6 +84,12 @@ pub struct Runtime {
     /// of starts of one droplet waits for a single compilation.
     loaded: Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Compiled>>>>>,
     function_counts: Arc<function_cache::Counts>,
+    /// The linker of component guests, made once (it holds every WASI
+    /// function: making one per start would cost each start its time).
+    linker: Arc<wasmtime::component::Linker<guest::GuestState>>,
+    /// HTTP handlers pre-instantiated, by component: the instances of one
+    /// droplet share one (see [`http`]).
+    handlers: http::Handlers,
 }
 
 /// A guest's code, compiled for this engine.
@@ -194,11 +200,24 @@ impl Runtime {
                 std::thread::sleep(EPOCH_TICK);
             }
         })?;
-        Ok(Runtime { engine, cache_dir: cache_dir.to_path_buf(), loaded: Arc::default(), function_counts })
+        let linker = Arc::new(linker::linker(&engine)?);
+        Ok(Runtime {
+            engine,
+            cache_dir: cache_dir.to_path_buf(),
+            loaded: Arc::default(),
+            function_counts,
+            linker,
+            handlers: http::Handlers::default(),
+        })
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The linker of component guests.
+    pub fn linker(&self) -> &wasmtime::component::Linker<guest::GuestState> {
+        &self.linker
     }
 
     /// A store for one run of a guest, within `limits` and (if given) cut

@@ -18,7 +18,6 @@ use super::cpu::metered;
 use super::ending::Ending;
 use super::guest::{GuestState, Wasi};
 use super::limits::GuestLimits;
-use super::linker::linker;
 
 /// The interface a pre-initialisable component exports.
 pub const PREINIT: &str = "wasmfoundry:buildpack/preinit@0.1.0";
@@ -103,7 +102,7 @@ pub async fn snapshot(
     let cpu = limits.cpu.clone();
     let mut store = runtime.store(Wasi::Component(wasi.build()), limits, Some(deadline));
     let crashed = |store: &Store<GuestState>, error: wasmtime::Error| Failure::Crashed(store.data().ending(&error));
-    let linker = linker(runtime.engine()).map_err(Failure::Unsupported)?;
+    let linker = runtime.linker();
     let instance = match metered(linker.instantiate_async(&mut store, &component), cpu.clone()).await {
         Ok(instance) => instance,
         Err(e) => return Err(crashed(&store, e)),
