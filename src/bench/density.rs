@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::load::{LoadRun, Target, Until, percentile};
-use super::{admin_token, free_port};
+use super::{Api, free_port};
 
 /// What each instance may use; a wasm instance at rest holds far less.
 const MEMORY_MB: u32 = 16;
@@ -139,9 +139,7 @@ fn process_figures(pid: u32) -> (u64, usize) {
 async fn measure(dir: &Path, instances: u32, seconds: f64) -> Result<Figures> {
     let up = Up::start(dir, instances).await?;
     let password = std::fs::read_to_string(dir.join("data").join(crate::cc::seed::ADMIN_PASSWORD_FILE))?;
-    let http = reqwest::Client::new();
-    let token = admin_token(&http, &up.api, password.trim()).await?;
-    let api = Api { http, base: up.api.clone(), token };
+    let api = Api::login(&up.api, password.trim()).await?;
 
     // A quota without limits, and the app pushed at one instance.
     let quotas = api.get("/v2/quota_definitions").await?;
@@ -165,10 +163,7 @@ async fn measure(dir: &Path, instances: u32, seconds: f64) -> Result<Figures> {
     let pushed =
         wf(&["push", "hello", "-p", &app_dir.display().to_string(), "-m", &memory, "-k", &memory]).output().await?;
     anyhow::ensure!(pushed.status.success(), "wf push: {}", String::from_utf8_lossy(&pushed.stderr));
-    let app = api.get("/v2/apps?q=name:hello").await?["resources"][0]["metadata"]["guid"]
-        .as_str()
-        .context("the app")?
-        .to_string();
+    let app = api.app_guid("hello").await?;
     let (rss_before, _) = process_figures(up.pid()?);
 
     let began = Instant::now();
@@ -228,24 +223,7 @@ async fn answering_instances(router: &str, instances: u32) -> Result<usize> {
     Ok(seen.len())
 }
 
-/// The CC's API as the admin.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
 impl Api {
-    async fn get(&self, path: &str) -> Result<Value> {
-        let response = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await?;
-        Ok(response.error_for_status()?.json().await?)
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Result<Value> {
-        let request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
-        Ok(request.json(&body).send().await?.error_for_status()?.json().await?)
-    }
-
     /// The median time of GET `path`, over [`SAMPLES`] requests.
     async fn latency(&self, path: &str) -> Result<Duration> {
         let mut times = Vec::with_capacity(SAMPLES);

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+use super::Api;
 use super::load::{LoadReport, LoadRun, Target, Until, get_once, percentile};
 use super::push::{Bench, print_row};
 
@@ -76,9 +77,7 @@ pub async fn languages(options: LanguagesBench) -> Result<()> {
 async fn run(options: &LanguagesBench, dir: &Path) -> Result<()> {
     let runs = options.runs.max(1);
     let bench = Bench::start(dir).await?;
-    let http = reqwest::Client::new();
-    let token = super::admin_token(&http, &bench.api, &bench.password).await?;
-    let api = Api { http, base: bench.api.clone(), token };
+    let api = Api::login(&bench.api, &bench.password).await?;
 
     let mut all = Vec::new();
     for example in &EXAMPLES {
@@ -163,19 +162,7 @@ async fn run(options: &LanguagesBench, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The Cloud Controller's API with the admin's token.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
 impl Api {
-    async fn get(&self, path: &str) -> Result<Value> {
-        let response = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await?;
-        Ok(response.json().await?)
-    }
-
     /// Waits until the app's first instance serves from its compiled
     /// snapshot, if it started from its runtime (then true).
     async fn snapshot_compiled(&self, guid: &str) -> Result<bool> {
@@ -193,11 +180,6 @@ impl Api {
             anyhow::ensure!(began.elapsed() < Duration::from_secs(300), "the snapshot did not compile in 5 minutes");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-
-    async fn app_guid(&self, name: &str) -> Result<String> {
-        let apps = self.get(&format!("/v2/apps?q=name:{name}")).await?;
-        Ok(apps["resources"][0]["metadata"]["guid"].as_str().context("the app exists")?.to_string())
     }
 }
 

@@ -26,6 +26,40 @@ fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// The Cloud Controller's API at `base` with the admin's token.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    /// Logs in as the admin with `password`.
+    async fn login(base: &str, password: &str) -> Result<Api> {
+        let http = reqwest::Client::new();
+        let token = admin_token(&http, base, password).await?;
+        Ok(Api { http, base: base.to_string(), token })
+    }
+
+    /// GET `path`, which must answer 2xx.
+    async fn get(&self, path: &str) -> Result<serde_json::Value> {
+        let response = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await?;
+        Ok(response.error_for_status()?.json().await?)
+    }
+
+    /// `method` `path` with a JSON `body`, which must answer 2xx.
+    async fn send(&self, method: reqwest::Method, path: &str, body: serde_json::Value) -> Result<serde_json::Value> {
+        let request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        Ok(request.json(&body).send().await?.error_for_status()?.json().await?)
+    }
+
+    /// The guid of the app called `name`.
+    async fn app_guid(&self, name: &str) -> Result<String> {
+        let apps = self.get(&format!("/v2/apps?q=name:{name}")).await?;
+        Ok(apps["resources"][0]["metadata"]["guid"].as_str().context("the app exists")?.to_string())
+    }
+}
+
 /// The admin's token from the CC's UAA at `api` (the cf CLI's client).
 async fn admin_token(http: &reqwest::Client, api: &str, password: &str) -> Result<String> {
     let tokens: serde_json::Value = http
