@@ -24,7 +24,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use serde_json::Value;
 
 use super::Api;
 use super::load::{LoadReport, LoadRun, Target, Until, get_once, percentile};
