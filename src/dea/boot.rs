@@ -30,12 +30,12 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 use super::egress::SocketPolicy;
 use super::env;
 use super::health;
-use super::instance::{Instance, Server, crash, tell};
+use super::instance::{Instance, Server, crash, exited, tell};
 use super::log::GuestLogs;
 use super::{Dea, DeaRef, app_limits, droplet};
 use crate::blobstore::{keys, sha1_hex};
 use crate::bus::BusExt;
-use crate::protocol::messages::{DeaStart, DropletExited, InstanceState, LogMessage, subjects};
+use crate::protocol::messages::{DeaStart, InstanceState, LogMessage};
 use crate::protocol::vcap::InstanceFacts;
 use crate::runtime::Compiled;
 use crate::runtime::command::{self, CliVersion};
@@ -79,19 +79,7 @@ async fn refuse(dea: &Dea, start: &DeaStart) {
     tracing::warn!("refusing instance {} of app {}: no room", start.index, start.droplet);
     let line = LogMessage::new(start.app_guid(), "CELL", &start.index.to_string(), "ERR", why.clone());
     let _ = dea.bus.publish(&line.subject(), &line).await;
-    let exit = DropletExited {
-        droplet: start.droplet.clone(),
-        version: start.version.clone(),
-        instance: uuid::Uuid::new_v4().simple().to_string(),
-        index: start.index,
-        reason: "CRASHED".into(),
-        exit_status: 255,
-        exit_description: why,
-        crash_timestamp: Some(chrono::Utc::now().timestamp()),
-    };
-    if let Err(e) = dea.bus.publish(subjects::DROPLET_EXITED, &exit).await {
-        tracing::warn!("reporting a refused start: {e:#}");
-    }
+    exited(dea, start, &uuid::Uuid::new_v4().simple().to_string(), "CRASHED", 255, why).await;
 }
 
 /// The droplet's bytes, from the DEA's cache (a use, for its order:
@@ -140,7 +128,8 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
     // An HTTP app is served at the DEA's gateway, its port; a program
     // listens itself, on a port chosen free here and let go.
     let command = start.effective_start_command(&info.start_command);
-    let (component_path, _) = env::start_program(&command, &environment_at(dea.gateway_port))?;
+    let mut environment = environment_at(dea.gateway_port);
+    let (component_path, mut args) = env::start_program(&command, &environment)?;
     let wasm = tokio::fs::read(instance.dir.join("app").join(&component_path))
         .await
         .with_context(|| format!("reading {component_path} named by the start command"))?;
@@ -151,13 +140,15 @@ async fn boot(dea: &DeaRef, instance: &Arc<Instance>) -> Result<()> {
         Some(AppKind::Http) | None => dea.gateway_port,
         Some(AppKind::Command) => {
             let free = TcpListener::bind((dea.config.dea_host.as_str(), 0)).await.context("choosing the app's port")?;
-            free.local_addr()?.port()
+            let port = free.local_addr()?.port();
+            // Its $PORT (and a start command naming it) are its own.
+            environment = environment_at(port);
+            args = env::start_program(&command, &environment)?.1;
+            port
         }
     };
     instance.status.lock().expect("instance status").port = port;
-    let environment = environment_at(port);
     tokio::fs::write(instance.dir.join("logs/env.log"), env::env_log(&environment)).await?;
-    let (_, args) = env::start_program(&command, &environment)?;
 
     let logs = GuestLogs::new(
         dea.bus.clone(),

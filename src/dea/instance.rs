@@ -332,7 +332,7 @@ pub(super) async fn crash(dea: &Dea, instance: &Instance, description: String) {
     }
     dea.save_instances();
     let _ = instance.unregister(dea).await;
-    exited(dea, instance, "CRASHED", 255, description).await;
+    exited(dea, &instance.start, &instance.id, "CRASHED", 255, description).await;
     let _ = dea.advertise().await;
 }
 
@@ -351,18 +351,27 @@ pub async fn stop(dea: &Dea, instance: &Instance) {
     dea.instances.lock().expect("dea instances").remove(&instance.id);
     instance.set_state(InstanceState::Stopped);
     if before != InstanceState::Crashed {
-        exited(dea, instance, "STOPPED", 0, "stopped by the Cloud Controller".into()).await;
+        exited(dea, &instance.start, &instance.id, "STOPPED", 0, "stopped by the Cloud Controller".into()).await;
     }
     let _ = tokio::fs::remove_dir_all(&instance.dir).await;
     dea.caches_changed.notify_one();
 }
 
-async fn exited(dea: &Dea, instance: &Instance, reason: &str, exit_status: i32, exit_description: String) {
+/// Reports on `droplet.exited` that instance `id` of `start` ended (or,
+/// refused a start, never ran).
+pub(super) async fn exited(
+    dea: &Dea,
+    start: &DeaStart,
+    id: &str,
+    reason: &str,
+    exit_status: i32,
+    exit_description: String,
+) {
     let exit = DropletExited {
-        droplet: instance.start.droplet.clone(),
-        version: instance.start.version.clone(),
-        instance: instance.id.clone(),
-        index: instance.start.index,
+        droplet: start.droplet.clone(),
+        version: start.version.clone(),
+        instance: id.to_string(),
+        index: start.index,
         reason: reason.into(),
         exit_status,
         exit_description,
