@@ -17,7 +17,10 @@ and fails when
   4. a file of the CC outside its models runs SQL (`sqlx::query…`): the
      CCDB is read and changed through the models alone (and the two files
      below them that decide who asks and what they may do — see
-     SQL_OUTSIDE_MODELS).
+     SQL_OUTSIDE_MODELS);
+  5. a file of the CC outside its models and presenters reads a row's
+     columns by name (`try_get`, `text_column`, `bool_column`): services
+     and handlers read a model's typed record (`Record::from_row`).
 
     scripts/check-layers.py          check, print what is wrong
     scripts/check-layers.py --graph  also print every file's imports
@@ -62,14 +65,26 @@ SQL_OUTSIDE_MODELS = {
 }
 
 RUNS_SQL = re.compile(r"\bsqlx::query(?:_scalar|_as)?\b")
+READS_COLUMNS = re.compile(r"\b(?:try_get|text_column|bool_column)\b")
+
+
+def outside(path, allowed):
+    """Whether `path` is a file of the CC outside the folders `allowed` and SQL_OUTSIDE_MODELS."""
+    relative = os.path.relpath(path, SRC).replace(os.sep, "/")
+    if not relative.startswith("cc/") or relative in SQL_OUTSIDE_MODELS:
+        return False
+    return not any(relative.startswith(folder) for folder in allowed)
 
 
 def runs_sql_outside_models(path, text):
     """Whether `path` is a file of the CC outside its models that runs SQL."""
-    relative = os.path.relpath(path, SRC).replace(os.sep, "/")
-    if not relative.startswith("cc/") or relative.startswith("cc/model/") or relative in SQL_OUTSIDE_MODELS:
-        return False
-    return bool(RUNS_SQL.search(text))
+    return outside(path, ["cc/model/"]) and bool(RUNS_SQL.search(text))
+
+
+def reads_columns_outside_models(path, text):
+    """Whether `path` is a file of the CC outside its models and presenters
+    that reads a row's columns by name."""
+    return outside(path, ["cc/model/", "cc/v2/", "cc/v3/"]) and bool(READS_COLUMNS.search(text))
 
 
 def inner_layer(path):
@@ -262,6 +277,8 @@ def main():
         targets = imports(f, text)
         if runs_sql_outside_models(f, text):
             problems.append(f"{rel(f)}: runs SQL outside the CC's models (move the query into src/cc/model/)")
+        if reads_columns_outside_models(f, text):
+            problems.append(f"{rel(f)}: reads a row's columns by name outside the CC's models and presenters (read a Record)")
         faces = ancestors_files(f)
         graph[f] = sorted(t for t in targets if t not in faces)
         top = module_of(f)[0] if module_of(f) else None
@@ -291,7 +308,7 @@ def main():
         print(f"layering: {len(problems)} problem(s)")
         return 1
     print(f"layering: {len(files)} files, {sum(map(len, graph.values()))} imports, no role imports another, "
-          "the CC's layers hold, no circles, the CC's SQL is in its models")
+          "the CC's layers hold, no circles, the CC's SQL and column reads are in its models")
     return 0
 
 

@@ -15,6 +15,7 @@ use super::model::sql::{Assignments, SqlValue};
 use super::model::{APPS, metadata, stack};
 use super::permissions::{is_space_developer, require};
 use super::{Cc, app_observer, new_guid, quotas, runner};
+use crate::cc::model::Record;
 use crate::protocol::STACK;
 
 pub const DEFAULT_MEMORY_MB: i64 = 1024;

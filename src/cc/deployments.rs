@@ -26,6 +26,7 @@ use super::model::deployment::{ACTIVE, CANARY, Deployment, FINALIZED, NewDeploym
 use super::model::process::Process;
 use super::model::revision::Revision;
 use super::{Cc, quotas, rollout};
+use crate::cc::model::Record;
 use crate::protocol::messages::InstanceState;
 
 /// How often the updater looks when no heartbeat came.

@@ -5,13 +5,12 @@
 //! leaving an org leaves its spaces too. Each role is a row with its own
 //! guid (v3's role guid).
 
-use sqlx::Row;
-
 use super::Cc;
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::model::role::{self, RoleIn};
-use super::model::{ORGANIZATIONS, SPACES, USERS};
+use super::model::space::Space;
+use super::model::{ORGANIZATIONS, Record, USERS};
 use super::permissions::{is_org_manager, is_space_manager, require};
 
 pub const ORG_ROLES: [&str; 4] = ["users", "managers", "billing_managers", "auditors"];
@@ -58,10 +57,10 @@ async fn check_space(cc: &Cc, user: &CurrentUser, space: &str, role: &str, membe
     if !SPACE_ROLES.contains(&role) {
         return Err(ApiError::not_found());
     }
-    let row = SPACES.find_for(&cc.db, space, &user.user).await?;
+    let found = Space::find_for(&cc.db, space, &user.user).await?;
     require(is_space_manager(&cc.db, &user.user, space).await?)?;
     USERS.find(&cc.db, member).await?;
-    Ok(row.try_get("organization_guid").unwrap_or_default())
+    Ok(found.organization_guid)
 }
 
 /// Deletes a user's login (UAA's `DELETE /Users/:id`), roles and labels;

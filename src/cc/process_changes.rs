@@ -11,16 +11,16 @@ use super::app_changes::{self, AppChanges, app_event, writable_app};
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::model::app::App;
-use super::model::process::{PROCESSES, Process, ProcessChanges};
+use super::model::process::{Process, ProcessChanges};
 use super::{Cc, quotas, runner};
 use crate::bus::BusExt;
+use crate::cc::model::Record;
 use crate::protocol::messages::{DeaStop, subjects};
 
 /// The process, if the user sees it (else ProcessNotFound) and may change
 /// its app (else NotAuthorized).
 pub async fn writable_process(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<Process> {
-    let row = PROCESSES.find_for(&cc.db, guid, &user.user).await?;
-    let process = Process::find(&cc.db, &sqlx::Row::try_get::<String, _>(&row, "guid")?).await?;
+    let process = Process::find_for(&cc.db, guid, &user.user).await?;
     writable_app(cc, user, &process.app_guid).await?;
     Ok(process)
 }

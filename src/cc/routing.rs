@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 use super::app_changes::{app_event, writable_app};
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult};
+use super::model::domain::{self, Domain};
 use super::model::event::{self, Actee, Actor};
 use super::model::route::{self, Route, RouteMapping, RouteShares};
-use super::model::{DOMAINS, SPACES, domain};
+use super::model::{DOMAINS, Record, SPACES};
 use super::permissions::{is_space_developer, require};
 use super::{Cc, new_guid, quotas, runner};
 
@@ -45,14 +46,12 @@ pub async fn create(cc: &Cc, user: &CurrentUser, new: NewRoute, request: Value) 
     if !path.is_empty() && (!path.starts_with('/') || path == "/" || path.contains('?')) {
         return Err(ApiError::new("PathInvalid", &["the path must start with / and not be / alone"]));
     }
-    let domain =
-        DOMAINS.find(&cc.db, &domain_guid).await.map_err(|_| ApiError::new("DomainNotFound", &[&domain_guid]))?;
+    let domain = Domain::find(&cc.db, &domain_guid).await?;
     SPACES.find_for(&cc.db, &space_guid, &user.user).await?;
     require(is_space_developer(&cc.db, &user.user, &space_guid).await?)?;
     quotas::check_route(&cc.db, &space_guid).await?;
     let guid = new_guid();
-    let domain_name: String = sqlx::Row::try_get(&domain, "name").unwrap_or_default();
-    let fqdn = if host.is_empty() { domain_name } else { format!("{host}.{domain_name}") };
+    let fqdn = if host.is_empty() { domain.name } else { format!("{host}.{}", domain.name) };
     let new =
         route::NewRoute { guid: &guid, host: &host, path: &path, domain_guid: &domain_guid, space_guid: &space_guid };
     Route::insert(&cc.db, new, &fqdn).await?;

@@ -17,7 +17,7 @@ use crate::cc::model::app::App;
 use crate::cc::model::process::Process;
 use crate::cc::model::route::MappedRoute;
 use crate::cc::model::space::Space;
-use crate::cc::model::{environment_variable_group, security_group, service_binding};
+use crate::cc::model::{Record, environment_variable_group, security_group, service_binding};
 use crate::protocol::messages::{
     DeaStart, DeaStop, DeaUpdate, DropletExited, FindDroplet, FindDropletReply, InstanceState, Limits, LogMessage,
     subjects,

@@ -185,7 +185,7 @@ pub async fn writable_instance(
     instances: &Resource,
     guid: &str,
 ) -> ApiResult<ServiceInstance> {
-    let instance = ServiceInstance::find_for(&cc.db, instances, guid, &user.user).await?;
+    let instance = ServiceInstance::find_among(&cc.db, instances, guid, &user.user).await?;
     require(is_space_developer(&cc.db, &user.user, &instance.space_guid).await?)?;
     Ok(instance)
 }
@@ -305,7 +305,7 @@ pub async fn bind(
     parameters: Option<Value>,
 ) -> ApiResult<String> {
     let app = writable_app(cc, user, app_guid).await?;
-    let instance = ServiceInstance::find_for(&cc.db, &ALL_SERVICE_INSTANCES, instance_guid, &user.user).await?;
+    let instance = ServiceInstance::find_among(&cc.db, &ALL_SERVICE_INSTANCES, instance_guid, &user.user).await?;
     if app.space_guid != instance.space_guid {
         return Err(ApiError::new("ServiceBindingDifferentSpaces", &[&format!("{app_guid} {instance_guid}")]));
     }

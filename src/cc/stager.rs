@@ -11,6 +11,7 @@ use super::error::ApiResult;
 use super::{Cc, new_guid, rollout, runner};
 use crate::blobstore::keys;
 use crate::bus::BusExt;
+use crate::cc::model::Record;
 use crate::cc::model::app::App;
 use crate::cc::model::process::Process;
 use crate::cc::model::staging::{self, Staged};

@@ -19,9 +19,10 @@ use super::dea_pool::Needs;
 use super::error::{ApiError, ApiResult};
 use super::model::app::App;
 use super::model::droplet;
-use super::model::task::{NewTask, TASKS, Task};
+use super::model::task::{NewTask, Task};
 use super::{Cc, quotas, runner};
 use crate::bus::BusExt;
+use crate::cc::model::Record;
 use crate::protocol::messages::{TaskCancel, TaskReport, TaskStart, TaskStartReply, TaskState, subjects};
 
 /// How long a DEA has to answer whether it takes a task.
@@ -141,9 +142,8 @@ async fn place(cc: &Cc, task: &Task) -> Result<(), String> {
 /// Cancels a task that has not ended: CANCELING until its DEA stopped it
 /// (then FAILED, "task was cancelled"); a task no DEA runs yet ends at once.
 pub async fn cancel(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<Task> {
-    let row = TASKS.find_for(&cc.db, guid, &user.user).await?;
-    let app = writable_app(cc, user, &sqlx::Row::try_get::<String, _>(&row, "app_guid")?).await?;
-    let task = Task::find(&cc.db, guid).await?;
+    let task = Task::find_for(&cc.db, guid, &user.user).await?;
+    let app = writable_app(cc, user, &task.app_guid).await?;
     if !Task::canceling(&cc.db, guid).await? {
         return Err(unprocessable(&format!("Task state is {} and therefore cannot be canceled", task.state)));
     }

@@ -4,7 +4,6 @@
 //! deleting what is in them). Each change is an audit event.
 
 use serde_json::Value;
-use sqlx::Row;
 
 use super::auth::CurrentUser;
 use super::error::{ApiError, ApiResult};
@@ -15,6 +14,7 @@ use super::model::space::Space;
 use super::model::{ORGANIZATIONS, QUOTA_DEFINITIONS, SPACES};
 use super::permissions::{is_org_manager, require};
 use super::{Cc, app_changes, new_guid};
+use crate::cc::model::Record;
 
 /// Makes an org (admins) on `quota` (else the default quota); its guid.
 pub async fn create_org(
@@ -28,7 +28,10 @@ pub async fn create_org(
     require(user.user.admin)?;
     let guid = new_guid();
     let quota = match quota {
-        Some(quota) => QUOTA_DEFINITIONS.find(&cc.db, quota).await?.try_get::<String, _>("guid").unwrap_or_default(),
+        Some(quota) => {
+            QUOTA_DEFINITIONS.find(&cc.db, quota).await?;
+            quota.to_string()
+        }
         None => crate::cc::model::quota::default_quota(&cc.db).await?,
     };
     Organization::insert(&cc.db, &guid, name, status, &quota).await?;

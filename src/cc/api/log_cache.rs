@@ -87,8 +87,7 @@ fn envelope(line: &LogMessage) -> Value {
 pub async fn meta(State(cc): State<Cc>, user: CurrentUser) -> ApiResult<Json<Value>> {
     let mut out = Map::new();
     let conditions: Vec<_> = APPS.visibility.condition(&user.user).into_iter().collect();
-    for row in APPS.select(&cc.db, &conditions, "ORDER BY id").await? {
-        let guid: String = sqlx::Row::try_get(&row, "guid").unwrap_or_default();
+    for guid in APPS.guids(&cc.db, &conditions).await? {
         let lines = cc.logs.recent(&guid);
         let (Some(oldest), Some(newest)) = (lines.first(), lines.last()) else { continue };
         out.insert(

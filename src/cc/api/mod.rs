@@ -1,60 +1,27 @@
-//! The CC's HTTP surface: CF's v2 REST API, the v3 API ([`v3`]), and the
-//! UAA endpoints the cf CLI logs in with. One file per resource; the read routes of every
-//! resource come from its declaration ([`collection`]); every error is an
-//! [`ApiError`](crate::cc::error::ApiError) in CF's shape, unknown paths
-//! included.
+//! The CC's HTTP surface: CF's v2 REST API ([`v2`]), the v3 API ([`v3`]),
+//! and what sits beside both — the root and `/v2/info` documents, the UAA
+//! endpoints the cf CLI logs in with, Log Cache's read API and doppler's
+//! log endpoints. Every error is an [`ApiError`](crate::cc::error::ApiError)
+//! in CF's shape (v3's under `/v3`), unknown paths included.
 
 pub(crate) mod app_access;
-mod app_actions;
-mod apps;
-mod bits;
-mod body;
-pub mod buildpacks;
-mod collection;
-mod domains;
 mod doppler;
-pub(crate) mod feature_flags;
 pub(crate) mod info;
-mod instances;
-mod jobs;
 mod log_cache;
-mod logs;
 pub mod multipart;
-mod organizations;
-mod quotas;
-mod roles;
-mod route_bindings;
-mod routes;
-pub mod security_groups;
-mod service_access;
-pub mod service_brokers;
-mod service_instances;
-mod service_keys;
-pub mod services;
-mod spaces;
-mod summary;
 mod uaa;
-mod users;
+mod v2;
 pub mod v3;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 
 use crate::cc::Cc;
-use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiError;
-use crate::cc::model::{
-    ALL_SERVICE_INSTANCES, APPS, BUILDPACKS, EVENTS, ORGANIZATIONS, PRIVATE_DOMAINS, QUOTA_DEFINITIONS, ROUTE_MAPPINGS,
-    ROUTES, SECURITY_GROUPS, SERVICE_BINDINGS, SERVICE_BROKERS, SERVICE_INSTANCES, SERVICE_KEYS,
-    SERVICE_PLAN_VISIBILITIES, SERVICE_PLANS, SERVICES, SHARED_DOMAINS, SPACE_QUOTA_DEFINITIONS, SPACES, STACKS,
-    USER_PROVIDED_SERVICE_INSTANCES, USERS,
-};
 
 pub fn router(cc: Cc) -> Router {
     let upload_limit = cc.config.max_upload_size as usize + 1024 * 1024;
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/", get(info::root))
         .route("/v2/info", get(info::v2_info))
         .route("/login", get(info::login_info))
@@ -64,136 +31,13 @@ pub fn router(cc: Cc) -> Router {
         .route("/oauth/token", post(uaa::token))
         .route("/Users", post(uaa::create_user).get(uaa::find_users))
         .route("/Users/{id}", axum::routing::delete(uaa::delete_user))
-        .route("/v2/config/feature_flags", get(feature_flags::list))
-        .route("/v2/config/{kind}", get(security_groups::defaults))
-        .route("/v2/config/{kind}/{guid}", put(security_groups::add_default).delete(security_groups::remove_default))
-        .route("/v2/user_provided_service_instances", post(services::create_instance))
-        .route(
-            "/v2/user_provided_service_instances/{guid}",
-            put(services::update_instance).delete(services::delete_instance),
-        )
-        .route("/v2/service_instances", post(service_instances::create))
-        // cf delete-service deletes user-provided instances here too.
-        .route("/v2/service_instances/{guid}", put(service_instances::update).delete(service_instances::delete))
-        .route("/v2/service_instances/{guid}/routes/{route}", put(route_bindings::bind).delete(route_bindings::unbind))
-        .route(
-            "/v2/user_provided_service_instances/{guid}/routes/{route}",
-            put(route_bindings::bind).delete(route_bindings::unbind),
-        )
-        .route("/v2/service_keys", post(service_keys::create))
-        .route("/v2/service_keys/{guid}", axum::routing::delete(service_keys::delete))
-        .route("/v2/service_bindings", post(services::create_binding))
-        .route("/v2/service_bindings/{guid}", axum::routing::delete(services::delete_binding))
-        .route("/v2/service_brokers", post(service_brokers::create))
-        .route("/v2/service_brokers/{guid}", put(service_brokers::update).delete(service_brokers::delete))
-        .route("/v2/service_plans/{guid}", put(service_access::update_plan))
-        .route("/v2/service_plan_visibilities", post(service_access::create))
-        .route("/v2/service_plan_visibilities/{guid}", axum::routing::delete(service_access::delete))
-        .route("/v2/security_groups", post(security_groups::create))
-        .route("/v2/security_groups/{guid}", put(security_groups::update).delete(security_groups::delete))
-        .route(
-            "/v2/security_groups/{guid}/{kind}/{space}",
-            put(security_groups::bind_space).delete(security_groups::unbind_space),
-        )
-        .route("/v2/config/feature_flags/{name}", get(feature_flags::get))
-        .route(
-            "/v2/config/environment_variable_groups/{group}",
-            get(feature_flags::environment_variable_group).put(feature_flags::set_environment_variable_group),
-        )
-        .route("/v2/apps", post(apps::create))
-        .route("/v2/apps/{guid}", put(apps::update).delete(apps::delete))
-        .route("/v2/apps/{app}/routes/{route}", put(apps::map_route).delete(apps::unmap_route))
-        .route("/v2/apps/{guid}/bits", put(bits::upload).layer(DefaultBodyLimit::max(upload_limit)))
-        .route("/v2/apps/{guid}/instances", get(instances::instances))
-        .route("/v2/apps/{guid}/stats", get(instances::stats))
-        .route("/v2/apps/{guid}/crashes", get(instances::crashes))
-        .route("/v2/apps/{guid}/instances/{index}", axum::routing::delete(instances::restart))
-        .route("/v2/apps/{guid}/instances/{index}/files", get(instances::files))
-        .route("/v2/apps/{guid}/instances/{index}/files/{*path}", get(instances::files))
-        .route("/v2/apps/{guid}/summary", get(summary::app))
-        .route("/v2/apps/{guid}/env", get(app_actions::env))
-        .route("/v2/apps/{guid}/restage", post(app_actions::restage))
-        .route("/v2/apps/{guid}/download", get(app_actions::download))
-        .route("/v2/apps/{guid}/droplet/download", get(app_actions::droplet_download))
-        .route("/v2/spaces/{guid}/summary", get(summary::space))
-        .route("/v2/apps/{guid}/logs", get(logs::recent))
-        .route("/v2/apps/{guid}/logs/stream", get(logs::stream))
         .route("/apps/{guid}/stream", get(doppler::stream))
-        .route("/apps/{guid}/recentlogs", get(doppler::recent))
-        .route("/v2/resource_match", put(bits::resource_match))
-        .route("/v2/jobs/{guid}", get(jobs::get))
-        .route("/v2/routes", post(routes::create))
-        .route("/v2/routes/{guid}", axum::routing::delete(routes::delete))
-        .route("/v2/routes/{route}/apps/{app}", put(routes::map_app).delete(routes::unmap_app))
-        .route("/v2/routes/reserved/domain/{domain}", get(routes::reserved))
-        .route("/v2/route_mappings", post(routes::create_mapping))
-        .route("/v2/organizations", post(organizations::create))
-        .route("/v2/organizations/{guid}", put(organizations::update).delete(organizations::delete))
-        .route("/v2/organizations/{guid}/{role}/{user}", put(roles::add_org_role).delete(roles::remove_org_role))
-        .route("/v2/spaces", post(spaces::create))
-        .route("/v2/spaces/{guid}", put(spaces::update).delete(spaces::delete))
-        .route("/v2/spaces/{guid}/{role}/{user}", put(roles::add_space_role).delete(roles::remove_space_role))
-        .route("/v2/users", post(users::create))
-        .route("/v2/users/{guid}", axum::routing::delete(users::delete))
-        .route("/v2/users/{user}/{relation}/{target}", put(roles::add_from_user).delete(roles::remove_from_user))
-        .route("/v2/shared_domains", post(domains::create_shared))
-        .route("/v2/shared_domains/{guid}", axum::routing::delete(domains::delete_shared))
-        .route("/v2/private_domains", post(domains::create_private))
-        .route("/v2/private_domains/{guid}", axum::routing::delete(domains::delete_private))
-        .route("/v2/quota_definitions", post(quotas::create_org_quota))
-        .route("/v2/quota_definitions/{guid}", put(quotas::update_org_quota).delete(quotas::delete_org_quota))
-        .route("/v2/space_quota_definitions", post(quotas::create_space_quota))
-        .route("/v2/space_quota_definitions/{guid}", put(quotas::update_space_quota).delete(quotas::delete_space_quota))
-        .route(
-            "/v2/space_quota_definitions/{quota}/spaces/{space}",
-            put(quotas::add_space).delete(quotas::remove_space),
-        )
-        .route("/v2/buildpacks", post(buildpacks::create))
-        .route("/v2/buildpacks/{guid}", put(buildpacks::update).delete(buildpacks::delete))
-        .route("/v2/buildpacks/{guid}/bits", put(buildpacks::upload).layer(DefaultBodyLimit::max(upload_limit)));
-    for resource in [
-        &APPS,
-        &ROUTES,
-        &ROUTE_MAPPINGS,
-        &SHARED_DOMAINS,
-        &PRIVATE_DOMAINS,
-        &ORGANIZATIONS,
-        &SPACES,
-        &STACKS,
-        &BUILDPACKS,
-        &USERS,
-        &EVENTS,
-        &QUOTA_DEFINITIONS,
-        &SPACE_QUOTA_DEFINITIONS,
-        &SECURITY_GROUPS,
-        &USER_PROVIDED_SERVICE_INSTANCES,
-        &SERVICE_BINDINGS,
-        &SERVICE_KEYS,
-        &SERVICE_BROKERS,
-        &SERVICES,
-        &SERVICE_PLANS,
-        &SERVICE_PLAN_VISIBILITIES,
-    ] {
-        router = collection::routes(router, resource);
-    }
-    router = collection::routes_with_members(router, &SERVICE_INSTANCES, &ALL_SERVICE_INSTANCES);
-    for role in crate::cc::membership::ORG_ROLES {
-        let by_name = move |State(cc): State<Cc>, user: CurrentUser, Path(org): Path<String>, body: Bytes| {
-            roles::add_org_role_by_name(cc, user, org, role, body)
-        };
-        router = router.route(&format!("/v2/organizations/{{guid}}/{role}"), put(by_name));
-    }
-    for role in crate::cc::membership::SPACE_ROLES {
-        let by_name = move |State(cc): State<Cc>, user: CurrentUser, Path(space): Path<String>, body: Bytes| {
-            roles::add_space_role_by_name(cc, user, space, role, body)
-        };
-        router = router.route(&format!("/v2/spaces/{{guid}}/{role}"), put(by_name));
-    }
-    router = v3::routes(router, upload_limit);
+        .route("/apps/{guid}/recentlogs", get(doppler::recent));
+    let router = v3::routes(v2::routes(router, upload_limit), upload_limit);
     router
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
-        .layer(axum::middleware::from_fn_with_state(cc.clone(), jobs::async_deletes))
+        .layer(axum::middleware::from_fn_with_state(cc.clone(), v2::jobs::async_deletes))
         .layer(axum::middleware::from_fn(crate::cc::v3::errors::in_v3_shape))
         .with_state(cc)
 }

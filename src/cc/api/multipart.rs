@@ -1,5 +1,5 @@
-//! Multipart uploads (`cf push`'s app bits, v3 packages and droplets): every
-//! field read whole, the upload refused with its own CF error once it
+//! Multipart uploads (`cf push`'s app bits, v3 packages and droplets,
+//! buildpacks): every field read whole, the upload refused with its own CF error once it
 //! passes the platform's `max_upload_size`.
 
 use axum::extract::Multipart;
@@ -30,4 +30,18 @@ pub async fn read_parts(multipart: &mut Multipart, max: u64, error: &str) -> Api
         parts.push(Part { name, data });
     }
     Ok(parts)
+}
+
+/// The uploaded file of a multipart `field`: its name and bytes.
+pub async fn multipart_file(multipart: &mut Multipart, field: &str) -> ApiResult<(String, Vec<u8>)> {
+    let invalid = |reason: &str| ApiError::new("BuildpackBitsUploadInvalid", &[reason]);
+    let mut upload = None;
+    while let Some(part) = multipart.next_field().await.map_err(|e| invalid(&e.body_text()))? {
+        if part.name() == Some(field) {
+            let filename = part.file_name().unwrap_or("buildpack.wasm").to_string();
+            let data = part.bytes().await.map_err(|e| invalid(&e.body_text()))?;
+            upload = Some((filename, data.to_vec()));
+        }
+    }
+    upload.ok_or_else(|| invalid("a buildpack file is required"))
 }

@@ -6,8 +6,8 @@ use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
 use super::deployment::WebScale;
-use super::resource::{Kind, Kind::*, Resource, ToOne, field, text_column, to_many};
-use super::sql::{Assignments, SqlValue};
+use super::resource::{Kind, Kind::*, Record, Resource, ToOne, field, text_column, to_many};
+use super::sql::{Assignments, Condition, SqlValue};
 use super::{EVENTS, ROUTE_MAPPINGS, ROUTES, SERVICE_BINDINGS, SPACES, STACKS};
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::permissions::Visibility;
@@ -110,6 +110,38 @@ pub struct NewApp {
     pub health_check_http_endpoint: Option<String>,
     pub production: bool,
     pub enable_ssh: bool,
+}
+
+impl Record for App {
+    const RESOURCE: &'static Resource = &APPS;
+
+    fn from_row(row: &AnyRow) -> App {
+        let text = |column: &str| text_column(row, column).filter(|value| !value.is_empty());
+        let count =
+            |column: &str| sqlx::Row::try_get::<Option<i64>, _>(row, column).ok().flatten().map(|n| n.max(0) as u64);
+        App {
+            guid: text("guid").unwrap_or_default(),
+            name: text("name").unwrap_or_default(),
+            space_guid: text("space_guid").unwrap_or_default(),
+            state: text("state").unwrap_or_default(),
+            package_state: text("package_state").unwrap_or_default(),
+            version: text("version").unwrap_or_default(),
+            instances: count("instances").unwrap_or(0) as u32,
+            memory_mb: count("memory").unwrap_or(0),
+            disk_quota_mb: count("disk_quota").unwrap_or(0),
+            command: text("command"),
+            buildpack: text("buildpack"),
+            environment_json: text("environment_json").unwrap_or_else(|| "{}".into()),
+            health_check_type: text("health_check_type"),
+            health_check_http_endpoint: text("health_check_http_endpoint"),
+            health_check_timeout: count("health_check_timeout"),
+            package_hash: text("package_hash"),
+            droplet_hash: text("droplet_hash"),
+            droplet_guid: text("droplet_guid"),
+            detected_start_command: text("detected_start_command"),
+            package_updated_at: text("package_updated_at"),
+        }
+    }
 }
 
 impl App {
@@ -264,42 +296,16 @@ impl App {
         Ok(done.rows_affected() > 0)
     }
 
-    /// The app by guid, or AppNotFound.
-    pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<App> {
-        Ok(App::from_row(&APPS.find(db, guid).await?))
-    }
-
     /// The app by guid, if there is one.
     pub async fn find_optional(db: &AnyPool, guid: &str) -> ApiResult<Option<App>> {
         Ok(APPS.find_optional(db, guid).await?.as_ref().map(App::from_row))
     }
 
-    pub fn from_row(row: &AnyRow) -> App {
-        let text = |column: &str| text_column(row, column).filter(|value| !value.is_empty());
-        let count =
-            |column: &str| sqlx::Row::try_get::<Option<i64>, _>(row, column).ok().flatten().map(|n| n.max(0) as u64);
-        App {
-            guid: text("guid").unwrap_or_default(),
-            name: text("name").unwrap_or_default(),
-            space_guid: text("space_guid").unwrap_or_default(),
-            state: text("state").unwrap_or_default(),
-            package_state: text("package_state").unwrap_or_default(),
-            version: text("version").unwrap_or_default(),
-            instances: count("instances").unwrap_or(0) as u32,
-            memory_mb: count("memory").unwrap_or(0),
-            disk_quota_mb: count("disk_quota").unwrap_or(0),
-            command: text("command"),
-            buildpack: text("buildpack"),
-            environment_json: text("environment_json").unwrap_or_else(|| "{}".into()),
-            health_check_type: text("health_check_type"),
-            health_check_http_endpoint: text("health_check_http_endpoint"),
-            health_check_timeout: count("health_check_timeout"),
-            package_hash: text("package_hash"),
-            droplet_hash: text("droplet_hash"),
-            droplet_guid: text("droplet_guid"),
-            detected_start_command: text("detected_start_command"),
-            package_updated_at: text("package_updated_at"),
-        }
+    /// The app of that name in the space, if there is one (names are
+    /// unique per space).
+    pub async fn named(db: &AnyPool, space: &str, name: &str) -> ApiResult<Option<App>> {
+        let conditions = [Condition::eq("space_guid", space), Condition::eq("name", name)];
+        Ok(APPS.select(db, &conditions, "").await?.first().map(App::from_row))
     }
 
     pub fn is_started(&self) -> bool {

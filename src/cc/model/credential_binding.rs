@@ -2,7 +2,10 @@
 //! keys of instances read as one resource, told apart by `type` (`app` or
 //! `key`), each in the space of its instance.
 
-use super::resource::{Kind::*, Resource, field};
+use serde_json::{Value, json};
+use sqlx::any::AnyRow;
+
+use super::resource::{Kind::*, Record, Resource, field, text_column};
 use crate::cc::permissions::Visibility;
 
 const BOTH: &str = "(SELECT b.created_at || b.guid AS id, b.guid, b.name, 'app' AS type, b.app_guid, \
@@ -23,3 +26,34 @@ pub static CREDENTIAL_BINDINGS: Resource = Resource {
     scope: None,
     visibility: Visibility::InSpace("space_guid"),
 };
+
+/// A credential binding: an app's binding or a service key.
+#[derive(Debug, Clone)]
+pub struct CredentialBinding {
+    pub guid: String,
+    /// A service key (`key`), not an app's binding (`app`).
+    pub is_key: bool,
+    pub service_instance_guid: String,
+    /// JSON, as the broker (or the user) gave them.
+    pub credentials: Option<String>,
+}
+
+impl Record for CredentialBinding {
+    const RESOURCE: &'static Resource = &CREDENTIAL_BINDINGS;
+
+    fn from_row(row: &AnyRow) -> CredentialBinding {
+        CredentialBinding {
+            guid: text_column(row, "guid").unwrap_or_default(),
+            is_key: text_column(row, "type").as_deref() == Some("key"),
+            service_instance_guid: text_column(row, "service_instance_guid").unwrap_or_default(),
+            credentials: text_column(row, "credentials"),
+        }
+    }
+}
+
+impl CredentialBinding {
+    /// Its credentials as JSON; `{}` if there are none.
+    pub fn credentials_json(&self) -> Value {
+        self.credentials.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_else(|| json!({}))
+    }
+}

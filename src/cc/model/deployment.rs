@@ -15,7 +15,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-use super::resource::{Kind::*, Resource, field, text_column};
+use super::resource::{Kind::*, Record, Resource, field, text_column};
 use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
 use crate::cc::{new_guid, now};
@@ -83,7 +83,9 @@ pub struct NewDeployment<'a> {
     pub web: WebScale,
 }
 
-impl Deployment {
+impl Record for Deployment {
+    const RESOURCE: &'static Resource = &DEPLOYMENTS;
+
     fn from_row(row: &AnyRow) -> Deployment {
         let count = |column: &str| row.try_get::<i64, _>(column).unwrap_or(0).max(0) as u32;
         let steps: Option<Value> = text_column(row, "canary_steps").and_then(|text| serde_json::from_str(&text).ok());
@@ -101,12 +103,9 @@ impl Deployment {
             previous_droplet_hash: text_column(row, "previous_droplet_hash"),
         }
     }
+}
 
-    /// The deployment by guid, or DeploymentNotFound.
-    pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<Deployment> {
-        Ok(Deployment::from_row(&DEPLOYMENTS.find(db, guid).await?))
-    }
-
+impl Deployment {
     /// Every ACTIVE deployment, oldest first.
     pub async fn active(db: &AnyPool) -> ApiResult<Vec<Deployment>> {
         let rows = sqlx::query("SELECT * FROM deployments WHERE status_value = $1 ORDER BY id")

@@ -5,7 +5,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
 use super::ORGANIZATIONS;
-use super::resource::{Kind::*, Resource, ToOne, field, link};
+use super::resource::{Kind::*, Record, Resource, ToOne, field, link, text_column};
 use crate::cc::error::{ApiResult, taken_or};
 use crate::cc::now;
 use crate::cc::permissions::Visibility;
@@ -52,16 +52,51 @@ pub static PRIVATE_DOMAINS: Resource = Resource {
     visibility: Visibility::InOrg("owning_organization_guid"),
 };
 
+/// A domain as stored.
+#[derive(Debug, Clone)]
+pub struct Domain {
+    pub guid: String,
+    pub name: String,
+    /// The org a private domain is of; None for a shared one.
+    pub owning_organization_guid: Option<String>,
+}
+
+impl Record for Domain {
+    const RESOURCE: &'static Resource = &DOMAINS;
+
+    fn from_row(row: &AnyRow) -> Domain {
+        Domain {
+            guid: text_column(row, "guid").unwrap_or_default(),
+            name: text_column(row, "name").unwrap_or_default(),
+            owning_organization_guid: text_column(row, "owning_organization_guid"),
+        }
+    }
+}
+
 /// The domains apps of a space may use: the shared ones, then its org's
 /// private ones, oldest first.
-pub async fn usable_in_space(db: &AnyPool, space: &str) -> ApiResult<Vec<AnyRow>> {
-    Ok(sqlx::query(
+pub async fn usable_in_space(db: &AnyPool, space: &str) -> ApiResult<Vec<Domain>> {
+    let rows = sqlx::query(
         "SELECT guid, name, owning_organization_guid FROM domains WHERE owning_organization_guid IS NULL \
          OR owning_organization_guid = (SELECT organization_guid FROM spaces WHERE guid = $1) ORDER BY id",
     )
     .bind(space)
     .fetch_all(db)
-    .await?)
+    .await?;
+    Ok(rows.iter().map(Domain::from_row).collect())
+}
+
+/// The domains an org's routes may be made under: the shared ones, then
+/// its private ones, each oldest first.
+pub async fn usable_in_org(db: &AnyPool, org: &str) -> ApiResult<Vec<Domain>> {
+    let rows = sqlx::query(
+        "SELECT guid, name, owning_organization_guid FROM domains WHERE owning_organization_guid IS NULL \
+         OR owning_organization_guid = $1 ORDER BY owning_organization_guid IS NOT NULL, id",
+    )
+    .bind(org)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.iter().map(Domain::from_row).collect())
 }
 
 /// Stores a domain, private to `owner` or shared (None); DomainNameTaken

@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 
 use sqlx::AnyPool;
+use sqlx::any::AnyRow;
 
-use super::resource::{Kind::*, Resource, field};
+use super::resource::{Kind::*, Record, Resource, field, text_column};
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::permissions::Visibility;
 use crate::cc::{new_guid, now};
@@ -24,6 +25,30 @@ pub static DROPLETS: Resource = Resource {
     scope: None,
     visibility: Visibility::InSpace("(SELECT space_guid FROM apps WHERE apps.guid = droplets.app_guid)"),
 };
+
+/// A droplet as stored.
+#[derive(Debug, Clone)]
+pub struct Droplet {
+    pub guid: String,
+    pub app_guid: String,
+    /// AWAITING_UPLOAD, STAGING, STAGED, FAILED…
+    pub state: String,
+    /// Where its bits are kept, once there are any.
+    pub sha1: Option<String>,
+}
+
+impl Record for Droplet {
+    const RESOURCE: &'static Resource = &DROPLETS;
+
+    fn from_row(row: &AnyRow) -> Droplet {
+        Droplet {
+            guid: text_column(row, "guid").unwrap_or_default(),
+            app_guid: text_column(row, "app_guid").unwrap_or_default(),
+            state: text_column(row, "state").unwrap_or_default(),
+            sha1: text_column(row, "sha1"),
+        }
+    }
+}
 
 /// A droplet's commands by process type, as stored (JSON).
 pub type ProcessTypes = BTreeMap<String, String>;

@@ -6,6 +6,7 @@
 use serde_json::Value;
 use sqlx::AnyPool;
 
+use super::Record;
 use super::resource::{Kind::*, Resource, field};
 use super::space::Space;
 use crate::cc::auth::User;

@@ -3,9 +3,8 @@
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
-use super::resource::{Kind::*, Resource, ToOne, field, link, none_yet, text_column, to_many};
+use super::resource::{Kind::*, Record, Resource, ToOne, field, link, none_yet, text_column, to_many};
 use super::{PRIVATE_DOMAINS, QUOTA_DEFINITIONS, SPACE_QUOTA_DEFINITIONS, SPACES, USERS, metadata};
-use crate::cc::auth::User;
 use crate::cc::error::{ApiResult, taken_or};
 use crate::cc::now;
 use crate::cc::permissions::Visibility;
@@ -63,8 +62,10 @@ pub struct Organization {
     pub quota_definition_guid: String,
 }
 
-impl Organization {
-    pub fn from_row(row: &AnyRow) -> Organization {
+impl Record for Organization {
+    const RESOURCE: &'static Resource = &ORGANIZATIONS;
+
+    fn from_row(row: &AnyRow) -> Organization {
         let text = |column: &str| text_column(row, column).unwrap_or_default();
         Organization {
             guid: text("guid"),
@@ -73,12 +74,9 @@ impl Organization {
             quota_definition_guid: text("quota_definition_guid"),
         }
     }
+}
 
-    /// The org by guid if `user` may see it, else OrganizationNotFound.
-    pub async fn find_for(db: &AnyPool, guid: &str, user: &User) -> ApiResult<Organization> {
-        Ok(Organization::from_row(&ORGANIZATIONS.find_for(db, guid, user).await?))
-    }
-
+impl Organization {
     /// Stores an org on `quota`; a name taken is OrganizationNameTaken.
     pub async fn insert(db: &AnyPool, guid: &str, name: &str, status: &str, quota: &str) -> ApiResult<()> {
         sqlx::query(

@@ -2,8 +2,9 @@
 //! AWAITING_UPLOAD until the bits come, then READY (or FAILED).
 
 use sqlx::AnyPool;
+use sqlx::any::AnyRow;
 
-use super::resource::{Kind::*, Resource, field};
+use super::resource::{Kind::*, Record, Resource, field, text_column};
 use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
 use crate::cc::{new_guid, now};
@@ -19,6 +20,37 @@ pub static PACKAGES: Resource = Resource {
     scope: None,
     visibility: Visibility::InSpace("(SELECT space_guid FROM apps WHERE apps.guid = packages.app_guid)"),
 };
+
+/// A package as stored.
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub guid: String,
+    pub app_guid: String,
+    /// AWAITING_UPLOAD, READY or FAILED.
+    pub state: String,
+    /// Where its bits are kept, once uploaded.
+    pub sha1: Option<String>,
+}
+
+impl Record for Package {
+    const RESOURCE: &'static Resource = &PACKAGES;
+
+    fn from_row(row: &AnyRow) -> Package {
+        Package {
+            guid: text_column(row, "guid").unwrap_or_default(),
+            app_guid: text_column(row, "app_guid").unwrap_or_default(),
+            state: text_column(row, "state").unwrap_or_default(),
+            sha1: text_column(row, "sha1"),
+        }
+    }
+}
+
+impl Package {
+    /// Its bits' SHA1 once it is READY.
+    pub fn ready_bits(&self) -> Option<&str> {
+        self.sha1.as_deref().filter(|_| self.state == "READY")
+    }
+}
 
 /// Packages, droplets and builds kept per app, newest first, as CCNG's
 /// `max_packages_stored`/`max_staged_droplets_stored` keep them: older ones

@@ -16,7 +16,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 use super::app::App;
-use super::resource::{Kind::*, Resource, field, text_column};
+use super::resource::{Kind::*, Record, Resource, field, text_column};
 use super::sql::{Assignments, Condition, SqlValue};
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::permissions::Visibility;
@@ -74,7 +74,9 @@ pub struct ProcessChanges {
     pub health_check_http_endpoint: Option<Option<String>>,
 }
 
-impl Process {
+impl Record for Process {
+    const RESOURCE: &'static Resource = &PROCESSES;
+
     fn from_row(row: &AnyRow) -> Process {
         let text = |column: &str| text_column(row, column).filter(|value| !value.is_empty());
         let count = |column: &str| row.try_get::<Option<i64>, _>(column).ok().flatten().map(|n| n.max(0) as u64);
@@ -96,7 +98,9 @@ impl Process {
             rolled_out: count("rolled_out_instances").map(|n| n as u32),
         }
     }
+}
 
+impl Process {
     /// How many of its indices (from 0) run its app's version now.
     pub fn reached(&self) -> u32 {
         self.rolled_out.map_or(self.instances, |rolled_out| rolled_out.min(self.instances))
@@ -115,11 +119,6 @@ impl Process {
     /// The process by guid, if there is one.
     pub async fn find_optional(db: &AnyPool, guid: &str) -> ApiResult<Option<Process>> {
         Ok(PROCESSES.find_optional(db, guid).await?.as_ref().map(Process::from_row))
-    }
-
-    /// The process by guid, or ProcessNotFound.
-    pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<Process> {
-        Ok(Process::from_row(&PROCESSES.find(db, guid).await?))
     }
 
     /// The app's process of type `kind`, if it has one.

@@ -1,8 +1,9 @@
 //! Quota definitions: what an org (or a space) may use in all.
 
+use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-use super::resource::{Kind::*, Resource, ToOne, bool_column, field, to_many};
+use super::resource::{Kind::*, Record, Resource, ToOne, bool_column, field, text_column, to_many};
 use super::{ORGANIZATIONS, SPACES};
 use crate::cc::error::{ApiError, ApiResult, taken_or};
 use crate::cc::permissions::Visibility;
@@ -56,6 +57,24 @@ pub static SPACE_QUOTA_DEFINITIONS: Resource = Resource {
     scope: None,
     visibility: Visibility::InOrg("organization_guid"),
 };
+
+/// A space quota: its name and the org whose managers define it (its
+/// limits are read as [`QuotaLimits`] where they are enforced).
+#[derive(Debug, Clone)]
+pub struct SpaceQuota {
+    pub guid: String,
+    pub name: String,
+    pub organization_guid: String,
+}
+
+impl Record for SpaceQuota {
+    const RESOURCE: &'static Resource = &SPACE_QUOTA_DEFINITIONS;
+
+    fn from_row(row: &AnyRow) -> SpaceQuota {
+        let text = |column: &str| text_column(row, column).unwrap_or_default();
+        SpaceQuota { guid: text("guid"), name: text("name"), organization_guid: text("organization_guid") }
+    }
+}
 
 /// Stores a quota named `name` — an org quota, or with `org` a space
 /// quota of that org — without limits yet; its guid, or `taken` (CF's

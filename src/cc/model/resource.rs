@@ -143,9 +143,21 @@ impl Resource {
         self.select(db, &conditions, "").await?.pop().ok_or_else(|| ApiError::new(self.not_found, &[guid]))
     }
 
+    /// The app a row of one of an app's own resources (packages, droplets,
+    /// builds, tasks, revisions, deployments) belongs to, if `user` sees
+    /// the row.
+    pub async fn app_of(&self, db: &AnyPool, guid: &str, user: &User) -> ApiResult<String> {
+        Ok(text_column(&self.find_for(db, guid, user).await?, "app_guid").unwrap_or_default())
+    }
+
     /// The guids of the rows whose `column` is `value`, oldest first.
     pub async fn guids_where(&self, db: &AnyPool, column: &str, value: &str) -> ApiResult<Vec<String>> {
-        let rows = self.select(db, &[Condition::eq(column, value)], "ORDER BY id").await?;
+        self.guids(db, &[Condition::eq(column, value)]).await
+    }
+
+    /// The guids of the rows meeting all conditions, oldest first.
+    pub async fn guids(&self, db: &AnyPool, conditions: &[Condition]) -> ApiResult<Vec<String>> {
+        let rows = self.select(db, conditions, "ORDER BY id").await?;
         Ok(rows.iter().filter_map(|row| text_column(row, "guid")).collect())
     }
 
@@ -154,6 +166,25 @@ impl Resource {
     pub async fn delete(&self, db: &AnyPool, guid: &str) -> ApiResult<()> {
         sqlx::query(&format!("DELETE FROM {} WHERE guid = $1", self.table)).bind(guid).execute(db).await?;
         Ok(())
+    }
+}
+
+/// A resource's typed record: what handlers and services read instead of
+/// a row's columns by name. It is found as its [`Resource`] finds rows, so
+/// the same NotFound error and the same visibility hold.
+pub trait Record: Sized {
+    const RESOURCE: &'static Resource;
+
+    fn from_row(row: &AnyRow) -> Self;
+
+    /// By guid, whoever asks, or the resource's NotFound.
+    fn find(db: &AnyPool, guid: &str) -> impl Future<Output = ApiResult<Self>> + Send {
+        async move { Ok(Self::from_row(&Self::RESOURCE.find(db, guid).await?)) }
+    }
+
+    /// By guid if `user` may see it, or the resource's NotFound.
+    fn find_for(db: &AnyPool, guid: &str, user: &User) -> impl Future<Output = ApiResult<Self>> + Send {
+        async move { Ok(Self::from_row(&Self::RESOURCE.find_for(db, guid, user).await?)) }
     }
 }
 

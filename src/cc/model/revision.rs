@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 use super::app::App;
-use super::resource::{Kind::*, Resource, field, text_column};
+use super::resource::{Kind::*, Record, Resource, field, text_column};
 use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
 use crate::cc::{new_guid, now};
@@ -39,7 +39,9 @@ pub struct Revision {
     pub command: Option<String>,
 }
 
-impl Revision {
+impl Record for Revision {
+    const RESOURCE: &'static Resource = &REVISIONS;
+
     fn from_row(row: &AnyRow) -> Revision {
         Revision {
             app_guid: text_column(row, "app_guid").unwrap_or_default(),
@@ -50,12 +52,9 @@ impl Revision {
             command: text_column(row, "command").filter(|c| !c.is_empty()),
         }
     }
+}
 
-    /// The revision by guid, or RevisionNotFound.
-    pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<Revision> {
-        Ok(Revision::from_row(&REVISIONS.find(db, guid).await?))
-    }
-
+impl Revision {
     /// Gives its app what it ran: its droplet, environment and command.
     pub async fn restore(&self, db: &AnyPool) -> ApiResult<()> {
         sqlx::query(

@@ -4,8 +4,9 @@
 //! its type in v3's words (`space_developer`).
 
 use sqlx::AnyPool;
+use sqlx::any::AnyRow;
 
-use super::resource::{Kind::*, Resource, field};
+use super::resource::{Kind::*, Record, Resource, field, text_column};
 use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
 use crate::cc::{new_guid, now};
@@ -32,6 +33,44 @@ pub static ROLES: Resource = Resource {
     scope: None,
     visibility: Visibility::InOrg("organization_guid"),
 };
+
+/// A role as v3 shows it.
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub guid: String,
+    /// In v3's words: `organization_user`, `space_developer`…
+    pub kind: String,
+    pub user_guid: String,
+    pub organization_guid: String,
+    pub space_guid: Option<String>,
+}
+
+impl Record for Role {
+    const RESOURCE: &'static Resource = &ROLES;
+
+    fn from_row(row: &AnyRow) -> Role {
+        let text = |column: &str| text_column(row, column);
+        Role {
+            guid: text("guid").unwrap_or_default(),
+            kind: text("type").unwrap_or_default(),
+            user_guid: text("user_guid").unwrap_or_default(),
+            organization_guid: text("organization_guid").unwrap_or_default(),
+            space_guid: text("space_guid"),
+        }
+    }
+}
+
+impl Role {
+    /// Where it is held and its v2 relation name.
+    pub fn held(&self) -> Option<(RoleIn<'_>, &'static str)> {
+        let (in_space, name) = relation(&self.kind)?;
+        match (in_space, &self.space_guid) {
+            (true, Some(space)) => Some((RoleIn::Space(space), name)),
+            (false, _) => Some((RoleIn::Org(&self.organization_guid), name)),
+            (true, None) => None,
+        }
+    }
+}
 
 /// A v3 role type as (whether it is a space role, v2's relation name).
 pub fn relation(kind: &str) -> Option<(bool, &'static str)> {

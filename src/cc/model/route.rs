@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
+use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-use super::resource::{Kind::*, Resource, ToOne, field, text_column, to_many};
+use super::resource::{Kind::*, Record, Resource, ToOne, field, text_column, to_many};
 use super::{APPS, SHARED_DOMAINS, SPACES};
-use crate::cc::auth::User;
 use crate::cc::error::{ApiResult, taken_or};
 use crate::cc::now;
 use crate::cc::permissions::Visibility;
@@ -63,8 +63,10 @@ pub struct NewRoute<'a> {
     pub space_guid: &'a str,
 }
 
-impl Route {
-    pub fn from_row(row: &sqlx::any::AnyRow) -> Route {
+impl Record for Route {
+    const RESOURCE: &'static Resource = &ROUTES;
+
+    fn from_row(row: &AnyRow) -> Route {
         let text = |column: &str| text_column(row, column).unwrap_or_default();
         Route {
             guid: text("guid"),
@@ -74,12 +76,9 @@ impl Route {
             space_guid: text("space_guid"),
         }
     }
+}
 
-    /// The route by guid if `user` may see it, else RouteNotFound.
-    pub async fn find_for(db: &AnyPool, guid: &str, user: &User) -> ApiResult<Route> {
-        Ok(Route::from_row(&ROUTES.find_for(db, guid, user).await?))
-    }
-
+impl Route {
     /// Stores a route; one of that host, domain and path is RouteHostTaken
     /// (`fqdn` names it).
     pub async fn insert(db: &AnyPool, new: NewRoute<'_>, fqdn: &str) -> ApiResult<()> {
@@ -178,7 +177,7 @@ impl MappedRoute {
         format!("{host}{}{}", self.domain_name, self.path)
     }
 
-    fn from_row(row: &sqlx::any::AnyRow) -> MappedRoute {
+    fn from_row(row: &AnyRow) -> MappedRoute {
         MappedRoute {
             guid: row.try_get(0).unwrap_or_default(),
             host: row.try_get(1).unwrap_or_default(),

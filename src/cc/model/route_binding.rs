@@ -6,7 +6,7 @@
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
-use super::resource::{Kind::*, Resource, field, text_column};
+use super::resource::{Kind::*, Record, Resource, field, text_column};
 use crate::cc::error::{ApiResult, taken_or};
 use crate::cc::now;
 use crate::cc::permissions::Visibility;
@@ -31,7 +31,9 @@ pub struct RouteBinding {
     pub route_service_url: String,
 }
 
-impl RouteBinding {
+impl Record for RouteBinding {
+    const RESOURCE: &'static Resource = &ROUTE_BINDINGS;
+
     fn from_row(row: &AnyRow) -> RouteBinding {
         let text = |column: &str| text_column(row, column).unwrap_or_default();
         RouteBinding {
@@ -41,12 +43,9 @@ impl RouteBinding {
             route_service_url: text("route_service_url"),
         }
     }
+}
 
-    /// The binding by guid, or ServiceRouteBindingNotFound.
-    pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<RouteBinding> {
-        Ok(RouteBinding::from_row(&ROUTE_BINDINGS.find(db, guid).await?))
-    }
-
+impl RouteBinding {
     /// The binding of the route, if it has one.
     pub async fn of_route(db: &AnyPool, route: &str) -> ApiResult<Option<RouteBinding>> {
         let row =

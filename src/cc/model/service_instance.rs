@@ -3,7 +3,9 @@
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
-use super::resource::{Field, Kind, Kind::*, Resource, ToMany, ToOne, field, link, none_yet, text_column, to_many};
+use super::resource::{
+    Field, Kind, Kind::*, Record, Resource, ToMany, ToOne, field, link, none_yet, text_column, to_many,
+};
 use super::service_operation::{self, IN_PROGRESS};
 use super::sql::Assignments;
 use super::{SERVICE_BINDINGS, SERVICE_KEYS, SERVICE_PLANS, SERVICES, SPACES};
@@ -90,17 +92,40 @@ pub enum SummaryOf<'a> {
     App(&'a str),
 }
 
+/// An instance as v2's summaries show it.
+#[derive(Debug, Clone)]
+pub struct InstanceSummary {
+    pub guid: String,
+    pub name: String,
+    /// [`service_operation`]'s JSON.
+    pub last_operation: Option<String>,
+    pub dashboard_url: Option<String>,
+    /// None for a user-provided instance.
+    pub plan: Option<PlanSummary>,
+    pub bound_app_count: i64,
+}
+
+/// A brokered instance's plan, service and broker, by name.
+#[derive(Debug, Clone)]
+pub struct PlanSummary {
+    pub guid: String,
+    pub name: String,
+    pub service_guid: Option<String>,
+    pub service_label: Option<String>,
+    pub broker_name: Option<String>,
+}
+
 /// Instances as v2's summaries show them, oldest first: each with its
 /// plan, service and broker (none for a user-provided one) and how many
 /// apps it is bound to.
-pub async fn summary_rows(db: &AnyPool, of: SummaryOf<'_>) -> ApiResult<Vec<AnyRow>> {
+pub async fn summaries(db: &AnyPool, of: SummaryOf<'_>) -> ApiResult<Vec<InstanceSummary>> {
     let (scope, guid) = match of {
         SummaryOf::Space(space) => ("i.space_guid = $1", space),
         SummaryOf::App(app) => {
             ("i.guid IN (SELECT service_instance_guid FROM service_bindings WHERE app_guid = $1)", app)
         }
     };
-    Ok(sqlx::query(&format!(
+    let rows = sqlx::query(&format!(
         "SELECT i.guid, i.name, i.last_operation, i.dashboard_url, p.guid AS plan_guid, p.name AS plan_name, \
          s.guid AS service_guid, s.label, b.name AS broker_name, CAST((SELECT COUNT(*) FROM service_bindings sb \
          WHERE sb.service_instance_guid = i.guid) AS BIGINT) AS bound_app_count FROM service_instances i \
@@ -109,7 +134,27 @@ pub async fn summary_rows(db: &AnyPool, of: SummaryOf<'_>) -> ApiResult<Vec<AnyR
     ))
     .bind(guid)
     .fetch_all(db)
-    .await?)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let text = |column: &str| text_column(row, column);
+            InstanceSummary {
+                guid: text("guid").unwrap_or_default(),
+                name: text("name").unwrap_or_default(),
+                last_operation: text("last_operation"),
+                dashboard_url: text("dashboard_url"),
+                plan: text("plan_guid").map(|guid| PlanSummary {
+                    guid,
+                    name: text("plan_name").unwrap_or_default(),
+                    service_guid: text("service_guid"),
+                    service_label: text("label"),
+                    broker_name: text("broker_name"),
+                }),
+                bound_app_count: sqlx::Row::try_get(row, "bound_app_count").unwrap_or(0),
+            }
+        })
+        .collect())
 }
 
 /// An instance as stored: what binding, updating and deleting it act on.
@@ -142,8 +187,10 @@ pub struct NewManagedInstance<'a> {
     pub tags: String,
 }
 
-impl ServiceInstance {
-    pub fn from_row(row: &AnyRow) -> ServiceInstance {
+impl Record for ServiceInstance {
+    const RESOURCE: &'static Resource = &ALL_SERVICE_INSTANCES;
+
+    fn from_row(row: &AnyRow) -> ServiceInstance {
         let text = |column: &str| text_column(row, column);
         ServiceInstance {
             guid: text("guid").unwrap_or_default(),
@@ -157,20 +204,17 @@ impl ServiceInstance {
             last_operation: text("last_operation"),
         }
     }
+}
 
+impl ServiceInstance {
     /// The instance by guid, whoever asks, if there is one.
     pub async fn find_optional(db: &AnyPool, guid: &str) -> ApiResult<Option<ServiceInstance>> {
         Ok(ALL_SERVICE_INSTANCES.find_optional(db, guid).await?.as_ref().map(ServiceInstance::from_row))
     }
 
-    /// The instance by guid, whoever asks, or ServiceInstanceNotFound.
-    pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<ServiceInstance> {
-        Ok(ServiceInstance::from_row(&ALL_SERVICE_INSTANCES.find(db, guid).await?))
-    }
-
     /// The instance of `instances` (brokered, user-provided or either) by
     /// guid if `user` may see it, else ServiceInstanceNotFound.
-    pub async fn find_for(db: &AnyPool, instances: &Resource, guid: &str, user: &User) -> ApiResult<ServiceInstance> {
+    pub async fn find_among(db: &AnyPool, instances: &Resource, guid: &str, user: &User) -> ApiResult<ServiceInstance> {
         Ok(ServiceInstance::from_row(&instances.find_for(db, guid, user).await?))
     }
 

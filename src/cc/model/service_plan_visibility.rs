@@ -2,7 +2,7 @@
 
 use sqlx::AnyPool;
 
-use super::resource::{Resource, ToOne, text_column};
+use super::resource::{Resource, ToOne, bool_column, text_column};
 use super::{ORGANIZATIONS, SERVICE_PLANS};
 use crate::cc::error::{ApiResult, taken_or};
 use crate::cc::now;
@@ -67,6 +67,11 @@ pub async fn delete(db: &AnyPool, plan: &str, org: Option<&str>) -> ApiResult<()
     };
     query.execute(db).await?;
     Ok(())
+}
+
+/// Whether the plan is public (ServicePlanNotFound if there is none).
+pub async fn is_public(db: &AnyPool, plan: &str) -> ApiResult<bool> {
+    Ok(bool_column(&SERVICE_PLANS.find(db, plan).await?, "public").unwrap_or(false))
 }
 
 /// Makes a plan public, or not.

@@ -3,7 +3,7 @@
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
-use super::resource::{Kind::*, Resource, ToOne, field, link, none_yet, text_column, to_many};
+use super::resource::{Kind::*, Record, Resource, ToOne, field, link, none_yet, text_column, to_many};
 use super::{
     ALL_SERVICE_INSTANCES, APPS, EVENTS, ORGANIZATIONS, ROUTES, SECURITY_GROUPS, SERVICES, SPACE_QUOTA_DEFINITIONS,
     USERS, metadata,
@@ -74,6 +74,15 @@ pub struct Space {
     pub organization_guid: String,
 }
 
+impl Record for Space {
+    const RESOURCE: &'static Resource = &SPACES;
+
+    fn from_row(row: &AnyRow) -> Space {
+        let text = |column: &str| text_column(row, column).unwrap_or_default();
+        Space { guid: text("guid"), name: text("name"), organization_guid: text("organization_guid") }
+    }
+}
+
 impl Space {
     /// Stores a space of `org`; a name the org has is SpaceNameTaken.
     pub async fn insert(db: &AnyPool, guid: &str, name: &str, org: &str) -> ApiResult<()> {
@@ -110,15 +119,5 @@ impl Space {
             sqlx::query(statement).bind(guid).execute(db).await?;
         }
         metadata::forget(db, guid).await
-    }
-
-    /// The space by guid, or SpaceNotFound.
-    pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<Space> {
-        Ok(Space::from_row(&SPACES.find(db, guid).await?))
-    }
-
-    pub fn from_row(row: &AnyRow) -> Space {
-        let text = |column: &str| text_column(row, column).unwrap_or_default();
-        Space { guid: text("guid"), name: text("name"), organization_guid: text("organization_guid") }
     }
 }

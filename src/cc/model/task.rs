@@ -8,7 +8,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-use super::resource::{Kind::*, Resource, field, text_column};
+use super::resource::{Kind::*, Record, Resource, field, text_column};
 use crate::cc::error::ApiResult;
 use crate::cc::permissions::Visibility;
 use crate::cc::{new_guid, now};
@@ -59,7 +59,9 @@ pub struct NewTask<'a> {
     pub droplet_sha1: String,
 }
 
-impl Task {
+impl Record for Task {
+    const RESOURCE: &'static Resource = &TASKS;
+
     fn from_row(row: &AnyRow) -> Task {
         let count = |column: &str| row.try_get::<i64, _>(column).unwrap_or(0);
         Task {
@@ -76,12 +78,9 @@ impl Task {
             updated_at: text_column(row, "updated_at").unwrap_or_default(),
         }
     }
+}
 
-    /// The task by guid, or TaskNotFound.
-    pub async fn find(db: &AnyPool, guid: &str) -> ApiResult<Task> {
-        Ok(Task::from_row(&TASKS.find(db, guid).await?))
-    }
-
+impl Task {
     /// Stores a new PENDING task with the app's next sequence id; the
     /// app's oldest ended tasks beyond [`KEPT_ENDED_PER_APP`] go.
     pub async fn insert(db: &AnyPool, new: NewTask<'_>) -> ApiResult<Task> {

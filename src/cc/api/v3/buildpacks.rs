@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::apps::finished_job;
 use super::body::{Body, invalid};
 use crate::cc::Cc;
-use crate::cc::api::buildpacks::multipart_file;
+use crate::cc::api::multipart::multipart_file;
 use crate::cc::auth::CurrentUser;
 use crate::cc::buildpacks::{self, BuildpackChanges};
 use crate::cc::error::{ApiError, ApiResult};

@@ -19,9 +19,10 @@ use crate::cc::api::multipart::read_parts;
 use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::Record;
+use crate::cc::model::droplet::Droplet;
 use crate::cc::model::droplet::{self, ProcessTypes};
 use crate::cc::model::metadata;
-use crate::cc::model::resource::text_column;
 use crate::cc::model::sql::Condition;
 use crate::cc::v3::droplet::DROPLETS;
 use crate::cc::v3::package::PACKAGES;
@@ -78,9 +79,9 @@ pub async fn upload(
     Path(guid): Path<String>,
     mut multipart: Multipart,
 ) -> ApiResult<Response> {
-    let row = DROPLETS.find_for(&cc, &user.user, &guid).await?;
-    writable_app(&cc, &user, &text_column(&row, "app_guid").unwrap_or_default()).await?;
-    if text_column(&row, "state").as_deref() != Some("AWAITING_UPLOAD") {
+    let droplet = Droplet::find_for(&cc.db, &guid, &user.user).await?;
+    writable_app(&cc, &user, &droplet.app_guid).await?;
+    if droplet.state != "AWAITING_UPLOAD" {
         return Err(invalid("Droplet may be uploaded only once, while it is AWAITING_UPLOAD"));
     }
     let parts = read_parts(&mut multipart, cc.config.max_upload_size, "DropletUploadInvalid").await?;
@@ -101,8 +102,8 @@ pub async fn download_droplet(
     user: CurrentUser,
     Path(guid): Path<String>,
 ) -> ApiResult<axum::response::Response> {
-    let row = DROPLETS.find_for(&cc, &user.user, &guid).await?;
-    let sha1 = text_column(&row, "sha1").ok_or_else(|| ApiError::new("DropletNotFound", &[&guid]))?;
+    let droplet = Droplet::find_for(&cc.db, &guid, &user.user).await?;
+    let sha1 = droplet.sha1.ok_or_else(|| ApiError::new("DropletNotFound", &[&guid]))?;
     let bits = cc.blobstore.get(&keys::droplet(&sha1)).await?;
     let headers = [
         (axum::http::header::CONTENT_TYPE, "application/gzip".to_string()),

@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use super::apps::accepted_job;
 use super::body::invalid;
@@ -19,13 +18,13 @@ use crate::cc::Cc;
 use crate::cc::app_changes::{self, AppChanges, HEALTH_CHECKS, writable_app};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::Record;
 use crate::cc::model::app::App;
 use crate::cc::model::job::Job;
 use crate::cc::model::process::{Process, ProcessChanges, WEB};
 use crate::cc::model::route::{self, MappedRoute};
 use crate::cc::model::space::Space;
-use crate::cc::model::sql::Condition;
-use crate::cc::model::{APPS, DOMAINS, stack};
+use crate::cc::model::{domain, stack};
 use crate::cc::permissions::{is_space_developer, require};
 use crate::cc::process_changes;
 use crate::cc::routing::{self, NewRoute};
@@ -148,8 +147,7 @@ fn plan(app: &ManifestApp) -> ApiResult<Planned> {
 
 async fn apply_app(cc: &Cc, user: &CurrentUser, space: &str, app: &ManifestApp, planned: Planned) -> ApiResult<()> {
     let Planned { app: mut changes, processes } = planned;
-    let existing =
-        APPS.select(&cc.db, &[Condition::eq("space_guid", space), Condition::eq("name", &app.name)], "").await?;
+    let existing = App::named(&cc.db, space, &app.name).await?;
     let stack = match &app.stack {
         Some(name) => Some(
             stack::guid_named(&cc.db, name).await?.ok_or_else(|| invalid(&format!("Stack '{name}' does not exist")))?,
@@ -157,15 +155,15 @@ async fn apply_app(cc: &Cc, user: &CurrentUser, space: &str, app: &ManifestApp, 
         None => None,
     };
     let request = json!({"manifest": "[PRIVATE DATA HIDDEN]", "name": app.name});
-    let guid = match existing.first() {
+    let guid = match existing {
         None => {
             if !app.env.is_empty() {
                 changes.environment_json = Some(json!(app.env_text()).to_string());
             }
             app_changes::create(cc, user, &app.name, space, stack.as_deref(), changes, request.clone()).await?
         }
-        Some(row) => {
-            let guid: String = row.try_get("guid")?;
+        Some(found) => {
+            let guid = found.guid;
             let stored = writable_app(cc, user, &guid).await?;
             if !app.env.is_empty() {
                 let mut env = stored.environment();
@@ -233,11 +231,9 @@ async fn apply_routes(cc: &Cc, user: &CurrentUser, space: &str, app_guid: &str, 
 
 /// The org's first shared domain, else its own first.
 async fn default_domain(cc: &Cc, org: &str) -> ApiResult<String> {
-    let condition = Condition::raw("(owning_organization_guid IS NULL OR owning_organization_guid = ?)", &[org]);
-    let rows =
-        DOMAINS.select(&cc.db, &[condition], "ORDER BY owning_organization_guid IS NOT NULL, id LIMIT 1").await?;
-    let row = rows.first().ok_or_else(|| invalid("No domains exist for the default route"))?;
-    Ok(row.try_get("guid")?)
+    let domains = domain::usable_in_org(&cc.db, org).await?;
+    let first = domains.into_iter().next().ok_or_else(|| invalid("No domains exist for the default route"))?;
+    Ok(first.guid)
 }
 
 /// `host.domain/path` as (host, domain guid, path): the longest domain the
@@ -253,13 +249,10 @@ async fn split_route(cc: &Cc, org: &str, route: &str) -> ApiResult<(String, Stri
     if let Some((host, domain)) = fqdn.split_once('.') {
         candidates.push((host.to_string(), domain.to_string()));
     }
-    for (host, domain) in candidates {
-        let condition = Condition::raw(
-            "name = ? AND (owning_organization_guid IS NULL OR owning_organization_guid = ?)",
-            &[&domain, org],
-        );
-        if let Some(row) = DOMAINS.select(&cc.db, &[condition], "").await?.first() {
-            return Ok((host, row.try_get("guid")?, path));
+    let usable = domain::usable_in_org(&cc.db, org).await?;
+    for (host, name) in candidates {
+        if let Some(domain) = usable.iter().find(|domain| domain.name == name) {
+            return Ok((host, domain.guid.clone(), path));
         }
     }
     Err(invalid(&format!("The route '{route}' did not match any existing domains.")))
@@ -345,10 +338,8 @@ pub async fn diff(
     let mut operations = Vec::new();
     for (index, wanted) in requested["applications"].as_array().into_iter().flatten().enumerate() {
         let name = wanted["name"].as_str().unwrap_or_default();
-        let found =
-            APPS.select(&cc.db, &[Condition::eq("space_guid", &space), Condition::eq("name", name)], "").await?;
-        let was = match found.first() {
-            Some(row) => current(&cc, &App::from_row(row)).await?,
+        let was = match App::named(&cc.db, &space, name).await? {
+            Some(app) => current(&cc, &app).await?,
             None => json!({}),
         };
         compare(&format!("/applications/{index}"), &was, wanted, &mut operations);

@@ -7,6 +7,7 @@ mod body;
 mod buildpacks;
 mod deployments;
 mod droplets;
+mod feature_flags;
 mod manifest;
 mod packages;
 mod processes;
@@ -32,11 +33,9 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use crate::cc::Cc;
-use crate::cc::api::feature_flags;
 use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::model::metadata;
-use crate::cc::model::resource::text_column;
 use crate::cc::model::sql::Condition;
 use crate::cc::v3::app::APPS;
 use crate::cc::v3::audit_event::AUDIT_EVENTS;
@@ -112,12 +111,11 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/spaces", post(tenancy::create_space))
         .route("/v3/organizations/{guid}", axum::routing::patch(tenancy::rename_org).delete(tenancy::delete_org))
         .route("/v3/spaces/{guid}", axum::routing::patch(tenancy::rename_space).delete(tenancy::delete_space))
-        .route("/v3/feature_flags", get(feature_flags::v3_list))
-        .route("/v3/feature_flags/{name}", get(feature_flags::v3_get))
+        .route("/v3/feature_flags", get(feature_flags::list))
+        .route("/v3/feature_flags/{name}", get(feature_flags::get))
         .route(
             "/v3/environment_variable_groups/{group}",
-            get(feature_flags::v3_environment_variable_group)
-                .patch(feature_flags::v3_update_environment_variable_group),
+            get(feature_flags::environment_variable_group).patch(feature_flags::update_environment_variable_group),
         )
         .route("/v3/organization_quotas", post(quotas::create_org_quota))
         .route(
@@ -276,8 +274,7 @@ fn relabel_of_app(router: Router<Cc>, resource: &'static V3Resource) -> Router<C
         axum::routing::patch(
             move |State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>, bytes: Bytes| async move {
                 let body = Body::parse(&bytes, &["metadata"])?;
-                let row = resource.find_for(&cc, &user.user, &guid).await?;
-                writable_app(&cc, &user, &text_column(&row, "app_guid").unwrap_or_default()).await?;
+                writable_app(&cc, &user, &resource.model.app_of(&cc.db, &guid, &user.user).await?).await?;
                 metadata::update(&cc.db, &guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
                 resource.show(&cc, &user.user, &guid, None).await.map(Json)
             },

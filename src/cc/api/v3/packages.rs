@@ -8,7 +8,6 @@ use axum::body::Bytes;
 use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use super::body::{Body, invalid};
 use crate::blobstore::keys;
@@ -16,11 +15,11 @@ use crate::cc::api::multipart::read_parts;
 use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::Record;
 use crate::cc::model::app::App;
-use crate::cc::model::resource::text_column;
+use crate::cc::model::package::Package;
 use crate::cc::model::{build, package};
 use crate::cc::packages::{self, PooledFile, is_sha1};
-use crate::cc::v3::app::APPS;
 use crate::cc::v3::build::BUILDS;
 use crate::cc::v3::droplet::DROPLETS;
 use crate::cc::v3::package::PACKAGES;
@@ -67,11 +66,9 @@ pub async fn create(
     writable_app(&cc, &user, &app).await.map_err(|e| if e.status == 404 { invalid("App must exist") } else { e })?;
     let bits = match &source {
         Some(source) => {
-            let row = PACKAGES.find_for(&cc, &user.user, source).await?;
-            match (text_column(&row, "state").as_deref(), text_column(&row, "sha1")) {
-                (Some("READY"), Some(sha1)) => Some(sha1),
-                _ => return Err(invalid("The source package has no bits to copy")),
-            }
+            let package = Package::find_for(&cc.db, source, &user.user).await?;
+            let bits = package.ready_bits().ok_or_else(|| invalid("The source package has no bits to copy"))?;
+            Some(bits.to_string())
         }
         None => None,
     };
@@ -83,10 +80,10 @@ pub async fn create(
 }
 
 /// The package, if the user may change its app.
-async fn writable_package(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<sqlx::any::AnyRow> {
-    let row = PACKAGES.find_for(cc, &user.user, guid).await?;
-    writable_app(cc, user, &row.try_get::<String, _>("app_guid")?).await?;
-    Ok(row)
+async fn writable_package(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<Package> {
+    let package = Package::find_for(&cc.db, guid, &user.user).await?;
+    writable_app(cc, user, &package.app_guid).await?;
+    Ok(package)
 }
 
 /// `POST /v3/packages/:guid/upload`: multipart `bits` (a zip of what the
@@ -97,8 +94,7 @@ pub async fn upload(
     Path(guid): Path<String>,
     mut multipart: Multipart,
 ) -> ApiResult<Json<Value>> {
-    let row = writable_package(&cc, &user, &guid).await?;
-    if row.try_get::<String, _>("state")? != "AWAITING_UPLOAD" {
+    if writable_package(&cc, &user, &guid).await?.state != "AWAITING_UPLOAD" {
         return Err(ApiError::new("PackageBitsAlreadyUploaded", &[]));
     }
     let bad = |reason: &str| ApiError::new("AppBitsUploadInvalid", &[reason]);
@@ -142,21 +138,17 @@ pub async fn create_build(
     let body =
         Body::parse(&bytes, &["package", "lifecycle", "staging_memory_in_mb", "staging_disk_in_mb", "metadata"])?;
     let package = body.string("package/guid", "Package guid")?.ok_or_else(|| invalid("Package guid can't be blank"))?;
-    let row = writable_package(&cc, &user, &package).await.map_err(|e| {
+    let found = writable_package(&cc, &user, &package).await.map_err(|e| {
         if e.status == 404 {
             invalid("Unable to use package. Ensure that the package exists and you have access to it.")
         } else {
             e
         }
     })?;
-    if row.try_get::<String, _>("state")? != "READY" {
-        return Err(invalid("Package must be in the READY state to stage"));
-    }
-    let app: String = row.try_get("app_guid")?;
-    let sha1: Option<String> = row.try_get("sha1")?;
+    let bits = found.ready_bits().ok_or_else(|| invalid("Package must be in the READY state to stage"))?;
     let user_id = (user.user.guid.as_str(), user.user.username.as_str());
-    let guid = build::create(&cc.db, &app, &package, sha1.as_deref(), user_id).await?;
-    tokio::spawn(stager::stage_and_start(cc.clone(), app));
+    let guid = build::create(&cc.db, &found.app_guid, &package, Some(bits), user_id).await?;
+    tokio::spawn(stager::stage_and_start(cc.clone(), found.app_guid));
     Ok((StatusCode::CREATED, Json(BUILDS.show(&cc, &user.user, &guid, None).await?)))
 }
 
@@ -200,8 +192,7 @@ pub async fn set_current_droplet(
 
 /// The app's current droplet guid, if it has one.
 async fn current_droplet(cc: &Cc, user: &CurrentUser, app: &str) -> ApiResult<Option<String>> {
-    let row = APPS.find_for(cc, &user.user, app).await?;
-    Ok(row.try_get::<Option<String>, _>("droplet_guid")?)
+    Ok(App::find_for(&cc.db, app, &user.user).await?.droplet_guid)
 }
 
 /// `GET /v3/apps/:guid/relationships/current_droplet`.

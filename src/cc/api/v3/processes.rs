@@ -13,6 +13,7 @@ use super::body::{Body, invalid};
 use crate::cc::app_changes::HEALTH_CHECKS;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::Record;
 use crate::cc::model::metadata;
 use crate::cc::model::process::{Process, ProcessChanges};
 use crate::cc::model::sql::Condition;

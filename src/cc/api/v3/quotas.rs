@@ -10,19 +10,20 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use super::apps::accepted_job;
 use super::body::{Body, invalid};
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
+use crate::cc::model::Record;
 use crate::cc::model::job::Job;
-use crate::cc::model::quota;
+use crate::cc::model::quota::{self, SpaceQuota};
+use crate::cc::model::space::Space;
 use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::permissions::{is_org_manager, require};
 use crate::cc::v3::resource::V3Resource;
-use crate::cc::v3::{ORGANIZATION_QUOTAS, SPACE_QUOTAS, SPACES};
+use crate::cc::v3::{ORGANIZATION_QUOTAS, SPACE_QUOTAS};
 
 /// (v3 path, v2 column) of each numeric limit; `domains` only for org quotas.
 const LIMITS: [(&str, &str); 9] = [
@@ -140,10 +141,10 @@ async fn apply_to_orgs(cc: &Cc, quota: &str, orgs: &[String]) -> ApiResult<()> {
 
 async fn apply_to_spaces(cc: &Cc, user: &CurrentUser, quota: &str, org: &str, spaces: &[String]) -> ApiResult<()> {
     for space in spaces {
-        let row = SPACES.find_for(cc, &user.user, space).await.map_err(|_| {
+        let found = Space::find_for(&cc.db, space, &user.user).await.map_err(|_| {
             invalid(&format!("Space with guid '{space}' does not exist, or you do not have access to it."))
         })?;
-        if row.try_get::<String, _>("organization_guid")? != org {
+        if found.organization_guid != org {
             return Err(invalid("Space quotas can only be applied to spaces of their organization"));
         }
         quota::assign_to_space(&cc.db, space, Some(quota)).await?;
@@ -178,8 +179,7 @@ pub async fn apply_space_quota(
     Path(guid): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let row = SPACE_QUOTAS.find_for(&cc, &user.user, &guid).await?;
-    let org: String = row.try_get("organization_guid")?;
+    let org = SpaceQuota::find_for(&cc.db, &guid, &user.user).await?.organization_guid;
     require(is_org_manager(&cc.db, &user.user, &org).await?)?;
     let body = Body::parse(&bytes, &["data"])?;
     let spaces: Vec<String> = body.0["data"]
@@ -195,11 +195,12 @@ pub async fn apply_space_quota(
 /// The quota of `resource` a user may change: admins any org quota, org
 /// managers their org's space quotas.
 async fn writable(cc: &Cc, user: &CurrentUser, resource: &V3Resource, guid: &str) -> ApiResult<()> {
-    let row = resource.find_for(cc, &user.user, guid).await?;
-    match row.try_get::<Option<String>, _>("organization_guid").ok().flatten() {
-        Some(org) => require(is_org_manager(&cc.db, &user.user, &org).await?),
-        None => user.require_admin(),
+    if std::ptr::eq(resource, &ORGANIZATION_QUOTAS) {
+        resource.find_for(cc, &user.user, guid).await?;
+        return user.require_admin();
     }
+    let org = SpaceQuota::find_for(&cc.db, guid, &user.user).await?.organization_guid;
+    require(is_org_manager(&cc.db, &user.user, &org).await?)
 }
 
 /// `PATCH /v3/organization_quotas/:guid` and `/v3/space_quotas/:guid`: name and limits.

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
+use crate::cc::model::Record;
 use crate::cc::model::app::App;
-use crate::cc::model::resource::text_column;
+use crate::cc::model::revision::Revision;
 use crate::cc::model::sql::Condition;
-use crate::cc::v3::app::APPS;
 use crate::cc::v3::revision::REVISIONS;
 
 /// `GET /v3/apps/:guid/revisions/deployed`: the newest, while the app runs.
@@ -23,7 +23,7 @@ pub async fn deployed(
     Path(app): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let started = App::from_row(&APPS.find_for(&cc, &user.user, &app).await?).is_started();
+    let started = App::find_for(&cc.db, &app, &user.user).await?.is_started();
     let newest = Condition::raw("version = (SELECT MAX(version) FROM revisions r WHERE r.app_guid = ?)", &[&app]);
     let mut conditions = vec![Condition::eq("app_guid", &app), newest];
     if !started {
@@ -39,9 +39,8 @@ pub async fn environment_variables(
     user: CurrentUser,
     Path(guid): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let row = REVISIONS.find_for(&cc, &user.user, &guid).await?;
-    let variables: Value =
-        text_column(&row, "environment_json").and_then(|e| serde_json::from_str(&e).ok()).unwrap_or_else(|| json!({}));
+    let revision = Revision::find_for(&cc.db, &guid, &user.user).await?;
+    let variables: Value = serde_json::from_str(&revision.environment_json).unwrap_or_else(|_| json!({}));
     let url = cc.config.external_url();
     Ok(Json(json!({
         "var": variables,

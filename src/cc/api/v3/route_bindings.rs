@@ -16,6 +16,7 @@ use super::body::{Body, invalid};
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
+use crate::cc::model::Record;
 use crate::cc::model::metadata;
 use crate::cc::model::route_binding::RouteBinding;
 use crate::cc::model::service_instance::ServiceInstance;

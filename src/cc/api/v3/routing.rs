@@ -15,9 +15,10 @@ use super::body::{Body, invalid};
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::domain::Domain;
 use crate::cc::model::job::Job;
-use crate::cc::model::metadata;
 use crate::cc::model::sql::Condition;
+use crate::cc::model::{Record, metadata};
 use crate::cc::permissions::{is_org_manager, require};
 use crate::cc::routing::{self, NewRoute};
 use crate::cc::v3::app::APPS;
@@ -219,8 +220,8 @@ pub async fn create_domain(
 
 /// `DELETE /v3/domains/:guid`: 202 with its (finished) job.
 pub async fn delete_domain(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
-    let domain = DOMAINS.find_for(&cc, &user.user, &guid).await?;
-    match crate::cc::model::resource::text_column(&domain, "owning_organization_guid") {
+    let domain = Domain::find_for(&cc.db, &guid, &user.user).await?;
+    match domain.owning_organization_guid {
         Some(org) => require(is_org_manager(&cc.db, &user.user, &org).await?)?,
         None => require(user.user.admin)?,
     }

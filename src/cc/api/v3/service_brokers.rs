@@ -10,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use super::apps::finished_job;
 use super::body::{Body, invalid};
@@ -75,9 +74,7 @@ pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<St
 
 /// A plan's visibility as v3 shows it.
 async fn visibility_of(cc: &Cc, plan: &str) -> ApiResult<Value> {
-    let row = SERVICE_PLANS.find(&cc.db, plan).await?;
-    let public = row.try_get::<bool, _>("public").or_else(|_| row.try_get::<i64, _>("public").map(|v| v != 0))?;
-    if public {
+    if service_plan_visibility::is_public(&cc.db, plan).await? {
         return Ok(json!({"type": "public"}));
     }
     let orgs = service_plan_visibility::orgs_of_plan(&cc.db, plan).await?;

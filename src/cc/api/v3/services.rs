@@ -18,8 +18,9 @@ use super::body::{Body, invalid};
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
+use crate::cc::model::Record;
+use crate::cc::model::credential_binding::CredentialBinding;
 use crate::cc::model::job::Job;
-use crate::cc::model::resource::text_column;
 use crate::cc::model::service_instance::ServiceInstance;
 use crate::cc::model::sql::{Assignments, SqlValue};
 use crate::cc::model::{ALL_SERVICE_INSTANCES, metadata};
@@ -205,7 +206,7 @@ pub async fn create_binding(State(cc): State<Cc>, user: CurrentUser, bytes: Byte
     if parameters.as_ref().is_some_and(|p| !p.is_object()) {
         return Err(invalid("Parameters must be an object"));
     }
-    let instance = ServiceInstance::find_for(&cc.db, &ALL_SERVICE_INSTANCES, &instance_guid, &user.user).await?;
+    let instance = ServiceInstance::find_among(&cc.db, &ALL_SERVICE_INSTANCES, &instance_guid, &user.user).await?;
     let guid = match body.string("type", "Type")?.as_deref() {
         Some("app") => {
             let app = body
@@ -229,12 +230,13 @@ pub async fn create_binding(State(cc): State<Cc>, user: CurrentUser, bytes: Byte
 
 /// `DELETE /v3/service_credential_bindings/:guid`: 204, or a job for a brokered instance's.
 pub async fn delete_binding(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
-    let binding = SERVICE_CREDENTIAL_BINDINGS.find_for(&cc, &user.user, &guid).await?;
-    let instance_guid = text_column(&binding, "service_instance_guid").unwrap_or_default();
-    let instance = ServiceInstance::find_for(&cc.db, &ALL_SERVICE_INSTANCES, &instance_guid, &user.user).await?;
-    match text_column(&binding, "type").as_deref() {
-        Some("key") => services::delete_key(&cc, &user, &guid).await?,
-        _ => services::unbind(&cc, &user, &guid).await?,
+    let binding = CredentialBinding::find_for(&cc.db, &guid, &user.user).await?;
+    let instance =
+        ServiceInstance::find_among(&cc.db, &ALL_SERVICE_INSTANCES, &binding.service_instance_guid, &user.user).await?;
+    if binding.is_key {
+        services::delete_key(&cc, &user, &guid).await?;
+    } else {
+        services::unbind(&cc, &user, &guid).await?;
     }
     metadata::forget(&cc.db, &guid).await?;
     if !instance.managed {
@@ -250,10 +252,7 @@ pub async fn binding_details(
     user: CurrentUser,
     Path(guid): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let binding = SERVICE_CREDENTIAL_BINDINGS.find_for(&cc, &user.user, &guid).await?;
-    let instance_guid = text_column(&binding, "service_instance_guid").unwrap_or_default();
-    writable_instance(&cc, &user, &ALL_SERVICE_INSTANCES, &instance_guid).await?;
-    let credentials: Value =
-        text_column(&binding, "credentials").and_then(|c| serde_json::from_str(&c).ok()).unwrap_or_else(|| json!({}));
-    Ok(Json(json!({"credentials": credentials})))
+    let binding = CredentialBinding::find_for(&cc.db, &guid, &user.user).await?;
+    writable_instance(&cc, &user, &ALL_SERVICE_INSTANCES, &binding.service_instance_guid).await?;
+    Ok(Json(json!({"credentials": binding.credentials_json()})))
 }

@@ -11,14 +11,14 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use super::apps::accepted_job;
 use super::body::{Body, invalid};
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::model::Record;
 use crate::cc::model::job::Job;
-use crate::cc::model::role;
+use crate::cc::model::role::{self, Role, RoleIn};
 use crate::cc::model::sql::{Assignments, Condition, SqlValue};
 use crate::cc::model::{USERS, metadata};
 use crate::cc::permissions::{is_org_manager, is_space_manager, require};
@@ -187,16 +187,12 @@ pub async fn create_role(
 
 /// `DELETE /v3/roles/:guid`: 202 with its job.
 pub async fn delete_role(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Response> {
-    let row = ROLES.find_for(&cc, &user.user, &guid).await?;
-    let kind: String = row.try_get("type")?;
-    let member: String = row.try_get("user_guid")?;
-    let (in_space, relation) = role::relation(&kind).ok_or_else(ApiError::server_error)?;
+    let role = Role::find_for(&cc.db, &guid, &user.user).await?;
+    let (held_in, relation) = role.held().ok_or_else(ApiError::server_error)?;
     let job = Job::create(&cc.db, &cc.id, "role.delete").await?;
-    if in_space {
-        membership::remove_space_role(&cc, &user, &row.try_get::<String, _>("space_guid")?, relation, &member).await?;
-    } else {
-        membership::remove_org_role(&cc, &user, &row.try_get::<String, _>("organization_guid")?, relation, &member)
-            .await?;
+    match held_in {
+        RoleIn::Space(space) => membership::remove_space_role(&cc, &user, space, relation, &role.user_guid).await?,
+        RoleIn::Org(org) => membership::remove_org_role(&cc, &user, org, relation, &role.user_guid).await?,
     }
     Job::finish(&cc.db, &job, None).await;
     Ok(accepted_job(&cc, &job))

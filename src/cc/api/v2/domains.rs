@@ -11,7 +11,8 @@ use super::body::Body;
 use super::collection::created;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
-use crate::cc::model::{ORGANIZATIONS, PRIVATE_DOMAINS, SHARED_DOMAINS};
+use crate::cc::model::domain::Domain;
+use crate::cc::model::{ORGANIZATIONS, PRIVATE_DOMAINS, Record, SHARED_DOMAINS};
 use crate::cc::permissions::{is_org_manager, require};
 use crate::cc::{Cc, routing};
 
@@ -57,8 +58,8 @@ pub async fn delete_private(
     user: CurrentUser,
     Path(guid): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let domain = PRIVATE_DOMAINS.find_for(&cc.db, &guid, &user.user).await?;
-    let org: String = sqlx::Row::try_get(&domain, "owning_organization_guid").unwrap_or_default();
+    let domain = Domain::from_row(&PRIVATE_DOMAINS.find_for(&cc.db, &guid, &user.user).await?);
+    let org = domain.owning_organization_guid.unwrap_or_default();
     require(is_org_manager(&cc.db, &user.user, &org).await?)?;
     remove(&cc, &guid).await
 }

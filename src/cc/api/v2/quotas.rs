@@ -8,17 +8,18 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use sqlx::Row;
 
 use super::body::Body;
 use super::collection::created;
 use crate::cc::Cc;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
-use crate::cc::model::quota;
+use crate::cc::model::Record;
+use crate::cc::model::quota::{self, SpaceQuota};
 use crate::cc::model::resource::{Kind, Resource};
+use crate::cc::model::space::Space;
 use crate::cc::model::sql::{Assignments, SqlValue};
-use crate::cc::model::{ORGANIZATIONS, QUOTA_DEFINITIONS, SPACE_QUOTA_DEFINITIONS, SPACES};
+use crate::cc::model::{ORGANIZATIONS, QUOTA_DEFINITIONS, SPACE_QUOTA_DEFINITIONS};
 use crate::cc::permissions::{is_org_manager, require};
 
 /// The limits a request sets, by the resource's own Int and Bool fields.
@@ -120,8 +121,7 @@ pub async fn create_space_quota(State(cc): State<Cc>, user: CurrentUser, bytes: 
 
 /// The space quota, if the user manages its org.
 async fn managed_space_quota(cc: &Cc, user: &CurrentUser, guid: &str) -> ApiResult<String> {
-    let quota = SPACE_QUOTA_DEFINITIONS.find_for(&cc.db, guid, &user.user).await?;
-    let org: String = quota.try_get("organization_guid").unwrap_or_default();
+    let org = SpaceQuota::find_for(&cc.db, guid, &user.user).await?.organization_guid;
     require(is_org_manager(&cc.db, &user.user, &org).await?)?;
     Ok(org)
 }
@@ -157,8 +157,7 @@ pub async fn delete_space_quota(
 /// `PUT` / `DELETE /v2/space_quota_definitions/:quota/spaces/:space`.
 async fn assign(cc: &Cc, user: &CurrentUser, quota: &str, space: &str, on: bool) -> ApiResult<()> {
     let org = managed_space_quota(cc, user, quota).await?;
-    let row = SPACES.find_for(&cc.db, space, &user.user).await?;
-    if row.try_get::<String, _>("organization_guid").unwrap_or_default() != org {
+    if Space::find_for(&cc.db, space, &user.user).await?.organization_guid != org {
         return Err(ApiError::new(
             "InvalidRelation",
             &["The space and the space quota must be in the same organization"],

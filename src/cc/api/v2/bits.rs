@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::jobs;
-use super::multipart::read_parts;
 use crate::blobstore::keys;
 use crate::cc::Cc;
+use crate::cc::api::multipart::read_parts;
 use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};

@@ -9,9 +9,10 @@ use axum::response::Response;
 use super::body::Body;
 use super::collection::created;
 use crate::cc::Cc;
+use crate::cc::api::multipart::multipart_file;
 use crate::cc::auth::CurrentUser;
 use crate::cc::buildpacks::{self, BuildpackChanges};
-use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::error::ApiResult;
 use crate::cc::model::BUILDPACKS;
 use crate::cc::permissions::require;
 
@@ -58,20 +59,6 @@ pub async fn delete(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<St
     require(user.user.admin)?;
     buildpacks::delete(&cc, &guid).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The uploaded file of a multipart `field`: its name and bytes.
-pub async fn multipart_file(multipart: &mut Multipart, field: &str) -> ApiResult<(String, Vec<u8>)> {
-    let invalid = |reason: &str| ApiError::new("BuildpackBitsUploadInvalid", &[reason]);
-    let mut upload = None;
-    while let Some(part) = multipart.next_field().await.map_err(|e| invalid(&e.body_text()))? {
-        if part.name() == Some(field) {
-            let filename = part.file_name().unwrap_or("buildpack.wasm").to_string();
-            let data = part.bytes().await.map_err(|e| invalid(&e.body_text()))?;
-            upload = Some((filename, data.to_vec()));
-        }
-    }
-    upload.ok_or_else(|| invalid("a buildpack file is required"))
 }
 
 /// `PUT /v2/buildpacks/:guid/bits` (admins): multipart `buildpack`, a

@@ -8,13 +8,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::app_access::environment;
 use crate::blobstore::keys;
+use crate::cc::api::app_access::environment;
 use crate::cc::app_changes::app_event;
 use crate::cc::app_changes::writable_app;
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::APPS;
+use crate::cc::model::Record;
 use crate::cc::model::app::App;
 use crate::cc::{Cc, stager};
 

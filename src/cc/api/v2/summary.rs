@@ -6,17 +6,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use futures::future::join_all;
 use serde_json::{Value, json};
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::cc::auth::CurrentUser;
 use crate::cc::error::ApiResult;
 use crate::cc::model::app::App;
-use crate::cc::model::resource::text_column;
+use crate::cc::model::domain::{self, Domain};
 use crate::cc::model::route::MappedRoute;
 use crate::cc::model::service_instance::{self, SummaryOf};
+use crate::cc::model::space::Space;
 use crate::cc::model::sql::Condition;
-use crate::cc::model::{APPS, SPACES, domain, service_binding};
+use crate::cc::model::{APPS, Record, service_binding};
 use crate::cc::runner;
 use crate::cc::{Cc, permissions};
 
@@ -40,26 +40,25 @@ fn route_json(route: &MappedRoute) -> Value {
 /// The service instances a summary lists: brokered ones with their plan,
 /// service and broker; user-provided ones without.
 async fn service_summaries(cc: &Cc, of: SummaryOf<'_>) -> ApiResult<Vec<Value>> {
-    let rows = service_instance::summary_rows(&cc.db, of).await?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let text = |column: &str| text_column(row, column);
+    let summaries = service_instance::summaries(&cc.db, of).await?;
+    Ok(summaries
+        .into_iter()
+        .map(|instance| {
             let mut summary = json!({
-                "guid": text("guid"),
-                "name": text("name"),
-                "bound_app_count": row.try_get::<i64, _>("bound_app_count").unwrap_or(0),
-                "last_operation": text("last_operation").and_then(|t| serde_json::from_str::<Value>(&t).ok()),
-                "dashboard_url": text("dashboard_url"),
+                "guid": instance.guid,
+                "name": instance.name,
+                "bound_app_count": instance.bound_app_count,
+                "last_operation": instance.last_operation.and_then(|t| serde_json::from_str::<Value>(&t).ok()),
+                "dashboard_url": instance.dashboard_url,
                 "shared_from": null,
                 "shared_to": [],
             });
-            if let Some(plan) = text("plan_guid") {
-                summary["service_broker_name"] = json!(text("broker_name"));
+            if let Some(plan) = instance.plan {
+                summary["service_broker_name"] = json!(plan.broker_name);
                 summary["service_plan"] = json!({
-                    "guid": plan,
-                    "name": text("plan_name"),
-                    "service": {"guid": text("service_guid"), "label": text("label"), "provider": null, "version": null},
+                    "guid": plan.guid,
+                    "name": plan.name,
+                    "service": {"guid": plan.service_guid, "label": plan.service_label, "provider": null, "version": null},
                 });
             }
             summary
@@ -85,14 +84,13 @@ pub async fn app(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Strin
     let mut summary = app_summary_of(&cc, &row).await?;
     summary.remove("urls");
     summary.insert("services".into(), Value::Array(service_summaries(&cc, SummaryOf::App(&guid)).await?));
-    let space: String = row.try_get("space_guid").unwrap_or_default();
+    let space = App::from_row(&row).space_guid;
     summary.insert("available_domains".into(), Value::Array(available_domains(&cc, &space).await?));
     Ok(Json(Value::Object(summary)))
 }
 
 pub async fn space(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<String>) -> ApiResult<Json<Value>> {
-    let space = SPACES.find_for(&cc.db, &guid, &user.user).await?;
-    let name: String = space.try_get("name").unwrap_or_default();
+    let name = Space::find_for(&cc.db, &guid, &user.user).await?.name;
     let mut conditions = vec![Condition::eq("space_guid", &guid)];
     conditions.extend(permissions::Visibility::InSpace("space_guid").condition(&user.user));
     let apps = APPS.select(&cc.db, &conditions, "ORDER BY id").await?;
@@ -100,7 +98,7 @@ pub async fn space(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Str
         let cc = cc.clone();
         async move {
             let mut summary = app_summary_of(&cc, row).await?;
-            let app = text_column(row, "guid").unwrap_or_default();
+            let app = App::from_row(row).guid;
             let names = service_binding::instance_names_of_app(&cc.db, &app).await?;
             summary.insert("service_count".into(), json!(names.len()));
             summary.insert("service_names".into(), json!(names));
@@ -116,16 +114,12 @@ pub async fn space(State(cc): State<Cc>, user: CurrentUser, Path(guid): Path<Str
 
 /// Shared domains, then the private domains of the space's org.
 async fn available_domains(cc: &Cc, space: &str) -> ApiResult<Vec<Value>> {
-    let rows = domain::usable_in_space(&cc.db, space).await?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let guid: String = row.try_get("guid").unwrap_or_default();
-            let name: String = row.try_get("name").unwrap_or_default();
-            match row.try_get::<Option<String>, _>("owning_organization_guid").ok().flatten() {
-                Some(org) => json!({"guid": guid, "name": name, "owning_organization_guid": org}),
-                None => json!({"guid": guid, "name": name, "router_group_guid": null, "router_group_type": null}),
-            }
+    let domains = domain::usable_in_space(&cc.db, space).await?;
+    Ok(domains
+        .into_iter()
+        .map(|Domain { guid, name, owning_organization_guid }| match owning_organization_guid {
+            Some(org) => json!({"guid": guid, "name": name, "owning_organization_guid": org}),
+            None => json!({"guid": guid, "name": name, "router_group_guid": null, "router_group_type": null}),
         })
         .collect())
 }
