@@ -135,9 +135,13 @@ impl Instance {
         }
     }
 
-    /// Its routes as registrations: one of those without a route service,
-    /// one per route service for the routes bound to it.
-    fn registrations(&self, dea: &Dea) -> Vec<RouteRegistration> {
+    /// Its routes as registrations while it runs (none otherwise): one of
+    /// those without a route service, one per route service for the
+    /// routes bound to it.
+    pub fn registrations(&self, dea: &Dea) -> Vec<RouteRegistration> {
+        if self.state() != InstanceState::Running {
+            return Vec::new();
+        }
         let all = self.registration(dea);
         let services = self.status.lock().expect("instance status").route_services.clone();
         let mut by_service: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
@@ -152,10 +156,8 @@ impl Instance {
 
     /// Registers the routes of a running instance with the router.
     pub async fn register(&self, dea: &Dea) -> Result<()> {
-        if self.state() == InstanceState::Running {
-            for registration in self.registrations(dea) {
-                dea.bus.publish(subjects::ROUTER_REGISTER, &registration).await?;
-            }
+        for registration in self.registrations(dea) {
+            dea.bus.publish(subjects::ROUTER_REGISTER, &registration).await?;
         }
         Ok(())
     }

@@ -22,13 +22,14 @@ mod health;
 mod instance;
 mod links;
 mod log;
+mod routers;
 mod saved_instances;
 mod staging;
 mod task;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,7 +40,7 @@ use crate::bus::{Bus, BusExt, Message, reply};
 use crate::config::Config;
 use crate::protocol::messages::{
     Advertise, DeaStart, DeaStop, DeaUpdate, FilesReply, FilesRequest, FindDroplet, Heartbeat, InstanceState,
-    RouterStart, StagingRequest, subjects,
+    REGISTRATIONS_PER_BATCH, RouteRegistrations, RouterStart, StagingRequest, subjects,
 };
 use crate::runtime::Runtime;
 use crate::runtime::http::LocalHttpApps;
@@ -47,6 +48,9 @@ use instance::Instance;
 
 /// How often instances' disk usage is measured for their quotas.
 const DISK_SAMPLE_INTERVAL: Duration = Duration::from_secs(2);
+/// How long a DEA waits, when it starts, for the routers up to answer
+/// `router.greet` (until then it registers routes one per message).
+const GREETING_TIME: Duration = Duration::from_secs(1);
 /// How long a crashed instance's directory is kept for `cf files` and logs
 /// (CF's `crash_lifetime_secs`); only the latest crash of an index is kept.
 const CRASH_LIFETIME: Duration = Duration::from_secs(3600);
@@ -72,8 +76,8 @@ pub struct Dea {
     staging_memory: Mutex<u64>,
     /// Tasks (`cf run-task`) running here or ended lately, by guid.
     tasks: Mutex<HashMap<String, task::Task>>,
-    /// Seconds between route registrations, as the routers ask.
-    register_interval: AtomicU64,
+    /// How often and how its routes are registered, as the routers ask.
+    routers: routers::Routers,
     saved_instances: saved_instances::SavedInstancesWriter,
     /// Set while shutting down: the saved instances keep what ran, to come back.
     stopping: AtomicBool,
@@ -105,7 +109,7 @@ impl Dea {
             let weak = weak.clone();
             Dea {
                 id,
-                register_interval: AtomicU64::new(config.router_register_interval),
+                routers: routers::Routers::new(config.router_register_interval),
                 saved_instances: saved_instances::SavedInstancesWriter::start(dir.clone(), move || {
                     weak.upgrade()?.running_instances()
                 }),
@@ -270,10 +274,20 @@ impl Dea {
     /// A router came up: it learns every route now, and from then on at
     /// the interval it asks for.
     async fn on_router_start(self: Arc<Self>, message: Message) -> Result<()> {
-        let hello: RouterStart = message.json()?;
-        let asked = hello.minimum_register_interval_in_seconds.max(1);
-        self.register_interval.fetch_min(asked, Ordering::SeqCst);
+        self.routers.heard(&message.json::<RouterStart>()?);
         self.register_all().await
+    }
+
+    /// Asks the routers already up how they want routes registered.
+    async fn greet_routers(&self) {
+        let greeting = serde_json::json!({});
+        match self.bus.request_many(subjects::ROUTER_GREET, &greeting, usize::MAX, GREETING_TIME).await {
+            Ok(answers) => answers
+                .iter()
+                .filter_map(|answer| answer.json::<RouterStart>().ok())
+                .for_each(|h| self.routers.heard(&h)),
+            Err(e) => tracing::warn!("greeting the routers: {e:#}"),
+        }
     }
 
     /// The DEA's directory: caches and instance directories.
@@ -353,9 +367,20 @@ impl Dea {
         descriptors::instance_room().map_or(room, |allowed| room.min(allowed))
     }
 
+    /// Registers the routes of every running instance again: in batches if
+    /// every router reads them, else one message per instance.
     async fn register_all(&self) -> Result<()> {
-        for instance in self.instances() {
-            instance.register(self).await?;
+        let instances = self.instances();
+        if !self.routers.read_batches() {
+            for instance in instances {
+                instance.register(self).await?;
+            }
+            return Ok(());
+        }
+        let registrations: Vec<_> = instances.iter().flat_map(|instance| instance.registrations(self)).collect();
+        for batch in registrations.chunks(REGISTRATIONS_PER_BATCH) {
+            let batch = RouteRegistrations { registrations: batch.to_vec() };
+            self.bus.publish(subjects::ROUTER_REGISTER_BATCH, &batch).await?;
         }
         Ok(())
     }
@@ -402,8 +427,11 @@ impl Drop for Dea {
 
 /// Registers every route again at the interval the routers ask for.
 async fn register_periodically(dea: std::sync::Weak<Dea>) {
+    if let Some(dea) = dea.upgrade() {
+        dea.greet_routers().await;
+    }
     loop {
-        let Some(interval) = dea.upgrade().map(|d| d.register_interval.load(Ordering::SeqCst)) else { return };
+        let Some(interval) = dea.upgrade().map(|d| d.routers.interval_secs()) else { return };
         tokio::time::sleep(Duration::from_secs(interval)).await;
         let Some(dea) = dea.upgrade() else { return };
         if let Err(e) = dea.register_all().await {

@@ -17,6 +17,11 @@ pub mod subjects {
     pub const ROUTER_REGISTER: &str = "router.register";
     pub const ROUTER_UNREGISTER: &str = "router.unregister";
     pub const ROUTER_START: &str = "router.start";
+    /// A DEA asks the routers already up to answer with their `router.start`.
+    pub const ROUTER_GREET: &str = "router.greet";
+    /// Not gorouter's: many registrations in one message, sent only when
+    /// every router said it reads them ([`RouterStart::register_batches`]).
+    pub const ROUTER_REGISTER_BATCH: &str = "router.register.batch";
     pub const HEALTH_START: &str = "health.start";
     pub const HEALTH_STOP: &str = "health.stop";
     /// All app log streams (`logs.<app guid>`).
@@ -456,8 +461,9 @@ pub struct RouteRegistration {
     pub index: Option<u32>,
 }
 
-/// `router.start`: a router came up; everyone registers their routes again,
-/// at least every `minimumRegisterIntervalInSeconds`.
+/// `router.start` (also the answer to `router.greet`): a router came up;
+/// everyone registers their routes again, at least every
+/// `minimumRegisterIntervalInSeconds`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RouterStart {
     pub id: String,
@@ -465,7 +471,23 @@ pub struct RouterStart {
     pub minimum_register_interval_in_seconds: u64,
     #[serde(rename = "pruneThresholdInSeconds")]
     pub prune_threshold_in_seconds: u64,
+    /// It reads `router.register.batch`. Not gorouter's field: a router
+    /// without it (gorouter, an older one) gets one `router.register` per
+    /// instance, as CF sends them.
+    #[serde(default, rename = "registerBatches")]
+    pub register_batches: bool,
 }
+
+/// `router.register.batch`: the routes of many instances, so a DEA of
+/// thousands re-registers them every interval in a few messages rather
+/// than one per instance. At most [`REGISTRATIONS_PER_BATCH`] each, well
+/// within NATS's 1 MB message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RouteRegistrations {
+    pub registrations: Vec<RouteRegistration>,
+}
+
+pub const REGISTRATIONS_PER_BATCH: usize = 2000;
 
 /// One line of an app's log stream (`logs.<app guid>`), as loggregator
 /// carried it: STG for staging, APP for instances, API for the CC.

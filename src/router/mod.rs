@@ -1,8 +1,10 @@
 //! The router (CF's gorouter): an HTTP reverse proxy that sends each
 //! request to an instance registered for its `Host` (and path), fed by
-//! `router.register` / `router.unregister` on the bus and nothing else. It
-//! announces itself with `router.start` (carrying the register interval it
-//! wants) so DEAs register everything at once, drops routes not registered
+//! `router.register` / `router.unregister` (and `router.register.batch`,
+//! many at once) on the bus and nothing else. It announces itself with
+//! `router.start`, and answers `router.greet` with the same (the register
+//! interval it wants, and that it reads batches) so DEAs register
+//! everything at once, drops routes not registered
 //! again within the prune threshold, sends an idempotent request to another
 //! instance when one refuses or drops the connection, answers 404 for unknown routes
 //! and 502 when no instance answers (with `X-Cf-RouterError`), adds
@@ -41,7 +43,7 @@ use tokio::net::TcpListener;
 
 use crate::bus::{Bus, BusExt};
 use crate::config::Config;
-use crate::protocol::messages::{RouteRegistration, RouterStart, subjects};
+use crate::protocol::messages::{RouteRegistration, RouteRegistrations, RouterStart, subjects};
 use crate::protocol::{INSTANCE_GONE, INSTANCE_ID};
 use crate::runtime::http::LocalHttpApps;
 use access_log::AccessLog;
@@ -109,13 +111,34 @@ impl Router {
                 }
             });
         }
+        let mut batches = bus.subscribe(subjects::ROUTER_REGISTER_BATCH, None).await?;
+        let batched = router.clone();
+        tokio::spawn(async move {
+            while let Some(message) = batches.next().await {
+                match message.json::<RouteRegistrations>() {
+                    Ok(batch) => batch.registrations.iter().for_each(|r| batched.table.register(r)),
+                    Err(e) => tracing::warn!("{e:#}"),
+                }
+            }
+        });
         let register_interval = Duration::from_secs(config.router_register_interval.max(1));
         let prune_threshold = Duration::from_secs(config.router_prune_threshold.max(1));
         let hello = RouterStart {
             id: format!("router-{}", uuid::Uuid::new_v4().simple()),
             minimum_register_interval_in_seconds: register_interval.as_secs(),
             prune_threshold_in_seconds: prune_threshold.as_secs(),
+            register_batches: true,
         };
+        // DEAs that start after it ask who is there.
+        let mut greetings = bus.subscribe(subjects::ROUTER_GREET, None).await?;
+        let (greeted, answer) = (bus.clone(), hello.clone());
+        tokio::spawn(async move {
+            while let Some(greeting) = greetings.next().await {
+                if let Err(e) = crate::bus::reply(&*greeted, &greeting, &answer).await {
+                    tracing::warn!("answering router.greet: {e:#}");
+                }
+            }
+        });
         bus.publish(subjects::ROUTER_START, &hello).await?;
         let pruner = router.clone();
         tokio::spawn(async move {
