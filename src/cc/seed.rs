@@ -73,7 +73,14 @@ async fn seed_admin(db: &AnyPool, data_dir: &Path) -> Result<bool> {
         return Ok(false);
     }
     let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect();
-    auth::create_user(db, ADMIN, &password, true).await?;
+    if let Err(e) = auth::create_user(db, ADMIN, &password, true).await {
+        // Another CC seeding the same CCDB made the admin first.
+        let taken = e
+            .downcast_ref::<sqlx::Error>()
+            .and_then(|e| e.as_database_error())
+            .is_some_and(|e| e.is_unique_violation());
+        return if taken { Ok(false) } else { Err(e) };
+    }
     let path = data_dir.join(ADMIN_PASSWORD_FILE);
     write_private(&path, password.as_bytes())?;
     println!("Created user {ADMIN} with password {password} (also in {})", path.display());

@@ -34,7 +34,7 @@ pub struct Cluster {
     processes: BTreeMap<String, Child>,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -157,7 +157,12 @@ impl Cluster {
     /// buildpacks, so the wait is long; a CC that exits instead fails at
     /// once, and either failure shows the process's log.
     pub async fn wait_for_cc(&mut self, name: &str) {
-        let info = format!("{}/v2/info", self.platform.api);
+        self.wait_for_cc_at(name, self.cc_port).await
+    }
+
+    /// Waits until the CC of the process `name` answers on `port`.
+    pub async fn wait_for_cc_at(&mut self, name: &str, port: u16) {
+        let info = format!("http://127.0.0.1:{port}/v2/info");
         let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             let asked = self.platform.http.get(&info).timeout(Duration::from_secs(10)).send().await;
@@ -197,6 +202,29 @@ impl Cluster {
         let dir = self.platform.dir.path();
         let data_dir = if roles.split(',').any(|r| r == "cc") { dir.join("data") } else { dir.join(name) };
         let config = format!("data_dir: {}\n{}", data_dir.display(), self.shared_config());
+        self.start(name, roles, config);
+        if roles.split(',').any(|r| r == "cc") {
+            self.wait_for_cc(name).await;
+        }
+        if roles.split(',').any(|r| r == "router") {
+            wait_for_port(self.router_port, "the router listening").await;
+        }
+    }
+
+    /// Starts a CC of its own (`dir/<name>`) on `port`, beside the
+    /// cluster's, without waiting for it to answer.
+    pub fn start_cc_on(&mut self, name: &str, port: u16) {
+        let dir = self.platform.dir.path();
+        let shared = self
+            .shared_config()
+            .replace(&format!("cc_listen: 127.0.0.1:{}\n", self.cc_port), &format!("cc_listen: 127.0.0.1:{port}\n"));
+        let config = format!("data_dir: {}\n{shared}", dir.join(name).display());
+        self.start(name, "cc", config);
+    }
+
+    /// Starts `wf server --roles ROLES` with `config` as the process `name`.
+    fn start(&mut self, name: &str, roles: &str, config: String) {
+        let dir = self.platform.dir.path();
         let file = dir.join(format!("{name}.yml"));
         std::fs::write(&file, config).unwrap();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(format!("{name}.log"))).unwrap();
@@ -208,12 +236,6 @@ impl Cluster {
             .spawn()
             .expect("wf server starts");
         self.processes.insert(name.to_string(), child);
-        if roles.split(',').any(|r| r == "cc") {
-            self.wait_for_cc(name).await;
-        }
-        if roles.split(',').any(|r| r == "router") {
-            wait_for_port(self.router_port, "the router listening").await;
-        }
     }
 
     /// Kills the process `name` with SIGKILL: no shutdown, no goodbyes.

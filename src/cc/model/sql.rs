@@ -87,6 +87,8 @@ impl Assignments {
 
 /// The guid of the row of `table` whose `key_column` is `key`, inserting
 /// it (with `extra` columns) when missing: what a fresh CCDB is seeded with.
+/// Several CCs may seed one CCDB at once: the row one of them inserted is
+/// the one every one of them answers with.
 pub async fn ensure(
     db: &sqlx::AnyPool,
     table: &str,
@@ -94,7 +96,7 @@ pub async fn ensure(
     key: &str,
     extra: &[(&str, &str)],
 ) -> Result<String, sqlx::Error> {
-    let select = format!("SELECT guid FROM {table} WHERE {key_column} = $1");
+    let select = format!("SELECT guid FROM {table} WHERE {key_column} = $1 ORDER BY id LIMIT 1");
     if let Some(guid) = sqlx::query_scalar::<_, String>(&select).bind(key).fetch_optional(db).await? {
         return Ok(guid);
     }
@@ -102,11 +104,18 @@ pub async fn ensure(
     let mut columns = vec!["guid", key_column, "created_at"];
     columns.extend(extra.iter().map(|(c, _)| *c));
     let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-    let insert = format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), placeholders.join(", "));
+    let insert = format!(
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT DO NOTHING",
+        columns.join(", "),
+        placeholders.join(", ")
+    );
     let mut query = sqlx::query(&insert).bind(&guid).bind(key).bind(crate::cc::now());
     for (_, value) in extra {
         query = query.bind(*value);
     }
-    query.execute(db).await?;
-    Ok(guid)
+    if query.execute(db).await?.rows_affected() == 1 {
+        return Ok(guid);
+    }
+    // Another CC inserted it meanwhile.
+    sqlx::query_scalar::<_, String>(&select).bind(key).fetch_one(db).await
 }
