@@ -106,6 +106,12 @@ pub struct Config {
     pub broker_listen: SocketAddr,
     /// Where CCs reach the built-in broker (default: `http://<broker_listen>`).
     pub broker_url: Option<String>,
+    /// UAA's lockout: after this many wrong passwords for a user within
+    /// `login_lockout_within_seconds`, their logins are refused for
+    /// `login_lockout_seconds`.
+    pub login_lockout_after_failures: u64,
+    pub login_lockout_within_seconds: u64,
+    pub login_lockout_seconds: u64,
     /// The built-in broker's password (default: made once and kept in
     /// `<data_dir>/broker-password`; set it when CC and broker do not share
     /// a data dir).
@@ -148,6 +154,9 @@ impl Default for Config {
             postgresql_broker_url: None,
             broker_listen: "127.0.0.1:8282".parse().expect("valid address"),
             broker_url: None,
+            login_lockout_after_failures: 5,
+            login_lockout_within_seconds: 300,
+            login_lockout_seconds: 300,
             broker_password: None,
         }
     }
@@ -291,6 +300,9 @@ const FIELDS: &[&str] = &[
     "broker_listen",
     "broker_url",
     "broker_password",
+    "login_lockout_after_failures",
+    "login_lockout_within_seconds",
+    "login_lockout_seconds",
 ];
 
 fn absolute(path: &Path) -> PathBuf {

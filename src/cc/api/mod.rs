@@ -31,6 +31,7 @@ pub fn router(cc: Cc) -> Router {
         .route("/oauth/token", post(uaa::token))
         .route("/Users", post(uaa::create_user).get(uaa::find_users))
         .route("/Users/{id}", axum::routing::delete(uaa::delete_user))
+        .route("/Users/{id}/status", axum::routing::patch(uaa::user_status))
         .route("/apps/{guid}/stream", get(doppler::stream))
         .route("/apps/{guid}/recentlogs", get(doppler::recent));
     let router = v3::routes(v2::routes(router, upload_limit), upload_limit);

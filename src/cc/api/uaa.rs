@@ -1,6 +1,8 @@
 //! UAA's token endpoint, `POST /oauth/token`: the password and
 //! refresh_token grants for the `cf` client (empty secret, HTTP Basic or
-//! form fields). Errors are OAuth2's (`{"error": …}`), not CF's.
+//! form fields), with UAA's account lockout ([`lockout`]); and the SCIM
+//! user endpoints the cf CLI calls (create, find, delete, unlock). Errors
+//! are OAuth2's and SCIM's (`{"error": …}`), not CF's.
 
 use std::collections::HashMap;
 
@@ -12,7 +14,9 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::cc::Cc;
-use crate::cc::auth::{ACCESS_TOKEN_SECONDS, CurrentUser, authenticate, find_user};
+use crate::cc::auth::{ACCESS_TOKEN_SECONDS, CurrentUser, User, authenticate, find_user};
+use crate::cc::error::ApiResult;
+use crate::cc::model::lockout::{self, LockoutPolicy};
 
 /// The one OAuth client: the cf CLI's.
 const CLIENT: &str = "cf";
@@ -45,10 +49,10 @@ pub async fn token(State(cc): State<Cc>, headers: HeaderMap, Form(form): Form<Ha
             let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "username and password are required");
             };
-            match authenticate(&cc.db, username, password).await {
-                Ok(Some(user)) => user,
-                Ok(None) => return oauth_error(StatusCode::UNAUTHORIZED, "unauthorized", "Bad credentials"),
-                Err(e) => return crate::cc::error::ApiError::from(e).into_response(),
+            match password_login(&cc, username, password).await {
+                Ok(Ok(user)) => user,
+                Ok(Err(refused)) => return refused,
+                Err(e) => return e.into_response(),
             }
         }
         Some("refresh_token") => {
@@ -85,6 +89,28 @@ pub async fn token(State(cc): State<Cc>, headers: HeaderMap, Form(form): Form<Ha
         Err(e) => crate::cc::error::ApiError::from(e).into_response(),
     }
 }
+
+/// The user these credentials are, or the answer refusing them: a locked
+/// account is refused before its password is checked, and a wrong
+/// password counts towards the lockout.
+async fn password_login(cc: &Cc, username: &str, password: &str) -> ApiResult<Result<User, Response>> {
+    if lockout::is_locked(&cc.db, username).await? {
+        return Ok(Err(oauth_error(StatusCode::UNAUTHORIZED, "unauthorized", LOCKED)));
+    }
+    match authenticate(&cc.db, username, password).await? {
+        Some(user) => {
+            lockout::succeeded(&cc.db, username).await?;
+            Ok(Ok(user))
+        }
+        None => {
+            lockout::failed(&cc.db, username, LockoutPolicy::of(&cc.config)).await?;
+            Ok(Err(oauth_error(StatusCode::UNAUTHORIZED, "unauthorized", "Bad credentials")))
+        }
+    }
+}
+
+/// UAA's words for a locked account.
+const LOCKED: &str = "Your account has been locked because of too many failed attempts to login.";
 
 fn scim_error(status: StatusCode, error: &str, message: &str) -> Response {
     (status, axum::Json(json!({"error": error, "message": message}))).into_response()
@@ -186,6 +212,37 @@ pub async fn delete_user(
                 .into_response()
         }
         Ok(None) => scim_error(StatusCode::NOT_FOUND, "scim_resource_not_found", &format!("User {id} does not exist")),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// UAA's `PATCH /Users/:id/status` `{"locked": false}` (admins): unlocks an
+/// account locked by failed logins. As in UAA, an account cannot be locked
+/// this way.
+pub async fn user_status(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if !user.user.admin {
+        return scim_error(StatusCode::FORBIDDEN, "access_denied", "Only admins may change a user's status");
+    }
+    let Ok(status) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return scim_error(StatusCode::BAD_REQUEST, "invalid_scim_resource", "The body must be a JSON user status");
+    };
+    match status.get("locked") {
+        Some(serde_json::Value::Bool(false)) => {}
+        Some(serde_json::Value::Bool(true)) => {
+            let why = "Cannot set user account to locked. User accounts only become locked through exceeding the \
+                       allowed failed login attempts.";
+            return scim_error(StatusCode::BAD_REQUEST, "invalid_scim_resource", why);
+        }
+        _ => return scim_error(StatusCode::BAD_REQUEST, "invalid_scim_resource", "locked must be false"),
+    }
+    match lockout::unlock(&cc.db, &id).await {
+        Ok(true) => axum::Json(json!({"locked": false})).into_response(),
+        Ok(false) => scim_error(StatusCode::NOT_FOUND, "scim_resource_not_found", &format!("User {id} does not exist")),
         Err(e) => e.into_response(),
     }
 }

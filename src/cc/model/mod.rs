@@ -23,6 +23,7 @@ pub mod environment_variable_group;
 pub mod event;
 pub mod feature_flag;
 pub mod job;
+pub mod lockout;
 pub mod metadata;
 pub mod organization;
 pub mod package;
