@@ -42,6 +42,108 @@ async fn bad_requests_on_postgres() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounded_input_on_sqlite() {
+    input_is_bounded(TestPlatform::start("local:").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounded_input_on_postgres() {
+    let database = common::fresh_postgres().await.expect("WF_TEST_DATABASE_URL names a PostgreSQL server");
+    input_is_bounded(TestPlatform::start_with("local:", Some(database)).await).await;
+}
+
+/// Bodies past their limit, names CF refuses, NUL characters anywhere:
+/// each a CF error with its status, never a 500, and nothing stored lost.
+async fn input_is_bounded(platform: TestPlatform) {
+    let space = space_guid(&platform).await;
+    let keeper = json!({"name": "keeper", "space_guid": space, "memory": 64}).to_string();
+    let (status, created) = platform.api(Method::POST, "/v2/apps", Some(&keeper)).await;
+    assert_eq!(status, 201, "{created}");
+    let guid = created["metadata"]["guid"].as_str().unwrap().to_string();
+
+    // 10 MB of JSON: 413 in v2's shape and in v3's.
+    let huge = json!({"name": "x".repeat(10 * 1024 * 1024), "space_guid": space}).to_string();
+    let (status, body) = platform.api(Method::POST, "/v2/apps", Some(&huge)).await;
+    assert_error(status, &body, 413, 10001, "CF-RequestEntityTooLarge");
+    let (status, body) = platform.api(Method::PUT, &format!("/v2/apps/{guid}"), Some(&huge)).await;
+    assert_error(status, &body, 413, 10001, "CF-RequestEntityTooLarge");
+    let (status, body) = platform.api(Method::POST, "/v3/apps", Some(&huge)).await;
+    assert_eq!((status, body["errors"][0]["title"].as_str()), (413, Some("CF-RequestEntityTooLarge")), "{body}");
+
+    // Names as CCNG takes them: at most 255 characters, no control characters.
+    for name in ["n".repeat(10_000), "bell\u{7}".to_string(), "tab\tname".to_string()] {
+        let body = json!({"name": name, "space_guid": space}).to_string();
+        let (status, body) = platform.api(Method::POST, "/v2/apps", Some(&body)).await;
+        assert_error(status, &body, 400, 100001, "CF-AppInvalid");
+        let v3 = json!({"name": name, "relationships": {"space": {"data": {"guid": space}}}}).to_string();
+        let (status, body) = platform.api(Method::POST, "/v3/apps", Some(&v3)).await;
+        assert_eq!((status, body["errors"][0]["title"].as_str()), (422, Some("CF-UnprocessableEntity")), "{body}");
+    }
+    let longest = json!({"name": "n".repeat(255), "space_guid": space}).to_string();
+    let (status, body) = platform.api(Method::POST, "/v2/apps", Some(&longest)).await;
+    assert_eq!(status, 201, "255 characters are a name: {body}");
+    let org = platform.get("/v2/organizations").await["resources"][0]["metadata"]["guid"].clone();
+    let long_space = json!({"name": "s".repeat(256), "organization_guid": org}).to_string();
+    let (status, body) = platform.api(Method::POST, "/v2/spaces", Some(&long_space)).await;
+    assert_eq!((status, body["error_code"].as_str()), (400, Some("CF-SpaceInvalid")), "{body}");
+
+    // A NUL in any string of a body, a path or a query (no CCDB stores one).
+    let nul = json!({"name": "a\u{0}b", "space_guid": space}).to_string();
+    let (status, body) = platform.api(Method::POST, "/v2/apps", Some(&nul)).await;
+    assert_error(status, &body, 400, 1001, "CF-MessageParseError");
+    let env = json!({"environment_json": {"KEY": "v\u{0}"}}).to_string();
+    let (status, body) = platform.api(Method::PUT, &format!("/v2/apps/{guid}"), Some(&env)).await;
+    assert_error(status, &body, 400, 1001, "CF-MessageParseError");
+    let v3 = json!({"name": "a\u{0}b", "relationships": {"space": {"data": {"guid": space}}}}).to_string();
+    let (status, body) = platform.api(Method::POST, "/v3/apps", Some(&v3)).await;
+    assert_eq!((status, body["errors"][0]["title"].as_str()), (400, Some("CF-MessageParseError")), "{body}");
+    let (status, body) = platform.api(Method::GET, "/v2/apps/%00", None).await;
+    assert_error(status, &body, 404, 10000, "CF-NotFound");
+    let (status, body) = platform.api(Method::GET, "/v3/apps/a%00b", None).await;
+    assert_eq!((status, body["errors"][0]["title"].as_str()), (404, Some("CF-NotFound")), "{body}");
+    let (status, body) = platform.api(Method::GET, "/v2/apps?q=name:a%00", None).await;
+    assert_error(status, &body, 400, 10005, "CF-BadQueryParameter");
+    let (status, body) = platform.api(Method::GET, "/v3/apps?names=a%00", None).await;
+    assert_eq!((status, body["errors"][0]["title"].as_str()), (400, Some("CF-BadQueryParameter")), "{body}");
+    let group = json!({"KEY": "v\u{0}"}).to_string();
+    let (status, body) =
+        platform.api(Method::PUT, "/v2/config/environment_variable_groups/running", Some(&group)).await;
+    assert_error(status, &body, 400, 1001, "CF-MessageParseError");
+    let (status, body) =
+        platform.oauth(&[("grant_type", "password"), ("username", "ad\u{0}min"), ("password", "x")]).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{body}");
+    let user = json!({"userName": "u".repeat(300), "password": "p"}).to_string();
+    let (status, body) = platform.api(Method::POST, "/Users", Some(&user)).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scim_resource")), "{body}");
+
+    // Sizes no DEA could hold, even for a stopped app.
+    let (status, body) =
+        platform.api(Method::PUT, &format!("/v2/apps/{guid}"), Some(r#"{"memory": 1000000000000}"#)).await;
+    assert_error(status, &body, 400, 100006, "CF-AppMemoryInvalid");
+    let (status, body) =
+        platform.api(Method::PUT, &format!("/v2/apps/{guid}"), Some(r#"{"disk_quota": 1000000000000}"#)).await;
+    assert_error(status, &body, 400, 100001, "CF-AppInvalid");
+    assert!(body["description"].as_str().unwrap().contains("too much disk requested"), "{body}");
+    let too_big = json!({"name": "too-big", "space_guid": space, "memory": 1_000_000_000_000_i64}).to_string();
+    let (status, body) = platform.api(Method::POST, "/v2/apps", Some(&too_big)).await;
+    assert_error(status, &body, 400, 100006, "CF-AppMemoryInvalid");
+    let web = platform.get(&format!("/v3/apps/{guid}/processes/web")).await;
+    let scale = format!("/v3/processes/{}/actions/scale", web["guid"].as_str().unwrap());
+    let (status, body) = platform.api(Method::POST, &scale, Some(r#"{"memory_in_mb": 1000000000000}"#)).await;
+    assert_eq!((status, body["errors"][0]["title"].as_str()), (400, Some("CF-AppMemoryInvalid")), "{body}");
+
+    // Nothing stored was lost.
+    let kept = platform.get(&format!("/v2/apps/{guid}")).await;
+    assert_eq!(
+        (kept["entity"]["name"].as_str(), kept["entity"]["environment_json"].clone()),
+        (Some("keeper"), json!({}))
+    );
+    let (status, _) = platform.api(Method::GET, "/v2/config/environment_variable_groups/running", None).await;
+    assert_eq!(status, 200);
+    platform.shutdown().await;
+}
+
 async fn tokens_are_checked(platform: TestPlatform) {
     let raw = |token: Option<String>| {
         let mut request = platform.http.get(format!("{}/v2/apps", platform.api));

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::Cc;
+use super::error::{ApiError, ApiResult};
 use crate::protocol::messages::{Advertise, subjects};
 
 type Adverts = Mutex<HashMap<String, (Advertise, Instant)>>;
@@ -107,6 +108,28 @@ impl DeaPool {
     }
 
     /// Like [`DeaPool::wait_for_any`], for stagers.
+    /// Refuses an instance size no DEA could ever hold: more memory than
+    /// the largest DEA offers in all is CF's AppMemoryInvalid, more disk
+    /// its AppInvalid "too much disk requested". While no DEA has said
+    /// what it offers, any size passes (placing it then says no room).
+    pub fn check_fits(&self, memory_mb: i64, disk_mb: i64) -> ApiResult<()> {
+        let runners = self.runners.lock().expect("dea pool");
+        let live = || runners.values().filter(|(_, seen)| seen.elapsed() < self.ttl).map(|(advert, _)| advert);
+        if let Some(largest) = live().filter_map(|a| a.memory_capacity).max()
+            && memory_mb > largest as i64
+        {
+            return Err(ApiError::new("AppMemoryInvalid", &[]));
+        }
+        if let Some(largest) = live().filter_map(|a| a.disk_capacity).max()
+            && disk_mb > largest as i64
+        {
+            let detail =
+                format!("disk_quota too much disk requested (requested {disk_mb} MB - must be less than {largest} MB)");
+            return Err(ApiError::new("AppInvalid", &[&detail]));
+        }
+        Ok(())
+    }
+
     pub async fn wait_for_stager(&self, patience: Duration) {
         self.wait_for_advert(&self.stagers, patience).await
     }
@@ -185,6 +208,8 @@ mod tests {
             available_memory: memory,
             available_disk: 10_000,
             available_instances: None,
+            memory_capacity: None,
+            disk_capacity: None,
             app_id_to_count: apps.iter().map(|(a, n)| (a.to_string(), *n)).collect(),
         }
     }
@@ -205,6 +230,20 @@ mod tests {
         assert!(pool.find_dea(NEEDS, "big").is_none());
         pool.advertised(advert(64, &[("big", 2), ("other", 1)]));
         assert!(pool.find_dea(NEEDS, "big").is_some(), "an instance stopped: 64 MB free again");
+    }
+
+    #[test]
+    fn sizes_past_the_largest_dea_are_refused_once_a_dea_says_what_it_offers() {
+        let pool = DeaPool::new(Duration::from_secs(60));
+        assert!(pool.check_fits(1_000_000_000_000, 1_000_000).is_ok(), "no DEA known yet");
+        pool.advertised(advert(10_000, &[]));
+        assert!(pool.check_fits(1_000_000_000_000, 1_000_000).is_ok(), "an earlier release's DEA says nothing");
+        pool.advertised(Advertise { memory_capacity: Some(4096), disk_capacity: Some(8192), ..advert(10, &[]) });
+        assert!(pool.check_fits(4096, 8192).is_ok(), "as much as it offers in all, however much is free");
+        assert_eq!(pool.check_fits(4097, 1).unwrap_err().name, "AppMemoryInvalid");
+        let too_much_disk = pool.check_fits(64, 8193).unwrap_err();
+        assert_eq!(too_much_disk.name, "AppInvalid");
+        assert!(too_much_disk.description.contains("must be less than 8192 MB"), "{}", too_much_disk.description);
     }
 
     #[test]

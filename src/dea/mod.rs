@@ -344,6 +344,8 @@ impl Dea {
             available_memory: self.capacity.0.saturating_sub(memory),
             available_disk: self.capacity.1.saturating_sub(disk),
             available_instances: Some(self.instance_room(instances.len())),
+            memory_capacity: Some(self.capacity.0),
+            disk_capacity: Some(self.capacity.1),
             app_id_to_count,
         };
         self.bus.publish(subjects::DEA_ADVERTISE, &advert).await?;

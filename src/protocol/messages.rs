@@ -63,6 +63,12 @@ pub struct Advertise {
     /// budget); none said: as many as memory and disk allow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_instances: Option<u32>,
+    /// All the memory and disk (MB) it offers, free or not: the most one
+    /// instance could have there. None from a DEA of an earlier release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_capacity: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_capacity: Option<u64>,
     #[serde(default)]
     pub app_id_to_count: BTreeMap<String, u32>,
 }

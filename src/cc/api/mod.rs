@@ -7,6 +7,7 @@
 pub(crate) mod app_access;
 mod doppler;
 pub(crate) mod info;
+pub mod input;
 mod log_cache;
 pub mod multipart;
 mod uaa;
@@ -39,6 +40,7 @@ pub fn router(cc: Cc) -> Router {
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
         .layer(axum::middleware::from_fn_with_state(cc.clone(), v2::jobs::async_deletes))
+        .layer(axum::middleware::from_fn(input::checked))
         .layer(axum::middleware::from_fn(crate::cc::v3::errors::in_v3_shape))
         .with_state(cc)
 }

@@ -14,6 +14,7 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::cc::Cc;
+use crate::cc::api::input;
 use crate::cc::auth::{ACCESS_TOKEN_SECONDS, CurrentUser, User, authenticate, find_user};
 use crate::cc::error::ApiResult;
 use crate::cc::model::lockout::{self, LockoutPolicy};
@@ -94,6 +95,10 @@ pub async fn token(State(cc): State<Cc>, headers: HeaderMap, Form(form): Form<Ha
 /// account is refused before its password is checked, and a wrong
 /// password counts towards the lockout.
 async fn password_login(cc: &Cc, username: &str, password: &str) -> ApiResult<Result<User, Response>> {
+    // No user's name or password holds a NUL (nor could the CCDB look one up).
+    if username.contains('\0') || password.contains('\0') {
+        return Ok(Err(oauth_error(StatusCode::UNAUTHORIZED, "unauthorized", "Bad credentials")));
+    }
     if lockout::is_locked(&cc.db, username).await? {
         return Ok(Err(oauth_error(StatusCode::UNAUTHORIZED, "unauthorized", LOCKED)));
     }
@@ -128,6 +133,12 @@ pub async fn create_user(State(cc): State<Cc>, user: CurrentUser, body: axum::bo
     let password = request["password"].as_str().unwrap_or_default();
     if username.is_empty() || password.is_empty() {
         return scim_error(StatusCode::BAD_REQUEST, "invalid_password", "userName and password are required");
+    }
+    if let Some(problem) = input::name_problem(username) {
+        return scim_error(StatusCode::BAD_REQUEST, "invalid_scim_resource", &format!("userName {problem}"));
+    }
+    if password.contains('\0') {
+        return scim_error(StatusCode::BAD_REQUEST, "invalid_password", "The password must not contain NUL characters");
     }
     match crate::cc::auth::create_user(&cc.db, username, password, false).await {
         Ok(created) => (
@@ -177,6 +188,9 @@ pub async fn find_users(
         (field.eq_ignore_ascii_case("userName") && op.eq_ignore_ascii_case("eq"))
             .then(|| value.trim().trim_matches('"').to_string())
     });
+    if wanted.as_deref().is_some_and(|name| name.contains('\0')) {
+        return scim_error(StatusCode::BAD_REQUEST, "invalid_filter", "The filter must not contain NUL characters");
+    }
     let logins = match crate::cc::model::user::logins(&cc.db, wanted.as_deref()).await {
         Ok(logins) => logins,
         Err(e) => return e.into_response(),

@@ -29,6 +29,9 @@ impl ListParams {
         };
         let bad = |what: &str| ApiError::new("BadQueryParameter", &[what]);
         for (key, value) in url::form_urlencoded::parse(raw_query.unwrap_or("").as_bytes()) {
+            if key.contains('\0') || value.contains('\0') {
+                return Err(bad("a parameter holds a NUL character"));
+            }
             match key.as_ref() {
                 "q" => params.filters.extend(value.split(';').filter(|f| !f.is_empty()).map(str::to_string)),
                 "page" => params.page = value.parse().ok().filter(|p| *p >= 1).ok_or_else(|| bad("page"))?,

@@ -38,6 +38,9 @@ impl ListParams {
         let mut unknown = Vec::new();
         for (key, value) in url::form_urlencoded::parse(raw_query.unwrap_or_default().as_bytes()) {
             let (key, value) = (key.into_owned(), value.into_owned());
+            if key.contains('\0') || value.contains('\0') {
+                return Err(bad("a parameter holds a NUL character".into()));
+            }
             match key.as_str() {
                 "page" => {
                     params.page = value

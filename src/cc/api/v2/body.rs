@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::cc::api::input;
 use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::sql::{Assignments, SqlValue};
 
@@ -16,6 +17,7 @@ pub struct Body {
 impl Body {
     pub fn parse(bytes: &[u8], invalid: &'static str) -> ApiResult<Body> {
         let value: Value = serde_json::from_slice(bytes).map_err(ApiError::parse)?;
+        input::without_nul(&value)?;
         match value {
             Value::Object(map) => Ok(Body { map, invalid }),
             _ => Err(ApiError::parse("the body must be a JSON object")),
@@ -51,8 +53,13 @@ impl Body {
         self.field(key, "a string", |v| v.as_str().map(str::to_string))
     }
 
+    /// A string field; a `name` is checked as CCNG checks names.
     pub fn string(&self, key: &str) -> ApiResult<Option<String>> {
-        Ok(self.nullable_string(key)?.flatten())
+        let value = self.nullable_string(key)?.flatten();
+        if let Some(problem) = value.as_deref().filter(|_| key == "name").and_then(input::name_problem) {
+            return Err(self.invalid(&format!("name {problem}")));
+        }
+        Ok(value)
     }
 
     /// Reads a string field and, when the request has it, sets the column

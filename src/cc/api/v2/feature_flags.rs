@@ -47,5 +47,6 @@ pub async fn set_environment_variable_group(
 ) -> ApiResult<Json<Value>> {
     user.require_admin()?;
     let var: Value = serde_json::from_slice(&body).map_err(ApiError::parse)?;
+    crate::cc::api::input::without_nul(&var)?;
     Ok(Json(Value::Object(environment_variable_group::set(&cc.db, &group, &var).await?)))
 }

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::cc::api::input;
 use crate::cc::error::{ApiError, ApiResult};
 
 pub struct Body(pub Map<String, Value>);
@@ -20,6 +21,7 @@ impl Body {
         } else {
             serde_json::from_slice(bytes).map_err(|e| ApiError::new("MessageParseError", &[&e.to_string()]))?
         };
+        input::without_nul(&value)?;
         let Value::Object(map) = value else {
             return Err(ApiError::new("MessageParseError", &["the body must be a JSON object"]));
         };
@@ -41,11 +43,15 @@ impl Body {
         Some(value).filter(|v| !v.is_null())
     }
 
-    /// A string field, if given; `Label` names it in the error.
+    /// A string field, if given; `Label` names it in the error. A `name`
+    /// is checked as CCNG checks names.
     pub fn string(&self, path: &str, label: &str) -> ApiResult<Option<String>> {
         match self.at(path) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => match input::name_problem(s).filter(|_| path == "name") {
+                Some(problem) => Err(invalid(&format!("{label} {problem}"))),
+                None => Ok(Some(s.clone())),
+            },
             Some(_) => Err(invalid(&format!("{label} must be a string"))),
         }
     }

@@ -70,6 +70,7 @@ pub async fn update_environment_variable_group(
 ) -> ApiResult<Json<Value>> {
     user.require_admin()?;
     let request: Value = serde_json::from_slice(&body).map_err(ApiError::parse)?;
+    crate::cc::api::input::without_nul(&request)?;
     let mut var = environment_variable_group::get(&cc.db, &group).await?;
     for (key, value) in request["var"].as_object().into_iter().flatten() {
         if value.is_null() {
