@@ -615,6 +615,16 @@ async fn admin_resources(platform: TestPlatform) {
     let patch = json!({"globally_enabled": {"running": true}});
     let updated = cf.expect(Method::PATCH, &format!("/v3/security_groups/{guid}"), Some(patch), 200).await;
     assert_eq!(updated["globally_enabled"]["running"], true);
+    // `cf running-security-groups` / `staging-security-groups`.
+    let names = |list: &Value| -> Vec<String> {
+        list["resources"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap().to_string()).collect()
+    };
+    let running = cf.expect(Method::GET, "/v3/security_groups?globally_enabled_running=true", None, 200).await;
+    assert!(names(&running).contains(&"db-access".to_string()), "{running}");
+    let staging = cf.expect(Method::GET, "/v3/security_groups?globally_enabled_staging=true", None, 200).await;
+    assert!(!names(&staging).contains(&"db-access".to_string()), "{staging}");
+    let not_running = cf.expect(Method::GET, "/v3/security_groups?globally_enabled_running=false", None, 200).await;
+    assert!(!names(&not_running).contains(&"db-access".to_string()), "{not_running}");
     let bad = json!({"name": "bad", "rules": [{"protocol": "tcp", "destination": "nowhere"}]});
     assert_eq!(cf.error(Method::POST, "/v3/security_groups", Some(bad)).await.0, 422);
     let path = format!("/v3/security_groups/{guid}/relationships/running_spaces/{space}");

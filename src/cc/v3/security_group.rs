@@ -33,6 +33,9 @@ pub static SECURITY_GROUPS: V3Resource = V3Resource {
     filters: &[
         filter("names", "name IN (LIST)"),
         filter("guids", "guid IN (LIST)"),
+        // `cf running-security-groups` / `staging-security-groups`.
+        filter("globally_enabled_running", "(running_default = TRUE) = ('true' IN (LIST))"),
+        filter("globally_enabled_staging", "(staging_default = TRUE) = ('true' IN (LIST))"),
         filter(
             "running_space_guids",
             "guid IN (SELECT security_group_guid FROM security_group_spaces WHERE space_guid IN (LIST))",
