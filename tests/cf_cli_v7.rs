@@ -705,6 +705,14 @@ async fn shared_routes(platform: TestPlatform) {
     platform.push("guest", &repo().join("examples/hello-http"), &["-m", "32M", "--no-route"]).await;
     let guest = platform.app_guid("guest").await;
     let route = cf.expect(Method::GET, &format!("/v3/apps/{owner}/routes"), None, 200).await["resources"][0].clone();
+    // `cf check-route localhost --hostname owner` (and a host with no route).
+    let domain = route["relationships"]["domain"]["data"]["guid"].as_str().unwrap().to_string();
+    let reservations = format!("/v3/domains/{domain}/route_reservations");
+    let owner_route = cf.expect(Method::GET, &format!("{reservations}?host=owner"), None, 200).await;
+    assert_eq!(owner_route, json!({"matching_route": true}));
+    let no_route = cf.expect(Method::GET, &format!("{reservations}?host=nobody&path=/x"), None, 200).await;
+    assert_eq!(no_route, json!({"matching_route": false}));
+    assert_eq!(cf.error(Method::GET, "/v3/domains/no-such-domain/route_reservations?host=a", None).await.0, 404);
     let route = route["guid"].as_str().unwrap().to_string();
     let destinations = format!("/v3/routes/{route}/destinations");
     let to_guest = json!({"destinations": [{"app": {"guid": guest}}]});

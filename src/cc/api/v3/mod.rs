@@ -159,6 +159,7 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/service_credential_bindings/{guid}/details", get(services::binding_details))
         .route("/v3/domains", post(routing::create_domain))
         .route("/v3/domains/{guid}", axum::routing::delete(routing::delete_domain))
+        .route("/v3/domains/{guid}/route_reservations", get(routing::route_reservations))
         .route("/v3/buildpacks", post(buildpacks::create))
         .route("/v3/buildpacks/{guid}", axum::routing::patch(buildpacks::update).delete(buildpacks::delete))
         .route("/v3/buildpacks/{guid}/upload", post(buildpacks::upload).layer(DefaultBodyLimit::max(upload_limit)))

@@ -3,9 +3,11 @@
 //! destinations (v2's route mappings). Changes go through
 //! [`crate::cc::routing`], as v2's do.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -18,7 +20,7 @@ use crate::cc::error::{ApiError, ApiResult};
 use crate::cc::model::domain::Domain;
 use crate::cc::model::job::Job;
 use crate::cc::model::sql::Condition;
-use crate::cc::model::{Record, metadata};
+use crate::cc::model::{Record, metadata, route};
 use crate::cc::permissions::{is_org_manager, require};
 use crate::cc::routing::{self, NewRoute};
 use crate::cc::v3::app::APPS;
@@ -216,6 +218,24 @@ pub async fn create_domain(
     })?;
     metadata::update(&cc.db, &guid, body.at("metadata").unwrap_or(&Value::Null)).await?;
     Ok((StatusCode::CREATED, Json(DOMAINS.show(&cc, &user.user, &guid, None).await?)))
+}
+
+/// `GET /v3/domains/:guid/route_reservations?host=…&path=…` (`cf
+/// check-route`): whether the domain has a route of that host and path.
+pub async fn route_reservations(
+    State(cc): State<Cc>,
+    user: CurrentUser,
+    Path(guid): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    DOMAINS.find_for(&cc, &user.user, &guid).await?;
+    let (host, path) =
+        (params.get("host").cloned().unwrap_or_default(), params.get("path").cloned().unwrap_or_default());
+    if host.contains('\0') || path.contains('\0') {
+        return Err(ApiError::new("BadQueryParameter", &["a parameter holds a NUL character"]));
+    }
+    let matching = route::guid_of(&cc.db, &host.to_ascii_lowercase(), &guid, &path).await?.is_some();
+    Ok(Json(json!({"matching_route": matching})))
 }
 
 /// `DELETE /v3/domains/:guid`: 202 with its (finished) job.
