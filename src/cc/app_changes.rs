@@ -64,8 +64,8 @@ pub async fn create(
 ) -> ApiResult<String> {
     let started = changes.state.as_deref() == Some("STARTED");
     let (memory, instances) = (changes.memory.unwrap_or(DEFAULT_MEMORY_MB), changes.instances.unwrap_or(1));
-    cc.deas.check_fits(memory, changes.disk_quota.unwrap_or(DEFAULT_DISK_MB))?;
     quotas::check_app(&cc.db, space_guid, None, memory, instances, started).await?;
+    cc.deas.check_fits(memory, changes.disk_quota.unwrap_or(DEFAULT_DISK_MB))?;
     let stack_guid = match stack_guid {
         Some(guid) => stack::guid_if_exists(&cc.db, guid).await?,
         None => stack::guid_named(&cc.db, STACK).await?,
@@ -104,15 +104,16 @@ pub async fn update(cc: &Cc, user: &CurrentUser, before: &App, changes: AppChang
     if changes.state.as_deref() == Some("STARTED") && !runnable {
         return Err(ApiError::new("AppPackageInvalid", &["bits have not been uploaded"]));
     }
-    if changes.memory.is_some() || changes.disk_quota.is_some() {
-        let disk = changes.disk_quota.unwrap_or(before.disk_quota_mb as i64);
-        cc.deas.check_fits(changes.memory.unwrap_or(before.memory_mb as i64), disk)?;
-    }
     if changes.memory.is_some() || changes.instances.is_some() || changes.state.is_some() {
         let memory = changes.memory.unwrap_or(before.memory_mb as i64);
         let instances = changes.instances.unwrap_or(i64::from(before.instances));
         let started = changes.state.as_deref().unwrap_or(&before.state) == "STARTED";
         quotas::check_app(&cc.db, &before.space_guid, Some(guid), memory, instances, started).await?;
+    }
+    // Past the quotas, a size no DEA could hold (a stopped app's too).
+    if changes.memory.is_some() || changes.disk_quota.is_some() {
+        let disk = changes.disk_quota.unwrap_or(before.disk_quota_mb as i64);
+        cc.deas.check_fits(changes.memory.unwrap_or(before.memory_mb as i64), disk)?;
     }
 
     let mut update = Assignments::default();

@@ -110,8 +110,9 @@ impl DeaPool {
     /// Like [`DeaPool::wait_for_any`], for stagers.
     /// Refuses an instance size no DEA could ever hold: more memory than
     /// the largest DEA offers in all is CF's AppMemoryInvalid, more disk
-    /// its AppInvalid "too much disk requested". While no DEA has said
-    /// what it offers, any size passes (placing it then says no room).
+    /// its AppInvalid "too much disk requested". Callers check the quotas
+    /// first, so a size past both gets CF's quota error. While no DEA has
+    /// said what it offers, any size passes (placing it then says no room).
     pub fn check_fits(&self, memory_mb: i64, disk_mb: i64) -> ApiResult<()> {
         let runners = self.runners.lock().expect("dea pool");
         let live = || runners.values().filter(|(_, seen)| seen.elapsed() < self.ttl).map(|(advert, _)| advert);

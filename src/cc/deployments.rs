@@ -58,8 +58,8 @@ pub async fn create(cc: &Cc, user: &CurrentUser, request: DeploymentRequest) -> 
     // The new scale must fit the quotas before anything changes.
     let instances = request.web.instances.map_or(i64::from(before.instances), i64::from);
     let memory = request.web.memory_in_mb.unwrap_or(before.memory_mb) as i64;
-    cc.deas.check_fits(memory, request.web.disk_in_mb.unwrap_or(before.disk_quota_mb) as i64)?;
     quotas::check_app(&cc.db, &before.space_guid, Some(&before.guid), memory, instances, true).await?;
+    cc.deas.check_fits(memory, request.web.disk_in_mb.unwrap_or(before.disk_quota_mb) as i64)?;
     let mut why = None;
     if let Some(guid) = &request.revision_guid {
         let revision = Revision::find(&cc.db, guid).await.map_err(|_| invalid("The revision does not exist"))?;

@@ -50,8 +50,8 @@ pub async fn change(
     let app = App::find(&cc.db, &process.app_guid).await?;
     let memory = changes.memory.unwrap_or(process.memory_mb as i64);
     let instances = changes.instances.unwrap_or(process.instances as i64);
-    cc.deas.check_fits(memory, changes.disk_quota.unwrap_or(process.disk_quota_mb as i64))?;
     quotas::check_app(&cc.db, &app.space_guid, Some(&process.guid), memory, instances, app.is_started()).await?;
+    cc.deas.check_fits(memory, changes.disk_quota.unwrap_or(process.disk_quota_mb as i64))?;
     Process::update(&cc.db, &process.guid, &changes).await?;
     let metadata = json!({"process_guid": process.guid, "process_type": process.kind, "request": request});
     let kind = if changes.instances.is_some() || changes.memory.is_some() || changes.disk_quota.is_some() {
