@@ -64,12 +64,23 @@ impl AccessLog {
         Ok(AccessLog { lines })
     }
 
-    pub fn record(&self, e: &Entry) {
+    /// Appends one line (from [`Entry::line`]).
+    pub fn write(&self, mut line: String) {
+        line.push('\n');
+        let _ = self.lines.send(line);
+    }
+}
+
+impl Entry<'_> {
+    /// The request as gorouter's access log line (no newline): what the
+    /// access log and the app's `[RTR]` log lines say.
+    pub fn line(&self) -> String {
+        let e = self;
         let time = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
         let optional = |v: Option<&str>| v.map_or("-".to_string(), |v| format!("\"{v}\""));
-        let line = format!(
+        format!(
             "{host} - [{time}] \"{method} {path} {version:?}\" {status} \"{referer}\" \"{agent}\" \"{client}\" {backend} \
-             x_forwarded_for:\"{forwarded}\" vcap_request_id:\"{id}\" response_time:{seconds:.6} app_id:{app} app_index:{index}\n",
+             x_forwarded_for:\"{forwarded}\" vcap_request_id:\"{id}\" response_time:{seconds:.6} app_id:{app} app_index:{index}",
             host = e.host,
             method = e.method,
             path = e.path,
@@ -84,7 +95,6 @@ impl AccessLog {
             seconds = e.seconds,
             app = optional(e.app),
             index = e.index.map_or("-".to_string(), |i| format!("\"{i}\"")),
-        );
-        let _ = self.lines.send(line);
+        )
     }
 }

@@ -19,6 +19,7 @@
 //! without a loopback connection.
 
 mod access_log;
+mod app_logs;
 mod route_services;
 mod table;
 
@@ -47,6 +48,7 @@ use crate::protocol::messages::{RouteRegistration, RouteRegistrations, RouterSta
 use crate::protocol::{INSTANCE_GONE, INSTANCE_ID};
 use crate::runtime::http::LocalHttpApps;
 use access_log::AccessLog;
+use app_logs::AppLogs;
 use route_services::RouteServices;
 pub use table::RoutingTable;
 
@@ -64,6 +66,8 @@ pub struct Router {
     table: RoutingTable,
     client: Client<HttpConnector, ProxyBody>,
     access_log: Option<AccessLog>,
+    /// `[RTR]` lines for the apps' log streams.
+    app_logs: AppLogs,
     /// The instances served in this process, which get requests in memory.
     in_process: Option<LocalHttpApps>,
     route_services: RouteServices,
@@ -95,6 +99,7 @@ impl Router {
                 connector
             }),
             access_log,
+            app_logs: AppLogs::start(bus.clone()),
             in_process: config.router_in_process.then_some(local_apps),
             route_services: RouteServices::new(config.route_services_secret.as_deref()),
         });
@@ -244,9 +249,10 @@ impl Router {
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             splice_upgrade(client_upgrade, &mut response);
         }
-        if let Some(log) = &self.access_log {
-            let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            log.record(&access_log::Entry {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        let app = backend.as_ref().and_then(|b| b.app.as_deref());
+        if self.access_log.is_some() || app.is_some() {
+            let line = access_log::Entry {
                 host: &host,
                 method: parts.method.as_str(),
                 path: &path,
@@ -259,9 +265,16 @@ impl Router {
                 forwarded_for: &forwarded,
                 request_id: &request_id,
                 seconds: began.elapsed().as_secs_f64(),
-                app: backend.as_ref().and_then(|b| b.app.as_deref()),
+                app,
                 index: backend.as_ref().and_then(|b| b.index),
-            });
+            }
+            .line();
+            if let Some(app) = app {
+                self.app_logs.send(app, backend.as_ref().and_then(|b| b.index), line.clone());
+            }
+            if let Some(log) = &self.access_log {
+                log.write(line);
+            }
         }
         response
     }
