@@ -36,7 +36,8 @@ async fn requests_through_the_router_are_rtr_lines_of_the_app_s_log() {
     let (p, g) = (&platform, &guid);
     let lines: Vec<Value> = eventually("six RTR lines", Duration::from_secs(10), || async move {
         let recent = p.get(&format!("/v2/apps/{g}/logs")).await;
-        let rtr: Vec<Value> = recent.as_array().unwrap().iter().filter(|l| l["source_type"] == "RTR").cloned().collect();
+        let rtr: Vec<Value> =
+            recent.as_array().unwrap().iter().filter(|l| l["source_type"] == "RTR").cloned().collect();
         (rtr.len() >= 6).then_some(rtr)
     })
     .await;
