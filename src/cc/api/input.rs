@@ -30,20 +30,15 @@ pub fn name_problem(name: &str) -> Option<String> {
 
 /// A parse error if any string in the body (a key or a value) holds a NUL.
 pub fn without_nul(value: &Value) -> Result<(), ApiError> {
-    let holds_nul = |text: &str| text.contains('\0');
-    let found = match value {
-        Value::String(text) => holds_nul(text),
-        Value::Array(items) => return items.iter().try_for_each(without_nul),
-        Value::Object(map) => {
-            if map.keys().any(|key| holds_nul(key)) {
-                true
-            } else {
-                return map.values().try_for_each(without_nul);
-            }
+    fn holds_nul(value: &Value) -> bool {
+        match value {
+            Value::String(text) => text.contains('\0'),
+            Value::Array(items) => items.iter().any(holds_nul),
+            Value::Object(map) => map.iter().any(|(key, value)| key.contains('\0') || holds_nul(value)),
+            _ => false,
         }
-        _ => false,
-    };
-    if found { Err(ApiError::parse("strings must not contain NUL characters")) } else { Ok(()) }
+    }
+    if holds_nul(value) { Err(ApiError::parse("strings must not contain NUL characters")) } else { Ok(()) }
 }
 
 /// Around every request: a path naming something with a NUL in it
