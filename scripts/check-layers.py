@@ -33,6 +33,7 @@ SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
 
 # Lowest first. A module may import only modules of lower layers.
 LAYERS = [
+    ["metrics", "tls"],  # what every process serves: its metrics, its TLS listeners
     ["write_aside", "file_cache", "ccdb", "protocol", "bus", "blobstore"],
     ["runtime", "lifecycle"],
     ["config"],

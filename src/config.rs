@@ -14,6 +14,8 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 pub use crate::lifecycle::policy::CrashPolicy;
+pub use crate::tls::CertificateFiles;
+use crate::tls::{Certificates, LocalAuthority};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -27,6 +29,16 @@ pub struct Config {
     pub cc_listen: SocketAddr,
     /// The router listens here.
     pub router_listen: SocketAddr,
+    /// The router also serves HTTPS here (`wf up`: 127.0.0.1:8443; off
+    /// when unset, or `null` under `wf up`).
+    pub router_tls_listen: Option<SocketAddr>,
+    /// The router's certificates, picked by the client's SNI name (the
+    /// first for a name none covers). None: certificates issued by the
+    /// platform's own authority, made once and kept in
+    /// `<data_dir>/tls/ca.crt` for clients to trust.
+    pub router_tls_certificates: Vec<CertificateFiles>,
+    /// Given, the CC and UAA serve HTTPS only, with this certificate.
+    pub cc_tls_certificate: Option<CertificateFiles>,
     /// The URL clients use to reach the CC (advertised in /v2/info).
     pub external_url: Option<String>,
     /// The seeded shared domain. `localhost` works without DNS: every
@@ -99,6 +111,9 @@ pub struct Config {
     pub broker_max_poll_minutes: u64,
     /// Seconds a broker may take to answer one request (CF's name).
     pub broker_client_timeout_seconds: u64,
+    /// Accept any certificate from a broker served over HTTPS (CF's
+    /// `skip_cert_verify`), for brokers with self-signed ones.
+    pub broker_skip_ssl_validation: bool,
     /// The PostgreSQL server (an admin's URL) the built-in `postgresql`
     /// broker makes databases on; without it the broker role is off.
     pub postgresql_broker_url: Option<String>,
@@ -116,6 +131,10 @@ pub struct Config {
     /// `<data_dir>/broker-password`; set it when CC and broker do not share
     /// a data dir).
     pub broker_password: Option<String>,
+    /// Where the process serves `GET /metrics` on a port of its own (for
+    /// a DEA's or a health manager's; the CC and the router serve it on
+    /// their ports too).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -127,6 +146,9 @@ impl Default for Config {
             blobstore_url: None,
             cc_listen: "127.0.0.1:8181".parse().expect("valid address"),
             router_listen: "127.0.0.1:8080".parse().expect("valid address"),
+            router_tls_listen: None,
+            router_tls_certificates: Vec::new(),
+            cc_tls_certificate: None,
             external_url: None,
             app_domain: "localhost".into(),
             dea_host: "127.0.0.1".into(),
@@ -151,6 +173,7 @@ impl Default for Config {
             broker_poll_interval_ms: 1000,
             broker_max_poll_minutes: 10080,
             broker_client_timeout_seconds: 60,
+            broker_skip_ssl_validation: false,
             postgresql_broker_url: None,
             broker_listen: "127.0.0.1:8282".parse().expect("valid address"),
             broker_url: None,
@@ -158,13 +181,20 @@ impl Default for Config {
             login_lockout_within_seconds: 300,
             login_lockout_seconds: 300,
             broker_password: None,
+            metrics_listen: None,
         }
     }
 }
 
 impl Config {
-    /// Reads the YAML file (if any), then applies `WF_*` overrides.
-    pub fn load(file: Option<&Path>) -> Result<Config> {
+    /// What `wf up` sets beyond the defaults, which the file and `WF_*`
+    /// variables override: a whole platform on one machine serves HTTPS
+    /// too.
+    pub const UP_PRESETS: &[(&str, &str)] = &[("router_tls_listen", "127.0.0.1:8443")];
+
+    /// Reads the YAML file (if any) over `presets`, then applies `WF_*`
+    /// overrides.
+    pub fn load(file: Option<&Path>, presets: &[(&str, &str)]) -> Result<Config> {
         let mut value = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -174,6 +204,12 @@ impl Config {
             None => serde_yaml::Value::Mapping(Default::default()),
         };
         let map = value.as_mapping_mut().context("the config file must be a YAML mapping")?;
+        for (key, val) in presets {
+            let key = serde_yaml::Value::String(key.to_string());
+            if !map.contains_key(&key) {
+                map.insert(key, serde_yaml::Value::String(val.to_string()));
+            }
+        }
         for (key, val) in std::env::vars() {
             if let Some(name) = key.strip_prefix("WF_") {
                 let name = name.to_ascii_lowercase();
@@ -261,7 +297,25 @@ impl Config {
     }
 
     pub fn external_url(&self) -> String {
-        self.external_url.clone().unwrap_or_else(|| format!("http://{}", self.cc_listen))
+        let scheme = if self.cc_tls_certificate.is_some() { "https" } else { "http" };
+        self.external_url.clone().unwrap_or_else(|| format!("{scheme}://{}", self.cc_listen))
+    }
+
+    /// The router's HTTPS certificates: configured, else issued by the
+    /// platform's own authority (kept in `<data_dir>/tls/`) for the app
+    /// domain's names and `localhost`'s, and for the router's address to
+    /// clients naming none.
+    pub fn router_certificates(&self) -> Result<Certificates> {
+        if !self.router_tls_certificates.is_empty() {
+            return Ok(Certificates::Files(self.router_tls_certificates.clone()));
+        }
+        let mut domains = vec![self.app_domain.to_ascii_lowercase(), "localhost".to_string()];
+        domains.dedup();
+        let mut default_names = domains.clone();
+        default_names
+            .extend(self.router_tls_listen.map(|a| a.ip()).filter(|ip| !ip.is_unspecified()).map(|ip| ip.to_string()));
+        let authority = LocalAuthority::open(&self.data_dir.join("tls"), domains, default_names)?;
+        Ok(Certificates::Local(Box::new(authority)))
     }
 }
 
@@ -273,6 +327,9 @@ const FIELDS: &[&str] = &[
     "blobstore_url",
     "cc_listen",
     "router_listen",
+    "router_tls_listen",
+    "router_tls_certificates",
+    "cc_tls_certificate",
     "external_url",
     "app_domain",
     "dea_host",
@@ -296,6 +353,7 @@ const FIELDS: &[&str] = &[
     "broker_poll_interval_ms",
     "broker_max_poll_minutes",
     "broker_client_timeout_seconds",
+    "broker_skip_ssl_validation",
     "postgresql_broker_url",
     "broker_listen",
     "broker_url",
@@ -303,6 +361,7 @@ const FIELDS: &[&str] = &[
     "login_lockout_after_failures",
     "login_lockout_within_seconds",
     "login_lockout_seconds",
+    "metrics_listen",
 ];
 
 fn absolute(path: &Path) -> PathBuf {

@@ -10,7 +10,9 @@
 //! share what they say to each other ([`protocol`]: every bus subject and
 //! message, the VCAP_* shapes, the stack, limits), the message [`bus`], the
 //! [`blobstore`] and the CC database ([`ccdb`]); what both the CC and the
-//! HM know of instances is in [`lifecycle`]. [`server`] wires whichever
+//! HM know of instances is in [`lifecycle`]. Every process serves its
+//! Prometheus [`metrics`] (each role keeps its own), and HTTPS through
+//! [`tls`]. [`server`] wires whichever
 //! roles a process runs, [`deployment`] runs many such processes from one
 //! manifest, [`bench`](mod@bench) measures them, and [`cli`] is the `wf` client.
 //! `scripts/check-layers.py` keeps the layers so.
@@ -28,8 +30,10 @@ pub mod deployment;
 pub mod file_cache;
 pub mod hm;
 pub mod lifecycle;
+pub mod metrics;
 pub mod protocol;
 pub mod router;
 pub mod runtime;
 pub mod server;
+pub mod tls;
 pub mod write_aside;

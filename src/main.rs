@@ -5,17 +5,25 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Parser;
-use wasmfoundry::cli::args::{Bench, Command, GuestArgs, PushFlags, ServerArgs, Wasm, Wf};
+use wasmfoundry::cli::args::{Bench, Command, GuestArgs, PushFlags, Wasm, Wf};
+use wasmfoundry::config::Config;
 use wasmfoundry::server::{Platform, Role};
 use wasmfoundry::{bench, cli};
 
-async fn serve(args: ServerArgs, roles: &[Role]) -> Result<()> {
-    let platform = Platform::start(args.config()?, roles).await?;
-    if let Some(cc) = platform.cc_address {
-        println!("Cloud Controller API: http://{cc}   (wf login -a http://{cc} -u admin -p <password>)");
+async fn serve(config: Config, roles: &[Role]) -> Result<()> {
+    let platform = Platform::start(config, roles).await?;
+    if let Some(api) = &platform.cc_url {
+        let skip = if api.starts_with("https:") { " --skip-ssl-validation" } else { "" };
+        println!("Cloud Controller API: {api}   (wf login -a {api}{skip} -u admin -p <password>)");
     }
     if let Some(router) = platform.router_address {
         println!("Router:               http://{router}   (apps at http://<app>.localhost:{})", router.port());
+    }
+    if let Some(router) = platform.router_tls_address {
+        println!("Router (HTTPS):       https://{router}   (apps at https://<app>.localhost:{})", router.port());
+    }
+    if let Some(metrics) = platform.metrics_address {
+        println!("Metrics:              http://{metrics}/metrics");
     }
     if platform.dea.is_some() {
         println!("DEA:                  running");
@@ -104,10 +112,13 @@ async fn main() {
         die_on_closed_pipe();
     }
     let result = match command {
-        Command::Up(args) => serve(args, &Role::ALL).await,
-        Command::Server { roles, args } => match Role::parse_list(&roles) {
-            Ok(roles) => serve(args, &roles).await,
+        Command::Up(args) => match args.config(Config::UP_PRESETS) {
+            Ok(config) => serve(config, &Role::ALL).await,
             Err(e) => Err(e),
+        },
+        Command::Server { roles, args } => match (Role::parse_list(&roles), args.config(&[])) {
+            (Ok(roles), Ok(config)) => serve(config, &roles).await,
+            (Err(e), _) | (_, Err(e)) => Err(e),
         },
         Command::Deploy { file, dir } => deploy(&file, &dir).await,
         Command::CreateServiceBroker { name, username, password, url, space_scoped } => {
@@ -130,8 +141,9 @@ async fn main() {
         Command::DisableServiceAccess { service, plan, org } => {
             cli::brokers::set_access(&service, plan.as_deref(), org.as_deref(), false).await
         }
-        Command::Login { api, username, password, org, space } => {
-            cli::login::login(&api, &username, &password, org.as_deref(), space.as_deref()).await
+        Command::Login { api, username, password, org, space, skip_ssl_validation } => {
+            let target = cli::login::Target { api: &api, skip_ssl_validation };
+            cli::login::login(target, &username, &password, org.as_deref(), space.as_deref()).await
         }
         Command::Push { name, flags } => push(name, flags).await,
         Command::Apps => cli::apps::apps().await,

@@ -16,6 +16,7 @@ use crate::dea::{Dea, DeaRef};
 use crate::hm::HealthManager;
 use crate::router::Router;
 use crate::runtime::http::LocalHttpApps;
+use crate::tls;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -47,7 +48,13 @@ impl Role {
 /// The roles running in this process.
 pub struct Platform {
     pub cc_address: Option<SocketAddr>,
+    /// Where clients reach the CC (`https://` when it serves TLS).
+    pub cc_url: Option<String>,
     pub router_address: Option<SocketAddr>,
+    /// Where the router serves HTTPS, when it does.
+    pub router_tls_address: Option<SocketAddr>,
+    /// Where `GET /metrics` is served apart from the CC and router.
+    pub metrics_address: Option<SocketAddr>,
     /// Where the built-in postgresql broker listens, when it runs.
     pub broker_address: Option<SocketAddr>,
     pub dea: Option<DeaRef>,
@@ -65,7 +72,10 @@ impl Platform {
         let blobstore = Blobstore::open(&config.blobstore_url())?;
         let mut platform = Platform {
             cc_address: None,
+            cc_url: None,
             router_address: None,
+            router_tls_address: None,
+            metrics_address: None,
             broker_address: None,
             dea: None,
             tasks: Vec::new(),
@@ -80,12 +90,29 @@ impl Platform {
         if let Some(listener) = &cc_listener {
             config.cc_listen = listener.local_addr()?;
             platform.cc_address = Some(config.cc_listen);
+            platform.cc_url = Some(config.external_url());
         }
         if roles.contains(&Role::Router) {
             let listener = bind(config.router_listen, "the router").await?;
             config.router_listen = listener.local_addr()?;
             platform.router_address = Some(config.router_listen);
-            platform.tasks.push(Router::start(&config, bus.clone(), listener, platform.local_apps.clone()).await?);
+            let tls_listener = match config.router_tls_listen {
+                Some(address) => {
+                    let listener = bind(address, "the router's HTTPS").await?;
+                    config.router_tls_listen = Some(listener.local_addr()?);
+                    platform.router_tls_address = config.router_tls_listen;
+                    let tls_config = tls::server_config(config.router_certificates()?)?;
+                    Some(tls::Listener::new(listener, tls_config)?)
+                }
+                None => None,
+            };
+            let router = Router::start(&config, bus.clone(), listener, tls_listener, platform.local_apps.clone());
+            platform.tasks.push(router.await?);
+        }
+        if let Some(address) = config.metrics_listen {
+            let listener = bind(address, "the metrics endpoint").await?;
+            platform.metrics_address = Some(listener.local_addr()?);
+            platform.tasks.push(tokio::spawn(crate::metrics::serve(listener)));
         }
         if roles.contains(&Role::Broker)
             && let Some(url) = config.postgresql_broker_url.clone()
@@ -99,11 +126,13 @@ impl Platform {
             let cc = CloudController::start(config.clone(), bus.clone(), blobstore.clone()).await?;
             platform.tasks.extend(cc.background.lock().expect("background tasks").drain(..));
             let app = crate::cc::api::router(cc);
-            platform.tasks.push(tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
-                    tracing::error!("the Cloud Controller stopped: {e}");
+            platform.tasks.push(match &config.cc_tls_certificate {
+                Some(certificate) => {
+                    let tls_config = tls::server_config(tls::Certificates::Files(vec![certificate.clone()]))?;
+                    tokio::spawn(serve_cc(tls::Listener::new(listener, tls_config)?, app))
                 }
-            }));
+                None => tokio::spawn(serve_cc(listener, app)),
+            });
         }
         if roles.contains(&Role::Hm) {
             platform.tasks.push(HealthManager::start(config.clone(), bus.clone()).await?);
@@ -134,6 +163,17 @@ impl Platform {
         for task in self.tasks {
             task.abort();
         }
+    }
+}
+
+/// Serves the CC's API on `listener` (plain or TLS).
+async fn serve_cc<L>(listener: L, app: axum::Router)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::error!("the Cloud Controller stopped: {e}");
     }
 }
 

@@ -102,11 +102,12 @@ async fn run(options: &DeaBench, dir: &Path) -> Result<()> {
     let mut bench = Bench::start(config.clone()).await?;
     let router_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let router_address = router_listener.local_addr()?.to_string();
-    let router = Router::start(&config, bench.bus.clone(), router_listener, bench.local_apps.clone()).await?;
+    let router = Router::start(&config, bench.bus.clone(), router_listener, None, bench.local_apps.clone()).await?;
     let remote_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let remote_address = remote_listener.local_addr()?.to_string();
     let remote = Config { router_in_process: false, ..config.clone() };
-    let remote_router = Router::start(&remote, bench.bus.clone(), remote_listener, LocalHttpApps::default()).await?;
+    let remote_router =
+        Router::start(&remote, bench.bus.clone(), remote_listener, None, LocalHttpApps::default()).await?;
 
     let mut uncached = Vec::new();
     for run in 0..options.runs {

@@ -52,6 +52,7 @@ static INBOX: AtomicU64 = AtomicU64::new(0);
 #[async_trait]
 impl MessageBus for LocalBus {
     async fn publish_raw(&self, subject: &str, reply: Option<&str>, payload: Bytes) -> Result<()> {
+        super::metrics::METRICS.published(subject);
         let message = Message { subject: subject.to_string(), reply: reply.map(str::to_string), payload };
         let mut registry = self.registry.lock().expect("bus registry");
         let mut groups: HashMap<String, Vec<usize>> = HashMap::new();

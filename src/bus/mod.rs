@@ -9,7 +9,7 @@
 //! - [`nats`]: a real NATS server through async-nats, for many machines.
 
 pub mod local;
-
+mod metrics;
 pub mod nats;
 mod subject;
 
@@ -54,12 +54,15 @@ impl Subscription {
 
     /// The next message, or `None` once the bus is gone.
     pub async fn next(&mut self) -> Option<Message> {
-        self.receiver.recv().await
+        let message = self.receiver.recv().await?;
+        metrics::METRICS.received(&message.subject);
+        Some(message)
     }
 }
 
 #[async_trait]
 pub trait MessageBus: Send + Sync {
+    /// Publishes; implementations count each message in the bus's metrics.
     async fn publish_raw(&self, subject: &str, reply: Option<&str>, payload: Bytes) -> Result<()>;
     /// Subscribes to a subject pattern; with a queue group, each message
     /// goes to one member of the group only.

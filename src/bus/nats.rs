@@ -1,5 +1,7 @@
 //! The bus over a real NATS server (async-nats), for roles on many machines.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -8,6 +10,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
+use super::metrics::METRICS;
 use super::{Message, MessageBus, Subscription};
 
 pub struct NatsBus {
@@ -20,18 +23,35 @@ impl NatsBus {
     /// half a second apart (the client's default backs off to 4 s), so the
     /// platform is whole again moments after a nats-server restart.
     pub async fn connect(url: &str) -> Result<Self> {
+        // Whether the connection was lost since it was last made.
+        let lost = Arc::new(AtomicBool::new(false));
         let client = async_nats::ConnectOptions::new()
             .reconnect_delay_callback(|attempts| Duration::from_millis((attempts as u64 * 50).min(500)))
-            .event_callback(|event| async move {
-                match event {
-                    async_nats::Event::Disconnected => tracing::warn!("lost the NATS server; reconnecting"),
-                    async_nats::Event::Connected => tracing::info!("connected to the NATS server"),
-                    _ => {}
+            .event_callback(move |event| {
+                let lost = lost.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Disconnected => {
+                            tracing::warn!("lost the NATS server; reconnecting");
+                            lost.store(true, Ordering::Relaxed);
+                            METRICS.disconnects.inc();
+                            METRICS.connected.set(0);
+                        }
+                        async_nats::Event::Connected => {
+                            tracing::info!("connected to the NATS server");
+                            if lost.swap(false, Ordering::Relaxed) {
+                                METRICS.reconnects.inc();
+                            }
+                            METRICS.connected.set(1);
+                        }
+                        _ => {}
+                    }
                 }
             })
             .connect(url)
             .await
             .with_context(|| format!("connecting to NATS at {url}"))?;
+        METRICS.connected.set(1);
         Ok(NatsBus { client })
     }
 }
@@ -48,6 +68,7 @@ impl Drop for AbortOnDrop {
 #[async_trait]
 impl MessageBus for NatsBus {
     async fn publish_raw(&self, subject: &str, reply: Option<&str>, payload: Bytes) -> Result<()> {
+        METRICS.published(subject);
         match reply {
             Some(reply) => self.client.publish_with_reply(subject.to_string(), reply.to_string(), payload).await?,
             None => self.client.publish(subject.to_string(), payload).await?,

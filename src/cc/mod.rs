@@ -17,6 +17,7 @@ pub mod error;
 pub mod health_respondent;
 pub mod logs;
 pub mod membership;
+pub mod metrics;
 pub mod model;
 pub mod osb;
 pub mod packages;
@@ -62,6 +63,8 @@ pub struct CloudController {
     /// What the DEAs run, from their heartbeats.
     pub actual: Arc<ActualState>,
     pub logs: logs::AppLogs,
+    /// The one client every request to a service broker goes through.
+    pub broker_client: reqwest::Client,
     /// The CC's own loops (the broker poller, the built-in broker's
     /// registration), for whoever runs the CC to stop with it.
     pub background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -82,6 +85,7 @@ impl CloudController {
             deas: dea_pool::DeaPool::new(config.dea_timeout()),
             actual: Arc::new(ActualState::new(config.dea_timeout())),
             logs: logs::AppLogs::default(),
+            broker_client: osb::client::http_client(&config)?,
             background: Default::default(),
             config,
             db,

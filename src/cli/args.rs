@@ -88,6 +88,9 @@ pub enum Command {
         org: Option<String>,
         #[arg(short = 's', long = "space")]
         space: Option<String>,
+        /// Accept the API's certificate unchecked (one self-signed, as `wf up`'s).
+        #[arg(long = "skip-ssl-validation")]
+        skip_ssl_validation: bool,
     },
     /// Push an app (or every app of a manifest): create it, upload its files, stage and start it.
     Push {
@@ -475,8 +478,9 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
-    pub fn config(self) -> Result<Config> {
-        let mut config = Config::load(self.config.as_deref())?;
+    /// The config: the file over `presets` (see [`Config::load`]), then flags.
+    pub fn config(self, presets: &[(&str, &str)]) -> Result<Config> {
+        let mut config = Config::load(self.config.as_deref(), presets)?;
         if let Some(v) = self.data_dir {
             config.data_dir = v;
         }

@@ -24,12 +24,13 @@ pub enum Payload {
 }
 
 impl Client {
-    pub fn new(session: Session) -> Client {
-        Client { http: reqwest::Client::new(), session }
+    pub fn new(session: Session) -> Result<Client> {
+        let http = reqwest::Client::builder().danger_accept_invalid_certs(session.skip_ssl_validation).build()?;
+        Ok(Client { http, session })
     }
 
     pub fn load() -> Result<Client> {
-        Ok(Client::new(Session::load()?))
+        Client::new(Session::load()?)
     }
 
     pub fn http(&self) -> &reqwest::Client {

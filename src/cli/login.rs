@@ -1,6 +1,8 @@
-//! `wf login -a API -u USER -p PASSWORD [-o ORG] [-s SPACE]`: the cf CLI's
-//! `cf login`: fetch /v2/info, get tokens with the password grant, target
-//! the org and space (given, or the only one there is).
+//! `wf login -a API -u USER -p PASSWORD [-o ORG] [-s SPACE]
+//! [--skip-ssl-validation]`: the cf CLI's `cf login`: fetch /v2/info, get
+//! tokens with the password grant, target the org and space (given, or the
+//! only one there is). An HTTPS API whose certificate is not trusted is
+//! refused, as the cf CLI refuses it, unless told to skip the check.
 
 use anyhow::{Result, bail};
 use serde_json::Value;
@@ -8,10 +10,24 @@ use serde_json::Value;
 use super::client::{Client, q};
 use super::session::Session;
 
-pub async fn login(api: &str, username: &str, password: &str, org: Option<&str>, space: Option<&str>) -> Result<()> {
-    let api = api.trim_end_matches('/').to_string();
-    let mut client = Client::new(Session { api: api.clone(), ..Default::default() });
-    let info: Value = client.http().get(format!("{api}/v2/info")).send().await?.error_for_status()?.json().await?;
+/// The API to log in to, and whether its certificate is checked.
+pub struct Target<'a> {
+    pub api: &'a str,
+    pub skip_ssl_validation: bool,
+}
+
+pub async fn login(
+    target: Target<'_>,
+    username: &str,
+    password: &str,
+    org: Option<&str>,
+    space: Option<&str>,
+) -> Result<()> {
+    let api = target.api.trim_end_matches('/').to_string();
+    let session = Session { api: api.clone(), skip_ssl_validation: target.skip_ssl_validation, ..Default::default() };
+    let mut client = Client::new(session)?;
+    let info = client.http().get(format!("{api}/v2/info")).send().await.map_err(|e| untrusted(&api, e))?;
+    let info: Value = info.error_for_status()?.json().await?;
     let auth = info["authorization_endpoint"].as_str().unwrap_or(&api).to_string();
     println!("API endpoint: {api} (API version: {})", info["api_version"].as_str().unwrap_or("?"));
     let (access, refresh) = client.password_grant(&auth, username, password).await?;
@@ -52,4 +68,17 @@ pub async fn login(api: &str, username: &str, password: &str, org: Option<&str>,
         client.session.space_name.as_deref().unwrap_or("(none)")
     );
     Ok(())
+}
+
+/// The cf CLI's words for a certificate it does not trust; other errors as they are.
+fn untrusted(api: &str, error: reqwest::Error) -> anyhow::Error {
+    let certificate = std::iter::successors(std::error::Error::source(&error), |e| e.source())
+        .any(|e| e.to_string().contains("certificate"));
+    if certificate {
+        anyhow::anyhow!(
+            "Invalid SSL Cert for {api}\nTIP: Use 'wf login --skip-ssl-validation' to continue with an insecure API endpoint"
+        )
+    } else {
+        error.into()
+    }
 }

@@ -18,6 +18,9 @@ pub struct Session {
     pub space_name: Option<String>,
     /// Where app routes are served (from /v2/info), for printing URLs.
     pub router_url: Option<String>,
+    /// The API's certificate is accepted unchecked (`--skip-ssl-validation`).
+    #[serde(default)]
+    pub skip_ssl_validation: bool,
 }
 
 fn path() -> Result<PathBuf> {

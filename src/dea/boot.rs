@@ -32,6 +32,7 @@ use super::env;
 use super::health;
 use super::instance::{Instance, Server, crash, exited, tell};
 use super::log::GuestLogs;
+use super::metrics::METRICS;
 use super::{Dea, DeaRef, app_limits, droplet};
 use crate::blobstore::{keys, sha1_hex};
 use crate::bus::BusExt;
@@ -58,6 +59,7 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
     tell(&dea, &instance, format!("Cell {} creating container for instance {}", dea.id, instance.id)).await;
     match boot(&dea, &instance).await {
         Ok(()) => {
+            METRICS.start(true);
             instance.set_state(InstanceState::Running);
             if let Err(e) = instance.register(&dea).await {
                 tracing::warn!("registering routes: {e:#}");
@@ -66,7 +68,10 @@ pub async fn start(dea: DeaRef, start: DeaStart, id: Option<String>) {
             // After the heartbeat: whoever waits on this line finds the CC knowing it.
             tell(&dea, &instance, "Container became healthy".into()).await;
         }
-        Err(e) => crash(&dea, &instance, format!("failed to start: {e:#}")).await,
+        Err(e) => {
+            METRICS.start(false);
+            crash(&dea, &instance, format!("failed to start: {e:#}")).await
+        }
     }
     // Its droplet and compiled code are cached now.
     dea.caches_changed.notify_one();

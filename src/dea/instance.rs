@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+use super::metrics::METRICS;
 use super::{Dea, disk_usage};
 use crate::bus::BusExt;
 use crate::protocol::messages::{
@@ -233,6 +234,12 @@ impl Instance {
         }
     }
 
+    /// Bytes of memory its guest uses: the most it held at once, as its
+    /// stats (`cf app`) have it.
+    pub(super) fn memory_used(&self) -> u64 {
+        self.limits.lock().expect("instance limits").as_ref().map_or(0, |limits| limits.memory.peak())
+    }
+
     /// Measures the instance's disk usage, for its stats and its quota;
     /// the crash reason when a guest whose writes are not checked is past it.
     pub fn measure_disk(&self) -> Option<String> {
@@ -320,6 +327,7 @@ pub(super) async fn crash(dea: &Dea, instance: &Instance, description: String) {
         return;
     }
     tracing::info!("instance {} of app {} crashed: {description}", instance.start.index, instance.start.droplet);
+    METRICS.crashes.inc();
     // Only the latest crash of an index is kept (a crash loop must not fill the disk).
     let earlier: Vec<Arc<Instance>> = dea
         .instances()

@@ -22,6 +22,7 @@ mod health;
 mod instance;
 mod links;
 mod log;
+mod metrics;
 mod routers;
 mod saved_instances;
 mod staging;
@@ -45,6 +46,7 @@ use crate::protocol::messages::{
 use crate::runtime::Runtime;
 use crate::runtime::http::LocalHttpApps;
 use instance::Instance;
+use metrics::METRICS;
 
 /// How often instances' disk usage is measured for their quotas.
 const DISK_SAMPLE_INTERVAL: Duration = Duration::from_secs(2);
@@ -338,6 +340,11 @@ impl Dea {
             }
         }
         let (memory, disk) = self.reserved();
+        let mb = 1024 * 1024;
+        METRICS.instances(instances.iter().map(|i| i.state()));
+        METRICS.memory_capacity.set(gauge(self.capacity.0 * mb));
+        METRICS.memory_reserved.set(gauge(memory * mb));
+        METRICS.memory_used.set(gauge(instances.iter().map(|i| i.memory_used()).sum()));
         let advert = Advertise {
             id: self.id.clone(),
             stacks: vec![crate::protocol::STACK.to_string()],
@@ -460,6 +467,11 @@ where
 }
 
 /// Bytes of files under `dir`.
+/// A count as a gauge's value.
+fn gauge(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 pub fn disk_usage(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {

@@ -15,6 +15,7 @@ use super::app_snapshot;
 use super::droplet::{self, StagingInfo};
 use super::egress::SocketPolicy;
 use super::log::GuestLogs;
+use super::metrics::METRICS;
 use super::{DeaRef, app_limits, env};
 use crate::blobstore::package;
 use crate::blobstore::{keys, sha1_hex};
@@ -25,6 +26,7 @@ use crate::runtime::guest::LogStream;
 
 /// Runs one staging task and sends its replies to `reply_to`.
 pub async fn stage(dea: DeaRef, request: StagingRequest, reply_to: String) {
+    let began = Instant::now();
     let memory = request.start_message.limits.memory_mb;
     *dea.staging_memory.lock().expect("staging memory") += memory;
     let work = dea.dir.join("staging").join(&request.task_id);
@@ -45,6 +47,7 @@ pub async fn stage(dea: DeaRef, request: StagingRequest, reply_to: String) {
         }
         Err(e) => Err(error("StagingError", format!("{e:#}"))),
     };
+    METRICS.staging(outcome.is_ok(), began.elapsed().as_secs_f64());
     let reply = match outcome {
         Ok(reply) => reply,
         Err(e) => {

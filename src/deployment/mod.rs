@@ -102,7 +102,7 @@ impl Manifest {
                 let config_file = base.join("config.yml");
                 std::fs::write(&config_file, serde_yaml::to_string(&properties)?)?;
                 // Fail now, not in a restart loop, on a config wf refuses.
-                crate::config::Config::load(Some(&config_file)).with_context(|| format!("job {name}"))?;
+                crate::config::Config::load(Some(&config_file), &[]).with_context(|| format!("job {name}"))?;
                 out.push(JobInstance {
                     name,
                     roles: job.roles.join(","),
@@ -142,7 +142,7 @@ mod tests {
         .unwrap();
         let instances = Manifest::read(&file).unwrap().instances(&dir.path().join("d")).unwrap();
         assert_eq!(instances.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["router/0", "router/1"]);
-        let config = crate::config::Config::load(Some(&instances[1].config_file)).unwrap();
+        let config = crate::config::Config::load(Some(&instances[1].config_file), &[]).unwrap();
         assert_eq!(config.router_listen.to_string(), "127.0.0.1:8081");
         assert_eq!(config.bus_url, "nats://127.0.0.1:4222");
         assert!(config.data_dir.ends_with("d/router/1/data"));

@@ -19,6 +19,7 @@
 //! the lease go to one that is not.
 
 mod lease;
+mod metrics;
 mod plan;
 
 use std::collections::HashMap;
@@ -33,7 +34,8 @@ use crate::bus::{Bus, BusExt};
 use crate::config::Config;
 use crate::lifecycle::actual::{self, ActualState};
 use crate::lifecycle::{crashes, desired};
-use crate::protocol::messages::{HealthStart, HealthStartReply, HealthStop, subjects};
+use crate::protocol::messages::{HealthStart, HealthStartReply, HealthStop, InstanceState, subjects};
+use metrics::METRICS;
 
 /// How long the CC has to answer a `health.start`.
 const START_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -94,10 +96,13 @@ impl HealthManager {
         // An HM that does not hear the DEAs (just started, or cut off from
         // the bus) neither acts nor holds the lease: another one may.
         if self.actual.heard_for() < 2 * self.config.heartbeat_interval() {
+            METRICS.acting.set(0);
             return Ok(());
         }
         let lease_ttl = 3 * self.config.heartbeat_interval();
-        if !lease::hold(&self.db, &self.id, lease_ttl).await? {
+        let acting = lease::hold(&self.db, &self.id, lease_ttl).await?;
+        METRICS.acting.set(i64::from(acting));
+        if !acting {
             return Ok(());
         }
         // Actual state first: an instance in it was desired before this read.
@@ -131,6 +136,13 @@ impl HealthManager {
             now,
             pending: &is_pending,
         });
+        let wanted = desired.values().filter(|d| d.started && d.staged).map(|d| i64::from(d.instances)).sum();
+        METRICS.desired.set(wanted);
+        let live = |r: &&actual::Reported| matches!(r.instance.state, InstanceState::Starting | InstanceState::Running);
+        METRICS.actual.set(reported.iter().filter(live).count() as i64);
+        METRICS.acted("clear_crashes", plan.cleared.len());
+        METRICS.acted("stop", plan.stops.values().map(Vec::len).sum());
+        METRICS.acted("start", plan.starts.values().map(Vec::len).sum());
         for (app, index) in &plan.cleared {
             crashes::clear(&self.db, app, *index).await?;
         }

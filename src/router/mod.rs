@@ -11,6 +11,9 @@
 //! X-Forwarded-For/Proto and X-Vcap-Request-Id, passes websockets through,
 //! sends a route's requests through its route service first
 //! ([`route_services`]) and writes an access log. Routers share nothing: run as many as you like.
+//! It serves HTTPS too, on a port of its own ([`crate::tls`]): the same
+//! routes, with `X-Forwarded-Proto: https`. `GET /metrics` on a host no
+//! route has (its own address) is its Prometheus metrics ([`metrics`]).
 //! Every request names its instance (`X-Cf-InstanceId`), which a DEA's
 //! gateway serves it by; an answer that the instance is not there any more
 //! is taken as a refused connection. An instance served by a DEA in the
@@ -20,6 +23,7 @@
 
 mod access_log;
 mod app_logs;
+mod metrics;
 mod route_services;
 mod table;
 
@@ -29,6 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use axum::serve::{Listener, ListenerExt};
 use bytes::Bytes;
 use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
 use http_body_util::{BodyExt, Empty, Full};
@@ -40,7 +45,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::bus::{Bus, BusExt};
 use crate::config::Config;
@@ -49,6 +54,7 @@ use crate::protocol::{INSTANCE_GONE, INSTANCE_ID};
 use crate::runtime::http::LocalHttpApps;
 use access_log::AccessLog;
 use app_logs::AppLogs;
+use metrics::METRICS;
 use route_services::RouteServices;
 pub use table::RoutingTable;
 
@@ -74,13 +80,15 @@ pub struct Router {
 }
 
 impl Router {
-    /// Listens on the bus and serves on `listener` until the task is dropped.
-    /// Instances listed in `local_apps` get their requests in memory
-    /// (unless `router_in_process` is off).
+    /// Listens on the bus and serves on `listener` (and HTTPS on
+    /// `tls_listener`) until the task is dropped. Instances listed in
+    /// `local_apps` get their requests in memory (unless
+    /// `router_in_process` is off).
     pub async fn start(
         config: &Config,
         bus: Bus,
         listener: TcpListener,
+        tls_listener: Option<crate::tls::Listener>,
         local_apps: LocalHttpApps,
     ) -> Result<tokio::task::JoinHandle<()>> {
         let log_file = config.data_dir.join("router").join("access.log");
@@ -150,13 +158,21 @@ impl Router {
             let mut timer = tokio::time::interval((prune_threshold / 4).max(Duration::from_millis(250)));
             loop {
                 timer.tick().await;
-                pruner.table.prune(prune_threshold);
+                let routes = pruner.table.prune(prune_threshold);
+                METRICS.routes.set(i64::try_from(routes).unwrap_or(i64::MAX));
             }
         });
-        Ok(tokio::spawn(serve(router, listener)))
+        let plain = serve(router.clone(), listener.tap_io(|tcp: &mut TcpStream| drop(tcp.set_nodelay(true))), false);
+        Ok(tokio::spawn(async move {
+            match tls_listener {
+                Some(tls_listener) => drop(tokio::join!(plain, serve(router, tls_listener, true))),
+                None => plain.await,
+            }
+        }))
     }
 
-    async fn handle(&self, req: Request<Incoming>, client: SocketAddr) -> Response<ResponseBody> {
+    /// Answers a request that came to `client` over HTTPS or not.
+    async fn handle(&self, req: Request<Incoming>, client: SocketAddr, https: bool) -> Response<ResponseBody> {
         let began = Instant::now();
         let (mut parts, body) = req.into_parts();
         let host = parts
@@ -170,6 +186,9 @@ impl Router {
             .unwrap_or_default()
             .to_string();
         let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+        if parts.uri.path() == "/metrics" && self.table.lookup(&host, "/metrics").is_none() {
+            return answer(StatusCode::OK, crate::metrics::MEDIA_TYPE, crate::metrics::render());
+        }
         let forwarded = match parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
             Some(earlier) => format!("{earlier}, {}", client.ip()),
             None => client.ip().to_string(),
@@ -181,7 +200,13 @@ impl Router {
                 headers.insert(name, value);
             }
         }
-        headers.entry("x-forwarded-proto").or_insert(HeaderValue::from_static("http"));
+        // Over HTTPS it is https whatever the client said; over HTTP a
+        // load balancer in front that ended TLS may have said so.
+        if https {
+            headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        } else {
+            headers.entry("x-forwarded-proto").or_insert(HeaderValue::from_static("http"));
+        }
         let client_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
         // Without a body a request can be sent again as it was.
         let bodiless = body.is_end_stream() && !parts.headers.contains_key(hyper::header::TRANSFER_ENCODING);
@@ -249,6 +274,7 @@ impl Router {
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             splice_upgrade(client_upgrade, &mut response);
         }
+        METRICS.request(response.status().as_u16(), began.elapsed().as_secs_f64());
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("-");
         let app = backend.as_ref().and_then(|b| b.app.as_deref());
         if self.access_log.is_some() || app.is_some() {
@@ -315,22 +341,27 @@ fn endpoint_failure(host: &str) -> Response<ResponseBody> {
 }
 
 fn text(status: StatusCode, body: String) -> Response<ResponseBody> {
+    answer(status, "text/plain; charset=utf-8", body)
+}
+
+/// The router's own answer.
+fn answer(status: StatusCode, content_type: &'static str, body: String) -> Response<ResponseBody> {
     let body = Full::new(Bytes::from(body)).map_err(|never: Infallible| match never {}).boxed_unsync();
     let mut response = Response::new(body);
     *response.status_mut() = status;
-    response.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
     response
 }
 
-async fn serve(router: Arc<Router>, listener: TcpListener) {
+/// Serves the connections of `listener`, which come over HTTPS or not.
+async fn serve<L: Listener<Addr = SocketAddr>>(router: Arc<Router>, mut listener: L, https: bool) {
     loop {
-        let Ok((stream, client)) = listener.accept().await else { continue };
-        let _ = stream.set_nodelay(true);
+        let (stream, client) = listener.accept().await;
         let router = router.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let router = router.clone();
-                async move { Ok::<_, Infallible>(router.handle(req, client).await) }
+                async move { Ok::<_, Infallible>(router.handle(req, client, https).await) }
             });
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection_with_upgrades(TokioIo::new(stream), service)

@@ -116,13 +116,15 @@ impl RoutingTable {
         routes.retain(|_, r| !r.backends.is_empty());
     }
 
-    /// Forgets backends not registered again within `threshold`.
-    pub fn prune(&self, threshold: Duration) {
+    /// Forgets backends not registered again within `threshold`; returns
+    /// how many routes are left.
+    pub fn prune(&self, threshold: Duration) -> usize {
         let mut routes = self.routes.lock().expect("routing table");
         for route in routes.values_mut() {
             route.backends.retain(|b| b.last_seen.lock().expect("backend").elapsed() < threshold);
         }
         routes.retain(|_, r| !r.backends.is_empty());
+        routes.len()
     }
 
     /// The backend for a request, and the route service its route goes

@@ -176,7 +176,17 @@ async fn unbind(
     axum::Json(json!({}))
 }
 
+/// Serves the broker on a free port of loopback; returns its URL.
 pub async fn start_broker() -> (String, Broker) {
+    let (app, broker) = broker_app();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, broker)
+}
+
+/// The broker's HTTP routes, to serve as a test needs (over TLS, say).
+pub fn broker_app() -> (axum::Router, Broker) {
     let broker = Broker::default();
     *broker.catalog.lock().unwrap() = catalog(&["small", "large", "slow"]);
     let app = axum::Router::new()
@@ -188,8 +198,5 @@ pub async fn start_broker() -> (String, Broker) {
         .route("/v2/service_instances/{id}/last_operation", get(last_operation))
         .route("/v2/service_instances/{id}/service_bindings/{binding}", put(bind).delete(unbind))
         .with_state(broker.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, broker)
+    (app, broker)
 }

@@ -199,9 +199,17 @@ impl Cluster {
     /// Starts `wf server --roles ROLES` as the process `name` (its data dir
     /// `dir/<name>`, the CC's `dir/data`), waiting for what it listens on.
     pub async fn spawn(&mut self, name: &str, roles: &str) {
+        self.spawn_with(name, roles, &[]).await
+    }
+
+    /// As [`Cluster::spawn`], with config lines of this process's own.
+    pub async fn spawn_with(&mut self, name: &str, roles: &str, own: &[(&str, &str)]) {
         let dir = self.platform.dir.path();
         let data_dir = if roles.split(',').any(|r| r == "cc") { dir.join("data") } else { dir.join(name) };
-        let config = format!("data_dir: {}\n{}", data_dir.display(), self.shared_config());
+        let mut config = format!("data_dir: {}\n{}", data_dir.display(), self.shared_config());
+        for (key, value) in own {
+            config.push_str(&format!("{key}: {value}\n"));
+        }
         self.start(name, roles, config);
         if roles.split(',').any(|r| r == "cc") {
             self.wait_for_cc(name).await;

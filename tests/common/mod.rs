@@ -95,7 +95,7 @@ impl TestPlatform {
         let database_url = config.database_url();
         let platform = Platform::start(config, &Role::ALL).await.expect("platform starts");
         TestPlatform {
-            api: format!("http://{}", platform.cc_address.unwrap()),
+            api: platform.cc_url.clone().unwrap(),
             database_url,
             router: format!("http://{}", platform.router_address.unwrap()),
             dir,
@@ -125,6 +125,18 @@ impl TestPlatform {
             platform: None,
             postgres,
         }
+    }
+
+    /// Where the router serves HTTPS, when configured to.
+    pub fn router_tls(&self) -> Option<std::net::SocketAddr> {
+        self.platform.as_ref()?.router_tls_address
+    }
+
+    /// Scrapes `{base}/metrics`: each sample's line (name and labels) and value.
+    pub async fn metrics(&self, base: &str) -> std::collections::HashMap<String, f64> {
+        let response = self.http.get(format!("{base}/metrics")).send().await.expect("a scrape");
+        assert_eq!(response.status(), 200, "GET {base}/metrics");
+        parse_metrics(&response.text().await.unwrap())
     }
 
     pub fn admin_password(&self) -> String {
@@ -426,6 +438,18 @@ macro_rules! on_both_databases {
             }
         }
     };
+}
+
+/// The samples of a scrape in the text format: `name{labels}` → value
+/// (labels as written, in the order the server wrote them).
+pub fn parse_metrics(text: &str) -> std::collections::HashMap<String, f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            Some((series.to_string(), value.parse().ok()?))
+        })
+        .collect()
 }
 
 /// The `field` of every resource of a list page, sorted.

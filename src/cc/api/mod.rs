@@ -1,8 +1,10 @@
 //! The CC's HTTP surface: CF's v2 REST API ([`v2`]), the v3 API ([`v3`]),
 //! and what sits beside both — the root and `/v2/info` documents, the UAA
 //! endpoints the cf CLI logs in with, Log Cache's read API and doppler's
-//! log endpoints. Every error is an [`ApiError`](crate::cc::error::ApiError)
-//! in CF's shape (v3's under `/v3`), unknown paths included.
+//! log endpoints, and `/metrics` (Prometheus's, unauthenticated, as
+//! gorouter's and the CC's are on CF: [`crate::cc::metrics`]). Every error
+//! is an [`ApiError`](crate::cc::error::ApiError) in CF's shape (v3's
+//! under `/v3`), unknown paths included.
 
 pub(crate) mod app_access;
 mod doppler;
@@ -19,6 +21,7 @@ use axum::routing::{get, post};
 
 use crate::cc::Cc;
 use crate::cc::error::ApiError;
+use crate::cc::metrics;
 
 pub fn router(cc: Cc) -> Router {
     let upload_limit = cc.config.max_upload_size as usize + 1024 * 1024;
@@ -37,10 +40,13 @@ pub fn router(cc: Cc) -> Router {
         .route("/apps/{guid}/recentlogs", get(doppler::recent));
     let router = v3::routes(v2::routes(router, upload_limit), upload_limit);
     router
+        .route("/metrics", get(crate::metrics::scrape))
+        .route_layer(axum::middleware::from_fn(metrics::tag_endpoint))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
         .layer(axum::middleware::from_fn_with_state(cc.clone(), v2::jobs::async_deletes))
         .layer(axum::middleware::from_fn(input::checked))
         .layer(axum::middleware::from_fn(crate::cc::v3::errors::in_v3_shape))
+        .layer(axum::middleware::from_fn(metrics::metered))
         .with_state(cc)
 }

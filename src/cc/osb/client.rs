@@ -1,8 +1,18 @@
 //! Requests to a broker, as the OSB API says: basic auth,
 //! `X-Broker-API-Version: 2.13`, and `X-Broker-API-Originating-Identity`
 //! naming the CF user who asked. A broker that cannot be reached, is too
-//! slow or refuses the credentials gives CF's error for that, with its URL;
-//! what its status codes mean is up to each operation ([`super::requests`]).
+//! slow or refuses the credentials gives CF's error for that, with its URL
+//! and why (refused, reset, DNS, TLS); what its status codes mean is up to
+//! each operation ([`super::requests`]).
+//!
+//! A CC has one HTTP client for all brokers ([`http_client`]), which keeps
+//! connections open between requests. A broker may close one it holds
+//! idle just as the CC sends on it: a request whose connection could not
+//! be made, or broke before any answer, is sent once more on a new one
+//! (OSB requests may be repeated: a broker answers a repeated provision
+//! or bind as the first). Brokers served over HTTPS must have a
+//! certificate the CC trusts, unless `broker_skip_ssl_validation` (CF's
+//! `skip_cert_verify`) is set.
 
 use std::time::Duration;
 
@@ -11,17 +21,40 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::cc::error::{ApiError, ApiResult};
+use crate::cc::metrics::{BrokerOutcome, METRICS};
 use crate::cc::model::catalog::Catalog;
+use crate::config::Config;
 
 pub const API_VERSION: &str = "2.13";
 
-/// Where a broker is, how the CC signs in to it, and how long it may take
-/// to answer (`broker_client_timeout_seconds`).
+/// Where a broker is, how the CC signs in to it, and the CC's client for
+/// brokers that asks it.
 pub struct Broker<'a> {
     pub url: &'a str,
     pub username: &'a str,
     pub password: &'a str,
-    pub timeout: Duration,
+    pub http: &'a reqwest::Client,
+}
+
+/// Longest a connection to a broker may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a connection to a broker is kept open unused: shorter than
+/// the idle timeouts of common servers (nginx's 75 s, Go's `http.Server`
+/// behind most brokers), so the CC mostly closes first.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The CC's client for brokers: its connections are reused, a broker may
+/// take `broker_client_timeout_seconds` to answer, and a certificate is
+/// checked unless `broker_skip_ssl_validation`.
+pub fn http_client(config: &Config) -> anyhow::Result<reqwest::Client> {
+    let timeout = config.broker_timeout();
+    Ok(reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .pool_idle_timeout(IDLE_TIMEOUT)
+        .danger_accept_invalid_certs(config.broker_skip_ssl_validation)
+        .build()?)
 }
 
 /// A broker's answer: its status, its body as a JSON object when it was
@@ -120,29 +153,42 @@ impl Broker<'_> {
         Catalog::parse(&Value::Object(body))
     }
 
-    /// One request; `path` includes its query.
+    /// One request; `path` includes its query. Sent again once when it
+    /// failed before the broker could have seen it.
     pub async fn send(&self, method: Method, path: &str, body: Option<&Value>, user: &str) -> Result<Reply, NoReply> {
         let url = format!("{}{path}", self.url.trim_end_matches('/'));
         let identity = base64::engine::general_purpose::STANDARD.encode(json!({"user_id": user}).to_string());
-        let mut request = reqwest::Client::new()
+        let mut request = self
+            .http
             .request(method, &url)
             .basic_auth(self.username, Some(self.password))
             .header("X-Broker-API-Version", API_VERSION)
-            .header("X-Broker-API-Originating-Identity", format!("cloudfoundry {identity}"))
-            .timeout(self.timeout);
+            .header("X-Broker-API-Originating-Identity", format!("cloudfoundry {identity}"));
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| {
+        let again = request.try_clone();
+        let response = match (request.send().await, again) {
+            (Err(e), Some(again)) if unseen(&e) => {
+                tracing::info!("sending {url} again on a new connection: {}", cause(&e));
+                METRICS.broker_request(BrokerOutcome::Retried);
+                again.send().await
+            }
+            (sent, _) => sent,
+        };
+        let response = response.map_err(|e| {
+            let cause = cause(&e);
             if e.is_timeout() {
+                METRICS.broker_request(BrokerOutcome::Timeout);
                 NoReply::Timeout(ApiError::broker(
                     "ServiceBrokerApiTimeout",
                     format!("The request to the service broker timed out: {url}"),
                 ))
             } else {
+                METRICS.broker_request(BrokerOutcome::Unreachable);
                 NoReply::Unreachable(ApiError::broker(
                     "ServiceBrokerApiUnreachable",
-                    format!("The service broker could not be reached: {url}"),
+                    format!("The service broker could not be reached: {url}: {cause}"),
                 ))
             }
         })?;
@@ -155,6 +201,7 @@ impl Broker<'_> {
             .map(Duration::from_secs);
         let text = response.text().await.unwrap_or_default();
         if status == StatusCode::UNAUTHORIZED {
+            METRICS.broker_request(BrokerOutcome::Unauthorized);
             return Err(NoReply::Unreachable(ApiError::broker(
                 "ServiceBrokerApiAuthenticationFailed",
                 format!(
@@ -162,10 +209,44 @@ impl Broker<'_> {
                 ),
             )));
         }
+        METRICS.broker_request(BrokerOutcome::Answered);
         let body = match serde_json::from_str::<Value>(&text) {
             Ok(Value::Object(map)) => Some(map),
             _ => None,
         };
         Ok(Reply { url, status, body, text, retry_after })
     }
+}
+
+/// Whether a request failed before the broker could have acted on it: no
+/// connection was made, or the connection closed or was reset before any
+/// answer (a broker closing a connection it held idle as the request went
+/// out). A timeout is not: the broker may still be at it.
+fn unseen(error: &reqwest::Error) -> bool {
+    if error.is_timeout() {
+        return false;
+    }
+    error.is_connect()
+        || sources(error).any(|source| {
+            source.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_incomplete_message)
+                || source.downcast_ref::<std::io::Error>().is_some_and(|e| {
+                    use std::io::ErrorKind::*;
+                    matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof)
+                })
+        })
+}
+
+/// Why a request failed, in the words of the layers below reqwest (the
+/// connection's, DNS's, TLS's): `tcp connect error: Connection refused`,
+/// `invalid peer certificate: UnknownIssuer`...
+fn cause(error: &reqwest::Error) -> String {
+    let mut causes: Vec<String> = sources(error).map(ToString::to_string).collect();
+    // Each layer may repeat the one below it.
+    causes.dedup();
+    if causes.is_empty() { error.to_string() } else { causes.join(": ") }
+}
+
+/// The errors beneath `error`, outermost first.
+fn sources<'a>(error: &'a reqwest::Error) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(std::error::Error::source(error), |e| e.source())
 }

@@ -22,14 +22,9 @@ use client::Broker;
 use requests::Target;
 
 impl PlanBroker {
-    /// The plan's broker, to be asked within the CC's broker timeout.
-    pub fn broker<'a>(&'a self, cc: &Cc) -> Broker<'a> {
-        Broker {
-            url: &self.url,
-            username: &self.username,
-            password: &self.password,
-            timeout: cc.config.broker_timeout(),
-        }
+    /// The plan's broker, asked through the CC's client for brokers.
+    pub fn broker<'a>(&'a self, cc: &'a Cc) -> Broker<'a> {
+        Broker { url: &self.url, username: &self.username, password: &self.password, http: &cc.broker_client }
     }
 
     /// The broker's ids for `instance` of this plan.

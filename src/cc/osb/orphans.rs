@@ -38,7 +38,7 @@ pub async fn retry_due(cc: &Cc) -> ApiResult<()> {
             url: &orphan.broker_url,
             username: &orphan.auth_username,
             password: &orphan.auth_password,
-            timeout: cc.config.broker_timeout(),
+            http: &cc.broker_client,
         };
         let path = &orphan.path;
         match broker.send(Method::DELETE, path, None, PLATFORM_USER).await {

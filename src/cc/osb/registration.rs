@@ -32,12 +32,8 @@ impl Registration {
                 return Err(ApiError::new(taken, &[value]));
             }
         }
-        let broker = Broker {
-            url: &self.url,
-            username: &self.username,
-            password: &self.password,
-            timeout: cc.config.broker_timeout(),
-        };
+        let broker =
+            Broker { url: &self.url, username: &self.username, password: &self.password, http: &cc.broker_client };
         broker.catalog(user_guid).await
     }
 
