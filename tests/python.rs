@@ -121,6 +121,32 @@ async fn vendored_packages_the_standard_library_and_the_apps_files_are_there() {
     platform.push("django", django.path(), &["-m", "64M"]).await;
     let (status, body) = request(&platform, Method::PUT, "django.localhost", "/", Some("{\"x\": 1}")).await;
     assert_eq!((status, body.as_str()), (200, "PUT {\"x\": 1}"));
+
+    // A package whose compiled speedups are optional (as markupsafe's,
+    // PyYAML's, simplejson's) runs on its pure-Python code; the staging
+    // log says what was left out.
+    let speedups = app(&[
+        (
+            "app.py",
+            "from markup import escape\n\ndef app(environ, start_response):\n\
+             \x20   start_response('200 OK', [('Content-Type', 'text/plain')])\n\
+             \x20   return [escape('<b>').encode()]\n",
+        ),
+        (
+            "vendor/markup/__init__.py",
+            "try:\n    from ._speedups import escape\nexcept ImportError:\n    from ._native import escape\n",
+        ),
+        ("vendor/markup/_native.py", "def escape(s):\n    return s.replace('<', '&lt;').replace('>', '&gt;')\n"),
+        ("vendor/markup/_speedups.cpython-311-x86_64-linux-gnu.so", "\x7fELF"),
+        ("vendor/markup/_speedups.pyi", "def escape(s: str) -> str: ...\n"),
+        ("vendor/markup-3.0.2.dist-info/METADATA", "Name: markup\nVersion: 3.0.2\n"),
+    ]);
+    let staging = platform.push("speedups", speedups.path(), &["-m", "64M"]).await;
+    assert!(staging.contains("Left out compiled extension modules"), "{staging}");
+    assert!(staging.contains("vendor/markup/_speedups.cpython-311-x86_64-linux-gnu.so (package markup)"), "{staging}");
+    assert!(staging.contains("1 packages vendored"), "{staging}");
+    let (status, body) = request(&platform, Method::GET, "speedups.localhost", "/", None).await;
+    assert_eq!((status, body.as_str()), (200, "&lt;b&gt;"));
     platform.shutdown().await;
 }
 
@@ -139,13 +165,22 @@ async fn what_cannot_load_fails_staging_and_what_raises_is_a_500_in_the_log() {
     let not_vendored = app(&[("app.py", "def app(e, s):\n    pass\n"), ("requirements.txt", "# web\nflask==3.0\n")]);
     let printed = failed_push(&platform, "not-vendored", not_vendored.path()).await;
     assert!(printed.contains("pip install --target vendor -r requirements.txt"), "{printed}");
+    // A compiled extension module is left out; a package that cannot do
+    // without it fails staging, naming it.
     let compiled = app(&[
-        ("app.py", "def app(e, s):\n    pass\n"),
-        ("vendor/fastjson/__init__.py", ""),
+        ("app.py", "import fastjson\n\ndef app(e, s):\n    pass\n"),
+        ("vendor/fastjson/__init__.py", "from ._speedups import dumps\n"),
         ("vendor/fastjson/_speedups.cpython-314-x86_64-linux-gnu.so", "\x7fELF"),
     ]);
     let printed = failed_push(&platform, "compiled", compiled.path()).await;
-    assert!(printed.contains("compiled extension module") && printed.contains("package fastjson"), "{printed}");
+    assert!(printed.contains("Left out compiled extension modules"), "{printed}");
+    assert!(
+        printed.contains(
+            "ImportError: vendor/fastjson/_speedups.cpython-314-x86_64-linux-gnu.so is a compiled extension module"
+        ),
+        "{printed}"
+    );
+    assert!(printed.contains("package fastjson needs a pure-Python version"), "{printed}");
     let no_callable = app(&[("app.py", "print('nothing to serve')\n")]);
     let printed = failed_push(&platform, "no-callable", no_callable.path()).await;
     assert!(printed.contains("app has no WSGI callable 'app'"), "{printed}");

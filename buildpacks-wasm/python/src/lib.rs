@@ -5,9 +5,10 @@
 //! Detect: `app.py`, `main.py`, `wsgi.py`, `requirements.txt`, or a
 //! Procfile whose web line runs Python (`gunicorn hello:app`,
 //! `waitress-serve hello:app`, `python app.py`). Compile checks the
-//! vendored packages (pure Python only: a compiled extension fails staging
-//! naming its package; requirements.txt without vendored packages fails
-//! saying how to vendor them, since nothing is downloaded at staging) and
+//! vendored packages (their compiled extension modules are left out, and
+//! a package that cannot do without one fails staging naming it;
+//! requirements.txt without vendored packages fails saying how to vendor
+//! them, since nothing is downloaded at staging) and
 //! puts the runtime component (`runtime/`, CPython) in the droplet as
 //! `.wf/python.wasm`; release starts it on `module:callable`. The runtime
 //! exports `wasmfoundry:buildpack/preinit`: the DEA imports the app once
@@ -51,9 +52,14 @@ impl Buildpack for Python {
              or name one in a Procfile (web: gunicorn module:app)",
         )?;
         println!("-----> Python WSGI app: {target}");
-        let packages = check_packages(build_dir)?;
-        if packages > 0 {
-            println!("       {packages} packages vendored");
+        let vendored = vendor_packages(build_dir)?;
+        if !vendored.left_out.is_empty() {
+            println!("-----> Left out compiled extension modules, which cannot run in WebAssembly");
+            println!("       (a package that imports them only if it can runs on its pure-Python code):");
+            vendored.left_out.iter().for_each(|module| println!("       {module}"));
+        }
+        if vendored.packages > 0 {
+            println!("       {} packages vendored", vendored.packages);
         } else if lists_requirements(build_dir) {
             return Err("requirements.txt lists packages but none were pushed: run \
                         `pip install --target vendor -r requirements.txt` before pushing \
@@ -120,9 +126,22 @@ fn lists_requirements(build_dir: &Path) -> bool {
     })
 }
 
-/// The number of packages vendored with the app; a compiled extension
-/// module (`.so`, `.pyd`) is an error naming its package.
-fn check_packages(build_dir: &Path) -> Result<usize, String> {
+/// What the app vendored: how many packages, and the compiled extension
+/// modules (`.so`, `.pyd`) that were left out of it.
+#[derive(Default)]
+struct Vendored {
+    packages: usize,
+    left_out: Vec<String>,
+}
+
+/// Counts the packages vendored with the app and leaves their compiled
+/// extension modules out: each is replaced by a Python module of the same
+/// name that raises `ImportError` saying why. Many packages import their
+/// extension in a `try` and fall back to pure Python (markupsafe, PyYAML,
+/// simplejson, charset-normalizer…): those run as they are. One that
+/// cannot do without it fails staging when the app is imported, with that
+/// error naming its package.
+fn vendor_packages(build_dir: &Path) -> Result<Vendored, String> {
     fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
         let Ok(entries) = fs::read_dir(dir) else { return };
         for entry in entries.flatten() {
@@ -140,7 +159,7 @@ fn check_packages(build_dir: &Path) -> Result<usize, String> {
             }
         }
     }
-    let mut packages = 0;
+    let mut vendored = Vendored::default();
     for dir in PACKAGE_DIRS {
         let root = build_dir.join(dir);
         let mut found = Vec::new();
@@ -148,19 +167,37 @@ fn check_packages(build_dir: &Path) -> Result<usize, String> {
         for path in found {
             if path.file_name().is_some_and(|n| n == "METADATA") {
                 // One installed distribution: NAME-VERSION.dist-info/METADATA.
-                packages += usize::from(path.parent().is_some_and(|p| p.to_string_lossy().ends_with(".dist-info")));
+                vendored.packages +=
+                    usize::from(path.parent().is_some_and(|p| p.to_string_lossy().ends_with(".dist-info")));
                 continue;
             }
-            let relative = path.strip_prefix(build_dir).unwrap_or(&path);
-            return Err(format!(
-                "{} is a compiled extension module, which cannot run in WebAssembly: package {} needs a \
-                 pure-Python version (or one built for WASI)",
-                relative.display(),
-                package_of(&root, &path)
-            ));
+            let relative = path.strip_prefix(build_dir).unwrap_or(&path).display().to_string();
+            leave_out(&root, &path, &relative)?;
+            vendored.left_out.push(format!("{relative} (package {})", package_of(&root, &path)));
         }
     }
-    Ok(packages)
+    vendored.left_out.sort();
+    Ok(vendored)
+}
+
+/// Removes the compiled module at `path` and, unless a Python module of
+/// its name is there too, puts one in its place that fails to import.
+fn leave_out(root: &Path, path: &Path, relative: &str) -> Result<(), String> {
+    fs::remove_file(path).map_err(|e| format!("removing {relative}: {e}"))?;
+    // `_speedups.cpython-314-x86_64-linux-gnu.so` is module `_speedups`.
+    let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let module = file.split('.').next().unwrap_or_default();
+    let stub = path.with_file_name(format!("{module}.py"));
+    if module.is_empty() || stub.exists() || path.with_file_name(module).join("__init__.py").exists() {
+        return Ok(());
+    }
+    let message = format!(
+        "{relative} is a compiled extension module, which cannot run in WebAssembly: package {} needs a \
+         pure-Python version (or one built for WASI)",
+        package_of(root, path)
+    );
+    let text = format!("raise ImportError({message:?})\n");
+    fs::write(&stub, text).map_err(|e| format!("writing {}: {e}", stub.display()))
 }
 
 /// The importable package a file belongs to: the first directory under
