@@ -110,13 +110,17 @@ async fn only_values_that_change_restart_an_app() {
 }
 
 /// Staging the same package again gives the same droplet (the same SHA1),
-/// so the DEAs' droplet caches hit.
+/// so the DEAs' droplet caches hit. (An environment of its own makes the
+/// stager run again: staging exactly the same reuses the droplet without
+/// one, tests/staging_reuse.rs.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restaging_the_same_package_gives_the_same_droplet() {
     let platform = TestPlatform::start("local:").await;
     platform.login().await;
     platform.push("twice", app_dir(&["examples/hello-http/hello_http.wasm"]).path(), &["-m", "32M"]).await;
     let guid = platform.app_guid("twice").await;
+    let env = r#"{"environment_json": {"STAGED": "again"}}"#;
+    assert_eq!(platform.api(reqwest::Method::PUT, &format!("/v2/apps/{guid}"), Some(env)).await.0, 201);
     let (status, body) = platform.api(reqwest::Method::POST, &format!("/v2/apps/{guid}/restage"), None).await;
     assert_eq!(status, 201, "{body}");
     let p = &platform;

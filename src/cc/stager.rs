@@ -3,13 +3,24 @@
 //! app — `package_state` STAGED with the droplet and detected buildpack and
 //! start command, or FAILED with `staging_failed_reason` and description.
 //! A started app's instances are started once its droplet exists.
+//!
+//! Staging is a function of what the stager is sent: the package, the
+//! buildpacks (wasm components, by content), the environment and services
+//! they see, where they may connect (the staging security groups), the
+//! stack. When all of it is what an earlier droplet of the
+//! app was staged from ([`staging_key`]), that droplet is used again at
+//! once, as a build cache would: a push of an unchanged app returns
+//! without staging, and its instances start from code their DEA has
+//! compiled already.
 
 use std::time::Duration;
 
 use super::dea_pool::Needs;
 use super::error::ApiResult;
 use super::{Cc, new_guid, rollout, runner};
-use crate::blobstore::keys;
+use serde::Serialize;
+
+use crate::blobstore::{keys, sha1_hex};
 use crate::bus::BusExt;
 use crate::cc::model::Record;
 use crate::cc::model::app::App;
@@ -17,7 +28,9 @@ use crate::cc::model::process::Process;
 use crate::cc::model::staging::{self, Staged};
 use crate::cc::model::{buildpack, environment_variable_group, security_group};
 use crate::protocol::STACK;
-use crate::protocol::messages::{LogMessage, StagingError, StagingProperties, StagingReply, StagingRequest, subjects};
+use crate::protocol::messages::{
+    AdminBuildpack, LogMessage, StagingError, StagingProperties, StagingReply, StagingRequest, subjects,
+};
 
 /// Time allowed beyond the buildpack's own limit for downloads and uploads.
 const TRANSFER_ALLOWANCE: Duration = Duration::from_secs(60);
@@ -66,6 +79,10 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
         stack: STACK.to_string(),
         start_message,
     };
+    let staging_key = staging_key(&request);
+    if let Some(staged) = reusable(cc, guid, &staging_key).await? {
+        return finish(cc, guid, &task_id, staged).await;
+    }
     let limits = request.start_message.limits;
     let needs = Needs { memory: limits.memory_mb, disk: limits.disk_mb, stack: STACK };
     cc.deas.wait_for_stager(STAGER_PATIENCE).await;
@@ -108,16 +125,22 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
     if let Some(error) = &outcome.error {
         return record_failure(cc, guid, Some(&task_id), error).await;
     }
-    let process_types = outcome.process_types.clone();
     let staged = Staged {
-        process_types: process_types.clone(),
+        process_types: outcome.process_types,
         droplet_sha1: outcome.droplet_sha1.unwrap_or_default(),
         detected_buildpack: outcome.detected_buildpack,
         buildpack_key: outcome.buildpack_key.unwrap_or_default(),
         detected_start_command: outcome.detected_start_command.unwrap_or_default(),
+        staging_key,
     };
+    finish(cc, guid, &task_id, staged).await
+}
+
+/// Records what staging `task_id` made and starts the app if it is started.
+async fn finish(cc: &Cc, guid: &str, task_id: &str, staged: Staged) -> ApiResult<()> {
+    let process_types = staged.process_types.clone();
     // A newer staging of this app supersedes this one and starts it itself.
-    if !staging::succeeded(&cc.db, guid, &task_id, staged).await? {
+    if !staging::succeeded(&cc.db, guid, task_id, staged).await? {
         return Ok(());
     }
     let app = App::find(&cc.db, guid).await?;
@@ -126,6 +149,50 @@ async fn run(cc: &Cc, guid: &str) -> ApiResult<()> {
         rollout::roll_out_app(cc, &app, None).await?;
     }
     Ok(())
+}
+
+/// What a droplet is staged from, as [`staging_key`] hashes it.
+#[derive(Serialize)]
+struct StagedFrom<'a> {
+    /// The release staging: its DEAs make the droplets.
+    release: &'a str,
+    package: &'a str,
+    properties: &'a StagingProperties,
+    buildpacks: &'a [AdminBuildpack],
+    stack: &'a str,
+    services: &'a [serde_json::Value],
+    egress: &'a [crate::protocol::messages::EgressRule],
+}
+
+/// The hash of what `request` stages from.
+fn staging_key(request: &StagingRequest) -> String {
+    let from = StagedFrom {
+        release: env!("CARGO_PKG_VERSION"),
+        package: &request.download_uri,
+        properties: &request.properties,
+        buildpacks: &request.admin_buildpacks,
+        stack: &request.stack,
+        services: &request.start_message.services,
+        egress: &request.start_message.egress_network_rules,
+    };
+    sha1_hex(&serde_json::to_vec(&from).unwrap_or_default())
+}
+
+/// The app's droplet staged from `staging_key`, if its bits are still in
+/// the blobstore; says so on the app's staging log.
+async fn reusable(cc: &Cc, guid: &str, staging_key: &str) -> ApiResult<Option<Staged>> {
+    let Some(staged) = staging::reusable(&cc.db, guid, staging_key).await? else { return Ok(None) };
+    if !cc.blobstore.exists(&keys::droplet(&staged.droplet_sha1)).await.unwrap_or(false) {
+        return Ok(None);
+    }
+    for text in [
+        format!("-----> Nothing to stage: droplet {} was staged from this package,", staged.droplet_sha1),
+        "       with the same buildpacks, environment, services, security groups and stack; using it again".to_string(),
+    ] {
+        let line = LogMessage::new(guid, "STG", "0", "OUT", text);
+        cc.bus.publish(&line.subject(), &line).await?;
+    }
+    Ok(Some(staged))
 }
 
 /// Marks staging FAILED, unless a newer staging (another `task_id`) owns

@@ -162,12 +162,17 @@ impl Router {
                 METRICS.routes.set(i64::try_from(routes).unwrap_or(i64::MAX));
             }
         });
-        let plain = serve(router.clone(), listener.tap_io(|tcp: &mut TcpStream| drop(tcp.set_nodelay(true))), false);
-        Ok(tokio::spawn(async move {
-            match tls_listener {
-                Some(tls_listener) => drop(tokio::join!(plain, serve(router, tls_listener, true))),
-                None => plain.await,
+        let nodelay = |tcp: &mut TcpStream| {
+            let _ = tcp.set_nodelay(true);
+        };
+        let plain = serve(router.clone(), listener.tap_io(nodelay), false);
+        let https = async move {
+            if let Some(tls_listener) = tls_listener {
+                serve(router, tls_listener, true).await;
             }
+        };
+        Ok(tokio::spawn(async move {
+            tokio::join!(plain, https);
         }))
     }
 

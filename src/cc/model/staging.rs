@@ -3,7 +3,9 @@
 //! then STAGED with the droplet (a droplet record, v3's current droplet),
 //! or FAILED with why. Every change after
 //! the start names its task, so a newer staging of the app (another task)
-//! is never overwritten by an older one's end.
+//! is never overwritten by an older one's end. A droplet keeps the key of
+//! what it was staged from, so staging the same again can reuse it
+//! ([`reusable`]).
 
 use sqlx::{AnyPool, Row};
 
@@ -19,6 +21,8 @@ pub struct Staged {
     pub detected_start_command: String,
     /// The droplet's commands by process type.
     pub process_types: std::collections::BTreeMap<String, String>,
+    /// What it was staged from (the stager's hash of it).
+    pub staging_key: String,
 }
 
 /// Marks the app PENDING under `task_id`, followed by the CC `cc_id`
@@ -46,9 +50,9 @@ pub async fn succeeded(db: &AnyPool, guid: &str, task_id: &str, staged: Staged) 
     let droplet = new_guid();
     sqlx::query(
         "INSERT INTO droplets (guid, app_guid, package_guid, state, sha1, buildpack, detect_output, start_command, \
-         created_at, process_types) SELECT $1, guid, (SELECT p.guid FROM packages p WHERE p.app_guid = apps.guid AND \
-         p.sha1 = apps.package_hash ORDER BY p.id DESC LIMIT 1), $2, $3, (SELECT name FROM buildpacks WHERE \
-         blob_key = $4), $5, $6, $7, $10 FROM apps WHERE guid = $8 AND staging_task_id = $9",
+         created_at, process_types, staging_key) SELECT $1, guid, (SELECT p.guid FROM packages p WHERE p.app_guid = \
+         apps.guid AND p.sha1 = apps.package_hash ORDER BY p.id DESC LIMIT 1), $2, $3, (SELECT name FROM buildpacks \
+         WHERE blob_key = $4), $5, $6, $7, $10, $11 FROM apps WHERE guid = $8 AND staging_task_id = $9",
     )
     .bind(&droplet)
     .bind("STAGED")
@@ -60,6 +64,7 @@ pub async fn succeeded(db: &AnyPool, guid: &str, task_id: &str, staged: Staged) 
     .bind(guid)
     .bind(task_id)
     .bind(serde_json::to_string(&staged.process_types).unwrap_or_default())
+    .bind(&staged.staging_key)
     .execute(db)
     .await?;
     super::package::prune(db, guid).await?;
@@ -80,6 +85,31 @@ pub async fn succeeded(db: &AnyPool, guid: &str, task_id: &str, staged: Staged) 
     .execute(db)
     .await?;
     Ok(updated.rows_affected() > 0)
+}
+
+/// The latest droplet of the app staged from what `staging_key` stands
+/// for, as staging would make it again.
+pub async fn reusable(db: &AnyPool, app_guid: &str, staging_key: &str) -> ApiResult<Option<Staged>> {
+    let row = sqlx::query(
+        "SELECT d.sha1, d.detect_output, COALESCE((SELECT b.blob_key FROM buildpacks b WHERE b.name = d.buildpack), '') \
+         AS buildpack_key, d.start_command, d.process_types FROM droplets d WHERE d.app_guid = $1 AND d.staging_key = $2 \
+         AND d.state = $3 AND d.sha1 IS NOT NULL ORDER BY d.id DESC LIMIT 1",
+    )
+    .bind(app_guid)
+    .bind(staging_key)
+    .bind("STAGED")
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let process_types: Option<String> = row.try_get("process_types")?;
+    Ok(Some(Staged {
+        droplet_sha1: row.try_get("sha1")?,
+        detected_buildpack: row.try_get("detect_output")?,
+        buildpack_key: row.try_get("buildpack_key")?,
+        detected_start_command: row.try_get::<Option<String>, _>("start_command")?.unwrap_or_default(),
+        process_types: process_types.and_then(|types| serde_json::from_str(&types).ok()).unwrap_or_default(),
+        staging_key: staging_key.to_string(),
+    }))
 }
 
 /// Marks the app FAILED with CF's `reason` and a description, unless a
