@@ -469,6 +469,9 @@ pub struct ServerArgs {
     cc_listen: Option<SocketAddr>,
     #[arg(long)]
     router_listen: Option<SocketAddr>,
+    /// Where the router serves HTTPS (`wf up`: 127.0.0.1:8443).
+    #[arg(long)]
+    router_tls_listen: Option<SocketAddr>,
     #[arg(long)]
     bus_url: Option<String>,
     #[arg(long)]
@@ -490,6 +493,7 @@ impl ServerArgs {
         if let Some(v) = self.router_listen {
             config.router_listen = v;
         }
+        config.router_tls_listen = self.router_tls_listen.or(config.router_tls_listen);
         if let Some(v) = self.bus_url {
             config.bus_url = v;
         }
