@@ -256,7 +256,7 @@ async fn main() {
             },
             Err(e) => Err(e),
         },
-        Command::Wasm { what: Wasm::Serve { guest, addr, file } } => match guest_options(guest, file, Vec::new()) {
+        Command::Wasm { what: Wasm::Serve { guest, addr, file, args } } => match guest_options(guest, file, args) {
             Ok(options) => cli::wasm::serve(options, addr).await,
             Err(e) => Err(e),
         },

@@ -125,7 +125,7 @@ async fn what_cannot_load_fails_staging_and_what_throws_is_a_500_in_the_log() {
     assert!(printed.contains("TypeError: no config"), "{printed}");
     let no_handler = app(&[("index.js", "console.log('nothing to serve');\n")]);
     let printed = failed_push(&platform, "no-handler", no_handler.path()).await;
-    assert!(printed.contains("has no fetch handler"), "{printed}");
+    assert!(printed.contains("has no fetch handler and starts no server"), "{printed}");
     assert!(printed.contains("nothing to serve"), "what the app printed is in the staging log: {printed}");
     let native = app(&[
         ("index.js", "export default { fetch: () => new Response('x') };\n"),
@@ -134,9 +134,12 @@ async fn what_cannot_load_fails_staging_and_what_throws_is_a_500_in_the_log() {
     ]);
     let printed = failed_push(&platform, "native", native.path()).await;
     assert!(printed.contains("node_modules/bcrypt is a native addon"), "{printed}");
-    let node_only = app(&[("index.js", "import fs from 'fs';\nexport default { fetch: () => new Response('x') };\n")]);
+    let node_only = app(&[(
+        "index.js",
+        "import { spawn } from 'child_process';\nexport default { fetch: () => new Response('x') };\n",
+    )]);
     let printed = failed_push(&platform, "node-only", node_only.path()).await;
-    assert!(printed.contains("Cannot use Node's built-in module 'fs'"), "{printed}");
+    assert!(printed.contains("Cannot use Node's built-in module 'child_process'"), "{printed}");
 
     let throws = app(&[(
         "index.js",

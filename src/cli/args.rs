@@ -298,7 +298,7 @@ pub enum Command {
         #[arg(short = 'f')]
         force: bool,
     },
-    /// Run WebAssembly here: `wf wasm run FILE [ARGS…]`, `wf wasm serve FILE`.
+    /// Run WebAssembly here: `wf wasm run FILE [ARGS…]`, `wf wasm serve FILE [ARGS…]`.
     Wasm {
         #[command(subcommand)]
         what: Wasm,
@@ -331,6 +331,10 @@ pub enum Wasm {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
         file: String,
+        /// Arguments for the guest (a language runtime's main module:
+        /// `wf wasm serve js.wasm index.js`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 

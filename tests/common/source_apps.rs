@@ -183,3 +183,53 @@ pub async fn keeps_state_between_requests_until_cut_off(platform: &TestPlatform,
         assert_eq!(count().await, (200, expected.to_string()));
     }
 }
+
+/// The example `examples/<name>` with its packages installed by
+/// scripts/example-deps.sh (npm ci / pip, checked against the lock file's
+/// hashes), as its README says to before a push. Installed once per
+/// machine into a cache named by the example's files; an install is made
+/// beside it and renamed in place, so tests racing for it agree.
+pub fn example_installed(name: &str) -> std::path::PathBuf {
+    use sha1::{Digest, Sha1};
+    let source = super::repo().join("examples").join(name);
+    let mut files = Vec::new();
+    let mut pending = vec![source.clone()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let skip = path.file_name().is_some_and(|n| n == "node_modules" || n == "vendor" || n == "__pycache__");
+            if path.is_dir() && !skip {
+                pending.push(path);
+            } else if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut hash = Sha1::new();
+    for file in &files {
+        hash.update(file.strip_prefix(&source).unwrap().to_string_lossy().as_bytes());
+        hash.update(std::fs::read(file).unwrap());
+    }
+    let key: String = hash.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let cache =
+        std::env::var_os("HOME").map_or_else(std::env::temp_dir, std::path::PathBuf::from).join(".cache/wf-examples");
+    let installed = cache.join(format!("{name}-{key}"));
+    if installed.is_dir() {
+        return installed;
+    }
+    let building = cache.join(format!("{name}-{key}.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&building);
+    let out = std::process::Command::new("bash")
+        .arg(super::repo().join("scripts/example-deps.sh"))
+        .arg(&source)
+        .arg(&building)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "scripts/example-deps.sh examples/{name}: {}", String::from_utf8_lossy(&out.stderr));
+    if std::fs::rename(&building, &installed).is_err() {
+        // Another test installed it first.
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    installed
+}

@@ -10,7 +10,7 @@ use rquickjs::function::Opt;
 use rquickjs::prelude::Func;
 use rquickjs::{Ctx, Exception, Function, Object, Result, TypedArray, Value};
 
-use super::HOME;
+use super::{node, HOME};
 
 pub fn install(ctx: &Ctx<'_>) -> Result<()> {
     let wf = Object::new(ctx.clone())?;
@@ -28,6 +28,19 @@ pub fn install(ctx: &Ctx<'_>) -> Result<()> {
     wf.set("readText", Func::from(read_text))?;
     wf.set("compileCommonJs", Func::from(compile_common_js))?;
     wf.set("fetch", Func::from(super::http::fetch))?;
+    wf.set("respondHead", Func::from(super::http::respond_head))?;
+    wf.set("respondWrite", Func::from(super::http::respond_write))?;
+    wf.set("respondEnd", Func::from(super::http::respond_end))?;
+    wf.set("respondAbort", Func::from(super::http::respond_abort))?;
+    wf.set("memorySize", Func::from(|| (core::arch::wasm32::memory_size(0) * 65536) as f64))?;
+    wf.set("nodeModules", node::MODULES.iter().map(|(name, _)| *name).collect::<Vec<_>>())?;
+    wf.set("nodeSource", Func::from(node::source))?;
+    wf.set("stat", Func::from(node::stat))?;
+    wf.set("readBytes", Func::from(node::read_bytes))?;
+    wf.set("readDir", Func::from(node::read_dir))?;
+    wf.set("realpath", Func::from(node::realpath))?;
+    wf.set("hash", Func::from(node::hash))?;
+    wf.set("hmac", Func::from(node::hmac))?;
     ctx.globals().set("__wf", wf)
 }
 

@@ -1,41 +1,71 @@
 //! HTTP both ways: each incoming request (wasi:http/incoming-handler) goes
-//! to the app's handler through `__wf.dispatch`; `fetch` goes out through
+//! to the app's handler through `__wf.dispatch`, whose answer goes back
+//! through `respondHead`, `respondWrite` and `respondEnd` as the app makes
+//! it, so a Node server's response streams; `fetch` goes out through
 //! wasi:http/outgoing-handler, which the DEA holds to the app's security
 //! groups like every other egress.
+
+use std::cell::RefCell;
 
 use rquickjs::{Array, Ctx, Exception, Function, Object, Result, TypedArray};
 use wasi::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingRequest, InputStream, Method, OutgoingBody, OutgoingRequest,
-    OutgoingResponse, ResponseOutparam, Scheme,
+    OutgoingResponse, OutputStream, ResponseOutparam, Scheme,
 };
 
 use super::host::copy_bytes;
 use super::{describe, settle, with_app};
 
-/// What the app's handler answered: status, field lines, body.
-type Answer = (u16, Vec<(String, String)>, Option<Vec<u8>>);
+/// Where the response of the request being handled is.
+enum Answer {
+    /// Nothing is sent yet.
+    Waiting(ResponseOutparam),
+    /// The head is sent; the body is being written.
+    Streaming(OutgoingBody, OutputStream),
+    /// Ended, or no request is being handled.
+    Done,
+}
+
+thread_local! {
+    static ANSWER: RefCell<Answer> = const { RefCell::new(Answer::Done) };
+}
 
 struct Server;
 
 impl wasi::exports::http::incoming_handler::Guest for Server {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
-        match with_app(|app| app.context.with(|ctx| dispatch(&ctx, &request))) {
-            Ok(Ok(answer)) => {
-                respond(out, answer);
-                let _ = with_app(|app| app.context.with(|ctx| after_response(&ctx)));
-            }
-            Ok(Err(error)) | Err(error) => {
+        ANSWER.set(Answer::Waiting(out));
+        let outcome = with_app(|app| app.context.with(|ctx| dispatch(&ctx, &request))).and_then(|r| r);
+        let error = match outcome {
+            Ok(()) => None,
+            Err(error) => {
                 super::host_print_error(&error);
-                let text = ("content-type".to_string(), "text/plain; charset=utf-8".to_string());
-                respond(out, (500, vec![text], Some(b"Internal Server Error\n".to_vec())));
+                Some(error)
             }
+        };
+        match ANSWER.replace(Answer::Done) {
+            Answer::Waiting(out) => {
+                if error.is_none() {
+                    super::host_print_error("the app ended the request without answering it");
+                }
+                let text = ("content-type".to_string(), "text/plain; charset=utf-8".to_string());
+                if let Ok((body, stream)) = start(out, 500, vec![text]) {
+                    let _ = stream.blocking_write_and_flush(b"Internal Server Error\n");
+                    finish(body, stream);
+                }
+            }
+            // A response cut off by an error ends without its last chunk,
+            // so the client sees it was cut off.
+            Answer::Streaming(body, stream) if error.is_none() => finish(body, stream),
+            Answer::Streaming(..) | Answer::Done => {}
         }
+        let _ = with_app(|app| app.context.with(|ctx| after_response(&ctx)));
     }
 }
 
 wasi::http::proxy::export!(Server with_types_in wasi);
 
-fn dispatch(ctx: &Ctx<'_>, request: &IncomingRequest) -> std::result::Result<Answer, String> {
+fn dispatch(ctx: &Ctx<'_>, request: &IncomingRequest) -> std::result::Result<(), String> {
     let method = method_name(&request.method());
     let scheme = match request.scheme() {
         Some(Scheme::Https) => "https".to_string(),
@@ -53,20 +83,15 @@ fn dispatch(ctx: &Ctx<'_>, request: &IncomingRequest) -> std::result::Result<Ans
         .or_else(|| headers.iter().find(|line| line[0].eq_ignore_ascii_case("host")).map(|line| line[1].clone()))
         .unwrap_or_else(|| "localhost".into());
     let url = format!("{scheme}://{host}{}", request.path_with_query().unwrap_or_else(|| "/".into()));
+    let encrypted = scheme == "https";
     let body = read_incoming(request.consume().map_err(|()| "the request body was already taken".to_string())?)?;
     let call = || -> Result<rquickjs::Promise<'_>> {
         let wf: Object = ctx.globals().get("__wf")?;
         let body = if body.is_empty() { None } else { Some(TypedArray::<u8>::new(ctx.clone(), body)?) };
-        wf.get::<_, Function>("dispatch")?.call((method, url, headers, body))
+        wf.get::<_, Function>("dispatch")?.call((method, url, headers, body, encrypted))
     };
     let promise = call().map_err(|e| describe(ctx, e))?;
-    let answer: Array = settle(ctx, promise)?;
-    let read = || -> Result<Answer> {
-        let lines: Vec<Vec<String>> = answer.get(1)?;
-        let body: Option<TypedArray<u8>> = answer.get(2)?;
-        Ok((answer.get(0)?, lines.into_iter().filter_map(pair).collect(), body.map(|b| copy_bytes(&b))))
-    };
-    read().map_err(|e| describe(ctx, e))
+    settle::<rquickjs::Value>(ctx, promise).map(|_| ())
 }
 
 fn pair(line: Vec<String>) -> Option<(String, String)> {
@@ -85,32 +110,80 @@ fn after_response(ctx: &Ctx<'_>) {
     }
 }
 
-fn respond(out: ResponseOutparam, (status, lines, body): Answer) {
+/// Sends the head; what is returned takes the body.
+fn start(
+    out: ResponseOutparam,
+    status: u16,
+    lines: Vec<(String, String)>,
+) -> std::result::Result<(OutgoingBody, OutputStream), (ResponseOutparam, String)> {
     let fields: Vec<(String, Vec<u8>)> = lines.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
     let headers = match Fields::from_list(&fields) {
         Ok(headers) => headers,
-        Err(e) => {
-            super::host_print_error(&format!("the response's headers are not valid: {e:?}"));
-            ResponseOutparam::set(out, Err(ErrorCode::InternalError(Some("invalid response headers".into()))));
-            return;
-        }
+        Err(e) => return Err((out, format!("the response's headers are not valid: {e:?}"))),
     };
     let response = OutgoingResponse::new(headers);
     if response.set_status_code(status).is_err() {
-        super::host_print_error(&format!("{status} is not an HTTP status"));
-        ResponseOutparam::set(out, Err(ErrorCode::InternalError(Some("invalid status".into()))));
-        return;
+        return Err((out, format!("{status} is not an HTTP status")));
     }
-    let outgoing = response.body().expect("the body is taken once");
+    let body = response.body().expect("the body is taken once");
     ResponseOutparam::set(out, Ok(response));
-    let stream = outgoing.write().expect("the stream is taken once");
-    for chunk in body.unwrap_or_default().chunks(4096) {
-        if stream.blocking_write_and_flush(chunk).is_err() {
-            return; // the client went away
+    let stream = body.write().expect("the stream is taken once");
+    Ok((body, stream))
+}
+
+fn finish(body: OutgoingBody, stream: OutputStream) {
+    drop(stream);
+    let _ = OutgoingBody::finish(body, None);
+}
+
+/// `__wf.respondHead(status, lines)`: sends the response's status and
+/// fields; a TypeError when they are not valid (nothing is sent then).
+pub fn respond_head(ctx: Ctx<'_>, status: u16, lines: Vec<Vec<String>>) -> Result<()> {
+    match ANSWER.replace(Answer::Done) {
+        Answer::Waiting(out) => match start(out, status, lines.into_iter().filter_map(pair).collect()) {
+            Ok((body, stream)) => {
+                ANSWER.set(Answer::Streaming(body, stream));
+                Ok(())
+            }
+            Err((out, why)) => {
+                ANSWER.set(Answer::Waiting(out));
+                Err(Exception::throw_type(&ctx, &why))
+            }
+        },
+        other => {
+            ANSWER.set(other);
+            Err(Exception::throw_message(&ctx, "the response's head was sent already"))
         }
     }
-    drop(stream);
-    let _ = OutgoingBody::finish(outgoing, None);
+}
+
+/// `__wf.respondWrite(bytes)`: a piece of the body, sent at once; false
+/// when the client has gone (or nothing is being answered).
+pub fn respond_write(bytes: TypedArray<'_, u8>) -> bool {
+    ANSWER.with_borrow(|answer| match answer {
+        Answer::Streaming(_, stream) => {
+            copy_bytes(&bytes).chunks(4096).all(|chunk| stream.blocking_write_and_flush(chunk).is_ok())
+        }
+        _ => false,
+    })
+}
+
+/// `__wf.respondEnd()`: the body is complete.
+pub fn respond_end() {
+    if let Answer::Streaming(body, stream) = ANSWER.replace(Answer::Done) {
+        finish(body, stream);
+    }
+}
+
+/// `__wf.respondAbort()`: the body stops short, and the client is told so
+/// (the body is dropped unfinished); before the head, the request is
+/// answered with a 500.
+pub fn respond_abort() {
+    ANSWER.with_borrow_mut(|answer| {
+        if matches!(answer, Answer::Streaming(..)) {
+            *answer = Answer::Done;
+        }
+    });
 }
 
 fn read_incoming(body: IncomingBody) -> std::result::Result<Vec<u8>, String> {

@@ -16,6 +16,7 @@
 
 mod host;
 mod http;
+mod node;
 
 use std::cell::OnceCell;
 

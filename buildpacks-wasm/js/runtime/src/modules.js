@@ -1,66 +1,45 @@
 // Modules as Node resolves them: ES modules (import) and CommonJS
 // (require), relative paths, packages in node_modules with their
-// package.json `exports` / `module` / `main`, JSON files, and the few
-// built-in modules that make sense without a host OS. The runtime's module
-// loader (lib.rs) asks `wf.resolve` and `wf.moduleSource` for every import.
+// package.json `exports` / `module` / `main`, JSON files, and Node's
+// built-in modules (node/). The runtime's module loader (lib.rs) asks
+// `wf.resolve` and `wf.moduleSource` for every import.
 (() => {
   'use strict';
   const wf = globalThis.__wf;
 
-  const dirname = (p) => { const i = p.lastIndexOf('/'); return i <= 0 ? '/' : p.slice(0, i); };
-  const normalize = (p) => {
-    const out = [];
-    for (const part of p.split('/')) {
-      if (part === '..') out.pop();
-      else if (part && part !== '.') out.push(part);
+  // Node's built-in modules are CommonJS files of node/ (host.rs names
+  // them), each evaluated when first required: an app that needs none of
+  // them carries none in its heap. `path` is needed at once, by the
+  // resolver itself.
+  const builtins = new Map();
+  const ALIASES = { 'stream/promises': ['stream', 'promises'], 'fs/promises': ['fs', 'promises'], 'timers/promises': ['timers', 'promises'], 'path/posix': ['path', 'posix'], 'util/types': ['util', 'types'], 'assert/strict': ['assert', 'strict'], sys: ['util'] };
+  const builtin = (name) => {
+    if (name === 'process') return process;
+    if (ALIASES[name]) { const [base, member] = ALIASES[name]; const m = builtin(base); return member ? m[member] : m; }
+    let module = builtins.get(name);
+    if (!module) {
+      module = { id: `node:${name}`, exports: {}, loaded: false };
+      builtins.set(name, module);
+      wf.compileCommonJs(`node:${name}`, wf.nodeSource(name)).call(module.exports, module.exports, requireBuiltin, module, `node:${name}`, '/');
+      module.loaded = true;
     }
-    return `/${out.join('/')}`;
+    return module.exports;
   };
-  const join = (...parts) => normalize(parts.filter((p) => p !== '').join('/'));
-  const resolvePath = (...parts) => {
-    let r = '';
-    for (const p of parts) r = p.startsWith('/') ? p : `${r}/${p}`;
-    return normalize(r.startsWith('/') ? r : `${process.cwd()}/${r}`);
+  // Built-ins require only built-ins.
+  const requireBuiltin = (spec) => {
+    const name = builtinName(spec);
+    if (!name) throw new Error(`a built-in module required '${spec}', which is not one`);
+    return builtin(name);
   };
-  const basename = (p, ext) => { const b = p.replace(/\/+$/, '').split('/').pop(); return ext && b.endsWith(ext) ? b.slice(0, -ext.length) : b; };
-  const extname = (p) => { const b = basename(p); const i = b.lastIndexOf('.'); return i <= 0 ? '' : b.slice(i); };
-  const path = {
-    sep: '/', delimiter: ':', dirname, basename, extname, normalize, join, resolve: resolvePath,
-    isAbsolute: (p) => p.startsWith('/'),
-    relative: (from, to) => {
-      const a = resolvePath(from).split('/').filter(Boolean); const b = resolvePath(to).split('/').filter(Boolean);
-      let i = 0; while (i < a.length && a[i] === b[i]) i++;
-      return [...a.slice(i).map(() => '..'), ...b.slice(i)].join('/');
-    },
-  };
-  path.posix = path;
-
-  class EventEmitter {
-    #listeners = new Map();
-    on(name, fn) { (this.#listeners.get(name) || this.#listeners.set(name, []).get(name)).push(fn); return this; }
-    addListener(name, fn) { return this.on(name, fn); }
-    once(name, fn) { const once = (...a) => { this.off(name, once); fn.apply(this, a); }; return this.on(name, once); }
-    off(name, fn) { const l = this.#listeners.get(name); if (l) this.#listeners.set(name, l.filter((f) => f !== fn)); return this; }
-    removeListener(name, fn) { return this.off(name, fn); }
-    removeAllListeners(name) { if (name === undefined) this.#listeners.clear(); else this.#listeners.delete(name); return this; }
-    emit(name, ...args) { const l = this.#listeners.get(name); if (!l || !l.length) return false; for (const fn of [...l]) fn.apply(this, args); return true; }
-    listenerCount(name) { return (this.#listeners.get(name) || []).length; }
-  }
-  const util = {
-    format: (...args) => args.map((a) => wf.inspect(a, 0)).join(' '),
-    inspect: (v) => wf.inspect(v, 0),
-    promisify: (fn) => (...args) => new Promise((resolve, reject) => fn(...args, (err, value) => (err ? reject(err) : resolve(value)))),
-    types: { isPromise: (v) => v instanceof Promise },
-  };
-  const builtins = {
-    path, events: Object.assign(EventEmitter, { EventEmitter }), util, process,
-    url: { URL, URLSearchParams },
-  };
+  const isBuiltin = (name) => name === 'process' || name in ALIASES || wf.nodeModules.includes(name);
   const builtinName = (spec) => {
     const name = spec.startsWith('node:') ? spec.slice(5) : spec;
-    return Object.prototype.hasOwnProperty.call(builtins, name) ? name : null;
+    return isBuiltin(name) ? name : null;
   };
-  const nodeOnly = new Set(['fs', 'http', 'https', 'net', 'child_process', 'os', 'crypto', 'stream', 'zlib', 'tls', 'dns', 'cluster', 'worker_threads', 'buffer', 'assert', 'fs/promises', 'readline', 'vm']);
+  // Node's built-ins the runtime has not: asking for one fails the import
+  // (and so staging) with the module's name.
+  const NODE_ONLY = ['async_hooks', 'child_process', 'cluster', 'dgram', 'diagnostics_channel', 'dns', 'domain', 'http2', 'https', 'inspector', 'module', 'perf_hooks', 'punycode', 'readline', 'repl', 'sqlite', 'test', 'tls', 'trace_events', 'v8', 'vm', 'wasi', 'worker_threads'];
+  const { dirname, basename, normalize, join } = builtin('path');
 
   const packageJson = (dir) => {
     const file = `${dir}/package.json`;
@@ -125,14 +104,15 @@
   wf.resolve = (spec, from, kind = 'require') => {
     const name = builtinName(spec);
     if (name) return `node:${name}`;
-    const base = dirname(from);
+    // `from` is the importing file, or a directory (ending in '/').
+    const base = from.endsWith('/') ? from.replace(/\/+$/, '') || '/' : dirname(from);
     let found = null;
     if (spec.startsWith('./') || spec.startsWith('../') || spec.startsWith('/') || spec === '.' || spec === '..') {
       const p = spec.startsWith('/') ? normalize(spec) : join(base, spec);
       found = asFile(p) || (wf.isDir(p) ? asDirectory(p, kind) : null);
     } else {
       const bare = spec.startsWith('node:') ? spec.slice(5) : spec;
-      if (nodeOnly.has(bare)) throw new Error(`Cannot use Node's built-in module '${bare}' (imported from ${from}): the JavaScript runtime has the web APIs (fetch, Request, Response, URL, TextEncoder, crypto.getRandomValues) and the modules ${Object.keys(builtins).join(', ')}`);
+      if (NODE_ONLY.includes(bare.split('/')[0])) throw new Error(`Cannot use Node's built-in module '${bare}' (imported from ${from}): the JavaScript runtime has the web APIs (fetch, Request, Response, URL, TextEncoder, crypto) and the Node modules ${wf.nodeModules.join(', ')}`);
       const parts = bare.split('/');
       const pkgName = bare.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
       const subpath = `.${bare.slice(pkgName.length)}`;
@@ -172,7 +152,7 @@
   const makeRequire = (from) => {
     const require = (spec) => {
       const file = wf.resolve(spec, from, 'require');
-      if (file.startsWith('node:')) return builtins[file.slice(5)];
+      if (file.startsWith('node:')) return builtin(file.slice(5));
       return requireFile(file);
     };
     require.resolve = (spec) => wf.resolve(spec, from, 'require');
@@ -207,12 +187,12 @@
   // The ES module text the loader declares for a resolved path: the file
   // itself, or a wrapper exporting a JSON file, a CommonJS module or a built-in.
   wf.moduleSource = (file) => {
-    if (file.startsWith('node:')) return reexport(`globalThis.__wf.builtin(${JSON.stringify(file.slice(5))})`, builtins[file.slice(5)]);
+    if (file.startsWith('node:')) return reexport(`globalThis.__wf.builtin(${JSON.stringify(file.slice(5))})`, builtin(file.slice(5)));
     const source = wf.readText(file);
     if (isModule(file, source)) return source;
     return reexport(`globalThis.__wf.requireFile(${JSON.stringify(file)})`, requireFile(file));
   };
-  wf.builtin = (name) => builtins[name];
+  wf.builtin = builtin;
 
   // Loads the app's main module and finds its fetch handler: `export
   // default { fetch }`, `module.exports = { fetch }` or a fetch listener.
@@ -223,8 +203,11 @@
     const fetchOf = (v) => (v && typeof v.fetch === 'function' ? v.fetch.bind(v) : null);
     const handler = fetchOf(exported) || fetchOf(exported && exported.default) || (typeof exported === 'function' && exported.length <= 3 && exported.name === 'fetch' ? exported : null);
     if (handler) wf.setHandler(handler);
+    // An app may listen once a promise it started settles (a connection,
+    // a config read): that much is waited for.
+    if (!wf.hasHandler()) await new Promise((resolve) => setTimeout(resolve, 0));
     if (!wf.hasHandler()) {
-      throw new Error(`${file} has no fetch handler: export one (\`export default { async fetch(request) { return new Response('hello') } }\`, or \`module.exports = { fetch }\`) or call addEventListener('fetch', (event) => event.respondWith(...))`);
+      throw new Error(`${file} has no fetch handler and starts no server: export one (\`export default { async fetch(request) { return new Response('hello') } }\`, or \`module.exports = { fetch }\`), call addEventListener('fetch', (event) => event.respondWith(...)), or listen as in Node (\`http.createServer(handler).listen(process.env.PORT)\`, Express's \`app.listen(process.env.PORT)\`)`);
     }
   };
 })();

@@ -58,13 +58,69 @@
   };
   refreshEnv();
   let envIsInstances = false;
-  define('process', {
-    env, argv: ['wf-js', ...wf.args().slice(1)], platform: 'wasi', version: 'v20.0.0',
-    versions: { quickjs: '2025' }, cwd: () => wf.home,
+  const started = wf.now();
+  // process is an event emitter (apps listen for SIGTERM), without
+  // node:events: most apps never load it.
+  const processListeners = new Map();
+  const listenersFor = (name) => processListeners.get(name) || processListeners.set(name, []).get(name);
+  // stdout and stderr: the app's log, a line per line written.
+  const stdio = (fd) => {
+    let pending = '';
+    return {
+      fd, isTTY: false, writable: true,
+      write(chunk, encoding, cb) {
+        const text = pending + (typeof chunk === 'string' ? chunk : wf.decodeUtf8(bytesOf(chunk), false));
+        const lines = text.split('\n');
+        pending = lines.pop();
+        for (const line of lines) wf.print(fd, line);
+        const done = typeof encoding === 'function' ? encoding : cb;
+        if (done) queueMicrotask(done);
+        return true;
+      },
+      end(chunk) { if (chunk) this.write(chunk); if (pending) { wf.print(fd, pending); pending = ''; } },
+      on() { return this; }, once() { return this; }, emit() { return false; }, removeListener() { return this; },
+      getColorDepth: () => 1, hasColors: () => false,
+    };
+  };
+  const proc = {
+    env, argv: ['wf-js', ...wf.args().slice(1)], argv0: 'node', execArgv: [], execPath: '/usr/bin/node',
+    platform: 'wasi', arch: 'wasm32', version: 'v20.0.0', pid: 1, ppid: 0, title: 'node',
+    versions: { node: '20.0.0', quickjs: '2025' }, release: { name: 'wasmfoundry' }, features: {}, config: { variables: {} },
+    cwd: () => wf.home, chdir: () => { throw new Error('process.chdir is not available: an instance stays in its app directory'); },
+    umask: () => 0o22, getuid: () => 0, getgid: () => 0, geteuid: () => 0, getegid: () => 0,
+    exitCode: undefined,
     exit: (code = 0) => { throw new Error(`process.exit(${code}) is not available to a request handler`); },
+    abort: () => { throw new Error('process.abort() called'); },
+    kill: () => { throw new Error('process.kill is not available'); },
     nextTick: (fn, ...args) => queueMicrotask(() => fn(...args)),
-    hrtime: Object.assign(() => { const n = wf.now(); return [Math.floor(n / 1e9), n % 1e9]; }, { bigint: () => BigInt(wf.now()) }),
-  });
+    hrtime: Object.assign((prev) => {
+      const n = wf.now(); const t = [Math.floor(n / 1e9), n % 1e9];
+      if (!prev) return t;
+      const d = (t[0] - prev[0]) * 1e9 + (t[1] - prev[1]);
+      return [Math.floor(d / 1e9), d % 1e9];
+    }, { bigint: () => BigInt(wf.now()) }),
+    uptime: () => (wf.now() - started) / 1e9,
+    memoryUsage: Object.assign(() => ({ rss: wf.memorySize(), heapTotal: wf.memorySize(), heapUsed: wf.memorySize(), external: 0, arrayBuffers: 0 }), { rss: () => wf.memorySize() }),
+    cpuUsage: () => ({ user: 0, system: 0 }),
+    emitWarning: (warning, type) => console.error(`(node) ${typeof type === 'string' ? type : 'Warning'}: ${warning instanceof Error ? warning.message : warning}`),
+    binding: (name) => { throw new Error(`No such module: ${name}`); },
+    stdout: stdio(1), stderr: stdio(2),
+    stdin: { fd: 0, isTTY: false, on() { return this; }, once() { return this; }, resume() { return this; }, pause() { return this; } },
+    on(name, fn) { listenersFor(name).push(fn); return proc; },
+    once(name, fn) { const once = (...a) => { proc.off(name, once); fn(...a); }; once.listener = fn; return proc.on(name, once); },
+    off(name, fn) { const l = listenersFor(name); const i = l.findIndex((f) => f === fn || f.listener === fn); if (i >= 0) l.splice(i, 1); return proc; },
+    emit(name, ...args) { const l = [...listenersFor(name)]; for (const fn of l) fn(...args); return l.length > 0; },
+    listeners: (name) => [...listenersFor(name)],
+    listenerCount: (name) => listenersFor(name).length,
+    removeAllListeners(name) { if (name === undefined) processListeners.clear(); else processListeners.delete(name); return proc; },
+  };
+  proc.addListener = proc.on;
+  proc.removeListener = proc.off;
+  proc.prependListener = proc.on;
+  proc.setMaxListeners = () => proc;
+  proc.getMaxListeners = () => 10;
+  define('process', proc);
+  define('global', globalThis);
 
   // ---- timers: run by the request's event loop ----
   let nextTimer = 1;
@@ -79,6 +135,8 @@
   define('setInterval', (fn, ms, ...args) => setTimer(fn, ms, args, true));
   define('clearTimeout', (id) => { timers.delete(id); });
   define('clearInterval', (id) => { timers.delete(id); });
+  define('setImmediate', (fn, ...args) => setTimer(fn, 0, args, false));
+  define('clearImmediate', (id) => { timers.delete(id); });
   define('queueMicrotask', (fn) => { Promise.resolve().then(fn); });
   // Runs the earliest timer (waiting for it); false when none is left.
   const runTimer = () => {
@@ -148,6 +206,30 @@
   // Every instance starts from the same snapshot: Math.random must not
   // replay the same numbers in each, so it draws from the host.
   Math.random = () => { const b = wf.randomBytes(7); let n = 0; for (let i = 0; i < 7; i++) n = n * 256 + b[i]; return (n / 2 ** 56); };
+
+  // Node's Buffer is a global: node:buffer is loaded the first time it is used.
+  Object.defineProperty(globalThis, 'Buffer', {
+    configurable: true, enumerable: false,
+    get() { const { Buffer } = require('buffer'); define('Buffer', Buffer); return Buffer; },
+    set(value) { define('Buffer', value); },
+  });
+
+  // ---- V8's stack trace API ----
+  // QuickJS has Error.captureStackTrace and prepareStackTrace; its call
+  // sites lack the methods packages ask of V8's (depd calls isEval).
+  {
+    const prepare = Error.prepareStackTrace;
+    Error.prepareStackTrace = (_, sites) => sites;
+    const sites = new Error().stack;
+    Error.prepareStackTrace = prepare;
+    const callSite = Array.isArray(sites) && sites.length ? Object.getPrototypeOf(sites[0]) : null;
+    const missing = {
+      isEval: () => false, isToplevel: () => false, isAsync: () => false, isPromiseAll: () => false,
+      getEvalOrigin: () => undefined, getThis: () => undefined, getTypeName: () => null, getMethodName: () => null,
+      getScriptNameOrSourceURL() { return this.getFileName(); }, getPromiseIndex: () => null,
+    };
+    if (callSite) for (const [name, fn] of Object.entries(missing)) if (!(name in callSite)) Object.defineProperty(callSite, name, { value: fn, configurable: true, writable: true });
+  }
 
   // ---- URL and URLSearchParams (WHATWG, for http-like URLs) ----
   const encodeForm = (s) => encodeURIComponent(s).replace(/%20/g, '+').replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -439,11 +521,15 @@
   });
 
   // ---- the app's handler and the request's event loop ----
+  // A fetch handler, fetch listeners, or a Node server (node/http.js calls
+  // wf.serve when it listens).
   let handler = null;
+  let server = null;
   const listeners = [];
   define('addEventListener', (type, listener) => { if (type === 'fetch') listeners.push(listener); });
   wf.setHandler = (fn) => { handler = fn; };
-  wf.hasHandler = () => handler !== null || listeners.length > 0;
+  wf.serve = (fn) => { server = fn; };
+  wf.hasHandler = () => handler !== null || server !== null || listeners.length > 0;
 
   class FetchEvent {
     #responded = null;
@@ -454,9 +540,13 @@
     get _response() { return this.#responded; }
   }
 
-  // Called by the runtime for each request; returns [status, lines, bytes].
-  wf.dispatch = async (method, url, lines, body) => {
+  // Called by the runtime for each request. The answer goes out through
+  // wf.respondHead / respondWrite / respondEnd (http.rs): a fetch
+  // handler's Response at once, a Node server's as it writes.
+  wf.dispatch = async (method, url, lines, body, encrypted) => {
     if (!envIsInstances) { refreshEnv(); envIsInstances = true; }
+    wf.afterResponse = null;
+    if (server) { await server(method, url, lines, body, encrypted); return; }
     const headers = Headers._fromLines(lines);
     const request = new Request(url, { method, headers });
     request._body = body;
@@ -471,10 +561,13 @@
       response = await event._response;
     }
     if (!(response instanceof Response)) throw new TypeError(`the fetch handler returned ${inspect(response, 1)}, not a Response`);
-    // waitUntil work goes on after the response is sent (lib.rs).
+    // waitUntil work goes on after the response is sent (http.rs).
     wf.afterResponse = waits.length ? Promise.all(waits) : null;
-    return [response.status, response.headers._lines(), response._body === null ? null : response._bytes()];
+    wf.respondHead(response.status, response.headers._lines());
+    if (response._body !== null) wf.respondWrite(response._bytes());
+    wf.respondEnd();
   };
   wf.runTimer = runTimer;
   wf.inspect = inspect;
+  wf.format = format;
 })();

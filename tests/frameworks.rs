@@ -1,0 +1,157 @@
+//! Framework apps from source, pushed as they are written: the Express
+//! and Flask examples (their packages installed from their lock files by
+//! scripts/example-deps.sh) answer the same routes as they do under node
+//! and gunicorn — parameters, query strings, JSON and form bodies, static
+//! files and templates, headers and cookies, redirects, a streamed
+//! response, and errors that the framework turns into answers and logs.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::TestPlatform;
+use common::source_apps::example_installed;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// A request through the router without following redirects: (status,
+/// headers, body).
+async fn send(
+    platform: &TestPlatform,
+    method: Method,
+    host: &str,
+    path: &str,
+    body: Option<(&str, &str)>,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut request = client.request(method, format!("{}{path}", platform.router)).header("host", host);
+    if let Some((content_type, body)) = body {
+        request = request.header("content-type", content_type).body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    (status, headers, response.text().await.unwrap())
+}
+
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// The routes both examples have, checked as their framework answers them.
+async fn serves_the_example_routes(platform: &TestPlatform, name: &str, framework: &str) {
+    let host = format!("{name}.localhost");
+    let (status, _, body) = send(platform, Method::GET, &host, "/", None).await;
+    assert_eq!(status, 200, "{body}");
+    let index = json_of(&body);
+    assert_eq!(index["message"], format!("hello from wasmfoundry, in {framework}"));
+    assert_eq!(index["application_name"], name);
+    assert_eq!(index["instance_index"], 0);
+
+    let (status, _, body) = send(platform, Method::GET, &host, "/hello/bob?punct=%21", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("hello, bob!"), "{body}");
+
+    let (status, headers, body) =
+        send(platform, Method::POST, &host, "/items", Some(("application/json", r#"{"name": "é", "tags": ["x"]}"#)))
+            .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(headers["location"], "/items/1");
+    assert_eq!(json_of(&body), json!({"id": "1", "name": "é", "tags": ["x"]}));
+    let (status, _, body) = send(platform, Method::GET, &host, "/items/1", None).await;
+    assert_eq!((status, json_of(&body)["name"].clone()), (200, json!("é")));
+    let (status, _, body) = send(platform, Method::POST, &host, "/items", Some(("application/json", "[1]"))).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _, body) = send(platform, Method::GET, &host, "/items/9", None).await;
+    assert_eq!((status, json_of(&body)), (404, json!({"error": "no route for GET /items/9"})));
+
+    let form = ("application/x-www-form-urlencoded", "a=1&b=two+words&c=%C3%A9");
+    let (status, _, body) = send(platform, Method::POST, &host, "/form", Some(form)).await;
+    assert_eq!((status, json_of(&body)), (200, json!({"form": {"a": "1", "b": "two words", "c": "é"}})));
+
+    let (status, headers, body) = send(platform, Method::GET, &host, "/headers", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-greeting"], "yes");
+    let cookie = headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("seen=yes;") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(headers["content-type"].to_str().unwrap().starts_with("application/json"), "{headers:?}");
+
+    let (status, headers, _) = send(platform, Method::GET, &host, "/redirect", None).await;
+    assert_eq!(status, 302);
+    assert!(headers["location"].to_str().unwrap().ends_with("/hello/redirected"), "{headers:?}");
+
+    let (status, _, body) = send(platform, Method::GET, &host, "/stream?lines=20", None).await;
+    let expected: String = (1..=20).map(|n| format!("line {n}\n")).collect::<String>() + "done\n";
+    assert_eq!((status, body), (200, expected));
+
+    let (status, _, body) = send(platform, Method::GET, &host, "/boom", None).await;
+    assert_eq!(status, 500, "{body}");
+    let guid = platform.app_guid(name).await;
+    platform.wait_for_log(&guid, "boom, as asked", Duration::from_secs(10)).await;
+    // The error was the framework's answer: the instance serves on.
+    assert_eq!(send(platform, Method::GET, &host, "/items/1", None).await.0, 200);
+    assert_eq!(platform.states(&guid).await, ["RUNNING"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_express_app_runs_as_under_node() {
+    let dir = example_installed("hello-express");
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    let staging = platform.push("hello-express", &dir, &["-m", "64M"]).await;
+    assert!(staging.contains("js_buildpack detected javascript"), "{staging}");
+    serves_the_example_routes(&platform, "hello-express", "Express").await;
+    let host = "hello-express.localhost";
+
+    // express.static: the file, its ETag, then 304 for that ETag; HEAD.
+    let (status, headers, body) = send(&platform, Method::GET, host, "/hello.txt", None).await;
+    assert_eq!((status, body.as_str()), (200, "a static file, served by express.static\n"));
+    assert_eq!(headers["content-type"], "text/plain; charset=UTF-8");
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let not_modified = platform
+        .http
+        .get(format!("{}/hello.txt", platform.router))
+        .header("host", host)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_modified.status(), 304);
+    let (status, headers, body) = send(&platform, Method::HEAD, host, "/hello.txt", None).await;
+    assert_eq!((status, body.as_str()), (200, ""));
+    assert_eq!(headers["etag"], etag.as_str());
+    // An ETag Express computed (a SHA1 of the body, by node:crypto) is
+    // the one node computes: W/"<length in hex>-<base64 of the SHA1>".
+    let (_, headers, body) = send(&platform, Method::GET, host, "/hello/bob?punct=%21", None).await;
+    assert_eq!(
+        (body.as_str(), headers["etag"].to_str().unwrap()),
+        ("hello, bob!", r#"W/"b-oq+KJnEskgw6qvOT4r8btpi5ZJA""#)
+    );
+
+    // res.write streams: the first lines reach the client well before the
+    // last (20 lines, 10 ms apart).
+    let started = Instant::now();
+    let mut response =
+        platform.http.get(format!("{}/stream?lines=20", platform.router)).header("host", host).send().await.unwrap();
+    let mut arrivals = Vec::new();
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        arrivals.push((started.elapsed(), chunk));
+    }
+    let (first, last) = (arrivals[0].0, arrivals.last().unwrap().0);
+    assert!(arrivals.len() > 2 && last - first >= Duration::from_millis(100), "chunks came at {arrivals:?}");
+    platform.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flask_app_runs_as_under_gunicorn() {
+    let dir = example_installed("hello-flask");
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    let staging = platform.push("hello-flask", &dir, &["-m", "128M"]).await;
+    assert!(staging.contains("python_buildpack detected"), "{staging}");
+    assert!(staging.contains("markupsafe/_speedups"), "the compiled speedups are named as left out: {staging}");
+    serves_the_example_routes(&platform, "hello-flask", "Flask").await;
+    // A Jinja2 template, escaping what it is given.
+    let (status, _, body) = send(&platform, Method::GET, "hello-flask.localhost", "/hello/%3Cb%3E", None).await;
+    assert_eq!((status, body.trim()), (200, "<p>hello, &lt;b&gt;</p>"));
+    platform.shutdown().await;
+}
