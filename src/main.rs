@@ -232,8 +232,9 @@ async fn main() {
             bench::dea::dea(bench::dea::DeaBench { runs, seconds, connections, wasmtime }).await
         }
         Command::Bench { what: Bench::Push { runs, wasmtime } } => bench::push::push(runs, wasmtime).await,
-        Command::Bench { what: Bench::Languages { runs, seconds, connections, idle } } => {
-            bench::languages::languages(bench::languages::LanguagesBench { runs, seconds, connections, idle }).await
+        Command::Bench { what: Bench::Languages { runs, seconds, connections, idle, apps } } => {
+            bench::languages::languages(bench::languages::LanguagesBench { runs, seconds, connections, idle, apps })
+                .await
         }
         Command::Bench { what: Bench::DeaStart { data_dir, blobstore_url, droplet } } => {
             bench::dea::start_once(data_dir, blobstore_url, droplet).await

@@ -1,16 +1,17 @@
 //! Framework apps from source, pushed as they are written: the Express
-//! and Flask examples (their packages installed from their lock files by
-//! scripts/example-deps.sh) answer the same routes as they do under node
-//! and gunicorn — parameters, query strings, JSON and form bodies, static
-//! files and templates, headers and cookies, redirects, a streamed
-//! response, and errors that the framework turns into answers and logs.
+//! and Flask examples, and the same routes in Bottle, Falcon and Django
+//! (tests/fixtures/*-app; packages installed from their lock files by
+//! scripts/example-deps.sh), answer as they do under node and gunicorn —
+//! parameters, query strings, JSON and form bodies, static files and
+//! templates, headers and cookies, redirects, a streamed response, and
+//! errors that the framework turns into answers and logs.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::TestPlatform;
-use common::source_apps::example_installed;
+use common::source_apps::installed;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -94,7 +95,7 @@ async fn serves_the_example_routes(platform: &TestPlatform, name: &str, framewor
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_express_app_runs_as_under_node() {
-    let dir = example_installed("hello-express");
+    let dir = installed("examples/hello-express");
     let platform = TestPlatform::start("local:").await;
     platform.login().await;
     let staging = platform.push("hello-express", &dir, &["-m", "64M"]).await;
@@ -143,15 +144,42 @@ async fn an_express_app_runs_as_under_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flask_app_runs_as_under_gunicorn() {
-    let dir = example_installed("hello-flask");
+    let dir = installed("examples/hello-flask");
     let platform = TestPlatform::start("local:").await;
     platform.login().await;
     let staging = platform.push("hello-flask", &dir, &["-m", "128M"]).await;
     assert!(staging.contains("python_buildpack detected"), "{staging}");
+    // Requests at once after the push: the instance loaded Flask into a
+    // store before it took requests, and they share that one rather than
+    // each loading Flask again (or being turned away) while the snapshot
+    // compiles.
+    let first = (0..8).map(|_| send(&platform, Method::GET, "hello-flask.localhost", "/items/1", None));
+    for (status, _, body) in futures::future::join_all(first).await {
+        assert_eq!(status, 404, "{body}");
+        assert_eq!(json_of(&body), json!({"error": "no route for GET /items/1"}));
+    }
     assert!(staging.contains("markupsafe/_speedups"), "the compiled speedups are named as left out: {staging}");
     serves_the_example_routes(&platform, "hello-flask", "Flask").await;
     // A Jinja2 template, escaping what it is given.
     let (status, _, body) = send(&platform, Method::GET, "hello-flask.localhost", "/hello/%3Cb%3E", None).await;
     assert_eq!((status, body.trim()), (200, "<p>hello, &lt;b&gt;</p>"));
+    platform.shutdown().await;
+}
+
+/// Bottle, Falcon and Django (no database: views, URL routing, a
+/// template) answering the routes of hello-flask, each unmodified, the
+/// Django project started as its Procfile says (`gunicorn
+/// hello.wsgi:application`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bottle_falcon_and_django_apps_run_as_under_gunicorn() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    for (fixture, framework) in [("bottle-app", "Bottle"), ("falcon-app", "Falcon"), ("django-app", "Django")] {
+        let dir = installed(&format!("tests/fixtures/{fixture}"));
+        platform.push(fixture, &dir, &["-m", "128M"]).await;
+        serves_the_example_routes(&platform, fixture, framework).await;
+    }
+    let (status, _, body) = send(&platform, Method::GET, "django-app.localhost", "/hello/%3Cb%3E", None).await;
+    assert_eq!((status, body.trim()), (200, "<p>hello, &lt;b&gt;</p>"), "a Django template escapes");
     platform.shutdown().await;
 }

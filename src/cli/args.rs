@@ -396,9 +396,10 @@ pub enum Bench {
         #[arg(long)]
         wasmtime: Option<PathBuf>,
     },
-    /// Apps from source (examples/hello-js) against examples/hello-http:
-    /// push to the first 200, a new instance's first request, requests/s
-    /// and p99 through the router, memory per idle instance.
+    /// Apps from source (examples/hello-js, hello-python) against
+    /// examples/hello-http: push to the first 200, the first requests
+    /// after a push, a new instance's first request, requests/s and p99
+    /// through the router, memory per idle instance.
     Languages {
         #[arg(long, default_value_t = 3)]
         runs: usize,
@@ -409,6 +410,12 @@ pub enum Bench {
         /// Idle instances started to measure memory per instance.
         #[arg(long, default_value_t = 10)]
         idle: usize,
+        /// An app directory measured too, as NAME=DIR: a framework example
+        /// with its packages installed (`scripts/example-deps.sh
+        /// examples/hello-flask /tmp/hello-flask`, then `--app
+        /// hello-flask=/tmp/hello-flask`). Its GET / is what is served.
+        #[arg(long = "app", value_parser = parse_named_dir)]
+        apps: Vec<(String, PathBuf)>,
     },
     /// Healing, as processes on a nats-server: kill -9 of a DEA, a
     /// nats-server restart, and the HM starting many instances again.
@@ -549,4 +556,17 @@ pub struct PushFlags {
 fn header(text: &str) -> Result<(String, String), String> {
     let (name, value) = text.split_once(':').ok_or("a header is `Name: value`")?;
     Ok((name.trim().to_string(), value.trim().to_string()))
+}
+
+/// `NAME=DIR`, as `wf bench languages --app` takes it.
+fn parse_named_dir(text: &str) -> Result<(String, PathBuf), String> {
+    let (name, dir) = text.split_once('=').ok_or("expected NAME=DIR")?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(format!("{name:?} is not an app name (letters, digits and '-')"));
+    }
+    let dir = PathBuf::from(dir);
+    if !dir.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    Ok((name.to_string(), dir))
 }

@@ -290,6 +290,7 @@ async fn serve(
         Some(compiling) => app.until_compiled(compiling),
         None => app,
     };
+    app.load_first_store().await;
     let drain = tokio_util::sync::CancellationToken::new();
     let app = Arc::new(app);
     let listed = dea.local_apps.list(&instance.id, &app);

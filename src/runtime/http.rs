@@ -53,7 +53,7 @@ use super::in_process::{Listed, LocalApps};
 use super::limits::GuestLimits;
 use super::preinit;
 use super::snapshot_base::Compiling;
-use super::warm::{self, WarmStores};
+use super::warm::{self, Patience, Taken, WarmStores};
 use crate::protocol::{INSTANCE_GONE, INSTANCE_ID};
 
 /// Requests an instance runs at once: as many stores as its memory quota
@@ -114,6 +114,8 @@ struct Code {
     /// first request: it is made from the component a snapshot not yet
     /// compiled was taken of ([`super::snapshot_base`]).
     loads_app: bool,
+    /// What a new store takes ([`store_bytes`]).
+    store_bytes: u64,
 }
 
 /// The HTTP apps of this process, for a router in it (see [`super::in_process`]).
@@ -133,6 +135,10 @@ pub struct HttpApp {
     concurrency: usize,
     /// Stores kept between requests, for a language runtime's handler.
     warm: Option<Arc<WarmStores<Proxy>>>,
+    /// Held by the one request deciding whether to make a store, until the
+    /// store it makes is instantiated: so the memory it finds counts every
+    /// store made before it, and two cannot both find room for one.
+    making: Arc<tokio::sync::Mutex<()>>,
     crashes: mpsc::UnboundedSender<String>,
 }
 
@@ -155,12 +161,13 @@ impl HttpApp {
         tracing::debug!("serving {slots} requests at once, a store counted at {} KiB", store_bytes >> 10);
         Ok(HttpApp {
             runtime: runtime.clone(),
-            code: RwLock::new(Code { handler, loads_app: false }),
+            code: RwLock::new(Code { handler, loads_app: false, store_bytes }),
             snapshot: Mutex::new(None),
             make_wasi: Box::new(make_wasi),
             slots: Arc::new(Semaphore::new(slots)),
             concurrency: slots,
             warm,
+            making: Arc::default(),
             limits,
             request_timeout,
             crashes,
@@ -179,10 +186,40 @@ impl HttpApp {
     /// New stores are made from `compiled` (the snapshot) from now on, if
     /// it compiled; else they go on loading the app themselves.
     fn take_over(&self, compiled: Result<Component>) {
-        match compiled.and_then(|component| Handler::of(&self.runtime, &component)) {
-            Ok(handler) => *self.code.write().expect("app code") = Code { handler, loads_app: false },
+        let code = compiled.and_then(|component| {
+            let store_bytes = store_bytes(&component);
+            Handler::of(&self.runtime, &component).map(|handler| Code { handler, loads_app: false, store_bytes })
+        });
+        match code {
+            Ok(code) => *self.code.write().expect("app code") = code,
             Err(e) => tracing::warn!("the snapshot cannot be served ({e:#}): stores go on loading the app"),
         }
+    }
+
+    /// Loads the app into the instance's first store, kept for its first
+    /// request, when new stores would each load it (the snapshot is still
+    /// compiling): the instance takes requests once this returns, so the
+    /// first finds the app loaded, and those at once after it wait for
+    /// that store rather than load the app again each. A failure to load
+    /// is the instance's crash, reported as a request's would be.
+    pub async fn load_first_store(&self) {
+        let Code { handler, loads_app, .. } = self.code.read().expect("app code").clone();
+        let (Handler::P2(pre), Some(warm), true) = (&*handler, &self.warm, loads_app) else {
+            return;
+        };
+        let Ok(mut store) = self.new_store(Instant::now() + self.request_timeout) else {
+            return;
+        };
+        let (pre, warm, crashes) = (pre.clone(), warm.clone(), self.crashes.clone());
+        let back = warm::Back(warm.lease());
+        let load = async move {
+            let _back = back;
+            let instance = instantiate(pre.instance_pre(), true, &mut store, &crashes).await.ok()?;
+            let proxy = Proxy::new(&mut store, &instance).ok()?;
+            warm.keep(store, proxy);
+            Some(())
+        };
+        let _ = super::spawn(metered(load, self.limits.cpu.clone())).await;
     }
 
     /// Looks after the app while it is served: once its snapshot compiles,
@@ -240,15 +277,38 @@ impl HttpApp {
             .map_err(internal)?;
         let crashes = self.crashes.clone();
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let Code { handler, loads_app } = self.code.read().expect("app code").clone();
+        let Code { handler, loads_app, store_bytes } = self.code.read().expect("app code").clone();
         let mut lease = None;
         let run: BoxFuture<'static, Option<(u16, String)>> = match &*handler {
             Handler::P2(pre) => {
                 let pre = pre.clone();
+                let mut making = None;
                 let kept = match &self.warm {
-                    Some(warm) => warm.take(deadline).await,
+                    Some(warm) => {
+                        let gate = self.making.clone().lock_owned();
+                        making = Some(tokio::time::timeout_at(deadline.into(), gate).await.map_err(|_| busy())?);
+                        // A new store that would load the app, or that the
+                        // instance's memory has no room for, is worth
+                        // waiting for a store out not to need.
+                        let room = self.limits.memory.used() + store_bytes <= self.limits.memory.limit_mb() << 20;
+                        let patience = if loads_app || !room { Patience::AnyStore } else { Patience::Returning };
+                        match warm.take(deadline, patience).await {
+                            Taken::Kept(store, proxy, leased) => {
+                                lease = Some(leased);
+                                making = None;
+                                Some((store, proxy))
+                            }
+                            Taken::New(leased) => {
+                                lease = Some(leased);
+                                None
+                            }
+                        }
+                    }
                     None => None,
                 };
+                // From here the store (taken, or about to be made) comes
+                // back when `back` is dropped, whatever happens.
+                let back = lease.clone().map(warm::Back);
                 let (mut store, warm_proxy) = match kept {
                     Some((store, proxy)) => (store, Some(proxy)),
                     None => (self.new_store(deadline)?, None),
@@ -256,8 +316,6 @@ impl HttpApp {
                 let request = store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(internal)?;
                 let out = store.data_mut().http().new_response_outparam(sender).map_err(internal)?;
                 let warm = self.warm.clone();
-                lease = warm.as_ref().map(|warm| warm.lease());
-                let back = lease.clone().map(warm::Back);
                 Box::pin(async move {
                     let _back = back;
                     let _slot = slot;
@@ -271,6 +329,7 @@ impl HttpApp {
                             Err(failure) => return Some(failure),
                         },
                     };
+                    drop(making);
                     if let Err(error) = proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await {
                         return Some(failed(&store, error, &crashes));
                     }
@@ -448,6 +507,7 @@ fn bad_gateway(code: impl std::fmt::Debug) -> (u16, String) {
 fn cannot_start(store: &Store<GuestState>, error: wasmtime::Error) -> (u16, String) {
     let at_capacity =
         error.is::<PoolConcurrencyLimitError>() || !matches!(store.data().ending(&error), Ending::Trap(_));
+    tracing::debug!("a store cannot start ({}): {error:#}", if at_capacity { "at capacity" } else { "the app's fault" });
     if at_capacity { busy() } else { (500, format!("500 Internal Server Error: the app cannot start: {error:#}\n")) }
 }
 

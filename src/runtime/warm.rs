@@ -20,6 +20,13 @@
 //! state of its own — so a request that finds none idle while one whose
 //! response is sent is on its way back waits for it, a little
 //! ([`RETURN_WAIT`]).
+//!
+//! While new stores would load the app themselves (its snapshot is still
+//! compiling: [`super::snapshot_base`]), a new store costs what the app
+//! takes to import — a framework, hundreds of milliseconds — where a
+//! store out serving is back in a few: then a request waits for any store
+//! out ([`Patience::AnyStore`]), and the instance's first store is loaded
+//! before it takes requests, so none finds the instance without one.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,12 +57,33 @@ pub struct WarmStores<T> {
     returning: Arc<Returning>,
 }
 
-/// The stores whose response is sent, on their way back.
+/// The stores out of the idle list, by how far they are.
 #[derive(Default)]
 struct Returning {
+    /// Whose response is sent: on their way back.
     count: AtomicUsize,
+    /// Leased: loading, serving or on their way back.
+    out: AtomicUsize,
     /// Told when one of them is back (or thrown away).
     back: Notify,
+}
+
+/// A store for a request, leased.
+pub enum Taken<T> {
+    /// A kept one, with its handler.
+    Kept(Store<GuestState>, T, Arc<Lease>),
+    /// None: the request makes a new store.
+    New(Arc<Lease>),
+}
+
+/// Which stores out a request that finds none idle waits for.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Patience {
+    /// Those on their way back, for [`RETURN_WAIT`]: a new store is
+    /// cheap (instantiated from the snapshot).
+    Returning,
+    /// Any, until the request's deadline: a new store would load the app.
+    AnyStore,
 }
 
 impl<T> Default for WarmStores<T> {
@@ -66,36 +94,50 @@ impl<T> Default for WarmStores<T> {
 
 impl<T> WarmStores<T> {
     /// The store used last, ready to run until `deadline` (its pages are
-    /// the likeliest still in the CPU's caches), waiting a little for one
-    /// on its way back if none is idle; `None`: make a new one.
-    pub async fn take(&self, deadline: Instant) -> Option<(Store<GuestState>, T)> {
+    /// the likeliest still in the CPU's caches), waiting for one out if
+    /// none is idle, as `patience` says; with no store, the caller makes a
+    /// new one. Either way the store is leased from here: looking and
+    /// leasing are one step, so two requests cannot both find no store
+    /// out and both make one.
+    pub async fn take(&self, deadline: Instant, patience: Patience) -> Taken<T> {
         let wait = async {
             loop {
                 let back = self.returning.back.notified();
                 tokio::pin!(back);
                 // Registered before looking, so a return in between is seen.
                 back.as_mut().enable();
-                if let Some(taken) = self.pop(deadline) {
-                    return Some(taken);
-                }
-                if self.returning.count.load(Ordering::Acquire) == 0 {
-                    return None;
+                {
+                    let mut idle = self.idle.lock().expect("warm stores");
+                    if let Some(Kept { mut store, handler, .. }) = idle.pop() {
+                        store.data_mut().rearm(deadline);
+                        store.set_epoch_deadline(1);
+                        return Taken::Kept(store, handler, self.lease());
+                    }
+                    let waited_for = match patience {
+                        Patience::Returning => &self.returning.count,
+                        Patience::AnyStore => &self.returning.out,
+                    };
+                    if waited_for.load(Ordering::Acquire) == 0 {
+                        return Taken::New(self.lease());
+                    }
                 }
                 back.await;
             }
         };
-        tokio::time::timeout(RETURN_WAIT, wait).await.ok().flatten()
+        let limit = match patience {
+            Patience::Returning => RETURN_WAIT,
+            Patience::AnyStore => deadline.saturating_duration_since(Instant::now()),
+        };
+        match tokio::time::timeout(limit, wait).await {
+            Ok(taken) => taken,
+            Err(_) => Taken::New(self.lease()),
+        }
     }
 
-    fn pop(&self, deadline: Instant) -> Option<(Store<GuestState>, T)> {
-        let Kept { mut store, handler, .. } = self.idle.lock().expect("warm stores").pop()?;
-        store.data_mut().rearm(deadline);
-        store.set_epoch_deadline(1);
-        Some((store, handler))
-    }
-
-    /// Follows a store out serving a request, taken or new.
+    /// Follows a store out serving a request (or loading the app), taken
+    /// or new.
     pub fn lease(&self) -> Arc<Lease> {
+        self.returning.out.fetch_add(1, Ordering::AcqRel);
         Arc::new(Lease { returning: self.returning.clone(), stage: Mutex::new(Stage::Serving) })
     }
 
@@ -155,6 +197,9 @@ impl Drop for Back {
         let mut stage = self.0.stage.lock().expect("lease");
         if *stage == Stage::Sent {
             self.0.returning.count.fetch_sub(1, Ordering::AcqRel);
+        }
+        if *stage != Stage::Back {
+            self.0.returning.out.fetch_sub(1, Ordering::AcqRel);
         }
         *stage = Stage::Back;
         self.0.returning.back.notify_waiters();

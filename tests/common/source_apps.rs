@@ -184,14 +184,16 @@ pub async fn keeps_state_between_requests_until_cut_off(platform: &TestPlatform,
     }
 }
 
-/// The example `examples/<name>` with its packages installed by
-/// scripts/example-deps.sh (npm ci / pip, checked against the lock file's
-/// hashes), as its README says to before a push. Installed once per
-/// machine into a cache named by the example's files; an install is made
-/// beside it and renamed in place, so tests racing for it agree.
-pub fn example_installed(name: &str) -> std::path::PathBuf {
+/// The app at `dir` (relative to the repository: an example, or a test
+/// fixture) with its packages installed by scripts/example-deps.sh (npm
+/// ci / pip, checked against the lock file's hashes), as its README says
+/// to before a push. Installed once per machine into a cache named by the
+/// app's files; an install is made beside it and renamed in place, so
+/// tests racing for it agree.
+pub fn installed(dir: &str) -> std::path::PathBuf {
     use sha1::{Digest, Sha1};
-    let source = super::repo().join("examples").join(name);
+    let name = dir.rsplit('/').next().unwrap();
+    let source = super::repo().join(dir);
     let mut files = Vec::new();
     let mut pending = vec![source.clone()];
     while let Some(dir) = pending.pop() {
@@ -226,7 +228,7 @@ pub fn example_installed(name: &str) -> std::path::PathBuf {
         .arg(&building)
         .output()
         .unwrap();
-    assert!(out.status.success(), "scripts/example-deps.sh examples/{name}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "scripts/example-deps.sh {dir}: {}", String::from_utf8_lossy(&out.stderr));
     if std::fs::rename(&building, &installed).is_err() {
         // Another test installed it first.
         let _ = std::fs::remove_dir_all(&building);
