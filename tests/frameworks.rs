@@ -183,3 +183,114 @@ async fn bottle_falcon_and_django_apps_run_as_under_gunicorn() {
     assert_eq!((status, body.trim()), (200, "<p>hello, &lt;b&gt;</p>"), "a Django template escapes");
     platform.shutdown().await;
 }
+
+/// WSGI as gunicorn serves it: `wsgi.input` reads a body as it arrives (a
+/// large upload, or a chunked one without Content-Length, read to its
+/// end), `wsgi.errors` goes to the app's log, a generator's chunks go out
+/// as they are yielded, and one that raises after its first chunk cuts
+/// the response off (logged), the instance serving on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wsgi_streams_both_ways_as_under_gunicorn() {
+    const APP: &str = r#"
+import hashlib
+import json
+import time
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/upload":
+        digest, size, reads = hashlib.sha1(), 0, 0
+        stream = environ["wsgi.input"]
+        while True:
+            chunk = stream.read(65536)
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+            reads += 1
+        environ["wsgi.errors"].write(f"uploaded {size} bytes\n")
+        body = json.dumps({"size": size, "sha1": digest.hexdigest(), "reads": reads,
+                           "content_length": environ.get("CONTENT_LENGTH")}).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+    if path == "/slow":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return (time.sleep(0.03) or f"line {n}\n".encode() for n in range(10))
+    if path == "/breaks":
+        def chunks():
+            yield b"a first chunk\n"
+            raise ValueError("broke after the first chunk")
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return chunks()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"fine"]
+"#;
+    let dir = common::source_apps::app(&[("app.py", APP)]);
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    platform.push("wsgi", dir.path(), &["-m", "64M"]).await;
+    let url = format!("{}/upload", platform.router);
+
+    // 24 MB: more than the instance could hold twice over beside Python.
+    let big: Vec<u8> = (0..24u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    let sha1 = {
+        use sha1::{Digest, Sha1};
+        Sha1::digest(&big).iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let answer: Value = platform
+        .http
+        .post(&url)
+        .header("host", "wsgi.localhost")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((answer["size"].as_u64(), answer["sha1"].as_str()), (Some(24 << 20), Some(sha1.as_str())), "{answer}");
+    assert_eq!(answer["content_length"], (24u64 << 20).to_string());
+    assert!(answer["reads"].as_u64().unwrap() > 100, "read as it arrives, 64 KiB at a time: {answer}");
+
+    // Chunked: no Content-Length, the body read to its end.
+    let pieces: Vec<Result<Vec<u8>, std::io::Error>> = big[..3 << 20].chunks(100_000).map(|c| Ok(c.to_vec())).collect();
+    let answer: Value = platform
+        .http
+        .post(&url)
+        .header("host", "wsgi.localhost")
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(pieces)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["size"], 3 << 20, "{answer}");
+    assert!(answer["content_length"].is_null() || answer["content_length"] == "", "{answer}");
+    let guid = platform.app_guid("wsgi").await;
+    platform.wait_for_log(&guid, "uploaded 25165824 bytes", Duration::from_secs(10)).await;
+
+    // A generator's chunks go out as they are yielded (10, 30 ms apart).
+    let started = Instant::now();
+    let mut response =
+        platform.http.get(format!("{}/slow", platform.router)).header("host", "wsgi.localhost").send().await.unwrap();
+    let mut arrivals = Vec::new();
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        arrivals.push((started.elapsed(), chunk));
+    }
+    let body: Vec<u8> = arrivals.iter().flat_map(|(_, chunk)| chunk.to_vec()).collect();
+    assert_eq!(String::from_utf8(body).unwrap(), (0..10).map(|n| format!("line {n}\n")).collect::<String>());
+    let (first, last) = (arrivals[0].0, arrivals.last().unwrap().0);
+    assert!(arrivals.len() > 2 && last - first >= Duration::from_millis(150), "chunks came at {arrivals:?}");
+
+    // Raising after the head went out: the body is cut off, not completed.
+    let response =
+        platform.http.get(format!("{}/breaks", platform.router)).header("host", "wsgi.localhost").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().await.is_err(), "the client sees the body cut off");
+    platform.wait_for_log(&guid, "ValueError: broke after the first chunk", Duration::from_secs(10)).await;
+    assert_eq!(platform.via_router("wsgi.localhost", "/").await, (200, "fine".to_string()));
+    assert_eq!(platform.states(&guid).await, ["RUNNING"]);
+    platform.shutdown().await;
+}

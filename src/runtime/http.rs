@@ -507,7 +507,10 @@ fn bad_gateway(code: impl std::fmt::Debug) -> (u16, String) {
 fn cannot_start(store: &Store<GuestState>, error: wasmtime::Error) -> (u16, String) {
     let at_capacity =
         error.is::<PoolConcurrencyLimitError>() || !matches!(store.data().ending(&error), Ending::Trap(_));
-    tracing::debug!("a store cannot start ({}): {error:#}", if at_capacity { "at capacity" } else { "the app's fault" });
+    tracing::debug!(
+        "a store cannot start ({}): {error:#}",
+        if at_capacity { "at capacity" } else { "the app's fault" }
+    );
     if at_capacity { busy() } else { (500, format!("500 Internal Server Error: the app cannot start: {error:#}\n")) }
 }
 

@@ -4,8 +4,10 @@ The droplet starts `.wf/python.wasm MODULE:CALLABLE` (CPython for WASI, built
 with componentize-py). At staging the DEA calls `initialize` (our preinit
 interface): the app's module is imported with `/home/vcap/app` and its vendored
 packages on `sys.path`, and the memory is snapshotted, so an instance's first
-request finds the app imported. Each request becomes a PEP 3333 environ; the
-response is what the app's iterable yields.
+request finds the app imported. Each request becomes a PEP 3333 environ
+whose `wsgi.input` reads the body as it arrives; the response goes out as the
+app's iterable yields it (the head with the first non-empty chunk), as under
+gunicorn.
 
 What WASI lacks is bridged here: `sys.stdout`/`sys.stderr` write to the
 instance's log streams, `os.environ` is the instance's CF environment (read
@@ -270,6 +272,7 @@ def _install_urllib_handler():
 # ---- serving ----------------------------------------------------------------
 
 def _environ(request, body):
+    """The PEP 3333 environ of `request`, whose body `body` reads."""
     path_with_query = request.path_with_query() or "/"
     path, _, query = path_with_query.partition("?")
     authority = request.authority() or "localhost"
@@ -286,7 +289,10 @@ def _environ(request, body):
         "REMOTE_ADDR": "",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "https" if isinstance(scheme, types.Scheme_Https) else "http",
-        "wsgi.input": io.BytesIO(body),
+        "wsgi.input": body,
+        # The body ends where the stream does (a chunked upload has no
+        # Content-Length): Werkzeug and Django read to the end, as under gunicorn.
+        "wsgi.input_terminated": True,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": False,
         "wsgi.multiprocess": True,
@@ -306,7 +312,6 @@ def _environ(request, body):
         environ["wsgi.url_scheme"] = forwarded.split(",")[0].strip()
     if "HTTP_X_FORWARDED_FOR" in environ:
         environ["REMOTE_ADDR"] = environ["HTTP_X_FORWARDED_FOR"].split(",")[0].strip()
-    environ.setdefault("CONTENT_LENGTH", str(len(body)) if body else "")
     return environ
 
 
@@ -316,20 +321,78 @@ def _method_name(method):
     return type(method).__name__.split("_", 1)[1].upper()
 
 
-def _respond(response_out, status, headers, chunks):
-    fields = types.Fields.from_list([(name.lower(), value.encode("latin-1")) for name, value in headers])
-    response = types.OutgoingResponse(fields)
-    response.set_status_code(status)
-    body = response.body()
-    types.ResponseOutparam.set(response_out, Ok(response))
-    with body.write() as stream:
-        for chunk in chunks:
-            _write_all(stream, chunk)
-    types.OutgoingBody.finish(body, None)
+class _RequestBody(io.RawIOBase):
+    """wsgi.input's source: the request body, read from wasi:http as the app
+    asks for it (a large upload is not held whole in memory first)."""
+
+    def __init__(self, incoming):
+        self._incoming = incoming
+        self._stream = incoming.stream()
+        self._pending = b""
+        self._ended = False
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while not self._pending and not self._ended:
+            try:
+                self._pending = self._stream.blocking_read(max(len(buffer), READ_CHUNK))
+            except Err as error:
+                if not isinstance(error.value, streams.StreamError_Closed):
+                    raise
+                self._ended = True
+        taken = min(len(buffer), len(self._pending))
+        buffer[:taken] = self._pending[:taken]
+        self._pending = self._pending[taken:]
+        return taken
+
+    def close(self):
+        if not self.closed:
+            self._stream.__exit__(None, None, None)
+            types.IncomingBody.finish(self._incoming)
+        super().close()
+
+
+class _Response:
+    """The response, sent as the app makes it: the head when the first
+    non-empty chunk comes (or the body ends empty), each chunk at once."""
+
+    def __init__(self, response_out):
+        self._out = response_out
+        self._body = None
+        self._stream = None
+
+    @property
+    def sent(self):
+        return self._body is not None
+
+    def head(self, code, headers):
+        fields = types.Fields.from_list([(name.lower(), value.encode("latin-1")) for name, value in headers])
+        response = types.OutgoingResponse(fields)
+        response.set_status_code(code)
+        self._body = response.body()
+        types.ResponseOutparam.set(self._out, Ok(response))
+        self._stream = self._body.write()
+
+    def write(self, data):
+        _write_all(self._stream, data)
+
+    def finish(self):
+        self._stream.__exit__(None, None, None)
+        types.OutgoingBody.finish(self._body, None)
+
+    def abandon(self):
+        """Ends the body unfinished, so the client sees it cut off."""
+        self._stream.__exit__(None, None, None)
+        self._body.__exit__(None, None, None)
 
 
 def _error_response(response_out, status, text):
-    _respond(response_out, status, [("Content-Type", "text/plain; charset=utf-8")], [text.encode()])
+    response = _Response(response_out)
+    response.head(status, [("Content-Type", "text/plain; charset=utf-8")])
+    response.write(text.encode())
+    response.finish()
 
 
 class IncomingHandler(exports.IncomingHandler):
@@ -343,41 +406,58 @@ class IncomingHandler(exports.IncomingHandler):
         if not _environ_is_instances:
             _refresh_environ()
             _environ_is_instances = True
-        environ = _environ(request, _read_all(request.consume()))
+        body = _RequestBody(request.consume())
+        environ = _environ(request, io.BufferedReader(body, READ_CHUNK))
+        response = _Response(response_out)
         started = []
 
         def start_response(status, headers, exc_info=None):
             if exc_info is not None:
                 try:
-                    if started and started[0][2]:
+                    if response.sent:
                         raise exc_info[1].with_traceback(exc_info[2])
                 finally:
                     exc_info = None
             elif started:
                 raise AssertionError("start_response called twice without exc_info")
-            started[:] = [[status, list(headers), False]]
-            return lambda data: written.append(bytes(data))
+            started[:] = [(status, list(headers))]
+            return write
 
-        written = []
+        def send_head():
+            if not started:
+                raise AssertionError("the app returned without calling start_response")
+            status, headers = started[0]
+            try:
+                code = int(status.split(" ", 1)[0])
+            except ValueError:
+                raise AssertionError(f"the app gave an invalid status {status!r}") from None
+            response.head(code, headers)
+
+        def write(data):
+            if not response.sent:
+                send_head()
+            if data:
+                response.write(bytes(data))
+
         try:
             result = _app(environ, start_response)
             try:
-                chunks = written + [bytes(chunk) for chunk in result if chunk]
+                for chunk in result:
+                    if chunk:
+                        write(chunk)
+                if not response.sent:
+                    send_head()
             finally:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-            if not started:
-                raise AssertionError("the app returned without calling start_response")
-        except BaseException:  # noqa: BLE001 - the app's error is a 500 and a log entry
+        except BaseException:  # noqa: BLE001 - the app's error is a 500 (or a cut-off body) and a log entry
             traceback.print_exc()
-            _error_response(response_out, 500, "Internal Server Error\n")
+            if response.sent:
+                response.abandon()
+            else:
+                _error_response(response_out, 500, "Internal Server Error\n")
             return
-        status, headers, _ = started[0]
-        try:
-            code = int(status.split(" ", 1)[0])
-        except ValueError:
-            print(f"the app gave an invalid status {status!r}", file=sys.stderr)
-            _error_response(response_out, 500, "Internal Server Error\n")
-            return
-        _respond(response_out, code, headers, chunks)
+        finally:
+            body.close()
+        response.finish()
