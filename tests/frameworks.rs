@@ -38,6 +38,31 @@ fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
+/// A GET whose body must come in pieces, the last at least `spread`
+/// after the first (it is streamed, not sent at the end): the body.
+async fn streamed(platform: &TestPlatform, host: &str, path: &str, spread: Duration) -> String {
+    let started = Instant::now();
+    let mut response =
+        platform.http.get(format!("{}{path}", platform.router)).header("host", host).send().await.unwrap();
+    let mut arrivals = Vec::new();
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        arrivals.push((started.elapsed(), chunk));
+    }
+    let (first, last) = (arrivals[0].0, arrivals.last().unwrap().0);
+    assert!(arrivals.len() > 2 && last - first >= spread, "chunks came at {arrivals:?}");
+    String::from_utf8(arrivals.iter().flat_map(|(_, chunk)| chunk.to_vec()).collect()).unwrap()
+}
+
+/// A platform with the app at `dir` (packages installed) pushed as `name`:
+/// the platform and what the push printed.
+async fn pushed(dir: &str, name: &str, memory: &str) -> (TestPlatform, String) {
+    let dir = installed(dir);
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    let staging = platform.push(name, &dir, &["-m", memory]).await;
+    (platform, staging)
+}
+
 /// The routes both examples have, checked as their framework answers them.
 async fn serves_the_example_routes(platform: &TestPlatform, name: &str, framework: &str) {
     let host = format!("{name}.localhost");
@@ -95,10 +120,7 @@ async fn serves_the_example_routes(platform: &TestPlatform, name: &str, framewor
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_express_app_runs_as_under_node() {
-    let dir = installed("examples/hello-express");
-    let platform = TestPlatform::start("local:").await;
-    platform.login().await;
-    let staging = platform.push("hello-express", &dir, &["-m", "64M"]).await;
+    let (platform, staging) = pushed("examples/hello-express", "hello-express", "64M").await;
     assert!(staging.contains("js_buildpack detected javascript"), "{staging}");
     serves_the_example_routes(&platform, "hello-express", "Express").await;
     let host = "hello-express.localhost";
@@ -130,24 +152,14 @@ async fn an_express_app_runs_as_under_node() {
 
     // res.write streams: the first lines reach the client well before the
     // last (20 lines, 10 ms apart).
-    let started = Instant::now();
-    let mut response =
-        platform.http.get(format!("{}/stream?lines=20", platform.router)).header("host", host).send().await.unwrap();
-    let mut arrivals = Vec::new();
-    while let Some(chunk) = response.chunk().await.unwrap() {
-        arrivals.push((started.elapsed(), chunk));
-    }
-    let (first, last) = (arrivals[0].0, arrivals.last().unwrap().0);
-    assert!(arrivals.len() > 2 && last - first >= Duration::from_millis(100), "chunks came at {arrivals:?}");
+    let body = streamed(&platform, host, "/stream?lines=20", Duration::from_millis(100)).await;
+    assert!(body.ends_with("line 20\ndone\n"), "{body}");
     platform.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flask_app_runs_as_under_gunicorn() {
-    let dir = installed("examples/hello-flask");
-    let platform = TestPlatform::start("local:").await;
-    platform.login().await;
-    let staging = platform.push("hello-flask", &dir, &["-m", "128M"]).await;
+    let (platform, staging) = pushed("examples/hello-flask", "hello-flask", "128M").await;
     assert!(staging.contains("python_buildpack detected"), "{staging}");
     // Requests at once after the push: the instance loaded Flask into a
     // store before it took requests, and they share that one rather than
@@ -238,51 +250,26 @@ def app(environ, start_response):
         use sha1::{Digest, Sha1};
         Sha1::digest(&big).iter().map(|b| format!("{b:02x}")).collect::<String>()
     };
-    let answer: Value = platform
-        .http
-        .post(&url)
-        .header("host", "wsgi.localhost")
-        .body(big.clone())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let upload = |body: reqwest::Body| async {
+        let response = platform.http.post(&url).header("host", "wsgi.localhost").body(body).send().await.unwrap();
+        response.json::<Value>().await.unwrap()
+    };
+    let answer = upload(big.clone().into()).await;
     assert_eq!((answer["size"].as_u64(), answer["sha1"].as_str()), (Some(24 << 20), Some(sha1.as_str())), "{answer}");
     assert_eq!(answer["content_length"], (24u64 << 20).to_string());
     assert!(answer["reads"].as_u64().unwrap() > 100, "read as it arrives, 64 KiB at a time: {answer}");
 
     // Chunked: no Content-Length, the body read to its end.
     let pieces: Vec<Result<Vec<u8>, std::io::Error>> = big[..3 << 20].chunks(100_000).map(|c| Ok(c.to_vec())).collect();
-    let answer: Value = platform
-        .http
-        .post(&url)
-        .header("host", "wsgi.localhost")
-        .body(reqwest::Body::wrap_stream(futures::stream::iter(pieces)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = upload(reqwest::Body::wrap_stream(futures::stream::iter(pieces))).await;
     assert_eq!(answer["size"], 3 << 20, "{answer}");
     assert!(answer["content_length"].is_null() || answer["content_length"] == "", "{answer}");
     let guid = platform.app_guid("wsgi").await;
     platform.wait_for_log(&guid, "uploaded 25165824 bytes", Duration::from_secs(10)).await;
 
     // A generator's chunks go out as they are yielded (10, 30 ms apart).
-    let started = Instant::now();
-    let mut response =
-        platform.http.get(format!("{}/slow", platform.router)).header("host", "wsgi.localhost").send().await.unwrap();
-    let mut arrivals = Vec::new();
-    while let Some(chunk) = response.chunk().await.unwrap() {
-        arrivals.push((started.elapsed(), chunk));
-    }
-    let body: Vec<u8> = arrivals.iter().flat_map(|(_, chunk)| chunk.to_vec()).collect();
-    assert_eq!(String::from_utf8(body).unwrap(), (0..10).map(|n| format!("line {n}\n")).collect::<String>());
-    let (first, last) = (arrivals[0].0, arrivals.last().unwrap().0);
-    assert!(arrivals.len() > 2 && last - first >= Duration::from_millis(150), "chunks came at {arrivals:?}");
+    let body = streamed(&platform, "wsgi.localhost", "/slow", Duration::from_millis(150)).await;
+    assert_eq!(body, (0..10).map(|n| format!("line {n}\n")).collect::<String>());
 
     // Raising after the head went out: the body is cut off, not completed.
     let response =
