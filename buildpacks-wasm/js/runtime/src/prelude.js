@@ -429,6 +429,7 @@
   }
   define('Headers', Headers);
 
+  const INCOMING = Symbol('incoming');
   // A body is kept as bytes (or a string until read as bytes).
   const bodyInit = (body, headers) => {
     if (body === undefined || body === null) return null;
@@ -458,8 +459,17 @@
     async formData() { throw new TypeError('formData() is not supported; parse the body with URLSearchParams'); }
   }
   class Request extends Body {
+    // A request the router sent: its URL and fields are well-formed
+    // already, and nothing else holds them, so none is parsed or copied.
+    static _incoming(method, url, headers, body) {
+      const request = new Request(INCOMING);
+      Object.assign(request, { url, method, headers, redirect: 'follow', signal: null, _body: body });
+      return request;
+    }
+
     constructor(input, init = {}) {
       super();
+      if (input === INCOMING) return;
       const from = input instanceof Request ? input : null;
       this.url = from ? from.url : new URL(String(input)).href;
       this.method = String(init.method || (from ? from.method : 'GET')).toUpperCase();
@@ -547,9 +557,7 @@
     if (!envIsInstances) { refreshEnv(); envIsInstances = true; }
     wf.afterResponse = null;
     if (server) { await server(method, url, lines, body, encrypted); return; }
-    const headers = Headers._fromLines(lines);
-    const request = new Request(url, { method, headers });
-    request._body = body;
+    const request = Request._incoming(method, url, Headers._fromLines(lines), body);
     const waits = [];
     const ctx = { waitUntil: (p) => waits.push(Promise.resolve(p)), passThroughOnException() {} };
     let response;
