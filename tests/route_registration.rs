@@ -78,3 +78,29 @@ async fn routes_are_registered_in_batches_until_a_router_that_does_not_read_them
     assert_eq!(platform.via_router("hello.localhost", "/").await.0, 200);
     cluster.shutdown().await;
 }
+
+/// As gorouter: `X-CF-APP-INSTANCE: APP_GUID:INDEX` sends a request to that
+/// instance, whatever the round-robin's turn; a value that is not
+/// `GUID:INDEX`, or names no instance on the route, is a 400 saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_naming_an_instance_reaches_that_instance() {
+    let platform = common::TestPlatform::start("local:").await;
+    platform.login().await;
+    platform.push("hello", app_dir(&[HELLO]).path(), &["-i", "3", "-m", "32M"]).await;
+    let guid = platform.app_guid("hello").await;
+    platform.wait_for_states(&guid, &["RUNNING"; 3], Duration::from_secs(30)).await;
+    let get = |instance: String| {
+        let request = platform.http.get(format!("{}/", platform.router)).header("host", "hello.localhost");
+        async move { request.header("x-cf-app-instance", instance).send().await.unwrap() }
+    };
+    for index in [2, 0, 2, 2, 1] {
+        let answer: Value = get(format!("{guid}:{index}")).await.json().await.unwrap();
+        assert_eq!(answer["instance_index"], index, "{answer}");
+    }
+    for wrong in [format!("{guid}:7"), format!("{guid}:x"), "nope".to_string(), ":1".to_string()] {
+        let response = get(wrong.clone()).await;
+        assert_eq!(response.status(), 400, "{wrong}");
+        assert_eq!(response.headers()["x-cf-routererror"], "invalid_cf_app_instance_header", "{wrong}");
+    }
+    platform.shutdown().await;
+}

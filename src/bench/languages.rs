@@ -17,7 +17,8 @@
 //!    which the next push waits for: each push is measured on a platform
 //!    at rest, as are the figures below;
 //! 2. **first request of a new instance**: the app scaled up by one; once
-//!    the new instance is RUNNING, one GET straight to its port;
+//!    the new instance is RUNNING, one GET of it through the router
+//!    (`X-CF-APP-INSTANCE` naming it);
 //! 3. **serving**: GET / through the router from `--connections`
 //!    keep-alive connections for `--seconds`, the load from a process of
 //!    its own ([`super::load`]): requests/s and p99;
@@ -245,8 +246,9 @@ async fn scale(bench: &Bench, api: &Api, name: &str, guid: &str, instances: usiz
     }
 }
 
-/// Scales the app to `instances` and times one GET straight to the new
-/// instance (index `instances - 1`) once it is RUNNING.
+/// Scales the app to `instances` and times one GET of the new instance
+/// (index `instances - 1`) once it is RUNNING, through the router with
+/// `X-CF-APP-INSTANCE` naming it.
 async fn first_request_of_new_instance(
     bench: &Bench,
     api: &Api,
@@ -255,12 +257,10 @@ async fn first_request_of_new_instance(
     instances: usize,
 ) -> Result<Duration> {
     scale(bench, api, name, guid, instances).await?;
-    let stats = api.get(&format!("/v2/apps/{guid}/stats")).await?;
-    let port = stats[(instances - 1).to_string()]["stats"]["port"].as_u64().context("the new instance's port")?;
+    let target = Target::root(&bench.router, &format!("{name}.localhost"))
+        .with_header("x-cf-app-instance", &format!("{guid}:{}", instances - 1));
     let began = Instant::now();
-    let (status, _) = get_once(&Target::root(&format!("127.0.0.1:{port}"), &format!("{name}.localhost")))
-        .await
-        .context("the new instance did not answer")?;
+    let (status, _) = get_once(&target).await.context("the new instance did not answer")?;
     let took = began.elapsed();
     anyhow::ensure!(status == 200, "the new instance answered {status}");
     Ok(took)

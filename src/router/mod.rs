@@ -56,6 +56,7 @@ use access_log::AccessLog;
 use app_logs::AppLogs;
 use metrics::METRICS;
 use route_services::RouteServices;
+use table::AppInstance;
 pub use table::RoutingTable;
 
 /// Tries of an idempotent request without a body when backends refuse it
@@ -191,7 +192,7 @@ impl Router {
             .unwrap_or_default()
             .to_string();
         let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
-        if parts.uri.path() == "/metrics" && self.table.lookup(&host, "/metrics").is_none() {
+        if parts.uri.path() == "/metrics" && !self.table.is_routed(&host, "/metrics") {
             return answer(StatusCode::OK, crate::metrics::MEDIA_TYPE, crate::metrics::render());
         }
         let forwarded = match parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
@@ -219,10 +220,22 @@ impl Router {
             bodiless && matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE);
         let mut body = Some(body.boxed());
 
+        // As gorouter: a request may name the one instance it is for.
+        let instance = match parts.headers.get(APP_INSTANCE) {
+            Some(value) => match value.to_str().ok().and_then(AppInstance::parse) {
+                Some(instance) => Some(instance),
+                None => return invalid_app_instance(),
+            },
+            None => None,
+        };
         let mut tried = 0;
         let (mut response, backend) = loop {
-            let Some((backend, route_service)) = self.table.lookup(&host, parts.uri.path()) else {
-                break if tried == 0 { (unknown_route(&host), None) } else { (endpoint_failure(&host), None) };
+            let Some((backend, route_service)) = self.table.lookup(&host, parts.uri.path(), instance.as_ref()) else {
+                break match (tried, &instance) {
+                    (0, Some(_)) if self.table.is_routed(&host, parts.uri.path()) => (invalid_app_instance(), None),
+                    (0, _) => (unknown_route(&host), None),
+                    _ => (endpoint_failure(&host), None),
+                };
             };
             if let Some(service) = route_service {
                 let url = route_services::requested_url(&parts.headers, &host, &path);
@@ -333,6 +346,17 @@ fn unknown_route(host: &str) -> Response<ResponseBody> {
     let mut response =
         text(StatusCode::NOT_FOUND, format!("404 Not Found: Requested route ('{host}') does not exist.\n"));
     response.headers_mut().insert("x-cf-routererror", HeaderValue::from_static("unknown_route"));
+    response
+}
+
+/// The header naming the instance a request is for: `APP_GUID:INDEX`.
+const APP_INSTANCE: &str = "x-cf-app-instance";
+
+/// gorouter's answer to an `X-CF-APP-INSTANCE` it cannot follow: not
+/// `APP_GUID:INDEX`, or no such instance on the route.
+fn invalid_app_instance() -> Response<ResponseBody> {
+    let mut response = text(StatusCode::BAD_REQUEST, "400 Bad Request: Invalid X-CF-APP-INSTANCE Header\n".into());
+    response.headers_mut().insert("x-cf-routererror", HeaderValue::from_static("invalid_cf_app_instance_header"));
     response
 }
 

@@ -37,6 +37,24 @@ impl Backend {
     }
 }
 
+/// One instance of an app, as `X-CF-APP-INSTANCE: APP_GUID:INDEX` names it.
+#[derive(Debug, PartialEq)]
+pub struct AppInstance {
+    pub app: String,
+    pub index: u32,
+}
+
+impl AppInstance {
+    /// The header's value, if it is `APP_GUID:INDEX`.
+    pub fn parse(value: &str) -> Option<AppInstance> {
+        let (app, index) = value.trim().split_once(':')?;
+        if app.is_empty() {
+            return None;
+        }
+        Some(AppInstance { app: app.to_string(), index: index.parse().ok()? })
+    }
+}
+
 #[derive(Default)]
 pub struct RoutingTable {
     routes: Mutex<HashMap<String, Route>>,
@@ -129,8 +147,38 @@ impl RoutingTable {
 
     /// The backend for a request, and the route service its route goes
     /// through first: the route with the longest matching path wins, and
-    /// its backends take turns.
-    pub fn lookup(&self, host: &str, path: &str) -> Option<(Arc<Backend>, Option<Arc<str>>)> {
+    /// its backends take turns — or, for a request naming one instance
+    /// (`X-CF-APP-INSTANCE`), that instance of that app, if the route has it.
+    pub fn lookup(
+        &self,
+        host: &str,
+        path: &str,
+        instance: Option<&AppInstance>,
+    ) -> Option<(Arc<Backend>, Option<Arc<str>>)> {
+        self.with_route(host, path, |route| {
+            let chosen = match instance {
+                Some(wanted) => route
+                    .backends
+                    .iter()
+                    .find(|b| b.app.as_deref() == Some(&*wanted.app) && b.index == Some(wanted.index))?
+                    .clone(),
+                None => {
+                    route.next = route.next.wrapping_add(1);
+                    route.backends[(route.next - 1) % route.backends.len()].clone()
+                }
+            };
+            Some((chosen, route.route_service_url.clone()))
+        })?
+    }
+
+    /// Whether a request for `host` and `path` has a route (no backend's
+    /// turn is taken).
+    pub fn is_routed(&self, host: &str, path: &str) -> bool {
+        self.with_route(host, path, |_| ()).is_some()
+    }
+
+    /// `f` of the route with the longest path matching `host` and `path`.
+    fn with_route<R>(&self, host: &str, path: &str, f: impl FnOnce(&mut Route) -> R) -> Option<R> {
         let mut key = host.to_ascii_lowercase();
         let host_len = key.len();
         // `host/a/b`, `host/a`, then `host`: the longest path first.
@@ -143,9 +191,7 @@ impl RoutingTable {
                 key.push_str(segment);
             }
             if let Some(route) = routes.get_mut(&key) {
-                let chosen = route.backends[route.next % route.backends.len()].clone();
-                route.next = route.next.wrapping_add(1);
-                return Some((chosen, route.route_service_url.clone()));
+                return Some(f(route));
             }
         }
         None
@@ -174,13 +220,13 @@ mod tests {
         table.register(&registration(1, "a.example"));
         table.register(&registration(2, "a.example"));
         table.register(&registration(3, "a.example/api"));
-        let first = table.lookup("A.example", "/").unwrap().0;
-        let second = table.lookup("a.example", "/x").unwrap().0;
+        let first = table.lookup("A.example", "/", None).unwrap().0;
+        let second = table.lookup("a.example", "/x", None).unwrap().0;
         assert_ne!(first.address, second.address);
-        assert_eq!(table.lookup("a.example", "/api/v1").unwrap().0.address, "127.0.0.1:3");
+        assert_eq!(table.lookup("a.example", "/api/v1", None).unwrap().0.address, "127.0.0.1:3");
         table.unregister(&registration(3, "a.example/api"));
-        assert_ne!(table.lookup("a.example", "/api/v1").unwrap().0.address, "127.0.0.1:3");
-        assert!(table.lookup("b.example", "/").is_none());
+        assert_ne!(table.lookup("a.example", "/api/v1", None).unwrap().0.address, "127.0.0.1:3");
+        assert!(table.lookup("b.example", "/", None).is_none());
     }
 
     #[test]
@@ -189,8 +235,8 @@ mod tests {
         let through =
             RouteRegistration { route_service_url: Some("https://rs.example/".into()), ..registration(1, "a.example") };
         table.register(&through);
-        assert_eq!(table.lookup("a.example", "/").unwrap().1.as_deref(), Some("https://rs.example/"));
+        assert_eq!(table.lookup("a.example", "/", None).unwrap().1.as_deref(), Some("https://rs.example/"));
         table.register(&registration(1, "a.example"));
-        assert_eq!(table.lookup("a.example", "/").unwrap().1, None, "unbound");
+        assert_eq!(table.lookup("a.example", "/", None).unwrap().1, None, "unbound");
     }
 }
