@@ -154,6 +154,18 @@ async fn an_express_app_runs_as_under_node() {
     // last (20 lines, 10 ms apart).
     let body = streamed(&platform, host, "/stream?lines=20", Duration::from_millis(100)).await;
     assert!(body.ends_with("line 20\ndone\n"), "{body}");
+
+    // Started again once its snapshot is compiled, the instance starts from
+    // the snapshot, where the app's files are read afresh (no handle of the
+    // staging store's is left in it).
+    let guid = platform.app_guid("hello-express").await;
+    platform.wait_for_log(&guid, "Snapshot compiled", Duration::from_secs(300)).await;
+    let out = platform.wf(&["restart", "hello-express"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (status, _, body) = send(&platform, Method::GET, host, "/hello.txt", None).await;
+    assert_eq!((status, body.as_str()), (200, "a static file, served by express.static\n"));
+    assert_eq!(send(&platform, Method::GET, host, "/items/1", None).await.0, 404, "a new process: no items");
+    assert_eq!(platform.states(&guid).await, ["RUNNING"]);
     platform.shutdown().await;
 }
 

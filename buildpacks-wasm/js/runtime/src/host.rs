@@ -1,16 +1,16 @@
 //! The native half of the runtime: the `__wf` object `prelude.js` and
 //! `modules.js` build the web platform and Node's module system on.
 //!
-//! Output, environment, clocks and randomness go straight to WASI on each
-//! call rather than through wasi-libc, which would keep the handles and
-//! values of the instance that first asked: after a snapshot that is the
-//! staging instance, not this one.
+//! Output, environment, clocks, randomness and files go straight to WASI
+//! on each call rather than through wasi-libc, which would keep the
+//! handles and values of the instance that first asked: after a snapshot
+//! that is the staging instance, not this one.
 
 use rquickjs::function::Opt;
 use rquickjs::prelude::Func;
 use rquickjs::{Ctx, Exception, Function, Object, Result, TypedArray, Value};
 
-use super::{node, HOME};
+use super::{files, node, HOME};
 
 pub fn install(ctx: &Ctx<'_>) -> Result<()> {
     let wf = Object::new(ctx.clone())?;
@@ -23,8 +23,8 @@ pub fn install(ctx: &Ctx<'_>) -> Result<()> {
     wf.set("randomBytes", Func::from(random_bytes))?;
     wf.set("encodeUtf8", Func::from(encode_utf8))?;
     wf.set("decodeUtf8", Func::from(decode_utf8))?;
-    wf.set("isFile", Func::from(|path: String| std::fs::metadata(path).is_ok_and(|m| m.is_file())))?;
-    wf.set("isDir", Func::from(|path: String| std::fs::metadata(path).is_ok_and(|m| m.is_dir())))?;
+    wf.set("isFile", Func::from(|path: String| files::is_file(&path)))?;
+    wf.set("isDir", Func::from(|path: String| files::is_dir(&path)))?;
     wf.set("readText", Func::from(read_text))?;
     wf.set("compileCommonJs", Func::from(compile_common_js))?;
     wf.set("fetch", Func::from(super::http::fetch))?;
@@ -100,7 +100,9 @@ fn decode_utf8<'js>(ctx: Ctx<'js>, bytes: TypedArray<'js, u8>, fatal: Opt<bool>)
 }
 
 fn read_text(ctx: Ctx<'_>, path: String) -> Result<String> {
-    std::fs::read_to_string(&path).map_err(|e| Exception::throw_message(&ctx, &format!("reading {path}: {e}")))
+    let bytes = files::read(&path, 0, None)
+        .map_err(|e| Exception::throw_message(&ctx, &format!("reading {path}: {}", files::code(e))))?;
+    String::from_utf8(bytes).map_err(|_| Exception::throw_message(&ctx, &format!("reading {path}: not UTF-8 text")))
 }
 
 /// A CommonJS module's function, compiled under its own file name so

@@ -14,6 +14,7 @@
 //! returns is driven (jobs, then timers) until it settles; an exception is
 //! logged with its stack and answered with a 500.
 
+mod files;
 mod host;
 mod http;
 mod node;
@@ -168,14 +169,9 @@ struct Preinit;
 
 impl exports::wasmfoundry::buildpack::preinit::Guest for Preinit {
     fn initialize() -> Result<(), String> {
-        with_app(|_| ())?;
-        // wasi-libc keeps the preopened directories it looked up; their
-        // handles belong to this instance, not to the snapshot's.
-        extern "C" {
-            fn __wasilibc_reset_preopens();
-        }
-        unsafe { __wasilibc_reset_preopens() };
-        Ok(())
+        // Nothing here holds a WASI handle past a call (host.rs, files.rs):
+        // the snapshot taken after this has none of the staging store's.
+        with_app(|_| ())
     }
 }
 

@@ -1,15 +1,16 @@
 //! The native side of Node's built-in modules (src/node/*.js): their
-//! sources, the file system calls of node:fs (the app's files, read-only)
-//! and the digests of node:crypto.
+//! sources, the file system calls of node:fs (the app's files, read-only,
+//! through [`super::files`]) and the digests of node:crypto.
 //!
 //! A failed file call throws an Error whose message is Node's code
 //! (`ENOENT`, `EACCES`…); node/fs.js turns it into Node's error.
 
-use std::io::{Read, Seek, SeekFrom};
-
 use hmac::{Hmac, Mac};
 use rquickjs::{Array, Ctx, Exception, Result, TypedArray};
 use sha1::Digest;
+use wasi::filesystem::types::{DescriptorType, ErrorCode};
+
+use super::files;
 
 /// Node's built-in modules the runtime has, by name.
 pub const MODULES: &[(&str, &str)] = &[
@@ -40,45 +41,25 @@ pub fn source(ctx: Ctx<'_>, name: String) -> Result<String> {
         .ok_or_else(|| Exception::throw_message(&ctx, &format!("no built-in module {name}")))
 }
 
-fn code(ctx: &Ctx<'_>, error: &std::io::Error) -> rquickjs::Error {
-    use std::io::ErrorKind::*;
-    let code = match error.kind() {
-        NotFound => "ENOENT",
-        PermissionDenied => "EACCES",
-        NotADirectory => "ENOTDIR",
-        IsADirectory => "EISDIR",
-        ReadOnlyFilesystem => "EROFS",
-        _ => "EIO",
-    };
-    Exception::throw_message(ctx, code)
+fn fail(ctx: &Ctx<'_>, error: ErrorCode) -> rquickjs::Error {
+    Exception::throw_message(ctx, files::code(error))
 }
 
 /// `[kind, size, mtimeMs, mode]`, following a symbolic link or not.
 pub fn stat<'js>(ctx: Ctx<'js>, path: String, follow: bool) -> Result<Array<'js>> {
-    let meta = if follow { std::fs::metadata(&path) } else { std::fs::symlink_metadata(&path) };
-    let meta = meta.map_err(|e| code(&ctx, &e))?;
-    let kind = if meta.is_symlink() {
-        "symlink"
-    } else if meta.is_dir() {
-        "dir"
-    } else if meta.is_file() {
-        "file"
-    } else {
-        "other"
+    let stat = files::stat(&path, follow).map_err(|e| fail(&ctx, e))?;
+    let (kind, mode) = match stat.type_ {
+        DescriptorType::Directory => ("dir", 0o40755),
+        DescriptorType::SymbolicLink => ("symlink", 0o120777),
+        DescriptorType::RegularFile => ("file", 0o100644),
+        _ => ("other", 0o100644),
     };
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0.0, |d| d.as_millis() as f64);
-    let mode = match kind {
-        "dir" => 0o40755,
-        "symlink" => 0o120777,
-        _ => 0o100644,
-    };
+    let mtime = stat
+        .data_modification_timestamp
+        .map_or(0.0, |t| t.seconds as f64 * 1000.0 + f64::from(t.nanoseconds / 1_000_000));
     let answer = Array::new(ctx)?;
     answer.set(0, kind)?;
-    answer.set(1, meta.len() as f64)?;
+    answer.set(1, stat.size as f64)?;
     answer.set(2, mtime)?;
     answer.set(3, mode)?;
     Ok(answer)
@@ -86,43 +67,32 @@ pub fn stat<'js>(ctx: Ctx<'js>, path: String, follow: bool) -> Result<Array<'js>
 
 /// Up to `length` bytes from `offset` (all of the rest for a negative length).
 pub fn read_bytes<'js>(ctx: Ctx<'js>, path: String, offset: f64, length: f64) -> Result<TypedArray<'js, u8>> {
-    let read = || -> std::io::Result<Vec<u8>> {
-        let mut file = std::fs::File::open(&path)?;
-        if file.metadata()?.is_dir() {
-            return Err(std::io::ErrorKind::IsADirectory.into());
-        }
-        file.seek(SeekFrom::Start(offset.max(0.0) as u64))?;
-        let mut bytes = Vec::new();
-        if length < 0.0 {
-            file.read_to_end(&mut bytes)?;
-        } else {
-            file.take(length as u64).read_to_end(&mut bytes)?;
-        }
-        Ok(bytes)
-    };
-    let bytes = read().map_err(|e| code(&ctx, &e))?;
+    let length = (length >= 0.0).then_some(length as u64);
+    let bytes = files::read(&path, offset.max(0.0) as u64, length).map_err(|e| fail(&ctx, e))?;
     TypedArray::new(ctx, bytes)
 }
 
 /// `[[name, kind], …]` of a directory.
 pub fn read_dir(ctx: Ctx<'_>, path: String) -> Result<Vec<Vec<String>>> {
-    let entries = std::fs::read_dir(&path).map_err(|e| code(&ctx, &e))?;
+    let entries = files::list(&path).map_err(|e| fail(&ctx, e))?;
     Ok(entries
-        .filter_map(|entry| entry.ok())
-        .map(|entry| {
-            let kind = match entry.file_type() {
-                Ok(t) if t.is_symlink() => "symlink",
-                Ok(t) if t.is_dir() => "dir",
-                Ok(t) if t.is_file() => "file",
+        .into_iter()
+        .map(|(name, kind)| {
+            let kind = match kind {
+                DescriptorType::SymbolicLink => "symlink",
+                DescriptorType::Directory => "dir",
+                DescriptorType::RegularFile => "file",
                 _ => "other",
             };
-            vec![entry.file_name().to_string_lossy().into_owned(), kind.to_string()]
+            vec![name, kind.to_string()]
         })
         .collect())
 }
 
+/// The path itself, once it is known to exist: the app's files are one
+/// tree, and links in it are resolved where they are read.
 pub fn realpath(ctx: Ctx<'_>, path: String) -> Result<String> {
-    std::fs::canonicalize(&path).map(|p| p.to_string_lossy().into_owned()).map_err(|e| code(&ctx, &e))
+    files::stat(&path, true).map(|_| path).map_err(|e| fail(&ctx, e))
 }
 
 fn digest<D: Digest>(data: &[u8]) -> Vec<u8> {
