@@ -187,6 +187,14 @@ async fn a_flask_app_runs_as_under_gunicorn() {
     // A Jinja2 template, escaping what it is given.
     let (status, _, body) = send(&platform, Method::GET, "hello-flask.localhost", "/hello/%3Cb%3E", None).await;
     assert_eq!((status, body.trim()), (200, "<p>hello, &lt;b&gt;</p>"));
+
+    // Started again from its compiled snapshot, it reads its files afresh.
+    let guid = platform.app_guid("hello-flask").await;
+    platform.wait_for_log(&guid, "Snapshot compiled", Duration::from_secs(300)).await;
+    let out = platform.wf(&["restart", "hello-flask"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (status, _, body) = send(&platform, Method::GET, "hello-flask.localhost", "/hello/again", None).await;
+    assert_eq!((status, body.trim()), (200, "<p>hello, again</p>"));
     platform.shutdown().await;
 }
 
