@@ -290,11 +290,11 @@ async fn serve(
         Some(compiling) => app.until_compiled(compiling),
         None => app,
     };
-    app.load_first_store().await;
     let drain = tokio_util::sync::CancellationToken::new();
     let app = Arc::new(app);
     let listed = dea.local_apps.list(&instance.id, &app);
-    let task = tokio::spawn(app.run(listed, drain.clone()));
+    let task = tokio::spawn(app.clone().run(listed, drain.clone()));
+    app.ready().await;
     *instance.server.lock().expect("instance server") = Some(Server::Http { task, drain });
     let (dea_ref, instance_ref) = (dea.clone(), instance.clone());
     tokio::spawn(async move {

@@ -33,7 +33,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use wasmtime::PoolConcurrencyLimitError;
 use wasmtime::Store;
 use wasmtime::component::{Component, Instance, InstancePre};
@@ -127,6 +127,8 @@ pub struct HttpApp {
     code: RwLock<Code>,
     /// The snapshot compiling, to make stores from once it is compiled.
     snapshot: Mutex<Option<Compiling>>,
+    /// Told when the snapshot has taken over.
+    compiled: Notify,
     make_wasi: Box<dyn Fn() -> Result<WasiCtxBuilder> + Send + Sync>,
     limits: GuestLimits,
     request_timeout: Duration,
@@ -163,6 +165,7 @@ impl HttpApp {
             runtime: runtime.clone(),
             code: RwLock::new(Code { handler, loads_app: false, store_bytes }),
             snapshot: Mutex::new(None),
+            compiled: Notify::new(),
             make_wasi: Box::new(make_wasi),
             slots: Arc::new(Semaphore::new(slots)),
             concurrency: slots,
@@ -191,18 +194,38 @@ impl HttpApp {
             Handler::of(&self.runtime, &component).map(|handler| Code { handler, loads_app: false, store_bytes })
         });
         match code {
-            Ok(code) => *self.code.write().expect("app code") = code,
+            Ok(code) => {
+                *self.code.write().expect("app code") = code;
+                self.compiled.notify_waiters();
+            }
             Err(e) => tracing::warn!("the snapshot cannot be served ({e:#}): stores go on loading the app"),
         }
     }
 
-    /// Loads the app into the instance's first store, kept for its first
-    /// request, when new stores would each load it (the snapshot is still
-    /// compiling): the instance takes requests once this returns, so the
-    /// first finds the app loaded, and those at once after it wait for
-    /// that store rather than load the app again each. A failure to load
-    /// is the instance's crash, reported as a request's would be.
-    pub async fn load_first_store(&self) {
+    /// Returns once the instance can answer its first request at once:
+    /// at once when new stores start from a compiled snapshot; else when
+    /// the app is loaded into its first store (kept for that request) or
+    /// the snapshot has compiled, whichever comes first — an app that
+    /// takes seconds to import (a framework) may be loaded later than its
+    /// snapshot compiles. Requests at once after it wait for that store
+    /// rather than load the app again each. A failure to load is the
+    /// instance's crash, reported as a request's would be. Needs
+    /// [`HttpApp::run`] running, which lets the snapshot take over.
+    pub async fn ready(&self) {
+        let compiled = self.compiled.notified();
+        tokio::pin!(compiled);
+        // Registered before looking, so a take-over in between is seen.
+        compiled.as_mut().enable();
+        if !self.code.read().expect("app code").loads_app {
+            return;
+        }
+        tokio::select! {
+            () = self.load_first_store() => {}
+            () = compiled => {}
+        }
+    }
+
+    async fn load_first_store(&self) {
         let Code { handler, loads_app, .. } = self.code.read().expect("app code").clone();
         let (Handler::P2(pre), Some(warm), true) = (&*handler, &self.warm, loads_app) else {
             return;
