@@ -1,6 +1,6 @@
 //! Framework apps from source, pushed as they are written: the Express
-//! and Flask examples, and the same routes in Bottle, Falcon and Django
-//! (tests/fixtures/*-app; packages installed from their lock files by
+//! and Flask examples, and the same routes in Hono, Bottle, Falcon and
+//! Django (tests/fixtures/*-app; packages installed from their lock files by
 //! scripts/example-deps.sh), answer as they do under node and gunicorn —
 //! parameters, query strings, JSON and form bodies, static files and
 //! templates, headers and cookies, redirects, a streamed response, and
@@ -166,6 +166,17 @@ async fn an_express_app_runs_as_under_node() {
     assert_eq!((status, body.as_str()), (200, "a static file, served by express.static\n"));
     assert_eq!(send(&platform, Method::GET, host, "/items/1", None).await.0, 404, "a new process: no items");
     assert_eq!(platform.states(&guid).await, ["RUNNING"]);
+    platform.shutdown().await;
+}
+
+/// A fetch-handler framework keeps working beside Node servers: Hono 4
+/// (`export default app`), its routes, bodies (JSON and a form through
+/// `formData()`), headers and error handler.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hono_app_runs_as_on_workers() {
+    let (platform, staging) = pushed("tests/fixtures/hono-app", "hono-app", "64M").await;
+    assert!(staging.contains("js_buildpack detected javascript"), "{staging}");
+    serves_the_example_routes(&platform, "hono-app", "Hono").await;
     platform.shutdown().await;
 }
 

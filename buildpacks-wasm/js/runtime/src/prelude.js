@@ -429,6 +429,23 @@
   }
   define('Headers', Headers);
 
+  // Form fields, in order, a name possibly more than once (string values).
+  class FormData {
+    #list = [];
+    append(name, value) { this.#list.push([String(name), String(value)]); }
+    delete(name) { this.#list = this.#list.filter(([n]) => n !== String(name)); }
+    get(name) { const e = this.#list.find(([n]) => n === String(name)); return e ? e[1] : null; }
+    getAll(name) { return this.#list.filter(([n]) => n === String(name)).map(([, v]) => v); }
+    has(name) { return this.#list.some(([n]) => n === String(name)); }
+    set(name, value) { this.delete(name); this.append(name, value); }
+    forEach(fn, self) { for (const [k, v] of this.#list) fn.call(self, v, k, this); }
+    entries() { return this.#list.map((e) => [...e])[Symbol.iterator](); }
+    keys() { return this.#list.map(([k]) => k)[Symbol.iterator](); }
+    values() { return this.#list.map(([, v]) => v)[Symbol.iterator](); }
+    [Symbol.iterator]() { return this.entries(); }
+  }
+  define('FormData', FormData);
+
   const INCOMING = Symbol('incoming');
   // A body is kept as bytes (or a string until read as bytes).
   const bodyInit = (body, headers) => {
@@ -456,7 +473,14 @@
     async json() { return JSON.parse(await this.text()); }
     async arrayBuffer() { const b = this._take(); const bytes = typeof b === 'string' ? wf.encodeUtf8(b) : b || new Uint8Array(0); return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength); }
     async bytes() { return new Uint8Array(await this.arrayBuffer()); }
-    async formData() { throw new TypeError('formData() is not supported; parse the body with URLSearchParams'); }
+    // URL-encoded forms; multipart needs Blob and File, which are not here.
+    async formData() {
+      const type = (this.headers && this.headers.get('content-type')) || '';
+      if (!/^application\/x-www-form-urlencoded\b/i.test(type)) throw new TypeError(`formData() reads application/x-www-form-urlencoded bodies, not ${type || 'a body without a Content-Type'}`);
+      const form = new FormData();
+      for (const [name, value] of new URLSearchParams(await this.text())) form.append(name, value);
+      return form;
+    }
   }
   class Request extends Body {
     // A request the router sent: its URL and fields are well-formed
