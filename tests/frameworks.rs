@@ -1,7 +1,8 @@
 //! Framework apps from source, pushed as they are written: the Express
-//! and Flask examples, and the same routes in Hono, Bottle, Falcon and
-//! Django (tests/fixtures/*-app; packages installed from their lock files by
-//! scripts/example-deps.sh), answer as they do under node and gunicorn —
+//! and Flask examples, and the same routes in Hono, itty-router, Bottle,
+//! Falcon and Django (tests/fixtures/*-app; packages installed from their
+//! lock files by scripts/example-deps.sh), answer as they do under node
+//! and gunicorn —
 //! parameters, query strings, JSON and form bodies, static files and
 //! templates, headers and cookies, redirects, a streamed response, and
 //! errors that the framework turns into answers and logs.
@@ -171,12 +172,27 @@ async fn an_express_app_runs_as_under_node() {
 
 /// A fetch-handler framework keeps working beside Node servers: Hono 4
 /// (`export default app`), its routes, bodies (JSON and a form through
-/// `formData()`), headers and error handler.
+/// `formData()`), headers, error handler and streaming helper.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hono_app_runs_as_on_workers() {
     let (platform, staging) = pushed("tests/fixtures/hono-app", "hono-app", "64M").await;
     assert!(staging.contains("js_buildpack detected javascript"), "{staging}");
     serves_the_example_routes(&platform, "hono-app", "Hono").await;
+    // streamText: a ReadableStream body, out of a TransformStream the app
+    // writes a line to every 10 ms; the client gets them as written.
+    let body = streamed(&platform, "hono-app.localhost", "/stream?lines=20", Duration::from_millis(100)).await;
+    assert!(body.ends_with("line 20\ndone\n"), "{body}");
+    platform.shutdown().await;
+}
+
+/// itty-router 5 (`export default router`): the same routes, its
+/// AutoRouter's formats and error handling, and a ReadableStream body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_itty_router_app_runs_as_on_workers() {
+    let (platform, _) = pushed("tests/fixtures/itty-app", "itty-app", "64M").await;
+    serves_the_example_routes(&platform, "itty-app", "itty-router").await;
+    let body = streamed(&platform, "itty-app.localhost", "/stream?lines=20", Duration::from_millis(100)).await;
+    assert!(body.ends_with("line 20\ndone\n"), "{body}");
     platform.shutdown().await;
 }
 

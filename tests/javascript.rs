@@ -236,6 +236,14 @@ export default {
     const order = [];
     await new Promise((resolve) => { setTimeout(() => { order.push('timer'); resolve(); }, 5); queueMicrotask(() => order.push('microtask')); });
     const body = await new Request('http://x/', { method: 'POST', body: JSON.stringify({ k: [1, 2] }) }).json();
+    const streamed = [];
+    for await (const chunk of new Request('http://x/', { method: 'POST', body: 'abc' }).body) streamed.push(new TextDecoder().decode(chunk));
+    const split = new ReadableStream({ start(c) { c.enqueue(new Uint8Array([104, 195])); c.enqueue(new Uint8Array([169])); c.close(); } });
+    const piped = await new Response(split.pipeThrough(new TextDecoderStream())).text();
+    const upper = new TransformStream({ transform(chunk, c) { c.enqueue(chunk.toUpperCase()); } });
+    const writer = upper.writable.getWriter();
+    writer.write('a'); writer.write('b'); writer.close();
+    const [one, two] = ReadableStream.from(['x', 'y']).tee();
     return Response.json({
       href: u.href, host: u.host, pathname: u.pathname, y: u.searchParams.get('y'), hash: u.hash, origin: u.origin,
       params: params.toString(), all_a: params.getAll('a'),
@@ -246,6 +254,8 @@ export default {
       uuid: crypto.randomUUID(), order, body,
       random_at_load: atLoad, random_now: Math.random(),
       status: new Response(null, { status: 204 }).status, ok: new Response('x', { status: 404 }).ok,
+      streamed, piped, transformed: await new Response(upper.readable).text(),
+      teed: [await new Response(one).text(), await new Response(two).text()],
     });
   },
 };
@@ -275,6 +285,10 @@ export default {
     assert_eq!(first["order"], json!(["microtask", "timer"]));
     assert_eq!(first["body"], json!({"k": [1, 2]}));
     assert_eq!((&first["status"], &first["ok"]), (&json!(204), &json!(false)));
+    // WHATWG streams: a body read chunk by chunk, a character split across
+    // chunks decoded whole, a TransformStream written to, a stream teed.
+    assert_eq!((&first["streamed"], &first["piped"]), (&json!(["abc"]), &json!("hé")));
+    assert_eq!((&first["transformed"], &first["teed"]), (&json!("AB"), &json!(["xy", "xy"])));
     let uuid = first["uuid"].as_str().unwrap();
     assert!(uuid.len() == 36 && uuid.as_bytes()[14] == b'4', "a v4 UUID: {uuid}");
     // Every request starts from the same snapshot: what ran at load is the

@@ -110,13 +110,23 @@ fn after_response(ctx: &Ctx<'_>) {
     }
 }
 
+/// Fields about the connection, not the response: framing is the
+/// platform's, so these never reach the client from the app (wasi:http
+/// refuses them), as Node and Workers leave them out.
+const HOP_BY_HOP: [&str; 7] =
+    ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"];
+
 /// Sends the head; what is returned takes the body.
 fn start(
     out: ResponseOutparam,
     status: u16,
     lines: Vec<(String, String)>,
 ) -> std::result::Result<(OutgoingBody, OutputStream), (ResponseOutparam, String)> {
-    let fields: Vec<(String, Vec<u8>)> = lines.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
+    let fields: Vec<(String, Vec<u8>)> = lines
+        .into_iter()
+        .filter(|(name, _)| !HOP_BY_HOP.iter().any(|hop| name.eq_ignore_ascii_case(hop)))
+        .map(|(n, v)| (n, v.into_bytes()))
+        .collect();
     let headers = match Fields::from_list(&fields) {
         Ok(headers) => headers,
         Err(e) => return Err((out, format!("the response's headers are not valid: {e:?}"))),

@@ -25,6 +25,7 @@ pub const MODULES: &[(&str, &str)] = &[
     ("path", include_str!("node/path.js")),
     ("querystring", include_str!("node/querystring.js")),
     ("stream", include_str!("node/stream.js")),
+    ("stream/web", include_str!("node/stream_web.js")),
     ("string_decoder", include_str!("node/string_decoder.js")),
     ("timers", include_str!("node/timers.js")),
     ("tty", include_str!("node/tty.js")),

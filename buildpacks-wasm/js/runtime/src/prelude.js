@@ -207,12 +207,19 @@
   // replay the same numbers in each, so it draws from the host.
   Math.random = () => { const b = wf.randomBytes(7); let n = 0; for (let i = 0; i < 7; i++) n = n * 256 + b[i]; return (n / 2 ** 56); };
 
-  // Node's Buffer is a global: node:buffer is loaded the first time it is used.
-  Object.defineProperty(globalThis, 'Buffer', {
-    configurable: true, enumerable: false,
-    get() { const { Buffer } = require('buffer'); define('Buffer', Buffer); return Buffer; },
-    set(value) { define('Buffer', value); },
-  });
+  // Globals a built-in module holds, loaded the first time one is used:
+  // Node's Buffer, and the WHATWG streams of node:stream/web.
+  const lazyGlobals = (module, names) => {
+    for (const name of names) {
+      Object.defineProperty(globalThis, name, {
+        configurable: true, enumerable: false,
+        get() { const exports = require(module); for (const n of names) define(n, exports[n]); return exports[name]; },
+        set(value) { define(name, value); },
+      });
+    }
+  };
+  lazyGlobals('buffer', ['Buffer']);
+  lazyGlobals('stream/web', ['ReadableStream', 'ReadableStreamDefaultReader', 'WritableStream', 'WritableStreamDefaultWriter', 'TransformStream', 'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream']);
 
   // ---- V8's stack trace API ----
   // QuickJS has Error.captureStackTrace and prepareStackTrace; its call
@@ -447,14 +454,25 @@
   define('FormData', FormData);
 
   const INCOMING = Symbol('incoming');
-  // A body is kept as bytes (or a string until read as bytes).
+  const isStream = (body) => body !== null && typeof body === 'object' && typeof body.getReader === 'function';
+  // A stream's chunks (bytes, or text) as one Uint8Array.
+  const readWhole = async (stream) => {
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? wf.encodeUtf8(chunk) : bytesOf(chunk));
+    const whole = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) { whole.set(c, at); at += c.length; }
+    return whole;
+  };
+  // A body is kept as bytes (or a string until read as bytes), or as the
+  // ReadableStream it was given.
   const bodyInit = (body, headers) => {
     if (body === undefined || body === null) return null;
     const type = (t) => { if (!headers.has('content-type')) headers.set('content-type', t); };
     if (typeof body === 'string') { type('text/plain;charset=UTF-8'); return body; }
     if (body instanceof URLSearchParams) { type('application/x-www-form-urlencoded;charset=UTF-8'); return body.toString(); }
     if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return new Uint8Array(bytesOf(body));
-    if (typeof body === 'object' && typeof body.getReader === 'function') throw new TypeError('ReadableStream bodies are not supported: pass a string, an ArrayBuffer or a typed array');
+    if (isStream(body)) return body;
     type('text/plain;charset=UTF-8');
     return String(body);
   };
@@ -462,16 +480,22 @@
     _body = null;
     _used = false;
     get bodyUsed() { return this._used; }
-    get body() { return this._body === null ? null : this._bytes(); }
-    _bytes() { return typeof this._body === 'string' ? wf.encodeUtf8(this._body) : this._body || new Uint8Array(0); }
-    _take() {
-      if (this._used) throw new TypeError('Body has already been used');
-      this._used = true;
+    // The body as a stream (made from its bytes the first time it is asked for).
+    get body() {
+      if (this._body === null || isStream(this._body)) return this._body;
+      const bytes = this._bytes();
+      this._body = new ReadableStream({ start(c) { if (bytes.length) c.enqueue(bytes); c.close(); } });
       return this._body;
     }
-    async text() { const b = this._take(); return b === null ? '' : typeof b === 'string' ? b : wf.decodeUtf8(b, false); }
+    _bytes() { return typeof this._body === 'string' ? wf.encodeUtf8(this._body) : this._body || new Uint8Array(0); }
+    async _take() {
+      if (this._used) throw new TypeError('Body has already been used');
+      this._used = true;
+      return isStream(this._body) ? readWhole(this._body) : this._body;
+    }
+    async text() { const b = await this._take(); return b === null ? '' : typeof b === 'string' ? b : wf.decodeUtf8(b, false); }
     async json() { return JSON.parse(await this.text()); }
-    async arrayBuffer() { const b = this._take(); const bytes = typeof b === 'string' ? wf.encodeUtf8(b) : b || new Uint8Array(0); return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength); }
+    async arrayBuffer() { const b = await this._take(); const bytes = typeof b === 'string' ? wf.encodeUtf8(b) : b || new Uint8Array(0); return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength); }
     async bytes() { return new Uint8Array(await this.arrayBuffer()); }
     // URL-encoded forms; multipart needs Blob and File, which are not here.
     async formData() {
@@ -520,7 +544,11 @@
       this.type = 'default';
     }
     get ok() { return this.status >= 200 && this.status < 300; }
-    clone() { const r = new Response(null, this); r._body = this._body; return r; }
+    clone() {
+      const r = new Response(null, this);
+      if (isStream(this._body)) [this._body, r._body] = this._body.tee(); else r._body = this._body;
+      return r;
+    }
     static json(data, init = {}) {
       const headers = new Headers(init.headers);
       if (!headers.has('content-type')) headers.set('content-type', 'application/json');
@@ -537,7 +565,7 @@
     const request = input instanceof Request && !Object.keys(init).length ? input : new Request(input, init);
     let url = request.url;
     for (let hops = 0; ; hops++) {
-      const body = request._body === null ? null : typeof request._body === 'string' ? wf.encodeUtf8(request._body) : request._body;
+      const body = request._body === null ? null : isStream(request._body) ? await readWhole(request._body) : typeof request._body === 'string' ? wf.encodeUtf8(request._body) : request._body;
       const [status, lines, bytes] = wf.fetch(request.method, url, request.headers._lines(), body);
       const headers = Headers._fromLines(lines);
       const location = headers.get('location');
@@ -596,8 +624,22 @@
     // waitUntil work goes on after the response is sent (http.rs).
     wf.afterResponse = waits.length ? Promise.all(waits) : null;
     wf.respondHead(response.status, response.headers._lines());
-    if (response._body !== null) wf.respondWrite(response._bytes());
+    if (isStream(response._body)) await respondStream(response._body);
+    else if (response._body !== null) wf.respondWrite(response._bytes());
     wf.respondEnd();
+  };
+  // Each chunk goes out as the stream yields it; the stream is cancelled
+  // if the client has gone. An error in it cuts the body off (http.rs).
+  const respondStream = async (stream) => {
+    const reader = stream.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      if (!wf.respondWrite(typeof value === 'string' ? wf.encodeUtf8(value) : bytesOf(value))) {
+        await reader.cancel(new Error('the client has gone'));
+        return;
+      }
+    }
   };
   wf.runTimer = runTimer;
   wf.inspect = inspect;

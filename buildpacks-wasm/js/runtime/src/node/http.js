@@ -21,8 +21,6 @@ const STATUS_CODES = {
   500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported', 506: 'Variant Also Negotiates', 507: 'Insufficient Storage', 508: 'Loop Detected', 509: 'Bandwidth Limit Exceeded', 510: 'Not Extended', 511: 'Network Authentication Required',
 };
 const METHODS = ['ACL', 'BIND', 'CHECKOUT', 'CONNECT', 'COPY', 'DELETE', 'GET', 'HEAD', 'LINK', 'LOCK', 'M-SEARCH', 'MERGE', 'MKACTIVITY', 'MKCALENDAR', 'MKCOL', 'MOVE', 'NOTIFY', 'OPTIONS', 'PATCH', 'POST', 'PROPFIND', 'PROPPATCH', 'PURGE', 'PUT', 'QUERY', 'REBIND', 'REPORT', 'SEARCH', 'SOURCE', 'SUBSCRIBE', 'TRACE', 'UNBIND', 'UNLINK', 'UNLOCK', 'UNSUBSCRIBE'];
-// Framing is the platform's: these never reach the client from the app.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const codeError = (Kind, code, message) => Object.assign(new Kind(message), { code });
@@ -142,8 +140,9 @@ S._sendHead = function _sendHead() {
   if (this.sendDate && !this._headers.has('date')) this._headers.set('date', ['Date', new Date().toUTCString()]);
   const lines = [];
   for (const [k, [, v]] of this._headers) {
-    // wasi:http holds a body to its Content-Length: one with no body has none.
-    if (HOP_BY_HOP.has(k) || (!this._hasBody && k === 'content-length')) continue;
+    // wasi:http holds a body to its Content-Length: one with no body has
+    // none. (Fields about the connection are left out by the runtime.)
+    if (!this._hasBody && k === 'content-length') continue;
     for (const one of Array.isArray(v) ? v : [v]) lines.push([k, String(one)]);
   }
   this.statusMessage ||= STATUS_CODES[status] || 'unknown';
