@@ -46,13 +46,19 @@ _load_error = None
 
 
 class _LogStream(io.TextIOBase):
-    """sys.stdout / sys.stderr: each write goes to the instance's stream,
-    asked for afresh (a stream opened before the snapshot is not the
+    """sys.stdout / sys.stderr, line-buffered as under gunicorn: whole lines
+    go to the instance's stream as they are completed (`print` writes its
+    text and its newline apart: one write to the host for both), the rest
+    when flushed — at the latest when the request ends. The stream is
+    opened at the first write and kept for the store's life, but closed
+    before the snapshot is taken (a stream of staging's is not an
     instance's)."""
 
     def __init__(self, open_stream, name):
         self._open_stream = open_stream
         self._name = name
+        self._stream = None
+        self._pending = ""
 
     @property
     def name(self):
@@ -62,12 +68,29 @@ class _LogStream(io.TextIOBase):
         return True
 
     def write(self, text):
-        data = text.encode("utf-8", "replace")
-        if data:
-            with self._open_stream() as stream:
-                for start in range(0, len(data), WRITE_CHUNK):
-                    stream.blocking_write_and_flush(data[start : start + WRITE_CHUNK])
+        self._pending += text
+        end = self._pending.rfind("\n") + 1
+        if end:
+            lines, self._pending = self._pending[:end], self._pending[end:]
+            self._send(lines)
         return len(text)
+
+    def flush(self):
+        if self._pending:
+            text, self._pending = self._pending, ""
+            self._send(text)
+
+    def close_stream(self):
+        """Flushes, and lets go of the host's stream (before a snapshot)."""
+        self.flush()
+        if self._stream is not None:
+            self._stream.__exit__(None, None, None)
+            self._stream = None
+
+    def _send(self, text):
+        if self._stream is None:
+            self._stream = self._open_stream()
+        _write_all(self._stream, text.encode("utf-8", "replace"))
 
 
 sys.stdout = _LogStream(stdout.get_stdout, "<stdout>")
@@ -155,8 +178,10 @@ class Preinit(exports.Preinit):
     def initialize(self):
         error = _ensure_loaded()
         # What the snapshot keeps must not name this store's host handles
-        # (wasi-libc's preopens, the preview 1 adapter's descriptors): they
-        # are looked up again in each instance.
+        # (the log streams, wasi-libc's preopens, the preview 1 adapter's
+        # descriptors): they are looked up again in each instance.
+        sys.stdout.close_stream()
+        sys.stderr.close_stream()
         _wasmfoundry_wasi.forget_host_handles()
         if error is not None:
             raise Err(error)
@@ -323,11 +348,14 @@ def _method_name(method):
 
 class _RequestBody(io.RawIOBase):
     """wsgi.input's source: the request body, read from wasi:http as the app
-    asks for it (a large upload is not held whole in memory first)."""
+    asks for it (a large upload is not held whole in memory first). Taken
+    from the request at the first read: most requests (GETs) never read
+    one, and skip the calls to the host."""
 
-    def __init__(self, incoming):
-        self._incoming = incoming
-        self._stream = incoming.stream()
+    def __init__(self, request):
+        self._request = request
+        self._incoming = None
+        self._stream = None
         self._pending = b""
         self._ended = False
 
@@ -335,6 +363,9 @@ class _RequestBody(io.RawIOBase):
         return True
 
     def readinto(self, buffer):
+        if self._incoming is None and not self._ended:
+            self._incoming = self._request.consume()
+            self._stream = self._incoming.stream()
         while not self._pending and not self._ended:
             try:
                 self._pending = self._stream.blocking_read(max(len(buffer), READ_CHUNK))
@@ -348,7 +379,7 @@ class _RequestBody(io.RawIOBase):
         return taken
 
     def close(self):
-        if not self.closed:
+        if not self.closed and self._incoming is not None:
             self._stream.__exit__(None, None, None)
             types.IncomingBody.finish(self._incoming)
         super().close()
@@ -399,14 +430,14 @@ class IncomingHandler(exports.IncomingHandler):
     def handle(self, request, response_out):
         error = _ensure_loaded()
         if error is not None:
-            print(error, file=sys.stderr)
+            print(error, file=sys.stderr, flush=True)
             _error_response(response_out, 500, "Internal Server Error\n")
             return
         global _environ_is_instances
         if not _environ_is_instances:
             _refresh_environ()
             _environ_is_instances = True
-        body = _RequestBody(request.consume())
+        body = _RequestBody(request)
         environ = _environ(request, io.BufferedReader(body, READ_CHUNK))
         response = _Response(response_out)
         started = []
@@ -460,4 +491,6 @@ class IncomingHandler(exports.IncomingHandler):
             return
         finally:
             body.close()
+            sys.stdout.flush()
+            sys.stderr.flush()
         response.finish()
