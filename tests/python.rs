@@ -258,6 +258,37 @@ async fn module_state_lasts_between_requests_as_in_a_wsgi_worker() {
     platform.shutdown().await;
 }
 
+/// What requests leave allocated piles up in a store kept between them
+/// (here 4 MB each, twice the instance's 64M over 30 requests). Once the
+/// instance's memory runs low, a store is retired after its request — its
+/// module state with it, as gunicorn's `max_requests` recycles a leaking
+/// worker — so no request is refused memory for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_leaks_is_retired_between_requests() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    let leaky = app(&[(
+        "app.py",
+        "kept = []\n\n\
+         def app(environ, start_response):\n\
+         \x20   kept.append(bytearray(4 << 20))\n\
+         \x20   start_response('200 OK', [])\n\
+         \x20   return [str(len(kept)).encode()]\n",
+    )]);
+    platform.push("leaky", leaky.path(), &["-m", "64M"]).await;
+    let mut kept = Vec::new();
+    for _ in 0..30 {
+        let (status, body) = request(&platform, Method::GET, "leaky.localhost", "/", None).await;
+        assert_eq!(status, 200, "{body} after {kept:?}");
+        kept.push(body.parse::<usize>().unwrap());
+    }
+    let fresh = kept.iter().filter(|&&n| n == 1).count();
+    assert!(fresh >= 2 && kept.iter().all(|&n| n < 16), "stores retired as they grew: {kept:?}");
+    let guid = platform.app_guid("leaky").await;
+    assert_eq!(platform.states(&guid).await, ["RUNNING"]);
+    platform.shutdown().await;
+}
+
 /// A snapshot takes seconds to compile: the DEA that staged it starts the
 /// app's first instance from the runtime, which loads the app itself (its
 /// module runs again, in the instance), while the snapshot compiles; an

@@ -100,6 +100,14 @@ impl Memory {
         }
     }
 
+    /// Whether more than 7/8 of the budget is held. Stores at their start
+    /// hold at most 4/5 of it (an HTTP app runs as many at once as fit at
+    /// 5/4 of their initial size: `runtime::http::concurrency`), so this
+    /// is what they grew by, not what they started with.
+    pub fn running_low(&self) -> bool {
+        self.used() > self.limit / 8 * 7
+    }
+
     pub fn give_back(&self, bytes: u64) {
         self.used.fetch_sub(bytes, Ordering::AcqRel);
     }
@@ -166,6 +174,15 @@ impl Disk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_runs_low_past_seven_eighths_of_the_budget() {
+        let memory = Memory::new(8 << 20);
+        assert!(memory.take(7 << 20));
+        assert!(!memory.running_low());
+        assert!(memory.take(1));
+        assert!(memory.running_low());
+    }
 
     #[test]
     fn the_memory_budget_is_shared_and_refuses_growth_past_it() {

@@ -11,8 +11,15 @@
 //!
 //! A store that trapped, ran past its deadline or was refused memory is
 //! dropped, and a fresh one made from the snapshot takes its place, as a
-//! worker that died would be. Stores idle for [`IDLE`] give their memory
-//! back.
+//! worker that died would be. So is one that returns while the instance's
+//! memory is running low ([`super::limits::Memory::running_low`]): what
+//! requests leave allocated — the app's leak, or the runtime's
+//! (componentize-py 0.25 never frees its copy of the bytes a Python guest
+//! writes to a stream) — would otherwise pile up request after request
+//! until a store is refused memory mid-request; as gunicorn's
+//! `max_requests` recycles a leaking worker, the store is retired between
+//! requests instead, its module state with it, and the next starts afresh
+//! from the snapshot. Stores idle for [`IDLE`] give their memory back.
 //!
 //! A store comes back a moment after its response went out (the handler
 //! returns after it). A client that sends its next request at once must
@@ -141,9 +148,10 @@ impl<T> WarmStores<T> {
         Arc::new(Lease { returning: self.returning.clone(), stage: Mutex::new(Stage::Serving) })
     }
 
-    /// Keeps `store` for the next request, if it is as good as new.
+    /// Keeps `store` for the next request, if it is as good as new and
+    /// the instance's memory is not running low.
     pub fn keep(&self, store: Store<GuestState>, handler: T) {
-        if store.data().is_reusable() {
+        if store.data().is_reusable() && !store.data().limits.memory.running_low() {
             self.idle.lock().expect("warm stores").push(Kept { store, handler, since: Instant::now() });
         }
     }
