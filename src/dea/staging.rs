@@ -43,6 +43,7 @@ pub async fn stage(dea: DeaRef, request: StagingRequest, reply_to: String) {
             if let Err(error) = &result {
                 logs.stderr.line(format!("Staging failed: {}", error.message));
             }
+            logs.flush().await;
             result
         }
         Err(e) => Err(error("StagingError", format!("{e:#}"))),

@@ -146,6 +146,9 @@ async fn run_in(dea: &DeaRef, start: &TaskStart, dir: &std::path::Path) -> Resul
     .map_err(failed)?;
     let exit = command::run(&dea.runtime, &program, wasi, limits, None).await.map_err(failed)?;
     logs.stdout.flush();
+    logs.stderr.flush();
+    // What the task printed is on the log before the line saying it ended.
+    logs.flush().await;
     match (exit.code, exit.ending) {
         (0, None) => Ok(()),
         (_, Some(ending)) => Err(format!("{ending}")),
