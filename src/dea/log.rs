@@ -107,7 +107,11 @@ async fn ship(bus: Bus, mut receiver: mpsc::Receiver<Shipped>, dropped: Arc<Atom
             batch.push(LogMessage { message: notice, ..source.clone() });
         }
         let mut next = Some(first);
-        while let Some(shipped) = next.take().or_else(|| receiver.try_recv().ok()) {
+        // At most a queue's worth at a time: a guest writing on while the
+        // batch is taken must not make it grow without bound.
+        while let Some(shipped) =
+            next.take().or_else(|| (batch.len() < LOG_BACKLOG).then(|| receiver.try_recv().ok()).flatten())
+        {
             match shipped {
                 Shipped::Line(line) => batch.push(line),
                 Shipped::Flush(done) => {
