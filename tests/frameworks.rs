@@ -170,29 +170,26 @@ async fn an_express_app_runs_as_under_node() {
     platform.shutdown().await;
 }
 
-/// A fetch-handler framework keeps working beside Node servers: Hono 4
-/// (`export default app`), its routes, bodies (JSON and a form through
-/// `formData()`), headers, error handler and streaming helper.
+/// Fetch-handler frameworks keep working beside Node servers, as they run
+/// on Workers: Hono 4 (`export default app`) and itty-router 5 (`export
+/// default router`), their routes, bodies (JSON, and a form through
+/// `formData()`), headers and error handlers, and a ReadableStream body:
+/// Hono's `streamText` (a TransformStream the app writes a line to every
+/// 10 ms) and itty's a stream whose `pull` enqueues one; the client gets
+/// the lines as they are written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hono_app_runs_as_on_workers() {
-    let (platform, staging) = pushed("tests/fixtures/hono-app", "hono-app", "64M").await;
-    assert!(staging.contains("js_buildpack detected javascript"), "{staging}");
-    serves_the_example_routes(&platform, "hono-app", "Hono").await;
-    // streamText: a ReadableStream body, out of a TransformStream the app
-    // writes a line to every 10 ms; the client gets them as written.
-    let body = streamed(&platform, "hono-app.localhost", "/stream?lines=20", Duration::from_millis(100)).await;
-    assert!(body.ends_with("line 20\ndone\n"), "{body}");
-    platform.shutdown().await;
-}
-
-/// itty-router 5 (`export default router`): the same routes, its
-/// AutoRouter's formats and error handling, and a ReadableStream body.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_itty_router_app_runs_as_on_workers() {
-    let (platform, _) = pushed("tests/fixtures/itty-app", "itty-app", "64M").await;
-    serves_the_example_routes(&platform, "itty-app", "itty-router").await;
-    let body = streamed(&platform, "itty-app.localhost", "/stream?lines=20", Duration::from_millis(100)).await;
-    assert!(body.ends_with("line 20\ndone\n"), "{body}");
+async fn hono_and_itty_router_apps_run_as_on_workers() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    for (fixture, framework) in [("hono-app", "Hono"), ("itty-app", "itty-router")] {
+        let dir = installed(&format!("tests/fixtures/{fixture}"));
+        let staging = platform.push(fixture, &dir, &["-m", "64M"]).await;
+        assert!(staging.contains("js_buildpack detected javascript"), "{staging}");
+        serves_the_example_routes(&platform, fixture, framework).await;
+        let host = format!("{fixture}.localhost");
+        let body = streamed(&platform, &host, "/stream?lines=20", Duration::from_millis(100)).await;
+        assert!(body.ends_with("line 20\ndone\n"), "{body}");
+    }
     platform.shutdown().await;
 }
 
