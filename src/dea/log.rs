@@ -57,23 +57,17 @@ impl GuestLogs {
         let files = files_dir.map(LogFiles::create).transpose()?;
         let (sender, receiver) = mpsc::channel::<Shipped>(LOG_BACKLOG);
         let dropped = Arc::new(AtomicU64::new(0));
-        let source = LogMessage::new(app, source_type, source_instance, "ERR", String::new());
-        tokio::spawn(ship(bus, receiver, dropped.clone(), source));
+        let source = LogSource { app: app.into(), source_type: source_type.into(), instance: source_instance.into() };
+        tokio::spawn(ship(bus, receiver, dropped.clone(), source.clone()));
         let stream = |message_type: &'static str| {
-            let (sender, dropped, app, source_type, source_instance) = (
-                sender.clone(),
-                dropped.clone(),
-                app.to_string(),
-                source_type.to_string(),
-                source_instance.to_string(),
-            );
+            let (sender, dropped, source) = (sender.clone(), dropped.clone(), source.clone());
             let file =
                 files.as_ref().map(|files| if message_type == "ERR" { &files.stderr } else { &files.stdout }.clone());
             LogStream::new(move |line: String| {
                 if let Some(path) = &file {
                     append(path, &line);
                 }
-                let message = LogMessage::new(&app, &source_type, &source_instance, message_type, line);
+                let message = source.line(message_type, line);
                 if sender.try_send(Shipped::Line(message)).is_err() {
                     dropped.fetch_add(1, Ordering::Relaxed);
                 }
@@ -92,10 +86,24 @@ impl GuestLogs {
     }
 }
 
+/// Whose lines a guest's are.
+#[derive(Clone)]
+struct LogSource {
+    app: String,
+    source_type: String,
+    instance: String,
+}
+
+impl LogSource {
+    fn line(&self, message_type: &str, text: String) -> LogMessage {
+        LogMessage::new(&self.app, &self.source_type, &self.instance, message_type, text)
+    }
+}
+
 /// Ships the lines `receiver` gets, a batch at a time, until every stream
-/// is dropped. `source` is what a notice of dropped lines comes from.
-async fn ship(bus: Bus, mut receiver: mpsc::Receiver<Shipped>, dropped: Arc<AtomicU64>, source: LogMessage) {
-    let subject = subjects::app_logs(&source.app_id);
+/// is dropped. A notice of dropped lines comes from `source`.
+async fn ship(bus: Bus, mut receiver: mpsc::Receiver<Shipped>, dropped: Arc<AtomicU64>, source: LogSource) {
+    let subject = subjects::app_logs(&source.app);
     let mut batch = Vec::new();
     while let Some(first) = receiver.recv().await {
         if matches!(first, Shipped::Line(_)) {
@@ -104,7 +112,7 @@ async fn ship(bus: Bus, mut receiver: mpsc::Receiver<Shipped>, dropped: Arc<Atom
         let lost = dropped.swap(0, Ordering::Relaxed);
         if lost > 0 {
             let notice = format!("{lost} log lines dropped: the app wrote faster than its logs are shipped");
-            batch.push(LogMessage { message: notice, ..source.clone() });
+            batch.push(source.line("ERR", notice));
         }
         let mut next = Some(first);
         // At most a queue's worth at a time: a guest writing on while the

@@ -455,10 +455,12 @@
 
   const INCOMING = Symbol('incoming');
   const isStream = (body) => body !== null && typeof body === 'object' && typeof body.getReader === 'function';
-  // A stream's chunks (bytes, or text) as one Uint8Array.
+  // A stream's chunk (bytes, or text) as bytes.
+  const chunkBytes = (chunk) => (typeof chunk === 'string' ? wf.encodeUtf8(chunk) : bytesOf(chunk));
+  // A stream's chunks as one Uint8Array.
   const readWhole = async (stream) => {
     const chunks = [];
-    for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? wf.encodeUtf8(chunk) : bytesOf(chunk));
+    for await (const chunk of stream) chunks.push(chunkBytes(chunk));
     const whole = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
     let at = 0;
     for (const c of chunks) { whole.set(c, at); at += c.length; }
@@ -635,7 +637,7 @@
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      if (!wf.respondWrite(typeof value === 'string' ? wf.encodeUtf8(value) : bytesOf(value))) {
+      if (!wf.respondWrite(chunkBytes(value))) {
         await reader.cancel(new Error('the client has gone'));
         return;
       }
