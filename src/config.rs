@@ -70,6 +70,12 @@ pub struct Config {
     /// (`max_cache_size_in_bytes`, 10 GB there too): past it, what was
     /// used least recently and no instance on the DEA uses is removed.
     pub dea_cache_mb: u64,
+    /// Whether a DEA compiles the runtimes of the built-in buildpacks
+    /// (CPython, QuickJS, the static file server) when it starts, in the
+    /// background, so that the first staging of an app in that language
+    /// finds them compiled (`dea::runtimes`). Off only where many DEAs
+    /// start and few stage (the tests).
+    pub dea_compile_runtimes_ahead: bool,
     /// How often a DEA advertises its capacity and sends `dea.heartbeat`
     /// (ms). A DEA silent for three intervals counts as gone; the health
     /// manager looks twice per interval.
@@ -158,6 +164,7 @@ impl Default for Config {
             dea_max_instances: 10_000,
             disk_overcommit_factor: 8,
             dea_cache_mb: 10 * 1024,
+            dea_compile_runtimes_ahead: true,
             heartbeat_interval_ms: 2000,
             router_register_interval: 20,
             router_prune_threshold: 120,
@@ -339,6 +346,7 @@ const FIELDS: &[&str] = &[
     "dea_max_instances",
     "disk_overcommit_factor",
     "dea_cache_mb",
+    "dea_compile_runtimes_ahead",
     "heartbeat_interval_ms",
     "router_register_interval",
     "router_prune_threshold",

@@ -4,6 +4,7 @@
 //! same wiring works in one process or across machines.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use tokio::net::TcpListener;
@@ -58,6 +59,9 @@ pub struct Platform {
     /// Where the built-in postgresql broker listens, when it runs.
     pub broker_address: Option<SocketAddr>,
     pub dea: Option<DeaRef>,
+    /// Ends when the DEA has compiled the built-in buildpacks' runtimes
+    /// ([`crate::dea::runtimes`]), for what measures a platform at rest.
+    pub runtimes_compiled: Option<tokio::task::JoinHandle<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// What a restarted DEA connects to again.
     backends: (Config, Bus, Blobstore),
@@ -79,6 +83,7 @@ impl Platform {
             metrics_address: None,
             broker_address: None,
             dea: None,
+            runtimes_compiled: None,
             tasks: Vec::new(),
             backends: (config.clone(), bus.clone(), blobstore.clone()),
             local_apps: LocalHttpApps::default(),
@@ -140,7 +145,8 @@ impl Platform {
         }
         if roles.contains(&Role::Dea) {
             platform.backends.0 = config.clone();
-            platform.dea = Some(Dea::start(config, bus, blobstore, platform.local_apps.clone()).await?);
+            let (dea, compiled) = start_dea(config, bus, blobstore, platform.local_apps.clone()).await?;
+            (platform.dea, platform.runtimes_compiled) = (Some(dea), compiled);
         }
         Ok(platform)
     }
@@ -152,7 +158,8 @@ impl Platform {
             dea.shutdown().await;
         }
         let (config, bus, blobstore) = self.backends.clone();
-        self.dea = Some(Dea::start(config, bus, blobstore, self.local_apps.clone()).await?);
+        let (dea, compiled) = start_dea(config, bus, blobstore, self.local_apps.clone()).await?;
+        (self.dea, self.runtimes_compiled) = (Some(dea), compiled);
         Ok(())
     }
 
@@ -197,4 +204,21 @@ fn give_big_buffers_back() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
+}
+
+/// Starts a DEA, which compiles the runtimes of the release's buildpacks
+/// in the background unless told not to ([`crate::dea::runtimes`]).
+async fn start_dea(
+    config: Config,
+    bus: Bus,
+    blobstore: Blobstore,
+    local_apps: LocalHttpApps,
+) -> Result<(DeaRef, Option<tokio::task::JoinHandle<()>>)> {
+    let compile_ahead = config.dea_compile_runtimes_ahead;
+    let dea = Dea::start(config, bus, blobstore, local_apps).await?;
+    let compiled = compile_ahead.then(|| {
+        let buildpacks = crate::cc::release::BUILTIN_BUILDPACKS.iter().map(|package| (package.name, package.bits));
+        tokio::spawn(crate::dea::runtimes::compile_ahead(Arc::downgrade(&dea), buildpacks.collect()))
+    });
+    Ok((dea, compiled))
 }

@@ -119,13 +119,17 @@ pub trait Buildpack {
     fn compile(build_dir: &Path, cache_dir: &Path) -> Result<(), String>;
     /// `bin/release`: the start command of what `compile` produced.
     fn release(build_dir: &Path) -> Result<Release, String>;
+    /// The components `compile` puts in droplets (a language runtime, a
+    /// file server), by file name: a DEA compiles them when it starts, so
+    /// the first staging that uses one does not wait for its compile.
+    const RUNTIMES: &'static [(&'static str, &'static [u8])] = &[];
 }
 
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "wit",
-        world: "buildpack",
+        world: "buildpack-with-runtimes",
         pub_export_macro: true,
         default_bindings_module: "wasmfoundry_guest::bindings",
     });
@@ -133,6 +137,17 @@ pub mod bindings {
 
 #[doc(hidden)]
 pub use bindings::exports::wasmfoundry::buildpack::lifecycle::{Guest, ReleaseInfo};
+#[doc(hidden)]
+pub use bindings::exports::wasmfoundry::buildpack::runtimes::Guest as RuntimesGuest;
+
+#[doc(hidden)]
+pub fn write_runtimes(runtimes: &[(&str, &[u8])], dir: &str) -> Result<Vec<String>, String> {
+    let dir = Path::new(dir);
+    runtimes
+        .iter()
+        .map(|(name, bytes)| write_into_app(dir, name, bytes).map(|()| name.to_string()))
+        .collect()
+}
 
 #[doc(hidden)]
 pub fn into_release_info(release: Release) -> ReleaseInfo {
@@ -143,7 +158,8 @@ pub fn into_release_info(release: Release) -> ReleaseInfo {
 }
 
 /// Exports a [`Buildpack`] implementation as the component's
-/// `wasmfoundry:buildpack/lifecycle` interface.
+/// `wasmfoundry:buildpack/lifecycle` interface, and its
+/// [`Buildpack::RUNTIMES`] as `wasmfoundry:buildpack/runtimes`.
 #[macro_export]
 macro_rules! export_buildpack {
     ($buildpack:ty) => {
@@ -162,6 +178,12 @@ macro_rules! export_buildpack {
             fn release(build_dir: String) -> Result<$crate::ReleaseInfo, String> {
                 <$buildpack as $crate::Buildpack>::release(::std::path::Path::new(&build_dir))
                     .map($crate::into_release_info)
+            }
+        }
+
+        impl $crate::RuntimesGuest for __WasmfoundryBuildpack {
+            fn write(dir: String) -> Result<Vec<String>, String> {
+                $crate::write_runtimes(<$buildpack as $crate::Buildpack>::RUNTIMES, &dir)
             }
         }
 

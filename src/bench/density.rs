@@ -102,6 +102,8 @@ impl Up {
             .env("WF_ROUTER_LISTEN", format!("127.0.0.1:{router}"))
             .env("WF_BROKER_LISTEN", format!("127.0.0.1:{broker}"))
             .env("WF_DEA_MEMORY_MB", memory.to_string())
+            // Instances of hello-http only: no runtime to compile beside them.
+            .env("WF_DEA_COMPILE_RUNTIMES_AHEAD", "false")
             .env("WF_DEA_MAX_INSTANCES", (instances + 16).to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -41,6 +41,11 @@ pub async fn run(
     if !preinit::exports_preinit(&wasm) {
         return Ok(());
     }
+    if !preinit::is_prepared(runtime, &wasm).unwrap_or(true) {
+        // Once per runtime and DEA (and not at all where the DEA compiled
+        // its buildpacks' runtimes when it started: `super::runtimes`).
+        staging.log.line(format!("-----> Compiling {component_path} for this DEA"));
+    }
     staging.log.line(format!("-----> Loading the app into {component_path} (a snapshot instances start from)"));
     let started = Instant::now();
     let mut environment = staging.env.clone();

@@ -24,6 +24,7 @@ mod links;
 mod log;
 mod metrics;
 mod routers;
+pub mod runtimes;
 mod saved_instances;
 mod staging;
 mod task;

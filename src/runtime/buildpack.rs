@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use wasmtime::Store;
-use wasmtime::component::Component;
+use wasmtime::component::{Component, Instance, TypedFunc};
 use wasmtime_wasi::{FsPerms, WasiCtx};
 
 use super::guest::Wasi;
@@ -56,9 +56,16 @@ pub enum Failure {
     Crashed(Ending),
 }
 
+/// The optional interface naming a buildpack's runtimes (guest-sdk/wit).
+const RUNTIMES: &str = "wasmfoundry:buildpack/runtimes@0.1.0";
+
+/// `runtimes.write`: a directory in, the runtimes' file names out.
+type WriteRuntimes = TypedFunc<(String,), (Result<Vec<String>, String>,)>;
+
 /// An instantiated buildpack, ready for its three calls.
 pub struct LoadedBuildpack {
     store: Store<GuestState>,
+    instance: Instance,
     bindings: Buildpack,
 }
 
@@ -85,8 +92,11 @@ impl LoadedBuildpack {
         }
         let mut store = runtime.store(Wasi::Component(wasi.build()), run.limits.clone(), Some(run.deadline));
         let cpu = run.limits.cpu.clone();
-        match metered(Buildpack::instantiate_async(&mut store, component, linker), cpu).await {
-            Ok(bindings) => Ok(LoadedBuildpack { store, bindings }),
+        match metered(linker.instantiate_async(&mut store, component), cpu).await {
+            Ok(instance) => {
+                let bindings = Buildpack::new(&mut store, &instance)?;
+                Ok(LoadedBuildpack { store, instance, bindings })
+            }
             // The runtime stopped it (its deadline, memory): say which.
             Err(error) => match store.data().ending(&error) {
                 Ending::Trap(_) => Err(error.into()),
@@ -121,6 +131,24 @@ impl LoadedBuildpack {
             Ok(result) => result.map_err(Failure::Refused),
             Err(e) => Err(self.crash(e)),
         }
+    }
+
+    /// `runtimes.write`: the buildpack writes the runtimes it puts in
+    /// droplets into `dir` and names them; none for a buildpack without
+    /// the interface.
+    pub async fn write_runtimes(&mut self, dir: &str) -> Result<Vec<String>, Failure> {
+        let Some(write) = self.runtimes_write() else { return Ok(Vec::new()) };
+        let cpu = self.store.data().limits.cpu.clone();
+        match metered(write.call_async(&mut self.store, (dir.to_string(),)), cpu).await {
+            Ok((result,)) => result.map_err(Failure::Refused),
+            Err(e) => Err(self.crash(e)),
+        }
+    }
+
+    fn runtimes_write(&mut self) -> Option<WriteRuntimes> {
+        let interface = self.instance.get_export_index(&mut self.store, None, RUNTIMES)?;
+        let func = self.instance.get_export_index(&mut self.store, Some(&interface), "write")?;
+        self.instance.get_typed_func(&mut self.store, func).ok()
     }
 }
 

@@ -5,6 +5,7 @@
 //! instances then start from. Staging does it for the droplet's start
 //! component; a component without the export is left as it is.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
@@ -17,6 +18,7 @@ use super::Runtime;
 use super::cpu::metered;
 use super::ending::Ending;
 use super::guest::{GuestState, Wasi};
+use super::instrumented::Instrumented;
 use super::limits::GuestLimits;
 
 /// The interface a pre-initialisable component exports.
@@ -91,14 +93,9 @@ pub async fn snapshot(
     deadline: Instant,
 ) -> Result<Vec<u8>, Failure> {
     let began = Instant::now();
-    let mut wizer = Wizer::new();
-    // The export stays: wizer removes only function exports, not an
-    // interface; calling `initialize` again returns at once.
-    wizer.init_func(PREINIT).keep_init_func(true);
-    let instrumented = super::instrumented::instrument(&wizer, wasm).map_err(Failure::Unsupported)?;
-    let instrumented_at = began.elapsed();
-    let component = runtime.component(&instrumented.bytes).await.map_err(Failure::Unsupported)?;
-    let compiled_at = began.elapsed();
+    let wizer = wizer();
+    let (instrumented, component) = prepare(runtime, wasm).await.map_err(Failure::Unsupported)?;
+    let prepared_at = began.elapsed();
     let cpu = limits.cpu.clone();
     let mut store = runtime.store(Wasi::Component(wasi.build()), limits, Some(deadline));
     let crashed = |store: &Store<GuestState>, error: wasmtime::Error| Failure::Crashed(store.data().ending(&error));
@@ -122,11 +119,36 @@ pub async fn snapshot(
         .map_err(wizer_panicked)?
         .map_err(|e| Failure::Unsupported(e.into()))?;
     tracing::debug!(
-        "snapshot: instrumented in {instrumented_at:?}, compiled by {compiled_at:?}, initialized by {initialized_at:?}, \
-         taken by {:?}",
+        "snapshot: instrumented and compiled in {prepared_at:?}, initialized by {initialized_at:?}, taken by {:?}",
         began.elapsed()
     );
     Ok(super::snapshot_base::mark(snapshot, &instrumented.bytes))
+}
+
+/// The runtime in `wasm` instrumented for snapshots and compiled: what
+/// [`snapshot`] runs `initialize` in. Both are kept (in memory, and the
+/// compiled code on disk), so a DEA that prepares its buildpacks' runtimes
+/// when it starts spares their first staging the work.
+pub async fn prepare(runtime: &Runtime, wasm: &[u8]) -> Result<(Arc<Instrumented>, Component)> {
+    let instrumented = super::instrumented::instrument(&wizer(), wasm)?;
+    let component = runtime.component(&instrumented.bytes).await?;
+    Ok((instrumented, component))
+}
+
+/// Whether [`prepare`] of `wasm` would find it compiled (in memory or on
+/// disk). It instruments the runtime to know, which `prepare` then reuses.
+pub fn is_prepared(runtime: &Runtime, wasm: &[u8]) -> Result<bool> {
+    let instrumented = super::instrumented::instrument(&wizer(), wasm)?;
+    Ok(runtime.is_compiled(&crate::blobstore::sha1_hex(&instrumented.bytes)))
+}
+
+/// Wizer as snapshots are taken: the export stays (wizer removes only
+/// function exports, not an interface; calling `initialize` again returns
+/// at once).
+fn wizer() -> Wizer {
+    let mut wizer = Wizer::new();
+    wizer.init_func(PREINIT).keep_init_func(true);
+    wizer
 }
 
 /// A panic in wizer (a component shape it does not expect) is this app's

@@ -137,7 +137,8 @@ impl Cluster {
     pub fn shared_config(&self) -> String {
         let mut config = format!(
             "database_url: {}\nbus_url: {}\nblobstore_url: {}\ncc_listen: 127.0.0.1:{}\n\
-             router_listen: 127.0.0.1:{}\nexternal_url: http://127.0.0.1:{}\n",
+             router_listen: 127.0.0.1:{}\nexternal_url: http://127.0.0.1:{}\n\
+             dea_compile_runtimes_ahead: false\n",
             self.database_url,
             self.nats_url(),
             self.blobstore_url,

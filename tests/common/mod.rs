@@ -89,6 +89,9 @@ impl TestPlatform {
             bus_url: bus_url.to_string(),
             cc_listen: "127.0.0.1:0".parse().unwrap(),
             router_listen: "127.0.0.1:0".parse().unwrap(),
+            // Hundreds of platforms start in a run, few stage Python: each
+            // would compile CPython (tests/runtimes_ahead.rs tests it).
+            dea_compile_runtimes_ahead: false,
             ..Config::default()
         };
         configure(&mut config);
@@ -125,6 +128,14 @@ impl TestPlatform {
             platform: None,
             postgres,
         }
+    }
+
+    /// Waits until the DEA has compiled the built-in buildpacks' runtimes
+    /// (with `dea_compile_runtimes_ahead` on).
+    pub async fn runtimes_compiled(&mut self) {
+        let platform = self.platform.as_mut().expect("running");
+        let compiling = platform.runtimes_compiled.take().expect("the DEA compiles its runtimes when it starts");
+        compiling.await.expect("compiled");
     }
 
     /// Where the router serves HTTPS, when configured to.

@@ -49,6 +49,8 @@ impl Buildpack for JavaScript {
         let main = main_module(build_dir)?.ok_or("no JavaScript main module")?;
         Ok(Release::new(format!("{RUNTIME_PATH} {main}")))
     }
+
+    const RUNTIMES: &'static [(&'static str, &'static [u8])] = &[("js.wasm", RUNTIME)];
 }
 
 wasmfoundry_guest::export_buildpack!(JavaScript);

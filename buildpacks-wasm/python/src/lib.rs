@@ -76,6 +76,8 @@ impl Buildpack for Python {
         let target = wsgi_target(build_dir)?.ok_or("no WSGI module")?;
         Ok(Release::new(format!("{RUNTIME_PATH} {target}")))
     }
+
+    const RUNTIMES: &'static [(&'static str, &'static [u8])] = &[("python.wasm", RUNTIME)];
 }
 
 wasmfoundry_guest::export_buildpack!(Python);

@@ -59,6 +59,8 @@ impl Buildpack for Staticfile {
         }
         Ok(Release::new(command))
     }
+
+    const RUNTIMES: &'static [(&'static str, &'static [u8])] = &[("server.wasm", SERVER)];
 }
 
 wasmfoundry_guest::export_buildpack!(Staticfile);
