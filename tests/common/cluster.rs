@@ -38,7 +38,7 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn wait_for_port(port: u16, what: &str) {
+pub async fn wait_for_port(port: u16, what: &str) {
     eventually(what, Duration::from_secs(20), || async move {
         tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
     })

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses part of this harness
 
 pub mod broker;
+pub mod browser;
 pub mod cluster;
 pub mod source_apps;
 pub mod v3;

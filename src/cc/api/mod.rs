@@ -4,9 +4,11 @@
 //! log endpoints, and `/metrics` (Prometheus's, unauthenticated, as
 //! gorouter's and the CC's are on CF: [`crate::cc::metrics`]). Every error
 //! is an [`ApiError`](crate::cc::error::ApiError) in CF's shape (v3's
-//! under `/v3`), unknown paths included.
+//! under `/v3`), unknown paths included. The web console ([`console`]) is
+//! served beside them, as a client of them.
 
 pub(crate) mod app_access;
+mod console;
 mod doppler;
 pub(crate) mod info;
 pub mod input;
@@ -24,6 +26,13 @@ use crate::cc::error::ApiError;
 use crate::cc::metrics;
 
 pub fn router(cc: Cc) -> Router {
+    let secure = cc.config.cc_tls_certificate.is_some();
+    let router_port = cc.config.router_listen.port();
+    let api = api_router(cc);
+    api.clone().merge(console::router(api, secure, router_port))
+}
+
+fn api_router(cc: Cc) -> Router {
     let upload_limit = cc.config.max_upload_size as usize + 1024 * 1024;
     let router = Router::new()
         .route("/", get(info::root))

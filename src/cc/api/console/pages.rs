@@ -1,0 +1,225 @@
+//! The console's pages, each read from the API with the user's token
+//! and shaped for its template ([`super::view`]).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Redirect;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::Console;
+use super::api::Api;
+use super::session::Session;
+use super::view::{
+    AppPage, AppRow, Chrome, InstanceRow, InstancesTable, LoginPage, Org, OrgsPage, Page, SpacePage, SpaceTile, html,
+    megabytes, uptime,
+};
+
+/// The most of anything one page lists (v3's largest page).
+const PER_PAGE: &str = "per_page=5000";
+/// An app page's events, newest first.
+const EVENTS: usize = 10;
+
+pub async fn home(State(console): State<Console>, headers: HeaderMap) -> Redirect {
+    let signed_in = Session::of(&console.api, &headers).await.is_some();
+    Redirect::to(if signed_in { "/console/orgs" } else { "/console/login" })
+}
+
+pub async fn login_form() -> Page {
+    html(LoginPage { chrome: Chrome::signed_out(), error: None, username: String::new() })
+}
+
+/// Every org the user sees, with the spaces they see in it.
+pub async fn orgs(State(console): State<Console>, session: Session) -> Page {
+    let api = &console.api;
+    let orgs = api.get(&format!("/v3/organizations?order_by=name&{PER_PAGE}"), &session.token).await?;
+    let spaces = api.get(&format!("/v3/spaces?order_by=name&{PER_PAGE}"), &session.token).await?;
+    let apps = api.get(&format!("/v3/apps?{PER_PAGE}"), &session.token).await?;
+    let mut apps_by_space: HashMap<&str, usize> = HashMap::new();
+    for app in resources(&apps) {
+        *apps_by_space.entry(str_at(app, "/relationships/space/data/guid")).or_default() += 1;
+    }
+    let orgs = resources(&orgs)
+        .iter()
+        .map(|org| Org {
+            name: str_at(org, "/name").to_string(),
+            spaces: resources(&spaces)
+                .iter()
+                .filter(|space| str_at(space, "/relationships/organization/data/guid") == str_at(org, "/guid"))
+                .map(|space| SpaceTile {
+                    guid: str_at(space, "/guid").to_string(),
+                    name: str_at(space, "/name").to_string(),
+                    apps: apps_by_space.get(str_at(space, "/guid")).copied().unwrap_or(0),
+                })
+                .collect(),
+        })
+        .collect();
+    html(OrgsPage { chrome: Chrome::of(&session, Vec::new()), orgs })
+}
+
+/// A space's apps: state, instances running of desired, memory, routes.
+pub async fn space(State(console): State<Console>, session: Session, Path(guid): Path<String>) -> Page {
+    let api = &console.api;
+    let token = &session.token;
+    let space = api.get(&format!("/v3/spaces/{guid}?include=organization"), token).await?;
+    let org = str_at(&space, "/included/organizations/0/name").to_string();
+    let apps = api.get(&format!("/v3/apps?space_guids={guid}&order_by=name&{PER_PAGE}"), token).await?;
+    let mut rows = Vec::new();
+    for app in resources(&apps) {
+        let app_guid = str_at(app, "/guid");
+        let web = api.get(&format!("/v3/apps/{app_guid}/processes/web"), token).await.unwrap_or_default();
+        let stats = api.get(&format!("/v3/apps/{app_guid}/processes/web/stats"), token).await.unwrap_or_default();
+        rows.push(AppRow {
+            guid: app_guid.to_string(),
+            name: str_at(app, "/name").to_string(),
+            state: str_at(app, "/state").to_string(),
+            running: resources(&stats).iter().filter(|i| str_at(i, "/state") == "RUNNING").count(),
+            desired: u64_at(&web, "/instances"),
+            memory_mb: u64_at(&web, "/memory_in_mb"),
+            routes: routes(&console, app_guid, token).await,
+            updated: str_at(app, "/updated_at").to_string(),
+        });
+    }
+    let name = str_at(&space, "/name").to_string();
+    let crumbs = vec![("/console/orgs".to_string(), org.clone()), (format!("/console/spaces/{guid}"), name.clone())];
+    html(SpacePage { chrome: Chrome::of(&session, crumbs), name, org, apps: rows })
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    done: Option<String>,
+}
+
+/// One app: its instances, routes, services, environment, events and logs.
+pub async fn app(
+    State(console): State<Console>,
+    session: Session,
+    Path(guid): Path<String>,
+    Query(notice): Query<Notice>,
+) -> Page {
+    let api = &console.api;
+    let token = &session.token;
+    let app = api.get(&format!("/v3/apps/{guid}?include=space.organization"), token).await?;
+    let web = api.get(&format!("/v3/apps/{guid}/processes/web"), token).await?;
+    let table = instances_table(api, &guid, token).await?;
+    let running = table.rows.iter().filter(|row| row.state == "RUNNING").count();
+    let env = api.get(&format!("/v3/apps/{guid}/env"), token).await?;
+    let bindings =
+        api.get(&format!("/v3/service_credential_bindings?app_guids={guid}&include=service_instance"), token).await?;
+    let events =
+        api.get(&format!("/v3/audit_events?target_guids={guid}&order_by=-created_at&per_page={EVENTS}"), token).await?;
+    let name = str_at(&app, "/name").to_string();
+    let crumbs = vec![
+        ("/console/orgs".to_string(), str_at(&app, "/included/organizations/0/name").to_string()),
+        (
+            format!("/console/spaces/{}", str_at(&app, "/relationships/space/data/guid")),
+            str_at(&app, "/included/spaces/0/name").to_string(),
+        ),
+        (format!("/console/apps/{guid}"), name.clone()),
+    ];
+    let page = AppPage {
+        chrome: Chrome::of(&session, crumbs),
+        state: str_at(&app, "/state").to_string(),
+        notice: notice.done,
+        running,
+        desired: u64_at(&web, "/instances"),
+        memory_mb: u64_at(&web, "/memory_in_mb"),
+        instances_html: askama::Template::render(&table).unwrap_or_default(),
+        routes: routes(&console, &guid, token).await,
+        services: resources(&bindings)
+            .iter()
+            .map(|binding| {
+                let instance = str_at(binding, "/relationships/service_instance/data/guid");
+                let included = bindings.pointer("/included/service_instances").and_then(Value::as_array);
+                let named = included.and_then(|all| all.iter().find(|i| str_at(i, "/guid") == instance));
+                named.map(|i| str_at(i, "/name")).unwrap_or(instance).to_string()
+            })
+            .collect(),
+        env: masked(&env["environment_variables"]),
+        events: resources(&events)
+            .iter()
+            .map(|event| {
+                let actor = str_at(event, "/actor/name");
+                (str_at(event, "/created_at").to_string(), format!("{} by {actor}", str_at(event, "/type")))
+            })
+            .collect(),
+        guid,
+        name,
+    };
+    html(page)
+}
+
+/// The instances table alone, which the app page fetches again every few
+/// seconds.
+pub async fn instances(State(console): State<Console>, session: Session, Path(guid): Path<String>) -> Page {
+    html(instances_table(&console.api, &guid, &session.token).await?)
+}
+
+async fn instances_table(api: &Api, guid: &str, token: &str) -> Result<InstancesTable, super::view::Failed> {
+    let stats = api.get(&format!("/v3/apps/{guid}/processes/web/stats"), token).await?;
+    let rows: Vec<InstanceRow> = resources(&stats)
+        .iter()
+        .map(|instance| {
+            let memory = u64_at(instance, "/usage/mem");
+            InstanceRow {
+                index: u64_at(instance, "/index"),
+                state: str_at(instance, "/state").to_string(),
+                uptime: uptime(u64_at(instance, "/uptime")),
+                memory: megabytes(memory),
+                memory_bytes: memory,
+                cpu: format!("{:.1}%", instance.pointer("/usage/cpu").and_then(Value::as_f64).unwrap_or(0.0) * 100.0),
+                host: str_at(instance, "/host").to_string(),
+            }
+        })
+        .collect();
+    let quota = resources(&stats).first().map(|i| u64_at(i, "/mem_quota")).unwrap_or(0);
+    Ok(InstancesTable { quota_bytes: quota, rows })
+}
+
+/// An app's routes as (host/path, URL through the router).
+async fn routes(console: &Console, app: &str, token: &str) -> Vec<(String, String)> {
+    let Ok(routes) = console.api.get(&format!("/v3/apps/{app}/routes"), token).await else { return Vec::new() };
+    let port = match console.router_port {
+        80 => String::new(),
+        port => format!(":{port}"),
+    };
+    resources(&routes)
+        .iter()
+        .map(|route| {
+            let url = str_at(route, "/url");
+            let (host, path) = url.split_at(url.find('/').unwrap_or(url.len()));
+            (url.to_string(), format!("http://{host}{port}{path}"))
+        })
+        .collect()
+}
+
+/// The user's environment variables, a value shown only when its name
+/// does not suggest a secret.
+fn masked(variables: &Value) -> Vec<(String, String)> {
+    const SECRET: [&str; 6] = ["PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE"];
+    let Some(map) = variables.as_object() else { return Vec::new() };
+    let mut pairs: Vec<(String, String)> = map
+        .iter()
+        .map(|(name, value)| {
+            let shown = value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string());
+            let secret = SECRET.iter().any(|word| name.to_ascii_uppercase().contains(word));
+            (name.clone(), if secret { "••••••••".to_string() } else { shown })
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn resources(page: &Value) -> &[Value] {
+    page["resources"].as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
+fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+fn u64_at(value: &Value, pointer: &str) -> u64 {
+    value.pointer(pointer).and_then(Value::as_u64).unwrap_or(0)
+}

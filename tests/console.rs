@@ -1,0 +1,103 @@
+//! The web console in a real browser (headless chromium over WebDriver):
+//! a user signs in, finds a pushed app running with 2 instances, scales it
+//! to 3 and sees the third appear, watches its log lines arrive, stops it;
+//! a user of another space signs in and does not see it. Screenshots of
+//! the main pages go to `WF_TEST_SCREENSHOTS` (printed as they are taken).
+
+mod common;
+
+use common::browser::Browser;
+use common::{TestPlatform, repo};
+
+async fn wf_ok(platform: &TestPlatform, args: &[&str]) -> String {
+    let out = platform.wf(args).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "wf {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+async fn sign_in(browser: &Browser, console: &str, username: &str, password: &str) {
+    browser.goto(console).await;
+    browser.wait_for("#username").await.type_text(username).await;
+    browser.find("#password").await.expect("a password field").type_text(password).await;
+    browser.find("#sign-in").await.expect("a sign-in button").click().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
+    let platform = TestPlatform::start("local:").await;
+    platform.login().await;
+    platform.push("hello-js", &repo().join("examples/hello-js"), &["-m", "64M", "-i", "2"]).await;
+    wf_ok(&platform, &["create-space", "elsewhere", "-o", "default"]).await;
+    wf_ok(&platform, &["create-user", "bob", "bobs-password"]).await;
+    wf_ok(&platform, &["set-space-role", "bob", "default", "elsewhere", "SpaceDeveloper"]).await;
+    let console = format!("{}/console", platform.api);
+    let browser = Browser::start(1280, 1000).await;
+
+    // A wrong password is told, in UAA's words, on the sign-in page.
+    sign_in(&browser, &console, "admin", "not-the-password").await;
+    let refused = browser.wait_for_text("#sign-in-error", "a refusal", |t| !t.is_empty()).await;
+    assert!(refused.contains("Bad credentials"), "{refused}");
+
+    sign_in(&browser, &console, "admin", &platform.admin_password()).await;
+    browser.wait_for_text("#signed-in-as", "the user", |t| t.contains("admin")).await;
+    let orgs = browser.text().await;
+    assert!(orgs.contains("default") && orgs.contains("dev") && orgs.contains("elsewhere"), "{orgs}");
+    browser.screenshot("console-orgs").await;
+
+    browser.wait_for("a.tile[href^='/console/spaces/']").await.click().await;
+    let row = browser
+        .wait_for_text("#apps", "hello-js running 2 of 2", |t| t.contains("hello-js") && t.contains("2/2"))
+        .await;
+    assert!(row.contains("STARTED") && row.contains("64M") && row.contains("hello-js.localhost"), "{row}");
+    browser.screenshot("console-space").await;
+
+    browser.find("#apps a[href^='/console/apps/']").await.expect("a link to the app").click().await;
+    browser.wait_for_text("#instance-count", "2 running", |t| t.starts_with("2/2")).await;
+    assert_eq!(browser.count("#instances tr[data-state='RUNNING']").await, 2);
+
+    // Scale to 3: the page comes back, and the third instance appears as
+    // it starts (the table refreshes itself).
+    let instances = browser.find("#scale-instances").await.expect("the instances field");
+    instances.clear().await;
+    instances.type_text("3").await;
+    browser.find("#scale").await.expect("a scale button").click().await;
+    browser.wait_for_text("#notice", "the scale done", |t| t.contains("Scaled to 3")).await;
+    browser.wait_for_text("#instance-count", "3 running", |t| t.starts_with("3/3")).await;
+
+    // Requests through the router: their log lines arrive in the page.
+    for _ in 0..3 {
+        let (status, _) = platform.via_router("hello-js.localhost", "/").await;
+        assert_eq!(status, 200);
+    }
+    browser.wait_for_text("#logs", "the app's log lines", |t| t.contains("GET / on instance")).await;
+    let logs = browser.find("#logs").await.expect("logs").text().await;
+    assert!(logs.contains("[APP/PROC/WEB/"), "{logs}");
+    browser.screenshot("console-app").await;
+    // On a phone's screen the page reflows; nothing needs a wider one.
+    browser.resize(390, 844).await;
+    browser.screenshot("console-app-phone").await;
+    browser.resize(1280, 1000).await;
+
+    browser.find("#stop").await.expect("a stop button").click().await;
+    browser.wait_for_text("#app-state", "STOPPED", |t| t == "STOPPED").await;
+    browser.wait_for("#start").await;
+    let (status, _) = platform.via_router("hello-js.localhost", "/").await;
+    assert_eq!(status, 404, "a stopped app has no instances behind its route");
+    let app_page = browser.url().await;
+
+    // Bob develops in another space: he sees it, not the app, and its page
+    // is not found for him.
+    browser.find("#sign-out").await.expect("a sign-out button").click().await;
+    browser.wait_for("#username").await;
+    sign_in(&browser, &console, "bob", "bobs-password").await;
+    browser.wait_for_text("#signed-in-as", "bob", |t| t.contains("bob")).await;
+    let spaces = browser.wait_for_text(".tiles", "bob's space", |t| t.contains("elsewhere")).await;
+    assert_eq!(browser.count("a.tile").await, 1, "bob sees only his space: {spaces}");
+    browser.goto(&app_page).await;
+    let page = browser.text().await;
+    assert!(page.contains("Not found") && !page.contains("hello-js"), "{page}");
+
+    browser.quit().await;
+    platform.shutdown().await;
+}
