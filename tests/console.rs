@@ -1,6 +1,7 @@
 //! The web console in a real browser (headless chromium over WebDriver):
 //! a user signs in, finds a pushed app running with 2 instances, scales it
-//! to 3 and sees the third appear, watches its log lines arrive, stops it;
+//! to 3 and sees the third appear, watches its log lines arrive and its
+//! requests counted, stops it;
 //! a user of another space signs in and does not see it. Screenshots of
 //! the main pages go to `WF_TEST_SCREENSHOTS` (printed as they are taken).
 
@@ -73,6 +74,10 @@ async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
     browser.wait_for_text("#logs", "the app's log lines", |t| t.contains("GET / on instance")).await;
     let logs = browser.find("#logs").await.expect("logs").text().await;
     assert!(logs.contains("[APP/PROC/WEB/"), "{logs}");
+    // The router's access lines among them make the traffic figures.
+    browser
+        .wait_for_text("#traffic-summary", "the 3 requests", |t| t.starts_with("3 requests in the last minute"))
+        .await;
     browser.screenshot("console-app").await;
     // On a phone's screen the page reflows; nothing needs a wider one.
     browser.resize(390, 844).await;

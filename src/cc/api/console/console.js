@@ -41,10 +41,50 @@ function drawMemory(quota) {
   svg.innerHTML = `<line class="quota" x1="0" x2="300" y1="${58 - (quota / top) * 56}" y2="${58 - (quota / top) * 56}"></line>${lines.join('')}`;
 }
 
+// Traffic: the router's access lines ([RTR], gorouter's format) among the
+// logs give each request's time and response_time; requests per 10 s
+// and their median latency over the last 5 minutes are drawn from them.
+const WINDOW = 300;
+const BUCKET = 10;
+const requests = []; // [seconds since epoch, response seconds]
+
+function countRequest(line) {
+  const rtr = /^(\S+) \[RTR\/[^\]]*\] \S+ .* response_time:([\d.]+)/.exec(line);
+  if (!rtr) return;
+  requests.push([Date.parse(rtr[1]) / 1000, Number(rtr[2])]);
+  while (requests.length && requests[0][0] < Date.now() / 1000 - WINDOW) requests.shift();
+}
+
+function drawTraffic() {
+  const now = Date.now() / 1000;
+  const buckets = Array.from({ length: WINDOW / BUCKET }, () => []);
+  for (const [at, took] of requests) {
+    const i = buckets.length - 1 - Math.floor((now - at) / BUCKET);
+    if (i >= 0) buckets[i].push(took * 1000);
+  }
+  const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : 0);
+  const rate = buckets.map((b) => b.length / BUCKET);
+  const latency = buckets.map(median);
+  line('requests-chart', rate);
+  line('latency-chart', latency);
+  const lastMinute = buckets.slice(-60 / BUCKET).flat();
+  const summary = document.getElementById('traffic-summary');
+  if (summary) summary.textContent = `${lastMinute.length} requests in the last minute · median ${median(lastMinute).toFixed(1)} ms`;
+}
+
+function line(id, values) {
+  const svg = document.getElementById(id);
+  if (!svg) return;
+  const top = Math.max(...values, 1e-9);
+  const points = values.map((v, i) => `${(i * 300) / (values.length - 1)},${58 - (v / top) * 56}`).join(' ');
+  svg.innerHTML = `<polyline class="series s0" points="${points}"></polyline>`;
+}
+
 // Logs: Server-Sent Events, one line each; the newest 1000 kept.
 function followLogs(pre) {
   const source = new EventSource(pre.dataset.src);
   source.onmessage = (event) => {
+    countRequest(event.data);
     const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
     pre.append(`${event.data}\n`);
     while (pre.childNodes.length > 1000) pre.firstChild.remove();
@@ -59,5 +99,9 @@ document.addEventListener('DOMContentLoaded', () => {
     setInterval(() => refreshInstances(panel), 2000);
   }
   const logs = document.getElementById('logs');
-  if (logs) followLogs(logs);
+  if (logs) {
+    followLogs(logs);
+    drawTraffic();
+    setInterval(drawTraffic, 2000);
+  }
 });
