@@ -1,7 +1,7 @@
 //! The web console in a real browser (headless chromium over WebDriver):
 //! a user signs in, finds a pushed app running with 2 instances, scales it
 //! to 3 and sees the third appear, watches its log lines arrive and its
-//! requests counted, stops it;
+//! requests counted, binds a service and unbinds it, stops it;
 //! a user of another space signs in and does not see it. Screenshots of
 //! the main pages go to `WF_TEST_SCREENSHOTS` (printed as they are taken).
 
@@ -29,6 +29,7 @@ async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
     let platform = TestPlatform::start("local:").await;
     platform.login().await;
     platform.push("hello-js", &repo().join("examples/hello-js"), &["-m", "64M", "-i", "2"]).await;
+    wf_ok(&platform, &["create-user-provided-service", "orders-db", "-p", r#"{"password":"s3cret"}"#]).await;
     wf_ok(&platform, &["create-space", "elsewhere", "-o", "default"]).await;
     wf_ok(&platform, &["create-user", "bob", "bobs-password"]).await;
     wf_ok(&platform, &["set-space-role", "bob", "default", "elsewhere", "SpaceDeveloper"]).await;
@@ -51,6 +52,7 @@ async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
         .wait_for_text("#apps", "hello-js running 2 of 2", |t| t.contains("hello-js") && t.contains("2/2"))
         .await;
     assert!(row.contains("STARTED") && row.contains("64M") && row.contains("hello-js.localhost"), "{row}");
+    assert!(browser.text().await.contains("orders-db"), "the space lists its service instance");
     browser.screenshot("console-space").await;
 
     browser.find("#apps a[href^='/console/apps/']").await.expect("a link to the app").click().await;
@@ -83,6 +85,15 @@ async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
     browser.resize(390, 844).await;
     browser.screenshot("console-app-phone").await;
     browser.resize(1280, 1000).await;
+
+    // Bind the space's service instance, then unbind it.
+    browser.find("#service-instance").await.expect("a choice of instances to bind");
+    browser.find("#bind").await.expect("a bind button").click().await;
+    browser.wait_for_text("#notice", "the binding done", |t| t.starts_with("Bound")).await;
+    browser.wait_for_text("#services", "orders-db bound", |t| t.contains("orders-db")).await;
+    browser.find("[data-unbind='orders-db']").await.expect("an unbind button").click().await;
+    browser.wait_for_text("#notice", "the unbinding done", |t| t.starts_with("Unbound")).await;
+    assert!(!browser.find("#services").await.expect("the list").text().await.contains("orders-db"));
 
     browser.find("#stop").await.expect("a stop button").click().await;
     browser.wait_for_text("#app-state", "STOPPED", |t| t == "STOPPED").await;

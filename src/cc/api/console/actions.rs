@@ -94,6 +94,35 @@ pub async fn delete(
     Ok(Redirect::to(&format!("/console/spaces/{space}")).into_response())
 }
 
+/// Binds a service instance of the app's space to it.
+pub async fn bind(
+    State(console): State<Console>,
+    session: Session,
+    Path(guid): Path<String>,
+    Form(fields): Fields,
+) -> Page {
+    let Some(instance) = fields.get("service_instance").filter(|i| !i.is_empty()) else {
+        return Err(refused(StatusCode::UNPROCESSABLE_ENTITY, "choose a service instance to bind".into()));
+    };
+    let body = json!({
+        "type": "app",
+        "relationships": {"app": {"data": {"guid": guid}}, "service_instance": {"data": {"guid": instance}}},
+    });
+    console.api.call(Method::POST, "/v3/service_credential_bindings", &session.token, Some(body)).await?;
+    Ok(back_to_app(&guid, "Bound; restart the app for it to see the service"))
+}
+
+/// Removes one of the app's bindings.
+pub async fn unbind(
+    State(console): State<Console>,
+    session: Session,
+    Path((guid, binding)): Path<(String, String)>,
+) -> Page {
+    let path = format!("/v3/service_credential_bindings/{binding}");
+    console.api.call(Method::DELETE, &path, &session.token, None).await?;
+    Ok(back_to_app(&guid, "Unbound"))
+}
+
 fn back_to_app(guid: &str, done: &str) -> Response {
     let done = url::form_urlencoded::byte_serialize(done.as_bytes()).collect::<String>();
     Redirect::to(&format!("/console/apps/{guid}?done={done}")).into_response()

@@ -1,8 +1,8 @@
 //! The web console, where Stratos and Apps Manager sit in Cloud Foundry:
 //! pages at `/console` on the CC's own port (and TLS) to see and run what
 //! a user may — orgs and spaces, a space's apps, an app's instances,
-//! routes, services, environment, events and live logs; start, stop,
-//! restart, scale and delete. Signing in is a platform user's username
+//! routes, services, environment, events, traffic and live logs; start,
+//! stop, restart, scale and delete; the marketplace; binding services. Signing in is a platform user's username
 //! and password ([`session`]).
 //!
 //! It is a client of the API, in process ([`api`]): every page is made of
@@ -52,6 +52,9 @@ pub fn router(api: Router, secure: bool, router_port: u16) -> Router {
         .route("/console/apps/{guid}/scale", post(actions::scale))
         .route("/console/apps/{guid}/delete", post(actions::delete))
         .route("/console/apps/{guid}/actions/{action}", post(actions::lifecycle))
+        .route("/console/apps/{guid}/bindings", post(actions::bind))
+        .route("/console/apps/{guid}/bindings/{binding}/delete", post(actions::unbind))
+        .route("/console/marketplace", get(pages::marketplace))
         .route("/console/assets/{name}", get(asset))
         .with_state(console)
 }

@@ -13,8 +13,8 @@ use super::Console;
 use super::api::Api;
 use super::session::Session;
 use super::view::{
-    AppPage, AppRow, Chrome, InstanceRow, InstancesTable, LoginPage, Org, OrgsPage, Page, SpacePage, SpaceTile, html,
-    megabytes, uptime,
+    AppPage, AppRow, Chrome, InstanceRow, InstancesTable, LoginPage, MarketplacePage, Offering, Org, OrgsPage, Page,
+    ServiceRow, SpacePage, SpaceTile, html, megabytes, uptime,
 };
 
 /// The most of anything one page lists (v3's largest page).
@@ -82,9 +82,43 @@ pub async fn space(State(console): State<Console>, session: Session, Path(guid):
             updated: str_at(app, "/updated_at").to_string(),
         });
     }
+    let instances =
+        api.get(&format!("/v3/service_instances?space_guids={guid}&order_by=name&{PER_PAGE}"), token).await?;
+    let services = resources(&instances)
+        .iter()
+        .map(|instance| ServiceRow {
+            name: str_at(instance, "/name").to_string(),
+            kind: str_at(instance, "/type").to_string(),
+            operation: format!(
+                "{} {}",
+                str_at(instance, "/last_operation/type"),
+                str_at(instance, "/last_operation/state")
+            ),
+        })
+        .collect();
     let name = str_at(&space, "/name").to_string();
     let crumbs = vec![("/console/orgs".to_string(), org.clone()), (format!("/console/spaces/{guid}"), name.clone())];
-    html(SpacePage { chrome: Chrome::of(&session, crumbs), name, org, apps: rows })
+    html(SpacePage { chrome: Chrome::of(&session, crumbs), name, org, apps: rows, services })
+}
+
+/// The services the user may create instances of, with their plans.
+pub async fn marketplace(State(console): State<Console>, session: Session) -> Page {
+    let offerings = console.api.get(&format!("/v3/service_offerings?{PER_PAGE}"), &session.token).await?;
+    let plans = console.api.get(&format!("/v3/service_plans?{PER_PAGE}"), &session.token).await?;
+    let offerings = resources(&offerings)
+        .iter()
+        .map(|offering| Offering {
+            name: str_at(offering, "/name").to_string(),
+            description: str_at(offering, "/description").to_string(),
+            plans: resources(&plans)
+                .iter()
+                .filter(|plan| str_at(plan, "/relationships/service_offering/data/guid") == str_at(offering, "/guid"))
+                .map(|plan| (str_at(plan, "/name").to_string(), str_at(plan, "/description").to_string()))
+                .collect(),
+        })
+        .collect();
+    let crumbs = vec![("/console/marketplace".to_string(), "Marketplace".to_string())];
+    html(MarketplacePage { chrome: Chrome::of(&session, crumbs), offerings })
 }
 
 #[derive(Deserialize)]
@@ -110,13 +144,23 @@ pub async fn app(
         api.get(&format!("/v3/service_credential_bindings?app_guids={guid}&include=service_instance"), token).await?;
     let events =
         api.get(&format!("/v3/audit_events?target_guids={guid}&order_by=-created_at&per_page={EVENTS}"), token).await?;
+    let space_guid = str_at(&app, "/relationships/space/data/guid");
+    let in_space =
+        api.get(&format!("/v3/service_instances?space_guids={space_guid}&order_by=name&{PER_PAGE}"), token).await?;
+    let included =
+        bindings.pointer("/included/service_instances").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    let bound: Vec<(String, String)> = resources(&bindings)
+        .iter()
+        .map(|binding| {
+            let instance = str_at(binding, "/relationships/service_instance/data/guid");
+            let named = included.iter().find(|i| str_at(i, "/guid") == instance).map(|i| str_at(i, "/name"));
+            (str_at(binding, "/guid").to_string(), named.unwrap_or(instance).to_string())
+        })
+        .collect();
     let name = str_at(&app, "/name").to_string();
     let crumbs = vec![
         ("/console/orgs".to_string(), str_at(&app, "/included/organizations/0/name").to_string()),
-        (
-            format!("/console/spaces/{}", str_at(&app, "/relationships/space/data/guid")),
-            str_at(&app, "/included/spaces/0/name").to_string(),
-        ),
+        (format!("/console/spaces/{space_guid}"), str_at(&app, "/included/spaces/0/name").to_string()),
         (format!("/console/apps/{guid}"), name.clone()),
     ];
     let page = AppPage {
@@ -128,14 +172,14 @@ pub async fn app(
         memory_mb: u64_at(&web, "/memory_in_mb"),
         instances_html: askama::Template::render(&table).unwrap_or_default(),
         routes: routes(&console, &guid, token).await,
-        services: resources(&bindings)
+        bindings: bound,
+        bindable: resources(&in_space)
             .iter()
-            .map(|binding| {
-                let instance = str_at(binding, "/relationships/service_instance/data/guid");
-                let included = bindings.pointer("/included/service_instances").and_then(Value::as_array);
-                let named = included.and_then(|all| all.iter().find(|i| str_at(i, "/guid") == instance));
-                named.map(|i| str_at(i, "/name")).unwrap_or(instance).to_string()
+            .filter(|instance| {
+                let guid = str_at(instance, "/guid");
+                !resources(&bindings).iter().any(|b| str_at(b, "/relationships/service_instance/data/guid") == guid)
             })
+            .map(|instance| (str_at(instance, "/guid").to_string(), str_at(instance, "/name").to_string()))
             .collect(),
         env: masked(&env["environment_variables"]),
         events: resources(&events)

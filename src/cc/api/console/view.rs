@@ -60,6 +60,30 @@ pub struct SpacePage {
     pub name: String,
     pub org: String,
     pub apps: Vec<AppRow>,
+    pub services: Vec<ServiceRow>,
+}
+
+/// A service instance of a space.
+pub struct ServiceRow {
+    pub name: String,
+    /// `managed` or `user-provided`.
+    pub kind: String,
+    /// Its last operation, e.g. `create succeeded`.
+    pub operation: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/marketplace.html")]
+pub struct MarketplacePage {
+    pub chrome: Chrome,
+    pub offerings: Vec<Offering>,
+}
+
+pub struct Offering {
+    pub name: String,
+    pub description: String,
+    /// (name, description)
+    pub plans: Vec<(String, String)>,
 }
 
 pub struct AppRow {
@@ -88,7 +112,10 @@ pub struct AppPage {
     /// [`InstancesTable`], rendered.
     pub instances_html: String,
     pub routes: Vec<(String, String)>,
-    pub services: Vec<String>,
+    /// (binding guid, service instance name)
+    pub bindings: Vec<(String, String)>,
+    /// (guid, name) of the space's service instances not bound to it.
+    pub bindable: Vec<(String, String)>,
     /// (name, value shown), secrets masked.
     pub env: Vec<(String, String)>,
     /// (when, what)
