@@ -1,7 +1,8 @@
 //! The web console in a real browser (headless chromium over WebDriver):
 //! a user signs in, finds a pushed app running with 2 instances, scales it
 //! to 3 and sees the third appear, watches its log lines arrive and its
-//! requests counted, binds a service and unbinds it, stops it;
+//! requests counted, binds a service and unbinds it, stops it, and as an
+//! admin sees the DEAs;
 //! a user of another space signs in and does not see it. Screenshots of
 //! the main pages go to `WF_TEST_SCREENSHOTS` (printed as they are taken).
 
@@ -102,6 +103,13 @@ async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
     assert_eq!(status, 404, "a stopped app has no instances behind its route");
     let app_page = browser.url().await;
 
+    // The admins' overview: the DEA, and the app among the stopped ones.
+    browser.find("#platform").await.expect("a link to the platform").click().await;
+    let deas = browser.wait_for_text("#deas", "the DEA", |t| t.contains("dea-")).await;
+    assert!(deas.contains(" MB"), "{deas}");
+    browser.wait_for_text("#apps-by-state", "a stopped app", |t| t.contains("STOPPED")).await;
+    browser.screenshot("console-platform").await;
+
     // Bob develops in another space: he sees it, not the app, and its page
     // is not found for him.
     browser.find("#sign-out").await.expect("a sign-out button").click().await;
@@ -113,6 +121,10 @@ async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
     browser.goto(&app_page).await;
     let page = browser.text().await;
     assert!(page.contains("Not found") && !page.contains("hello-js"), "{page}");
+    assert!(browser.find("#platform").await.is_none(), "no platform link for a non-admin");
+    browser.goto(&format!("{console}/platform")).await;
+    let page = browser.text().await;
+    assert!(page.contains("Not allowed"), "{page}");
 
     browser.quit().await;
     platform.shutdown().await;

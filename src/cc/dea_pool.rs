@@ -170,6 +170,16 @@ impl DeaPool {
         runners.insert(advert.id.clone(), (advert, Instant::now()));
     }
 
+    /// The last advert of each DEA heard from within the DEA timeout (what
+    /// it offers and runs, with the instances placed on it since), by id.
+    pub fn live(&self) -> Vec<Advertise> {
+        let runners = self.runners.lock().expect("dea pool");
+        let mut live: Vec<Advertise> =
+            runners.values().filter(|(_, seen)| seen.elapsed() < self.ttl).map(|(advert, _)| advert.clone()).collect();
+        live.sort_by(|a, b| a.id.cmp(&b.id));
+        live
+    }
+
     async fn wait_for_advert(&self, pool: &Adverts, patience: Duration) {
         let deadline = Instant::now() + patience;
         let known = || pool.lock().expect("dea pool").values().any(|(_, seen)| seen.elapsed() < self.ttl);

@@ -2,7 +2,9 @@
 //! pages at `/console` on the CC's own port (and TLS) to see and run what
 //! a user may — orgs and spaces, a space's apps, an app's instances,
 //! routes, services, environment, events, traffic and live logs; start,
-//! stop, restart, scale and delete; the marketplace; binding services. Signing in is a platform user's username
+//! stop, restart, scale and delete; the marketplace; binding services;
+//! and for admins the platform: DEAs with their capacity used, apps by
+//! state. Signing in is a platform user's username
 //! and password ([`session`]).
 //!
 //! It is a client of the API, in process ([`api`]): every page is made of
@@ -55,6 +57,7 @@ pub fn router(api: Router, secure: bool, router_port: u16) -> Router {
         .route("/console/apps/{guid}/bindings", post(actions::bind))
         .route("/console/apps/{guid}/bindings/{binding}/delete", post(actions::unbind))
         .route("/console/marketplace", get(pages::marketplace))
+        .route("/console/platform", get(pages::platform))
         .route("/console/assets/{name}", get(asset))
         .with_state(console)
 }

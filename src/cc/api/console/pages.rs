@@ -13,8 +13,8 @@ use super::Console;
 use super::api::Api;
 use super::session::Session;
 use super::view::{
-    AppPage, AppRow, Chrome, InstanceRow, InstancesTable, LoginPage, MarketplacePage, Offering, Org, OrgsPage, Page,
-    ServiceRow, SpacePage, SpaceTile, html, megabytes, uptime,
+    AppPage, AppRow, Chrome, DeaRow, InstanceRow, InstancesTable, LoginPage, MarketplacePage, Offering, Org, OrgsPage,
+    Page, PlatformPage, ServiceRow, SpacePage, SpaceTile, html, megabytes, uptime,
 };
 
 /// The most of anything one page lists (v3's largest page).
@@ -99,6 +99,39 @@ pub async fn space(State(console): State<Console>, session: Session, Path(guid):
     let name = str_at(&space, "/name").to_string();
     let crumbs = vec![("/console/orgs".to_string(), org.clone()), (format!("/console/spaces/{guid}"), name.clone())];
     html(SpacePage { chrome: Chrome::of(&session, crumbs), name, org, apps: rows, services })
+}
+
+/// The admins' overview: each DEA's capacity and use, apps by state.
+pub async fn platform(State(console): State<Console>, session: Session) -> Page {
+    let deas = console.api.get("/v3/info/deas", &session.token).await?;
+    let apps = console.api.get(&format!("/v3/apps?{PER_PAGE}"), &session.token).await?;
+    let deas: Vec<DeaRow> = resources(&deas)
+        .iter()
+        .map(|dea| {
+            let (memory, disk) = (u64_at(dea, "/memory_in_mb/total"), u64_at(dea, "/disk_in_mb/total"));
+            DeaRow {
+                id: str_at(dea, "/guid").to_string(),
+                memory_total_mb: memory,
+                memory_used_mb: memory.saturating_sub(u64_at(dea, "/memory_in_mb/free")),
+                disk_total_mb: disk,
+                disk_used_mb: disk.saturating_sub(u64_at(dea, "/disk_in_mb/free")),
+                instances: u64_at(dea, "/instances"),
+                apps: u64_at(dea, "/apps"),
+            }
+        })
+        .collect();
+    let mut apps_by_state: Vec<(String, usize)> = Vec::new();
+    for app in resources(&apps) {
+        let state = str_at(app, "/state");
+        match apps_by_state.iter_mut().find(|(s, _)| s == state) {
+            Some((_, count)) => *count += 1,
+            None => apps_by_state.push((state.to_string(), 1)),
+        }
+    }
+    apps_by_state.sort();
+    let instances = deas.iter().map(|dea| dea.instances).sum();
+    let crumbs = vec![("/console/platform".to_string(), "Platform".to_string())];
+    html(PlatformPage { chrome: Chrome::of(&session, crumbs), deas, apps_by_state, instances })
 }
 
 /// The services the user may create instances of, with their plans.

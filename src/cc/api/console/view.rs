@@ -73,6 +73,26 @@ pub struct ServiceRow {
 }
 
 #[derive(Template)]
+#[template(path = "console/platform.html")]
+pub struct PlatformPage {
+    pub chrome: Chrome,
+    pub deas: Vec<DeaRow>,
+    /// (state, how many apps)
+    pub apps_by_state: Vec<(String, usize)>,
+    pub instances: u64,
+}
+
+pub struct DeaRow {
+    pub id: String,
+    pub memory_total_mb: u64,
+    pub memory_used_mb: u64,
+    pub disk_total_mb: u64,
+    pub disk_used_mb: u64,
+    pub instances: u64,
+    pub apps: u64,
+}
+
+#[derive(Template)]
 #[template(path = "console/marketplace.html")]
 pub struct MarketplacePage {
     pub chrome: Chrome,

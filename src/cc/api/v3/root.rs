@@ -110,6 +110,24 @@ pub async fn no_sidecars(State(cc): State<Cc>, _user: CurrentUser, OriginalUri(u
     Json(page(&cc, uri.path(), Vec::new()))
 }
 
+/// `GET /v3/info/deas` (wasmfoundry's, for admins: CF leaves its cells to
+/// BOSH and `cfdot cells`): each DEA heard from, with the memory and disk
+/// it offers and has free, and the instances it runs.
+pub async fn deas(State(cc): State<Cc>, user: CurrentUser) -> ApiResult<Json<Value>> {
+    user.require_admin()?;
+    let deas = cc.deas.live().into_iter().map(|dea| {
+        json!({
+            "guid": dea.id,
+            "stacks": dea.stacks,
+            "memory_in_mb": {"total": dea.memory_capacity, "free": dea.available_memory},
+            "disk_in_mb": {"total": dea.disk_capacity, "free": dea.available_disk},
+            "instances": dea.app_id_to_count.values().sum::<u32>(),
+            "apps": dea.app_id_to_count.len(),
+        })
+    });
+    Ok(Json(page(&cc, "/v3/info/deas", deas.collect())))
+}
+
 /// `GET /v3/isolation_segments`: none.
 pub async fn isolation_segments(State(cc): State<Cc>, _user: CurrentUser) -> Json<Value> {
     Json(page(&cc, "/v3/isolation_segments", Vec::new()))
