@@ -1,13 +1,14 @@
 //! The web console in a real browser (headless chromium over WebDriver):
 //! a user signs in, finds a pushed app running with 2 instances, scales it
 //! to 3 and sees the third appear, watches its log lines arrive and its
-//! requests counted, binds a service and unbinds it, stops it, and as an
-//! admin sees the DEAs;
+//! requests counted, binds a service and unbinds it, stops it, sees the
+//! DEAs as an admin, creates a service from the marketplace and deletes it;
 //! a user of another space signs in and does not see it. Screenshots of
 //! the main pages go to `WF_TEST_SCREENSHOTS` (printed as they are taken).
 
 mod common;
 
+use common::broker::start_broker;
 use common::browser::Browser;
 use common::{TestPlatform, repo};
 
@@ -31,6 +32,9 @@ async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
     platform.login().await;
     platform.push("hello-js", &repo().join("examples/hello-js"), &["-m", "64M", "-i", "2"]).await;
     wf_ok(&platform, &["create-user-provided-service", "orders-db", "-p", r#"{"password":"s3cret"}"#]).await;
+    let (broker, _broker) = start_broker().await;
+    wf_ok(&platform, &["create-service-broker", "pgb", "u", "p", &broker]).await;
+    wf_ok(&platform, &["enable-service-access", "pgsql"]).await;
     wf_ok(&platform, &["create-space", "elsewhere", "-o", "default"]).await;
     wf_ok(&platform, &["create-user", "bob", "bobs-password"]).await;
     wf_ok(&platform, &["set-space-role", "bob", "default", "elsewhere", "SpaceDeveloper"]).await;
@@ -109,6 +113,26 @@ async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
     assert!(deas.contains(" MB"), "{deas}");
     browser.wait_for_text("#apps-by-state", "a stopped app", |t| t.contains("STOPPED")).await;
     browser.screenshot("console-platform").await;
+
+    // A managed service from the marketplace, created into dev, then
+    // deleted from the space's page.
+    browser.find("#marketplace").await.expect("a link to the marketplace").click().await;
+    browser.wait_for("form[data-plan='pgsql/small'] input[name='name']").await.type_text("orders-pg").await;
+    browser.screenshot("console-marketplace").await;
+    browser.find("form[data-plan='pgsql/small'] button").await.expect("a create button").click().await;
+    browser.wait_for_text("tr[data-service='orders-pg']", "it created", |t| t.contains("create succeeded")).await;
+    browser.find("tr[data-service='orders-pg'] button").await.expect("a delete button").click().await;
+    browser.wait_for_text("h1", "the space again", |t| t.starts_with("Space dev")).await;
+    assert!(browser.find("tr[data-service='orders-pg']").await.is_none(), "deleted");
+    // Credentials that are not a JSON object are refused, saying so.
+    browser.find("details summary").await.expect("the user-provided form").click().await;
+    browser.find("#ups-name").await.expect("a name field").type_text("bad").await;
+    let credentials = browser.find("#ups-credentials").await.expect("a credentials field");
+    credentials.clear().await;
+    credentials.type_text("not json").await;
+    browser.find("#ups-create").await.expect("a create button").click().await;
+    browser.wait_for_text("main", "the refusal", |t| t.contains("credentials must be a JSON object")).await;
+    browser.goto(&console).await;
 
     // Bob develops in another space: he sees it, not the app, and its page
     // is not found for him.

@@ -123,6 +123,43 @@ pub async fn unbind(
     Ok(back_to_app(&guid, "Unbound"))
 }
 
+/// Creates a service instance named `name` in `space`: of a plan (`plan`,
+/// a managed service) or the user's own (`credentials`, a JSON object).
+pub async fn create_service(State(console): State<Console>, session: Session, Form(fields): Fields) -> Page {
+    let name = fields.get("name").map(|n| n.trim()).unwrap_or_default();
+    let space = fields.get("space").cloned().unwrap_or_default();
+    let mut body = json!({"name": name, "relationships": {"space": {"data": {"guid": space}}}});
+    match (fields.get("plan"), fields.get("credentials")) {
+        (Some(plan), _) => {
+            body["type"] = json!("managed");
+            body["relationships"]["service_plan"] = json!({"data": {"guid": plan}});
+        }
+        (None, Some(credentials)) => {
+            let credentials: serde_json::Value = match serde_json::from_str(credentials) {
+                Ok(object @ serde_json::Value::Object(_)) => object,
+                _ => {
+                    let detail = "credentials must be a JSON object, such as {\"password\": \"…\"}".to_string();
+                    return Err(refused(StatusCode::UNPROCESSABLE_ENTITY, detail));
+                }
+            };
+            body["type"] = json!("user-provided");
+            body["credentials"] = credentials;
+        }
+        (None, None) => return Err(refused(StatusCode::UNPROCESSABLE_ENTITY, "choose a plan".into())),
+    }
+    console.api.call(Method::POST, "/v3/service_instances", &session.token, Some(body)).await?;
+    Ok(Redirect::to(&format!("/console/spaces/{space}")).into_response())
+}
+
+/// Deletes a service instance, then shows its space.
+pub async fn delete_service(State(console): State<Console>, session: Session, Path(instance): Path<String>) -> Page {
+    let path = format!("/v3/service_instances/{instance}");
+    let found = console.api.get(&path, &session.token).await?;
+    console.api.call(Method::DELETE, &path, &session.token, None).await?;
+    let space = found.pointer("/relationships/space/data/guid").and_then(|g| g.as_str()).unwrap_or_default();
+    Ok(Redirect::to(&format!("/console/spaces/{space}")).into_response())
+}
+
 fn back_to_app(guid: &str, done: &str) -> Response {
     let done = url::form_urlencoded::byte_serialize(done.as_bytes()).collect::<String>();
     Redirect::to(&format!("/console/apps/{guid}?done={done}")).into_response()

@@ -2,7 +2,8 @@
 //! pages at `/console` on the CC's own port (and TLS) to see and run what
 //! a user may — orgs and spaces, a space's apps, an app's instances,
 //! routes, services, environment, events, traffic and live logs; start,
-//! stop, restart, scale and delete; the marketplace; binding services;
+//! stop, restart, scale and delete; the marketplace, creating, binding
+//! and deleting service instances;
 //! and for admins the platform: DEAs with their capacity used, apps by
 //! state. Signing in is a platform user's username
 //! and password ([`session`]).
@@ -57,6 +58,8 @@ pub fn router(api: Router, secure: bool, router_port: u16) -> Router {
         .route("/console/apps/{guid}/bindings", post(actions::bind))
         .route("/console/apps/{guid}/bindings/{binding}/delete", post(actions::unbind))
         .route("/console/marketplace", get(pages::marketplace))
+        .route("/console/service_instances", post(actions::create_service))
+        .route("/console/service_instances/{guid}/delete", post(actions::delete_service))
         .route("/console/platform", get(pages::platform))
         .route("/console/assets/{name}", get(asset))
         .with_state(console)

@@ -14,7 +14,7 @@ use super::api::Api;
 use super::session::Session;
 use super::view::{
     AppPage, AppRow, Chrome, DeaRow, InstanceRow, InstancesTable, LoginPage, MarketplacePage, Offering, Org, OrgsPage,
-    Page, PlatformPage, ServiceRow, SpacePage, SpaceTile, html, megabytes, uptime,
+    Page, Plan, PlatformPage, ServiceRow, SpacePage, SpaceTile, html, megabytes, uptime,
 };
 
 /// The most of anything one page lists (v3's largest page).
@@ -87,6 +87,7 @@ pub async fn space(State(console): State<Console>, session: Session, Path(guid):
     let services = resources(&instances)
         .iter()
         .map(|instance| ServiceRow {
+            guid: str_at(instance, "/guid").to_string(),
             name: str_at(instance, "/name").to_string(),
             kind: str_at(instance, "/type").to_string(),
             operation: format!(
@@ -98,7 +99,7 @@ pub async fn space(State(console): State<Console>, session: Session, Path(guid):
         .collect();
     let name = str_at(&space, "/name").to_string();
     let crumbs = vec![("/console/orgs".to_string(), org.clone()), (format!("/console/spaces/{guid}"), name.clone())];
-    html(SpacePage { chrome: Chrome::of(&session, crumbs), name, org, apps: rows, services })
+    html(SpacePage { chrome: Chrome::of(&session, crumbs), guid, name, org, apps: rows, services })
 }
 
 /// The admins' overview: each DEA's capacity and use, apps by state.
@@ -134,10 +135,22 @@ pub async fn platform(State(console): State<Console>, session: Session) -> Page 
     html(PlatformPage { chrome: Chrome::of(&session, crumbs), deas, apps_by_state, instances })
 }
 
-/// The services the user may create instances of, with their plans.
+/// The services the user may create instances of, with their plans, and
+/// the spaces to create them in.
 pub async fn marketplace(State(console): State<Console>, session: Session) -> Page {
     let offerings = console.api.get(&format!("/v3/service_offerings?{PER_PAGE}"), &session.token).await?;
     let plans = console.api.get(&format!("/v3/service_plans?{PER_PAGE}"), &session.token).await?;
+    let spaces =
+        console.api.get(&format!("/v3/spaces?include=organization&order_by=name&{PER_PAGE}"), &session.token).await?;
+    let orgs = spaces.pointer("/included/organizations").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    let spaces = resources(&spaces)
+        .iter()
+        .map(|space| {
+            let org = str_at(space, "/relationships/organization/data/guid");
+            let org = orgs.iter().find(|o| str_at(o, "/guid") == org).map(|o| str_at(o, "/name")).unwrap_or(org);
+            (str_at(space, "/guid").to_string(), format!("{org} / {}", str_at(space, "/name")))
+        })
+        .collect();
     let offerings = resources(&offerings)
         .iter()
         .map(|offering| Offering {
@@ -146,12 +159,16 @@ pub async fn marketplace(State(console): State<Console>, session: Session) -> Pa
             plans: resources(&plans)
                 .iter()
                 .filter(|plan| str_at(plan, "/relationships/service_offering/data/guid") == str_at(offering, "/guid"))
-                .map(|plan| (str_at(plan, "/name").to_string(), str_at(plan, "/description").to_string()))
+                .map(|plan| Plan {
+                    guid: str_at(plan, "/guid").to_string(),
+                    name: str_at(plan, "/name").to_string(),
+                    description: str_at(plan, "/description").to_string(),
+                })
                 .collect(),
         })
         .collect();
     let crumbs = vec![("/console/marketplace".to_string(), "Marketplace".to_string())];
-    html(MarketplacePage { chrome: Chrome::of(&session, crumbs), offerings })
+    html(MarketplacePage { chrome: Chrome::of(&session, crumbs), offerings, spaces })
 }
 
 #[derive(Deserialize)]

@@ -57,6 +57,7 @@ pub struct SpaceTile {
 #[template(path = "console/space.html")]
 pub struct SpacePage {
     pub chrome: Chrome,
+    pub guid: String,
     pub name: String,
     pub org: String,
     pub apps: Vec<AppRow>,
@@ -65,6 +66,7 @@ pub struct SpacePage {
 
 /// A service instance of a space.
 pub struct ServiceRow {
+    pub guid: String,
     pub name: String,
     /// `managed` or `user-provided`.
     pub kind: String,
@@ -97,13 +99,20 @@ pub struct DeaRow {
 pub struct MarketplacePage {
     pub chrome: Chrome,
     pub offerings: Vec<Offering>,
+    /// (guid, `org / space`) of the spaces an instance can go in.
+    pub spaces: Vec<(String, String)>,
 }
 
 pub struct Offering {
     pub name: String,
     pub description: String,
-    /// (name, description)
-    pub plans: Vec<(String, String)>,
+    pub plans: Vec<Plan>,
+}
+
+pub struct Plan {
+    pub guid: String,
+    pub name: String,
+    pub description: String,
 }
 
 pub struct AppRow {
