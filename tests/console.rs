@@ -2,7 +2,8 @@
 //! a user signs in, finds a pushed app running with 2 instances, scales it
 //! to 3 and sees the third appear, watches its log lines arrive and its
 //! requests counted, binds a service and unbinds it, stops it, sees the
-//! DEAs as an admin, creates a service from the marketplace and deletes it;
+//! DEAs and the health manager as an admin, creates a service from the
+//! marketplace and deletes it;
 //! a user of another space signs in and does not see it. Screenshots of
 //! the main pages go to `WF_TEST_SCREENSHOTS` (printed as they are taken).
 
@@ -112,6 +113,12 @@ async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
     let deas = browser.wait_for_text("#deas", "the DEA", |t| t.contains("dea-")).await;
     assert!(deas.contains(" MB"), "{deas}");
     browser.wait_for_text("#apps-by-state", "a stopped app", |t| t.contains("STOPPED")).await;
+    let platform_page = browser.url().await;
+    common::eventually("the health manager acting", common::browser::WAIT, || async {
+        browser.goto(&platform_page).await;
+        browser.wait_for("#health-manager").await.text().await.contains("ACTING").then_some(())
+    })
+    .await;
     browser.screenshot("console-platform").await;
 
     // A managed service from the marketplace, created into dev, then

@@ -12,13 +12,12 @@
 //! HealthManagerRespondent), so placement has one owner and the HM never
 //! talks to DEAs.
 //!
-//! Several HMs may run; the one holding the [`lease`] acts. An HM takes the
+//! Several HMs may run; the one holding the [`lease`](crate::lifecycle::lease) acts. An HM takes the
 //! lease and acts only when heartbeats have flowed for two intervals: right
 //! after it starts, or while the bus is away, silence means it does not
 //! know — not that every DEA died — and an HM cut off from the bus lets
 //! the lease go to one that is not.
 
-mod lease;
 mod metrics;
 mod plan;
 
@@ -33,7 +32,7 @@ use sqlx::AnyPool;
 use crate::bus::{Bus, BusExt};
 use crate::config::Config;
 use crate::lifecycle::actual::{self, ActualState};
-use crate::lifecycle::{crashes, desired};
+use crate::lifecycle::{crashes, desired, lease};
 use crate::protocol::messages::{HealthStart, HealthStartReply, HealthStop, InstanceState, subjects};
 use metrics::METRICS;
 

@@ -8,10 +8,13 @@
 //!   CC when `droplet.exited` says CRASHED, read by the HM for its backoff
 //!   and by `/v2/apps/:guid/crashes`);
 //! - [`policy`]: when a crashed instance is started again;
-//! - [`handover`]: when an old version's instance gives way to a new one.
+//! - [`handover`]: when an old version's instance gives way to a new one;
+//! - [`lease`]: which health manager acts (taken and renewed by HMs, shown
+//!   to admins by the CC).
 
 pub mod actual;
 pub mod crashes;
 pub mod desired;
 pub mod handover;
+pub mod lease;
 pub mod policy;

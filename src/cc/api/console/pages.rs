@@ -102,9 +102,12 @@ pub async fn space(State(console): State<Console>, session: Session, Path(guid):
     html(SpacePage { chrome: Chrome::of(&session, crumbs), guid, name, org, apps: rows, services })
 }
 
-/// The admins' overview: each DEA's capacity and use, apps by state.
+/// The admins' overview: each DEA's capacity and use, apps by state, the
+/// acting health manager.
 pub async fn platform(State(console): State<Console>, session: Session) -> Page {
     let deas = console.api.get("/v3/info/deas", &session.token).await?;
+    let hm = console.api.get("/v3/info/health_manager", &session.token).await?;
+    let health_manager = (hm["acting"] == true).then(|| str_at(&hm, "/holder").to_string());
     let apps = console.api.get(&format!("/v3/apps?{PER_PAGE}"), &session.token).await?;
     let deas: Vec<DeaRow> = resources(&deas)
         .iter()
@@ -132,7 +135,7 @@ pub async fn platform(State(console): State<Console>, session: Session) -> Page 
     apps_by_state.sort();
     let instances = deas.iter().map(|dea| dea.instances).sum();
     let crumbs = vec![("/console/platform".to_string(), "Platform".to_string())];
-    html(PlatformPage { chrome: Chrome::of(&session, crumbs), deas, apps_by_state, instances })
+    html(PlatformPage { chrome: Chrome::of(&session, crumbs), deas, apps_by_state, instances, health_manager })
 }
 
 /// The services the user may create instances of, with their plans, and

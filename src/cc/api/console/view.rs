@@ -82,6 +82,8 @@ pub struct PlatformPage {
     /// (state, how many apps)
     pub apps_by_state: Vec<(String, usize)>,
     pub instances: u64,
+    /// The acting health manager, if one's lease is current.
+    pub health_manager: Option<String>,
 }
 
 pub struct DeaRow {

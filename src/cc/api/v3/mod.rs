@@ -70,6 +70,7 @@ pub fn routes(router: Router<Cc>, upload_limit: usize) -> Router<Cc> {
         .route("/v3/jobs/{guid}", get(root::job))
         .route("/v3/isolation_segments", get(root::isolation_segments))
         .route("/v3/info/deas", get(root::deas))
+        .route("/v3/info/health_manager", get(root::health_manager))
         .route("/v3/apps/{guid}/sidecars", get(root::no_sidecars))
         .route("/v3/processes/{guid}/sidecars", get(root::no_sidecars))
         .route("/v3/spaces/{guid}/relationships/isolation_segment", get(root::no_isolation_segment))

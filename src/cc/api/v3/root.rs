@@ -128,6 +128,23 @@ pub async fn deas(State(cc): State<Cc>, user: CurrentUser) -> ApiResult<Json<Val
     Ok(Json(page(&cc, "/v3/info/deas", deas.collect())))
 }
 
+/// `GET /v3/info/health_manager` (wasmfoundry's, for admins): which health
+/// manager acts — the holder of the lease — and whether its lease is
+/// current; with none current, crashed instances are not started again.
+pub async fn health_manager(State(cc): State<Cc>, user: CurrentUser) -> ApiResult<Json<Value>> {
+    user.require_admin()?;
+    let holder = crate::lifecycle::lease::holder(&cc.db).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    Ok(Json(match holder {
+        Some((holder, expires)) => json!({
+            "holder": holder,
+            "acting": expires > now,
+            "lease_expires_at": chrono::DateTime::from_timestamp_millis(expires).map(|t| t.to_rfc3339()),
+        }),
+        None => json!({"holder": null, "acting": false, "lease_expires_at": null}),
+    }))
+}
+
 /// `GET /v3/isolation_segments`: none.
 pub async fn isolation_segments(State(cc): State<Cc>, _user: CurrentUser) -> Json<Value> {
     Json(page(&cc, "/v3/isolation_segments", Vec::new()))

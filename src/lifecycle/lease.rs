@@ -39,3 +39,11 @@ pub async fn release(db: &AnyPool, holder: &str) -> sqlx::Result<()> {
         .await?;
     Ok(())
 }
+
+/// Who holds the lease and until when (ms since the epoch); None before
+/// any HM took it.
+pub async fn holder(db: &AnyPool) -> sqlx::Result<Option<(String, i64)>> {
+    let row: Option<(String, i64)> =
+        sqlx::query_as("SELECT holder, expires_at FROM hm_lease WHERE name = $1").bind(NAME).fetch_optional(db).await?;
+    Ok(row.filter(|(holder, _)| !holder.is_empty()))
+}
