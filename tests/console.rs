@@ -3,7 +3,8 @@
 //! to 3 and sees the third appear, watches its log lines arrive and its
 //! requests counted, binds a service and unbinds it, stops it, sees the
 //! DEAs and the health manager as an admin, creates a service from the
-//! marketplace and deletes it;
+//! marketplace and deletes it, finds a crash among an app's events and
+//! deletes the app;
 //! a user of another space signs in and does not see it. Screenshots of
 //! the main pages go to `WF_TEST_SCREENSHOTS` (printed as they are taken).
 
@@ -11,7 +12,7 @@ mod common;
 
 use common::broker::start_broker;
 use common::browser::Browser;
-use common::{TestPlatform, repo};
+use common::{TestPlatform, app_dir, repo};
 
 async fn wf_ok(platform: &TestPlatform, args: &[&str]) -> String {
     let out = platform.wf(args).await;
@@ -33,6 +34,7 @@ async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
     platform.login().await;
     platform.push("hello-js", &repo().join("examples/hello-js"), &["-m", "64M", "-i", "2"]).await;
     wf_ok(&platform, &["create-user-provided-service", "orders-db", "-p", r#"{"password":"s3cret"}"#]).await;
+    platform.push("crasher", app_dir(&["tests/fixtures/crasher-app/crasher.wasm"]).path(), &["-m", "32M"]).await;
     let (broker, _broker) = start_broker().await;
     wf_ok(&platform, &["create-service-broker", "pgb", "u", "p", &broker]).await;
     wf_ok(&platform, &["enable-service-access", "pgsql"]).await;
@@ -61,7 +63,7 @@ async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
     assert!(browser.text().await.contains("orders-db"), "the space lists its service instance");
     browser.screenshot("console-space").await;
 
-    browser.find("#apps a[href^='/console/apps/']").await.expect("a link to the app").click().await;
+    browser.find("tr[data-app='hello-js'] a").await.expect("a link to the app").click().await;
     browser.wait_for_text("#instance-count", "2 running", |t| t.starts_with("2/2")).await;
     assert_eq!(browser.count("#instances tr[data-state='RUNNING']").await, 2);
 
@@ -139,6 +141,29 @@ async fn a_user_runs_their_app_from_the_console_and_another_does_not_see_it() {
     credentials.type_text("not json").await;
     browser.find("#ups-create").await.expect("a create button").click().await;
     browser.wait_for_text("main", "the refusal", |t| t.contains("credentials must be a JSON object")).await;
+
+    // A crash is among the app's events; then the app is deleted, once
+    // its name is typed right.
+    let (status, _) = platform.via_router("crasher.localhost", "/trap").await;
+    assert_eq!(status, 500, "the trap crashes the instance");
+    browser.goto(&format!("{console}/orgs")).await;
+    browser.wait_for("a.tile[href^='/console/spaces/']").await.click().await;
+    browser.wait_for("tr[data-app='crasher'] a").await.click().await;
+    let crasher_page = browser.url().await;
+    common::eventually("the crash among the events", common::browser::WAIT, || async {
+        browser.goto(&crasher_page).await;
+        browser.wait_for("#events-heading").await;
+        browser.find("#events").await?.text().await.contains("app.crash").then_some(())
+    })
+    .await;
+    browser.find("#confirm").await.expect("a confirmation field").type_text("crasherr").await;
+    browser.find("#delete").await.expect("a delete button").click().await;
+    browser.wait_for_text("main", "the refusal", |t| t.contains("type the app's name, crasher, to delete it")).await;
+    browser.goto(&crasher_page).await;
+    browser.wait_for("#confirm").await.type_text("crasher").await;
+    browser.find("#delete").await.expect("a delete button").click().await;
+    browser.wait_for_text("h1", "the space again", |t| t.starts_with("Space dev")).await;
+    assert!(browser.find("tr[data-app='crasher']").await.is_none(), "crasher deleted");
     browser.goto(&console).await;
 
     // Bob develops in another space: he sees it, not the app, and its page

@@ -65,15 +65,7 @@ async fn runtimes_of(dea: &DeaRef, name: &str, bits: &[u8]) -> Result<Vec<String
 }
 
 async fn write_runtimes(dea: &DeaRef, name: &str, bits: &[u8], work: &Path) -> Result<Vec<String>> {
-    let dirs = StagingDirs {
-        app: work.join("app"),
-        cache: work.join("cache"),
-        buildpack: work.join("buildpack"),
-        tmp: work.join("tmp"),
-    };
-    for dir in [&dirs.app, &dirs.cache, &dirs.buildpack, &dirs.tmp] {
-        tokio::fs::create_dir_all(dir).await?;
-    }
+    let dirs = StagingDirs::make(work).await?;
     let label = name.to_string();
     let run = BuildpackRun {
         env: Vec::new(),

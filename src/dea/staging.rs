@@ -76,15 +76,7 @@ async fn run(
     log: &LogStream,
 ) -> Result<StagingReply, StagingError> {
     let deadline = Instant::now() + Duration::from_secs(dea.config.max_staging_runtime);
-    let dirs = StagingDirs {
-        app: work.join("app"),
-        cache: work.join("cache"),
-        buildpack: work.join("buildpack"),
-        tmp: work.join("tmp"),
-    };
-    for dir in [&dirs.app, &dirs.cache, &dirs.buildpack, &dirs.tmp] {
-        tokio::fs::create_dir_all(dir).await.map_err(|e| staging_error(e.into()))?;
-    }
+    let dirs = StagingDirs::make(work).await.map_err(|e| staging_error(e.into()))?;
 
     log.line("-----> Downloading app package");
     let app_package = dea.blobstore.get(&request.download_uri).await.map_err(staging_error)?;

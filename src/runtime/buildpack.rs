@@ -37,6 +37,22 @@ pub struct StagingDirs {
     pub tmp: PathBuf,
 }
 
+impl StagingDirs {
+    /// The four, made under `work`.
+    pub async fn make(work: &std::path::Path) -> std::io::Result<StagingDirs> {
+        let dirs = StagingDirs {
+            app: work.join("app"),
+            cache: work.join("cache"),
+            buildpack: work.join("buildpack"),
+            tmp: work.join("tmp"),
+        };
+        for dir in [&dirs.app, &dirs.cache, &dirs.buildpack, &dirs.tmp] {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        Ok(dirs)
+    }
+}
+
 pub struct BuildpackRun {
     pub env: Vec<(String, String)>,
     /// Memory, disk (of the staging directory), handles and network (the

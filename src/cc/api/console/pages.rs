@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Redirect;
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -19,6 +20,8 @@ use super::view::{
 
 /// The most of anything one page lists (v3's largest page).
 const PER_PAGE: &str = "per_page=5000";
+/// How many apps' rows a space's page reads at once.
+const AT_ONCE: usize = 8;
 /// An app page's events, newest first.
 const EVENTS: usize = 10;
 
@@ -36,11 +39,17 @@ pub async fn orgs(State(console): State<Console>, session: Session) -> Page {
     let api = &console.api;
     let orgs = api.get(&format!("/v3/organizations?order_by=name&{PER_PAGE}"), &session.token).await?;
     let spaces = api.get(&format!("/v3/spaces?order_by=name&{PER_PAGE}"), &session.token).await?;
-    let apps = api.get(&format!("/v3/apps?{PER_PAGE}"), &session.token).await?;
-    let mut apps_by_space: HashMap<&str, usize> = HashMap::new();
-    for app in resources(&apps) {
-        *apps_by_space.entry(str_at(app, "/relationships/space/data/guid")).or_default() += 1;
-    }
+    // Each space's app count is the total of a one-app page.
+    let token = &session.token;
+    let guids: Vec<String> = resources(&spaces).iter().map(|space| str_at(space, "/guid").to_string()).collect();
+    let counts: HashMap<String, u64> = futures::stream::iter(guids)
+        .map(|guid| async move {
+            let page = api.get(&format!("/v3/apps?space_guids={guid}&per_page=1"), token).await;
+            (guid, page.map(|p| u64_at(&p, "/pagination/total_results")).unwrap_or(0))
+        })
+        .buffered(AT_ONCE)
+        .collect()
+        .await;
     let orgs = resources(&orgs)
         .iter()
         .map(|org| Org {
@@ -51,7 +60,7 @@ pub async fn orgs(State(console): State<Console>, session: Session) -> Page {
                 .map(|space| SpaceTile {
                     guid: str_at(space, "/guid").to_string(),
                     name: str_at(space, "/name").to_string(),
-                    apps: apps_by_space.get(str_at(space, "/guid")).copied().unwrap_or(0),
+                    apps: counts.get(str_at(space, "/guid")).copied().unwrap_or(0),
                 })
                 .collect(),
         })
@@ -66,22 +75,16 @@ pub async fn space(State(console): State<Console>, session: Session, Path(guid):
     let space = api.get(&format!("/v3/spaces/{guid}?include=organization"), token).await?;
     let org = str_at(&space, "/included/organizations/0/name").to_string();
     let apps = api.get(&format!("/v3/apps?space_guids={guid}&order_by=name&{PER_PAGE}"), token).await?;
-    let mut rows = Vec::new();
-    for app in resources(&apps) {
-        let app_guid = str_at(app, "/guid");
-        let web = api.get(&format!("/v3/apps/{app_guid}/processes/web"), token).await.unwrap_or_default();
-        let stats = api.get(&format!("/v3/apps/{app_guid}/processes/web/stats"), token).await.unwrap_or_default();
-        rows.push(AppRow {
-            guid: app_guid.to_string(),
-            name: str_at(app, "/name").to_string(),
-            state: str_at(app, "/state").to_string(),
-            running: resources(&stats).iter().filter(|i| str_at(i, "/state") == "RUNNING").count(),
-            desired: u64_at(&web, "/instances"),
-            memory_mb: u64_at(&web, "/memory_in_mb"),
-            routes: routes(&console, app_guid, token).await,
-            updated: str_at(app, "/updated_at").to_string(),
-        });
-    }
+    // An app's row takes three calls, its stats a round of the DEAs: the
+    // rows are read a few at once, as `cf apps` reads them.
+    let rows: Vec<AppRow> = futures::stream::iter(resources(&apps).iter().cloned())
+        .map(|app| {
+            let console = &console;
+            async move { app_row(console, &app, token).await }
+        })
+        .buffered(AT_ONCE)
+        .collect()
+        .await;
     let instances =
         api.get(&format!("/v3/service_instances?space_guids={guid}&order_by=name&{PER_PAGE}"), token).await?;
     let services = resources(&instances)
@@ -172,6 +175,23 @@ pub async fn marketplace(State(console): State<Console>, session: Session) -> Pa
         .collect();
     let crumbs = vec![("/console/marketplace".to_string(), "Marketplace".to_string())];
     html(MarketplacePage { chrome: Chrome::of(&session, crumbs), offerings, spaces })
+}
+
+/// A space page's row of `app`.
+async fn app_row(console: &Console, app: &Value, token: &str) -> AppRow {
+    let guid = str_at(app, "/guid");
+    let web = console.api.get(&format!("/v3/apps/{guid}/processes/web"), token).await.unwrap_or_default();
+    let stats = console.api.get(&format!("/v3/apps/{guid}/processes/web/stats"), token).await.unwrap_or_default();
+    AppRow {
+        guid: guid.to_string(),
+        name: str_at(app, "/name").to_string(),
+        state: str_at(app, "/state").to_string(),
+        running: resources(&stats).iter().filter(|i| str_at(i, "/state") == "RUNNING").count(),
+        desired: u64_at(&web, "/instances"),
+        memory_mb: u64_at(&web, "/memory_in_mb"),
+        routes: routes(console, guid, token).await,
+        updated: str_at(app, "/updated_at").to_string(),
+    }
 }
 
 #[derive(Deserialize)]

@@ -50,7 +50,7 @@ pub struct Org {
 pub struct SpaceTile {
     pub guid: String,
     pub name: String,
-    pub apps: usize,
+    pub apps: u64,
 }
 
 #[derive(Template)]
