@@ -41,11 +41,6 @@ pub async fn run(
     if !preinit::exports_preinit(&wasm) {
         return Ok(());
     }
-    if !preinit::is_prepared(runtime, &wasm).unwrap_or(true) {
-        // Once per runtime and DEA (and not at all where the DEA compiled
-        // its buildpacks' runtimes when it started: `super::runtimes`).
-        staging.log.line(format!("-----> Compiling {component_path} for this DEA"));
-    }
     staging.log.line(format!("-----> Loading the app into {component_path} (a snapshot instances start from)"));
     let started = Instant::now();
     let mut environment = staging.env.clone();
@@ -53,7 +48,10 @@ pub async fn run(
     let log = (&staging.log, &staging.log);
     let wasi = instance_view(&environment, &args, log, (&dirs.app, &dirs.tmp), staging.limits.network.clone())
         .map_err(|e| Error::Failed(format!("preparing the app's directories: {e:#}")))?;
-    let snapshot = preinit::snapshot(runtime, &wasm, wasi, staging.limits.clone(), staging.deadline).await;
+    // Once per runtime and DEA (and not at all where the DEA compiled its
+    // buildpacks' runtimes when it started: `super::runtimes`).
+    let compiling = || staging.log.line(format!("-----> Compiling {component_path} for this DEA"));
+    let snapshot = preinit::snapshot(runtime, &wasm, wasi, staging.limits.clone(), staging.deadline, compiling).await;
     staging.log.flush();
     let snapshot = snapshot.map_err(|failure| match failure {
         Failure::Crashed(Ending::Deadline) => Error::TimedOut(format!("the app did not load in time: {failure}")),

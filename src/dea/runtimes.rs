@@ -86,7 +86,7 @@ async fn prepare(dea: &DeaRef, dir: &Path, runtimes: &[String]) -> Result<()> {
         }
         let wasm = tokio::fs::read(dir.join(runtime)).await?;
         if preinit::exports_preinit(&wasm) {
-            preinit::prepare(&dea.runtime, &wasm).await?;
+            preinit::prepare(&dea.runtime, &wasm, || {}).await?;
         } else {
             dea.runtime.compile(&wasm).await?;
         }

@@ -23,6 +23,9 @@ pub struct Instrumented {
     // this is alive: declared first, so it is dropped before them.
     context: ComponentContext<'static>,
     pub bytes: Vec<u8>,
+    /// Of `bytes`, which compiled code is cached by: hashed once here,
+    /// not on every staging.
+    pub sha1: String,
     _wasm: Box<[u8]>,
 }
 
@@ -35,7 +38,7 @@ impl Instrumented {
         // moves into the same struct unchanged, is never handed out mutably
         // and is dropped after `context` (field order).
         let context = unsafe { std::mem::transmute::<ComponentContext<'_>, ComponentContext<'static>>(context) };
-        Ok(Instrumented { context, bytes, _wasm: wasm })
+        Ok(Instrumented { context, sha1: sha1_hex(&bytes), bytes, _wasm: wasm })
     }
 
     pub fn context(&self) -> &ComponentContext<'_> {

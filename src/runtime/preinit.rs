@@ -82,7 +82,8 @@ pub fn initialize_func(
 }
 
 /// Runs `initialize` of the component in `wasm` with `wasi`, within
-/// `limits` and `deadline`, and returns the snapshot: the same component
+/// `limits` and `deadline` (`on_compile` is told first if the runtime must
+/// be compiled for it), and returns the snapshot: the same component
 /// with its state as `initialize` left it, naming the component it was
 /// taken of ([`super::snapshot_base`]).
 pub async fn snapshot(
@@ -91,10 +92,11 @@ pub async fn snapshot(
     mut wasi: WasiCtxBuilder,
     limits: GuestLimits,
     deadline: Instant,
+    on_compile: impl FnOnce(),
 ) -> Result<Vec<u8>, Failure> {
     let began = Instant::now();
     let wizer = wizer();
-    let (instrumented, component) = prepare(runtime, wasm).await.map_err(Failure::Unsupported)?;
+    let (instrumented, component) = prepare(runtime, wasm, on_compile).await.map_err(Failure::Unsupported)?;
     let prepared_at = began.elapsed();
     let cpu = limits.cpu.clone();
     let mut store = runtime.store(Wasi::Component(wasi.build()), limits, Some(deadline));
@@ -128,18 +130,19 @@ pub async fn snapshot(
 /// The runtime in `wasm` instrumented for snapshots and compiled: what
 /// [`snapshot`] runs `initialize` in. Both are kept (in memory, and the
 /// compiled code on disk), so a DEA that prepares its buildpacks' runtimes
-/// when it starts spares their first staging the work.
-pub async fn prepare(runtime: &Runtime, wasm: &[u8]) -> Result<(Arc<Instrumented>, Component)> {
+/// when it starts spares their first staging the work. `on_compile` is
+/// told when it was not compiled before (in memory or on disk).
+pub async fn prepare(
+    runtime: &Runtime,
+    wasm: &[u8],
+    on_compile: impl FnOnce(),
+) -> Result<(Arc<Instrumented>, Component)> {
     let instrumented = super::instrumented::instrument(&wizer(), wasm)?;
-    let component = runtime.component(&instrumented.bytes).await?;
+    if !runtime.is_compiled(&instrumented.sha1) {
+        on_compile();
+    }
+    let component = runtime.compile_known(&instrumented.sha1, &instrumented.bytes).await?.into_component()?;
     Ok((instrumented, component))
-}
-
-/// Whether [`prepare`] of `wasm` would find it compiled (in memory or on
-/// disk). It instruments the runtime to know, which `prepare` then reuses.
-pub fn is_prepared(runtime: &Runtime, wasm: &[u8]) -> Result<bool> {
-    let instrumented = super::instrumented::instrument(&wizer(), wasm)?;
-    Ok(runtime.is_compiled(&crate::blobstore::sha1_hex(&instrumented.bytes)))
 }
 
 /// Wizer as snapshots are taken: the export stays (wizer removes only

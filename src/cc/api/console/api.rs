@@ -87,6 +87,7 @@ fn detail(json: &Value) -> Option<String> {
     Some(text.to_string())
 }
 
-fn internal(error: impl std::fmt::Display) -> Refused {
+/// A failure of the console's own (not the API's): a 500 saying what.
+pub fn internal(error: impl std::fmt::Display) -> Refused {
     Refused { status: StatusCode::INTERNAL_SERVER_ERROR, detail: error.to_string() }
 }

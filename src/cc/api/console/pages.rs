@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::Console;
-use super::api::Api;
+use super::api::{Api, Refused};
 use super::session::Session;
 use super::view::{
     AppPage, AppRow, Chrome, DeaRow, InstanceRow, InstancesTable, LoginPage, MarketplacePage, Offering, Org, OrgsPage,
@@ -148,12 +148,10 @@ pub async fn marketplace(State(console): State<Console>, session: Session) -> Pa
     let plans = console.api.get(&format!("/v3/service_plans?{PER_PAGE}"), &session.token).await?;
     let spaces =
         console.api.get(&format!("/v3/spaces?include=organization&order_by=name&{PER_PAGE}"), &session.token).await?;
-    let orgs = spaces.pointer("/included/organizations").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
     let spaces = resources(&spaces)
         .iter()
         .map(|space| {
-            let org = str_at(space, "/relationships/organization/data/guid");
-            let org = orgs.iter().find(|o| str_at(o, "/guid") == org).map(|o| str_at(o, "/name")).unwrap_or(org);
+            let org = included_name(&spaces, "organizations", str_at(space, "/relationships/organization/data/guid"));
             (str_at(space, "/guid").to_string(), format!("{org} / {}", str_at(space, "/name")))
         })
         .collect();
@@ -208,26 +206,29 @@ pub async fn app(
 ) -> Page {
     let api = &console.api;
     let token = &session.token;
-    let app = api.get(&format!("/v3/apps/{guid}?include=space.organization"), token).await?;
-    let web = api.get(&format!("/v3/apps/{guid}/processes/web"), token).await?;
-    let table = instances_table(api, &guid, token).await?;
+    // Read at once: the instances' stats wait on a round of the DEAs.
+    let paths = [
+        format!("/v3/apps/{guid}?include=space.organization"),
+        format!("/v3/apps/{guid}/processes/web"),
+        format!("/v3/apps/{guid}/env"),
+        format!("/v3/service_credential_bindings?app_guids={guid}&include=service_instance"),
+        format!("/v3/audit_events?target_guids={guid}&order_by=-created_at&per_page={EVENTS}"),
+    ];
+    let (read, table, routes) = futures::join!(
+        futures::future::try_join_all(paths.iter().map(|path| api.get(path, token))),
+        instances_table(api, &guid, token),
+        routes(&console, &guid, token),
+    );
+    let ([app, web, env, bindings, events], table) = (<[Value; 5]>::try_from(read?).unwrap_or_default(), table?);
     let running = table.rows.iter().filter(|row| row.state == "RUNNING").count();
-    let env = api.get(&format!("/v3/apps/{guid}/env"), token).await?;
-    let bindings =
-        api.get(&format!("/v3/service_credential_bindings?app_guids={guid}&include=service_instance"), token).await?;
-    let events =
-        api.get(&format!("/v3/audit_events?target_guids={guid}&order_by=-created_at&per_page={EVENTS}"), token).await?;
     let space_guid = str_at(&app, "/relationships/space/data/guid");
     let in_space =
         api.get(&format!("/v3/service_instances?space_guids={space_guid}&order_by=name&{PER_PAGE}"), token).await?;
-    let included =
-        bindings.pointer("/included/service_instances").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
     let bound: Vec<(String, String)> = resources(&bindings)
         .iter()
         .map(|binding| {
             let instance = str_at(binding, "/relationships/service_instance/data/guid");
-            let named = included.iter().find(|i| str_at(i, "/guid") == instance).map(|i| str_at(i, "/name"));
-            (str_at(binding, "/guid").to_string(), named.unwrap_or(instance).to_string())
+            (str_at(binding, "/guid").to_string(), included_name(&bindings, "service_instances", instance).to_string())
         })
         .collect();
     let name = str_at(&app, "/name").to_string();
@@ -244,7 +245,7 @@ pub async fn app(
         desired: u64_at(&web, "/instances"),
         memory_mb: u64_at(&web, "/memory_in_mb"),
         instances_html: askama::Template::render(&table).unwrap_or_default(),
-        routes: routes(&console, &guid, token).await,
+        routes,
         bindings: bound,
         bindable: resources(&in_space)
             .iter()
@@ -274,7 +275,7 @@ pub async fn instances(State(console): State<Console>, session: Session, Path(gu
     html(instances_table(&console.api, &guid, &session.token).await?)
 }
 
-async fn instances_table(api: &Api, guid: &str, token: &str) -> Result<InstancesTable, super::view::Failed> {
+async fn instances_table(api: &Api, guid: &str, token: &str) -> Result<InstancesTable, Refused> {
     let stats = api.get(&format!("/v3/apps/{guid}/processes/web/stats"), token).await?;
     let rows: Vec<InstanceRow> = resources(&stats)
         .iter()
@@ -327,6 +328,14 @@ fn masked(variables: &Value) -> Vec<(String, String)> {
         .collect();
     pairs.sort();
     pairs
+}
+
+/// The name of the resource `guid` among `page`'s `included[kind]` (what
+/// `?include=` brought), else the guid.
+fn included_name<'a>(page: &'a Value, kind: &str, guid: &'a str) -> &'a str {
+    let included = page.pointer(&format!("/included/{kind}")).and_then(Value::as_array);
+    let named = included.and_then(|all| all.iter().find(|r| str_at(r, "/guid") == guid));
+    named.map(|r| str_at(r, "/name")).unwrap_or(guid)
 }
 
 fn resources(page: &Value) -> &[Value] {

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::api::Refused;
+use super::api::{Refused, internal};
 use super::session::Session;
 
 /// The bar above every page: who is signed in, and where the page is.
@@ -186,9 +186,7 @@ pub type Page = Result<Response, Failed>;
 
 /// `template` as an HTML response.
 pub fn html(template: impl Template) -> Page {
-    let text = template
-        .render()
-        .map_err(|e| Failed(Refused { status: StatusCode::INTERNAL_SERVER_ERROR, detail: e.to_string() }))?;
+    let text = template.render().map_err(|e| Failed(internal(e)))?;
     Ok(Html(text).into_response())
 }
 
