@@ -51,10 +51,13 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// apart from the platform's own (CC, router, bus, HTTP front ends): a
 /// guest that computes can delay other guests by a tick, never the
 /// platform. The guests' I/O is polled every few ticks even when every
-/// guest is busy. Guests get one thread per core but one (at least one):
-/// a thread for each core on top of the platform's own would have the two
-/// pools take turns on every core, and each request wait its turn (on 2
-/// cores that doubled the p99 of a small app's requests).
+/// guest is busy. Guests get a thread per core, as a cell's app
+/// processes may use every core: with one fewer (tried to keep a core for
+/// the platform), an app from source on 2 cores was held to one core
+/// while the other idled a quarter of the time (hello-python 3,270 →
+/// 3,670 requests/s with both, hello-js 5,290 → 5,370, hello-http's p99
+/// unchanged at 16 connections); the platform's threads still get their
+/// turn from the kernel, and a guest yields its thread every epoch tick.
 pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
 where
     F: std::future::Future + Send + 'static,
@@ -64,9 +67,6 @@ where
     let guests = GUESTS.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
             .thread_name("wasm-guest")
-            .worker_threads(
-                std::thread::available_parallelism().map_or(1, |cores| cores.get().saturating_sub(1).max(1)),
-            )
             .event_interval(8)
             .enable_all()
             .build()
