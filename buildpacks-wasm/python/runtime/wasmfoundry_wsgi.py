@@ -17,6 +17,7 @@ wasi:http, held to the app's security groups like every egress.
 """
 
 import email.message
+import gc
 import http.client
 import io
 import os
@@ -171,6 +172,12 @@ def _ensure_loaded():
             _app = _load(target)
         except BaseException:  # noqa: BLE001 - what the app raised is its error
             _load_error = traceback.format_exc()
+        # What the app built as it loaded lives as long as the store: the
+        # cycle collector leaves it be (as gunicorn's preloading apps
+        # freeze it), rather than walk it again, and write to every page
+        # of it, in each full collection.
+        gc.collect()
+        gc.freeze()
     return _load_error
 
 
@@ -216,6 +223,9 @@ def _read_all(body):
 
 
 def _write_all(stream, data):
+    if len(data) <= WRITE_CHUNK:
+        stream.blocking_write_and_flush(data)
+        return
     for start in range(0, len(data), WRITE_CHUNK):
         stream.blocking_write_and_flush(data[start : start + WRITE_CHUNK])
 
@@ -306,7 +316,8 @@ def _environ(request, body):
     environ = {
         "REQUEST_METHOD": _method_name(request.method()),
         "SCRIPT_NAME": "",
-        "PATH_INFO": urllib.parse.unquote_to_bytes(path).decode("latin-1"),
+        # PEP 3333: the path's bytes, %-decoded, as latin-1 text.
+        "PATH_INFO": urllib.parse.unquote_to_bytes(path).decode("latin-1") if "%" in path or not path.isascii() else path,
         "QUERY_STRING": query,
         "SERVER_NAME": host,
         "SERVER_PORT": port or os.environ.get("PORT", "8080"),
@@ -438,7 +449,8 @@ class IncomingHandler(exports.IncomingHandler):
             _refresh_environ()
             _environ_is_instances = True
         body = _RequestBody(request)
-        environ = _environ(request, io.BufferedReader(body, READ_CHUNK))
+        # io's default buffer: a larger read goes past it to the stream.
+        environ = _environ(request, io.BufferedReader(body))
         response = _Response(response_out)
         started = []
 

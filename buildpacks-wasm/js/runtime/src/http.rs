@@ -7,7 +7,7 @@
 
 use std::cell::RefCell;
 
-use rquickjs::{Array, Ctx, Exception, Function, Object, Result, TypedArray};
+use rquickjs::{Array, Ctx, Exception, Function, Object, Result, TypedArray, Value};
 use wasi::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingRequest, InputStream, Method, OutgoingBody, OutgoingRequest,
     OutgoingResponse, OutputStream, ResponseOutparam, Scheme,
@@ -167,15 +167,21 @@ pub fn respond_head(ctx: Ctx<'_>, status: u16, lines: Vec<Vec<String>>) -> Resul
     }
 }
 
-/// `__wf.respondWrite(bytes)`: a piece of the body, sent at once; false
-/// when the client has gone (or nothing is being answered).
-pub fn respond_write(bytes: TypedArray<'_, u8>) -> bool {
-    ANSWER.with_borrow(|answer| match answer {
-        Answer::Streaming(_, stream) => {
-            copy_bytes(&bytes).chunks(4096).all(|chunk| stream.blocking_write_and_flush(chunk).is_ok())
-        }
+/// `__wf.respondWrite(piece)`: a piece of the body (bytes, or text sent
+/// as UTF-8), sent at once; false when the client has gone (or nothing is
+/// being answered).
+pub fn respond_write(ctx: Ctx<'_>, piece: Value<'_>) -> Result<bool> {
+    let bytes = match piece.as_string() {
+        Some(text) => text.to_string()?.into_bytes(),
+        None => match TypedArray::<u8>::from_value(piece) {
+            Ok(bytes) => copy_bytes(&bytes),
+            Err(_) => return Err(Exception::throw_type(&ctx, "a body is written as a string or a Uint8Array")),
+        },
+    };
+    Ok(ANSWER.with_borrow(|answer| match answer {
+        Answer::Streaming(_, stream) => bytes.chunks(4096).all(|chunk| stream.blocking_write_and_flush(chunk).is_ok()),
         _ => false,
-    })
+    }))
 }
 
 /// `__wf.respondEnd()`: the body is complete.

@@ -25,7 +25,8 @@
     return entries.length ? `${name}{ ${entries.join(', ')} }` : `${name}{}`;
   };
   const format = (args) => {
-    if (typeof args[0] === 'string' && /%[sdifjoO%]/.test(args[0])) {
+    // Most lines have no % at all: includes() costs less than the pattern.
+    if (typeof args[0] === 'string' && args[0].includes('%') && /%[sdifjoO%]/.test(args[0])) {
       let i = 1;
       const head = args[0].replace(/%([sdifjoO%])/g, (m, f) => {
         if (f === '%') return '%';
@@ -552,9 +553,12 @@
       return r;
     }
     static json(data, init = {}) {
-      const headers = new Headers(init.headers);
-      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-      return new Response(JSON.stringify(data), { ...init, headers });
+      const body = JSON.stringify(data);
+      if (body === undefined) throw new TypeError(`Response.json: ${inspect(data, 1)} is not JSON`);
+      const response = new Response(null, init);
+      if (!response.headers.has('content-type')) response.headers.set('content-type', 'application/json');
+      response._body = body;
+      return response;
     }
     static redirect(url, status = 302) { return new Response(null, { status, headers: { location: new URL(url).href } }); }
     static error() { const r = new Response(null, { status: 500 }); r.type = 'error'; return r; }
@@ -627,7 +631,8 @@
     wf.afterResponse = waits.length ? Promise.all(waits) : null;
     wf.respondHead(response.status, response.headers._lines());
     if (isStream(response._body)) await respondStream(response._body);
-    else if (response._body !== null) wf.respondWrite(response._bytes());
+    // Text goes as it is: the runtime encodes it once, on its way out.
+    else if (response._body !== null) wf.respondWrite(response._body);
     wf.respondEnd();
   };
   // Each chunk goes out as the stream yields it; the stream is cancelled
