@@ -306,8 +306,8 @@ def _install_urllib_handler():
 
 # ---- serving ----------------------------------------------------------------
 
-def _environ(request, body):
-    """The PEP 3333 environ of `request`, whose body `body` reads."""
+def _environ(request):
+    """The PEP 3333 environ of `request`, but for `wsgi.input`."""
     path_with_query = request.path_with_query() or "/"
     path, _, query = path_with_query.partition("?")
     authority = request.authority() or "localhost"
@@ -325,7 +325,6 @@ def _environ(request, body):
         "REMOTE_ADDR": "",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "https" if isinstance(scheme, types.Scheme_Https) else "http",
-        "wsgi.input": body,
         # The body ends where the stream does (a chunked upload has no
         # Content-Length): Werkzeug and Django read to the end, as under gunicorn.
         "wsgi.input_terminated": True,
@@ -396,6 +395,46 @@ class _RequestBody(io.RawIOBase):
         super().close()
 
 
+class _Input:
+    """wsgi.input: the request body as a buffered stream, made when the
+    app first reads (most requests, GETs, never do: they skip making the
+    stream and its buffer)."""
+
+    __slots__ = ("_request", "_raw", "_reader")
+
+    def __init__(self, request):
+        self._request = request
+        self._raw = None
+        self._reader = None
+
+    def _open(self):
+        if self._reader is None:
+            self._raw = _RequestBody(self._request)
+            # io's default buffer: a larger read goes past it, to the stream.
+            self._reader = io.BufferedReader(self._raw)
+        return self._reader
+
+    def read(self, size=-1):
+        return self._open().read(size)
+
+    def readline(self, size=-1):
+        return self._open().readline(size)
+
+    def readlines(self, hint=-1):
+        return self._open().readlines(hint)
+
+    def __iter__(self):
+        return iter(self._open())
+
+    def __getattr__(self, name):
+        # What else a file has (readinto, read1, peek, closed…).
+        return getattr(self._open(), name)
+
+    def close(self):
+        if self._raw is not None:
+            self._raw.close()
+
+
 class _Response:
     """The response, sent as the app makes it: the head when the first
     non-empty chunk comes (or the body ends empty), each chunk at once."""
@@ -412,7 +451,8 @@ class _Response:
     def head(self, code, headers):
         fields = types.Fields.from_list([(name.lower(), value.encode("latin-1")) for name, value in headers])
         response = types.OutgoingResponse(fields)
-        response.set_status_code(code)
+        if code != 200:  # what an outgoing-response starts with
+            response.set_status_code(code)
         self._body = response.body()
         types.ResponseOutparam.set(self._out, Ok(response))
         self._stream = self._body.write()
@@ -448,9 +488,8 @@ class IncomingHandler(exports.IncomingHandler):
         if not _environ_is_instances:
             _refresh_environ()
             _environ_is_instances = True
-        body = _RequestBody(request)
-        # io's default buffer: a larger read goes past it to the stream.
-        environ = _environ(request, io.BufferedReader(body))
+        environ = _environ(request)
+        environ["wsgi.input"] = body = _Input(request)
         response = _Response(response_out)
         started = []
 
